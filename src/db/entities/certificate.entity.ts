@@ -1,0 +1,49 @@
+import { EntitySchema } from 'typeorm';
+import { ColumnTypes } from '../dialect';
+
+export type CertificateStatus = 'valid' | 'revoked' | 'superseded';
+
+export interface CertificateRow {
+  id: number;
+  serial: string; // uppercase hex, as `openssl x509 -serial`
+  subject: string;
+  fingerprintSha256: string;
+  publicKeyHash: string;
+  notBefore: Date;
+  notAfter: Date;
+  der: Buffer;
+  transactionId: string | null;
+  endpointId: string;
+  integrationId: string | null;
+  deviceId: string | null;
+  status: CertificateStatus;
+  revokedAt: Date | null;
+  revocationReason: number | null;
+  lastSeenAt: Date | null;
+  createdAt: Date;
+}
+
+export const certificateEntity = (t: ColumnTypes) =>
+  new EntitySchema<CertificateRow>({
+    name: 'Certificate',
+    tableName: 'certificates',
+    columns: {
+      id: { type: Number, primary: true, generated: 'increment' },
+      serial: { type: String, length: 64, unique: true },
+      subject: { type: String, length: 1024 },
+      fingerprintSha256: { name: 'fingerprint_sha256', type: String, length: 64 },
+      publicKeyHash: { name: 'public_key_hash', type: String, length: 64 },
+      notBefore: { name: 'not_before', type: t.timestamp },
+      notAfter: { name: 'not_after', type: t.timestamp },
+      der: { type: t.binary },
+      transactionId: { name: 'transaction_id', type: String, length: 128, nullable: true },
+      endpointId: { name: 'endpoint_id', type: String, length: 64 },
+      integrationId: { name: 'integration_id', type: String, length: 64, nullable: true },
+      deviceId: { name: 'device_id', type: String, length: 256, nullable: true },
+      status: { type: String, length: 16 },
+      revokedAt: { name: 'revoked_at', type: t.timestamp, nullable: true },
+      revocationReason: { name: 'revocation_reason', type: Number, nullable: true },
+      lastSeenAt: { name: 'last_seen_at', type: t.timestamp, nullable: true },
+      createdAt: { name: 'created_at', type: t.timestamp },
+    },
+  });

@@ -1,0 +1,22 @@
+import Koa from 'koa';
+import Router from '@koa/router';
+import type { Logger } from '../shared/logger';
+import { errorMapping } from './error-mapping';
+
+/** The public Koa app: error mapping first, then every router the composition root hands in. */
+export function createHttpApp(logger: Logger, routers: Router[]): Koa {
+  const app = new Koa({ proxy: false });
+  app.silent = true; // errors are logged by errorMapping, not by Koa's default handler
+  app.use(errorMapping(logger));
+  app.use(async (ctx, next) => {
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('Cache-Control', 'no-store');
+    await next();
+  });
+  const health = new Router();
+  health.get('/healthz', (ctx) => {
+    ctx.body = { status: 'ok' };
+  });
+  for (const r of [health, ...routers]) app.use(r.routes()).use(r.allowedMethods());
+  return app;
+}

@@ -1,0 +1,34 @@
+import type { Context, Next } from 'koa';
+import { AppError, TooManyRequestsError, UnauthorizedError } from '../shared/errors';
+import type { Logger } from '../shared/logger';
+
+/**
+ * The one place where errors become HTTP answers. An AppError that may be exposed answers its own
+ * status and short message; anything else is logged with its stack here and answered with a
+ * generic 500, so internals never reach a client. JSON for API paths, plain text elsewhere.
+ */
+export function errorMapping(logger: Logger) {
+  return async (ctx: Context, next: Next) => {
+    try {
+      await next();
+    } catch (err) {
+      const app = err instanceof AppError ? err : undefined;
+      const status = app?.status && app.status >= 400 ? app.status : 500;
+      const message = app?.expose && status < 500 ? app.message : status === 503 && app ? app.message : 'internal error';
+      if (status >= 500) logger.error({ err, path: ctx.path, method: ctx.method }, 'request failed');
+      else logger.debug({ path: ctx.path, status, code: app?.code, reason: app?.message }, 'request refused');
+      if (err instanceof UnauthorizedError && err.challenge) ctx.set('WWW-Authenticate', err.challenge);
+      if (err instanceof TooManyRequestsError) ctx.set('Retry-After', String(err.retryAfterSeconds));
+      ctx.status = status;
+      if (wantsJson(ctx)) ctx.body = { error: app?.code ?? 'internal', message };
+      else {
+        ctx.type = 'text/plain';
+        ctx.body = `${message}\n`;
+      }
+    }
+  };
+}
+
+function wantsJson(ctx: Context): boolean {
+  return ctx.path.startsWith('/admin/') || ctx.path.startsWith('/v1/') || /json/.test(ctx.get('Accept'));
+}

@@ -1,0 +1,48 @@
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
+
+const SHORT_NAMES: Record<string, string> = {
+  '2.5.4.3': 'CN',
+  '2.5.4.6': 'C',
+  '2.5.4.7': 'L',
+  '2.5.4.8': 'ST',
+  '2.5.4.10': 'O',
+  '2.5.4.11': 'OU',
+  '2.5.4.5': 'serialNumber',
+  '1.2.840.113549.1.9.1': 'emailAddress',
+  '0.9.2342.19200300.100.1.25': 'DC',
+  '0.9.2342.19200300.100.1.1': 'UID',
+};
+const OID_BY_SHORT = Object.fromEntries(Object.entries(SHORT_NAMES).map(([k, v]) => [v.toUpperCase(), k]));
+
+export interface NameAttribute {
+  type: string; // short name (CN, OU...) or dotted OID
+  value: string;
+}
+
+/** Attributes in encoding order (most significant first, as in the DER). */
+export function nameAttributes(name: pkijs.RelativeDistinguishedNames): NameAttribute[] {
+  return name.typesAndValues.map((tv) => ({
+    type: SHORT_NAMES[tv.type] ?? tv.type,
+    value: String((tv.value.valueBlock as { value?: unknown }).value ?? ''),
+  }));
+}
+
+/** One-line form in the RFC 4514 order (last RDN first), e.g. `CN=dev1,OU=MDM,O=scep-client,C=US`. */
+export function formatName(name: pkijs.RelativeDistinguishedNames): string {
+  return nameAttributes(name)
+    .reverse()
+    .map((a) => `${a.type}=${a.value.replace(/([,+"\\<>;=])/g, '\\$1')}`)
+    .join(',');
+}
+
+/** Builds a Name from `{type,value}` pairs in encoding order (C first ... CN last is typical). */
+export function buildName(attrs: NameAttribute[]): pkijs.RelativeDistinguishedNames {
+  return new pkijs.RelativeDistinguishedNames({
+    typesAndValues: attrs.map((a) => {
+      const oid = OID_BY_SHORT[a.type.toUpperCase()] ?? a.type;
+      const value = oid === '2.5.4.6' ? new asn1js.PrintableString({ value: a.value }) : new asn1js.Utf8String({ value: a.value });
+      return new pkijs.AttributeTypeAndValue({ type: oid, value });
+    }),
+  });
+}

@@ -1,0 +1,137 @@
+import { randomBytes } from 'node:crypto';
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
+import { KeyObject } from 'node:crypto';
+import { OID } from '../pki/oids';
+import { HashName } from '../pki/sign';
+import { ParsedCertificate } from '../pki/certificate';
+import { ParsedCsr } from '../pki/csr';
+import { attribute, buildDegenerateSignedData, buildSignedData, parseSignedData } from '../pki/cms-signed-data';
+import { buildEnvelopedData } from '../pki/cms-enveloped-data';
+import { ContentCipher } from '../pki/content-cipher';
+import { decodeAs, integerHex, octets, parseAsn1 } from '../pki/der';
+import { toArrayBuffer, toBuffer } from '../shared/bytes';
+import { BadRequestError } from '../shared/errors';
+import { FailInfo, MessageType, PkiStatus } from './scep-types';
+
+/** The outer (signed) layer of a SCEP pkiMessage, before decryption. */
+export interface PkiMessage {
+  messageType: MessageType;
+  transactionId: string;
+  senderNonce: Buffer;
+  signerCertificate: ParsedCertificate;
+  digest: HashName;
+  /** DER of the pkcsPKIEnvelope (absent on CertRep FAILURE/PENDING) */
+  envelope?: Buffer;
+  pkiStatus?: PkiStatus;
+  failInfo?: FailInfo;
+  recipientNonce?: Buffer;
+  verify(): Promise<boolean>;
+}
+
+function stringValue(v: asn1js.AsnType | undefined): string | undefined {
+  const block = (v as asn1js.BaseStringBlock | undefined)?.valueBlock as { value?: unknown } | undefined;
+  return typeof block?.value === 'string' ? block.value : undefined;
+}
+
+function octetValue(v: asn1js.AsnType | undefined): Buffer | undefined {
+  return v instanceof asn1js.OctetString ? octets(v) : undefined;
+}
+
+export function decodePkiMessage(der: Uint8Array): PkiMessage {
+  const sd = parseSignedData(der, 'pkiMessage');
+  const attrs = sd.signer.attributes;
+  const typeText = stringValue(attrs.get(OID.scepMessageType));
+  const transactionId = stringValue(attrs.get(OID.scepTransactionId));
+  const senderNonce = octetValue(attrs.get(OID.scepSenderNonce));
+  if (!typeText || !/^\d+$/.test(typeText)) throw new BadRequestError('pkiMessage: messageType missing');
+  if (!transactionId || transactionId.length > 128) throw new BadRequestError('pkiMessage: transactionID missing or too long');
+  const status = stringValue(attrs.get(OID.scepPkiStatus));
+  const fail = stringValue(attrs.get(OID.scepFailInfo));
+  return {
+    messageType: Number(typeText) as MessageType,
+    transactionId,
+    senderNonce: senderNonce ?? Buffer.alloc(0),
+    signerCertificate: sd.signer.certificate,
+    digest: sd.signer.digest,
+    envelope: sd.content?.length ? sd.content : undefined,
+    pkiStatus: status === undefined ? undefined : (Number(status) as PkiStatus),
+    failInfo: fail === undefined ? undefined : (Number(fail) as FailInfo),
+    recipientNonce: octetValue(attrs.get(OID.scepRecipientNonce)),
+    verify: () => sd.verify(),
+  };
+}
+
+/** IssuerAndSubject (CertPoll) or IssuerAndSerialNumber (GetCert, GetCRL) message data. */
+export interface IssuerAndSerial {
+  issuerDer: Buffer;
+  serialHex: string;
+}
+export interface IssuerAndSubject {
+  issuerDer: Buffer;
+  subjectDer: Buffer;
+}
+
+export function decodeIssuerAndSerial(der: Uint8Array): IssuerAndSerial {
+  const asn1 = parseAsn1(der, 'IssuerAndSerialNumber');
+  const ias = decodeAs('IssuerAndSerialNumber', () => new pkijs.IssuerAndSerialNumber({ schema: asn1 }));
+  return { issuerDer: toBuffer(ias.issuer.toSchema().toBER(false)), serialHex: integerHex(ias.serialNumber) };
+}
+
+export function decodeIssuerAndSubject(der: Uint8Array): IssuerAndSubject {
+  const asn1 = parseAsn1(der, 'IssuerAndSubject');
+  if (!(asn1 instanceof asn1js.Sequence) || asn1.valueBlock.value.length !== 2) throw new BadRequestError('malformed IssuerAndSubject');
+  const [issuer, subject] = asn1.valueBlock.value as [asn1js.AsnType, asn1js.AsnType];
+  return { issuerDer: toBuffer(issuer.toBER(false)), subjectDer: toBuffer(subject.toBER(false)) };
+}
+
+export function decodeCsr(der: Uint8Array): ParsedCsr {
+  return ParsedCsr.fromDer(der);
+}
+
+export interface CertRepInput {
+  transactionId: string;
+  recipientNonce: Buffer;
+  digest: HashName;
+  signerCert: ParsedCertificate;
+  signerKey: KeyObject;
+  /** certificates embedded in the outer SignedData (signer first) */
+  certificates: ParsedCertificate[];
+  status: PkiStatus;
+  failInfo?: FailInfo;
+  failInfoText?: string;
+  /** SUCCESS: what to return, enveloped for `recipient` with `cipher` */
+  success?: { certificates?: ParsedCertificate[]; crl?: Uint8Array; recipient: ParsedCertificate; cipher: ContentCipher };
+}
+
+const printable = (s: string) => new asn1js.PrintableString({ value: s });
+const octetString = (b: Uint8Array) => new asn1js.OctetString({ valueHex: toArrayBuffer(b) });
+
+/** Builds a signed CertRep (RFC 8894 section 3.3.2). */
+export async function encodeCertRep(input: CertRepInput): Promise<Buffer> {
+  const attributes = [
+    attribute(OID.scepTransactionId, printable(input.transactionId)),
+    attribute(OID.scepMessageType, printable(String(MessageType.CertRep))),
+    attribute(OID.scepPkiStatus, printable(String(input.status))),
+    attribute(OID.scepSenderNonce, octetString(randomBytes(16))),
+    attribute(OID.scepRecipientNonce, octetString(input.recipientNonce)),
+  ];
+  let content: Buffer | undefined;
+  if (input.status === PkiStatus.FAILURE) {
+    attributes.push(attribute(OID.scepFailInfo, printable(String(input.failInfo ?? FailInfo.badRequest))));
+    if (input.failInfoText) attributes.push(attribute(OID.scepFailInfoText, new asn1js.Utf8String({ value: input.failInfoText.slice(0, 200) })));
+  } else if (input.status === PkiStatus.SUCCESS) {
+    const s = input.success;
+    if (!s) throw new Error('CertRep SUCCESS without content');
+    const degenerate = buildDegenerateSignedData(s.certificates ?? [], s.crl ? [s.crl] : []);
+    content = buildEnvelopedData(degenerate, s.recipient, s.cipher);
+  }
+  return buildSignedData({
+    content,
+    signerCert: input.signerCert,
+    signerKey: input.signerKey,
+    digest: input.digest,
+    attributes,
+    certificates: input.certificates,
+  });
+}

@@ -1,0 +1,65 @@
+import { ParsedCertificate } from '../pki/certificate';
+import { ParsedCsr } from '../pki/csr';
+import { CertificateProfile } from '../ca/certificate-authority';
+import { FailInfo, MessageType, PkiStatus } from './scep-types';
+
+/** Checks a challengePassword without using it up; the issuing transaction redeems `challengeId`. */
+export interface ChallengeVerifier {
+  precheck(password: string | undefined): Promise<{ ok: true; challengeId?: string } | { ok: false; reason: string }>;
+}
+
+/** What an endpoint issues for a CSR; throws ScepFailure to refuse. */
+export interface EnrollmentPolicy {
+  evaluate(csr: ParsedCsr): { profile: CertificateProfile; deviceId?: string };
+  /** RenewalReq (or PKCSReq signed by our certificate): may `current` be renewed now? throws ScepFailure if not */
+  checkRenewal?(current: StoredCertificate, now: Date): void;
+}
+
+/** A SCEP endpoint: the default `/scep`, or one per integration. */
+export interface ScepEndpoint {
+  id: string;
+  integrationId?: string;
+  verifier: ChallengeVerifier;
+  policy: EnrollmentPolicy;
+}
+
+export interface StoredTransaction {
+  publicKeyHash: string;
+  pkiStatus: PkiStatus;
+  failInfo?: FailInfo;
+  failText?: string;
+  certificateSerial?: string;
+}
+
+export interface StoredCertificate {
+  serial: string;
+  der: Buffer;
+  status: 'valid' | 'revoked' | 'superseded';
+  notAfter: Date;
+  integrationId: string | null;
+  deviceId: string | null;
+}
+
+export interface IssuanceRecord {
+  endpointId: string;
+  integrationId?: string;
+  deviceId?: string;
+  transactionId: string;
+  messageType: MessageType;
+  certificate: ParsedCertificate;
+  publicKeyHash: string;
+  challengeId?: string;
+  /** serials this certificate replaces (renewal): marked superseded in the same transaction */
+  supersedes?: string[];
+}
+
+export type IssuanceOutcome = 'issued' | 'duplicate-transaction' | 'challenge-used';
+
+/** Persistence the SCEP service needs; implemented in db/. */
+export interface ScepStore {
+  findTransaction(endpointId: string, transactionId: string): Promise<StoredTransaction | undefined>;
+  findCertificate(serialHex: string): Promise<StoredCertificate | undefined>;
+  /** one database transaction: redeem challenge, record transaction and certificate */
+  recordIssuance(record: IssuanceRecord, now: Date): Promise<IssuanceOutcome>;
+  recordFailure(endpointId: string, transactionId: string, publicKeyHash: string, messageType: MessageType, failInfo: FailInfo, text: string, now: Date): Promise<void>;
+}

@@ -1,0 +1,144 @@
+import { CertificateAuthority } from '../ca/certificate-authority';
+import { decryptEnvelopedData } from '../pki/cms-enveloped-data';
+import { ContentCipher } from '../pki/content-cipher';
+import { RsaKeyTransport } from '../pki/rsa-key-transport';
+import { ParsedCertificate } from '../pki/certificate';
+import { Clock } from '../shared/clock';
+import { BadRequestError, FailInfo, ScepFailure } from '../shared/errors';
+import { decodeIssuerAndSerial, decodeIssuerAndSubject, decodePkiMessage, encodeCertRep, PkiMessage } from './pki-message.codec';
+import { ScepEndpoint, ScepStore } from './scep-ports';
+import { MessageType, PkiStatus, SCEP_CAPABILITIES } from './scep-types';
+import { EnrollmentHandler } from './enrollment.handler';
+
+/** What one PKIOperation did, for the structured log line. */
+export interface ScepOutcome {
+  body: Buffer;
+  messageType: number;
+  transactionId: string;
+  pkiStatus: PkiStatus;
+  failInfo?: FailInfo;
+  failText?: string;
+  serial?: string;
+}
+
+/** Answers GetCACaps, GetCACert and PKIOperation (RFC 8894) for any endpoint. */
+export class ScepService {
+  private readonly enrollment: EnrollmentHandler;
+
+  constructor(
+    private readonly authority: CertificateAuthority,
+    private readonly store: ScepStore,
+    private readonly transport: RsaKeyTransport,
+    private readonly clock: Clock,
+    private readonly crlSource?: () => Promise<Buffer>,
+  ) {
+    this.enrollment = new EnrollmentHandler(authority, store, clock);
+  }
+
+  capabilities(): string {
+    return SCEP_CAPABILITIES.join('\n');
+  }
+
+  caCert(): { contentType: string; body: Buffer } {
+    return this.authority.caCertResponse;
+  }
+
+  /**
+   * Before decryption a bad message is an HTTP 400 (BadRequestError); once we can read it, a
+   * refusal is a signed CertRep FAILURE with a precise failInfo.
+   */
+  async pkiOperation(endpoint: ScepEndpoint, der: Buffer): Promise<ScepOutcome> {
+    const msg = decodePkiMessage(der);
+    if (!(await msg.verify())) {
+      return this.failure(msg, FailInfo.badMessageCheck, 'message signature or digest does not verify');
+    }
+    if (!msg.envelope) throw new BadRequestError('pkiMessage carries no pkcsPKIEnvelope');
+    const { content, cipher } = decryptEnvelopedData(msg.envelope, this.authority.decryptionIdentities, this.transport);
+    try {
+      return await this.dispatch(endpoint, msg, content, cipher);
+    } catch (err) {
+      if (err instanceof ScepFailure) return this.failure(msg, err.failInfo, err.message);
+      throw err;
+    }
+  }
+
+  private async dispatch(endpoint: ScepEndpoint, msg: PkiMessage, content: Buffer, cipher: ContentCipher): Promise<ScepOutcome> {
+    switch (msg.messageType) {
+      case MessageType.PKCSReq:
+      case MessageType.RenewalReq: {
+        const cert = await this.enrollment.enroll(endpoint, msg, content);
+        return this.success(msg, cipher, { certificates: [cert] }, cert.serialHex);
+      }
+      case MessageType.CertPoll: {
+        const ias = parseOrFail(() => decodeIssuerAndSubject(content));
+        void ias;
+        const tx = await this.store.findTransaction(endpoint.id, msg.transactionId);
+        if (!tx) throw new ScepFailure(FailInfo.badCertId, 'no request with this transactionID');
+        if (tx.publicKeyHash !== msg.signerCertificate.publicKeyHash) throw new ScepFailure(FailInfo.badRequest, 'transactionID belongs to another key');
+        if (tx.pkiStatus !== PkiStatus.SUCCESS || !tx.certificateSerial) throw new ScepFailure(tx.failInfo ?? FailInfo.badRequest, tx.failText ?? 'request was refused');
+        const cert = await this.certificateBySerial(tx.certificateSerial);
+        return this.success(msg, cipher, { certificates: [cert] }, cert.serialHex);
+      }
+      case MessageType.GetCert: {
+        const ias = parseOrFail(() => decodeIssuerAndSerial(content));
+        if (!ias.issuerDer.equals(this.authority.caCertificate.subjectDer)) throw new ScepFailure(FailInfo.badCertId, 'issuer is not this CA');
+        const cert = await this.certificateBySerial(ias.serialHex);
+        return this.success(msg, cipher, { certificates: [cert] }, cert.serialHex);
+      }
+      case MessageType.GetCRL: {
+        parseOrFail(() => decodeIssuerAndSerial(content));
+        if (!this.crlSource) throw new ScepFailure(FailInfo.badRequest, 'GetCRL is not available');
+        return this.success(msg, cipher, { crl: await this.crlSource() });
+      }
+      default:
+        throw new ScepFailure(FailInfo.badRequest, `unsupported messageType ${msg.messageType}`);
+    }
+  }
+
+  private async certificateBySerial(serial: string): Promise<ParsedCertificate> {
+    const stored = await this.store.findCertificate(serial);
+    if (!stored) throw new ScepFailure(FailInfo.badCertId, 'no certificate with this serial number');
+    return ParsedCertificate.fromDer(stored.der);
+  }
+
+  private async success(msg: PkiMessage, cipher: ContentCipher, payload: { certificates?: ParsedCertificate[]; crl?: Buffer }, serial?: string): Promise<ScepOutcome> {
+    const signer = this.authority.responseSigner;
+    const body = await encodeCertRep({
+      transactionId: msg.transactionId,
+      recipientNonce: msg.senderNonce,
+      digest: msg.digest,
+      signerCert: signer.certificate,
+      signerKey: signer.key,
+      certificates: this.authority.responseCertificates,
+      status: PkiStatus.SUCCESS,
+      // answer with the client's own algorithm: a client may not support another one
+      success: { ...payload, recipient: msg.signerCertificate, cipher },
+    });
+    return { body, messageType: msg.messageType, transactionId: msg.transactionId, pkiStatus: PkiStatus.SUCCESS, serial };
+  }
+
+  private async failure(msg: PkiMessage, failInfo: FailInfo, text: string): Promise<ScepOutcome> {
+    const signer = this.authority.responseSigner;
+    const body = await encodeCertRep({
+      transactionId: msg.transactionId,
+      recipientNonce: msg.senderNonce,
+      digest: msg.digest,
+      signerCert: signer.certificate,
+      signerKey: signer.key,
+      certificates: this.authority.responseCertificates,
+      status: PkiStatus.FAILURE,
+      failInfo,
+      failInfoText: text,
+    });
+    return { body, messageType: msg.messageType, transactionId: msg.transactionId, pkiStatus: PkiStatus.FAILURE, failInfo, failText: text };
+  }
+}
+
+function parseOrFail<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof BadRequestError) throw new ScepFailure(FailInfo.badRequest, err.message);
+    throw err;
+  }
+}

@@ -1,0 +1,36 @@
+import { loadConfig } from './config/config';
+import { buildApp } from './main';
+import { ConfigError } from './shared/errors';
+
+/** `npm start`: configuration from the environment, then the service until SIGINT/SIGTERM. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const app = await buildApp(config);
+  const port = await app.listen();
+  const { authority, logger } = app.services;
+  const base = config.http.publicUrl.replace(/:8080$/, port === 8080 ? ':8080' : `:${port}`);
+  const lines = [
+    `Scepter listening on http://${config.http.host}:${port}`,
+    app.services.caCreated ? `Created a new CA in ${config.certsDir}` : `Using the CA in ${config.certsDir}`,
+    `CA: ${authority.caCertificate.subject}`,
+    `CA SHA-256 fingerprint: ${authority.caCertificate.fingerprintSha256.toUpperCase().match(/../g)!.join(':')}`,
+    config.staticChallenge ? `SCEP URL: ${base}/scep` : 'Default SCEP endpoint disabled (set SCEPTER_STATIC_CHALLENGE to enable /scep)',
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+  const stop = async (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    await app.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((err) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`scepter: invalid configuration: ${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`scepter: failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
