@@ -36,13 +36,14 @@ export function formatName(name: pkijs.RelativeDistinguishedNames): string {
     .join(',');
 }
 
-/** Builds a Name from `{type,value}` pairs in encoding order (C first ... CN last is typical). */
+/** Builds a Name from `{type,value}` pairs in encoding order, one attribute per RDN. */
 export function buildName(attrs: NameAttribute[]): pkijs.RelativeDistinguishedNames {
-  return new pkijs.RelativeDistinguishedNames({
-    typesAndValues: attrs.map((a) => {
-      const oid = OID_BY_SHORT[a.type.toUpperCase()] ?? a.type;
-      const value = oid === '2.5.4.6' ? new asn1js.PrintableString({ value: a.value }) : new asn1js.Utf8String({ value: a.value });
-      return new pkijs.AttributeTypeAndValue({ type: oid, value });
-    }),
+  // pkijs would put every attribute in a single multi-valued RDN, so build the SEQUENCE OF SET here
+  const rdns = attrs.map((a) => {
+    const oid = OID_BY_SHORT[a.type.toUpperCase()] ?? a.type;
+    const value = oid === '2.5.4.6' ? new asn1js.PrintableString({ value: a.value }) : new asn1js.Utf8String({ value: a.value });
+    return new asn1js.Set({ value: [new pkijs.AttributeTypeAndValue({ type: oid, value }).toSchema()] });
   });
+  const der = new asn1js.Sequence({ value: rdns }).toBER(false);
+  return pkijs.RelativeDistinguishedNames.fromBER(der);
 }

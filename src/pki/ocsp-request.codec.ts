@@ -1,5 +1,13 @@
-import * as asn1js from 'asn1js';
-import { integerHex, octets, parseAsn1 } from './der';
+import {
+  childrenOf,
+  decodeOid,
+  DerDecodeError,
+  integerHex,
+  primitiveOf,
+  readChildren,
+  readSingle,
+  type DerElement,
+} from './der-reader';
 import { OID } from './oids';
 import { BadRequestError } from '../shared/errors';
 
@@ -54,54 +62,44 @@ function fail(message: string): never {
   throw new OcspMalformedError(`malformed OCSP request: ${message}`);
 }
 
-function items(el: asn1js.AsnType | undefined, what: string): asn1js.AsnType[] {
-  if (!(el instanceof asn1js.Sequence)) fail(`${what} is not a SEQUENCE`);
-  return el.valueBlock.value;
+const SEQUENCE = 0x30;
+const OCTET_STRING = 0x04;
+const ctx = (n: number): number => 0xa0 | n; // [n] EXPLICIT
+
+/** The single element inside an `[n] EXPLICIT` wrapper. */
+function explicitContent(el: DerElement, what: string): DerElement {
+  const inner = readChildren(el.value);
+  if (inner.length !== 1) fail(`${what} must hold exactly one value`);
+  return inner[0]!;
 }
 
-/** Content of an `[n] EXPLICIT` wrapper, or undefined when `el` is not that tag. */
-function explicit(el: asn1js.AsnType | undefined, n: number): asn1js.AsnType | undefined {
-  if (el?.idBlock.tagClass !== 3 || el.idBlock.tagNumber !== n) return undefined;
-  const inner = (el as asn1js.Constructed).valueBlock.value;
-  if (!el.idBlock.isConstructed || !Array.isArray(inner) || inner.length !== 1) fail(`bad [${n}] field`);
-  return inner[0];
-}
-
-function octetString(el: asn1js.AsnType | undefined, what: string): Buffer {
-  if (!(el instanceof asn1js.OctetString)) fail(`${what} is not an OCTET STRING`);
-  return octets(el);
-}
-
-function parseCertId(el: asn1js.AsnType | undefined): OcspCertId {
-  const [alg, nameHash, keyHash, serial, ...extra] = items(el, 'CertID');
+function parseCertId(el: DerElement | undefined): OcspCertId {
+  const [alg, nameHash, keyHash, serial, ...extra] = childrenOf(el, SEQUENCE, 'CertID');
   if (extra.length) fail('extra fields in CertID');
-  const [oid] = items(alg, 'hashAlgorithm');
-  if (!(oid instanceof asn1js.ObjectIdentifier)) fail('hashAlgorithm has no OID');
-  const hashAlgorithm = HASH_BY_OID[oid.valueBlock.toString()];
-  if (!hashAlgorithm) fail(`unsupported CertID hash algorithm ${oid.valueBlock.toString()}`);
-  const issuerNameHash = octetString(nameHash, 'issuerNameHash');
-  const issuerKeyHash = octetString(keyHash, 'issuerKeyHash');
+  const [oid] = childrenOf(alg, SEQUENCE, 'hashAlgorithm');
+  const dotted = decodeOid(primitiveOf(oid, 0x06, 'hashAlgorithm OID'));
+  const hashAlgorithm = Object.hasOwn(HASH_BY_OID, dotted) ? HASH_BY_OID[dotted] : undefined;
+  if (!hashAlgorithm) fail(`unsupported CertID hash algorithm ${dotted}`);
+  const issuerNameHash = Buffer.from(primitiveOf(nameHash, OCTET_STRING, 'issuerNameHash'));
+  const issuerKeyHash = Buffer.from(primitiveOf(keyHash, OCTET_STRING, 'issuerKeyHash'));
   const size = OCSP_HASH_LENGTHS[hashAlgorithm];
   if (issuerNameHash.length !== size || issuerKeyHash.length !== size) fail(`CertID hash lengths do not match ${hashAlgorithm}`);
-  if (!(serial instanceof asn1js.Integer) || serial.valueBlock.valueHexView.length === 0) fail('serialNumber is not an INTEGER');
   return {
     hashAlgorithm,
     issuerNameHash,
     issuerKeyHash,
-    serialHex: integerHex(serial),
-    der: Buffer.from(el!.valueBeforeDecodeView),
+    serialHex: integerHex(primitiveOf(serial, 0x02, 'serialNumber')),
+    der: Buffer.from(el!.raw),
   };
 }
 
-function findNonce(extensions: asn1js.AsnType | undefined): Buffer | undefined {
+function findNonce(extensions: DerElement): Buffer | undefined {
   let nonce: Buffer | undefined;
-  for (const ext of items(extensions, 'requestExtensions')) {
-    const parts = items(ext, 'Extension');
-    const [id] = parts;
-    if (!(id instanceof asn1js.ObjectIdentifier)) fail('extension without OID');
-    if (id.valueBlock.toString() !== OCSP_NONCE_OID) continue;
+  for (const ext of childrenOf(extensions, SEQUENCE, 'requestExtensions')) {
+    const parts = childrenOf(ext, SEQUENCE, 'Extension');
+    if (decodeOid(primitiveOf(parts[0], 0x06, 'extnID')) !== OCSP_NONCE_OID) continue;
     if (nonce) fail('duplicate nonce extension');
-    nonce = octetString(parts[parts.length - 1], 'nonce extnValue');
+    nonce = Buffer.from(primitiveOf(parts[parts.length - 1], OCTET_STRING, 'nonce extnValue'));
     if (nonce.length === 0) fail('empty nonce');
   }
   return nonce;
@@ -115,32 +113,31 @@ function findNonce(extensions: asn1js.AsnType | undefined): Buffer | undefined {
 export function parseOcspRequest(der: Uint8Array, options: ParseOcspRequestOptions = {}): OcspRequestInfo {
   const maxRequests = options.maxRequests ?? 100;
   try {
-    const [tbs, signature, ...extra] = items(parseAsn1(der, 'OCSP request'), 'OCSPRequest');
-    if (extra.length || (signature && !explicit(signature, 0))) fail('unexpected fields after tbsRequest');
-    const fields = items(tbs, 'TBSRequest');
+    const [tbs, signature, ...extra] = childrenOf(readSingle(der), SEQUENCE, 'OCSPRequest');
+    if (extra.length || (signature && signature.tag !== ctx(0))) fail('unexpected fields after tbsRequest');
+    const fields = childrenOf(tbs, SEQUENCE, 'TBSRequest');
     let i = 0;
-    const version = explicit(fields[i], 0);
-    if (version) {
-      if (!(version instanceof asn1js.Integer) || version.valueBlock.valueDec !== 0) fail('unsupported version');
-      i++;
+    if (fields[i]?.tag === ctx(0)) {
+      const version = explicitContent(fields[i++]!, 'version');
+      if (version.tag !== 0x02 || !version.value.equals(Buffer.from([0]))) fail('unsupported version');
     }
-    if (explicit(fields[i], 1)) i++; // requestorName
-    const list = items(fields[i++], 'requestList');
+    if (fields[i]?.tag === ctx(1)) i++; // requestorName
+    const list = childrenOf(fields[i++], SEQUENCE, 'requestList');
     if (list.length === 0) fail('empty requestList');
     if (list.length > maxRequests) fail(`more than ${maxRequests} certificates requested`);
     const requests = list.map((req) => {
-      const [certId, singleExtensions, ...rest] = items(req, 'Request');
-      if (rest.length || (singleExtensions && !explicit(singleExtensions, 0))) fail('unexpected fields in Request');
+      const [certId, singleExtensions, ...rest] = childrenOf(req, SEQUENCE, 'Request');
+      if (rest.length || (singleExtensions && singleExtensions.tag !== ctx(0))) fail('unexpected fields in Request');
       return parseCertId(certId);
     });
-    const extensions = explicit(fields[i], 2);
-    if (extensions) i++;
+    let nonce: Buffer | undefined;
+    if (fields[i]?.tag === ctx(2)) nonce = findNonce(explicitContent(fields[i++]!, 'requestExtensions'));
     if (i !== fields.length) fail('unexpected fields in TBSRequest');
-    const nonce = extensions ? findNonce(extensions) : undefined;
     return nonce ? { requests, nonce } : { requests };
   } catch (err) {
     if (err instanceof OcspMalformedError) throw err;
-    // parseAsn1's BadRequestError, or anything asn1js throws on hostile input.
+    if (err instanceof DerDecodeError) fail(err.message);
+    // Not expected: the reader checks every length. Still a client error, never a crash.
     throw new OcspMalformedError('malformed OCSP request', err);
   }
 }

@@ -26,6 +26,7 @@ export interface PkiMessage {
   pkiStatus?: PkiStatus;
   failInfo?: FailInfo;
   recipientNonce?: Buffer;
+  failInfoText?: string;
   verify(): Promise<boolean>;
 }
 
@@ -58,6 +59,7 @@ export function decodePkiMessage(der: Uint8Array): PkiMessage {
     pkiStatus: status === undefined ? undefined : (Number(status) as PkiStatus),
     failInfo: fail === undefined ? undefined : (Number(fail) as FailInfo),
     recipientNonce: octetValue(attrs.get(OID.scepRecipientNonce)),
+    failInfoText: stringValue(attrs.get(OID.scepFailInfoText)),
     verify: () => sd.verify(),
   };
 }
