@@ -1,0 +1,73 @@
+import { expect } from 'chai';
+import { startTestServer, TestServer, TEST_CHALLENGE } from '../support/test-server';
+import { pooledKeys } from '../support/keys';
+import { ScepClient, newRsaKey, selfSignedFor } from '../../src/scep/client/scep-client';
+import { buildName } from '../../src/pki/names';
+import { PkiStatus } from '../../src/scep/scep-types';
+
+describe('SCEP bad input: a short 400, never a stack trace, and the server keeps serving', function () {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(async () => server.destroy());
+
+  async function expect400(res: Response, reason: RegExp) {
+    const text = await res.text();
+    expect(res.status, text).to.equal(400);
+    expect(res.headers.get('content-type')).to.match(/^text\/plain/);
+    expect(text).to.match(reason);
+    expect(text).to.not.match(/\bat \S+ \(|Error:|node_modules/);
+    expect(text.length).to.be.below(200);
+  }
+  const post = (body: Uint8Array | string, type = 'application/x-pki-message') =>
+    fetch(`${server.scepUrl}?operation=PKIOperation`, { method: 'POST', body: new Blob([body as BlobPart]), headers: { 'Content-Type': type } });
+
+  it('garbage bytes', async () => expect400(await post(new Uint8Array([0x30, 0x03, 0x02, 0x01])), /malformed|trailing/));
+  it('random binary that is not DER', async () => expect400(await post(new Uint8Array([0xff, 0x00, 0x12, 0x99])), /neither DER nor base64/));
+  it('an empty body', async () => expect400(await post(new Uint8Array()), /empty/));
+  it('a wrong content type', async () => expect400(await post('{}', 'application/json'), /content type/));
+  it('an unknown or missing operation', async () => {
+    await expect400(await fetch(`${server.scepUrl}?operation=Frobnicate`), /unknown operation/);
+    await expect400(await fetch(`${server.scepUrl}`), /missing operation/);
+  });
+  it('GET without a message, or with one that is not base64', async () => {
+    await expect400(await fetch(`${server.scepUrl}?operation=PKIOperation`), /missing message/);
+    await expect400(await fetch(`${server.scepUrl}?operation=PKIOperation&message=%%%`), /percent|base64/);
+  });
+  it('a body over 64 KiB', async () => expect400(await post(new Uint8Array(64 * 1024 + 1).fill(0x30)), /too large/));
+
+  it('every truncation of a valid request', async () => {
+    const cas = await server.client.getCaCertificates();
+    const [key] = await pooledKeys(1);
+    const req = await server.client.preparePkcsReq({ cas, subject: [{ type: 'CN', value: 'trunc' }], challenge: TEST_CHALLENGE, key });
+    for (const cut of [1, 2, 10, 100, Math.floor(req.der.length / 2), req.der.length - 1]) {
+      await expect400(await post(req.der.subarray(0, cut)), /malformed|trailing|not a DER/);
+    }
+  });
+
+  it('a request encrypted to another CA', async () => {
+    const otherKey = await newRsaKey();
+    const otherCa = await selfSignedFor(otherKey, buildName([{ type: 'CN', value: 'Some Other CA' }]));
+    const [key] = await pooledKeys(1);
+    const req = await server.client.preparePkcsReq({ cas: { ca: otherCa, recipient: otherCa }, subject: [{ type: 'CN', value: 'x' }], challenge: TEST_CHALLENGE, key });
+    await expect400(await post(req.der), /not encrypted to this CA/);
+  });
+
+  it('still enrolls after all of that', async () => {
+    const cas = await server.client.getCaCertificates();
+    const [key] = await pooledKeys(1);
+    const r = await new ScepClient(server.scepUrl).enroll({ cas, subject: [{ type: 'CN', value: 'after' }], challenge: TEST_CHALLENGE, key, transactionId: 'after-bad-input' });
+    expect(r.status).to.equal(PkiStatus.SUCCESS);
+  });
+
+  it('answers 404 on /scep when no static challenge is configured', async () => {
+    const s2 = await startTestServer({ SCEPTER_STATIC_CHALLENGE: '' });
+    try {
+      const res = await fetch(`${s2.scepUrl}?operation=GetCACaps`);
+      expect(res.status).to.equal(404);
+    } finally {
+      await s2.destroy();
+    }
+  });
+});
