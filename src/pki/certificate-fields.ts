@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
-import * as asn1js from 'asn1js';
-import { octets, parseAsn1 } from './der';
+import { childrenOf, decodeOid, DerDecodeError, primitiveOf, readChildren, readSingle, type DerElement } from './der-reader';
 import { OID } from './oids';
-import { toBuffer } from '../shared/bytes';
 
 /**
  * The raw bytes of a certificate that CRLs and OCSP responses are built from. The subject Name is kept
@@ -20,53 +18,49 @@ export interface CertificateFields {
   keyIdentifier: Buffer;
 }
 
-// The service passes the same issuer Buffer on every call; parse it once.
+// The service usually passes the same issuer Buffer on every call; parse it once.
 const cache = new WeakMap<Uint8Array, CertificateFields>();
 
-function children(el: asn1js.AsnType | undefined, what: string): asn1js.AsnType[] {
-  const value = (el as asn1js.Constructed | undefined)?.valueBlock?.value;
-  if (!Array.isArray(value)) throw new RangeError(`certificate: ${what} is not constructed`);
-  return value;
+function only(el: DerElement | undefined, what: string): DerElement {
+  const inner = el ? readChildren(el.value) : [];
+  if (inner.length !== 1) throw new DerDecodeError(`${what}: expected one value`);
+  return inner[0]!;
 }
 
-function isTag(el: asn1js.AsnType | undefined, tagClass: number, tagNumber: number): boolean {
-  return el?.idBlock.tagClass === tagClass && el.idBlock.tagNumber === tagNumber;
-}
-
+/** Throws RangeError on a certificate it cannot read: the issuer certificate is configuration, not input. */
 export function readCertificateFields(certDer: Uint8Array): CertificateFields {
   const cached = cache.get(certDer);
   if (cached) return cached;
-  const [tbs] = children(parseAsn1(certDer, 'certificate'), 'Certificate');
-  const fields = children(tbs, 'TBSCertificate');
-  // Skip the optional [0] version so that indexes follow RFC 5280's order from serialNumber on.
-  const rest = isTag(fields[0], 3, 0) ? fields.slice(1) : fields;
-  const subject = rest[4];
-  const spki = rest[5];
-  if (!isTag(subject, 1, 16) || !isTag(spki, 1, 16)) throw new RangeError('certificate: unexpected TBSCertificate layout');
-  const keyBits = children(spki, 'SubjectPublicKeyInfo')[1];
-  if (!(keyBits instanceof asn1js.BitString)) throw new RangeError('certificate: subjectPublicKey is not a BIT STRING');
-  const publicKeyBits = toBuffer(keyBits.valueBlock.valueHexView);
+  try {
+    const [tbs] = childrenOf(readSingle(certDer), 0x30, 'Certificate');
+    const fields = childrenOf(tbs, 0x30, 'TBSCertificate');
+    // Skip the optional [0] version so that indexes follow RFC 5280's order from serialNumber on.
+    const rest = fields[0]?.tag === 0xa0 ? fields.slice(1) : fields;
+    const subject = rest[4];
+    if (subject?.tag !== 0x30) throw new DerDecodeError('subject is not a Name');
+    const keyBits = primitiveOf(childrenOf(rest[5], 0x30, 'SubjectPublicKeyInfo')[1], 0x03, 'subjectPublicKey');
+    if (keyBits[0] !== 0) throw new DerDecodeError('subjectPublicKey has unused bits');
+    const publicKeyBits = Buffer.from(keyBits.subarray(1));
 
-  let subjectKeyIdentifier: Buffer | undefined;
-  const extensions = rest.find((el) => isTag(el, 3, 3));
-  if (extensions) {
-    for (const ext of children(children(extensions, 'extensions')[0], 'Extensions')) {
-      const parts = children(ext, 'Extension');
-      const id = parts[0];
-      const value = parts[parts.length - 1];
-      if (!(id instanceof asn1js.ObjectIdentifier) || id.valueBlock.toString() !== OID.subjectKeyIdentifier) continue;
-      if (!(value instanceof asn1js.OctetString)) continue;
-      const inner = parseAsn1(octets(value), 'subjectKeyIdentifier');
-      if (inner instanceof asn1js.OctetString) subjectKeyIdentifier = octets(inner);
+    let subjectKeyIdentifier: Buffer | undefined;
+    const extensions = rest.find((el) => el.tag === 0xa3);
+    for (const ext of extensions ? childrenOf(only(extensions, 'extensions'), 0x30, 'Extensions') : []) {
+      const parts = childrenOf(ext, 0x30, 'Extension');
+      if (decodeOid(primitiveOf(parts[0], 0x06, 'extnID')) !== OID.subjectKeyIdentifier) continue;
+      const extnValue = primitiveOf(parts[parts.length - 1], 0x04, 'extnValue');
+      subjectKeyIdentifier = Buffer.from(primitiveOf(readSingle(extnValue), 0x04, 'keyIdentifier'));
     }
-  }
 
-  const result: CertificateFields = {
-    subjectDer: toBuffer(subject!.valueBeforeDecodeView),
-    publicKeyBits,
-    subjectKeyIdentifier,
-    keyIdentifier: subjectKeyIdentifier ?? createHash('sha1').update(publicKeyBits).digest(),
-  };
-  cache.set(certDer, result);
-  return result;
+    const result: CertificateFields = {
+      subjectDer: Buffer.from(subject.raw),
+      publicKeyBits,
+      subjectKeyIdentifier,
+      keyIdentifier: subjectKeyIdentifier ?? createHash('sha1').update(publicKeyBits).digest(),
+    };
+    cache.set(certDer, result);
+    return result;
+  } catch (err) {
+    if (err instanceof DerDecodeError) throw new RangeError(`unreadable certificate: ${err.message}`);
+    throw err;
+  }
 }

@@ -161,11 +161,10 @@ export class Ws1Client {
   /** When the last answer said the quota is spent, wait for its reset instead of collecting 429s. */
   private async waitForQuota(): Promise<void> {
     if (this.#quotaRemaining !== 0) return;
-    const waitMs = this.quotaWaitMs();
+    const waitMs = this.quotaWaitMs() ?? 0;
+    if (waitMs > this.#opts.maxRateLimitWaitMs) throw new Ws1RateLimitError(waitMs); // still spent for the next caller
     this.#quotaRemaining = undefined;
-    if (waitMs === undefined || waitMs <= 0) return;
-    if (waitMs > this.#opts.maxRateLimitWaitMs) throw new Ws1RateLimitError(waitMs);
-    await this.pause(waitMs);
+    if (waitMs > 0) await this.pause(waitMs);
   }
 
   private async pause(waitMs: number): Promise<void> {
