@@ -24,6 +24,7 @@ export interface BuildOptions {
 export interface Services {
   config: Config;
   logger: Logger;
+  clock: Clock;
   db: Database;
   authority: CertificateAuthority;
   scep: ScepService;
@@ -39,7 +40,7 @@ export async function buildServices(config: Config, opts: BuildOptions = {}): Pr
     const material = await loadOrCreateCa({ dir: config.certsDir, ...config.ca });
     const authority = new CertificateAuthority(material, clock);
     const scep = new ScepService(authority, new ScepStoreRepository(db), new RsaKeyTransport(randomBytes(32)), clock);
-    return { config, logger, db, authority, scep, caCreated: material.created };
+    return { config, logger, clock, db, authority, scep, caCreated: material.created };
   } catch (err) {
     await db.close();
     throw err;
