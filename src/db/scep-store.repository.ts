@@ -54,7 +54,12 @@ export class ScepStoreRepository implements ScepStore {
             .execute();
           if (!res.affected) throw new ChallengeGone();
         }
-        await m.getRepository<ScepTransactionRow>('ScepTransaction').delete({ endpointId: r.endpointId, transactionId: r.transactionId, pkiStatus: PkiStatus.FAILURE, publicKeyHash: r.publicKeyHash });
+        // the same key may replace its own earlier outcome: a refusal, or the certificate it renews
+        const txRepo = m.getRepository<ScepTransactionRow>('ScepTransaction');
+        await txRepo.delete({ endpointId: r.endpointId, transactionId: r.transactionId, pkiStatus: PkiStatus.FAILURE, publicKeyHash: r.publicKeyHash });
+        for (const serial of r.supersedes ?? []) {
+          await txRepo.delete({ endpointId: r.endpointId, transactionId: r.transactionId, publicKeyHash: r.publicKeyHash, certificateSerial: serial });
+        }
         await m.getRepository<ScepTransactionRow>('ScepTransaction').insert({
           endpointId: r.endpointId,
           transactionId: r.transactionId,

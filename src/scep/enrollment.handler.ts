@@ -27,7 +27,10 @@ export class EnrollmentHandler {
     if (previous) {
       // not recorded: the transaction stays bound to the first key
       if (previous.publicKeyHash !== keyHash) throw new ScepFailure(FailInfo.badRequest, 'transactionID already used with another key');
-      if (previous.pkiStatus === PkiStatus.SUCCESS && previous.certificateSerial) return this.stored(previous.certificateSerial);
+      // a request signed by the very certificate this transaction produced is a renewal with the
+      // same key (certmonger's resubmit), not a retry: it gets a new certificate
+      const renewsOwnResult = previous.certificateSerial === msg.signerCertificate.serialHex && msg.signerCertificate.issuerDer.equals(this.authority.caCertificate.subjectDer);
+      if (previous.pkiStatus === PkiStatus.SUCCESS && previous.certificateSerial && !renewsOwnResult) return this.stored(previous.certificateSerial);
     }
     try {
       return await this.issue(endpoint, msg, csr, keyHash);
