@@ -8,7 +8,7 @@ async function main(): Promise<void> {
   const app = await buildApp(config);
   const port = await app.listen();
   const { authority, logger } = app.services;
-  const base = config.http.publicUrl.replace(/:8080$/, port === 8080 ? ':8080' : `:${port}`);
+  const base = config.http.publicUrl;
   const lines = [
     `Scepter listening on http://${config.http.host}:${port}`,
     app.services.caCreated ? `Created a new CA in ${config.certsDir}` : `Using the CA in ${config.certsDir}`,
