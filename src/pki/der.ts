@@ -5,7 +5,13 @@ import { BadRequestError } from '../shared/errors';
 /** Parses one complete DER/BER value; trailing bytes or a decoding error is a BadRequestError. */
 export function parseAsn1(der: Uint8Array, what: string): asn1js.AsnType {
   const ab = toArrayBuffer(der);
-  const parsed = asn1js.fromBER(ab);
+  let parsed: ReturnType<typeof asn1js.fromBER>;
+  try {
+    parsed = asn1js.fromBER(ab);
+  } catch (err) {
+    // asn1js throws (rather than reporting) on some malformed primitives, e.g. a bad GeneralizedTime
+    throw new BadRequestError(`malformed ${what}`, err);
+  }
   if (parsed.offset === -1 || parsed.result.error) throw new BadRequestError(`malformed ${what}`);
   if (parsed.offset !== ab.byteLength) throw new BadRequestError(`trailing bytes after ${what}`);
   return parsed.result;

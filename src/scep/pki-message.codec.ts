@@ -40,6 +40,10 @@ function octetValue(v: asn1js.AsnType | undefined): Buffer | undefined {
 }
 
 export function decodePkiMessage(der: Uint8Array): PkiMessage {
+  return decodeAs('pkiMessage', () => decodePkiMessageUnchecked(der));
+}
+
+function decodePkiMessageUnchecked(der: Uint8Array): PkiMessage {
   const sd = parseSignedData(der, 'pkiMessage');
   const attrs = sd.signer.attributes;
   const typeText = stringValue(attrs.get(OID.scepMessageType));
