@@ -6,7 +6,7 @@ import { createLogger, Logger } from './shared/logger';
 import { Clock, systemClock } from './shared/clock';
 import { Database } from './db/database';
 import { ScepStoreRepository } from './db/scep-store.repository';
-import { loadOrCreateCa } from './ca/ca-material';
+import { KeyPairIdentity, loadOrCreateCa } from './ca/ca-material';
 import { CertificateAuthority } from './ca/certificate-authority';
 import { RsaKeyTransport } from './pki/rsa-key-transport';
 import { ScepService } from './scep/scep.service';
@@ -15,6 +15,56 @@ import { DefaultEnrollmentPolicy } from './scep/default-enrollment.policy';
 import { StaticChallengeVerifier } from './challenge/static-challenge.verifier';
 import { createHttpApp } from './http/app';
 import { scepRouter } from './http/scep.router';
+import { IntegrationRepository } from './db/integration.repository';
+import { ChallengeRepository } from './db/challenge.repository';
+import { AdminRepository } from './db/admin.repository';
+import { IntegrationService } from './integrations/integration.service';
+import { UserGroupService } from './integrations/user-groups.service';
+import { IosProfileService } from './integrations/ios-profile.service';
+import { IosCertsEnrollmentPolicy } from './integrations/ios-certs-enrollment.policy';
+import { SubjectTemplate } from './integrations/subject-template';
+import { ChallengeService } from './challenge/challenge.service';
+import { DynamicChallengeVerifier } from './challenge/dynamic-challenge.verifier';
+import { ApiKeyService } from './admin/api-keys.service';
+import { AuditLogService } from './admin/audit-log.service';
+import { AuthFailureLimiter } from './admin/auth-failure-limiter';
+import { challengeRouter } from './http/challenge.router';
+import { adminRouter } from './http/admin/admin.router';
+import { bulkRevocation, RevocationRepository } from './db/revocation.repository';
+import { bindBulkRevocation, RevocationService } from './ca/revocation.service';
+import { CrlPublisher } from './ca/crl-publisher';
+import { RevocationView } from './ca/revocation-view';
+import { OcspResponder } from './ca/ocsp-responder';
+import { loadOrCreateOcspSigner } from './ca/ocsp-signer.material';
+import { CRL_PATH, OCSP_PATH, revocationRouter } from './http/revocation.router';
+import { SecretBox, loadOrCreateSecretKey } from './shared/secret-box';
+import { InventoryRepository } from './db/inventory.repository';
+import { InventoryLeaseRepository } from './db/inventory-lease.repository';
+import { InventorySettingsRepository } from './db/inventory-settings.repository';
+import { IntegrationFinder, Ws1SettingsService } from './mdm/workspace-one/ws1-settings.service';
+import { Ws1SyncService } from './mdm/workspace-one/ws1-sync.service';
+import { AppConfigService } from './mdm/workspace-one/app-config.service';
+import type { InventoryReader } from './mdm/workspace-one/ws1-integration-ports';
+import { Ws1SyncScheduler } from './jobs/ws1-sync.scheduler';
+import { parseDailyTime } from './jobs/daily-slot';
+import https from 'node:https';
+import { X509Certificate } from 'node:crypto';
+import { TrustRepository } from './db/trust.repository';
+import { AuthLogRepository } from './db/auth-log.repository';
+import { TrustPolicyService } from './trust/policy.service';
+import { AuthLogService } from './trust/auth-log.service';
+import { AuthLogWriter } from './trust/auth-log.writer';
+import { LastSeenTracker } from './trust/last-seen.tracker';
+import { TrustSnapshot } from './trust/trust-snapshot';
+import { CertificateCheck } from './trust/certificate-check';
+import { TrustEvaluator } from './trust/trust-evaluator';
+import { DeviceTrustService } from './trust/device-trust.service';
+import { TrustedProxies } from './trust/trusted-proxies';
+import type { IntegrationDirectory, RevocationCheck } from './trust/trust-ports';
+import { trustRouter } from './http/trust.router';
+import { addTrustAdminRoutes } from './http/admin/trust.routes';
+import { createTlsServer, loadOrCreateTlsIdentity } from './http/tls-server';
+import { pemEncode } from './pki/der';
 
 export interface BuildOptions {
   logger?: Logger;
@@ -29,6 +79,24 @@ export interface Services {
   authority: CertificateAuthority;
   scep: ScepService;
   caCreated: boolean;
+  integrations: IntegrationService;
+  groups: UserGroupService;
+  challenges: ChallengeService;
+  challengeStore: ChallengeRepository;
+  profiles: IosProfileService;
+  apiKeys: ApiKeyService;
+  audit: AuditLogService;
+  revocation: RevocationService;
+  revocationView: RevocationView;
+  ocsp: OcspResponder;
+  // issue 6: WS1 API settings, device sync and inventory, App Config keys
+  ws1Settings: Ws1SettingsService;
+  ws1Sync: Ws1SyncService;
+  appConfig: AppConfigService;
+  inventory: InventoryReader;
+  // issue 5: device-trust policy, authentication log
+  trustPolicy: TrustPolicyService;
+  authLog: AuthLogService;
 }
 
 /** Database, CA and domain services: what the server, the CLI and the tests share. */
@@ -38,9 +106,25 @@ export async function buildServices(config: Config, opts: BuildOptions = {}): Pr
   const db = await Database.open(config.databaseUrl);
   try {
     const material = await loadOrCreateCa({ dir: config.certsDir, ...config.ca });
-    const authority = new CertificateAuthority(material, clock);
-    const scep = new ScepService(authority, new ScepStoreRepository(db), new RsaKeyTransport(randomBytes(32)), clock);
-    return { config, logger, clock, db, authority, scep, caCreated: material.created };
+    const authority = new CertificateAuthority(material, clock, { crlUrl: `${config.http.publicUrl}${CRL_PATH}`, ocspUrl: `${config.http.publicUrl}${OCSP_PATH}` });
+    const revocationParts = await buildRevocation(config, db, material.ca, clock, logger, [material.raSigning, material.raEncryption]);
+    const scep = new ScepService(authority, new ScepStoreRepository(db), new RsaKeyTransport(randomBytes(32)), clock, async () => (await revocationParts.revocationView.crl()).der);
+    const integrationRepo = new IntegrationRepository(db);
+    const adminRepo = new AdminRepository(db);
+    const challengeStore = new ChallengeRepository(db);
+    const integrations = new IntegrationService(integrationRepo, integrationRepo, clock, config.http.publicUrl);
+    const challenges = new ChallengeService(challengeStore, config.challenge, clock);
+    const audit = new AuditLogService(adminRepo, clock);
+    const profiles = new IosProfileService({
+      integrations,
+      mintChallenge: (id) => challenges.mint(id),
+      caFingerprintSha1: authority.caCertificate.fingerprintSha1,
+      publicUrl: config.http.publicUrl,
+      audit: (actor, action, target, details) => audit.record(actor, action, target, details),
+    });
+    const groups = new UserGroupService(integrationRepo, clock);
+    const apiKeys = new ApiKeyService(adminRepo, clock);
+    return { config, logger, clock, db, authority, scep, caCreated: material.created, integrations, groups, challenges, challengeStore, profiles, apiKeys, audit, ...revocationParts, ...buildWs1(config, db, integrationRepo, clock, logger), ...buildTrustServices(db, clock) };
   } catch (err) {
     await db.close();
     throw err;
@@ -50,7 +134,13 @@ export async function buildServices(config: Config, opts: BuildOptions = {}): Pr
 export interface App {
   services: Services;
   server: http.Server;
-  /** listens on the configured port (0 = any free port); resolves to the bound port */
+  /** the HTTPS listener for device-trust checks (SCEPTER_TLS_PORT), serving the same routes */
+  tlsServer: https.Server;
+  /** its bound port, once listen() resolved */
+  tlsPort(): number;
+  /** device-trust runtime; flush() writes the batched authentication log and last-seen times now */
+  trust: { flush(): Promise<unknown> };
+  /** listens on the configured ports (0 = any free port); resolves to the bound HTTP port */
   listen(): Promise<number>;
   close(): Promise<void>;
 }
@@ -62,28 +152,150 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const defaultEndpoint: ScepEndpoint | undefined = config.staticChallenge
     ? { id: 'default', verifier: new StaticChallengeVerifier(config.staticChallenge), policy: new DefaultEnrollmentPolicy(config.certValidityDays) }
     : undefined;
-  const koa = createHttpApp(logger, [scepRouter({ scep, logger, maxBodyBytes: config.http.maxBodyBytes, defaultEndpoint })]);
+  // per-integration SCEP endpoints (ios-certs): whatever the status; deleted or unknown -> 404
+  const endpointById = async (id: string): Promise<ScepEndpoint | undefined> => {
+    const i = await services.integrations.findEnrollmentTarget(id);
+    if (!i) return undefined;
+    const policy = new IosCertsEnrollmentPolicy(SubjectTemplate.parse(i.subjectTemplate), config.certValidityDays);
+    return { id: i.id, integrationId: i.id, verifier: new DynamicChallengeVerifier(i.id, services.challengeStore, services.clock), policy };
+  };
+  // one in-memory cool-down for failed Basic (challenge URL) and Bearer (admin API) attempts
+  const limiter = new AuthFailureLimiter(config.auth, services.clock);
+  const trust = await buildTrust(config, services);
+  const koa = createHttpApp(logger, [
+    scepRouter({ scep, logger, maxBodyBytes: config.http.maxBodyBytes, defaultEndpoint, endpointById }),
+    challengeRouter({ integrations: services.integrations, challenges: services.challenges, limiter, caThumbprint: services.authority.caCertificate.fingerprintSha1.toString('hex').toUpperCase(), logger }),
+    addTrustAdminRoutes(adminRouter({ ...services, limiter }), services),
+    revocationRouter({ view: services.revocationView, ocsp: services.ocsp, logger }),
+    trust.router,
+  ]);
+  // first sync publishes a CRL if none exists; then the view polls the database every 500 ms
+  await services.revocationView.start();
+  await trust.start();
+  // nightly WS1 device sync (server only, not the CLI); the sync lease makes it run once across instances
+  const ws1Scheduler = config.ws1.syncTime
+    ? new Ws1SyncScheduler({ listConfigured: () => services.ws1Settings.listConfigured(), sync: (id, o) => services.ws1Sync.sync(id, o) }, { time: parseDailyTime(config.ws1.syncTime), spreadMinutes: config.ws1.spreadMinutes, clock: services.clock, logger })
+    : undefined;
+  ws1Scheduler?.start();
   const server = http.createServer(koa.callback());
   // slow clients and header floods are cut off by Node's own limits
   server.headersTimeout = 20_000;
   server.requestTimeout = 60_000;
   server.keepAliveTimeout = 5_000;
   server.maxHeadersCount = 100;
+  const tlsServer = createTlsServer(trust.identity, pemEncode('CERTIFICATE', services.authority.caCertificate.der), koa.callback());
 
   return {
     services,
     server,
-    listen: () =>
-      new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(config.http.port, config.http.host, () => resolve((server.address() as AddressInfo).port));
-      }),
+    tlsServer,
+    tlsPort: () => (tlsServer.address() as AddressInfo).port,
+    trust,
+    listen: async () => {
+      const bind = (srv: http.Server, port: number) =>
+        new Promise<number>((resolve, reject) => {
+          srv.once('error', reject);
+          srv.listen(port, config.http.host, () => resolve((srv.address() as AddressInfo).port));
+        });
+      const port = await bind(server, config.http.port);
+      await bind(tlsServer, config.tls.port);
+      return port;
+    },
     close: async () => {
+      await services.revocationView.stop();
+      await ws1Scheduler?.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await new Promise<void>((resolve) => {
+        tlsServer.close(() => resolve());
+        tlsServer.closeAllConnections();
+      });
+      // the batched authentication log and last-seen times are written before the database closes
+      await trust.stop();
       await services.db.close();
+    },
+  };
+}
+
+/** Issue 4: revocation service, the in-memory revocation view with its CRL publisher, and the OCSP responder. */
+async function buildRevocation(config: Config, db: Database, ca: KeyPairIdentity, clock: Clock, logger: Logger, raPair: (KeyPairIdentity | undefined)[]) {
+  bindBulkRevocation(bulkRevocation);
+  const store = new RevocationRepository(db);
+  const onError = (err: unknown) => logger.error({ err }, 'revocation state');
+  const signerOptions = { dir: config.certsDir, passphrase: config.ca.passphrase, commonName: config.ca.commonName, validityDays: 30 };
+  const signer = config.ocspDelegated ? await loadOrCreateOcspSigner(ca, signerOptions, clock.now()) : ca;
+  const extraIssuedSerials = [...raPair, ...(config.ocspDelegated ? [signer] : [])].flatMap((i) => (i ? [i.certificate.serialHex] : []));
+  const publisher = new CrlPublisher(store, ca, clock, config.crlValidityHours * 3_600_000);
+  const revocationView = new RevocationView(store, publisher, clock, { pollMs: 500, extraIssuedSerials, onError });
+  const ocsp = new OcspResponder(ca, revocationView, clock, {
+    signer,
+    delegated: config.ocspDelegated,
+    renewSigner: config.ocspDelegated ? (now) => loadOrCreateOcspSigner(ca, signerOptions, now) : undefined,
+    maxStaleMs: 60_000,
+    maxRequests: 20,
+    onError: (err) => logger.error({ err }, 'ocsp responder'),
+  });
+  // after each committed revocation in this process: republish and refresh now, not at the next poll
+  const revocation = new RevocationService(store, clock, () => revocationView.sync().catch(onError));
+  return { revocation, revocationView, ocsp };
+}
+
+/** Issue 6: WS1 settings (secrets under SecretBox), inventory, sync lease and App Config keys. */
+function buildWs1(config: Config, db: Database, integrations: IntegrationFinder, clock: Clock, logger: Logger) {
+  let box: SecretBox | undefined;
+  const secretBox = () => (box ??= new SecretBox(loadOrCreateSecretKey(config.secretKey, config.certsDir)));
+  const inventory = new InventoryRepository(db);
+  const settingsStore = new InventorySettingsRepository(db);
+  const ws1Settings = new Ws1SettingsService(integrations, settingsStore, secretBox, clock, config.ws1.timeoutMs);
+  const ws1Sync = new Ws1SyncService({ settings: ws1Settings, leases: new InventoryLeaseRepository(db, inventory), inventory, clock, logger });
+  return { ws1Settings, ws1Sync, appConfig: new AppConfigService(integrations, settingsStore, clock), inventory };
+}
+
+/** Issue 5: the policy and the authentication log (server and CLI). */
+function buildTrustServices(db: Database, clock: Clock) {
+  const repo = new TrustRepository(db);
+  return { trustPolicy: new TrustPolicyService(repo, clock), authLog: new AuthLogService(new AuthLogRepository(db), repo, clock) };
+}
+
+/** Issue 5: the login-time check (server only): HTTPS identity, in-memory state, batched writers. */
+async function buildTrust(config: Config, s: Services) {
+  const repo = new TrustRepository(s.db);
+  const integrationRepo = new IntegrationRepository(s.db);
+  const logError = (what: string) => (err: unknown) => s.logger.error({ err }, what);
+  const directory: IntegrationDirectory = {
+    listIntegrations: async () => (await integrationRepo.listIntegrations()).map((i) => ({ id: i.id, type: i.type, status: i.status, groupName: i.groupName, deleted: i.deletedAt !== null })),
+    isMember: (group, user) => integrationRepo.isMember(group, user),
+    integrationForConfigurationKey: (key) => s.appConfig.integrationForKey(key),
+  };
+  // issue 4's view keeps every revoked serial in memory and polls the database every 500 ms
+  const revocation: RevocationCheck = {
+    revocationOf: async (serial) => {
+      const { status } = await s.revocationView.status(serial);
+      return typeof status === 'object' ? status : null;
+    },
+  };
+  const snapshot = new TrustSnapshot(directory, repo, s.clock, { pollMs: config.trust.pollMs, onError: logError('device trust: reloading integrations and policies') });
+  const evaluator = new TrustEvaluator(new CertificateCheck(new X509Certificate(s.authority.caCertificate.der)), repo, revocation, snapshot, s.inventory, directory);
+  const authLog = new AuthLogWriter(new AuthLogRepository(s.db), {
+    flushMs: 100,
+    maxBatch: 500,
+    maxBuffered: 100_000,
+    onError: (err, dropped) => s.logger.error({ err, dropped }, 'authentication log'),
+  });
+  const lastSeen = new LastSeenTracker(repo, 1000, logError('certificate last seen'));
+  const service = new DeviceTrustService(evaluator, snapshot, authLog, lastSeen, s.clock);
+  const publicHost = new URL(config.http.publicUrl).hostname.replace(/^\[|\]$/g, '');
+  const identity = await loadOrCreateTlsIdentity(s.authority.ca, { certsDir: config.certsDir, certFile: config.tls.certFile, keyFile: config.tls.keyFile, hosts: [publicHost], now: s.clock.now() });
+  return {
+    identity,
+    router: trustRouter({ trust: service, proxies: new TrustedProxies(config.trust.trustedProxies), certificateHeader: config.trust.clientCertHeader, logger: s.logger }),
+    start: () => snapshot.start(),
+    flush: () => Promise.all([authLog.flush(), lastSeen.flush()]),
+    stop: async () => {
+      snapshot.stop();
+      await Promise.all([authLog.close(), lastSeen.flush()]);
     },
   };
 }

@@ -14,6 +14,7 @@ async function main(): Promise<void> {
     app.services.caCreated ? `Created a new CA in ${config.certsDir}` : `Using the CA in ${config.certsDir}`,
     `CA: ${authority.caCertificate.subject}`,
     `CA SHA-256 fingerprint: ${authority.caCertificate.fingerprintSha256.toUpperCase().match(/../g)!.join(':')}`,
+    `Device trust (mTLS): https://${config.http.host}:${app.tlsPort()}/v1/device-trust`,
     config.staticChallenge ? `SCEP URL: ${base}/scep` : 'Default SCEP endpoint disabled (set SCEPTER_STATIC_CHALLENGE to enable /scep)',
   ];
   process.stdout.write(lines.join('\n') + '\n');

@@ -76,8 +76,9 @@ export class CertificateAuthority {
     const der = await buildCertificate(
       {
         serial: randomSerial(),
-        subject: csr.subjectName,
-        issuer: this.caCertificate.cert.subject,
+        // the Names as DER: the same bytes pkijs re-encoded, without building its objects per enrollment
+        subject: csr.subjectDer,
+        issuer: this.caCertificate.subjectDer,
         subjectPublicKeyInfo: csr.spkiDer,
         authorityKeyId: this.caKeyId,
         // five minutes of slack for devices whose clocks run a little behind

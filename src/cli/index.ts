@@ -1,6 +1,15 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerCaCommands } from './commands/ca.commands';
+import { registerIntegrationCommands } from './commands/integration.commands';
+import { registerGroupCommands } from './commands/group.commands';
+import { registerAdminCommands } from './commands/admin.commands';
+import { registerAuditCommands } from './commands/audit.commands';
+import { registerWs1Commands } from './commands/ws1.commands';
+import { registerPolicyCommands } from './commands/policy.commands';
+import { registerTrustCommands } from './commands/trust.commands';
+import { registerCertCommands } from './commands/cert.commands';
+import { registerDeviceRevocationCommands } from './commands/device.commands';
 
 /**
  * `scepter`: every admin action, each with --json for scripts. Command groups live in
@@ -13,6 +22,15 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerCaCommands(program);
+  registerIntegrationCommands(program);
+  registerGroupCommands(program);
+  registerAdminCommands(program);
+  registerAuditCommands(program);
+  registerPolicyCommands(program);
+  registerTrustCommands(program); // auth-log; finds or creates the device group for `device show`
+  registerCertCommands(program); // issue 4: cert revoke|list
+  registerDeviceRevocationCommands(program); // issue 4: device revoke
+  registerWs1Commands(program); // keep last: it adds to the integration and device groups
   return program;
 }
 

@@ -1,6 +1,8 @@
 import path from 'node:path';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ConfigError } from '../shared/errors';
+import { parseSecretKey } from '../shared/secret-box';
 
 /**
  * Every setting, read from environment variables. Defaults are declared here and documented in the
@@ -26,8 +28,27 @@ const schema = {
   SCEPTER_CHALLENGE_TTL_MINUTES: int(1, 24 * 60).default(60),
   SCEPTER_CHALLENGE_LENGTH: int(8, 64).default(16),
   SCEPTER_CHALLENGE_CACHE_LIMIT: int(1, 1_000_000).default(1000),
+  SCEPTER_AUTH_MAX_FAILURES: int(1, 1000).default(10),
+  SCEPTER_AUTH_COOLDOWN_SECONDS: int(1, 86_400).default(300),
   SCEPTER_CRL_VALIDITY_HOURS: int(1, 24 * 30).default(24),
+  // issue 5: device trust (HTTPS listener, proxy header, polling)
+  SCEPTER_TLS_PORT: int(0, 65535).default(8443),
+  SCEPTER_TLS_CERT: z.string().min(1).optional(),
+  SCEPTER_TLS_KEY: z.string().min(1).optional(),
+  SCEPTER_TRUSTED_PROXIES: z.string().default('').transform((s, ctx) => parseProxyList(s) ?? (ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of IP addresses or CIDR ranges' }), z.NEVER)),
+  SCEPTER_CLIENT_CERT_HEADER: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name').default('X-SSL-Client-Cert'),
+  SCEPTER_TRUST_POLL_MS: int(100, 60_000).default(500),
+  // issue 4: sign OCSP responses with a delegated responder certificate (created beside the CA) or the CA key
+  SCEPTER_OCSP_DELEGATED: z.enum(['on', 'off']).default('on'),
+  // issue 6: key for secrets at rest (WS1 password, API key); unset = generated certs/secret.key
+  SCEPTER_SECRET_KEY: z.string().transform((s, ctx) => parseSecretKey(s) ?? (ctx.addIssue({ code: 'custom', message: 'must be 32 bytes as 64 hex digits or base64' }), z.NEVER)).optional(),
+  SCEPTER_SYNC_SCHEDULE: z.string().regex(/^(off|([01]\d|2[0-3]):[0-5]\d)$/, 'must be HH:MM (24-hour, server local time) or off').default('02:00'),
+  SCEPTER_SYNC_SPREAD_MINUTES: int(0, 720).default(30),
+  SCEPTER_WS1_TIMEOUT_SECONDS: int(1, 600).default(30),
 } as const;
+
+// never echoed in an error message
+const SECRET_VARIABLES = new Set(['SCEPTER_SECRET_KEY', 'SCEPTER_CA_KEY_PASSPHRASE', 'SCEPTER_STATIC_CHALLENGE']);
 
 type Schema = typeof schema;
 export type Env = { [K in keyof Schema]: z.output<Schema[K]> };
@@ -41,7 +62,18 @@ export interface Config {
   staticChallenge?: string;
   logLevel: string;
   challenge: { ttlMinutes: number; length: number; cacheLimit: number };
+  /** failed Basic/Bearer authentications per source address before a cool-down (429) */
+  auth: { maxFailures: number; cooldownSeconds: number };
   crlValidityHours: number;
+  /** device trust: HTTPS listener (port 0 = any free port), proxies allowed to pass the client certificate in a header */
+  tls: { port: number; certFile?: string; keyFile?: string };
+  trust: { trustedProxies: string[]; clientCertHeader: string; pollMs: number };
+  /** OCSP answers signed by a delegated responder (id-kp-OCSPSigning, ocsp-nocheck) instead of the CA */
+  ocspDelegated: boolean;
+  /** 32-byte key for secrets at rest; undefined: use (or create) certs/secret.key */
+  secretKey?: Buffer;
+  /** nightly WS1 device sync at local time HH:MM (null = off) plus a random delay of up to spreadMinutes; deadline of each WS1 call */
+  ws1: { syncTime: string | null; spreadMinutes: number; timeoutMs: number };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
@@ -51,7 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     const result = (type as z.ZodType).safeParse(raw === '' ? undefined : raw);
     if (!result.success) {
       const issue = result.error.issues[0];
-      throw new ConfigError(name, `${issue?.message ?? 'invalid value'} (got ${JSON.stringify(raw)})`);
+      throw new ConfigError(name, `${issue?.message ?? 'invalid value'} (got ${SECRET_VARIABLES.has(name) ? 'a value not shown here' : JSON.stringify(raw)})`);
     }
     parsed[name] = result.data;
   }
@@ -78,6 +110,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       length: e.SCEPTER_CHALLENGE_LENGTH,
       cacheLimit: e.SCEPTER_CHALLENGE_CACHE_LIMIT,
     },
+    auth: { maxFailures: e.SCEPTER_AUTH_MAX_FAILURES, cooldownSeconds: e.SCEPTER_AUTH_COOLDOWN_SECONDS },
     crlValidityHours: e.SCEPTER_CRL_VALIDITY_HOURS,
+    tls: { port: e.SCEPTER_TLS_PORT, ...tlsFiles(e.SCEPTER_TLS_CERT, e.SCEPTER_TLS_KEY, cwd) },
+    trust: { trustedProxies: e.SCEPTER_TRUSTED_PROXIES, clientCertHeader: e.SCEPTER_CLIENT_CERT_HEADER.toLowerCase(), pollMs: e.SCEPTER_TRUST_POLL_MS },
+    ocspDelegated: e.SCEPTER_OCSP_DELEGATED === 'on',
+    secretKey: e.SCEPTER_SECRET_KEY,
+    ws1: { syncTime: e.SCEPTER_SYNC_SCHEDULE === 'off' ? null : e.SCEPTER_SYNC_SCHEDULE, spreadMinutes: e.SCEPTER_SYNC_SPREAD_MINUTES, timeoutMs: e.SCEPTER_WS1_TIMEOUT_SECONDS * 1000 },
   };
+}
+
+/** `a.b.c.d`, `a.b.c.d/n`, IPv6 and IPv6/n entries; undefined when one is malformed. */
+function parseProxyList(text: string): string[] | undefined {
+  const items = text.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const item of items) {
+    const [addr, bits, extra] = item.split('/');
+    const family = isIP(addr ?? '');
+    if (!family || extra !== undefined) return undefined;
+    if (bits !== undefined && (!/^\d{1,3}$/.test(bits) || Number(bits) > (family === 4 ? 32 : 128))) return undefined;
+  }
+  return items;
+}
+
+function tlsFiles(cert: string | undefined, key: string | undefined, cwd: string): { certFile?: string; keyFile?: string } {
+  if (!cert !== !key) throw new ConfigError(cert ? 'SCEPTER_TLS_KEY' : 'SCEPTER_TLS_CERT', 'SCEPTER_TLS_CERT and SCEPTER_TLS_KEY go together');
+  return cert && key ? { certFile: path.resolve(cwd, cert), keyFile: path.resolve(cwd, key) } : {};
 }

@@ -4,12 +4,36 @@ import { DataSource, EntityManager, EntitySchema } from 'typeorm';
 import { columnTypes, Dialect, dialectOf } from './dialect';
 import { certificateEntity } from './entities/certificate.entity';
 import { scepTransactionEntity } from './entities/scep-transaction.entity';
+import { integrationEntity } from './entities/integration.entity';
+import { challengeEntity } from './entities/challenge.entity';
+import { userEntity, userGroupEntity, userGroupMemberEntity } from './entities/user-group.entity';
+import { apiKeyEntity } from './entities/api-key.entity';
+import { auditEntryEntity } from './entities/audit-entry.entity';
+import { crlStateEntity } from './entities/crl-state.entity';
+import { trustPolicyEntity } from './entities/trust-policy.entity';
+import { authLogEntity } from './entities/auth-log.entity';
+import { appConfigKeyEntity, ws1SettingsEntity } from './entities/ws1-settings.entity';
+import { ws1DeviceEntity, ws1SyncStateEntity } from './entities/ws1-inventory.entity';
 
 /** Every entity, built for one dialect's column types. Later modules add theirs here. */
 export function entitiesFor(dialect: Dialect): EntitySchema<any>[] {
   const t = columnTypes(dialect);
-  return [certificateEntity(t), scepTransactionEntity(t)];
+  return [certificateEntity(t), scepTransactionEntity(t), ...integrationAdminEntities(t), crlStateEntity(t), trustPolicyEntity(t), authLogEntity(t), ...ws1Entities(t)];
 }
+
+// issue 3: integrations, challenges, users and groups, API keys, audit log
+const integrationAdminEntities = (t: ReturnType<typeof columnTypes>) => [
+  integrationEntity(t),
+  challengeEntity(t),
+  userEntity(t),
+  userGroupEntity(t),
+  userGroupMemberEntity(t),
+  apiKeyEntity(t),
+  auditEntryEntity(t),
+];
+
+// issue 6: WS1 settings, App Config keys, device inventories and sync state
+const ws1Entities = (t: ReturnType<typeof columnTypes>) => [ws1SettingsEntity(t), appConfigKeyEntity(t), ws1DeviceEntity(t), ws1SyncStateEntity(t)];
 
 export const MIGRATIONS_GLOB = path.join(__dirname, '..', '..', 'migrations', '*.js');
 
@@ -18,7 +42,17 @@ export function dataSourceOptions(url: string) {
   const common = { entities: entitiesFor(dialect), migrations: [MIGRATIONS_GLOB], synchronize: false, logging: false as const };
   if (dialect === 'postgres') return { ...common, type: 'postgres' as const, url, extra: { max: 10 } };
   // WAL lets the CLI read and write beside a running server; busy_timeout waits out its locks
-  return { ...common, type: 'sqlite' as const, database: url, enableWAL: true, busyTimeout: 10_000 };
+  return { ...common, type: 'sqlite' as const, database: url, enableWAL: true, busyTimeout: 10_000, driver: quietSqlite3() };
+}
+
+/**
+ * sqlite3 as TypeORM would load it, minus `.verbose()`: TypeORM calls it, and it wraps every call to
+ * capture a stack trace and util.inspect() the SQL and parameters (about a tenth of the event loop
+ * under SCEP load) only to lengthen the stack of a failed query.
+ */
+function quietSqlite3(): unknown {
+  const sqlite3 = require('sqlite3') as { verbose(): unknown };
+  return Object.create(sqlite3, { verbose: { value: () => sqlite3 } });
 }
 
 /**
@@ -46,7 +80,7 @@ export class Database {
 
   transaction<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
     if (this.dialect === 'postgres') return this.dataSource.transaction(fn);
-    const run = this.queue.then(() => this.dataSource.transaction(fn));
+    const run = this.queue.then(() => retryWhenBusy(() => this.dataSource.transaction(fn)));
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -54,6 +88,24 @@ export class Database {
   async close(): Promise<void> {
     await this.queue.catch(() => undefined);
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
+  }
+}
+
+/**
+ * Several processes on one SQLite file: a plain read that runs on our single connection while a
+ * transaction is open pins that transaction's snapshot; if another process commits before the
+ * transaction writes, SQLite answers SQLITE_BUSY at once (busy_timeout cannot help). The
+ * transaction was rolled back, so running it again is safe.
+ */
+async function retryWhenBusy<T>(fn: () => Promise<T>, attempts = 8): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const e = err as { code?: string; driverError?: { code?: string } };
+      if (i >= attempts || (e.driverError?.code ?? e.code) !== 'SQLITE_BUSY') throw err;
+      await new Promise((r) => setTimeout(r, Math.random() * 5 * i));
+    }
   }
 }
 

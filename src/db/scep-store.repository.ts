@@ -1,5 +1,6 @@
 import { Database, isUniqueViolation } from './database';
 import { dateParam } from './dialect';
+import { rawQuery } from './raw-sql';
 import { CertificateRow } from './entities/certificate.entity';
 import { ScepTransactionRow } from './entities/scep-transaction.entity';
 import { IssuanceOutcome, IssuanceRecord, ScepStore, StoredCertificate, StoredTransaction } from '../scep/scep-ports';
@@ -20,14 +21,20 @@ export class ScepStoreRepository implements ScepStore {
   }
 
   async findTransaction(endpointId: string, transactionId: string): Promise<StoredTransaction | undefined> {
-    const row = await this.tx.findOne({ where: { endpointId, transactionId } });
+    const rows = await rawQuery<{ public_key_hash: string; pki_status: number; fail_info: number | null; fail_text: string | null; certificate_serial: string | null }[]>(
+      this.db.manager,
+      this.db.dialect,
+      'SELECT public_key_hash, pki_status, fail_info, fail_text, certificate_serial FROM scep_transactions WHERE endpoint_id = ? AND transaction_id = ? LIMIT 1',
+      [endpointId, transactionId],
+    );
+    const row = rows[0];
     if (!row) return undefined;
     return {
-      publicKeyHash: row.publicKeyHash,
-      pkiStatus: row.pkiStatus as PkiStatus,
-      failInfo: row.failInfo ?? undefined,
-      failText: row.failText ?? undefined,
-      certificateSerial: row.certificateSerial ?? undefined,
+      publicKeyHash: row.public_key_hash,
+      pkiStatus: Number(row.pki_status) as PkiStatus,
+      failInfo: row.fail_info ?? undefined,
+      failText: row.fail_text ?? undefined,
+      certificateSerial: row.certificate_serial ?? undefined,
     };
   }
 
@@ -48,7 +55,7 @@ export class ScepStoreRepository implements ScepStore {
         if (r.challengeId) {
           const res = await m
             .createQueryBuilder()
-            .update('challenges')
+            .update('Challenge')
             .set({ usedAt: now })
             .where('id = :id AND used_at IS NULL AND expires_at > :now', { id: r.challengeId, now: dateParam(this.db.dialect, now) })
             .execute();
@@ -56,20 +63,16 @@ export class ScepStoreRepository implements ScepStore {
         }
         // the same key may replace its own earlier outcome: a refusal, or the certificate it renews
         const txRepo = m.getRepository<ScepTransactionRow>('ScepTransaction');
-        await txRepo.delete({ endpointId: r.endpointId, transactionId: r.transactionId, pkiStatus: PkiStatus.FAILURE, publicKeyHash: r.publicKeyHash });
+        const sql = <T>(text: string, params: unknown[]) => rawQuery<T>(m, this.db.dialect, text, params);
+        const at = dateParam(this.db.dialect, now);
+        await sql('DELETE FROM scep_transactions WHERE endpoint_id = ? AND transaction_id = ? AND pki_status = ? AND public_key_hash = ?', [r.endpointId, r.transactionId, PkiStatus.FAILURE, r.publicKeyHash]);
         for (const serial of r.supersedes ?? []) {
           await txRepo.delete({ endpointId: r.endpointId, transactionId: r.transactionId, publicKeyHash: r.publicKeyHash, certificateSerial: serial });
         }
-        await m.getRepository<ScepTransactionRow>('ScepTransaction').insert({
-          endpointId: r.endpointId,
-          transactionId: r.transactionId,
-          publicKeyHash: r.publicKeyHash,
-          messageType: r.messageType,
-          pkiStatus: PkiStatus.SUCCESS,
-          certificateSerial: cert.serialHex,
-          createdAt: now,
-          updatedAt: now,
-        });
+        await sql(
+          'INSERT INTO scep_transactions (endpoint_id, transaction_id, public_key_hash, message_type, pki_status, certificate_serial, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+          [r.endpointId, r.transactionId, r.publicKeyHash, r.messageType, PkiStatus.SUCCESS, cert.serialHex, at, at],
+        );
         if (r.supersedes?.length) {
           await m
             .createQueryBuilder()
@@ -78,21 +81,20 @@ export class ScepStoreRepository implements ScepStore {
             .where('serial IN (:...serials) AND status = :valid', { serials: r.supersedes, valid: 'valid' })
             .execute();
         }
-        await m.getRepository<CertificateRow>('Certificate').insert({
-          serial: cert.serialHex,
-          subject: cert.subject.slice(0, 1024),
-          fingerprintSha256: cert.fingerprintSha256,
-          publicKeyHash: r.publicKeyHash,
-          notBefore: cert.notBefore,
-          notAfter: cert.notAfter,
-          der: cert.der,
-          transactionId: r.transactionId,
-          endpointId: r.endpointId,
-          integrationId: r.integrationId ?? null,
-          deviceId: r.deviceId ?? null,
-          status: 'valid',
-          createdAt: now,
-        });
+        // one current certificate per device and integration: re-enrollment (iOS renews with a new
+        // key and a fresh challenge) supersedes the older ones, which stay usable until they expire
+        if (r.integrationId && r.deviceId) {
+          await m
+            .createQueryBuilder()
+            .update('certificates')
+            .set({ status: 'superseded' })
+            .where('integration_id = :iid AND device_id = :did AND status = :valid', { iid: r.integrationId, did: r.deviceId, valid: 'valid' })
+            .execute();
+        }
+        await sql(
+          'INSERT INTO certificates (serial, subject, fingerprint_sha256, public_key_hash, not_before, not_after, der, transaction_id, endpoint_id, integration_id, device_id, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          [cert.serialHex, cert.subject.slice(0, 1024), cert.fingerprintSha256, r.publicKeyHash, dateParam(this.db.dialect, cert.notBefore), dateParam(this.db.dialect, cert.notAfter), cert.der, r.transactionId, r.endpointId, r.integrationId ?? null, r.deviceId ?? null, 'valid', at],
+        );
       });
       return 'issued';
     } catch (err) {

@@ -12,3 +12,16 @@ export async function readBody(ctx: Context, limit: number): Promise<Buffer> {
     throw new BadRequestError('cannot read request body');
   }
 }
+
+/** A JSON object body (anything else is a 400), read with the same hard size limit. */
+export async function readJsonObject(ctx: Context, limit: number): Promise<Record<string, unknown>> {
+  const raw = await readBody(ctx, limit);
+  let value: unknown;
+  try {
+    value = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new BadRequestError('the body must be a JSON object');
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new BadRequestError('the body must be a JSON object');
+  return value as Record<string, unknown>;
+}

@@ -1,5 +1,7 @@
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
+import { childrenOf, decodeOid, DerDecodeError, primitiveOf, readSingle } from './der-reader';
+import { stringValue } from './der-values';
 
 const SHORT_NAMES: Record<string, string> = {
   '2.5.4.3': 'CN',
@@ -30,10 +32,33 @@ export function nameAttributes(name: pkijs.RelativeDistinguishedNames): NameAttr
 
 /** One-line form in the RFC 4514 order (last RDN first), e.g. `CN=dev1,OU=MDM,O=scep-client,C=US`. */
 export function formatName(name: pkijs.RelativeDistinguishedNames): string {
-  return nameAttributes(name)
+  return formatAttributes(nameAttributes(name));
+}
+
+function formatAttributes(attrs: NameAttribute[]): string {
+  return attrs
     .reverse()
     .map((a) => `${a.type}=${a.value.replace(/([,+"\\<>;=])/g, '\\$1')}`)
     .join(',');
+}
+
+/**
+ * formatName() straight from the DER of a Name, without building pkijs objects (hot path: every
+ * certificate we parse or issue). Throws DerDecodeError on anything but plain string values.
+ */
+export function formatNameDer(der: Uint8Array): string {
+  const attrs: NameAttribute[] = [];
+  for (const rdn of childrenOf(readSingle(der), 0x30, 'Name')) {
+    for (const atv of childrenOf(rdn, 0x31, 'RDN')) {
+      const [type, value, extra] = childrenOf(atv, 0x30, 'AttributeTypeAndValue');
+      if (!value || extra) throw new DerDecodeError('AttributeTypeAndValue: expected two values');
+      const oid = decodeOid(primitiveOf(type, 0x06, 'attribute type'));
+      const text = stringValue(value);
+      if (text === undefined) throw new DerDecodeError('attribute value is not a string');
+      attrs.push({ type: SHORT_NAMES[oid] ?? oid, value: text });
+    }
+  }
+  return formatAttributes(attrs);
 }
 
 /** Builds a Name from `{type,value}` pairs in encoding order, one attribute per RDN. */

@@ -42,6 +42,7 @@ export const OID = {
   cRLDistributionPoints: '2.5.29.31',
   authorityKeyIdentifier: '2.5.29.35',
   extKeyUsage: '2.5.29.37',
+  subjectAltName: '2.5.29.17',
   authorityInfoAccess: '1.3.6.1.5.5.7.1.1',
   ocsp: '1.3.6.1.5.5.7.48.1',
   ocspNoCheck: '1.3.6.1.5.5.7.48.1.5',

@@ -11,10 +11,17 @@ import { constants, createHmac, privateDecrypt, publicEncrypt, KeyObject } from 
  * nothing about the padding (no padding oracle). The unpadding avoids data-dependent branches.
  */
 export class RsaKeyTransport {
-  constructor(private readonly rejectionSecret: Buffer) {}
+  constructor(
+    private readonly rejectionSecret: Buffer,
+    /** raw (RSA_NO_PADDING) private decryption off the event loop; undefined: inline */
+    private readonly rawDecrypt?: (key: KeyObject, data: Uint8Array) => Promise<Buffer>,
+  ) {}
 
   decrypt(key: KeyObject, encryptedKey: Uint8Array, expectedLength: number): Buffer {
-    const em = privateDecrypt({ key, padding: constants.RSA_NO_PADDING }, encryptedKey);
+    return this.unpad(privateDecrypt({ key, padding: constants.RSA_NO_PADDING }, encryptedKey), encryptedKey, expectedLength);
+  }
+
+  private unpad(em: Buffer, encryptedKey: Uint8Array, expectedLength: number): Buffer {
     const k = em.length;
     const synthetic = this.syntheticKey(encryptedKey, expectedLength);
 
@@ -40,6 +47,16 @@ export class RsaKeyTransport {
       out[i] = select(good, real, synthetic[i]!);
     }
     return out;
+  }
+
+  /**
+   * decrypt(), with the raw RSA operation handed to `rawDecrypt` when one is set (a worker pool:
+   * the private-key operation is the one RSA step Node cannot run in its thread pool).
+   */
+  async decryptAsync(key: KeyObject, encryptedKey: Uint8Array, expectedLength: number): Promise<Buffer> {
+    if (!this.rawDecrypt) return this.decrypt(key, encryptedKey, expectedLength);
+    const em = await this.rawDecrypt(key, encryptedKey);
+    return this.unpad(em, encryptedKey, expectedLength);
   }
 
   private syntheticKey(encryptedKey: Uint8Array, length: number): Buffer {

@@ -18,7 +18,7 @@ export class EnrollmentHandler {
   ) {}
 
   async enroll(endpoint: ScepEndpoint, msg: PkiMessage, content: Buffer): Promise<ParsedCertificate> {
-    const csr = parseCsr(content);
+    const csr = parseCsr(content, msg.signerCertificate);
     const keyHash = csr.publicKeyHash;
     const tid = msg.transactionId;
 
@@ -112,9 +112,10 @@ export class EnrollmentHandler {
   }
 }
 
-function parseCsr(content: Buffer): ParsedCsr {
+/** `signer` usually holds the CSR's key: its KeyObject is reused (OpenSSL 3 key decoding is slow). */
+function parseCsr(content: Buffer, signer: ParsedCertificate): ParsedCsr {
   try {
-    return ParsedCsr.fromDer(content);
+    return ParsedCsr.fromDer(content, signer);
   } catch (err) {
     if (err instanceof BadRequestError) throw new ScepFailure(FailInfo.badRequest, err.message);
     throw err;

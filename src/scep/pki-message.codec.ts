@@ -6,7 +6,8 @@ import { OID } from '../pki/oids';
 import { HashName } from '../pki/sign';
 import { ParsedCertificate } from '../pki/certificate';
 import { ParsedCsr } from '../pki/csr';
-import { attribute, buildDegenerateSignedData, buildSignedData, parseSignedData } from '../pki/cms-signed-data';
+import { attribute, AttributeValue, buildDegenerateSignedData, buildSignedData, parseSignedData } from '../pki/cms-signed-data';
+import { derOctetString, tlv } from '../pki/der-writer';
 import { buildEnvelopedData } from '../pki/cms-enveloped-data';
 import { ContentCipher } from '../pki/content-cipher';
 import { decodeAs, integerHex, octets, parseAsn1 } from '../pki/der';
@@ -30,13 +31,12 @@ export interface PkiMessage {
   verify(): Promise<boolean>;
 }
 
-function stringValue(v: asn1js.AsnType | undefined): string | undefined {
-  const block = (v as asn1js.BaseStringBlock | undefined)?.valueBlock as { value?: unknown } | undefined;
-  return typeof block?.value === 'string' ? block.value : undefined;
+function stringValue(v: AttributeValue | undefined): string | undefined {
+  return v?.text;
 }
 
-function octetValue(v: asn1js.AsnType | undefined): Buffer | undefined {
-  return v instanceof asn1js.OctetString ? octets(v) : undefined;
+function octetValue(v: AttributeValue | undefined): Buffer | undefined {
+  return v?.octets;
 }
 
 export function decodePkiMessage(der: Uint8Array): PkiMessage {
@@ -110,8 +110,9 @@ export interface CertRepInput {
   success?: { certificates?: ParsedCertificate[]; crl?: Uint8Array; recipient: ParsedCertificate; cipher: ContentCipher };
 }
 
-const printable = (s: string) => new asn1js.PrintableString({ value: s });
-const octetString = (b: Uint8Array) => new asn1js.OctetString({ valueHex: toArrayBuffer(b) });
+// DER straight away: building asn1js objects for each attribute cost more than the encoding itself
+const printable = (s: string) => tlv(0x13, Buffer.from(s, 'latin1'));
+const octetString = (b: Uint8Array) => derOctetString(b);
 
 /** Builds a signed CertRep (RFC 8894 section 3.3.2). */
 export async function encodeCertRep(input: CertRepInput): Promise<Buffer> {

@@ -10,7 +10,8 @@ export interface ChallengeVerifier {
 
 /** What an endpoint issues for a CSR; throws ScepFailure to refuse. */
 export interface EnrollmentPolicy {
-  evaluate(csr: ParsedCsr): { profile: CertificateProfile; deviceId?: string };
+  /** `renewing`: the certificate a renewal replaces (a policy may require the same device) */
+  evaluate(csr: ParsedCsr, renewing?: StoredCertificate): { profile: CertificateProfile; deviceId?: string };
   /** RenewalReq (or PKCSReq signed by our certificate): may `current` be renewed now? throws ScepFailure if not */
   checkRenewal?(current: StoredCertificate, now: Date): void;
 }

@@ -3,7 +3,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/config';
-import { App, buildApp } from '../../src/main';
+import { App, buildApp, BuildOptions } from '../../src/main';
 import { ScepClient } from '../../src/scep/client/scep-client';
 
 export const TEST_CHALLENGE = 'test-static-challenge';
@@ -36,7 +36,7 @@ export interface TestServer {
  * The real server, in this process, on a free port, with its own SQLite file and CA directory.
  * Pass `dir` to start again on the files of an earlier server.
  */
-export async function startTestServer(env: Record<string, string> = {}, dir?: string): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}, dir?: string, opts: BuildOptions = {}): Promise<TestServer> {
   const base = dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'scepter-test-'));
   const port = await freeTcpPort();
   const fullEnv: Record<string, string> = {
@@ -48,9 +48,11 @@ export async function startTestServer(env: Record<string, string> = {}, dir?: st
     SCEPTER_CA_KEY_BITS: '2048',
     SCEPTER_LOG_LEVEL: process.env.SCEPTER_TEST_LOG_LEVEL ?? 'silent',
     SCEPTER_STATIC_CHALLENGE: TEST_CHALLENGE,
+    // the HTTPS (device trust) listener on any free port, so servers never collide on 8443
+    SCEPTER_TLS_PORT: '0',
     ...env,
   };
-  const app = await buildApp(loadConfig(fullEnv));
+  const app = await buildApp(loadConfig(fullEnv), opts);
   await app.listen();
   const url = `http://127.0.0.1:${port}`;
   let stopped = false;

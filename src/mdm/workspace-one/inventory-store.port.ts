@@ -17,8 +17,11 @@ export interface InventoryStore {
 /** Read side used at login time (identifier-based trust). */
 export interface InventoryLookup {
   /** Case-insensitive match on UDID, serial number, MAC address (separators ignored) or IMEI. */
-  findByIdentifier(integrationId: string, identifier: string): Promise<ManagedDevice | undefined>;
+  findByIdentifier(integrationId: string, identifier: string): Promise<StoredManagedDevice | undefined>;
 }
+
+/** A device as a store hands it back; `syncedAt` is the sync that last reported it (when the store keeps it). */
+export type StoredManagedDevice = ManagedDevice & { syncedAt?: Date };
 
 export interface SyncStatus {
   deviceCount: number;

@@ -1,0 +1,100 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { createPrivateKey, createPublicKey, generateKeyPair, KeyObject, X509Certificate } from 'node:crypto';
+import { promisify } from 'node:util';
+import { buildCertificate, keyIdentifier } from '../pki/certificate-builder';
+import { ParsedCertificate } from '../pki/certificate';
+import { pemDecode, pemEncode } from '../pki/der';
+import { buildName } from '../pki/names';
+import { OID } from '../pki/oids';
+import { ConfigError } from '../shared/errors';
+import { randomSerial, type KeyPairIdentity } from './ca-material';
+
+const generateRsa = promisify(generateKeyPair);
+
+export const OCSP_SIGNER_FILE = 'ocsp-signer.pem';
+
+export interface OcspSignerOptions {
+  dir: string;
+  passphrase?: string;
+  commonName: string;
+  /** id-pkix-ocsp-nocheck certificates cannot be revoked, so RFC 6960 4.2.2.2.1 wants them short-lived */
+  validityDays: number;
+}
+
+/**
+ * The delegated OCSP responder (EKU id-kp-OCSPSigning + id-pkix-ocsp-nocheck), kept beside the CA
+ * as one file holding its key and certificate. Created on first start, and again once a third of
+ * its validity is left or when the CA changed. The CA key then signs nothing but certificates and
+ * CRLs, and a 2048-bit responder key answers faster than a larger CA key.
+ */
+export async function loadOrCreateOcspSigner(ca: KeyPairIdentity, o: OcspSignerOptions, now: Date = new Date()): Promise<KeyPairIdentity> {
+  const file = path.join(o.dir, OCSP_SIGNER_FILE);
+  const existing = fs.existsSync(file) ? readSigner(file, o.passphrase) : undefined;
+  if (existing && usable(existing, ca, o, now)) return existing;
+
+  const created = await createSigner(ca, o, now);
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, signerPem(created, o.passphrase), { mode: 0o600 });
+  try {
+    if (existing) fs.renameSync(tmp, file); // replacing a stale one
+    else fs.linkSync(tmp, file); // fails if another instance created it meanwhile: use theirs
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const theirs = readSigner(file, o.passphrase);
+    if (theirs && usable(theirs, ca, o, now)) return theirs;
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+  return created;
+}
+
+/** True while the certificate is from this CA and has more than a third of its validity left. */
+export function usable(s: KeyPairIdentity, ca: KeyPairIdentity, o: Pick<OcspSignerOptions, 'validityDays'>, now: Date): boolean {
+  const c = s.certificate;
+  const issuedByCa = new X509Certificate(c.der).verify(createPublicKey(ca.key));
+  return issuedByCa && c.notBefore.getTime() <= now.getTime() + 5 * 60_000 && c.notAfter.getTime() - now.getTime() > (o.validityDays * 86_400_000) / 3;
+}
+
+function readSigner(file: string, passphrase?: string): KeyPairIdentity | undefined {
+  const pem = fs.readFileSync(file, 'utf8');
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({ key: pem, passphrase });
+  } catch {
+    throw new ConfigError('SCEPTER_CA_KEY_PASSPHRASE', `cannot read the OCSP signer key in ${file}`);
+  }
+  try {
+    return { key, certificate: ParsedCertificate.fromDer(pemDecode(pem, 'CERTIFICATE')) };
+  } catch {
+    return undefined; // unreadable certificate: make a new signer
+  }
+}
+
+function signerPem(s: KeyPairIdentity, passphrase?: string): string {
+  const key = passphrase
+    ? s.key.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase })
+    : s.key.export({ type: 'pkcs8', format: 'pem' });
+  return `${key}${pemEncode('CERTIFICATE', s.certificate.der)}`;
+}
+
+async function createSigner(ca: KeyPairIdentity, o: OcspSignerOptions, now: Date): Promise<KeyPairIdentity> {
+  const { privateKey } = await generateRsa('rsa', { modulusLength: 2048 });
+  const spki = createPublicKey(privateKey).export({ type: 'spki', format: 'der' }) as Buffer;
+  const der = await buildCertificate(
+    {
+      serial: randomSerial(),
+      subject: buildName([{ type: 'O', value: 'Scepter' }, { type: 'CN', value: `${o.commonName} OCSP Responder` }]),
+      issuer: ca.certificate.cert.subject,
+      subjectPublicKeyInfo: spki,
+      authorityKeyId: keyIdentifier(ca.certificate.spkiDer),
+      notBefore: new Date(now.getTime() - 5 * 60_000),
+      notAfter: new Date(Math.min(now.getTime() + o.validityDays * 86_400_000, ca.certificate.notAfter.getTime())),
+      keyUsage: ['digitalSignature'],
+      extendedKeyUsage: [OID.kpOcspSigning],
+      ocspNoCheck: true,
+    },
+    ca.key,
+  );
+  return { key: privateKey, certificate: ParsedCertificate.fromDer(der) };
+}

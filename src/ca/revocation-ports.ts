@@ -1,0 +1,87 @@
+import type { AuditRecord } from '../admin/audit.types';
+import type { RevocationReason } from '../pki/revocation-reason';
+
+/** One revoked certificate, as the CRL and the OCSP responder need it. */
+export interface RevokedEntry {
+  serialHex: string;
+  revokedAt: Date;
+  reason: RevocationReason;
+  notAfter: Date;
+}
+
+export type ListedStatus = 'valid' | 'superseded' | 'revoked' | 'expired';
+
+export interface CertificateSummary {
+  id: number;
+  serial: string;
+  subject: string;
+  /** `expired` for an unrevoked certificate past notAfter; superseded ones stay usable until then */
+  status: ListedStatus;
+  notBefore: Date;
+  notAfter: Date;
+  integrationId: string | null;
+  deviceId: string | null;
+  revokedAt: Date | null;
+  reason: RevocationReason | null;
+}
+
+export interface CertificateQuery {
+  integrationId?: string;
+  /** valid includes superseded (both usable until they expire) */
+  status?: 'valid' | 'revoked' | 'expired';
+  limit: number;
+  /** paging forward: only rows with a larger id */
+  afterId?: number;
+}
+
+export type SerialRevocation =
+  | { outcome: 'revoked' | 'already-revoked'; serial: string; revokedAt: Date; reason: RevocationReason }
+  | { outcome: 'not-found'; serial: string };
+
+export interface RevocationStateRow {
+  revision: number;
+  crlNumber: bigint;
+  crlRevision: number;
+  issuerKeyId: string | null;
+  thisUpdate: Date | null;
+  nextUpdate: Date | null;
+}
+
+export interface StoredCrl {
+  der: Buffer;
+  crlNumber: bigint;
+  /** the revision it covers */
+  revision: number;
+  issuerKeyId: string;
+  thisUpdate: Date;
+  nextUpdate: Date;
+}
+
+/** The audit record for a change that revoked `count` certificates (written in its transaction); none when 0. */
+export type AuditFor = (count: number) => AuditRecord;
+
+/**
+ * Persistence for revocation, implemented in db/. Each revoking method is one database transaction
+ * that also bumps the revision, so a poll of readState() sees every change made by any process.
+ */
+export interface RevocationStore {
+  revokeSerial(serialHex: string, reason: RevocationReason, now: Date, audit?: AuditFor): Promise<SerialRevocation>;
+  /** every unexpired, unrevoked certificate of one device; `matched` counts all its certificates */
+  revokeDevice(integrationId: string, deviceId: string, reason: RevocationReason, now: Date, audit?: AuditFor): Promise<{ matched: number; revoked: number }>;
+  revokeIntegration(integrationId: string, reason: RevocationReason, now: Date, audit?: AuditFor): Promise<number>;
+  listCertificates(q: CertificateQuery, now: Date): Promise<CertificateSummary[]>;
+  readState(): Promise<RevocationStateRow>;
+  /** all revoked certificates (expired ones too) and the revision they are at least as new as */
+  loadRevoked(): Promise<{ revision: number; entries: RevokedEntry[] }>;
+  loadCrl(): Promise<StoredCrl | undefined>;
+  /** stores `crl` only if the stored CRL number is still `previousNumber` (false: another instance won) */
+  storeCrl(previousNumber: bigint, crl: StoredCrl, now: Date): Promise<boolean>;
+  /** whether we issued `serialHex`, and its revocation if the database already has one */
+  findIssued(serialHex: string): Promise<{ revokedAt: Date | null; reason: RevocationReason | null } | undefined>;
+}
+
+/**
+ * Bulk revocation inside a transaction the caller already holds (integration deletion). `tx` is the
+ * transaction handle db/ hands out; this module never looks inside it.
+ */
+export type BulkRevocation = (tx: unknown, integrationId: string, reason: RevocationReason, now: Date) => Promise<number>;

@@ -1,0 +1,115 @@
+/**
+ * Revocation: one certificate, one device, one integration; listing what we issued.
+ *
+ * For code that deletes an integration inside its own database transaction:
+ *
+ *   revokeAllForIntegration(manager, integrationId, reason = 'cessationOfOperation', now = new Date()): Promise<number>
+ *
+ *   `manager` is the EntityManager your `db.transaction(async (m) => ...)` callback receives. Revokes,
+ *   in that transaction, every unexpired certificate of the integration that is not revoked yet
+ *   (superseded ones included) with one set-based UPDATE, and returns how many it revoked. Running
+ *   servers republish the CRL and refresh OCSP within a second of your commit (they poll the revision
+ *   this bumps); nothing else to call. Wired by main.ts (buildServices) to the db/ implementation.
+ */
+import type { Actor } from '../admin/audit.types';
+import { normalizeSerialHex } from '../shared/bytes';
+import { Clock } from '../shared/clock';
+import { BadRequestError, NotFoundError } from '../shared/errors';
+import { parseRevocationReason, type RevocationReason } from '../pki/revocation-reason';
+import type { BulkRevocation, CertificateQuery, CertificateSummary, RevocationStore } from './revocation-ports';
+
+let bulkRevocation: BulkRevocation | undefined;
+
+/** main.ts hands in the db/ implementation (a stateless function), keeping TypeORM out of ca/. */
+export function bindBulkRevocation(fn: BulkRevocation): void {
+  bulkRevocation = fn;
+}
+
+export function revokeAllForIntegration(manager: unknown, integrationId: string, reason: RevocationReason = 'cessationOfOperation', now: Date = new Date()): Promise<number> {
+  if (!bulkRevocation) throw new Error('revokeAllForIntegration is not wired (buildServices binds it)');
+  return bulkRevocation(manager, integrationId, reason, now);
+}
+
+export interface RevokeResult {
+  serial: string;
+  /** false: it was already revoked, and keeps its first time and reason */
+  revoked: boolean;
+  revokedAt: Date;
+  reason: RevocationReason;
+}
+
+export const MAX_LIST_LIMIT = 10_000;
+
+/** Serial as `openssl x509 -serial` prints it; colons, spaces and either case accepted. */
+export function parseSerial(input: string): string {
+  let serial: string;
+  try {
+    serial = normalizeSerialHex(String(input));
+  } catch {
+    throw new BadRequestError(`"${String(input).slice(0, 80)}" is not a hexadecimal serial number`);
+  }
+  // RFC 5280 4.1.2.2: at most 20 octets
+  if (serial.length > 40) throw new BadRequestError('serial number longer than 20 octets');
+  return serial;
+}
+
+export function parseReason(input: string | undefined, fallback: RevocationReason): RevocationReason {
+  if (input === undefined || input === '') return fallback;
+  const reason = parseRevocationReason(input);
+  // removeFromCRL only means something in a delta CRL, which we do not publish
+  if (reason === 'removeFromCRL') throw new BadRequestError('removeFromCRL cannot be used to revoke');
+  return reason;
+}
+
+function checkId(what: string, value: string, max: number): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > max) throw new BadRequestError(`${what} must be 1 to ${max} characters`);
+  return value;
+}
+
+export class RevocationService {
+  /** `changed` runs after each committed revocation: republish the CRL and refresh OCSP now. */
+  constructor(
+    private readonly store: RevocationStore,
+    private readonly clock: Clock,
+    private readonly changed: () => Promise<void> = async () => undefined,
+  ) {}
+
+  async revoke(serialInput: string, o: { reason?: string; actor: Actor }): Promise<RevokeResult> {
+    const serial = parseSerial(serialInput);
+    const reason = parseReason(o.reason, 'unspecified');
+    const now = this.clock.now();
+    const r = await this.store.revokeSerial(serial, reason, now, () => ({ actor: o.actor, action: 'certificate.revoke', target: serial, details: { reason }, at: now }));
+    if (r.outcome === 'not-found') throw new NotFoundError(`no certificate with serial ${serial} was issued by this CA`);
+    if (r.outcome === 'revoked') await this.changed();
+    return { serial, revoked: r.outcome === 'revoked', revokedAt: r.revokedAt, reason: r.reason };
+  }
+
+  /** Every unexpired certificate of one device (integration id + UDID). */
+  async revokeDevice(integrationId: string, deviceId: string, o: { reason?: string; actor: Actor }): Promise<{ revoked: number; certificates: number; reason: RevocationReason }> {
+    const reason = parseReason(o.reason, 'unspecified');
+    const now = this.clock.now();
+    const audit = (revoked: number) => ({ actor: o.actor, action: 'device.revoke', target: `${integrationId}:${deviceId}`, details: { reason, revoked }, at: now });
+    const r = await this.store.revokeDevice(checkId('integration id', integrationId, 64), checkId('device id', deviceId, 256), reason, now, audit);
+    if (!r.matched) throw new NotFoundError(`no certificates for device ${deviceId.slice(0, 80)} in integration ${integrationId.slice(0, 64)}`);
+    if (r.revoked) await this.changed();
+    return { revoked: r.revoked, certificates: r.matched, reason };
+  }
+
+  /** Its own transaction; inside someone else's, use revokeAllForIntegration(). */
+  async revokeIntegration(integrationId: string, o: { reason?: string; actor: Actor }): Promise<number> {
+    const reason = parseReason(o.reason, 'cessationOfOperation');
+    const now = this.clock.now();
+    const audit = (revoked: number) => ({ actor: o.actor, action: 'integration.revoke-certificates', target: integrationId, details: { reason, revoked }, at: now });
+    const n = await this.store.revokeIntegration(checkId('integration id', integrationId, 64), reason, now, audit);
+    if (n) await this.changed();
+    return n;
+  }
+
+  list(q: Partial<CertificateQuery>): Promise<CertificateSummary[]> {
+    const limit = q.limit ?? 100;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) throw new BadRequestError(`limit must be 1 to ${MAX_LIST_LIMIT}`);
+    if (q.status !== undefined && !['valid', 'revoked', 'expired'].includes(q.status)) throw new BadRequestError('status must be valid, revoked or expired');
+    if (q.afterId !== undefined && (!Number.isInteger(q.afterId) || q.afterId < 0)) throw new BadRequestError('after must be a non-negative integer');
+    return this.store.listCertificates({ ...q, limit }, this.clock.now());
+  }
+}

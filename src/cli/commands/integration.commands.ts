@@ -1,0 +1,95 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { INTEGRATION_STATUSES, INTEGRATION_TYPES, IOS_CERTS_EOL_NOTICE } from '../../integrations/integration.types';
+import { integrationText } from '../../integrations/integration.view';
+import { output, withServices } from '../cli-context';
+import { cliActor } from './admin.commands';
+import { ws1ShowExtras, ws1ShowText } from '../../mdm/workspace-one/ws1-show.presenter';
+
+/**
+ * `scepter integration ...`. Returns the command group so other command files can add their
+ * subcommands (e.g. `integration delete`).
+ */
+export function registerIntegrationCommands(program: Command): Command {
+  // find-or-create: other command files add to the same group, in any order
+  const integration =
+    program.commands.find((c) => c.name() === 'integration') ?? program.command('integration').description('integrations (windows, macos, android, ios, ios-certs)');
+  integration
+    .command('create')
+    .description('create an integration (status disabled); prints what `show` prints, with the challenge password once')
+    .addOption(new Option('--type <type>', 'integration type').choices([...INTEGRATION_TYPES]).makeOptionMandatory())
+    .requiredOption('--name <name>', 'display name')
+    .option('--allow-legacy', 'create an end-of-life ios-certs (certificate) integration anyway')
+    .action(async (opts: { type: string; name: string; allowLegacy?: boolean }, cmd: Command) =>
+      withServices(cmd, async ({ integrations }) => {
+        const v = await integrations.create({ type: opts.type, name: opts.name, allowLegacy: Boolean(opts.allowLegacy) }, cliActor());
+        if (v.type === 'ios-certs') process.stderr.write(`scepter: warning: ${IOS_CERTS_EOL_NOTICE.split(' Pass --allow-legacy')[0]}\n`);
+        output(cmd, v, () => integrationText(v));
+      }),
+    );
+  integration
+    .command('list')
+    .description('integrations that are not deleted')
+    .action(async (_opts, cmd: Command) =>
+      withServices(cmd, async ({ integrations }) => {
+        const all = await integrations.list();
+        output(cmd, { integrations: all }, () =>
+          all.length ? all.map((i) => `${i.id}  ${i.type.padEnd(9)}  ${(i.status + (i.group ? `:${i.group}` : '')).padEnd(18)}  ${i.name}`).join('\n') : 'no integrations',
+        );
+      }),
+    );
+  integration
+    .command('show <id>')
+    .description('one integration; for ios-certs the Workspace ONE Certificate Authority and Template settings')
+    .action(async (id: string, _opts, cmd: Command) =>
+      withServices(cmd, async (s) => {
+        const v = await s.integrations.show(id);
+        const ws1 = await ws1ShowExtras(s, v.id, v.type); // issue 6: WS1 API settings, sync state, App Config key
+        output(cmd, { ...v, ...ws1 }, () => [integrationText(v), ws1ShowText(ws1)].filter(Boolean).join('\n\n'));
+      }),
+    );
+  integration
+    .command('status <id> <status>')
+    .description(`set the status: ${INTEGRATION_STATUSES.join(' | ')} (test-group needs --group)`)
+    .option('--group <name>', 'the user group for status test-group')
+    .action(async (id: string, status: string, opts: { group?: string }, cmd: Command) =>
+      withServices(cmd, async ({ integrations }) => {
+        const v = await integrations.setStatus(id, status, opts.group, cliActor());
+        output(cmd, v, () => `${v.id}: status ${v.status}${v.group ? ` (group ${v.group})` : ''}`);
+      }),
+    );
+  integration
+    .command('rotate-challenge-credentials <id>')
+    .description('new challenge password for an ios-certs integration (shown once; update WS1)')
+    .action(async (id: string, _opts, cmd: Command) =>
+      withServices(cmd, async ({ integrations }) => {
+        const v = await integrations.rotateChallengeCredentials(id, cliActor());
+        output(cmd, v, () => `Challenge Username: ${v.challengeUsername}\nChallenge Password: ${v.challengePassword}\n(shown once: paste it into the WS1 Certificate Authority now)`);
+      }),
+    );
+  integration
+    .command('set-subject-template <id> <template>')
+    .description('the certificate subject template of an ios-certs integration, e.g. "CN={DeviceUid},OU=<id>"')
+    .action(async (id: string, template: string, _opts, cmd: Command) =>
+      withServices(cmd, async ({ integrations }) => {
+        const v = await integrations.setSubjectTemplate(id, template, cliActor());
+        output(cmd, v, () => `${v.id}: Subject Name ${v.subjectName}`);
+      }),
+    );
+  integration
+    .command('profile <id>')
+    .description('write an unsigned iOS configuration profile (SCEP payload with a fresh one-time challenge) for tests without WS1')
+    .requiredOption('--out <file>', 'where to write the .mobileconfig')
+    .option('--device-uid <uid>', 'the value for {DeviceUid} (default: a made-up TEST-... identifier)')
+    .action(async (id: string, opts: { out: string; deviceUid?: string }, cmd: Command) =>
+      withServices(cmd, async ({ profiles }) => {
+        const p = await profiles.build(id, opts.deviceUid, cliActor());
+        const file = path.resolve(opts.out);
+        fs.writeFileSync(file, p.mobileconfig, { mode: 0o600 }); // it holds a live challenge
+        const info = { file, deviceUid: p.deviceUid, challengeExpiresAt: p.challengeExpiresAt.toISOString() };
+        output(cmd, info, () => `wrote ${file}\nDevice UID: ${info.deviceUid}\nIts one-time challenge expires ${info.challengeExpiresAt}`);
+      }),
+    );
+  return integration;
+}

@@ -1,0 +1,61 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { output, withServices } from '../cli-context';
+import { NotFoundError } from '../../shared/errors';
+import type { AuthLogEntry } from '../../trust/trust.types';
+import type { DeviceView } from '../../trust/auth-log.service';
+
+function limit(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new InvalidArgumentError('a number from 1 to 10000');
+  return n;
+}
+
+const entryJson = (e: AuthLogEntry) => ({ ...e, at: e.at.toISOString() });
+
+function entryLine(e: AuthLogEntry): string {
+  const who = [e.integration, e.device, e.serial].filter(Boolean).join(' ');
+  return [e.at.toISOString(), e.decision.padEnd(5), e.trusted ? 'trusted  ' : 'untrusted', e.reason, `user=${e.user}`, `app=${e.application ?? '-'}`, `from=${e.sourceAddress}`, who, e.note ?? ''].join('  ').trimEnd();
+}
+
+function deviceText(v: DeviceView): string {
+  const lines = [`Device:       ${v.device}`, `Integrations: ${v.integrations.join(', ') || '-'}`];
+  const last = v.lastLogin;
+  lines.push(`Last login:   ${last ? `${last.at.toISOString()} user=${last.user} ${last.decision} (${last.reason}) from ${last.sourceAddress}` : 'never'}`);
+  lines.push('Certificates:');
+  for (const c of v.certificates) {
+    lines.push(`  ${c.serial}  ${c.state.padEnd(10)}  ${c.notBefore} .. ${c.notAfter}  integration=${c.integrationId ?? '-'}  last seen ${c.lastSeenAt ?? 'never'}`);
+  }
+  if (!v.certificates.length) lines.push('  (none)');
+  return lines.join('\n');
+}
+
+/**
+ * `scepter auth-log` and `scepter device show`. The `device` group is shared with the revocation
+ * commands (device revoke): find it or create it, whichever file registers first.
+ */
+export function registerTrustCommands(program: Command): void {
+  program
+    .command('auth-log')
+    .description('the authentication log: every device-trust check, oldest first')
+    .option('--user <user>', 'only this user')
+    .option('--since <time>', 'ISO 8601 time or a duration back from now (15m, 2h, 7d)')
+    .option('--limit <n>', 'the latest N entries', limit, 100)
+    .action(async (opts: { user?: string; since?: string; limit: number }, cmd: Command) =>
+      withServices(cmd, async ({ authLog }) => {
+        const entries = await authLog.list(opts);
+        output(cmd, { entries: entries.map(entryJson) }, () => (entries.length ? entries.map(entryLine).join('\n') : 'no matching checks'));
+      }),
+    );
+
+  const device = program.commands.find((c) => c.name() === 'device') ?? program.command('device').description('devices: their certificates and logins');
+  device
+    .command('show <udid>')
+    .description("a device's certificates, integration and last login")
+    .action(async (udid: string, _opts, cmd: Command) =>
+      withServices(cmd, async ({ authLog }) => {
+        const v = await authLog.device(udid);
+        if (!v) throw new NotFoundError(`no certificates and no logins for device ${udid.slice(0, 80)}`);
+        output(cmd, { ...v, lastLogin: v.lastLogin && entryJson(v.lastLogin) }, () => deviceText(v));
+      }),
+    );
+}

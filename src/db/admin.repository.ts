@@ -1,0 +1,79 @@
+import { EntityManager } from 'typeorm';
+import { ApiKeyStore, AuditQuery, AuditStore, StoredApiKey } from '../admin/admin-ports';
+import { AuditEntry, AuditRecord } from '../admin/audit.types';
+import { Role } from '../admin/roles';
+import { Database } from './database';
+import { ApiKeyRow } from './entities/api-key.entity';
+import { AuditEntryRow } from './entities/audit-entry.entity';
+
+/** Writes an audit record with the manager of the transaction that makes the change. */
+export async function insertAudit(m: EntityManager, r: AuditRecord): Promise<void> {
+  await m.getRepository<AuditEntryRow>('AuditEntry').insert({
+    at: r.at,
+    actor: r.actor.who.slice(0, 256),
+    source: r.actor.from.slice(0, 128),
+    action: r.action.slice(0, 64),
+    target: r.target?.slice(0, 256) ?? null,
+    details: r.details ? JSON.stringify(r.details) : null,
+  });
+}
+
+/** API keys and the audit log. */
+export class AdminRepository implements ApiKeyStore, AuditStore {
+  constructor(private readonly db: Database) {}
+
+  async insertKey(key: StoredApiKey, audit: AuditRecord): Promise<void> {
+    await this.db.transaction(async (m) => {
+      await m.getRepository<ApiKeyRow>('ApiKey').insert({ ...key });
+      await insertAudit(m, audit);
+    });
+  }
+
+  async findKey(id: string): Promise<StoredApiKey | undefined> {
+    const row = await this.db.manager.getRepository<ApiKeyRow>('ApiKey').findOne({ where: { id } });
+    return row ? toKey(row) : undefined;
+  }
+
+  async listKeys(): Promise<StoredApiKey[]> {
+    return (await this.db.manager.getRepository<ApiKeyRow>('ApiKey').find({ order: { createdAt: 'ASC' } })).map(toKey);
+  }
+
+  async revokeKey(id: string, now: Date, audit: AuditRecord): Promise<boolean> {
+    return this.db.transaction(async (m) => {
+      const res = await m
+        .createQueryBuilder()
+        .update('ApiKey')
+        .set({ revokedAt: now })
+        .where('id = :id AND revoked_at IS NULL', { id })
+        .execute();
+      if (!res.affected) return false;
+      await insertAudit(m, audit);
+      return true;
+    });
+  }
+
+  async append(record: AuditRecord): Promise<void> {
+    await this.db.transaction((m) => insertAudit(m, record));
+  }
+
+  async list(q: AuditQuery): Promise<AuditEntry[]> {
+    const qb = this.db.manager.getRepository<AuditEntryRow>('AuditEntry').createQueryBuilder('a').orderBy('a.id', 'DESC').limit(q.limit);
+    if (q.afterId !== undefined) qb.andWhere('a.id > :after', { after: q.afterId });
+    if (q.action) qb.andWhere('a.action = :action', { action: q.action });
+    const rows = await qb.getMany();
+    return rows.reverse().map((r) => ({
+      id: r.id,
+      at: r.at,
+      who: r.actor,
+      from: r.source,
+      action: r.action,
+      target: r.target,
+      details: r.details ? (JSON.parse(r.details) as Record<string, unknown>) : null,
+    }));
+  }
+}
+
+function toKey(r: ApiKeyRow): StoredApiKey {
+  return { id: r.id, role: r.role as Role, secretHash: r.secretHash, createdBy: r.createdBy, createdAt: r.createdAt, revokedAt: r.revokedAt };
+}
+

@@ -1,0 +1,35 @@
+import { EntitySchema } from 'typeorm';
+import { ColumnTypes } from '../dialect';
+
+export interface IntegrationRow {
+  id: string;
+  name: string;
+  type: string;
+  status: string;
+  groupId: number | null;
+  subjectTemplate: string | null;
+  challengeUsername: string | null;
+  challengePasswordHash: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  deletedAt: Date | null;
+}
+
+export const integrationEntity = (t: ColumnTypes) =>
+  new EntitySchema<IntegrationRow>({
+    name: 'Integration',
+    tableName: 'integrations',
+    columns: {
+      id: { type: String, length: 32, primary: true },
+      name: { type: String, length: 200 },
+      type: { type: String, length: 16 },
+      status: { type: String, length: 16 },
+      groupId: { name: 'group_id', type: Number, nullable: true },
+      subjectTemplate: { name: 'subject_template', type: String, length: 512, nullable: true },
+      challengeUsername: { name: 'challenge_username', type: String, length: 64, nullable: true, unique: true },
+      challengePasswordHash: { name: 'challenge_password_hash', type: String, length: 64, nullable: true },
+      createdAt: { name: 'created_at', type: t.timestamp },
+      updatedAt: { name: 'updated_at', type: t.timestamp },
+      deletedAt: { name: 'deleted_at', type: t.timestamp, nullable: true },
+    },
+  });

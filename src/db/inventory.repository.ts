@@ -1,0 +1,174 @@
+import { EntityManager } from 'typeorm';
+import { InventoryStore, normalizeIdentifier, StoredManagedDevice, SyncStatus } from '../mdm/workspace-one/inventory-store.port';
+import type { InventoryReader } from '../mdm/workspace-one/ws1-integration-ports';
+import type { ManagedDevice } from '../mdm/workspace-one/ws1-types';
+import { AppError } from '../shared/errors';
+import { Database } from './database';
+import { dateParam, Dialect } from './dialect';
+import { Ws1SyncStateRow } from './entities/ws1-inventory.entity';
+
+const COLUMNS = ['integration_id', 'generation', 'udid_norm', 'udid', 'serial_number', 'serial_norm', 'mac_address', 'mac_norm', 'imei', 'imei_norm', 'platform', 'enrollment_status', 'last_seen', 'user_name', 'synced_at'];
+/** rows per INSERT: 15 x 500 parameters stay far below SQLite's and PostgreSQL's limits */
+const INSERT_CHUNK = 500;
+/** rows per transaction: commits are what costs on SQLite, and a few hundred ms of write lock is fine */
+const TRANSACTION_ROWS = 5_000;
+const DELETE_CHUNK = 5_000;
+
+/** The swap found the lease taken by someone else (or the generation moved): nothing was changed. */
+export class SyncLeaseLostError extends AppError {
+  constructor(integrationId: string) {
+    super(`the sync lease of ${integrationId} was lost to another process; the inventory was left as it was`, { status: 409, code: 'sync_lease_lost' });
+  }
+}
+
+/**
+ * Device inventories per integration (ports InventoryStore and InventoryReader).
+ *
+ * A swap writes the new snapshot as a new generation in short chunked transactions, then flips the
+ * current generation in one transaction, then deletes the old rows. Readers join on the current
+ * generation, so they see the old inventory or the new one, never a mix; a crash before the flip
+ * leaves invisible rows that the next sync removes. Short transactions keep SQLite's single writer
+ * free for enrollments during a 100,000-device sync.
+ */
+export class InventoryRepository implements InventoryStore, InventoryReader {
+  constructor(private readonly db: Database) {}
+
+  replaceInventory(integrationId: string, devices: readonly ManagedDevice[], syncedAt: Date): Promise<void> {
+    return this.replace(integrationId, devices, syncedAt);
+  }
+
+  /** With `leaseOwner`, the flip only happens while that owner holds the integration's sync lease. */
+  async replace(integrationId: string, devices: readonly ManagedDevice[], syncedAt: Date, leaseOwner?: string): Promise<void> {
+    await this.ensureState(integrationId);
+    const current = Number((await this.state(integrationId))!.generation);
+    const next = current + 1;
+    await this.deleteGenerations(integrationId, 'generation <> :current', { current }); // leftovers of a crashed sync
+    const seen = new Set<string>();
+    const rows: unknown[][] = [];
+    for (const d of devices) {
+      const udidNorm = clip(normalizeIdentifier(d.udid), 256);
+      if (!udidNorm || seen.has(udidNorm)) continue;
+      seen.add(udidNorm);
+      rows.push(this.row(integrationId, next, udidNorm, d, syncedAt));
+      if (rows.length === TRANSACTION_ROWS) await this.insertRows(rows.splice(0));
+    }
+    if (rows.length) await this.insertRows(rows);
+    const flipped = await this.db.transaction(async (m) => {
+      const qb = m.createQueryBuilder().update('Ws1SyncState')
+        .set({ generation: next, deviceCount: seen.size, lastSuccessAt: syncedAt })
+        .where('integration_id = :integrationId AND generation = :current', { integrationId, current });
+      if (leaseOwner !== undefined) qb.andWhere('lock_owner = :leaseOwner', { leaseOwner });
+      return (await qb.execute()).affected === 1;
+    });
+    if (!flipped) {
+      await this.deleteGenerations(integrationId, 'generation = :next', { next });
+      throw new SyncLeaseLostError(integrationId);
+    }
+    await this.deleteGenerations(integrationId, 'generation = :current', { current });
+  }
+
+  async recordSyncFailure(integrationId: string, message: string, at: Date): Promise<void> {
+    await this.ensureState(integrationId);
+    await this.db.transaction((m) =>
+      m.createQueryBuilder().update('Ws1SyncState').set({ lastFailureAt: at, lastFailureMessage: clip(message, 1024) }).where('integration_id = :integrationId', { integrationId }).execute(),
+    );
+  }
+
+  async findByIdentifier(integrationId: string, identifier: string): Promise<StoredManagedDevice | undefined> {
+    const id = normalizeIdentifier(identifier);
+    if (!id) return undefined;
+    // one indexed probe per identifier column; a UDID match wins over a serial, MAC or IMEI match
+    const probe = (col: string, rank: number) =>
+      `SELECT ${rank} AS rank, d.udid, d.serial_number, d.mac_address, d.imei, d.platform, d.enrollment_status, d.last_seen, d.user_name, d.synced_at ` +
+      `FROM ws1_devices d JOIN ws1_sync_state s ON s.integration_id = d.integration_id AND s.generation = d.generation ` +
+      `WHERE s.integration_id = ? AND d.integration_id = ? AND d.${col} = ?`;
+    const sql = `SELECT * FROM (${['udid_norm', 'serial_norm', 'mac_norm', 'imei_norm'].map((c, i) => probe(c, i)).join(' UNION ALL ')}) x ORDER BY rank LIMIT 1`;
+    const params = Array.from({ length: 4 }, () => [integrationId, integrationId, id]).flat();
+    const [r] = (await this.db.manager.query(placeholders(this.db.dialect, sql), params)) as Record<string, unknown>[];
+    if (!r) return undefined;
+    const device: StoredManagedDevice = { udid: String(r.udid), serialNumber: (r.serial_number as string | null) ?? '', platform: String(r.platform), enrollmentStatus: String(r.enrollment_status) };
+    if (r.mac_address) device.macAddress = String(r.mac_address);
+    if (r.imei) device.imei = String(r.imei);
+    if (r.last_seen) device.lastSeen = dbDate(r.last_seen);
+    if (r.user_name) device.userName = String(r.user_name);
+    device.syncedAt = dbDate(r.synced_at);
+    return device;
+  }
+
+  async getSyncStatus(integrationId: string): Promise<SyncStatus> {
+    const s = await this.state(integrationId);
+    const status: SyncStatus = { deviceCount: Number(s?.deviceCount ?? 0) };
+    if (s?.lastSuccessAt) status.lastSuccessAt = s.lastSuccessAt;
+    if (s?.lastFailureAt) status.lastFailureAt = s.lastFailureAt;
+    if (s?.lastFailureMessage) status.lastFailureMessage = s.lastFailureMessage;
+    return status;
+  }
+
+  state(integrationId: string, m: EntityManager = this.db.manager): Promise<Ws1SyncStateRow | null> {
+    return m.getRepository<Ws1SyncStateRow>('Ws1SyncState').findOne({ where: { integrationId } });
+  }
+
+  /** The sync-state row every lease and swap updates conditionally; created once (INSERT OR IGNORE / ON CONFLICT DO NOTHING). */
+  async ensureState(integrationId: string): Promise<void> {
+    await this.db.transaction((m) =>
+      m.createQueryBuilder().insert().into('Ws1SyncState').values({ integrationId, generation: 0, deviceCount: 0 }).orIgnore().execute(),
+    );
+  }
+
+  private row(integrationId: string, generation: number, udidNorm: string, d: ManagedDevice, syncedAt: Date): unknown[] {
+    const norm = (v: string | undefined, n: number) => (v ? clip(normalizeIdentifier(v), n) || null : null);
+    const dialect = this.db.dialect;
+    return [
+      integrationId, generation, udidNorm, clip(d.udid, 256),
+      d.serialNumber ? clip(d.serialNumber, 128) : null, norm(d.serialNumber, 128),
+      d.macAddress ? clip(d.macAddress, 64) : null, norm(d.macAddress, 64),
+      d.imei ? clip(d.imei, 64) : null, norm(d.imei, 64),
+      clip(d.platform, 32), clip(d.enrollmentStatus, 32),
+      d.lastSeen ? dateParam(dialect, d.lastSeen) : null, d.userName ? clip(d.userName, 256) : null,
+      dateParam(dialect, syncedAt),
+    ];
+  }
+
+  private async insertRows(rows: unknown[][]): Promise<void> {
+    const tuple = `(${COLUMNS.map(() => '?').join(', ')})`;
+    await this.db.transaction(async (m) => {
+      for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+        const chunk = rows.slice(i, i + INSERT_CHUNK);
+        const sql = `INSERT INTO ws1_devices (${COLUMNS.join(', ')}) VALUES ${chunk.map(() => tuple).join(', ')}`;
+        await m.query(placeholders(this.db.dialect, sql), chunk.flat());
+      }
+    });
+  }
+
+  /** Deletes in bounded transactions so that no single one holds the write lock for long. */
+  private async deleteGenerations(integrationId: string, condition: string, params: Record<string, number>): Promise<void> {
+    for (;;) {
+      const affected = await this.db.transaction(async (m) => {
+        const keys = m.createQueryBuilder().subQuery().select('k.udid_norm').from('ws1_devices', 'k')
+          .where(`k.integration_id = :integrationId AND k.${condition}`).limit(DELETE_CHUNK).getQuery();
+        const res = await m.createQueryBuilder().delete().from('Ws1Device')
+          .where(`integration_id = :integrationId AND ${condition} AND udid_norm IN ${keys}`, { integrationId, ...params }).execute();
+        return res.affected ?? 0;
+      });
+      if (affected < DELETE_CHUNK) return;
+    }
+  }
+}
+
+function clip(s: string, n: number): string {
+  return s.length > n ? s.slice(0, n) : s;
+}
+
+/** `?` placeholders as each driver wants them (PostgreSQL: $1, $2, ...). */
+export function placeholders(dialect: Dialect, sql: string): string {
+  if (dialect !== 'postgres') return sql;
+  let i = 0;
+  return sql.replace(/\?/g, () => `$${++i}`);
+}
+
+/** A timestamp from a raw query: PostgreSQL gives a Date, SQLite the UTC text TypeORM wrote. */
+export function dbDate(v: unknown): Date {
+  if (v instanceof Date) return v;
+  const s = String(v);
+  return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(s) ? s : `${s.replace(' ', 'T')}Z`);
+}

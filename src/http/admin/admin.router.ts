@@ -1,0 +1,126 @@
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { ApiKeyService } from '../../admin/api-keys.service';
+import { AuditLogService } from '../../admin/audit-log.service';
+import { AuthFailureLimiter } from '../../admin/auth-failure-limiter';
+import { isRole, requireMayGrant } from '../../admin/roles';
+import { IntegrationService } from '../../integrations/integration.service';
+import { IosProfileService } from '../../integrations/ios-profile.service';
+import { UserGroupService } from '../../integrations/user-groups.service';
+import { BadRequestError, NotFoundError } from '../../shared/errors';
+import { readBody } from '../read-body';
+import { adminAuth, adminState, allow } from './admin-auth';
+import { registerWs1Routes, Ws1RouteDeps } from './ws1.routes';
+import { ws1ShowExtras } from '../../mdm/workspace-one/ws1-show.presenter';
+
+export interface AdminRouterDeps extends Ws1RouteDeps {
+  apiKeys: ApiKeyService;
+  audit: AuditLogService;
+  integrations: IntegrationService;
+  groups: UserGroupService;
+  profiles: IosProfileService;
+  limiter: AuthFailureLimiter;
+}
+
+const MAX_JSON_BYTES = 64 * 1024;
+
+/** The admin HTTP API: the CLI's operations under `/admin/v1`, by API key and role. */
+export function adminRouter(d: AdminRouterDeps): Router {
+  const r = new Router({ prefix: '/admin/v1' });
+  r.use(adminAuth(d.apiKeys, d.limiter));
+
+  r.get('/whoami', (ctx) => {
+    const { principal } = adminState(ctx);
+    ctx.body = { keyId: principal.keyId, role: principal.role };
+  });
+
+  r.get('/integrations', allow('integrations:read'), async (ctx) => {
+    ctx.body = { integrations: await d.integrations.list() };
+  });
+  r.post('/integrations', allow('integrations:write'), async (ctx) => {
+    const b = await jsonBody(ctx);
+    ctx.status = 201;
+    ctx.body = await d.integrations.create({ type: b.type, name: b.name, allowLegacy: b.allowLegacy === true }, adminState(ctx).actor);
+  });
+  r.get('/integrations/:id', allow('integrations:read'), async (ctx) => {
+    const v = await d.integrations.show(ctx.params.id!);
+    ctx.body = { ...v, ...(await ws1ShowExtras(d, v.id, v.type)) }; // issue 6: WS1 API settings, sync state, App Config key
+  });
+  r.put('/integrations/:id/status', allow('integrations:write'), async (ctx) => {
+    const b = await jsonBody(ctx);
+    ctx.body = await d.integrations.setStatus(ctx.params.id!, b.status, b.group, adminState(ctx).actor);
+  });
+  r.post('/integrations/:id/rotate-challenge-credentials', allow('integrations:write'), async (ctx) => {
+    ctx.body = await d.integrations.rotateChallengeCredentials(ctx.params.id!, adminState(ctx).actor);
+  });
+  r.put('/integrations/:id/subject-template', allow('integrations:write'), async (ctx) => {
+    const b = await jsonBody(ctx);
+    if (typeof b.subjectName !== 'string') throw new BadRequestError('subjectName (string) is required');
+    ctx.body = await d.integrations.setSubjectTemplate(ctx.params.id!, b.subjectName, adminState(ctx).actor);
+  });
+  // POST: it mints a one-time challenge
+  r.post('/integrations/:id/profile', allow('integrations:write'), async (ctx) => {
+    const b = await jsonBody(ctx, true);
+    const p = await d.profiles.build(ctx.params.id!, typeof b.deviceUid === 'string' ? b.deviceUid : undefined, adminState(ctx).actor);
+    ctx.type = 'application/x-apple-aspen-config';
+    ctx.set('Content-Disposition', `attachment; filename="${ctx.params.id}.mobileconfig"`);
+    ctx.set('X-Device-Uid', p.deviceUid);
+    ctx.body = p.mobileconfig;
+  });
+
+  r.get('/groups', allow('groups:read'), async (ctx) => {
+    ctx.body = { groups: await d.groups.list() };
+  });
+  r.post('/groups', allow('groups:write'), async (ctx) => {
+    const b = await jsonBody(ctx);
+    ctx.status = 201;
+    ctx.body = await d.groups.create(b.name, adminState(ctx).actor);
+  });
+  r.get('/groups/:name', allow('groups:read'), async (ctx) => {
+    ctx.body = await d.groups.show(ctx.params.name!);
+  });
+  r.post('/groups/:name/members', allow('groups:write'), async (ctx) => {
+    const b = await jsonBody(ctx);
+    ctx.body = await d.groups.addMember(ctx.params.name!, b.user, adminState(ctx).actor);
+  });
+
+  r.get('/audit', allow('audit:read'), async (ctx) => {
+    const num = (v: unknown) => (typeof v === 'string' && /^\d{1,9}$/.test(v) ? Number(v) : undefined);
+    const action = typeof ctx.query.action === 'string' ? ctx.query.action : undefined;
+    const entries = await d.audit.list({ limit: num(ctx.query.limit), afterId: num(ctx.query.afterId), action });
+    ctx.body = { entries: entries.map((e) => ({ ...e, at: e.at.toISOString() })) };
+  });
+
+  r.get('/api-keys', allow('api-keys:manage'), async (ctx) => {
+    ctx.body = { keys: await d.apiKeys.list() };
+  });
+  r.post('/api-keys', allow('api-keys:manage'), async (ctx) => {
+    const b = await jsonBody(ctx);
+    if (!isRole(b.role)) throw new BadRequestError('role must be one of owner, administrator, application-manager, read-only');
+    requireMayGrant(adminState(ctx).principal.role, b.role);
+    ctx.status = 201;
+    ctx.body = await d.apiKeys.create(b.role, adminState(ctx).actor);
+  });
+  r.delete('/api-keys/:id', allow('api-keys:manage'), async (ctx) => {
+    const key = await d.apiKeys.find(ctx.params.id!);
+    if (!key) throw new NotFoundError(`no API key ${ctx.params.id!.slice(0, 40)}`);
+    requireMayGrant(adminState(ctx).principal.role, key.role);
+    await d.apiKeys.revoke(key.id, adminState(ctx).actor);
+    ctx.status = 204;
+  });
+  registerWs1Routes(r, d); // issue 6
+  return r;
+}
+
+async function jsonBody(ctx: Context, optional = false): Promise<Record<string, unknown>> {
+  const raw = await readBody(ctx, MAX_JSON_BYTES);
+  if (raw.length === 0 && optional) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new BadRequestError('the body must be a JSON object');
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new BadRequestError('the body must be a JSON object');
+  return value as Record<string, unknown>;
+}

@@ -1,0 +1,41 @@
+import { AuditRecord } from '../admin/audit.types';
+import { Integration, IntegrationStatus } from './integration.types';
+
+export interface StatusChange {
+  status: IntegrationStatus;
+  groupName: string | null;
+}
+
+/**
+ * Integrations, users and groups, implemented in db/. Every change carries its audit record and
+ * writes it in the same database transaction.
+ */
+export interface IntegrationStore {
+  insertIntegration(row: Integration, audit: AuditRecord): Promise<void>;
+  /** deleted ones included: callers decide what a deleted integration answers */
+  findIntegration(id: string): Promise<Integration | undefined>;
+  findByChallengeUsername(username: string): Promise<Integration | undefined>;
+  listIntegrations(): Promise<Integration[]>;
+  /** throws NotFoundError for an unknown group */
+  setStatus(id: string, change: StatusChange, now: Date, audit: AuditRecord): Promise<void>;
+  setChallengePasswordHash(id: string, hash: string, now: Date, audit: AuditRecord): Promise<void>;
+  setSubjectTemplate(id: string, template: string, now: Date, audit: AuditRecord): Promise<void>;
+  /** soft delete: SCEP and challenge URLs answer 404 afterwards; false if unknown or already deleted */
+  markDeleted(id: string, now: Date, audit: AuditRecord): Promise<boolean>;
+}
+
+export interface UserGroup {
+  name: string;
+  members: string[];
+  createdAt: Date;
+}
+
+export interface GroupStore {
+  /** false when the name is taken */
+  insertGroup(name: string, now: Date, audit: AuditRecord): Promise<boolean>;
+  /** creates the user if needed; 'exists' when already a member; throws NotFoundError for an unknown group */
+  addMember(group: string, username: string, now: Date, audit: AuditRecord): Promise<'added' | 'exists'>;
+  findGroup(name: string): Promise<UserGroup | undefined>;
+  listGroups(): Promise<UserGroup[]>;
+  isMember(group: string, username: string): Promise<boolean>;
+}

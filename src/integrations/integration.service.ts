@@ -1,0 +1,135 @@
+import { Actor } from '../admin/audit.types';
+import { hashSecret, randomId, randomSecret, secretMatches } from '../admin/secret-token';
+import { Clock } from '../shared/clock';
+import { BadRequestError, ConflictError, NotFoundError } from '../shared/errors';
+import { GroupStore, IntegrationStore } from './integration-ports';
+import { defaultSubjectTemplate, Integration, IntegrationStatus, IOS_CERTS_EOL_NOTICE, isIntegrationStatus, isIntegrationType } from './integration.types';
+import { integrationView, IntegrationView } from './integration.view';
+import { SubjectTemplate } from './subject-template';
+
+export interface CreateIntegration {
+  type: unknown;
+  name: unknown;
+  allowLegacy?: boolean;
+}
+
+/** Raised when an ios-certs integration is created without allowLegacy; the message is the EOL notice. */
+export class LegacyIntegrationRefused extends BadRequestError {
+  constructor() {
+    super(IOS_CERTS_EOL_NOTICE);
+  }
+}
+
+/** Integrations: lifecycle, status, and the ios-certs challenge credentials. */
+export class IntegrationService {
+  constructor(
+    private readonly store: IntegrationStore,
+    private readonly groups: GroupStore,
+    private readonly clock: Clock,
+    private readonly publicUrl: string,
+  ) {}
+
+  async create(input: CreateIntegration, actor: Actor): Promise<IntegrationView> {
+    if (!isIntegrationType(input.type)) throw new BadRequestError(`type must be one of windows, macos, android, ios, ios-certs`);
+    const name = validName(input.name);
+    if (input.type === 'ios-certs' && !input.allowLegacy) throw new LegacyIntegrationRefused();
+    const now = this.clock.now();
+    const id = randomId('DI');
+    const row: Integration = { id, name, type: input.type, status: 'disabled', groupName: null, subjectTemplate: null, challengeUsername: null, challengePasswordHash: null, createdAt: now, updatedAt: now, deletedAt: null };
+    let password: string | undefined;
+    if (input.type === 'ios-certs') {
+      row.subjectTemplate = defaultSubjectTemplate(id);
+      row.challengeUsername = `ndes-${randomId('', 12).toLowerCase()}`;
+      password = randomSecret(24);
+      row.challengePasswordHash = hashSecret(row.challengeUsername, password);
+    }
+    await this.store.insertIntegration(row, { actor, action: 'integration.create', target: id, details: { type: row.type, name, legacy: row.type === 'ios-certs' }, at: now });
+    return integrationView(row, this.publicUrl, password);
+  }
+
+  async list(): Promise<IntegrationView[]> {
+    return (await this.store.listIntegrations()).filter((i) => !i.deletedAt).map((i) => integrationView(i, this.publicUrl));
+  }
+
+  async show(id: string): Promise<IntegrationView> {
+    return integrationView(await this.get(id), this.publicUrl);
+  }
+
+  /** A live (not deleted) integration, or NotFoundError. */
+  async get(id: string): Promise<Integration> {
+    const i = /^[A-Za-z0-9_-]{1,64}$/.test(id) ? await this.store.findIntegration(id) : undefined;
+    if (!i || i.deletedAt) throw new NotFoundError(`no integration ${id.slice(0, 64)}`);
+    return i;
+  }
+
+  async setStatus(id: string, status: unknown, group: unknown, actor: Actor): Promise<IntegrationView> {
+    if (!isIntegrationStatus(status)) throw new BadRequestError('status must be one of disabled, test-group, all');
+    const groupName = group === undefined || group === null || group === '' ? null : String(group);
+    if (status === 'test-group' && !groupName) throw new BadRequestError('status test-group needs a group (--group NAME)');
+    if (status !== 'test-group' && groupName) throw new BadRequestError('a group goes only with status test-group');
+    await this.get(id);
+    const now = this.clock.now();
+    await this.store.setStatus(id, { status: status as IntegrationStatus, groupName }, now, { actor, action: 'integration.status', target: id, details: { status, group: groupName }, at: now });
+    return this.show(id);
+  }
+
+  /** New challenge password (the username stays, so WS1 only needs the new password). */
+  async rotateChallengeCredentials(id: string, actor: Actor): Promise<IntegrationView> {
+    const i = await this.requireIosCerts(id);
+    const password = randomSecret(24);
+    const now = this.clock.now();
+    await this.store.setChallengePasswordHash(id, hashSecret(i.challengeUsername!, password), now, { actor, action: 'integration.rotate-challenge-credentials', target: id, at: now });
+    return integrationView(await this.get(id), this.publicUrl, password);
+  }
+
+  async setSubjectTemplate(id: string, template: string, actor: Actor): Promise<IntegrationView> {
+    await this.requireIosCerts(id);
+    const parsed = SubjectTemplate.parse(template.trim());
+    const now = this.clock.now();
+    await this.store.setSubjectTemplate(id, parsed.text, now, { actor, action: 'integration.subject-template', target: id, details: { subjectName: parsed.text }, at: now });
+    return this.show(id);
+  }
+
+  /** Soft delete (SCEP and challenge URLs then answer 404). Revoking its certificates is the caller's job. */
+  async markDeleted(id: string, actor: Actor): Promise<void> {
+    const now = this.clock.now();
+    if (!(await this.store.markDeleted(id, now, { actor, action: 'integration.delete', target: id, at: now }))) throw new NotFoundError(`no integration ${id.slice(0, 64)}`);
+  }
+
+  /**
+   * The integration whose challenge credentials these are (deleted ones included, so the caller
+   * can answer 404 to a client that knows them), or undefined. Constant time in the password.
+   */
+  async authenticateChallengeClient(username: string, password: string): Promise<Integration | undefined> {
+    const i = username.length <= 64 ? await this.store.findByChallengeUsername(username) : undefined;
+    return secretMatches(username, password, i?.challengePasswordHash) ? i : undefined;
+  }
+
+  /** The ios-certs integration behind `/scep/<id>`, whatever its status; undefined if unknown or deleted. */
+  async findEnrollmentTarget(id: string): Promise<(Integration & { subjectTemplate: string }) | undefined> {
+    const i = /^[A-Za-z0-9_-]{1,64}$/.test(id) ? await this.store.findIntegration(id) : undefined;
+    if (!i || i.deletedAt || i.type !== 'ios-certs' || !i.subjectTemplate) return undefined;
+    return i as Integration & { subjectTemplate: string };
+  }
+
+  /** Is the integration active for this user (status all, or test-group with the user a member)? */
+  async isActiveFor(id: string, username: string): Promise<boolean> {
+    const i = await this.get(id);
+    if (i.status === 'all') return true;
+    if (i.status === 'test-group' && i.groupName) return this.groups.isMember(i.groupName, username);
+    return false;
+  }
+
+  private async requireIosCerts(id: string): Promise<Integration> {
+    const i = await this.get(id);
+    if (i.type !== 'ios-certs' || !i.challengeUsername) throw new ConflictError(`integration ${id} is of type ${i.type}: only ios-certs integrations have challenge credentials and a certificate template`);
+    return i;
+  }
+}
+
+function validName(name: unknown): string {
+  const s = typeof name === 'string' ? name.trim() : '';
+  if (!s || s.length > 200 || /[\u0000-\u001f\u007f]/.test(s)) throw new BadRequestError('name must be 1 to 200 printable characters');
+  return s;
+}
+

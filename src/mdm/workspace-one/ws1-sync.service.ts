@@ -1,0 +1,162 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import { Clock } from '../../shared/clock';
+import { AppError, BadRequestError } from '../../shared/errors';
+import type { Logger } from '../../shared/logger';
+import { syncDevices, SyncProgress, SyncResult } from './device-sync';
+import type { SyncStatus } from './inventory-store.port';
+import { Ws1Client, Ws1ClientOptions } from './ws1-client';
+import type { InventoryReader, ScheduledSlot, SyncLeaseInfo, SyncLeaseStore } from './ws1-integration-ports';
+import { Ws1SettingsService } from './ws1-settings.service';
+import type { Ws1Platform } from './ws1-types';
+
+/** Another sync of the integration holds the lease (this process or another one). */
+export class Ws1SyncBusyError extends AppError {
+  constructor(id: string, lease?: SyncLeaseInfo) {
+    super(`a sync of integration ${id} is already running${lease ? ` (${lease.owner}, lease until ${lease.expiresAt.toISOString()})` : ''}; try again when it has finished`, { status: 409, code: 'sync_busy' });
+  }
+}
+
+export type SyncOutcome =
+  | { ok: true; integrationId: string; platform: string; pages: number; fetched: number; managed: number; syncedAt: string; durationMs: number }
+  | { ok: false; integrationId: string; platform: string; pages: number; fetched: number; message: string; durationMs: number };
+
+export interface SyncStatusView {
+  integrationId: string;
+  platform: Ws1Platform;
+  deviceCount: number;
+  lastSuccessAt: string | null;
+  lastFailureAt: string | null;
+  lastFailureMessage: string | null;
+  running: boolean;
+}
+
+export interface DeviceSearchResult {
+  found: boolean;
+  integrationId: string;
+  identifier: string;
+  device?: {
+    udid: string;
+    serialNumber: string | null;
+    macAddress: string | null;
+    imei: string | null;
+    platform: string;
+    enrollmentStatus: string;
+    lastSeen: string | null;
+    userName: string | null;
+    syncedAt: string | null;
+  };
+  /** when the inventory searched was synced (null: never) */
+  lastSuccessAt: string | null;
+}
+
+export interface Ws1SyncDeps {
+  settings: Ws1SettingsService;
+  leases: SyncLeaseStore;
+  inventory: InventoryReader;
+  clock: Clock;
+  logger: Logger;
+  /** retry/pacing policy of the sync's WS1 client (tests shorten it) */
+  clientOptions?: Ws1ClientOptions;
+  /** lease length; renewed every third of it while the sync runs */
+  leaseMs?: number;
+}
+
+const DEFAULT_LEASE_MS = 2 * 60_000;
+
+/**
+ * Runs WS1 device syncs under the integration's lease, and answers status and device searches.
+ * The fetch-then-swap algorithm itself is `syncDevices`; this adds the lease (taken before the
+ * first request, renewed while pages come in, released at the end) and a fenced store, so a
+ * process that lost its lease cannot swap in a stale inventory.
+ */
+export class Ws1SyncService {
+  private readonly instance = `${os.hostname()}:${process.pid}`;
+  private readonly leaseMs: number;
+
+  constructor(private readonly deps: Ws1SyncDeps) {
+    this.leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
+  }
+
+  /**
+   * Syncs now. Throws Ws1SyncBusyError when another sync holds the lease; with `slot` (the nightly
+   * run) answers undefined instead, and also when the slot was already served.
+   */
+  async sync(id: string, opts: { onProgress?: (p: SyncProgress) => void; slot?: ScheduledSlot } = {}): Promise<SyncOutcome | undefined> {
+    const { settings, leases, clock, logger } = this.deps;
+    const integration = await settings.ws1Integration(id);
+    const clientSettings = await settings.clientSettings(id);
+    const owner = `${this.instance}:${randomBytes(4).toString('hex')}`;
+    const now = clock.now();
+    if (!(await leases.tryAcquire(id, owner, now, new Date(now.getTime() + this.leaseMs), opts.slot))) {
+      if (opts.slot) return undefined;
+      throw new Ws1SyncBusyError(id, await leases.currentLease(id, clock.now()));
+    }
+    const heartbeat = setInterval(() => {
+      leases.renew(id, owner, new Date(clock.now().getTime() + this.leaseMs)).then(
+        (held) => held || logger.warn({ integrationId: id }, 'ws1 sync lease lost; this run will not swap the inventory'),
+        (err) => logger.warn({ integrationId: id, err }, 'ws1 sync lease renewal failed'),
+      );
+    }, Math.max(1_000, Math.floor(this.leaseMs / 3)));
+    heartbeat.unref();
+    const client = new Ws1Client(clientSettings, {
+      ...this.deps.clientOptions,
+      onEvent: (e) => logger.info({ integrationId: id, ...e }, e.type === 'retry' ? 'ws1 retry' : 'ws1 quota exhausted, waiting for reset'),
+    });
+    logger.info({ integrationId: id, platform: integration.platform, scheduled: Boolean(opts.slot) }, 'ws1 sync started');
+    try {
+      const r = await syncDevices({ client, platform: integration.platform, store: leases.fencedStore(owner), integrationId: id, onProgress: opts.onProgress, clock });
+      const outcome = toOutcome(r);
+      if (outcome.ok) logger.info({ ...outcome }, 'ws1 sync finished');
+      else logger.warn({ ...outcome }, 'ws1 sync failed; previous inventory kept');
+      return outcome;
+    } finally {
+      clearInterval(heartbeat);
+      client.close();
+      await leases.release(id, owner).catch((err) => logger.warn({ integrationId: id, err }, 'ws1 sync lease release failed'));
+    }
+  }
+
+  async status(id: string): Promise<SyncStatusView> {
+    const integration = await this.deps.settings.ws1Integration(id);
+    const s: SyncStatus = await this.deps.inventory.getSyncStatus(id);
+    const lease = await this.deps.leases.currentLease(id, this.deps.clock.now());
+    return {
+      integrationId: id,
+      platform: integration.platform,
+      deviceCount: s.deviceCount,
+      lastSuccessAt: s.lastSuccessAt?.toISOString() ?? null,
+      lastFailureAt: s.lastFailureAt?.toISOString() ?? null,
+      lastFailureMessage: s.lastFailureMessage ?? null,
+      running: Boolean(lease),
+    };
+  }
+
+  /** The "Check if devices have synced" box: case-insensitive on UDID, serial number, MAC address or IMEI. */
+  async search(id: string, identifier: string): Promise<DeviceSearchResult> {
+    await this.deps.settings.ws1Integration(id);
+    const wanted = identifier.trim();
+    if (!wanted || wanted.length > 256) throw new BadRequestError('give a UDID, serial number, MAC address or IMEI (1 to 256 characters)');
+    const [d, s] = await Promise.all([this.deps.inventory.findByIdentifier(id, wanted), this.deps.inventory.getSyncStatus(id)]);
+    const result: DeviceSearchResult = { found: Boolean(d), integrationId: id, identifier: wanted, lastSuccessAt: s.lastSuccessAt?.toISOString() ?? null };
+    if (d) {
+      result.device = {
+        udid: d.udid,
+        serialNumber: d.serialNumber || null,
+        macAddress: d.macAddress ?? null,
+        imei: d.imei ?? null,
+        platform: d.platform,
+        enrollmentStatus: d.enrollmentStatus,
+        lastSeen: d.lastSeen?.toISOString() ?? null,
+        userName: d.userName ?? null,
+        syncedAt: d.syncedAt?.toISOString() ?? null,
+      };
+    }
+    return result;
+  }
+}
+
+function toOutcome(r: SyncResult): SyncOutcome {
+  const base = { integrationId: r.integrationId, platform: r.platform, pages: r.pages, fetched: r.fetched, durationMs: r.durationMs };
+  return r.ok ? { ok: true, ...base, managed: r.managed, syncedAt: r.syncedAt.toISOString() } : { ok: false, ...base, message: r.message };
+}

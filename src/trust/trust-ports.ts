@@ -1,0 +1,70 @@
+import type { AuditRecord } from '../admin/audit.types';
+import type { AuthLogEntry, AuthLogQuery, AuthLogRecord, TrustIntegration, TrustPolicy } from './trust.types';
+
+/**
+ * Ports of the device-trust module. db/ implements the stores; main.ts adapts the integration and
+ * revocation modules to the two read ports, so this module imports neither TypeORM nor their classes.
+ */
+
+/** Integrations and test-group membership, as the trust check reads them. */
+export interface IntegrationDirectory {
+  /** every integration, deleted ones included (a deleted one explains why a certificate stopped working) */
+  listIntegrations(): Promise<TrustIntegration[]>;
+  isMember(group: string, user: string): Promise<boolean>;
+  /** App Config: the integration whose Trusted Endpoints Configuration Key this is (issue 6's key store) */
+  integrationForConfigurationKey(key: string): Promise<string | undefined>;
+}
+
+/** The revocation state this process keeps in memory (issue 4's RevocationView). */
+export interface RevocationCheck {
+  /** null when not revoked; at most one poll interval behind the database */
+  revocationOf(serialHex: string): Promise<{ revokedAt: Date } | null>;
+}
+
+/** A certificate we issued, as recorded at issuance. */
+export interface IssuedCertificate {
+  serial: string;
+  fingerprintSha256: string;
+  integrationId: string | null;
+  deviceId: string | null;
+}
+
+/** A device's certificate for `scepter device show`. */
+export interface DeviceCertificate extends IssuedCertificate {
+  subject: string;
+  status: 'valid' | 'revoked' | 'superseded';
+  notBefore: Date;
+  notAfter: Date;
+  revokedAt: Date | null;
+  lastSeenAt: Date | null;
+}
+
+export interface TrustCertificateStore {
+  findBySerial(serialHex: string): Promise<IssuedCertificate | undefined>;
+  listForDevice(deviceId: string): Promise<DeviceCertificate[]>;
+  /** last_seen_at for many certificates at once (a debounced batch) */
+  touchLastSeen(seen: ReadonlyMap<string, Date>): Promise<void>;
+}
+
+export interface StoredPolicy {
+  /** null: the global policy */
+  application: string | null;
+  policy: TrustPolicy;
+  updatedAt: Date;
+}
+
+export interface TrustPolicyStore {
+  listPolicies(): Promise<StoredPolicy[]>;
+  /** upsert; the audit record is written in the same transaction */
+  setPolicy(application: string | null, policy: TrustPolicy, now: Date, audit: AuditRecord): Promise<void>;
+}
+
+export interface AuthLogStore {
+  /** one multi-row insert */
+  insertMany(records: readonly AuthLogRecord[]): Promise<void>;
+  list(q: AuthLogQuery): Promise<AuthLogEntry[]>;
+  lastForDevice(deviceId: string): Promise<AuthLogEntry | undefined>;
+}
+
+/** Asked by integration deletion (issue 4): true when the global or any application's policy is require-trusted. */
+export type DeviceTrustRequirement = () => Promise<boolean>;

@@ -1,0 +1,131 @@
+// Helpers for the integration (issue 3) tests: a server with a movable clock, ios-certs
+// integrations, the challenge URL (also from another loopback address), and the NDES page regex.
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../src/config/config';
+import { App, buildApp } from '../../src/main';
+import { Actor } from '../../src/admin/audit.types';
+import { IntegrationView } from '../../src/integrations/integration.view';
+import { ScepClient } from '../../src/scep/client/scep-client';
+import { freeTcpPort } from '../support/test-server';
+
+export const TEST_ACTOR: Actor = { who: 'test', from: 'test' };
+
+/** A clock the test moves forward instead of sleeping. */
+export class TestClock {
+  offsetMs = 0;
+  now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+  advance(ms: number): void {
+    this.offsetMs += ms;
+  }
+}
+
+export interface IntegrationServer {
+  app: App;
+  url: string;
+  dir: string;
+  env: Record<string, string>;
+  clock: TestClock;
+  scepClient(integrationId: string): ScepClient;
+  /** another server process-alike (own DataSource, own limiter) on the same files */
+  sibling(): Promise<IntegrationServer>;
+  stop(): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+export async function startIntegrationServer(env: Record<string, string> = {}, dir?: string): Promise<IntegrationServer> {
+  const base = dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'scepter-int-'));
+  const port = await freeTcpPort();
+  const fullEnv: Record<string, string> = {
+    SCEPTER_HTTP_PORT: String(port),
+    SCEPTER_HOST: '127.0.0.1',
+    SCEPTER_PUBLIC_URL: `http://127.0.0.1:${port}`,
+    SCEPTER_DATABASE: path.join(base, 'scepter.sqlite'),
+    SCEPTER_CERTS_DIR: path.join(base, 'certs'),
+    SCEPTER_CA_KEY_BITS: '2048',
+    SCEPTER_LOG_LEVEL: process.env.SCEPTER_TEST_LOG_LEVEL ?? 'silent',
+    SCEPTER_TLS_PORT: '0', // any free port, should a TLS listener be configured
+    ...env,
+  };
+  const clock = new TestClock();
+  const app = await buildApp(loadConfig(fullEnv), { clock });
+  await app.listen();
+  const url = `http://127.0.0.1:${port}`;
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await app.close();
+  };
+  return {
+    app,
+    url,
+    dir: base,
+    env: fullEnv,
+    clock,
+    scepClient: (id) => new ScepClient(`${url}/scep/${id}`),
+    sibling: () => startIntegrationServer(env, base),
+    stop,
+    destroy: async () => {
+      await stop();
+      if (!dir) fs.rmSync(base, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function createIosCerts(server: IntegrationServer, name = 'iOS certificates'): Promise<IntegrationView & { challengeUsername: string; challengePassword: string }> {
+  const v = await server.app.services.integrations.create({ type: 'ios-certs', name, allowLegacy: true }, TEST_ACTOR);
+  return v as IntegrationView & { challengeUsername: string; challengePassword: string };
+}
+
+export interface RawResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** GET with node:http so the test can pick the source address (127.0.0.2 is loopback too). */
+export function httpGet(url: string, headers: Record<string, string> = {}, localAddress?: string): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { headers, localAddress, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+}
+
+export function basic(username: string, password: string): Record<string, string> {
+  return { Authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` };
+}
+
+export function getChallengePage(server: IntegrationServer, username: string, password: string, opts: { path?: string; json?: boolean; localAddress?: string } = {}): Promise<RawResponse> {
+  const headers = { ...basic(username, password), ...(opts.json ? { Accept: 'application/json' } : {}) };
+  return httpGet(`${server.url}${opts.path ?? '/certsrv/mscep_admin/'}`, headers, opts.localAddress);
+}
+
+/** Decodes an NDES page: UTF-16LE after a byte-order mark. */
+export function decodeNdesPage(body: Buffer): string {
+  if (body[0] !== 0xff || body[1] !== 0xfe) throw new Error('no UTF-16LE byte-order mark');
+  return body.subarray(2).toString('utf16le');
+}
+
+/** The regex NDES clients use on the page. */
+export function parseNdesChallenge(body: Buffer): string {
+  const m = /The enrollment challenge password is: <B> ([0-9A-Fa-f]+) <\/B>/.exec(decodeNdesPage(body));
+  if (!m) throw new Error('no challenge on the page');
+  return m[1]!;
+}
+
+/** A fresh challenge through the challenge URL (HTML page, as WS1 fetches it). */
+export async function fetchChallenge(server: IntegrationServer, integ: { challengeUsername: string; challengePassword: string }): Promise<string> {
+  const res = await getChallengePage(server, integ.challengeUsername, integ.challengePassword);
+  if (res.status !== 200) throw new Error(`challenge URL: HTTP ${res.status} ${res.body.toString()}`);
+  return parseNdesChallenge(res.body);
+}
