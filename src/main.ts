@@ -9,6 +9,7 @@ import { ScepStoreRepository } from './db/scep-store.repository';
 import { KeyPairIdentity, loadOrCreateCa } from './ca/ca-material';
 import { CertificateAuthority } from './ca/certificate-authority';
 import { RsaKeyTransport } from './pki/rsa-key-transport';
+import { RsaWorkerPool } from './pki/rsa-worker-pool';
 import { ScepService } from './scep/scep.service';
 import { ScepEndpoint } from './scep/scep-ports';
 import { DefaultEnrollmentPolicy } from './scep/default-enrollment.policy';
@@ -25,6 +26,7 @@ import { IosCertsEnrollmentPolicy } from './integrations/ios-certs-enrollment.po
 import { SubjectTemplate } from './integrations/subject-template';
 import { ChallengeService } from './challenge/challenge.service';
 import { DynamicChallengeVerifier } from './challenge/dynamic-challenge.verifier';
+import type { ChallengeStore } from './challenge/challenge-ports';
 import { ApiKeyService } from './admin/api-keys.service';
 import { AuditLogService } from './admin/audit-log.service';
 import { AuthFailureLimiter } from './admin/auth-failure-limiter';
@@ -37,6 +39,7 @@ import { RevocationView } from './ca/revocation-view';
 import { OcspResponder } from './ca/ocsp-responder';
 import { loadOrCreateOcspSigner } from './ca/ocsp-signer.material';
 import { CRL_PATH, OCSP_PATH, revocationRouter } from './http/revocation.router';
+import { registerCertificateRoutes } from './http/admin/certificates.routes';
 import { SecretBox, loadOrCreateSecretKey } from './shared/secret-box';
 import { InventoryRepository } from './db/inventory.repository';
 import { InventoryLeaseRepository } from './db/inventory-lease.repository';
@@ -65,6 +68,10 @@ import { trustRouter } from './http/trust.router';
 import { addTrustAdminRoutes } from './http/admin/trust.routes';
 import { createTlsServer, loadOrCreateTlsIdentity } from './http/tls-server';
 import { pemEncode } from './pki/der';
+import { MigrationRepository } from './db/migration.repository';
+import { MigrationService } from './migration/migration.service';
+import { ws1LiveInventory } from './migration/ws1-live-inventory';
+import { crashPointFromEnv } from './migration/crash-point';
 
 export interface BuildOptions {
   logger?: Logger;
@@ -82,7 +89,7 @@ export interface Services {
   integrations: IntegrationService;
   groups: UserGroupService;
   challenges: ChallengeService;
-  challengeStore: ChallengeRepository;
+  challengeStore: ChallengeStore;
   profiles: IosProfileService;
   apiKeys: ApiKeyService;
   audit: AuditLogService;
@@ -108,7 +115,7 @@ export async function buildServices(config: Config, opts: BuildOptions = {}): Pr
     const material = await loadOrCreateCa({ dir: config.certsDir, ...config.ca });
     const authority = new CertificateAuthority(material, clock, { crlUrl: `${config.http.publicUrl}${CRL_PATH}`, ocspUrl: `${config.http.publicUrl}${OCSP_PATH}` });
     const revocationParts = await buildRevocation(config, db, material.ca, clock, logger, [material.raSigning, material.raEncryption]);
-    const scep = new ScepService(authority, new ScepStoreRepository(db), new RsaKeyTransport(randomBytes(32)), clock, async () => (await revocationParts.revocationView.crl()).der);
+    const scep = new ScepService(authority, new ScepStoreRepository(db), new RsaKeyTransport(randomBytes(32), RsaWorkerPool.fromEnv()), clock, async () => (await revocationParts.revocationView.crl()).der);
     const integrationRepo = new IntegrationRepository(db);
     const adminRepo = new AdminRepository(db);
     const challengeStore = new ChallengeRepository(db);
@@ -138,8 +145,8 @@ export interface App {
   tlsServer: https.Server;
   /** its bound port, once listen() resolved */
   tlsPort(): number;
-  /** device-trust runtime; flush() writes the batched authentication log and last-seen times now */
-  trust: { flush(): Promise<unknown> };
+  /** device-trust runtime: flush() writes the batched log and last-seen times now; refresh() reloads integrations and policies now */
+  trust: { flush(): Promise<unknown>; refresh(): Promise<void> };
   /** listens on the configured ports (0 = any free port); resolves to the bound HTTP port */
   listen(): Promise<number>;
   close(): Promise<void>;
@@ -163,11 +170,13 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const limiter = new AuthFailureLimiter(config.auth, services.clock);
   const trust = await buildTrust(config, services);
   const koa = createHttpApp(logger, [
+    // first: the login-time check is the hottest path, and each router ahead of it costs a match
+    trust.router,
     scepRouter({ scep, logger, maxBodyBytes: config.http.maxBodyBytes, defaultEndpoint, endpointById }),
     challengeRouter({ integrations: services.integrations, challenges: services.challenges, limiter, caThumbprint: services.authority.caCertificate.fingerprintSha1.toString('hex').toUpperCase(), logger }),
-    addTrustAdminRoutes(adminRouter({ ...services, limiter }), services),
+    // issue 4 adds /certificates and device revocation to the admin API (same router, same API-key auth)
+    registerCertificateRoutes(addTrustAdminRoutes(adminRouter({ ...services, limiter }), services), services),
     revocationRouter({ view: services.revocationView, ocsp: services.ocsp, logger }),
-    trust.router,
   ]);
   // first sync publishes a CRL if none exists; then the view polls the database every 500 ms
   await services.revocationView.start();
@@ -214,6 +223,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       });
       // the batched authentication log and last-seen times are written before the database closes
       await trust.stop();
+      await services.scep.close(); // RSA worker threads
       await services.db.close();
     },
   };
@@ -293,9 +303,33 @@ async function buildTrust(config: Config, s: Services) {
     router: trustRouter({ trust: service, proxies: new TrustedProxies(config.trust.trustedProxies), certificateHeader: config.trust.clientCertHeader, logger: s.logger }),
     start: () => snapshot.start(),
     flush: () => Promise.all([authLog.flush(), lastSeen.flush()]),
+    refresh: () => snapshot.refresh(),
     stop: async () => {
       snapshot.stop();
       await Promise.all([authLog.close(), lastSeen.flush()]);
     },
   };
+}
+
+/** Issue 7: the legacy iOS certificate -> App Config migration (CLI), on the shared services. */
+export function buildMigration(s: Services): MigrationService {
+  const settingsStore = new InventorySettingsRepository(s.db);
+  return new MigrationService({
+    store: new MigrationRepository(s.db),
+    clock: s.clock,
+    integrations: new IntegrationRepository(s.db),
+    ws1: {
+      clientSettings: (id) => s.ws1Settings.clientSettings(id),
+      hasSettings: async (id) => Boolean(await settingsStore.find(id)),
+      seal: (id, input, now) => s.ws1Settings.seal(id, input, now),
+      test: (id) => s.ws1Settings.test(id),
+      // without a nightly slot the sync answers or throws (busy), never undefined
+      sync: async (id, onProgress) => (await s.ws1Sync.sync(id, { onProgress }))!,
+    },
+    appConfig: async (id) => (await s.appConfig.forIntegration(id))!,
+    live: ws1LiveInventory(),
+    deviceTrustRequired: () => s.trustPolicy.isDeviceTrustRequired(),
+    republish: () => s.revocationView.sync(),
+    crashPoint: crashPointFromEnv(),
+  });
 }

@@ -1,10 +1,13 @@
+import cluster from 'node:cluster';
 import { loadConfig } from './config/config';
+import { runPrimary } from './server-cluster';
 import { buildApp } from './main';
 import { ConfigError } from './shared/errors';
 
 /** `npm start`: configuration from the environment, then the service until SIGINT/SIGTERM. */
 async function main(): Promise<void> {
   const config = loadConfig();
+  if (config.workers > 1 && cluster.isPrimary) return runPrimary(config, config.workers);
   const app = await buildApp(config);
   const port = await app.listen();
   const { authority, logger } = app.services;
@@ -17,7 +20,8 @@ async function main(): Promise<void> {
     `Device trust (mTLS): https://${config.http.host}:${app.tlsPort()}/v1/device-trust`,
     config.staticChallenge ? `SCEP URL: ${base}/scep` : 'Default SCEP endpoint disabled (set SCEPTER_STATIC_CHALLENGE to enable /scep)',
   ];
-  process.stdout.write(lines.join('\n') + '\n');
+  // with SCEPTER_WORKERS, the first worker speaks for all of them
+  if (!cluster.isWorker || cluster.worker?.id === 1) process.stdout.write(lines.join('\n') + '\n');
   const stop = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
     await app.close();

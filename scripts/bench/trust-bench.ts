@@ -5,12 +5,12 @@
  * 1. Full mTLS handshakes plus the trust decision, a new connection every time (`openssl s_time
  *    -new -www`, K clients in parallel), against nginx as the peer in the same run: `ssl_verify_client
  *    on` with our CA and a CRL of 10,000 serials, answering a fixed body. Same ECDSA P-256 server key
- *    and certificate for both, one nginx worker against one Node process. Runs alternate; the median
+ *    and certificate for both, as many nginx workers as Scepter processes (--workers, default 1). Runs alternate; the median
  *    of each side is compared (target: Scepter >= 80% of nginx).
  * 2. Keep-alive: C connections, each sending check after check (target: >= 5,000 checks/s, p99 < 10 ms).
  *
  * Run: npm run build && node dist/scripts/bench/trust-bench.js [--certs N] [--revoked N] [--seconds S]
- *      [--clients K] [--connections C] [--rounds R]
+ *      [--clients K] [--connections C] [--rounds R] [--workers W]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -39,6 +39,7 @@ const SECONDS = arg('seconds', 8);
 const CLIENTS = arg('clients', 2);
 const CONNECTIONS = arg('connections', 8);
 const ROUNDS = arg('rounds', 3);
+const WORKERS = arg('workers', 1);
 const DEVICES = 8;
 const ACTOR = { who: 'bench', from: 'bench' };
 const CHECK_PATH = '/v1/device-trust?user=bench&application=bench';
@@ -59,24 +60,25 @@ async function main(): Promise<void> {
     SCEPTER_CA_KEY_BITS: '2048',
     SCEPTER_LOG_LEVEL: 'warn',
   };
+  const serverEnv = { ...env, SCEPTER_WORKERS: String(WORKERS) };
   let server: Daemon | undefined;
   let nginx: Nginx | undefined;
   try {
     const { integrationId, files } = await seed(env, dir);
     await bulkInsert(env.SCEPTER_DATABASE!, integrationId);
-    server = await startServer(env);
+    server = await startServer(serverEnv);
     nginx = await startPeer(env, dir);
     await sanity(tlsPort, nginx.port, files);
     log(`\nFull mTLS handshake + decision, new connection each time: ${CLIENTS} x openssl s_time -new, ${SECONDS} s, ${ROUNDS} rounds each, alternating`);
     const ours: number[] = [];
     const peer: number[] = [];
     for (let r = 0; r < ROUNDS; r++) {
-      const c0 = cpuSeconds(server.pid);
+      const c0 = treeCpu(server.pid);
       ours.push(await handshakes(tlsPort, files));
-      const oursCpu = cpuSeconds(server.pid) - c0;
-      const n0 = nginxCpu(nginx);
+      const oursCpu = treeCpu(server.pid) - c0;
+      const n0 = treeCpu(nginx.daemon.pid);
       peer.push(await handshakes(nginx.port, files));
-      const peerCpu = nginxCpu(nginx) - n0;
+      const peerCpu = treeCpu(nginx.daemon.pid) - n0;
       const per = (cpu: number, rate: number) => ((cpu * 1000) / (rate * SECONDS)).toFixed(2);
       log(`  round ${r + 1}: Scepter ${ours[r]!.toFixed(0)}/s (${per(oursCpu, ours[r]!)} ms CPU each), nginx ${peer[r]!.toFixed(0)}/s (${per(peerCpu, peer[r]!)} ms CPU each)`);
     }
@@ -84,10 +86,10 @@ async function main(): Promise<void> {
     if (ROUNDS) log(`  median: Scepter ${median(ours).toFixed(0)} handshakes/s, nginx ${median(peer).toFixed(0)}/s, ratio ${(ratio * 100).toFixed(0)}% (target >= 80%) ${ratio >= 0.8 ? 'PASS' : 'FAIL'}`);
 
     log(`\nKeep-alive: ${CONNECTIONS} connections, check after check on each, ${SECONDS} s`);
-    const cpu0 = cpuSeconds(server.pid);
+    const cpu0 = treeCpu(server.pid);
     const own0 = process.cpuUsage();
     const k = await keepAlive(tlsPort, files);
-    const serverCpu = cpuSeconds(server.pid) - cpu0;
+    const serverCpu = treeCpu(server.pid) - cpu0;
     const own = process.cpuUsage(own0);
     log(`  server CPU ${(serverCpu / SECONDS * 100).toFixed(0)}% of one core (${((serverCpu * 1e6) / (k.rate * SECONDS)).toFixed(0)} µs per check), load generator ${((own.user + own.system) / 1e4 / SECONDS).toFixed(0)}%`);
     log(`  ${k.rate.toFixed(0)} checks/s, p50 ${k.p50.toFixed(2)} ms, p99 ${k.p99.toFixed(2)} ms, max ${k.max.toFixed(2)} ms, ${k.errors} errors (target >= 5000/s, p99 < 10 ms) ${k.rate >= 5000 && k.p99 < 10 && !k.errors ? 'PASS' : 'FAIL'}`);
@@ -96,7 +98,8 @@ async function main(): Promise<void> {
   } finally {
     await nginx?.stop();
     await server?.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    if (process.env.TRUST_BENCH_KEEP) log(`kept ${dir}`);
+    else fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -200,6 +203,7 @@ async function startPeer(env: Record<string, string>, dir: string): Promise<Ngin
   const crl = await buildCrl({ issuerCertDer: caDer, issuerKey: caKey, crlNumber: 1n, thisUpdate: new Date(now.getTime() - 60_000), nextUpdate: new Date(now.getTime() + 86_400_000), entries });
   void dir;
   return startNginx({
+    workers: WORKERS,
     files: {
       'tls.crt': fs.readFileSync(path.join(certsDir, TLS_FILES.cert)),
       'tls.key': fs.readFileSync(path.join(certsDir, TLS_FILES.key)),
@@ -224,10 +228,10 @@ async function startPeer(env: Record<string, string>, dir: string): Promise<Ngin
   });
 }
 
-/** CPU seconds of nginx's worker processes (children of the master). */
-function nginxCpu(n: Nginx): number {
-  const children = fs.readFileSync(`/proc/${n.daemon.pid}/task/${n.daemon.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-  return children.reduce((sum, pid) => sum + cpuSeconds(Number(pid)), cpuSeconds(n.daemon.pid));
+/** CPU seconds of a process and its children (nginx's workers, SCEPTER_WORKERS' workers). */
+function treeCpu(pid: number): number {
+  const children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  return children.reduce((sum, child) => sum + cpuSeconds(Number(child)), cpuSeconds(pid));
 }
 
 function pemDer(pem: string): Buffer {

@@ -38,6 +38,7 @@ const schema = {
   SCEPTER_TRUSTED_PROXIES: z.string().default('').transform((s, ctx) => parseProxyList(s) ?? (ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of IP addresses or CIDR ranges' }), z.NEVER)),
   SCEPTER_CLIENT_CERT_HEADER: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name').default('X-SSL-Client-Cert'),
   SCEPTER_TRUST_POLL_MS: int(100, 60_000).default(500),
+  SCEPTER_WORKERS: int(1, 64).default(1),
   // issue 4: sign OCSP responses with a delegated responder certificate (created beside the CA) or the CA key
   SCEPTER_OCSP_DELEGATED: z.enum(['on', 'off']).default('on'),
   // issue 6: key for secrets at rest (WS1 password, API key); unset = generated certs/secret.key
@@ -68,6 +69,8 @@ export interface Config {
   /** device trust: HTTPS listener (port 0 = any free port), proxies allowed to pass the client certificate in a header */
   tls: { port: number; certFile?: string; keyFile?: string };
   trust: { trustedProxies: string[]; clientCertHeader: string; pollMs: number };
+  /** server processes sharing the ports (node:cluster); 1 = this process serves */
+  workers: number;
   /** OCSP answers signed by a delegated responder (id-kp-OCSPSigning, ocsp-nocheck) instead of the CA */
   ocspDelegated: boolean;
   /** 32-byte key for secrets at rest; undefined: use (or create) certs/secret.key */
@@ -114,6 +117,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     crlValidityHours: e.SCEPTER_CRL_VALIDITY_HOURS,
     tls: { port: e.SCEPTER_TLS_PORT, ...tlsFiles(e.SCEPTER_TLS_CERT, e.SCEPTER_TLS_KEY, cwd) },
     trust: { trustedProxies: e.SCEPTER_TRUSTED_PROXIES, clientCertHeader: e.SCEPTER_CLIENT_CERT_HEADER.toLowerCase(), pollMs: e.SCEPTER_TRUST_POLL_MS },
+    workers: e.SCEPTER_WORKERS,
     ocspDelegated: e.SCEPTER_OCSP_DELEGATED === 'on',
     secretKey: e.SCEPTER_SECRET_KEY,
     ws1: { syncTime: e.SCEPTER_SYNC_SCHEDULE === 'off' ? null : e.SCEPTER_SYNC_SCHEDULE, spreadMinutes: e.SCEPTER_SYNC_SPREAD_MINUTES, timeoutMs: e.SCEPTER_WS1_TIMEOUT_SECONDS * 1000 },

@@ -14,11 +14,12 @@ import { trustPolicyEntity } from './entities/trust-policy.entity';
 import { authLogEntity } from './entities/auth-log.entity';
 import { appConfigKeyEntity, ws1SettingsEntity } from './entities/ws1-settings.entity';
 import { ws1DeviceEntity, ws1SyncStateEntity } from './entities/ws1-inventory.entity';
+import { migrationStateEntity } from './entities/migration-state.entity';
 
 /** Every entity, built for one dialect's column types. Later modules add theirs here. */
 export function entitiesFor(dialect: Dialect): EntitySchema<any>[] {
   const t = columnTypes(dialect);
-  return [certificateEntity(t), scepTransactionEntity(t), ...integrationAdminEntities(t), crlStateEntity(t), trustPolicyEntity(t), authLogEntity(t), ...ws1Entities(t)];
+  return [certificateEntity(t), scepTransactionEntity(t), ...integrationAdminEntities(t), crlStateEntity(t), trustPolicyEntity(t), authLogEntity(t), ...ws1Entities(t), migrationStateEntity(t) /* issue 7 */];
 }
 
 // issue 3: integrations, challenges, users and groups, API keys, audit log
@@ -97,14 +98,15 @@ export class Database {
  * transaction writes, SQLite answers SQLITE_BUSY at once (busy_timeout cannot help). The
  * transaction was rolled back, so running it again is safe.
  */
-async function retryWhenBusy<T>(fn: () => Promise<T>, attempts = 8): Promise<T> {
+async function retryWhenBusy<T>(fn: () => Promise<T>, attempts = 12): Promise<T> {
   for (let i = 1; ; i++) {
     try {
       return await fn();
     } catch (err) {
       const e = err as { code?: string; driverError?: { code?: string } };
       if (i >= attempts || (e.driverError?.code ?? e.code) !== 'SQLITE_BUSY') throw err;
-      await new Promise((r) => setTimeout(r, Math.random() * 5 * i));
+      // jittered exponential back-off (about 1.5 s in all): the other process's burst passes
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(2 ** i, 250)));
     }
   }
 }

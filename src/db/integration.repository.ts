@@ -1,6 +1,6 @@
 import { EntityManager, In } from 'typeorm';
 import { AuditRecord } from '../admin/audit.types';
-import { GroupStore, IntegrationStore, StatusChange, UserGroup } from '../integrations/integration-ports';
+import { GroupStore, InTransaction, IntegrationStore, StatusChange, UserGroup } from '../integrations/integration-ports';
 import { Integration, IntegrationStatus, IntegrationType } from '../integrations/integration.types';
 import { NotFoundError } from '../shared/errors';
 import { insertAudit } from './admin.repository';
@@ -71,11 +71,12 @@ export class IntegrationRepository implements IntegrationStore, GroupStore {
     });
   }
 
-  async markDeleted(id: string, now: Date, audit: AuditRecord): Promise<boolean> {
+  async markDeleted(id: string, now: Date, audit: AuditRecord, inTransaction?: InTransaction): Promise<boolean> {
     return this.db.transaction(async (m) => {
       const res = await m.createQueryBuilder().update('Integration').set({ deletedAt: now, updatedAt: now }).where('id = :id AND deleted_at IS NULL', { id }).execute();
       if (!res.affected) return false;
-      await insertAudit(m, audit);
+      const extra = (await inTransaction?.(m)) ?? undefined;
+      await insertAudit(m, extra ? { ...audit, details: { ...audit.details, ...extra } } : audit);
       return true;
     });
   }

@@ -1,6 +1,7 @@
 import { Database, isUniqueViolation } from './database';
 import { dateParam } from './dialect';
 import { rawQuery } from './raw-sql';
+import { GroupCommit } from './group-commit';
 import { CertificateRow } from './entities/certificate.entity';
 import { ScepTransactionRow } from './entities/scep-transaction.entity';
 import { IssuanceOutcome, IssuanceRecord, ScepStore, StoredCertificate, StoredTransaction } from '../scep/scep-ports';
@@ -11,7 +12,12 @@ class ChallengeGone extends Error {}
 
 /** TypeORM implementation of the SCEP service's persistence port. */
 export class ScepStoreRepository implements ScepStore {
-  constructor(private readonly db: Database) {}
+  /** issuance transactions of concurrent enrollments share commits (see GroupCommit) */
+  private readonly issuance: GroupCommit;
+
+  constructor(private readonly db: Database) {
+    this.issuance = new GroupCommit(db);
+  }
 
   private get tx() {
     return this.db.manager.getRepository<ScepTransactionRow>('ScepTransaction');
@@ -51,7 +57,7 @@ export class ScepStoreRepository implements ScepStore {
   async recordIssuance(r: IssuanceRecord, now: Date): Promise<IssuanceOutcome> {
     const cert = r.certificate;
     try {
-      await this.db.transaction(async (m) => {
+      await this.issuance.run(async (m) => {
         if (r.challengeId) {
           const res = await m
             .createQueryBuilder()

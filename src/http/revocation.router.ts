@@ -33,7 +33,7 @@ export function revocationRouter(deps: RevocationRouterDeps): Router {
     ctx.set('Last-Modified', crl.thisUpdate.toUTCString());
     ctx.set('Expires', crl.nextUpdate.toUTCString());
     ctx.set('Cache-Control', `public, max-age=${Math.max(0, Math.floor((crl.nextUpdate.getTime() - now) / 1000))}, no-transform`);
-    if (ctx.fresh) {
+    if (notModified(ctx, crl.etag, crl.thisUpdate)) {
       ctx.status = 304;
       return;
     }
@@ -65,6 +65,17 @@ function answer(ctx: Context, deps: RevocationRouterDeps, a: OcspAnswer): void {
   ctx.status = 200;
   ctx.type = OCSP_RESPONSE_TYPE;
   ctx.body = a.body;
+}
+
+/**
+ * Conditional GET as the origin answers it (RFC 9110 13.1): ctx.fresh would refuse whenever the client
+ * sends Cache-Control: no-cache, which fetch() adds to every conditional request.
+ */
+function notModified(ctx: Context, etag: string, lastModified: Date): boolean {
+  const inm = ctx.get('If-None-Match');
+  if (inm) return inm.split(',').some((t) => ['*', etag].includes(t.trim().replace(/^W\//, '')));
+  const ims = Date.parse(ctx.get('If-Modified-Since'));
+  return Number.isFinite(ims) && Math.floor(lastModified.getTime() / 1000) * 1000 <= ims;
 }
 
 /** Empty on anything undecodable, which the responder answers with malformedRequest. */

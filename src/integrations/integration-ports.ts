@@ -1,6 +1,9 @@
 import { AuditRecord } from '../admin/audit.types';
 import { Integration, IntegrationStatus } from './integration.types';
 
+/** Work another module does inside our transaction; `tx` is db/'s handle (an EntityManager). */
+export type InTransaction = (tx: unknown) => Promise<Record<string, unknown> | void>;
+
 export interface StatusChange {
   status: IntegrationStatus;
   groupName: string | null;
@@ -20,8 +23,12 @@ export interface IntegrationStore {
   setStatus(id: string, change: StatusChange, now: Date, audit: AuditRecord): Promise<void>;
   setChallengePasswordHash(id: string, hash: string, now: Date, audit: AuditRecord): Promise<void>;
   setSubjectTemplate(id: string, template: string, now: Date, audit: AuditRecord): Promise<void>;
-  /** soft delete: SCEP and challenge URLs answer 404 afterwards; false if unknown or already deleted */
-  markDeleted(id: string, now: Date, audit: AuditRecord): Promise<boolean>;
+  /**
+   * Soft delete: SCEP and challenge URLs answer 404 afterwards; false if unknown or already
+   * deleted. `inTransaction` runs in the same database transaction (e.g. revoking the
+   * integration's certificates); what it returns is added to the audit details.
+   */
+  markDeleted(id: string, now: Date, audit: AuditRecord, inTransaction?: InTransaction): Promise<boolean>;
 }
 
 export interface UserGroup {

@@ -2,7 +2,7 @@ import { Actor } from '../admin/audit.types';
 import { hashSecret, randomId, randomSecret, secretMatches } from '../admin/secret-token';
 import { Clock } from '../shared/clock';
 import { BadRequestError, ConflictError, NotFoundError } from '../shared/errors';
-import { GroupStore, IntegrationStore } from './integration-ports';
+import { GroupStore, InTransaction, IntegrationStore } from './integration-ports';
 import { defaultSubjectTemplate, Integration, IntegrationStatus, IOS_CERTS_EOL_NOTICE, isIntegrationStatus, isIntegrationType } from './integration.types';
 import { integrationView, IntegrationView } from './integration.view';
 import { SubjectTemplate } from './subject-template';
@@ -90,10 +90,15 @@ export class IntegrationService {
     return this.show(id);
   }
 
-  /** Soft delete (SCEP and challenge URLs then answer 404). Revoking its certificates is the caller's job. */
-  async markDeleted(id: string, actor: Actor): Promise<void> {
+  /**
+   * Soft delete: its SCEP and challenge URLs answer 404 from then on. Revoking its certificates is
+   * the caller's job, atomically if it passes `inTransaction`, e.g.
+   * `(tx) => revokeAllForIntegration(tx, id).then((revoked) => ({ revoked }))`.
+   */
+  async markDeleted(id: string, actor: Actor, inTransaction?: InTransaction): Promise<void> {
     const now = this.clock.now();
-    if (!(await this.store.markDeleted(id, now, { actor, action: 'integration.delete', target: id, at: now }))) throw new NotFoundError(`no integration ${id.slice(0, 64)}`);
+    const ok = /^[A-Za-z0-9_-]{1,64}$/.test(id) && (await this.store.markDeleted(id, now, { actor, action: 'integration.delete', target: id, at: now }, inTransaction));
+    if (!ok) throw new NotFoundError(`no integration ${id.slice(0, 64)}`);
   }
 
   /**

@@ -13,9 +13,14 @@ import { constants, createHmac, privateDecrypt, publicEncrypt, KeyObject } from 
 export class RsaKeyTransport {
   constructor(
     private readonly rejectionSecret: Buffer,
-    /** raw (RSA_NO_PADDING) private decryption off the event loop; undefined: inline */
-    private readonly rawDecrypt?: (key: KeyObject, data: Uint8Array) => Promise<Buffer>,
+    /** raw (RSA_NO_PADDING) private decryption off the event loop (RsaWorkerPool); undefined: inline */
+    private readonly offload?: { decrypt(key: KeyObject, data: Uint8Array): Promise<Buffer>; close(): Promise<void> },
   ) {}
+
+  /** Stops the offload workers, if any. */
+  async close(): Promise<void> {
+    await this.offload?.close();
+  }
 
   decrypt(key: KeyObject, encryptedKey: Uint8Array, expectedLength: number): Buffer {
     return this.unpad(privateDecrypt({ key, padding: constants.RSA_NO_PADDING }, encryptedKey), encryptedKey, expectedLength);
@@ -50,12 +55,12 @@ export class RsaKeyTransport {
   }
 
   /**
-   * decrypt(), with the raw RSA operation handed to `rawDecrypt` when one is set (a worker pool:
-   * the private-key operation is the one RSA step Node cannot run in its thread pool).
+   * decrypt(), with the raw RSA operation on the offload workers when there are some: the private
+   * key operation is the one RSA step Node cannot run in its own thread pool.
    */
   async decryptAsync(key: KeyObject, encryptedKey: Uint8Array, expectedLength: number): Promise<Buffer> {
-    if (!this.rawDecrypt) return this.decrypt(key, encryptedKey, expectedLength);
-    const em = await this.rawDecrypt(key, encryptedKey);
+    if (!this.offload) return this.decrypt(key, encryptedKey, expectedLength);
+    const em = await this.offload.decrypt(key, encryptedKey);
     return this.unpad(em, encryptedKey, expectedLength);
   }
 

@@ -1,5 +1,5 @@
 import { CertificateAuthority } from '../ca/certificate-authority';
-import { decryptEnvelopedData } from '../pki/cms-enveloped-data';
+import { decryptEnvelopedDataAsync } from '../pki/cms-enveloped-data';
 import { ContentCipher } from '../pki/content-cipher';
 import { RsaKeyTransport } from '../pki/rsa-key-transport';
 import { ParsedCertificate } from '../pki/certificate';
@@ -35,6 +35,11 @@ export class ScepService {
     this.enrollment = new EnrollmentHandler(authority, store, clock);
   }
 
+  /** Releases the key transport's worker threads (app shutdown). */
+  async close(): Promise<void> {
+    await this.transport.close();
+  }
+
   capabilities(): string {
     return SCEP_CAPABILITIES.join('\n');
   }
@@ -53,7 +58,7 @@ export class ScepService {
       return this.failure(msg, FailInfo.badMessageCheck, 'message signature or digest does not verify');
     }
     if (!msg.envelope) throw new BadRequestError('pkiMessage carries no pkcsPKIEnvelope');
-    const { content, cipher } = decryptEnvelopedData(msg.envelope, this.authority.decryptionIdentities, this.transport);
+    const { content, cipher } = await decryptEnvelopedDataAsync(msg.envelope, this.authority.decryptionIdentities, this.transport);
     try {
       return await this.dispatch(endpoint, msg, content, cipher);
     } catch (err) {

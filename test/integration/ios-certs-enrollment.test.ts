@@ -51,12 +51,29 @@ describe('ios-certs enrollment policy (our SCEP client)', function () {
     const ios = await server.app.services.integrations.create({ type: 'ios', name: 'App Config' }, TEST_ACTOR);
     expect((await httpGet(`${server.url}/scep/${ios.id}?operation=GetCACaps`)).status).to.equal(404);
     const gone = await createIosCerts(server, 'gone');
-    const challenge = await fetchChallenge(server, gone);
     await server.app.services.integrations.markDeleted(gone.id, TEST_ACTOR);
     expect((await httpGet(`${server.url}/scep/${gone.id}?operation=GetCACaps`)).status).to.equal(404);
     const res = await server.scepClient(gone.id).send(Buffer.from([0x30, 0x00]));
     expect(res.status).to.equal(404);
-    void challenge;
+  });
+
+  it('deletes atomically with work done in the same transaction (e.g. revocation); a failure keeps the integration', async () => {
+    const gone = await createIosCerts(server, 'delete hook');
+    let err: unknown;
+    await server.app.services.integrations.markDeleted(gone.id, TEST_ACTOR, async () => {
+      throw new Error('revocation failed');
+    }).catch((e) => (err = e));
+    expect(String(err)).to.contain('revocation failed');
+    expect((await server.app.services.integrations.show(gone.id)).id).to.equal(gone.id);
+    await server.app.services.integrations.markDeleted(gone.id, TEST_ACTOR, async (tx) => {
+      const rows = await (tx as { query(sql: string, p: unknown[]): Promise<unknown[]> }).query('SELECT deleted_at FROM integrations WHERE id = ?', [gone.id]);
+      return { revoked: 0, seenDeleted: (rows[0] as { deleted_at: unknown }).deleted_at !== null };
+    });
+    const [entry] = await server.app.services.audit.list({ action: 'integration.delete', limit: 1 });
+    expect(entry).to.deep.include({ target: gone.id, details: { revoked: 0, seenDeleted: true } });
+    let again: unknown;
+    await server.app.services.integrations.markDeleted(gone.id, TEST_ACTOR).catch((e) => (again = e));
+    expect(String(again)).to.contain('no integration');
   });
 
   describe('subject template CN={DeviceUid},OU=<id>', () => {

@@ -20,7 +20,8 @@ describe('device trust: identifiers, proxy header, authentication log, CLI and a
     const r = await run(process.execPath, [BIN, ...args], { env: { ...process.env, ...server.env }, timeoutMs: 60_000 });
     return { ...r, json: () => JSON.parse(r.stdout) };
   };
-  const settle = () => new Promise((r) => setTimeout(r, 700));
+  // the server reloads integrations and policies every 500 ms; tests that are not about that reload now
+  const settle = () => server.app.trust.refresh();
   const post = (body: unknown) => mtlsCheck(server.app.tlsPort(), caPem, '', undefined, { method: 'POST', body });
   const admin = async (key: string, method: string, p: string, body?: unknown) => {
     const res = await fetch(`${server.url}/admin/v1${p}`, { method, headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -162,6 +163,12 @@ describe('device trust: identifiers, proxy header, authentication log, CLI and a
       const svc = services().trustPolicy;
       expect(await svc.isDeviceTrustRequired()).to.equal(true);
       expect((await cli('policy', 'set', 'allow-all', '--json')).json().global).to.equal('allow-all');
+      // the running server (polling every 500 ms) applies the CLI's change within a second
+      const changedAt = Date.now();
+      let answer = await mtlsCheck(server.app.tlsPort(), caPem, 'user=poll-test');
+      while (answer.body.policy !== 'allow-all' && Date.now() - changedAt < 3000) answer = await mtlsCheck(server.app.tlsPort(), caPem, 'user=poll-test');
+      expect(Date.now() - changedAt).to.be.below(1000);
+      expect(answer.body).to.include({ decision: 'allow', policy: 'allow-all' });
       expect(await svc.isDeviceTrustRequired()).to.equal(false);
       expect((await cli('policy', 'set', 'require-trusted', '--application', 'payroll')).exitCode).to.equal(0);
       expect(await svc.isDeviceTrustRequired()).to.equal(true);

@@ -65,8 +65,7 @@ describe('device trust with real TLS clients and an nginx proxy', function () {
           }
         }`,
     });
-    // let the server's 500 ms reload pick up the integration status and the policy
-    await new Promise((r) => setTimeout(r, 700));
+    await server.app.trust.refresh();
   });
   after(async () => {
     await nginx?.stop();

@@ -1,8 +1,7 @@
-import { Command, Option } from 'commander';
-import type { CertificateSummary } from '../../ca/revocation-ports';
-import { MAX_LIST_LIMIT, RevokeResult } from '../../ca/revocation.service';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { certificateJson, revokeResultJson } from '../../ca/revocation.presenter';
+import { MAX_LIST_LIMIT } from '../../ca/revocation.service';
 import { REVOCATION_REASONS } from '../../pki/revocation-reason';
-import { BadRequestError } from '../../shared/errors';
 import { output, withServices } from '../cli-context';
 import { cliActor } from './admin.commands';
 
@@ -13,28 +12,9 @@ export function commandGroup(program: Command, name: string, description: string
   return program.commands.find((c) => c.name() === name) ?? program.command(name).description(description);
 }
 
-export function revokeResultJson(r: RevokeResult) {
-  return { serial: r.serial, revoked: r.revoked, alreadyRevoked: !r.revoked, revokedAt: r.revokedAt.toISOString(), reason: r.reason };
-}
-
-export function certificateJson(c: CertificateSummary) {
-  return {
-    id: c.id,
-    serial: c.serial,
-    subject: c.subject,
-    status: c.status,
-    notBefore: c.notBefore.toISOString(),
-    notAfter: c.notAfter.toISOString(),
-    integrationId: c.integrationId,
-    deviceId: c.deviceId,
-    revokedAt: c.revokedAt?.toISOString() ?? null,
-    reason: c.reason,
-  };
-}
-
 function positiveInt(what: string) {
   return (v: string): number => {
-    if (!/^\d{1,9}$/.test(v)) throw new BadRequestError(`${what} must be a whole number`);
+    if (!/^\d{1,9}$/.test(v)) throw new InvalidArgumentError(`${what} must be a whole number`);
     return Number(v);
   };
 }

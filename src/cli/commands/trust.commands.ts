@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { output, withServices } from '../cli-context';
+import { commandGroup } from './cert.commands';
 import { NotFoundError } from '../../shared/errors';
 import type { AuthLogEntry } from '../../trust/trust.types';
 import type { DeviceView } from '../../trust/auth-log.service';
@@ -47,7 +48,7 @@ export function registerTrustCommands(program: Command): void {
       }),
     );
 
-  const device = program.commands.find((c) => c.name() === 'device') ?? program.command('device').description('devices: their certificates and logins');
+  const device = commandGroup(program, 'device', 'devices: their certificates and logins');
   device
     .command('show <udid>')
     .description("a device's certificates, integration and last login")

@@ -107,11 +107,11 @@ export function registerWs1Commands(program: Command): void {
 }
 
 /** A secret from a file or standard input, without its final line break; the content is never echoed. */
-function readSecret(option: string, file: string): string {
+export function readSecret(option: string, file: string): string {
   return readText(option, file).replace(/\r?\n$/, '');
 }
 
-function readText(option: string, file: string): string {
+export function readText(option: string, file: string): string {
   try {
     return fs.readFileSync(file === '-' ? 0 : file, 'utf8');
   } catch (err) {

@@ -127,6 +127,24 @@ export class Ws1SettingsService {
   listConfigured(): Promise<string[]> {
     return this.store.listIntegrationIds();
   }
+
+  /**
+   * Issue 7 (migration): complete settings checked and encrypted exactly as configure() does, for an
+   * integration the caller creates and stores in its own transaction; nothing is saved here.
+   */
+  seal(integrationId: string, input: Required<Omit<Ws1SettingsInput, 'caPem'>> & { caPem?: string | null }, now: Date): StoredWs1Settings {
+    const box = this.secretBox();
+    return {
+      integrationId,
+      baseUrl: checkedBaseUrl(input.baseUrl),
+      username: checked('username', input.username, 256),
+      passwordEnc: box.encrypt(checked('password', input.password, 1024), context(integrationId, 'password')),
+      apiKeyEnc: box.encrypt(checked('API key', input.apiKey, 512), context(integrationId, 'api-key')),
+      caPem: input.caPem ? checkedCa(input.caPem) : null,
+      createdAt: now,
+      updatedAt: now,
+    };
+  }
 }
 
 function context(id: string, field: string): string {

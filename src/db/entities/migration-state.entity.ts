@@ -1,0 +1,55 @@
+import { EntitySchema } from 'typeorm';
+import { ColumnTypes } from '../dialect';
+
+/** One row per legacy (ios-certs) integration being migrated to App Config (issue 7). */
+export interface MigrationStateRow {
+  legacyIntegrationId: string;
+  state: string;
+  attempt: number;
+  appConfigIntegrationId: string | null;
+  ws1SourceIntegrationId: string | null;
+  previousStatus: string | null;
+  previousGroup: string | null;
+  devicesTotal: number | null;
+  devicesReady: number | null;
+  readinessSource: string | null;
+  readinessAt: Date | null;
+  revokedCount: number | null;
+  plannedAt: Date | null;
+  appliedAt: Date | null;
+  verifiedAt: Date | null;
+  cutoverAt: Date | null;
+  finalizedAt: Date | null;
+  rolledBackAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+// table legacy_migrations: `migrations` is TypeORM's own
+export const migrationStateEntity = (t: ColumnTypes) =>
+  new EntitySchema<MigrationStateRow>({
+    name: 'LegacyMigration',
+    tableName: 'legacy_migrations',
+    columns: {
+      legacyIntegrationId: { name: 'legacy_integration_id', type: String, length: 32, primary: true },
+      state: { type: String, length: 16 },
+      attempt: { type: Number },
+      appConfigIntegrationId: { name: 'app_config_integration_id', type: String, length: 32, nullable: true },
+      ws1SourceIntegrationId: { name: 'ws1_source_integration_id', type: String, length: 32, nullable: true },
+      previousStatus: { name: 'previous_status', type: String, length: 16, nullable: true },
+      previousGroup: { name: 'previous_group', type: String, length: 200, nullable: true },
+      devicesTotal: { name: 'devices_total', type: Number, nullable: true },
+      devicesReady: { name: 'devices_ready', type: Number, nullable: true },
+      readinessSource: { name: 'readiness_source', type: String, length: 16, nullable: true },
+      readinessAt: { name: 'readiness_at', type: t.timestamp, nullable: true },
+      revokedCount: { name: 'revoked_count', type: Number, nullable: true },
+      plannedAt: { name: 'planned_at', type: t.timestamp, nullable: true },
+      appliedAt: { name: 'applied_at', type: t.timestamp, nullable: true },
+      verifiedAt: { name: 'verified_at', type: t.timestamp, nullable: true },
+      cutoverAt: { name: 'cutover_at', type: t.timestamp, nullable: true },
+      finalizedAt: { name: 'finalized_at', type: t.timestamp, nullable: true },
+      rolledBackAt: { name: 'rolled_back_at', type: t.timestamp, nullable: true },
+      createdAt: { name: 'created_at', type: t.timestamp },
+      updatedAt: { name: 'updated_at', type: t.timestamp },
+    },
+  });

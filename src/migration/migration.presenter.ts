@@ -1,0 +1,55 @@
+import { appConfigText } from '../mdm/workspace-one/app-config.presenter';
+import type { MigrateAllSummary } from './migrate-all';
+import type { MigrationStatusView } from './migration.service';
+import { AT_RISK_TEXT } from './migration.types';
+import type { StepResult } from './steps/step-context';
+
+/** at-risk devices printed on the terminal at most (the reports list them all) */
+const TEXT_DEVICE_LIMIT = 20;
+
+const HEAD: Record<StepResult['outcome'], string> = {
+  done: 'done',
+  already: 'nothing to do',
+  'report-only': 'report only (the migration is past planning; nothing changed)',
+  'dry-run': 'dry run: nothing changed; this would happen',
+};
+
+/** What a step did (or would do), for the terminal. */
+export function stepText(r: StepResult): string {
+  const lines = [`${r.step} ${r.legacyId} "${r.legacyName}": ${HEAD[r.outcome]}${r.state ? ` (state ${r.stateBefore ?? 'none'} -> ${r.state})` : ''}`];
+  lines.push(...r.actions.map((a) => `  - ${a}`));
+  lines.push(...r.warnings.map((w) => `  warning: ${w}`));
+  if (r.readiness?.atRisk) {
+    lines.push('', `Devices at risk (${r.readiness.atRisk}):`);
+    for (const d of r.readiness.devices.filter((x) => !x.ready).slice(0, TEXT_DEVICE_LIMIT)) lines.push(`  ${d.udid}  ${AT_RISK_TEXT[d.reason!]}${d.ws1EnrollmentStatus ? ` (${d.ws1EnrollmentStatus})` : ''}`);
+    if (r.readiness.atRisk > TEXT_DEVICE_LIMIT) lines.push(`  ... ${r.readiness.atRisk - TEXT_DEVICE_LIMIT} more in the report`);
+  }
+  if (r.appConfig && r.appConfigId) lines.push('', `App Config integration ${r.appConfigId}. Paste into WS1:`, appConfigText(r.appConfig));
+  return lines.join('\n');
+}
+
+export function statusText(v: MigrationStatusView): string {
+  const lines = [`${v.notice} (${v.daysSinceEndOfLife} days since ${v.certificateTrustEnded})`, ''];
+  if (!v.integrations.length) lines.push('No legacy (ios-certs) integrations.');
+  for (const i of v.integrations) {
+    const c = i.certificates;
+    const m = i.migration;
+    lines.push(`${i.id}  "${i.name}"  ${i.deleted ? 'deleted' : i.status + (i.group ? `:${i.group}` : '')}`);
+    lines.push(`  certificates: ${c.valid} valid (${c.expiring} expiring within 30 days), ${c.revoked} revoked, ${c.expired} expired; ${c.devices} devices`);
+    if (!m) lines.push('  migration: not started (scepter migrate plan ' + i.id + ')');
+    else {
+      const ready = m.devicesTotal === null ? '' : `, ${m.devicesReady} of ${m.devicesTotal} devices ready (${m.readinessSource} ${m.readinessAt?.toISOString()})`;
+      lines.push(`  migration: ${m.state}${m.attempt > 1 ? ` (attempt ${m.attempt})` : ''}${m.appConfigId ? `, App Config ${m.appConfigId}` : ''}${ready}`);
+      if (m.cutoverAt) lines.push(`  cut over ${m.cutoverAt.toISOString()}`);
+      if (m.finalizedAt) lines.push(`  finalized ${m.finalizedAt.toISOString()}, ${m.revokedCount} certificates revoked`);
+    }
+  }
+  return lines.join('\n');
+}
+
+export function migrateAllText(s: MigrateAllSummary): string {
+  const lines = s.entries.map((e) => `${e.legacyId}: ${e.outcome} (${e.note})`);
+  if (!lines.length) lines.push('no legacy integrations left to migrate');
+  if (s.stoppedAt) lines.push(`stopped at ${s.stoppedAt}: not ready`);
+  return lines.join('\n');
+}

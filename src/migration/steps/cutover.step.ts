@@ -1,0 +1,61 @@
+import { BadRequestError, ConflictError } from '../../shared/errors';
+import { DEFAULT_MIN_READY_PERCENT } from '../migration.types';
+import { readinessFromSync } from '../readiness';
+import { alreadyDone, auditRecord, baseResult, loadForStep, MigrationDeps, PreparedStep, readinessLine, scope, StepOptions } from './step-context';
+
+/** Too few devices are ready: cutting over would lock the others out. */
+export class NotReadyError extends ConflictError {}
+
+/**
+ * cutover: the App Config integration takes the legacy scope (same test group, or all users) and
+ * the legacy integration becomes disabled: both statuses, the migration row and the audit entries
+ * in one transaction. Readiness is recomputed from the synced inventory (no WS1 call).
+ */
+export async function prepareCutover(deps: MigrationDeps, legacyId: string, opts: StepOptions & { minReady?: number; force?: boolean }): Promise<PreparedStep> {
+  const { legacy, record, decision } = await loadForStep(deps, 'cutover', legacyId);
+  const now = deps.clock.now();
+  if (decision.kind === 'done') return alreadyDone('cutover', legacy, record!, now);
+  const appConfigId = record!.appConfigId!;
+  const appConfig = await deps.integrations.findIntegration(appConfigId);
+  if (!appConfig || appConfig.deletedAt) throw new ConflictError(`the App Config integration ${appConfigId} was deleted: roll back (scepter migrate rollback ${legacy.id}) and plan again`);
+  if (legacy.status === 'disabled') throw new BadRequestError(`${legacy.id} is disabled: it has no users to cut over (its previous scope is unknown); set its status or roll back`);
+  const minReady = opts.minReady ?? DEFAULT_MIN_READY_PERCENT;
+  if (!(minReady >= 0 && minReady <= 100)) throw new BadRequestError('--min-ready must be a percentage from 0 to 100');
+  const readiness = readinessFromSync(await deps.store.validCertificates(legacy.id, now), await deps.store.syncedUdids(appConfigId), now);
+  const enough = readiness.ready * 100 >= minReady * readiness.total;
+  if (!enough && !opts.force) {
+    throw new NotReadyError(`only ${readiness.ready} of ${readiness.total} devices of ${legacy.id} are ready (${readiness.percentReady}%, at least ${minReady}% needed); fix them in WS1 and run migrate verify again, or pass --force (or a lower --min-ready)`);
+  }
+  const preview = { ...baseResult('cutover', legacy, record, now), readiness };
+  preview.actions = [
+    readinessLine(readiness),
+    `set the App Config integration ${appConfigId} to ${scope(legacy.status, legacy.groupName)}`,
+    `set the legacy integration ${legacy.id} to disabled (was ${scope(legacy.status, legacy.groupName)}; rollback restores it)`,
+  ];
+  if (!enough) preview.warnings.push(`--force: ${readiness.atRisk} devices are not ready and will lose device trust`);
+  return {
+    decision,
+    preview,
+    mutating: true,
+    execute: async () => {
+      const at = deps.clock.now();
+      const audit = [
+        auditRecord(opts.actor, 'integration.status', appConfigId, { status: legacy.status, group: legacy.groupName, migration: legacy.id }, at),
+        auditRecord(opts.actor, 'integration.status', legacy.id, { status: 'disabled', group: null, migration: legacy.id }, at),
+        auditRecord(opts.actor, 'migration.cutover', legacy.id, { appConfigId, scope: legacy.status, group: legacy.groupName, total: readiness.total, ready: readiness.ready, minReady, forced: !enough }, at),
+      ];
+      const saved = await deps.store.cutover({
+        legacyId: legacy.id,
+        from: 'verified',
+        now: at,
+        audit,
+        appConfigId,
+        legacyStatus: legacy.status,
+        legacyGroup: legacy.groupName,
+        readiness,
+        beforeCommit: () => deps.crashPoint('cutover:before-commit'),
+      });
+      return { ...preview, at, outcome: 'done', state: saved.state };
+    },
+  };
+}

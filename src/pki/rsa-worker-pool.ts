@@ -1,0 +1,85 @@
+import path from 'node:path';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { KeyObject } from 'node:crypto';
+import type { RsaJob, RsaResult } from './rsa-worker';
+import { ConfigError } from '../shared/errors';
+
+/**
+ * A few worker threads for the RSA private decryption of every SCEP request (the CMS key transport).
+ *
+ * Why: RSA signatures already run in libuv's thread pool (the callback form of crypto.sign), but
+ * Node has no asynchronous raw RSA decryption, and PKCS#1 v1.5 decryption must be done raw here (see
+ * RsaKeyTransport). Done inline it costs ~0.3 ms of the event loop per enrollment, on the one thread
+ * that also runs HTTP, parsing and the database; here it runs on another core.
+ *
+ * SCEPTER_WORKERS sets the number of threads (0 = decrypt inline); the default is one fewer than
+ * the cores, at most 4. Threads start on first use (the CLI never starts them) and are unref'd.
+ */
+export class RsaWorkerPool {
+  private workers: { worker: Worker; pending: Map<number, { resolve(b: Buffer): void; reject(e: Error): void }>; keys: Set<number> }[] = [];
+  private readonly keyIds = new WeakMap<KeyObject, number>();
+  private nextId = 1;
+  private nextKeyId = 1;
+  private turn = 0;
+  private closed = false;
+
+  constructor(readonly size: number) {}
+
+  /** undefined when SCEPTER_WORKERS is 0 */
+  static fromEnv(env: NodeJS.ProcessEnv = process.env): RsaWorkerPool | undefined {
+    const raw = env.SCEPTER_WORKERS;
+    const size = raw === undefined || raw === '' ? Math.min(4, availableParallelism() - 1) : Number(raw);
+    if (!Number.isInteger(size) || size < 0 || size > 64) throw new ConfigError('SCEPTER_WORKERS', `must be an integer from 0 to 64 (got ${JSON.stringify(raw)})`);
+    return size > 0 ? new RsaWorkerPool(size) : undefined;
+  }
+
+  /** Raw RSA private operation (RSA_NO_PADDING) with `key` on a worker thread. */
+  decrypt(key: KeyObject, data: Uint8Array): Promise<Buffer> {
+    if (this.closed) return Promise.reject(new Error('RSA worker pool is closed'));
+    if (this.workers.length === 0) this.start();
+    const w = this.workers[this.turn++ % this.workers.length]!;
+    let keyId = this.keyIds.get(key);
+    if (keyId === undefined) this.keyIds.set(key, (keyId = this.nextKeyId++));
+    const job: RsaJob = { id: this.nextId++, keyId, data };
+    if (!w.keys.has(keyId)) {
+      job.key = key; // sent once per worker
+      w.keys.add(keyId);
+    }
+    return new Promise((resolve, reject) => {
+      w.pending.set(job.id, { resolve, reject });
+      w.worker.postMessage(job);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const workers = this.workers;
+    this.workers = [];
+    await Promise.all(workers.map((w) => w.worker.terminate()));
+  }
+
+  private start(): void {
+    const file = path.join(__dirname, 'rsa-worker.js');
+    for (let i = 0; i < this.size; i++) {
+      const worker = new Worker(file);
+      worker.unref();
+      const entry = { worker, pending: new Map<number, { resolve(b: Buffer): void; reject(e: Error): void }>(), keys: new Set<number>() };
+      worker.on('message', (r: RsaResult) => {
+        const p = entry.pending.get(r.id);
+        entry.pending.delete(r.id);
+        if (r.ok) p?.resolve(Buffer.from(r.em.buffer, r.em.byteOffset, r.em.byteLength));
+        else p?.reject(new Error(r.message));
+      });
+      const fail = (err: Error) => {
+        // a dead worker fails its jobs and leaves the rotation; the next call starts a fresh set if none is left
+        for (const p of entry.pending.values()) p.reject(err);
+        entry.pending.clear();
+        this.workers = this.workers.filter((w) => w !== entry);
+      };
+      worker.on('error', fail);
+      worker.on('exit', (code) => fail(new Error(`RSA worker exited with code ${code}`)));
+      this.workers.push(entry);
+    }
+  }
+}
