@@ -131,7 +131,7 @@ export async function buildServices(config: Config, opts: BuildOptions = {}): Pr
     });
     const groups = new UserGroupService(integrationRepo, clock);
     const apiKeys = new ApiKeyService(adminRepo, clock);
-    return { config, logger, clock, db, authority, scep, caCreated: material.created, integrations, groups, challenges, challengeStore, profiles, apiKeys, audit, ...revocationParts, ...buildWs1(config, db, integrationRepo, clock, logger), ...buildTrustServices(db, clock) };
+    return { config, logger, clock, db, authority, scep, caCreated: material.created, integrations, groups, challenges, challengeStore, profiles, apiKeys, audit, ...revocationParts, ...buildWs1(config, db, integrationRepo, clock, logger, audit), ...buildTrustServices(db, clock) };
   } catch (err) {
     await db.close();
     throw err;
@@ -253,13 +253,13 @@ async function buildRevocation(config: Config, db: Database, ca: KeyPairIdentity
 }
 
 /** Issue 6: WS1 settings (secrets under SecretBox), inventory, sync lease and App Config keys. */
-function buildWs1(config: Config, db: Database, integrations: IntegrationFinder, clock: Clock, logger: Logger) {
+function buildWs1(config: Config, db: Database, integrations: IntegrationFinder, clock: Clock, logger: Logger, audit: AuditLogService) {
   let box: SecretBox | undefined;
   const secretBox = () => (box ??= new SecretBox(loadOrCreateSecretKey(config.secretKey, config.certsDir)));
   const inventory = new InventoryRepository(db);
   const settingsStore = new InventorySettingsRepository(db);
   const ws1Settings = new Ws1SettingsService(integrations, settingsStore, secretBox, clock, config.ws1.timeoutMs);
-  const ws1Sync = new Ws1SyncService({ settings: ws1Settings, leases: new InventoryLeaseRepository(db, inventory), inventory, clock, logger });
+  const ws1Sync = new Ws1SyncService({ settings: ws1Settings, leases: new InventoryLeaseRepository(db, inventory), inventory, clock, logger, audit: (actor, action, target, details) => audit.record(actor, action, target, details) });
   return { ws1Settings, ws1Sync, appConfig: new AppConfigService(integrations, settingsStore, clock), inventory };
 }
 
@@ -324,7 +324,7 @@ export function buildMigration(s: Services): MigrationService {
       seal: (id, input, now) => s.ws1Settings.seal(id, input, now),
       test: (id) => s.ws1Settings.test(id),
       // without a nightly slot the sync answers or throws (busy), never undefined
-      sync: async (id, onProgress) => (await s.ws1Sync.sync(id, { onProgress }))!,
+      sync: async (id, onProgress, actor) => (await s.ws1Sync.sync(id, { onProgress, actor }))!,
     },
     appConfig: async (id) => (await s.appConfig.forIntegration(id))!,
     live: ws1LiveInventory(),

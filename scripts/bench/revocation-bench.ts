@@ -260,9 +260,9 @@ async function main(): Promise<void> {
     const ours = best['scepter /ocsp']!;
     const peer = best['openssl ocsp -index']!;
     console.log(`   best: scepter ${ours.perSecond.toFixed(0)}/s, openssl ${peer.perSecond.toFixed(0)}/s, ratio ${(ours.perSecond / peer.perSecond).toFixed(2)}x (target >= 1,000/s for scepter)`);
-    for (const [name, r] of Object.entries(best)) {
+    for (const [name, result] of Object.entries(best)) {
       const file = path.join(dir, `${name.split(' ')[0]}.resp`);
-      fs.writeFileSync(file, r.sample ?? Buffer.alloc(0));
+      fs.writeFileSync(file, result.sample ?? Buffer.alloc(0));
       const r = spawnSync('openssl', ['ocsp', '-respin', file, '-CAfile', caPem, '-resp_text'], { encoding: 'utf8' });
       const out = `${r.stdout}${r.stderr}`;
       console.log(`   sample answer from ${name}: ${/Cert Status: (\w+)/.exec(out)?.[1] ?? '?'}, signature ${out.includes('Response verify OK') ? 'verified' : 'NOT verified'}`);

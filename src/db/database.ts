@@ -81,33 +81,39 @@ export class Database {
 
   transaction<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
     if (this.dialect === 'postgres') return this.dataSource.transaction(fn);
-    const run = this.queue.then(() => retryWhenBusy(() => this.dataSource.transaction(fn)));
+    const run = this.queue.then(() => this.immediateTransaction(fn));
     this.queue = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * SQLite: BEGIN IMMEDIATE takes the write lock up front (waiting out other processes with
+   * busy_timeout). With TypeORM's deferred BEGIN, a plain read that runs on our single connection
+   * while the transaction is open pins an old snapshot; if another process commits before we
+   * write, SQLite fails the write with SQLITE_BUSY at once, and busy_timeout cannot help.
+   */
+  private async immediateTransaction<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
+    const qr = this.dataSource.createQueryRunner();
+    try {
+      await qr.query('BEGIN IMMEDIATE');
+      // tell TypeORM a transaction is open: nested transactional calls then use savepoints
+      Object.assign(qr, { isTransactionActive: true, transactionDepth: 1 });
+      try {
+        const result = await fn(qr.manager);
+        await qr.commitTransaction();
+        return result;
+      } catch (err) {
+        await qr.rollbackTransaction().catch(() => undefined);
+        throw err;
+      }
+    } finally {
+      await qr.release();
+    }
   }
 
   async close(): Promise<void> {
     await this.queue.catch(() => undefined);
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
-  }
-}
-
-/**
- * Several processes on one SQLite file: a plain read that runs on our single connection while a
- * transaction is open pins that transaction's snapshot; if another process commits before the
- * transaction writes, SQLite answers SQLITE_BUSY at once (busy_timeout cannot help). The
- * transaction was rolled back, so running it again is safe.
- */
-async function retryWhenBusy<T>(fn: () => Promise<T>, attempts = 12): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await fn();
-    } catch (err) {
-      const e = err as { code?: string; driverError?: { code?: string } };
-      if (i >= attempts || (e.driverError?.code ?? e.code) !== 'SQLITE_BUSY') throw err;
-      // jittered exponential back-off (about 1.5 s in all): the other process's burst passes
-      await new Promise((r) => setTimeout(r, Math.random() * Math.min(2 ** i, 250)));
-    }
   }
 }
 

@@ -2,6 +2,7 @@ import { appConfigText } from '../mdm/workspace-one/app-config.presenter';
 import type { MigrateAllSummary } from './migrate-all';
 import type { MigrationStatusView } from './migration.service';
 import { AT_RISK_TEXT } from './migration.types';
+import { TARGET } from './state-machine';
 import type { StepResult } from './steps/step-context';
 
 /** at-risk devices printed on the terminal at most (the reports list them all) */
@@ -14,9 +15,12 @@ const HEAD: Record<StepResult['outcome'], string> = {
   'dry-run': 'dry run: nothing changed; this would happen',
 };
 
-/** What a step did (or would do), for the terminal. */
-export function stepText(r: StepResult): string {
-  const lines = [`${r.step} ${r.legacyId} "${r.legacyName}": ${HEAD[r.outcome]}${r.state ? ` (state ${r.stateBefore ?? 'none'} -> ${r.state})` : ''}`];
+/** What a step did (or would do), for the terminal; `confirming`: the preview shown before asking. */
+export function stepText(r: StepResult, opts: { confirming?: boolean } = {}): string {
+  const pending = opts.confirming || r.outcome === 'dry-run';
+  const head = opts.confirming ? 'about to do this' : HEAD[r.outcome];
+  const state = pending ? ` (state ${r.stateBefore ?? 'none'}; would become ${TARGET[r.step]})` : r.state ? ` (state ${r.stateBefore ?? 'none'} -> ${r.state})` : '';
+  const lines = [`${r.step} ${r.legacyId} "${r.legacyName}": ${head}${state}`];
   lines.push(...r.actions.map((a) => `  - ${a}`));
   lines.push(...r.warnings.map((w) => `  warning: ${w}`));
   if (r.readiness?.atRisk) {

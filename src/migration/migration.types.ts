@@ -55,7 +55,7 @@ export type AtRiskReason = 'not-in-ws1' | 'not-enrolled' | 'not-synced';
 export const AT_RISK_TEXT: Record<AtRiskReason, string> = {
   'not-in-ws1': 'not in the WS1 inventory of managed iOS devices',
   'not-enrolled': 'in WS1 but not enrolled',
-  'not-synced': 'enrolled in WS1 but not in the last sync of the App Config integration',
+  'not-synced': 'not among the managed devices of the last WS1 sync of the App Config integration',
 };
 
 /** One device holding a valid legacy certificate (UDID = the certificate's device id). */

@@ -22,7 +22,8 @@ export interface CliResult {
 
 /** `node bin/scepter ...` on the server's database and certs folder (not a terminal: no prompts). */
 export function spawnCli(server: IntegrationServer, args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...server.env, SCEPTER_LOG_LEVEL: 'warn', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  // cwd: the server's folder, so the default --report-dir never lands in the repository
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: server.dir, env: { ...process.env, ...server.env, SCEPTER_LOG_LEVEL: 'warn', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (c: Buffer) => (stdout += c));

@@ -107,7 +107,7 @@ function step(cmd: Command, name: MigrationStep, description: string, prepare: P
         const p = await prepare(buildMigration(s), legacyId, o);
         if (p.decision.kind !== 'run') return p.execute(progressSink(json)); // already done, or a report
         if (o.dryRun && name !== 'plan') return p.preview; // plan's dry run computes readiness but records nothing
-        if (p.mutating) await confirm(o, stepText(p.preview));
+        if (p.mutating) await confirm(o, stepText(p.preview, { confirming: true }));
         return p.execute(progressSink(json));
       });
       const files = writeReport(o.reportDir, result);
@@ -185,16 +185,24 @@ async function confirm(o: CommonOpts, preview: string): Promise<void> {
 function progressSink(json: boolean): ProgressSink | undefined {
   if (json || !process.stderr.isTTY) return undefined;
   let bar: SingleBar | undefined;
+  let label = '';
   return {
-    start: (label, total) => {
-      bar = new SingleBar({ stream: process.stderr, format: `${label} |{bar}| {value}/{total}`, hideCursor: true }, Presets.shades_classic);
-      bar.start(total, 0);
+    start: (l) => {
+      label = l;
     },
+    // the bar appears with the first figures: WS1 says how many devices only in its first answer
     update: (value, total) => {
-      if (total !== undefined) bar?.setTotal(total);
-      bar?.update(value);
+      if (!bar) {
+        bar = new SingleBar({ stream: process.stderr, format: `${label} |{bar}| {value}/{total}`, hideCursor: true }, Presets.shades_classic);
+        bar.start(total ?? value, 0);
+      }
+      if (total !== undefined) bar.setTotal(total);
+      bar.update(value);
     },
-    stop: () => bar?.stop(),
+    stop: () => {
+      bar?.stop();
+      bar = undefined;
+    },
   };
 }
 

@@ -61,6 +61,7 @@ export function registerWs1Commands(program: Command): void {
         let outcome: SyncOutcome | undefined;
         try {
           outcome = await ws1Sync.sync(id, {
+            actor: cliActor(),
             onProgress: (p) => {
               if (!bar) return;
               if (!started) bar.start(p.total, 0, { page: 0, managed: 0 });

@@ -43,7 +43,7 @@ export function registerWs1Routes(r: Router, d: Ws1RouteDeps): void {
     ctx.body = { ok: t.ok, message: t.message, ...(t.reason ? { reason: t.reason } : {}) };
   });
   r.post('/integrations/:id/ws1/sync', allow('integrations:write'), async (ctx) => {
-    ctx.body = await d.ws1Sync.sync(ctx.params.id!);
+    ctx.body = await d.ws1Sync.sync(ctx.params.id!, { actor: adminState(ctx).actor });
   });
   r.get('/integrations/:id/devices/search', allow('integrations:read'), async (ctx) => {
     const identifier = ctx.query.identifier;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
+import type { Actor } from '../../admin/audit.types';
 import { Clock } from '../../shared/clock';
 import { AppError, BadRequestError } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
@@ -60,6 +61,8 @@ export interface Ws1SyncDeps {
   clientOptions?: Ws1ClientOptions;
   /** lease length; renewed every third of it while the sync runs */
   leaseMs?: number;
+  /** records who synced and the outcome (the audit log) */
+  audit?: (actor: Actor, action: string, target: string, details: Record<string, unknown>) => Promise<void>;
 }
 
 const DEFAULT_LEASE_MS = 2 * 60_000;
@@ -73,6 +76,8 @@ const DEFAULT_LEASE_MS = 2 * 60_000;
 export class Ws1SyncService {
   private readonly instance = `${os.hostname()}:${process.pid}`;
   private readonly leaseMs: number;
+  /** search is a hot path; an integration's type never changes, so its check is remembered briefly */
+  private readonly checked = new Map<string, number>();
 
   constructor(private readonly deps: Ws1SyncDeps) {
     this.leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
@@ -82,7 +87,7 @@ export class Ws1SyncService {
    * Syncs now. Throws Ws1SyncBusyError when another sync holds the lease; with `slot` (the nightly
    * run) answers undefined instead, and also when the slot was already served.
    */
-  async sync(id: string, opts: { onProgress?: (p: SyncProgress) => void; slot?: ScheduledSlot } = {}): Promise<SyncOutcome | undefined> {
+  async sync(id: string, opts: { onProgress?: (p: SyncProgress) => void; slot?: ScheduledSlot; actor?: Actor } = {}): Promise<SyncOutcome | undefined> {
     const { settings, leases, clock, logger } = this.deps;
     const integration = await settings.ws1Integration(id);
     const clientSettings = await settings.clientSettings(id);
@@ -109,6 +114,9 @@ export class Ws1SyncService {
       const outcome = toOutcome(r);
       if (outcome.ok) logger.info({ ...outcome }, 'ws1 sync finished');
       else logger.warn({ ...outcome }, 'ws1 sync failed; previous inventory kept');
+      const actor = opts.actor ?? { who: opts.slot ? 'scheduler' : 'system', from: this.instance };
+      const details = outcome.ok ? { ok: true, managed: outcome.managed, scheduled: Boolean(opts.slot) } : { ok: false, message: outcome.message, scheduled: Boolean(opts.slot) };
+      await this.deps.audit?.(actor, 'integration.ws1.sync', id, details).catch((err) => logger.warn({ integrationId: id, err }, 'audit record of a ws1 sync failed'));
       return outcome;
     } finally {
       clearInterval(heartbeat);
@@ -132,13 +140,23 @@ export class Ws1SyncService {
     };
   }
 
+  private async checkIntegration(id: string): Promise<void> {
+    const now = Date.now();
+    if ((this.checked.get(id) ?? 0) > now) return;
+    await this.deps.settings.ws1Integration(id);
+    if (this.checked.size > 1_000) this.checked.clear();
+    this.checked.set(id, now + CHECK_TTL_MS);
+  }
+
   /** The "Check if devices have synced" box: case-insensitive on UDID, serial number, MAC address or IMEI. */
   async search(id: string, identifier: string): Promise<DeviceSearchResult> {
-    await this.deps.settings.ws1Integration(id);
+    await this.checkIntegration(id);
     const wanted = identifier.trim();
     if (!wanted || wanted.length > 256) throw new BadRequestError('give a UDID, serial number, MAC address or IMEI (1 to 256 characters)');
-    const [d, s] = await Promise.all([this.deps.inventory.findByIdentifier(id, wanted), this.deps.inventory.getSyncStatus(id)]);
-    const result: DeviceSearchResult = { found: Boolean(d), integrationId: id, identifier: wanted, lastSuccessAt: s.lastSuccessAt?.toISOString() ?? null };
+    const d = await this.deps.inventory.findByIdentifier(id, wanted);
+    // a found device carries its snapshot's time, which is the last good sync: one query saved on the hot path
+    const lastSuccessAt = d?.syncedAt ?? (await this.deps.inventory.getSyncStatus(id)).lastSuccessAt;
+    const result: DeviceSearchResult = { found: Boolean(d), integrationId: id, identifier: wanted, lastSuccessAt: lastSuccessAt?.toISOString() ?? null };
     if (d) {
       result.device = {
         udid: d.udid,
@@ -155,6 +173,9 @@ export class Ws1SyncService {
     return result;
   }
 }
+
+/** a deleted integration stops answering searches within this time */
+const CHECK_TTL_MS = 5_000;
 
 function toOutcome(r: SyncResult): SyncOutcome {
   const base = { integrationId: r.integrationId, platform: r.platform, pages: r.pages, fetched: r.fetched, durationMs: r.durationMs };

@@ -1,6 +1,5 @@
 import { randomId } from '../../admin/secret-token';
 import type { Integration } from '../../integrations/integration.types';
-import { appConfigView } from '../../mdm/workspace-one/app-config.presenter';
 import { generateConfigKey } from '../../mdm/workspace-one/app-config';
 import { BadRequestError } from '../../shared/errors';
 import { resolveWs1 } from './ws1-source';
@@ -30,7 +29,6 @@ export async function prepareApply(deps: MigrationDeps, legacyId: string, opts: 
     reusable ? 'keep its Trusted Endpoints Configuration Key' : 'generate its Trusted Endpoints Configuration Key; Identifier value {DeviceUid}',
     'then paste the Application Configuration shown below into WS1 (Duo Mobile > Assignment > Application Configuration)',
   ];
-  if (configKey) preview.appConfig = appConfigView(configKey);
   return {
     decision,
     preview,

@@ -27,7 +27,7 @@ export interface MigrationDeps {
     hasSettings(integrationId: string): Promise<boolean>;
     seal(integrationId: string, input: CompleteWs1Settings, now: Date): StoredWs1Settings;
     test(integrationId: string): Promise<TestConfigurationResult>;
-    sync(integrationId: string, onProgress?: (p: SyncProgress) => void): Promise<SyncOutcome>;
+    sync(integrationId: string, onProgress: ((p: SyncProgress) => void) | undefined, actor: Actor): Promise<SyncOutcome>;
   };
   appConfig(integrationId: string): Promise<AppConfigView>;
   live: LiveInventory;
@@ -100,10 +100,6 @@ export async function legacyIntegration(deps: MigrationDeps, id: string, opts: {
   if (!i || (i.deletedAt && !opts.allowDeleted)) throw new NotFoundError(`no integration ${id.slice(0, 64)}`);
   if (i.type !== 'ios-certs') throw new BadRequestError(`integration ${i.id} is of type ${i.type}, not ios-certs: only legacy certificate integrations are migrated`);
   return i;
-}
-
-export async function currentRecord(deps: MigrationDeps, legacyId: string): Promise<MigrationRecord | undefined> {
-  return deps.store.find(legacyId);
 }
 
 export function auditRecord(actor: Actor, action: string, target: string, details: Record<string, unknown>, at: Date): AuditRecord {

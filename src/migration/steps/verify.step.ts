@@ -35,7 +35,7 @@ export async function prepareVerify(deps: MigrationDeps, legacyId: string, opts:
       progress?.start('WS1 sync', 0);
       let sync;
       try {
-        sync = await deps.ws1.sync(appConfigId, (p) => progress?.update(p.fetched, Math.max(p.total, p.fetched)));
+        sync = await deps.ws1.sync(appConfigId, (p) => progress?.update(p.fetched, Math.max(p.total, p.fetched)), opts.actor);
       } finally {
         progress?.stop();
       }
