@@ -15,10 +15,26 @@ export async function runPrimary(config: Config, workers: number): Promise<void>
   await prepared.close();
   if (created) process.stdout.write(`Created a new CA in ${config.certsDir}\n`);
   let stopping = false;
-  const fork = (): Worker => cluster.fork();
+  let quickDeaths = 0;
+  const started = new Map<number, number>();
+  const fork = (): Worker => {
+    const w = cluster.fork();
+    started.set(w.id, Date.now());
+    return w;
+  };
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
-      if (!Object.keys(cluster.workers ?? {}).length) process.exit(0);
+      if (!Object.keys(cluster.workers ?? {}).length) process.exit(process.exitCode ?? 0);
+      return;
+    }
+    // a worker that cannot even start (bad configuration, port taken) would otherwise loop forever
+    quickDeaths = Date.now() - (started.get(worker.id) ?? 0) < 10_000 ? quickDeaths + 1 : 0;
+    if (quickDeaths >= 3) {
+      process.stderr.write('scepter: workers keep dying at start; stopping\n');
+      stopping = true;
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+      process.exitCode = 1;
+      if (!Object.keys(cluster.workers ?? {}).length) process.exit(1);
       return;
     }
     process.stderr.write(`scepter: worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`);

@@ -232,8 +232,6 @@ async function startPeer(env: Record<string, string>, dir: string): Promise<Ngin
         ssl_client_certificate ca.pem;
         ssl_crl crl.pem;
         ssl_verify_client on;
-        ssl_session_tickets off;
-        ssl_session_cache off;
         location / {
           default_type application/json;
           return 200 '{"decision":"allow","trusted":true,"verify":"$ssl_client_verify","serial":"$ssl_client_serial"}';

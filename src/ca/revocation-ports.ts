@@ -6,7 +6,8 @@ export interface RevokedEntry {
   serialHex: string;
   revokedAt: Date;
   reason: RevocationReason;
-  notAfter: Date;
+  /** past its notAfter when loaded: left off the CRL, still "revoked" over OCSP */
+  expired: boolean;
 }
 
 export type ListedStatus = 'valid' | 'superseded' | 'revoked' | 'expired';
@@ -71,8 +72,8 @@ export interface RevocationStore {
   revokeIntegration(integrationId: string, reason: RevocationReason, now: Date, audit?: AuditFor): Promise<number>;
   listCertificates(q: CertificateQuery, now: Date): Promise<CertificateSummary[]>;
   readState(): Promise<RevocationStateRow>;
-  /** all revoked certificates (expired ones too) and the revision they are at least as new as */
-  loadRevoked(): Promise<{ revision: number; entries: RevokedEntry[] }>;
+  /** all revoked certificates (expired ones too, as of `now`) and the revision they are at least as new as */
+  loadRevoked(now: Date): Promise<{ revision: number; entries: RevokedEntry[] }>;
   loadCrl(): Promise<StoredCrl | undefined>;
   /** stores `crl` only if the stored CRL number is still `previousNumber` (false: another instance won) */
   storeCrl(previousNumber: bigint, crl: StoredCrl, now: Date): Promise<boolean>;

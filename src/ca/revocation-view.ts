@@ -74,7 +74,7 @@ export class RevocationView {
     const state = await this.store.readState();
     let snap: CrlSnapshot | undefined;
     const load = async (): Promise<CrlSnapshot> => {
-      snap ??= await this.store.loadRevoked();
+      snap ??= await this.store.loadRevoked(this.clock.now());
       if (snap.revision !== this.revision || this.revoked.size !== snap.entries.length) {
         this.revoked = new Map(snap.entries.map((e) => [e.serialHex, e]));
         this.revision = snap.revision;

@@ -96,11 +96,13 @@ export class InventoryRepository implements InventoryStore, InventoryReader {
   }
 
   async getSyncStatus(integrationId: string): Promise<SyncStatus> {
-    const s = await this.state(integrationId);
-    const status: SyncStatus = { deviceCount: Number(s?.deviceCount ?? 0) };
-    if (s?.lastSuccessAt) status.lastSuccessAt = s.lastSuccessAt;
-    if (s?.lastFailureAt) status.lastFailureAt = s.lastFailureAt;
-    if (s?.lastFailureMessage) status.lastFailureMessage = s.lastFailureMessage;
+    // raw: the not-found answer of every device search reads this
+    const sql = 'SELECT device_count, last_success_at, last_failure_at, last_failure_message FROM ws1_sync_state WHERE integration_id = ?';
+    const [s] = (await this.db.manager.query(placeholders(this.db.dialect, sql), [integrationId])) as Record<string, unknown>[];
+    const status: SyncStatus = { deviceCount: Number(s?.device_count ?? 0) };
+    if (s?.last_success_at) status.lastSuccessAt = dbDate(s.last_success_at);
+    if (s?.last_failure_at) status.lastFailureAt = dbDate(s.last_failure_at);
+    if (s?.last_failure_message) status.lastFailureMessage = String(s.last_failure_message);
     return status;
   }
 

@@ -14,7 +14,8 @@ import { ConfigError } from '../shared/errors';
  * that also runs HTTP, parsing and the database; here it runs on another core.
  *
  * SCEPTER_WORKERS sets the number of threads (0 = decrypt inline); the default is one fewer than
- * the cores, at most 4. Threads start on first use (the CLI never starts them) and are unref'd.
+ * the cores, at most 4. Threads start on first use (the CLI never starts them) and keep the process
+ * alive only while they have work.
  */
 export class RsaWorkerPool {
   private workers: { worker: Worker; pending: Map<number, { resolve(b: Buffer): void; reject(e: Error): void }>; keys: Set<number> }[] = [];
@@ -47,6 +48,7 @@ export class RsaWorkerPool {
       w.keys.add(keyId);
     }
     return new Promise((resolve, reject) => {
+      if (w.pending.size === 0) w.worker.ref(); // referenced only while it has work
       w.pending.set(job.id, { resolve, reject });
       w.worker.postMessage(job);
     });
@@ -63,11 +65,11 @@ export class RsaWorkerPool {
     const file = path.join(__dirname, 'rsa-worker.js');
     for (let i = 0; i < this.size; i++) {
       const worker = new Worker(file);
-      worker.unref();
       const entry = { worker, pending: new Map<number, { resolve(b: Buffer): void; reject(e: Error): void }>(), keys: new Set<number>() };
       worker.on('message', (r: RsaResult) => {
         const p = entry.pending.get(r.id);
         entry.pending.delete(r.id);
+        if (entry.pending.size === 0) worker.unref();
         if (r.ok) p?.resolve(Buffer.from(r.em.buffer, r.em.byteOffset, r.em.byteLength));
         else p?.reject(new Error(r.message));
       });
@@ -79,6 +81,7 @@ export class RsaWorkerPool {
       };
       worker.on('error', fail);
       worker.on('exit', (code) => fail(new Error(`RSA worker exited with code ${code}`)));
+      worker.unref(); // idle workers never keep the process alive (after the listeners: adding one refs the port)
       this.workers.push(entry);
     }
   }

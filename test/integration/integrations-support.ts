@@ -10,6 +10,7 @@ import { Actor } from '../../src/admin/audit.types';
 import { IntegrationView } from '../../src/integrations/integration.view';
 import { ScepClient } from '../../src/scep/client/scep-client';
 import { freeTcpPort } from '../support/test-server';
+import { spawnDaemon, waitFor } from '../support/proc';
 
 export const TEST_ACTOR: Actor = { who: 'test', from: 'test' };
 
@@ -31,7 +32,8 @@ export interface IntegrationServer {
   env: Record<string, string>;
   clock: TestClock;
   scepClient(integrationId: string): ScepClient;
-  /** another server process-alike (own DataSource, own limiter) on the same files */
+  /** another instance in this process (own DataSource, own limiter) on the same database; use
+   * spawnServerProcess for SQLite, see there */
   sibling(): Promise<IntegrationServer>;
   stop(): Promise<void>;
   destroy(): Promise<void>;
@@ -75,6 +77,27 @@ export async function startIntegrationServer(env: Record<string, string> = {}, d
       if (!dir) fs.rmSync(base, { recursive: true, force: true });
     },
   };
+}
+
+export interface ServerProcess {
+  url: string;
+  scepClient(integrationId: string): ScepClient;
+  stop(): Promise<void>;
+}
+
+/**
+ * A second server as its own process (`node dist/src/server.js`) on the same database and CA: what
+ * two instances sharing one SQLite file really are. (Two instances inside one process would share
+ * libuv's thread pool, where SQLite's lock waits block the threads the other instance needs.)
+ */
+export async function spawnServerProcess(server: IntegrationServer): Promise<ServerProcess> {
+  const port = await freeTcpPort();
+  const url = `http://127.0.0.1:${port}`;
+  const env = { ...process.env, ...server.env, SCEPTER_HTTP_PORT: String(port), SCEPTER_PUBLIC_URL: url };
+  const daemon = spawnDaemon('node', [path.resolve(__dirname, '..', '..', 'src', 'server.js')], { env });
+  await waitFor(() => !daemon.isRunning() || /listening on/.test(daemon.output()), 20_000, 'the second server process');
+  if (!daemon.isRunning()) throw new Error(`second server did not start: ${daemon.output()}`);
+  return { url, scepClient: (id) => new ScepClient(`${url}/scep/${id}`), stop: () => daemon.stop() };
 }
 
 export async function createIosCerts(server: IntegrationServer, name = 'iOS certificates'): Promise<IntegrationView & { challengeUsername: string; challengePassword: string }> {
