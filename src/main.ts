@@ -168,7 +168,11 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   };
   // one in-memory cool-down for failed Basic (challenge URL) and Bearer (admin API) attempts
   const limiter = new AuthFailureLimiter(config.auth, services.clock);
-  const trust = await buildTrust(config, services);
+  // e.g. an unusable SCEPTER_TLS_CERT: fail without leaving the database open
+  const trust = await buildTrust(config, services).catch(async (err) => {
+    await services.db.close();
+    throw err;
+  });
   const koa = createHttpApp(logger, [
     // first: the login-time check is the hottest path, and each router ahead of it costs a match
     trust.router,

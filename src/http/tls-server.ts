@@ -47,11 +47,10 @@ export async function loadOrCreateTlsIdentity(ca: KeyPairIdentity, o: TlsIdentit
     try {
       const certPem = fs.readFileSync(o.certFile, 'utf8');
       const keyPem = fs.readFileSync(o.keyFile, 'utf8');
-      new X509Certificate(certPem);
-      createPrivateKey(keyPem);
+      if (!new X509Certificate(certPem).checkPrivateKey(createPrivateKey(keyPem))) throw new Error('the key does not belong to the certificate');
       return { certPem, keyPem, created: false, supplied: true };
     } catch (err) {
-      throw new ConfigError('SCEPTER_TLS_CERT', `cannot use ${o.certFile} / ${o.keyFile}: ${(err as Error).message}`);
+      throw new ConfigError('SCEPTER_TLS_CERT', `cannot use ${o.certFile} with ${o.keyFile}: ${(err as Error).message}`);
     }
   }
   const keyFile = path.join(o.certsDir, TLS_FILES.key);

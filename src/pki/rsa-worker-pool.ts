@@ -13,7 +13,7 @@ import { ConfigError } from '../shared/errors';
  * RsaKeyTransport). Done inline it costs ~0.3 ms of the event loop per enrollment, on the one thread
  * that also runs HTTP, parsing and the database; here it runs on another core.
  *
- * SCEPTER_WORKERS sets the number of threads (0 = decrypt inline); the default is one fewer than
+ * SCEPTER_RSA_THREADS sets the number of threads (0 = decrypt inline); the default is one fewer than
  * the cores, at most 4. Threads start on first use (the CLI never starts them) and keep the process
  * alive only while they have work.
  */
@@ -27,11 +27,11 @@ export class RsaWorkerPool {
 
   constructor(readonly size: number) {}
 
-  /** undefined when SCEPTER_WORKERS is 0 */
+  /** undefined when SCEPTER_RSA_THREADS is 0 */
   static fromEnv(env: NodeJS.ProcessEnv = process.env): RsaWorkerPool | undefined {
-    const raw = env.SCEPTER_WORKERS;
+    const raw = env.SCEPTER_RSA_THREADS;
     const size = raw === undefined || raw === '' ? Math.min(4, availableParallelism() - 1) : Number(raw);
-    if (!Number.isInteger(size) || size < 0 || size > 64) throw new ConfigError('SCEPTER_WORKERS', `must be an integer from 0 to 64 (got ${JSON.stringify(raw)})`);
+    if (!Number.isInteger(size) || size < 0 || size > 64) throw new ConfigError('SCEPTER_RSA_THREADS', `must be an integer from 0 to 64 (got ${JSON.stringify(raw)})`);
     return size > 0 ? new RsaWorkerPool(size) : undefined;
   }
 

@@ -146,13 +146,13 @@ describe('migration steps: refusals, crashes and reruns, migrate-all', function 
   it('migrate-all --dry-run changes nothing; migrate-all cuts over the ready one and stops at the first that is not', async () => {
     const before = await snapshot(server);
     const dry = await cli(server, ['migrate-all', '--ws1-from', windows, '--dry-run', '--report-dir', reports, '--json']);
-    expect(dry.code).to.equal(1);
+    expect(dry.code, dry.stdout + dry.stderr).to.equal(1);
     expect(JSON.parse(dry.stdout).entries.map((e: { legacyId: string; outcome: string }) => [e.legacyId, e.outcome])).to.deep.equal([[ready, 'would-migrate'], [notReady, 'not-ready']]);
     expect(await snapshot(server)).to.equal(before);
     const r = await cli(server, ['migrate-all', '--ws1-from', windows, '--yes', '--report-dir', reports, '--json']);
     expect(r.code, r.stderr).to.equal(1);
     const summary = JSON.parse(r.stdout);
-    expect(summary.stoppedAt).to.equal(notReady);
+    expect(summary.stoppedAt, r.stdout + r.stderr).to.equal(notReady);
     expect(summary.entries.map((e: { legacyId: string; outcome: string }) => [e.legacyId, e.outcome])).to.deep.equal([[ready, 'migrated'], [notReady, 'not-ready']]);
     expect(summary.entries[1].note).to.contain('2 of 4 devices ready (50%)');
     expect(await state(ready)).to.equal('cut-over');

@@ -95,14 +95,17 @@ describe('WS1 through the CLI: configure, test, sync, search, show', function ()
     };
     const wrong = path.join(server.dir, 'wrong.txt');
     fs.writeFileSync(wrong, 'not-the-secret\n');
-    expect(await expectFailure('bad-credentials', () => configure(['--ws1-password-file', wrong]))).to.contain('username or password').and.contain('1005');
-    expect(await expectFailure('bad-tenant-code', () => configure(['--ws1-api-key-file', wrong]))).to.contain('API key').and.contain('1013');
-    expect(await expectFailure('no-permission', () => configure(['--ws1-username', 'no-rest']))).to.contain('REST API');
-    expect(await expectFailure('host-not-found', () => configure(['--ws1-url', 'as9999.ws1-scepter-test.invalid']))).to.contain('as9999.ws1-scepter-test.invalid');
-    sim.setFault({ type: 'hang' });
-    expect(await expectFailure('timeout', () => configure(), { SCEPTER_WS1_TIMEOUT_SECONDS: '1' })).to.contain('did not answer within 1 s');
-    sim.setFault(null);
-    expect((await configure()).code).to.equal(0);
+    try {
+      expect(await expectFailure('bad-credentials', () => configure(['--ws1-password-file', wrong]))).to.contain('username or password').and.contain('1005');
+      expect(await expectFailure('bad-tenant-code', () => configure(['--ws1-api-key-file', wrong]))).to.contain('API key').and.contain('1013');
+      expect(await expectFailure('no-permission', () => configure(['--ws1-username', 'no-rest']))).to.contain('REST API');
+      expect(await expectFailure('host-not-found', () => configure(['--ws1-url', 'as9999.ws1-scepter-test.invalid']))).to.contain('as9999.ws1-scepter-test.invalid');
+      sim.setFault({ type: 'hang' });
+      expect(await expectFailure('timeout', () => configure(), { SCEPTER_WS1_TIMEOUT_SECONDS: '1' })).to.contain('did not answer within 1 s');
+    } finally {
+      sim.setFault(null);
+      expect((await configure()).code).to.equal(0); // good settings again for the tests that follow
+    }
   });
 
   it('Test Configuration: a TLS failure, then success with --ws1-ca-file', async () => {
@@ -117,8 +120,8 @@ describe('WS1 through the CLI: configure, test, sync, search, show', function ()
       expect(json(await run(['integration', 'test', id, '--json']))).to.include({ ok: true });
     } finally {
       await tlsSim.close();
+      expect((await configure()).code).to.equal(0);
     }
-    expect((await configure()).code).to.equal(0);
   });
 
   it('syncs across several pages and keeps only enrolled devices', async () => {

@@ -101,6 +101,23 @@ describe('device trust with real TLS clients and an nginx proxy', function () {
     expect((await curl(proxied(), ['--cacert', f('ca.pem'), ...withCert('other')])).body).to.include({ reason: 'unknown-issuer' });
   });
 
+  it('serves a certificate the admin supplies (SCEPTER_TLS_CERT/KEY) and refuses a key that does not match', async () => {
+    const supplied = await startIntegrationServer({ SCEPTER_TLS_CERT: f('other-ca.pem'), SCEPTER_TLS_KEY: f('other-ca.key') });
+    try {
+      const r = await run('openssl', ['s_client', '-connect', `127.0.0.1:${supplied.app.tlsPort()}`, '-brief'], { input: '', timeoutMs: 20_000 });
+      expect(r.stdout + r.stderr).to.match(/Peer certificate: CN ?= ?Other CA/);
+    } finally {
+      await supplied.destroy();
+    }
+    let error: unknown;
+    try {
+      await startIntegrationServer({ SCEPTER_TLS_CERT: f('other-ca.pem'), SCEPTER_TLS_KEY: f('other.key') });
+    } catch (err) {
+      error = err;
+    }
+    expect(String(error)).to.contain('SCEPTER_TLS_CERT').and.contain('does not belong');
+  });
+
   it('the same header sent straight to the plain HTTP port (not from the proxy) is ignored', async () => {
     const spoof = await curl(`${server.url}/v1/device-trust?user=alice&application=spoof`, ['-H', `X-SSL-Client-Cert: ${encodeURIComponent(device.certPem)}`]);
     expect(spoof.status).to.equal(403);
