@@ -54,7 +54,7 @@ export class EnrollmentHandler {
       if (!verdict.ok) throw new ScepFailure(FailInfo.badRequest, verdict.reason);
       challengeId = verdict.challengeId;
     }
-    const decision = endpoint.policy.evaluate(csr);
+    const decision = endpoint.policy.evaluate(csr, renewing);
     const cert = await this.authority.issue(csr, decision.profile);
     const outcome = await this.store.recordIssuance(
       {
