@@ -38,6 +38,7 @@ import { CrlPublisher } from './ca/crl-publisher';
 import { RevocationView } from './ca/revocation-view';
 import { OcspResponder } from './ca/ocsp-responder';
 import { loadOrCreateOcspSigner } from './ca/ocsp-signer.material';
+import { IntegrationDeletion } from './ca/integration-deletion.service';
 import { CRL_PATH, OCSP_PATH, revocationRouter } from './http/revocation.router';
 import { registerCertificateRoutes } from './http/admin/certificates.routes';
 import { SecretBox, loadOrCreateSecretKey } from './shared/secret-box';
@@ -95,6 +96,7 @@ export interface Services {
   audit: AuditLogService;
   revocation: RevocationService;
   revocationView: RevocationView;
+  integrationDeletion: IntegrationDeletion;
   ocsp: OcspResponder;
   // issue 6: WS1 API settings, device sync and inventory, App Config keys
   ws1Settings: Ws1SettingsService;
@@ -131,7 +133,11 @@ export async function buildServices(config: Config, opts: BuildOptions = {}): Pr
     });
     const groups = new UserGroupService(integrationRepo, clock);
     const apiKeys = new ApiKeyService(adminRepo, clock);
-    return { config, logger, clock, db, authority, scep, caCreated: material.created, integrations, groups, challenges, challengeStore, profiles, apiKeys, audit, ...revocationParts, ...buildWs1(config, db, integrationRepo, clock, logger, audit), ...buildTrustServices(db, clock) };
+    const trustServices = buildTrustServices(db, clock);
+    // issue 4: deleting an integration revokes its certificates (asks the trust policy first)
+    const { revocation, revocationView } = revocationParts;
+    const integrationDeletion = new IntegrationDeletion(integrations, revocation, trustServices.trustPolicy.isDeviceTrustRequired, () => revocationView.sync().then(() => revocationView.publisher.current), clock);
+    return { config, logger, clock, db, authority, scep, caCreated: material.created, integrations, groups, challenges, challengeStore, profiles, apiKeys, audit, ...revocationParts, integrationDeletion, ...buildWs1(config, db, integrationRepo, clock, logger, audit), ...trustServices };
   } catch (err) {
     await db.close();
     throw err;
@@ -238,7 +244,7 @@ async function buildRevocation(config: Config, db: Database, ca: KeyPairIdentity
   bindBulkRevocation(bulkRevocation);
   const store = new RevocationRepository(db);
   const onError = (err: unknown) => logger.error({ err }, 'revocation state');
-  const signerOptions = { dir: config.certsDir, passphrase: config.ca.passphrase, commonName: config.ca.commonName, validityDays: 30 };
+  const signerOptions = { dir: config.certsDir, passphrase: config.ca.passphrase, commonName: config.ca.commonName, validityDays: 30, keyType: config.ocspKeyType };
   const signer = config.ocspDelegated ? await loadOrCreateOcspSigner(ca, signerOptions, clock.now()) : ca;
   const extraIssuedSerials = [...raPair, ...(config.ocspDelegated ? [signer] : [])].flatMap((i) => (i ? [i.certificate.serialHex] : []));
   const publisher = new CrlPublisher(store, ca, clock, config.crlValidityHours * 3_600_000);
@@ -249,6 +255,7 @@ async function buildRevocation(config: Config, db: Database, ca: KeyPairIdentity
     renewSigner: config.ocspDelegated ? (now) => loadOrCreateOcspSigner(ca, signerOptions, now) : undefined,
     maxStaleMs: 60_000,
     maxRequests: 20,
+    presignedMaxAgeMs: 60_000,
     onError: (err) => logger.error({ err }, 'ocsp responder'),
   });
   // after each committed revocation in this process: republish and refresh now, not at the next poll

@@ -23,6 +23,8 @@ export interface OcspResponderOptions {
   maxStaleMs: number;
   /** at most this many certificates per request */
   maxRequests: number;
+  /** how long an answer to a request without a nonce is reused while no revocation happens (0: never) */
+  presignedMaxAgeMs: number;
   onError(err: unknown): void;
 }
 
@@ -38,6 +40,14 @@ const ERRORS = new Map<OcspErrorStatus, Buffer>(
 const error = (status: OcspErrorStatus): OcspAnswer => ({ body: ERRORS.get(status)!, status });
 
 const HASHES: OcspHashAlgorithm[] = ['sha1', 'sha256', 'sha384', 'sha512'];
+const PRESIGNED_LIMIT = 10_000;
+
+interface Presigned {
+  body: Buffer;
+  revision: number;
+  signer: KeyPairIdentity;
+  at: number;
+}
 
 /**
  * RFC 6960 responder for this CA. Statuses come from the in-memory revocation view (no database
@@ -51,6 +61,8 @@ export class OcspResponder {
   private signer: KeyPairIdentity;
   private extraCerts: Uint8Array[];
   private renewing?: Promise<void>;
+  /** signed answers to nonce-less requests, by request DER (RFC 5019 2.1: pre-produced responses) */
+  private readonly presigned = new Map<string, Presigned>();
 
   constructor(
     private readonly ca: KeyPairIdentity,
@@ -91,6 +103,12 @@ export class OcspResponder {
       if (!ours.includes(true)) return error('unauthorized');
       const synced = this.view.lastSyncAt;
       if (!synced || now.getTime() - synced.getTime() > this.opts.maxStaleMs) return error('tryLater');
+      // most relying parties send no nonce: the same question gets the same signed answer until a
+      // revocation is seen (the revision moves) or it is a minute old
+      const revision = this.view.revisionSeen;
+      const key = request.nonce || !this.opts.presignedMaxAgeMs ? undefined : Buffer.from(der).toString('base64');
+      const hit = key ? this.presigned.get(key) : undefined;
+      if (hit && hit.revision === revision && hit.signer === this.signer && now.getTime() - hit.at < this.opts.presignedMaxAgeMs) return { body: hit.body, status: 'successful' };
 
       const responses: OcspSingleResponse[] = await Promise.all(
         request.requests.map(async (certId, i) => {
@@ -110,6 +128,11 @@ export class OcspResponder {
         producedAt: now,
         responderIdByKey: true,
       });
+      // "unknown" may turn into "good" without a revision change (a new certificate): never reused
+      if (key && responses.every((r) => r.status !== 'unknown')) {
+        if (this.presigned.size >= PRESIGNED_LIMIT) this.presigned.clear();
+        this.presigned.set(key, { body, revision, signer: this.signer, at: now.getTime() });
+      }
       return { body, status: 'successful' };
     } catch (err) {
       this.opts.onError(err);

@@ -10,7 +10,7 @@ import { OID } from '../pki/oids';
 import { ConfigError } from '../shared/errors';
 import { randomSerial, type KeyPairIdentity } from './ca-material';
 
-const generateRsa = promisify(generateKeyPair);
+const generate = promisify(generateKeyPair);
 
 export const OCSP_SIGNER_FILE = 'ocsp-signer.pem';
 
@@ -20,6 +20,8 @@ export interface OcspSignerOptions {
   commonName: string;
   /** id-pkix-ocsp-nocheck certificates cannot be revoked, so RFC 6960 4.2.2.2.1 wants them short-lived */
   validityDays: number;
+  /** RSA-2048 (default) or ECDSA P-256 */
+  keyType?: 'rsa' | 'ec';
 }
 
 /**
@@ -49,9 +51,10 @@ export async function loadOrCreateOcspSigner(ca: KeyPairIdentity, o: OcspSignerO
   return created;
 }
 
-/** True while the certificate is from this CA and has more than a third of its validity left. */
-export function usable(s: KeyPairIdentity, ca: KeyPairIdentity, o: Pick<OcspSignerOptions, 'validityDays'>, now: Date): boolean {
+/** True while the certificate is from this CA, has the configured key type and more than a third of its validity left. */
+export function usable(s: KeyPairIdentity, ca: KeyPairIdentity, o: Pick<OcspSignerOptions, 'validityDays' | 'keyType'>, now: Date): boolean {
   const c = s.certificate;
+  if (s.key.asymmetricKeyType !== (o.keyType ?? 'rsa')) return false;
   const issuedByCa = new X509Certificate(c.der).verify(createPublicKey(ca.key));
   return issuedByCa && c.notBefore.getTime() <= now.getTime() + 5 * 60_000 && c.notAfter.getTime() - now.getTime() > (o.validityDays * 86_400_000) / 3;
 }
@@ -79,7 +82,7 @@ function signerPem(s: KeyPairIdentity, passphrase?: string): string {
 }
 
 async function createSigner(ca: KeyPairIdentity, o: OcspSignerOptions, now: Date): Promise<KeyPairIdentity> {
-  const { privateKey } = await generateRsa('rsa', { modulusLength: 2048 });
+  const { privateKey } = o.keyType === 'ec' ? await generate('ec', { namedCurve: 'P-256' }) : await generate('rsa', { modulusLength: 2048 });
   const spki = createPublicKey(privateKey).export({ type: 'spki', format: 'der' }) as Buffer;
   const der = await buildCertificate(
     {

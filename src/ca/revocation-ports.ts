@@ -48,6 +48,11 @@ export interface RevocationStateRow {
   nextUpdate: Date | null;
 }
 
+export interface IssuedStatus {
+  revokedAt: Date | null;
+  reason: RevocationReason | null;
+}
+
 export interface StoredCrl {
   der: Buffer;
   crlNumber: bigint;
@@ -70,6 +75,8 @@ export interface RevocationStore {
   /** every unexpired, unrevoked certificate of one device; `matched` counts all its certificates */
   revokeDevice(integrationId: string, deviceId: string, reason: RevocationReason, now: Date, audit?: AuditFor): Promise<{ matched: number; revoked: number }>;
   revokeIntegration(integrationId: string, reason: RevocationReason, now: Date, audit?: AuditFor): Promise<number>;
+  /** what revokeIntegration would revoke now: unexpired, unrevoked certificates and their devices */
+  countRevocable(integrationId: string, now: Date): Promise<{ certificates: number; devices: number }>;
   listCertificates(q: CertificateQuery, now: Date): Promise<CertificateSummary[]>;
   readState(): Promise<RevocationStateRow>;
   /** all revoked certificates (expired ones too, as of `now`) and the revision they are at least as new as */
@@ -77,8 +84,8 @@ export interface RevocationStore {
   loadCrl(): Promise<StoredCrl | undefined>;
   /** stores `crl` only if the stored CRL number is still `previousNumber` (false: another instance won) */
   storeCrl(previousNumber: bigint, crl: StoredCrl, now: Date): Promise<boolean>;
-  /** whether we issued `serialHex`, and its revocation if the database already has one */
-  findIssued(serialHex: string): Promise<{ revokedAt: Date | null; reason: RevocationReason | null } | undefined>;
+  /** which of `serials` we issued (absent: never), with the revocation if the database already has one */
+  findIssued(serials: string[]): Promise<Map<string, IssuedStatus>>;
 }
 
 /**

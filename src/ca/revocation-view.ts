@@ -2,7 +2,7 @@ import { Clock } from '../shared/clock';
 import { ServiceUnavailableError } from '../shared/errors';
 import type { OcspCertStatus } from '../pki/ocsp-codec';
 import type { CrlPublisher, CrlSnapshot, PublishedCrl } from './crl-publisher';
-import type { RevocationStore, RevokedEntry } from './revocation-ports';
+import type { IssuedStatus, RevocationStore, RevokedEntry } from './revocation-ports';
 
 export interface RevocationViewOptions {
   /** how often the database is polled for revocations made elsewhere (CLI, other instances) */
@@ -30,6 +30,8 @@ export class RevocationView {
   private timer?: NodeJS.Timeout;
   private running: Promise<void> = Promise.resolve();
   private queued?: Promise<void>;
+  /** serials waiting for one batched existence query, with who waits for each */
+  private lookups = new Map<string, { resolve(r: IssuedStatus | undefined): void; reject(err: unknown): void }[]>();
 
   constructor(
     private readonly store: RevocationStore,
@@ -91,6 +93,11 @@ export class RevocationView {
     return this.syncedAt;
   }
 
+  /** The revision the revoked set reflects: it changes with every revocation seen. */
+  get revisionSeen(): number {
+    return this.revision;
+  }
+
   get revokedCount(): number {
     return this.revoked.size;
   }
@@ -102,13 +109,37 @@ export class RevocationView {
     if (r) return { status: { revokedAt: r.revokedAt, reason: r.reason }, asOf };
     if (this.issued.has(serialHex) || this.extraIssued.has(serialHex)) return { status: 'good', asOf };
     const now = this.clock.now();
-    const row = await this.store.findIssued(serialHex);
+    const row = await this.lookup(serialHex);
     if (!row) return { status: 'unknown', asOf: now };
     // revoked in the database but not yet in the map: the database is newer
     if (row.revokedAt) return { status: { revokedAt: row.revokedAt, reason: row.reason ?? 'unspecified' }, asOf: now };
     if (this.issued.size >= ISSUED_CACHE_LIMIT) this.issued.clear();
     this.issued.add(serialHex);
     return { status: 'good', asOf: now };
+  }
+
+  /**
+   * Serials not seen yet, asked about at the same moment, share one `IN (...)` query: a burst of
+   * first-time OCSP requests costs a few queries, not one transaction each.
+   */
+  private lookup(serialHex: string): Promise<IssuedStatus | undefined> {
+    return new Promise((resolve, reject) => {
+      if (this.lookups.size === 0) setImmediate(() => void this.flushLookups());
+      const waiters = this.lookups.get(serialHex) ?? [];
+      waiters.push({ resolve, reject });
+      this.lookups.set(serialHex, waiters);
+    });
+  }
+
+  private async flushLookups(): Promise<void> {
+    const batch = this.lookups;
+    this.lookups = new Map();
+    try {
+      const found = await this.store.findIssued([...batch.keys()]);
+      for (const [serial, waiters] of batch) for (const w of waiters) w.resolve(found.get(serial));
+    } catch (err) {
+      for (const waiters of batch.values()) for (const w of waiters) w.reject(err);
+    }
   }
 
   /** The CRL being served; syncs first when none is loaded yet (e.g. in the CLI). */

@@ -105,6 +105,10 @@ export class RevocationService {
     return n;
   }
 
+  countRevocable(integrationId: string): Promise<{ certificates: number; devices: number }> {
+    return this.store.countRevocable(checkId('integration id', integrationId, 64), this.clock.now());
+  }
+
   list(q: Partial<CertificateQuery>): Promise<CertificateSummary[]> {
     const limit = q.limit ?? 100;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) throw new BadRequestError(`limit must be 1 to ${MAX_LIST_LIMIT}`);

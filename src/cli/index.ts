@@ -10,6 +10,7 @@ import { registerPolicyCommands } from './commands/policy.commands';
 import { registerTrustCommands } from './commands/trust.commands';
 import { registerCertCommands } from './commands/cert.commands';
 import { registerDeviceRevocationCommands } from './commands/device.commands';
+import { registerIntegrationDeleteCommand } from './commands/integration-delete.command';
 import { registerMigrateCommands } from './commands/migrate.commands';
 
 /**
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerTrustCommands(program); // auth-log; finds or creates the device group for `device show`
   registerCertCommands(program); // issue 4: cert revoke|list
   registerDeviceRevocationCommands(program); // issue 4: device revoke
+  registerIntegrationDeleteCommand(program); // issue 4: integration delete (revokes its certificates)
   registerMigrateCommands(program); // issue 7: migrate ..., migrate-all
   registerWs1Commands(program); // keep last: it adds to the integration and device groups
   return program;

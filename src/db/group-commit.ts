@@ -7,13 +7,12 @@ interface Pending {
   reject(err: unknown): void;
 }
 
-const SAVEPOINT = 'scepter_group_item';
-
 /**
  * Group commit for SQLite: units of work that arrive while a transaction is being written share the
- * next one, each inside its own SAVEPOINT. A unit that throws is rolled back alone (its caller gets
- * the error, exactly as from its own transaction); the others commit together, and no caller is
- * answered before the COMMIT that makes its writes durable and visible.
+ * next one. No caller is answered before the COMMIT that makes its writes durable and visible. If a
+ * unit throws (a duplicate transactionID, a used challenge), that shared transaction is rolled back
+ * and every unit of it runs again in its own transaction, so each caller gets exactly the outcome it
+ * would have had alone. Units must therefore only write to the database (they may run twice).
  *
  * Why: SQLite has one connection here and its transactions run one after another; each COMMIT
  * writes every touched page (table and index leaves) to the WAL again, which cost about 0.5 ms of
@@ -29,7 +28,7 @@ export class GroupCommit {
     private readonly maxUnits = 64,
   ) {}
 
-  /** Runs `fn` in a transaction (shared with other units, isolated by a savepoint). */
+  /** Runs `fn` in a transaction, possibly shared with other units (see above). */
   run<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
     if (this.db.dialect !== 'sqlite') return this.db.transaction(fn);
     return new Promise<T>((resolve, reject) => {
@@ -49,27 +48,25 @@ export class GroupCommit {
   }
 
   private async write(batch: Pending[]): Promise<void> {
-    const outcomes: { ok: boolean; value: unknown }[] = [];
-    try {
-      await this.db.transaction(async (m) => {
-        for (const unit of batch) {
-          await m.query(`SAVEPOINT ${SAVEPOINT}`);
-          try {
-            const value = await unit.fn(m);
-            await m.query(`RELEASE ${SAVEPOINT}`);
-            outcomes.push({ ok: true, value });
-          } catch (err) {
-            await m.query(`ROLLBACK TO ${SAVEPOINT}`);
-            await m.query(`RELEASE ${SAVEPOINT}`);
-            outcomes.push({ ok: false, value: err });
-          }
-        }
-      });
-    } catch (err) {
-      // the transaction itself failed (COMMIT, or a savepoint statement): nothing was written
-      for (const unit of batch) unit.reject(err);
-      return;
+    if (batch.length > 1) {
+      try {
+        const values = await this.db.transaction(async (m) => {
+          const out: unknown[] = [];
+          for (const unit of batch) out.push(await unit.fn(m));
+          return out;
+        });
+        batch.forEach((unit, i) => unit.resolve(values[i]));
+        return;
+      } catch {
+        // nothing of this batch was written: give each unit its own transaction instead
+      }
     }
-    batch.forEach((unit, i) => (outcomes[i]!.ok ? unit.resolve(outcomes[i]!.value) : unit.reject(outcomes[i]!.value)));
+    for (const unit of batch) {
+      try {
+        unit.resolve(await this.db.transaction(unit.fn));
+      } catch (err) {
+        unit.reject(err);
+      }
+    }
   }
 }

@@ -1,4 +1,4 @@
-import { EntityManager } from 'typeorm';
+import { EntityManager, In } from 'typeorm';
 import { Database } from './database';
 import { dateParam, Dialect } from './dialect';
 import { CertificateRow } from './entities/certificate.entity';
@@ -10,6 +10,7 @@ import type {
   BulkRevocation,
   CertificateQuery,
   CertificateSummary,
+  IssuedStatus,
   RevocationStateRow,
   RevocationStore,
   RevokedEntry,
@@ -119,6 +120,19 @@ export class RevocationRepository implements RevocationStore {
       if (n && audit) await insertAudit(m, audit(n));
       return n;
     });
+  }
+
+  async countRevocable(integrationId: string, now: Date): Promise<{ certificates: number; devices: number }> {
+    const [row] = await this.read((m) =>
+      m
+        .createQueryBuilder()
+        .select('COUNT(*)', 'certificates')
+        .addSelect('COUNT(DISTINCT c.device_id)', 'devices')
+        .from('certificates', 'c')
+        .where("c.integration_id = :integrationId AND c.status <> 'revoked' AND c.not_after > :now", { integrationId, now: this.dp(now) })
+        .getRawMany(),
+    );
+    return { certificates: Number(row?.certificates ?? 0), devices: Number(row?.devices ?? 0) };
   }
 
   async listCertificates(q: CertificateQuery, now: Date): Promise<CertificateSummary[]> {
@@ -236,13 +250,16 @@ export class RevocationRepository implements RevocationStore {
     });
   }
 
-  findIssued(serial: string): Promise<{ revokedAt: Date | null; reason: RevocationReason | null } | undefined> {
+  findIssued(serials: string[]): Promise<Map<string, IssuedStatus>> {
     return this.read(async (m) => {
-      const row = await m
-        .getRepository<CertificateRow>('Certificate')
-        .findOne({ where: { serial }, select: { id: true, status: true, revokedAt: true, revocationReason: true } });
-      if (!row) return undefined;
-      return row.status === 'revoked' ? { revokedAt: row.revokedAt, reason: reasonOf(row.revocationReason) } : { revokedAt: null, reason: null };
+      const found = new Map<string, IssuedStatus>();
+      for (let i = 0; i < serials.length; i += 500) {
+        const rows = await m
+          .getRepository<CertificateRow>('Certificate')
+          .find({ where: { serial: In(serials.slice(i, i + 500)) }, select: { id: true, serial: true, status: true, revokedAt: true, revocationReason: true } });
+        for (const r of rows) found.set(r.serial, r.status === 'revoked' ? { revokedAt: r.revokedAt, reason: reasonOf(r.revocationReason) } : { revokedAt: null, reason: null });
+      }
+      return found;
     });
   }
 }

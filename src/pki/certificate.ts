@@ -1,9 +1,10 @@
-import { createHash, createPublicKey, KeyObject } from 'node:crypto';
+import { createHash, KeyObject } from 'node:crypto';
 import * as pkijs from 'pkijs';
 import { decodeAs, integerHex, parseAsn1 } from './der';
 import { childrenOf, DerDecodeError, integerHex as derIntegerHex, readChildren, readSingle } from './der-reader';
 import { expectTag, timeValue } from './der-values';
 import { formatName, formatNameDer } from './names';
+import { publicKeyFromSpki } from './public-key';
 import { toArrayBuffer, toBuffer } from '../shared/bytes';
 
 /** The fields every caller needs, as raw DER slices of the certificate. */
@@ -132,7 +133,7 @@ export class ParsedCertificate {
   }
 
   get publicKey(): KeyObject {
-    this.key ??= createPublicKey({ key: this.spkiDer, format: 'der', type: 'spki' });
+    this.key ??= publicKeyFromSpki(this.spkiDer);
     return this.key;
   }
 

@@ -6,7 +6,7 @@ import { childrenOf, decodeOid, DerDecodeError, integerHex as derIntegerHex, pri
 import { expectTag, octetsValue, stringValue } from './der-values';
 import { DER_NULL, derOctetString, derOid, derSequence, tlv, tlvOf } from './der-writer';
 import { OID, digestOid, hashFromOid } from './oids';
-import { HashName, signAsync, verifyAsync } from './sign';
+import { HashName, signAsync, verifyInline } from './sign';
 import { ParsedCertificate } from './certificate';
 import { toBuffer } from '../shared/bytes';
 import { BadRequestError } from '../shared/errors';
@@ -179,7 +179,7 @@ export function parseSignedData(der: Uint8Array, what = 'pkiMessage'): ParsedSig
       const actual = createHash(digest).update(body ?? Buffer.alloc(0)).digest();
       if (!actual.equals(md)) return false;
       try {
-        return await verifyAsync(digest, signedAttrsDer, certificate.publicKey, signature);
+        return verifyInline(digest, signedAttrsDer, certificate.publicKey, signature);
       } catch {
         return false;
       }

@@ -1,12 +1,13 @@
-import { createHash, createPublicKey, KeyObject } from 'node:crypto';
+import { createHash, KeyObject } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { decodeAs, parseAsn1 } from './der';
 import { childrenOf, decodeOid, DerDecodeError, primitiveOf, readChildren, readSingle } from './der-reader';
 import { bitStringBytes, expectTag, stringValue } from './der-values';
 import { OID, hashFromOid } from './oids';
-import { verifyAsync } from './sign';
+import { verifyInline } from './sign';
 import { nameText, ParsedCertificate } from './certificate';
+import { publicKeyFromSpki } from './public-key';
 import { toArrayBuffer, toBuffer } from '../shared/bytes';
 import { BadRequestError } from '../shared/errors';
 
@@ -80,7 +81,7 @@ export class ParsedCsr {
     this.spkiDer = f.spkiDer;
     this.subjectDer = f.subjectDer;
     try {
-      this.publicKey = sameKey?.spkiDer.equals(this.spkiDer) ? sameKey.publicKey : createPublicKey({ key: this.spkiDer, format: 'der', type: 'spki' });
+      this.publicKey = sameKey?.spkiDer.equals(this.spkiDer) ? sameKey.publicKey : publicKeyFromSpki(this.spkiDer);
     } catch (err) {
       throw new BadRequestError('unsupported public key in CSR', err);
     }
@@ -142,7 +143,7 @@ export class ParsedCsr {
     const hash = hashFromOid(this.f.signatureAlgorithm);
     if (!hash) return false;
     try {
-      return await verifyAsync(hash, this.f.tbs, this.publicKey, this.f.signature);
+      return verifyInline(hash, this.f.tbs, this.publicKey, this.f.signature);
     } catch {
       return false;
     }

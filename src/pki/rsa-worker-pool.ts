@@ -42,7 +42,9 @@ export class RsaWorkerPool {
     const w = this.workers[this.turn++ % this.workers.length]!;
     let keyId = this.keyIds.get(key);
     if (keyId === undefined) this.keyIds.set(key, (keyId = this.nextKeyId++));
-    const job: RsaJob = { id: this.nextId++, keyId, data };
+    // a view would clone its whole backing buffer (the request body, or Buffer's 8 KiB pool): copy the 256 bytes and transfer them
+    const own = new Uint8Array(data);
+    const job: RsaJob = { id: this.nextId++, keyId, data: own };
     if (!w.keys.has(keyId)) {
       job.key = key; // sent once per worker
       w.keys.add(keyId);
@@ -50,7 +52,7 @@ export class RsaWorkerPool {
     return new Promise((resolve, reject) => {
       if (w.pending.size === 0) w.worker.ref(); // referenced only while it has work
       w.pending.set(job.id, { resolve, reject });
-      w.worker.postMessage(job);
+      w.worker.postMessage(job, [own.buffer]);
     });
   }
 

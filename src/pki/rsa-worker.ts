@@ -22,8 +22,8 @@ parentPort?.on('message', (job: RsaJob) => {
     const key = keys.get(job.keyId);
     if (!key) throw new Error('unknown key');
     const em = privateDecrypt({ key, padding: constants.RSA_NO_PADDING }, job.data);
-    const out = new Uint8Array(em.buffer, em.byteOffset, em.byteLength);
-    parentPort!.postMessage({ id: job.id, ok: true, em: out } satisfies RsaResult);
+    const out = new Uint8Array(em); // own buffer, transferred rather than cloned
+    parentPort!.postMessage({ id: job.id, ok: true, em: out } satisfies RsaResult, [out.buffer]);
   } catch (err) {
     parentPort!.postMessage({ id: job.id, ok: false, message: err instanceof Error ? err.message : String(err) } satisfies RsaResult);
   }

@@ -55,9 +55,11 @@ export class TrustEvaluator {
     const ids = { serial: c.serial, integration: row.integrationId ?? undefined, device: row.deviceId ?? undefined, recognised: true };
     if (!row.integrationId) return { ...no('no-integration'), ...ids };
     const integration = this.snapshot.integration(row.integrationId);
-    // a deleted integration's certificates are revoked too; its deletion is the better explanation
-    if (!integration || integration.deleted) return { ...no('integration-deleted'), ...ids };
+    // deleting an integration revokes its certificates in the same transaction, and CRL and OCSP
+    // say `revoked`: so does this check. `integration-deleted` remains for the instant when this
+    // instance has seen the deletion but not yet the revocation (both are polled).
     if (await this.revocation.revocationOf(c.serial)) return { ...no('revoked'), ...ids };
+    if (!integration || integration.deleted) return { ...no('integration-deleted'), ...ids };
     const scope = await this.scope(integration, user);
     return scope ? { ...no(scope), ...ids } : { trusted: true, reason: 'trusted', method: 'certificate', ...ids };
   }

@@ -58,6 +58,45 @@ describe('revocation: publication across instances and over time', function () {
     });
   });
 
+  describe('with SCEPTER_OCSP_KEY=ec', () => {
+    let server: TestServer;
+    before(async () => {
+      server = await startTestServer({ SCEPTER_OCSP_KEY: 'ec' });
+    });
+    after(async () => server.destroy());
+
+    it('the delegated responder signs with ECDSA P-256, and openssl verifies it', async () => {
+      const leaf = await issue(server, files.dir, 'ec-signed');
+      const r = await ocspQuery(server, [leaf.pem], ['-resp_text']);
+      expect(r.out).to.contain('Response verify OK');
+      expect(r.out).to.contain('ecdsa-with-SHA256');
+      expect(r.out).to.contain('ASN1 OID: prime256v1');
+    });
+  });
+
+  describe('answers to requests without a nonce', () => {
+    let server: TestServer;
+    before(async () => {
+      server = await startTestServer();
+    });
+    after(async () => server.destroy());
+
+    it('are reused until a revocation is seen', async () => {
+      const leaf = await issue(server, files.dir, 'no-nonce');
+      const req = files.file('no-nonce.req');
+      expect((await ossl(['ocsp', '-issuer', server.caPemFile, '-cert', leaf.pem, '-no_nonce', '-reqout', req])).code).to.equal(0);
+      const ask = async () => Buffer.from(await (await fetch(`${server.url}/ocsp`, { method: 'POST', body: new Uint8Array(fs.readFileSync(req)) })).arrayBuffer());
+      const first = await ask();
+      await new Promise((r) => setTimeout(r, 1100)); // a second later: a fresh signature would differ in producedAt
+      expect((await ask()).equals(first)).to.equal(true);
+      await server.app.services.revocation.revoke(leaf.cert.serialHex, { reason: 'keyCompromise', actor: TEST_ACTOR });
+      const after = files.file('no-nonce.resp', await ask());
+      const r = await ossl(['ocsp', '-respin', after, '-issuer', server.caPemFile, '-cert', leaf.pem, '-CAfile', server.caPemFile, '-no_nonce']);
+      expect(r.out).to.contain('Response verify OK');
+      expect(r.out).to.contain(`${leaf.pem}: revoked`);
+    });
+  });
+
   describe('over time (fake clock, no HTTP)', () => {
     let services: Services;
     let t = Date.now();

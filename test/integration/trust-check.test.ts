@@ -5,9 +5,6 @@ import { KeyObject } from 'node:crypto';
 import { pemEncode } from '../../src/pki/der';
 import { pooledKeys } from '../support/keys';
 import { run } from '../support/proc';
-import { buildProgram } from '../../src/cli/index';
-import { Database } from '../../src/db/database';
-import { RevocationRepository } from '../../src/db/revocation.repository';
 import { createIosCerts, IntegrationServer, startIntegrationServer, TEST_ACTOR } from './integrations-support';
 import { craftWithOurCa, Device, enrollDevice, foreignCertificate, mtlsCheck } from './trust-support';
 
@@ -25,23 +22,9 @@ describe('device trust over mTLS (real server, certificates issued through SCEP)
   const check = (query: string, client?: { certPem: string; keyPem: string }) => mtlsCheck(port, caPem, query, client);
   const setPolicy = async (policy: string, application?: string) => {
     await server.app.services.trustPolicy.set(policy, application, TEST_ACTOR);
-    await server.app.trust.flush();
   };
   const cli = (...args: string[]) => run(process.execPath, [BIN, ...args], { env: { ...process.env, ...server.env }, timeoutMs: 60_000 });
-  // issue 4 owns `integration delete`; until it is registered, the same repository code runs on a
-  // second DataSource (another connection, as the CLI would be)
-  const hasCommand = (group: string, sub?: string) => {
-    const g = buildProgram().commands.find((c) => c.name() === group);
-    return Boolean(g && (!sub || g.commands.some((c) => c.name() === sub)));
-  };
-  const outside = async <T>(fn: (db: Database) => Promise<T>): Promise<T> => {
-    const db = await Database.open(server.env.SCEPTER_DATABASE!);
-    try {
-      return await fn(db);
-    } finally {
-      await db.close();
-    }
-  };
+
   // the server reloads integrations and policies every 500 ms; tests that are not about that reload now
   const settle = () => server.app.trust.refresh();
 
@@ -152,17 +135,16 @@ describe('device trust over mTLS (real server, certificates issued through SCEP)
     const doomed = await enrollDevice(server, other, 'UDID-DOOMED', key!);
     await settle();
     expect((await check('user=alice', doomed)).body).to.include({ trusted: true, integration: other.id });
-    if (hasCommand('integration', 'delete')) {
-      const r = await cli('integration', 'delete', other.id, '--yes', '--force');
-      expect(r.exitCode, r.stderr + r.stdout).to.equal(0);
-    } else {
-      await server.app.services.integrations.markDeleted(other.id, TEST_ACTOR);
-      await outside((db) => new RevocationRepository(db).revokeIntegration(other.id, 'cessationOfOperation', new Date()));
-    }
+    // require-trusted is in force and the integration is active: deleting it needs --force
+    const refused = await cli('integration', 'delete', other.id, '--yes');
+    expect(refused.exitCode).to.equal(1);
+    expect(refused.stderr).to.contain('--force');
+    const r = await cli('integration', 'delete', other.id, '--yes', '--force');
+    expect(r.exitCode, r.stderr + r.stdout).to.equal(0);
     await settle();
     const after = await check('user=alice', doomed);
     expect(after.status).to.equal(403);
-    expect(after.body).to.include({ reason: 'integration-deleted', integration: other.id });
+    expect(after.body).to.include({ reason: 'revoked', integration: other.id });
   });
 
   it('serves many checks on one keep-alive connection and records the last sighting once per batch', async () => {

@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import type { Permission } from '../../admin/roles';
 import { certificateJson, revokeResultJson } from '../../ca/revocation.presenter';
 import type { RevocationService } from '../../ca/revocation.service';
+import type { IntegrationDeletion } from '../../ca/integration-deletion.service';
 import { BadRequestError } from '../../shared/errors';
 import { readBody } from '../read-body';
 import { adminState, allow } from './admin-auth';
@@ -18,8 +19,10 @@ export const MAX_API_LIST_LIMIT = 1000;
  *   GET  /certificates?integration=&status=valid|revoked|expired&limit=&after=
  *   POST /certificates/:serial/revoke                       {"reason": "keyCompromise"} (body optional)
  *   POST /integrations/:id/devices/:udid/revoke             {"reason": ...} (body optional)
+ *   GET  /integrations/:id/deletion                           what deleting it would revoke, and whether it needs force
+ *   DELETE /integrations/:id?force=true                       delete it, revoking its certificates (409 when it needs force)
  */
-export function registerCertificateRoutes(r: Router, d: { revocation: RevocationService }): Router {
+export function registerCertificateRoutes(r: Router, d: { revocation: RevocationService; integrationDeletion: IntegrationDeletion }): Router {
   r.get('/certificates', allow(CERTIFICATE_PERMISSIONS.read), async (ctx) => {
     const q = ctx.query;
     const status = one(q.status);
@@ -39,6 +42,13 @@ export function registerCertificateRoutes(r: Router, d: { revocation: Revocation
     const { reason } = await reasonBody(ctx);
     const res = await d.revocation.revokeDevice(ctx.params.id!, ctx.params.udid!, { reason, actor: adminState(ctx).actor });
     ctx.body = { integrationId: ctx.params.id, deviceId: ctx.params.udid, ...res };
+  });
+
+  r.get('/integrations/:id/deletion', allow(CERTIFICATE_PERMISSIONS.read), async (ctx) => {
+    ctx.body = await d.integrationDeletion.preview(ctx.params.id!);
+  });
+  r.delete('/integrations/:id', allow(CERTIFICATE_PERMISSIONS.revoke), async (ctx) => {
+    ctx.body = await d.integrationDeletion.delete(ctx.params.id!, { actor: adminState(ctx).actor, force: one(ctx.query.force) === 'true' });
   });
   return r;
 }
