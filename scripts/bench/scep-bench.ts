@@ -6,16 +6,18 @@
  *   npm run bench:scep -- [--requests N] [--concurrency C] [--rounds R] [--json] [--skip-peer]
  *
  * Requests are prepared untimed (PKCSReq, AES-256-CBC, SHA-256, distinct transactionIDs and CNs,
- * keys from a small pool); each round starts a fresh pair of servers and measures peer, then ours;
- * a sample of the answers is
- * opened and checked after the clock stops.
+ * keys from a small pool: neither server cares about repeated keys). Each round starts a fresh pair
+ * of servers and measures peer, then ours (peer, ours, peer, ours...), each after a short untimed
+ * warm-up. The timed loop only sends bytes and reads pkiStatus; a sample of the answers is opened
+ * and checked (signature, nonce, transactionID, certificate for the requester's key) afterwards.
+ * Server CPU comes from /proc for the server's whole process group (threads and cluster workers).
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { KeyObject, createPublicKey } from 'node:crypto';
 import { ScepClient, CaCertificates, PreparedRequest, newRsaKey } from '../../src/scep/client/scep-client';
 import { openCertRep } from '../../src/scep/client/scep-client.codec';
 import { OID } from '../../src/pki/oids';
+import { contentCipherByOid } from '../../src/pki/content-cipher';
 import { PkiStatus } from '../../src/scep/scep-types';
 import { startScepserver, Scepserver } from '../../test/support/scepserver';
 import { freePort } from '../../test/support/ports';
@@ -26,14 +28,15 @@ const CHALLENGE = 'bench-static-challenge';
 const USAGE = `usage: scep-bench [options]
   --requests N        timed enrollments per server and round (default 2000)
   --concurrency C     requests in flight (default 16)
-  --rounds R          measurements per server, alternating peer and ours (default 2)
-  --warmup W          untimed enrollments per server before the first round (default 100)
+  --rounds R          rounds, each on a fresh pair of servers: peer, then ours (default 2)
+  --warmup W          untimed enrollments per server before its timed run (default 100)
   --keys K            RSA keys in the requesters' pool (default 32)
   --verify V          answers opened and checked after each round (default 100; "all")
   --skip-peer         measure our server only
   --node-args "..."   extra node options for our server (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")
   --json              print the results as JSON
-  Our server also receives the SCEPTER_* variables of this environment (e.g. SCEPTER_WORKERS).`;
+  Our server also receives the SCEPTER_* variables of this environment (e.g. SCEPTER_WORKERS,
+  SCEPTER_RSA_THREADS).`;
 
 interface Options {
   requests: number;
@@ -165,15 +168,17 @@ async function prepare(client: ScepClient, cas: CaCertificates, keys: KeyObject[
 }
 
 /** After timing: opens a sample of the answers counted as enrollments and checks them fully. */
-async function verifySample(batch: Batch, result: LoadResult, sample: number): Promise<{ checked: number; bad: number; reasons: string[] }> {
+async function verifySample(batch: Batch, result: LoadResult, sample: number): Promise<{ checked: number; bad: number; reasons: string[]; replyCiphers: string[] }> {
   const indexes = result.ok.flatMap((ok, i) => (ok ? [i] : []));
   const step = Math.max(1, Math.floor(indexes.length / Math.min(sample, indexes.length || 1)));
   const chosen = sample === Infinity ? indexes : indexes.filter((_, k) => k % step === 0).slice(0, sample);
   const reasons: string[] = [];
+  const ciphers = new Set<string>();
   for (const i of chosen) {
     const req = batch.requests[i]!;
     try {
       const rep = await openCertRep(result.bodies[i]!, req.requester);
+      ciphers.add(contentCipherByOid(rep.cipherOid ?? '')?.name ?? String(rep.cipherOid));
       const spki = createPublicKey(req.requester.key).export({ type: 'spki', format: 'der' });
       const cert = rep.certificates.find((c) => c.spkiDer.equals(spki));
       const problem = !rep.signatureValid ? 'CertRep signature does not verify'
@@ -186,7 +191,7 @@ async function verifySample(batch: Batch, result: LoadResult, sample: number): P
       reasons.push(`#${i}: ${(err as Error).message}`);
     }
   }
-  return { checked: chosen.length, bad: reasons.length, reasons: reasons.slice(0, 5) };
+  return { checked: chosen.length, bad: reasons.length, reasons: reasons.slice(0, 5), replyCiphers: [...ciphers] };
 }
 
 interface Row {
@@ -202,15 +207,17 @@ interface Row {
   clientCpuShare: number;
   verified: number;
   verifyProblems: string[];
+  /** content encryption of the CertRep envelopes checked */
+  replyCiphers: string[];
 }
 
 function table(rows: Row[]): string {
-  const head = ['server', 'round', 'enroll/s', 'p50 ms', 'p99 ms', 'failures', 'srv CPU ms/enr', 'client CPU', 'verified'];
+  const head = ['server', 'round', 'enroll/s', 'p50 ms', 'p99 ms', 'failures', 'srv CPU ms/enr', 'client CPU', 'verified', 'reply cipher'];
   const lines = rows.map((r) => [
     r.server, String(r.round), r.perSecond.toFixed(1), r.p50.toFixed(1), r.p99.toFixed(1),
     `${r.failures}/${r.requests}` + (r.failures ? ` ${JSON.stringify(r.failureKinds)}` : ''),
     r.serverCpuMsPerEnrollment.toFixed(2), `${(r.clientCpuShare * 100).toFixed(0)}%`,
-    `${r.verified - r.verifyProblems.length}/${r.verified}`,
+    `${r.verified - r.verifyProblems.length}/${r.verified}`, r.replyCiphers.join(' '),
   ]);
   const widths = head.map((h, c) => Math.max(h.length, ...lines.map((l) => l[c]!.length)));
   return [head, ...lines].map((l) => l.map((x, c) => x.padEnd(widths[c]!)).join('  ')).join('\n');
@@ -248,7 +255,7 @@ async function main(): Promise<void> {
         server: p.target.name, round: p.round, requests: res.requests, perSecond: res.perSecond, p50: res.p50, p99: res.p99,
         failures: res.failures + v.bad, failureKinds: { ...res.failureKinds, ...(v.bad ? { 'bad on verify (sample)': v.bad } : {}) },
         serverCpuMsPerEnrollment: (res.serverCpu * 1000) / Math.max(1, enrolled), clientCpuShare: res.clientCpu / res.seconds,
-        verified: v.checked, verifyProblems: v.reasons,
+        verified: v.checked, verifyProblems: v.reasons, replyCiphers: v.replyCiphers,
       });
       log(`  ${p.target.name} round ${p.round}: ${res.perSecond.toFixed(1)} enrollments/s, ${res.failures} failures`);
     }

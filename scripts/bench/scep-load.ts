@@ -16,7 +16,7 @@ export interface LoadResult {
   p50: number;
   p99: number;
   failures: number;
-  /** failures by kind: `http 500`, `FAILURE`, `no envelope`, `error ECONNRESET`... */
+  /** failures by kind: `http 500`, `pkiStatus 2 failInfo 2`, `no envelope`, `error ECONNRESET`... */
   failureKinds: Record<string, number>;
   /** response bodies by request index (for verification after timing) */
   bodies: (Buffer | undefined)[];
@@ -28,13 +28,14 @@ export interface LoadResult {
 }
 
 const PKI_STATUS = derOid(OID.scepPkiStatus);
+const FAIL_INFO = derOid(OID.scepFailInfo);
 const ENVELOPED_DATA = derOid(OID.envelopedData);
 
-/** pkiStatus from a CertRep without parsing it: OID, then SET { PrintableString "0" }. */
-export function sniffPkiStatus(body: Buffer): number | undefined {
-  const at = body.indexOf(PKI_STATUS);
+/** A numeric SCEP attribute (pkiStatus, failInfo) from a CertRep without parsing it: OID, then SET { PrintableString "0" }. */
+export function sniffNumber(body: Buffer, oid: Buffer = PKI_STATUS): number | undefined {
+  const at = body.indexOf(oid);
   if (at < 0) return undefined;
-  let p = at + PKI_STATUS.length;
+  let p = at + oid.length;
   if (body[p] !== 0x31) return undefined;
   p += 2; // SET tag and short length
   const len = body[p + 1];
@@ -115,8 +116,8 @@ export async function runLoad(url: string, bodies: Buffer[], concurrency: number
             continue;
           }
           answers[i] = res.body;
-          const status = sniffPkiStatus(res.body);
-          if (status !== 0) fail(status === undefined ? 'no pkiStatus' : `pkiStatus ${status}`);
+          const status = sniffNumber(res.body);
+          if (status !== 0) fail(status === undefined ? 'no pkiStatus' : `pkiStatus ${status} failInfo ${sniffNumber(res.body, FAIL_INFO)}`);
           else if (res.body.indexOf(ENVELOPED_DATA) < 0) fail('no envelope');
           else ok[i] = true;
         } catch (err) {

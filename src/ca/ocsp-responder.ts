@@ -78,10 +78,6 @@ export class OcspResponder {
     this.extraCerts = opts.delegated ? [opts.signer.certificate.der] : [];
   }
 
-  get signerCertificate() {
-    return this.signer.certificate;
-  }
-
   private isOurs(id: OcspCertId): boolean {
     const expected = this.issuerHashes.get(id.hashAlgorithm)!;
     const half = expected.length / 2;

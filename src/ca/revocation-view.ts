@@ -98,10 +98,6 @@ export class RevocationView {
     return this.revision;
   }
 
-  get revokedCount(): number {
-    return this.revoked.size;
-  }
-
   /** OCSP status of a serial of this CA: the revoked map first, then issued serials (cached). */
   async status(serialHex: string): Promise<{ status: OcspCertStatus; asOf: Date }> {
     const asOf = this.syncedAt ?? this.clock.now();
