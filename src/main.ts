@@ -314,7 +314,8 @@ async function buildTrust(config: Config, s: Services) {
     router: trustRouter({ trust: service, proxies: new TrustedProxies(config.trust.trustedProxies), certificateHeader: config.trust.clientCertHeader, logger: s.logger }),
     start: () => snapshot.start(),
     flush: () => Promise.all([authLog.flush(), lastSeen.flush()]),
-    refresh: () => snapshot.refresh(),
+    // integrations and revocations are polled separately: refresh both so a deletion and its revocations appear together
+    refresh: () => Promise.all([snapshot.refresh(), s.revocationView.sync()]).then(() => undefined),
     stop: async () => {
       snapshot.stop();
       await Promise.all([authLog.close(), lastSeen.flush()]);
