@@ -196,9 +196,10 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     ? new Ws1SyncScheduler({ listConfigured: () => services.ws1Settings.listConfigured(), sync: (id, o) => services.ws1Sync.sync(id, o) }, { time: parseDailyTime(config.ws1.syncTime), spreadMinutes: config.ws1.spreadMinutes, clock: services.clock, logger })
     : undefined;
   ws1Scheduler?.start();
-  const server = http.createServer(koa.callback());
+  // Node checks header/request timeouts only every connectionsCheckingInterval (30 s default)
+  const server = http.createServer({ connectionsCheckingInterval: Math.min(30_000, config.http.headersTimeoutMs) }, koa.callback());
   // slow clients and header floods are cut off by Node's own limits
-  server.headersTimeout = 20_000;
+  server.headersTimeout = config.http.headersTimeoutMs;
   server.requestTimeout = 60_000;
   server.keepAliveTimeout = 5_000;
   server.maxHeadersCount = 100;

@@ -24,6 +24,8 @@ const schema = {
   SCEPTER_STATIC_CHALLENGE: z.string().min(8, 'must be at least 8 characters').optional(),
   SCEPTER_RA: z.enum(['on', 'off']).default('off'),
   SCEPTER_MAX_BODY_BYTES: int(1024, 1 << 24).default(64 * 1024),
+  // slowloris cut-off; small values let tests see it happen
+  SCEPTER_HEADERS_TIMEOUT_MS: int(500, 600_000).default(20_000),
   SCEPTER_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SCEPTER_CHALLENGE_TTL_MINUTES: int(1, 24 * 60).default(60),
   SCEPTER_CHALLENGE_LENGTH: int(8, 64).default(16),
@@ -57,7 +59,7 @@ type Schema = typeof schema;
 export type Env = { [K in keyof Schema]: z.output<Schema[K]> };
 
 export interface Config {
-  http: { port: number; host: string; publicUrl: string; maxBodyBytes: number };
+  http: { port: number; host: string; publicUrl: string; maxBodyBytes: number; headersTimeoutMs: number };
   databaseUrl: string;
   certsDir: string;
   ca: { keyBits: number; passphrase?: string; commonName: string; validityDays: number; ra: boolean };
@@ -98,7 +100,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const publicUrl = (e.SCEPTER_PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, '');
   const db = e.SCEPTER_DATABASE;
   return {
-    http: { port, host: e.SCEPTER_HOST, publicUrl, maxBodyBytes: e.SCEPTER_MAX_BODY_BYTES },
+    http: { port, host: e.SCEPTER_HOST, publicUrl, maxBodyBytes: e.SCEPTER_MAX_BODY_BYTES, headersTimeoutMs: e.SCEPTER_HEADERS_TIMEOUT_MS },
     databaseUrl: /^postgres(ql)?:\/\//.test(db) || db === ':memory:' ? db : path.resolve(cwd, db),
     certsDir: path.resolve(cwd, e.SCEPTER_CERTS_DIR),
     ca: {

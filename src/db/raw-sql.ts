@@ -7,7 +7,11 @@ import type { Dialect } from './dialect';
  * themselves; raw `query()` through the same connection (and the same transaction) does not.
  * Written with `?` placeholders; PostgreSQL gets `$1, $2...`.
  */
-export function rawQuery<T = unknown>(m: EntityManager, dialect: Dialect, sql: string, params: unknown[]): Promise<T> {
+export function rawQuery<T = unknown>(m: EntityManager, dialect: Dialect, sql: string, params: unknown[], structured = false): Promise<T> {
   let n = 0;
-  return m.query(dialect === 'postgres' ? sql.replace(/\?/g, () => `$${++n}`) : sql, params);
+  const text = dialect === 'postgres' ? sql.replace(/\?/g, () => `$${++n}`) : sql;
+  if (!structured) return m.query(text, params);
+  // TypeORM's QueryResult ({ records, affected }) comes only from a query runner: inside a transaction
+  if (!m.queryRunner) throw new Error('rawQuery: a structured result needs a transaction');
+  return m.queryRunner.query(text, params, true) as Promise<T>;
 }

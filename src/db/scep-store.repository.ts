@@ -1,7 +1,7 @@
 import { Database, isUniqueViolation } from './database';
 import { dateParam } from './dialect';
 import { rawQuery } from './raw-sql';
-import { GroupCommit } from './group-commit';
+import { IssuanceBatcher } from './issuance-batch';
 import { CertificateRow } from './entities/certificate.entity';
 import { ScepTransactionRow } from './entities/scep-transaction.entity';
 import { IssuanceOutcome, IssuanceRecord, ScepStore, StoredCertificate, StoredTransaction } from '../scep/scep-ports';
@@ -12,11 +12,11 @@ class ChallengeGone extends Error {}
 
 /** TypeORM implementation of the SCEP service's persistence port. */
 export class ScepStoreRepository implements ScepStore {
-  /** issuance transactions of concurrent enrollments share commits (see GroupCommit) */
-  private readonly issuance: GroupCommit;
+  /** concurrent issuances are written together on SQLite (see IssuanceBatcher) */
+  private readonly batcher: IssuanceBatcher;
 
   constructor(private readonly db: Database) {
-    this.issuance = new GroupCommit(db);
+    this.batcher = new IssuanceBatcher(db, (r, now) => this.recordIssuanceAlone(r, now));
   }
 
   private get tx() {
@@ -54,10 +54,15 @@ export class ScepStoreRepository implements ScepStore {
    * Redeems the challenge, records the transaction and the certificate, and supersedes the renewed
    * certificate, all in one database transaction: either everything is visible or nothing is.
    */
-  async recordIssuance(r: IssuanceRecord, now: Date): Promise<IssuanceOutcome> {
+  recordIssuance(r: IssuanceRecord, now: Date): Promise<IssuanceOutcome> {
+    return this.db.dialect === 'sqlite' ? this.batcher.submit(r, now) : this.recordIssuanceAlone(r, now);
+  }
+
+  /** One issuance in its own transaction: the reference that IssuanceBatcher's statements follow. */
+  private async recordIssuanceAlone(r: IssuanceRecord, now: Date): Promise<IssuanceOutcome> {
     const cert = r.certificate;
     try {
-      await this.issuance.run(async (m) => {
+      await this.db.transaction(async (m) => {
         if (r.challengeId) {
           const res = await m
             .createQueryBuilder()
