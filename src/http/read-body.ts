@@ -14,8 +14,9 @@ export async function readBody(ctx: Context, limit: number): Promise<Buffer> {
 }
 
 /** A JSON object body (anything else is a 400), read with the same hard size limit. */
-export async function readJsonObject(ctx: Context, limit: number): Promise<Record<string, unknown>> {
+export async function readJsonObject(ctx: Context, limit: number, opts: { optional?: boolean } = {}): Promise<Record<string, unknown>> {
   const raw = await readBody(ctx, limit);
+  if (raw.length === 0 && opts.optional) return {};
   let value: unknown;
   try {
     value = JSON.parse(raw.toString('utf8'));

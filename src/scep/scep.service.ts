@@ -75,8 +75,8 @@ export class ScepService {
         return this.success(msg, cipher, { certificates: [cert] }, cert.serialHex);
       }
       case MessageType.CertPoll: {
-        const ias = parseOrFail(() => decodeIssuerAndSubject(content));
-        void ias;
+        // the transactionID identifies the request; IssuerAndSubject is only checked for form
+        parseOrFail(() => decodeIssuerAndSubject(content));
         const tx = await this.store.findTransaction(endpoint.id, msg.transactionId);
         if (!tx) throw new ScepFailure(FailInfo.badCertId, 'no request with this transactionID');
         if (tx.publicKeyHash !== msg.signerCertificate.publicKeyHash) throw new ScepFailure(FailInfo.badRequest, 'transactionID belongs to another key');

@@ -8,7 +8,7 @@ import { IntegrationService } from '../../integrations/integration.service';
 import { IosProfileService } from '../../integrations/ios-profile.service';
 import { UserGroupService } from '../../integrations/user-groups.service';
 import { BadRequestError, NotFoundError } from '../../shared/errors';
-import { readBody } from '../read-body';
+import { readJsonObject } from '../read-body';
 import { adminAuth, adminState, allow } from './admin-auth';
 import { registerWs1Routes, Ws1RouteDeps } from './ws1.routes';
 import { ws1ShowExtras } from '../../mdm/workspace-one/ws1-show.presenter';
@@ -112,15 +112,6 @@ export function adminRouter(d: AdminRouterDeps): Router {
   return r;
 }
 
-async function jsonBody(ctx: Context, optional = false): Promise<Record<string, unknown>> {
-  const raw = await readBody(ctx, MAX_JSON_BYTES);
-  if (raw.length === 0 && optional) return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new BadRequestError('the body must be a JSON object');
-  }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new BadRequestError('the body must be a JSON object');
-  return value as Record<string, unknown>;
+function jsonBody(ctx: Context, optional = false): Promise<Record<string, unknown>> {
+  return readJsonObject(ctx, MAX_JSON_BYTES, { optional });
 }

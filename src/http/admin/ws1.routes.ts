@@ -4,7 +4,7 @@ import type { AppConfigService } from '../../mdm/workspace-one/app-config.servic
 import type { Ws1SettingsInput, Ws1SettingsService } from '../../mdm/workspace-one/ws1-settings.service';
 import type { Ws1SyncService } from '../../mdm/workspace-one/ws1-sync.service';
 import { BadRequestError } from '../../shared/errors';
-import { readBody } from '../read-body';
+import { readJsonObject } from '../read-body';
 import { adminState, allow } from './admin-auth';
 
 export interface Ws1RouteDeps {
@@ -24,7 +24,7 @@ export interface Ws1RouteDeps {
  */
 export function registerWs1Routes(r: Router, d: Ws1RouteDeps): void {
   r.put('/integrations/:id/ws1', allow('integrations:write'), async (ctx) => {
-    const b = await jsonBody(ctx);
+    const b = await readJsonObject(ctx, 64 * 1024);
     const input: Ws1SettingsInput = {
       baseUrl: optionalString(b, 'url'),
       username: optionalString(b, 'username'),
@@ -64,14 +64,3 @@ function optionalString(b: Record<string, unknown>, key: string): string | undef
   return v;
 }
 
-async function jsonBody(ctx: Context): Promise<Record<string, unknown>> {
-  const raw = await readBody(ctx, 64 * 1024);
-  let value: unknown;
-  try {
-    value = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new BadRequestError('the body must be a JSON object');
-  }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new BadRequestError('the body must be a JSON object');
-  return value as Record<string, unknown>;
-}
