@@ -58,7 +58,7 @@ describe(`fuzz: OCSP, challenge URL and device trust (seed ${SEED})`, function (
         return [400, 404, 413, 414, 431].includes(status) ? undefined : `unexpected status ${status}`;
       },
     });
-    console.log(`      statuses: ${JSON.stringify(report.byStatus)}; RSS MB: ${report.rssMb.join(' ')}`);
+    console.log(`      statuses: ${JSON.stringify(report.byStatus)}; live heap MB: ${report.rssMb.join(' ')}`);
     expect(report.serverErrors, JSON.stringify(report.serverErrors.slice(0, 3).map((e) => [e.status, e.body]))).to.deep.equal([]);
     expect(report.sent).to.equal(OCSP_RUNS);
     expect(flat(report.rssMb)).to.be.below(64);
@@ -104,7 +104,7 @@ describe(`fuzz: OCSP, challenge URL and device trust (seed ${SEED})`, function (
       return { method, path: '/v1/device-trust', body, headers: { ...headers, 'Content-Type': 'application/json' } };
     });
     const report = await runFuzzCases(server.url, cases, { check: (_c, status) => ([200, 400, 403, 413, 415, 431].includes(status) ? undefined : `unexpected status ${status}`) });
-    console.log(`      statuses: ${JSON.stringify(report.byStatus)}; RSS MB: ${report.rssMb.join(' ')}`);
+    console.log(`      statuses: ${JSON.stringify(report.byStatus)}; live heap MB: ${report.rssMb.join(' ')}`);
     expect(report.serverErrors, JSON.stringify(report.serverErrors.slice(0, 3).map((e) => [e.status, e.body]))).to.deep.equal([]);
     expect(flat(report.rssMb)).to.be.below(64);
   });

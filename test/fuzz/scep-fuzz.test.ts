@@ -54,10 +54,10 @@ describe(`fuzz: SCEP PKIOperation (${RUNS} inputs, seed ${SEED})`, function () {
         return undefined;
       },
     });
-    console.log(`      statuses: ${JSON.stringify(report.byStatus)}; RSS MB over the run: ${report.rssMb.join(' ')}`);
+    console.log(`      statuses: ${JSON.stringify(report.byStatus)}; live heap MB over the run: ${report.rssMb.join(' ')}`);
     expect(report.serverErrors, JSON.stringify(report.serverErrors.slice(0, 3))).to.deep.equal([]);
     expect(report.sent).to.equal(RUNS);
-    // flat: the second half of the run grows the RSS by less than 64 MB
+    // flat: the second half of the run grows the live heap by less than 64 MB
     const half = report.rssMb.slice(Math.floor(report.rssMb.length / 2));
     expect(Math.max(...half) - half[0]!).to.be.below(64);
     // and the server still enrolls

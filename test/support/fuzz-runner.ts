@@ -11,7 +11,19 @@ export interface FuzzReport {
   sent: number;
   byStatus: Record<number, number>;
   serverErrors: Array<{ case: FuzzCase; status: number; body: string }>;
+  /** live heap (MB) after a full GC, sampled ten times over the run; RSS without GC when gc is not exposed */
   rssMb: number[];
+}
+
+/**
+ * What the process really holds: the heap after a full collection (mocha runs with --expose-gc, see
+ * .mocharc.json). RSS alone grows until V8 decides to collect, which says nothing about leaks.
+ */
+function liveHeapMb(): number {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return Math.round(process.memoryUsage().rss / 1e6);
+  gc();
+  return Math.round(process.memoryUsage().heapUsed / 1e6);
 }
 
 /** Sends cases over keep-alive connections, `concurrency` at a time, recording statuses and memory. */
@@ -41,7 +53,7 @@ export async function runFuzzCases(baseUrl: string, cases: FuzzCase[], opts: { c
         report.byStatus[status] = (report.byStatus[status] ?? 0) + 1;
         const problem = status >= 500 ? 'server error' : opts.check?.(c, status, body);
         if (problem && report.serverErrors.length < 10) report.serverErrors.push({ case: c, status, body: `${problem}: ${body.subarray(0, 200).toString()}` });
-        if (i % step === 0) report.rssMb.push(Math.round(process.memoryUsage().rss / 1e6));
+        if (i % step === 0) report.rssMb.push(liveHeapMb());
       }
     }),
   );
