@@ -5,7 +5,7 @@ import { RsaKeyTransport } from '../pki/rsa-key-transport';
 import { ParsedCertificate } from '../pki/certificate';
 import { Clock } from '../shared/clock';
 import { BadRequestError, FailInfo, ScepFailure } from '../shared/errors';
-import { decodeIssuerAndSerial, decodeIssuerAndSubject, decodePkiMessage, encodeCertRep, PkiMessage } from './pki-message.codec';
+import { decodeIssuerAndSerial, decodeIssuerAndSubject, decodePkiMessage, CertRepInput, encodeCertRep, PkiMessage } from './pki-message.codec';
 import { ScepEndpoint, ScepStore } from './scep-ports';
 import { MessageType, PkiStatus, SCEP_CAPABILITIES } from './scep-types';
 import { EnrollmentHandler } from './enrollment.handler';
@@ -107,35 +107,28 @@ export class ScepService {
   }
 
   private async success(msg: PkiMessage, cipher: ContentCipher, payload: { certificates?: ParsedCertificate[]; crl?: Buffer }, serial?: string): Promise<ScepOutcome> {
-    const signer = this.authority.responseSigner;
-    const body = await encodeCertRep({
-      transactionId: msg.transactionId,
-      recipientNonce: msg.senderNonce,
-      digest: msg.digest,
-      signerCert: signer.certificate,
-      signerKey: signer.key,
-      certificates: this.authority.responseCertificates,
-      status: PkiStatus.SUCCESS,
-      // answer with the client's own algorithm: a client may not support another one
-      success: { ...payload, recipient: msg.signerCertificate, cipher },
-    });
+    // answer with the client's own algorithm: a client may not support another one
+    const body = await this.certRep(msg, { status: PkiStatus.SUCCESS, success: { ...payload, recipient: msg.signerCertificate, cipher } });
     return { body, messageType: msg.messageType, transactionId: msg.transactionId, pkiStatus: PkiStatus.SUCCESS, serial };
   }
 
   private async failure(msg: PkiMessage, failInfo: FailInfo, text: string): Promise<ScepOutcome> {
+    const body = await this.certRep(msg, { status: PkiStatus.FAILURE, failInfo, failInfoText: text });
+    return { body, messageType: msg.messageType, transactionId: msg.transactionId, pkiStatus: PkiStatus.FAILURE, failInfo, failText: text };
+  }
+
+  /** A CertRep answering `msg`, signed by the response signer (CA, or RA signing certificate). */
+  private certRep(msg: PkiMessage, outcome: Pick<CertRepInput, 'status' | 'failInfo' | 'failInfoText' | 'success'>): Promise<Buffer> {
     const signer = this.authority.responseSigner;
-    const body = await encodeCertRep({
+    return encodeCertRep({
       transactionId: msg.transactionId,
       recipientNonce: msg.senderNonce,
       digest: msg.digest,
       signerCert: signer.certificate,
       signerKey: signer.key,
       certificates: this.authority.responseCertificates,
-      status: PkiStatus.FAILURE,
-      failInfo,
-      failInfoText: text,
+      ...outcome,
     });
-    return { body, messageType: msg.messageType, transactionId: msg.transactionId, pkiStatus: PkiStatus.FAILURE, failInfo, failText: text };
   }
 }
 
