@@ -2,14 +2,12 @@
 // integrations, the challenge URL (also from another loopback address), and the NDES page regex.
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../../src/config/config';
-import { App, buildApp } from '../../src/main';
+import { App } from '../../src/main';
 import { Actor } from '../../src/admin/audit.types';
 import { IntegrationView } from '../../src/integrations/integration.view';
 import { ScepClient } from '../../src/scep/client/scep-client';
-import { freeTcpPort } from '../support/test-server';
+import { freeTcpPort, startTestServer } from '../support/test-server';
 import { spawnDaemon, waitFor } from '../support/proc';
 
 export const TEST_ACTOR: Actor = { who: 'test', from: 'test' };
@@ -39,42 +37,23 @@ export interface IntegrationServer {
   destroy(): Promise<void>;
 }
 
+/** The shared test server (support/test-server.ts) without the static challenge, on a movable clock. */
 export async function startIntegrationServer(env: Record<string, string> = {}, dir?: string): Promise<IntegrationServer> {
-  const base = dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'scepter-int-'));
-  const port = await freeTcpPort();
-  const fullEnv: Record<string, string> = {
-    SCEPTER_HTTP_PORT: String(port),
-    SCEPTER_HOST: '127.0.0.1',
-    SCEPTER_PUBLIC_URL: `http://127.0.0.1:${port}`,
-    SCEPTER_DATABASE: path.join(base, 'scepter.sqlite'),
-    SCEPTER_CERTS_DIR: path.join(base, 'certs'),
-    SCEPTER_CA_KEY_BITS: '2048',
-    SCEPTER_LOG_LEVEL: process.env.SCEPTER_TEST_LOG_LEVEL ?? 'silent',
-    SCEPTER_TLS_PORT: '0', // any free port, should a TLS listener be configured
-    ...env,
-  };
   const clock = new TestClock();
-  const app = await buildApp(loadConfig(fullEnv), { clock });
-  await app.listen();
-  const url = `http://127.0.0.1:${port}`;
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    await app.close();
-  };
+  const server = await startTestServer({ SCEPTER_STATIC_CHALLENGE: '', ...env }, dir, { clock });
   return {
-    app,
-    url,
-    dir: base,
-    env: fullEnv,
+    app: server.app,
+    url: server.url,
+    dir: server.dir,
+    env: server.env,
     clock,
-    scepClient: (id) => new ScepClient(`${url}/scep/${id}`),
-    sibling: () => startIntegrationServer(env, base),
-    stop,
+    scepClient: (id) => new ScepClient(`${server.url}/scep/${id}`),
+    sibling: () => startIntegrationServer(env, server.dir),
+    stop: server.stop,
+    // a sibling (given `dir`) leaves the files of the server it shares them with
     destroy: async () => {
-      await stop();
-      if (!dir) fs.rmSync(base, { recursive: true, force: true });
+      await server.stop();
+      if (!dir) fs.rmSync(server.dir, { recursive: true, force: true });
     },
   };
 }
