@@ -21,7 +21,8 @@ export class TrustSnapshot {
   private perApplication = new Map<string, TrustPolicy>();
   private readonly members = new LruCache<string, { member: boolean; until: number }>(50_000);
   private timer?: NodeJS.Timeout;
-  private loading?: Promise<void>;
+  private running: Promise<void> = Promise.resolve();
+  private queued?: Promise<void>;
 
   constructor(
     private readonly directory: IntegrationDirectory,
@@ -41,10 +42,20 @@ export class TrustSnapshot {
     this.timer = undefined;
   }
 
-  /** One reload at a time; callers during a reload share it. */
+  /**
+   * One reload at a time. A reload in progress may have read the tables before the caller's change
+   * committed, so callers never join it: they share one follow-up reload that starts after it (the
+   * same pattern as RevocationView.sync), and results are applied in the order they were read.
+   */
   refresh(): Promise<void> {
-    this.loading ??= this.load().finally(() => (this.loading = undefined));
-    return this.loading;
+    if (this.queued) return this.queued;
+    const next = this.running.then(() => {
+      this.queued = undefined;
+      return this.load();
+    });
+    this.queued = next;
+    this.running = next.catch(() => undefined);
+    return next;
   }
 
   private async load(): Promise<void> {
