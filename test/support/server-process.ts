@@ -9,9 +9,12 @@ export interface ServerProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** `node dist/src/server.js` as a separate process (for kill -9 and multi-instance tests). */
-export async function startServerProcess(env: Record<string, string>, readyTimeoutMs = 30_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [SERVER], { env: { ...process.env, SCEPTER_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * `node dist/src/server.js` as a separate process (for kill -9 and multi-instance tests).
+ * `nodeArgs` go before the script (e.g. `-r` a preload).
+ */
+export async function startServerProcess(env: Record<string, string>, readyTimeoutMs = 30_000, nodeArgs: string[] = []): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, SERVER], { env: { ...process.env, SCEPTER_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
