@@ -87,6 +87,19 @@ export class Database {
   }
 
   /**
+   * Runs `fn` when none of this process's transactions is open, so on SQLite its reads see only
+   * committed rows: the single connection is shared, and a read beside an open transaction sees
+   * that transaction's uncommitted writes (which may still roll back). PostgreSQL reads are
+   * committed anyway. Costs a place in the transaction queue: for rare paths, not hot ones.
+   */
+  betweenTransactions<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
+    if (this.dialect === 'postgres') return fn(this.manager);
+    const run = this.queue.then(() => fn(this.manager));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
    * SQLite: BEGIN IMMEDIATE takes the write lock up front (waiting out other processes with
    * busy_timeout). With TypeORM's deferred BEGIN, a plain read that runs on our single connection
    * while the transaction is open pins an old snapshot; if another process commits before we

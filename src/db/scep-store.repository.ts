@@ -1,3 +1,4 @@
+import type { EntityManager } from 'typeorm';
 import { Database, isUniqueViolation } from './database';
 import { dateParam } from './dialect';
 import { rawQuery } from './raw-sql';
@@ -26,9 +27,21 @@ export class ScepStoreRepository implements ScepStore {
     return this.db.manager.getRepository<CertificateRow>('Certificate');
   }
 
+  /**
+   * Committed outcomes only. The first read is the hot path of every enrollment and usually finds
+   * nothing; a row it finds on SQLite may belong to an issuance batch not yet committed, and
+   * answering a retry with that certificate would hand out one the database may never record (a
+   * crash or rollback before COMMIT). So a found row is read again between transactions.
+   */
   async findTransaction(endpointId: string, transactionId: string): Promise<StoredTransaction | undefined> {
+    const seen = await this.readTransaction(this.db.manager, endpointId, transactionId);
+    if (!seen || this.db.dialect !== 'sqlite') return seen;
+    return this.db.betweenTransactions((m) => this.readTransaction(m, endpointId, transactionId));
+  }
+
+  private async readTransaction(m: EntityManager, endpointId: string, transactionId: string): Promise<StoredTransaction | undefined> {
     const rows = await rawQuery<{ public_key_hash: string; pki_status: number; fail_info: number | null; fail_text: string | null; certificate_serial: string | null }[]>(
-      this.db.manager,
+      m,
       this.db.dialect,
       'SELECT public_key_hash, pki_status, fail_info, fail_text, certificate_serial FROM scep_transactions WHERE endpoint_id = ? AND transaction_id = ? LIMIT 1',
       [endpointId, transactionId],

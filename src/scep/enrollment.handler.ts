@@ -104,12 +104,6 @@ export class EnrollmentHandler {
     if (!cert) throw new Error(`transaction references missing certificate ${serial}`);
     return ParsedCertificate.fromDer(cert.der);
   }
-
-  private async refuse(endpoint: ScepEndpoint, msg: PkiMessage, keyHash: string, failInfo: FailInfo, text: string): Promise<never> {
-    void endpoint;
-    void keyHash;
-    throw new ScepFailure(failInfo, text);
-  }
 }
 
 /** `signer` usually holds the CSR's key: its KeyObject is reused (OpenSSL 3 key decoding is slow). */

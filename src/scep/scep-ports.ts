@@ -58,6 +58,7 @@ export type IssuanceOutcome = 'issued' | 'duplicate-transaction' | 'challenge-us
 
 /** Persistence the SCEP service needs; implemented in db/. */
 export interface ScepStore {
+  /** the transaction's committed outcome: a retry is never answered from an issuance that may roll back */
   findTransaction(endpointId: string, transactionId: string): Promise<StoredTransaction | undefined>;
   findCertificate(serialHex: string): Promise<StoredCertificate | undefined>;
   /** one database transaction: redeem challenge, record transaction and certificate */
