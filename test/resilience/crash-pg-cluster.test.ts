@@ -8,7 +8,11 @@ import { PreparedRequest, ScepClient } from '../../src/scep/client/scep-client';
 import { PkiStatus } from '../../src/scep/scep-types';
 
 const TOTAL = 400;
-/** kill instance A each time this many enrollments have completed, and restart it at once */
+/**
+ * Kill instance A once this many answers have arrived (and its previous restart is over), then
+ * restart it at once. Answers count retries too: the load goes on, replaying transactions that
+ * already succeeded, until every kill has happened, however slowly A restarts.
+ */
 const KILL_AT = [50, 130, 210, 290];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -35,26 +39,24 @@ describe('crash safety: SIGKILL of one of two instances on PostgreSQL during enr
 
     const received = new Map<string, string>(); // transactionId -> serial
     const queue = requests.map((_, i) => i);
-    let done = 0;
+    let answers = 0;
     let interrupted = 0;
     let kills = 0;
     let restarting: Promise<void> | undefined;
     const maybeKill = () => {
-      if (restarting || kills >= KILL_AT.length || done < KILL_AT[kills]!) return;
+      if (restarting || kills >= KILL_AT.length || answers < KILL_AT[kills]!) return;
       kills++;
       restarting = (async () => {
         await a!.proc.kill('SIGKILL');
         a!.proc = await startServerProcess(a!.env);
       })().finally(() => (restarting = undefined));
     };
+    const finished = () => received.size === TOTAL && kills === KILL_AT.length && !restarting;
     await Promise.all(
       Array.from({ length: 16 }, async () => {
-        while (done < TOTAL) {
-          const i = queue.shift();
-          if (i === undefined) {
-            await sleep(20); // the rest is in flight with other workers, or will be retried
-            continue;
-          }
+        while (!finished()) {
+          // all sent at least once but kills remain: replay one (a client retry must get the same certificate)
+          const i = queue.shift() ?? Math.floor(Math.random() * TOTAL);
           const tid = requests[i]!.transactionId;
           try {
             const r = await lb.submit(requests[i]!);
@@ -62,7 +64,7 @@ describe('crash safety: SIGKILL of one of two instances on PostgreSQL during enr
             const prev = received.get(tid);
             if (prev) expect(r.certificate!.serialHex, 'a retried transaction gets the same certificate').to.equal(prev);
             received.set(tid, r.certificate!.serialHex);
-            done++;
+            answers++;
             maybeKill();
           } catch (err) {
             if ((err as Error).name === 'AssertionError') throw err;
