@@ -116,7 +116,7 @@ async function main(): Promise<void> {
     let republish: number[] = [];
     let size = 0;
     for (let run = 0; run < 3; run++) {
-      const { ms, value } = await timed(() => new RevocationRepository(s.db).loadRevoked(new Date()));
+      const { ms, value } = await timed(() => new RevocationRepository(s.db).loadRevoked());
       load = Math.min(load, ms);
       const now = new Date();
       const b = await timed(() => buildCrl({ issuerCertDer: s.authority.caCertificate.der, issuerKey: s.authority.ca.key, crlNumber: 1n, thisUpdate: now, nextUpdate: new Date(now.getTime() + 86_400_000), entries: value.entries }));

@@ -67,7 +67,7 @@ export class CrlPublisher {
 
   private async build(crlNumber: bigint, snap: CrlSnapshot, now: Date): Promise<PublishedCrl> {
     const t = now.getTime();
-    const entries = snap.entries.filter((e) => !e.expired);
+    const entries = snap.entries.filter((e) => e.notAfter.getTime() > t);
     const thisUpdate = new Date(Math.floor(t / 1000) * 1000); // the CRL carries whole seconds
     const nextUpdate = new Date(thisUpdate.getTime() + this.validityMs);
     const der = await buildCrl({ issuerCertDer: this.ca.certificate.der, issuerKey: this.ca.key, crlNumber, thisUpdate, nextUpdate, entries });

@@ -6,8 +6,8 @@ export interface RevokedEntry {
   serialHex: string;
   revokedAt: Date;
   reason: RevocationReason;
-  /** past its notAfter when loaded: left off the CRL, still "revoked" over OCSP */
-  expired: boolean;
+  /** once past it, left off the CRL, still "revoked" over OCSP */
+  notAfter: Date;
 }
 
 export type ListedStatus = 'valid' | 'superseded' | 'revoked' | 'expired';
@@ -79,8 +79,11 @@ export interface RevocationStore {
   countRevocable(integrationId: string, now: Date): Promise<{ certificates: number; devices: number }>;
   listCertificates(q: CertificateQuery, now: Date): Promise<CertificateSummary[]>;
   readState(): Promise<RevocationStateRow>;
-  /** all revoked certificates (expired ones too, as of `now`) and the revision they are at least as new as */
-  loadRevoked(now: Date): Promise<{ revision: number; entries: RevokedEntry[] }>;
+  /**
+   * Revoked certificates (expired ones too): all, or those revoked after revision `since`; and the
+   * revision they are at least as new as.
+   */
+  loadRevoked(since?: number): Promise<{ revision: number; entries: RevokedEntry[] }>;
   loadCrl(): Promise<StoredCrl | undefined>;
   /** stores `crl` only if the stored CRL number is still `previousNumber` (false: another instance won) */
   storeCrl(previousNumber: bigint, crl: StoredCrl, now: Date): Promise<boolean>;

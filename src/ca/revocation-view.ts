@@ -1,7 +1,7 @@
 import { Clock } from '../shared/clock';
 import { ServiceUnavailableError } from '../shared/errors';
 import type { OcspCertStatus } from '../pki/ocsp-codec';
-import type { CrlPublisher, CrlSnapshot, PublishedCrl } from './crl-publisher';
+import type { CrlPublisher, PublishedCrl } from './crl-publisher';
 import type { IssuedStatus, RevocationStore, RevokedEntry } from './revocation-ports';
 
 export interface RevocationViewOptions {
@@ -11,6 +11,9 @@ export interface RevocationViewOptions {
   extraIssuedSerials?: string[];
   onError(err: unknown): void;
 }
+
+/** A full reload of the revoked set at most this often (only when a revocation happened). */
+const FULL_RELOAD_MS = 10 * 60_000;
 
 /** Bound on the positive cache of issued serials; past it the cache starts over. */
 const ISSUED_CACHE_LIMIT = 200_000;
@@ -24,6 +27,7 @@ const ISSUED_CACHE_LIMIT = 200_000;
 export class RevocationView {
   private revoked = new Map<string, RevokedEntry>();
   private revision = -1;
+  private fullLoadAt = 0;
   private readonly issued = new Set<string>();
   private readonly extraIssued: ReadonlySet<string>;
   private syncedAt?: Date;
@@ -74,19 +78,29 @@ export class RevocationView {
   private async syncOnce(): Promise<void> {
     const startedAt = this.clock.now();
     const state = await this.store.readState();
-    let snap: CrlSnapshot | undefined;
-    const load = async (): Promise<CrlSnapshot> => {
-      snap ??= await this.store.loadRevoked(this.clock.now());
-      if (snap.revision !== this.revision || this.revoked.size !== snap.entries.length) {
-        this.revoked = new Map(snap.entries.map((e) => [e.serialHex, e]));
-        this.revision = snap.revision;
-      }
-      return snap;
-    };
-    if (state.revision !== this.revision) await load();
-    await this.publisher.sync(state, load);
+    if (state.revision !== this.revision) await this.catchUp(startedAt);
+    await this.publisher.sync(state, async () => ({ revision: this.revision, entries: [...this.revoked.values()] }));
     this.syncedAt = startedAt;
   }
+
+  /**
+   * Loads the revocations newer than the revision seen: a few rows per revocation, where a full load
+   * of 100,000 revoked rows held the event loop for 0.3-0.5 s on every instance at every revocation.
+   * A full load runs first and then at most every FULL_RELOAD_MS (when something changed), to pick up
+   * rows revoked before revisions were stamped on them.
+   */
+  private async catchUp(now: Date): Promise<void> {
+    const full = this.revision < 0 || now.getTime() - this.fullLoadAt >= FULL_RELOAD_MS;
+    const snap = await this.store.loadRevoked(full ? undefined : this.revision);
+    if (full) {
+      this.revoked = new Map(snap.entries.map((e) => [e.serialHex, e]));
+      this.fullLoadAt = now.getTime();
+    } else {
+      for (const e of snap.entries) this.revoked.set(e.serialHex, e);
+    }
+    this.revision = snap.revision;
+  }
+
 
   /** When the revoked set was last known to match the database; undefined before the first sync. */
   get lastSyncAt(): Date | undefined {

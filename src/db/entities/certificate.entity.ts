@@ -19,6 +19,8 @@ export interface CertificateRow {
   status: CertificateStatus;
   revokedAt: Date | null;
   revocationReason: number | null;
+  /** crl_state revision of the revoking transaction (null before that migration, or not revoked) */
+  revocationRevision: number | string | null;
   lastSeenAt: Date | null;
   createdAt: Date;
 }
@@ -43,6 +45,7 @@ export const certificateEntity = (t: ColumnTypes) =>
       status: { type: String, length: 16 },
       revokedAt: { name: 'revoked_at', type: t.timestamp, nullable: true },
       revocationReason: { name: 'revocation_reason', type: Number, nullable: true },
+      revocationRevision: { name: 'revocation_revision', type: t.bigint, nullable: true },
       lastSeenAt: { name: 'last_seen_at', type: t.timestamp, nullable: true },
       createdAt: { name: 'created_at', type: t.timestamp },
     },
