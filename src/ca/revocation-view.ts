@@ -1,4 +1,5 @@
 import { Clock } from '../shared/clock';
+import { FollowUpRunner } from '../shared/follow-up-runner';
 import { ServiceUnavailableError } from '../shared/errors';
 import type { OcspCertStatus } from '../pki/ocsp-codec';
 import type { CrlPublisher, PublishedCrl } from './crl-publisher';
@@ -32,8 +33,7 @@ export class RevocationView {
   private readonly extraIssued: ReadonlySet<string>;
   private syncedAt?: Date;
   private timer?: NodeJS.Timeout;
-  private running: Promise<void> = Promise.resolve();
-  private queued?: Promise<void>;
+  private readonly syncs = new FollowUpRunner(() => this.syncOnce());
   /** serials waiting for one batched existence query, with who waits for each */
   private lookups = new Map<string, { resolve(r: IssuedStatus | undefined): void; reject(err: unknown): void }[]>();
 
@@ -57,7 +57,7 @@ export class RevocationView {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    await this.running;
+    await this.syncs.settled();
   }
 
   /**
@@ -65,14 +65,7 @@ export class RevocationView {
    * after it, so a revocation committed mid-sync is never missed and bursts cost two syncs at most.
    */
   sync(): Promise<void> {
-    if (this.queued) return this.queued;
-    const next = this.running.then(() => {
-      this.queued = undefined;
-      return this.syncOnce();
-    });
-    this.queued = next;
-    this.running = next.catch(() => undefined);
-    return next;
+    return this.syncs.run();
   }
 
   private async syncOnce(): Promise<void> {

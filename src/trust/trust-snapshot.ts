@@ -1,4 +1,5 @@
 import type { Clock } from '../shared/clock';
+import { FollowUpRunner } from '../shared/follow-up-runner';
 import { LruCache } from './lru-cache';
 import type { IntegrationDirectory, TrustPolicyStore } from './trust-ports';
 import type { TrustIntegration, TrustPolicy } from './trust.types';
@@ -21,8 +22,7 @@ export class TrustSnapshot {
   private perApplication = new Map<string, TrustPolicy>();
   private readonly members = new LruCache<string, { member: boolean; until: number }>(50_000);
   private timer?: NodeJS.Timeout;
-  private running: Promise<void> = Promise.resolve();
-  private queued?: Promise<void>;
+  private readonly reloads = new FollowUpRunner(() => this.load());
 
   constructor(
     private readonly directory: IntegrationDirectory,
@@ -42,21 +42,11 @@ export class TrustSnapshot {
     this.timer = undefined;
   }
 
-  /**
-   * One reload at a time. A reload in progress may have read the tables before the caller's change
-   * committed, so callers never join it: they share one follow-up reload that starts after it (the
-   * same pattern as RevocationView.sync), and results are applied in the order they were read.
-   */
+  /** Reloads now; a reload already running may predate the caller's change, so this starts after it. */
   refresh(): Promise<void> {
-    if (this.queued) return this.queued;
-    const next = this.running.then(() => {
-      this.queued = undefined;
-      return this.load();
-    });
-    this.queued = next;
-    this.running = next.catch(() => undefined);
-    return next;
+    return this.reloads.run();
   }
+
 
   private async load(): Promise<void> {
     const [integrations, policies] = await Promise.all([this.directory.listIntegrations(), this.policies.listPolicies()]);
