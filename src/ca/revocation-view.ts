@@ -22,8 +22,9 @@ const ISSUED_CACHE_LIMIT = 200_000;
 /**
  * This process's view of the revocation state: every revoked serial in memory (so OCSP answers
  * without a database round trip) and the CRL being served. It polls a revision counter that every
- * revocation bumps, reloads when it moves, and lets the publisher republish; a revocation made in
- * this process calls sync() right after its commit, so both are current within a second.
+ * revocation bumps, loads the revocations newer than what it has when it moves, and lets the
+ * publisher republish from the set in memory; a revocation made in this process calls sync() right
+ * after its commit, so both are current within a second.
  */
 export class RevocationView {
   private revoked = new Map<string, RevokedEntry>();
@@ -93,7 +94,6 @@ export class RevocationView {
     }
     this.revision = snap.revision;
   }
-
 
   /** When the revoked set was last known to match the database; undefined before the first sync. */
   get lastSyncAt(): Date | undefined {
