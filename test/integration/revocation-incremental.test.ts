@@ -90,6 +90,18 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(loads.reduce((n, l) => n + l.rows, 0)).to.be.at.most(REVOKE * 2);
     });
 
+    it('a revocation without a stamp (an instance not yet upgraded) is seen at the next sync', async () => {
+      const view = server.app.services.revocationView;
+      const at = dateParam(other.dialect, new Date());
+      // what the previous version did: revoke, bump the revision, no revocation_revision
+      await other.transaction(async (m) => {
+        await rawQuery(m, other.dialect, "UPDATE certificates SET status = 'revoked', revoked_at = ?, revocation_reason = 1 WHERE serial = ?", [at, serialOf(CERTS - 1)]);
+        await rawQuery(m, other.dialect, 'UPDATE crl_state SET revision = revision + 1 WHERE id = 1', []);
+      });
+      await view.sync();
+      expect((await view.status(serialOf(CERTS - 1))).status).to.include({ reason: 'keyCompromise' });
+    });
+
     it('rows revoked without a revision stamp (before the migration) are loaded at start', async () => {
       await server.stop();
       const at = dateParam(other.dialect, new Date());
