@@ -4,4 +4,5 @@ import { DataSource } from 'typeorm';
 import { loadConfig } from './src/config/config';
 import { dataSourceOptions } from './src/db/database';
 
-export default new DataSource(dataSourceOptions(loadConfig().databaseUrl));
+const config = loadConfig();
+export default new DataSource(dataSourceOptions(config.databaseUrl, config.databasePoolSize));

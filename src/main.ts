@@ -112,7 +112,7 @@ export interface Services {
 export async function buildServices(config: Config, opts: BuildOptions = {}): Promise<Services> {
   const logger = opts.logger ?? createLogger(config.logLevel);
   const clock = opts.clock ?? systemClock;
-  const db = await Database.open(config.databaseUrl);
+  const db = await Database.open(config.databaseUrl, { poolSize: config.databasePoolSize });
   try {
     const material = await loadOrCreateCa({ dir: config.certsDir, ...config.ca });
     const authority = new CertificateAuthority(material, clock, { crlUrl: `${config.http.publicUrl}${CRL_PATH}`, ocspUrl: `${config.http.publicUrl}${OCSP_PATH}` });

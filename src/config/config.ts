@@ -15,6 +15,8 @@ const schema = {
   SCEPTER_HOST: z.string().min(1).default('0.0.0.0'),
   SCEPTER_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   SCEPTER_DATABASE: z.string().min(1).default('data/scepter.sqlite'),
+  // PostgreSQL connections per process: instances x workers x this must stay under max_connections
+  SCEPTER_DATABASE_POOL_SIZE: int(1, 200).default(10),
   SCEPTER_CERTS_DIR: z.string().min(1).default('certs'),
   SCEPTER_CA_KEY_BITS: z.enum(['2048', '3072', '4096']).default('3072').transform(Number),
   SCEPTER_CA_KEY_PASSPHRASE: z.string().min(8, 'must be at least 8 characters').optional(),
@@ -61,6 +63,8 @@ export type Env = { [K in keyof Schema]: z.output<Schema[K]> };
 export interface Config {
   http: { port: number; host: string; publicUrl: string; maxBodyBytes: number; headersTimeoutMs: number };
   databaseUrl: string;
+  /** PostgreSQL pool size per process (SQLite has one connection) */
+  databasePoolSize: number;
   certsDir: string;
   ca: { keyBits: number; passphrase?: string; commonName: string; validityDays: number; ra: boolean };
   certValidityDays: number;
@@ -102,6 +106,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   return {
     http: { port, host: e.SCEPTER_HOST, publicUrl, maxBodyBytes: e.SCEPTER_MAX_BODY_BYTES, headersTimeoutMs: e.SCEPTER_HEADERS_TIMEOUT_MS },
     databaseUrl: /^postgres(ql)?:\/\//.test(db) || db === ':memory:' ? db : path.resolve(cwd, db),
+    databasePoolSize: e.SCEPTER_DATABASE_POOL_SIZE,
     certsDir: path.resolve(cwd, e.SCEPTER_CERTS_DIR),
     ca: {
       keyBits: e.SCEPTER_CA_KEY_BITS,

@@ -38,10 +38,10 @@ const ws1Entities = (t: ReturnType<typeof columnTypes>) => [ws1SettingsEntity(t)
 
 export const MIGRATIONS_GLOB = path.join(__dirname, '..', '..', 'migrations', '*.js');
 
-export function dataSourceOptions(url: string) {
+export function dataSourceOptions(url: string, poolSize = 10) {
   const dialect = dialectOf(url);
   const common = { entities: entitiesFor(dialect), migrations: [MIGRATIONS_GLOB], synchronize: false, logging: false as const };
-  if (dialect === 'postgres') return { ...common, type: 'postgres' as const, url, extra: { max: 10 } };
+  if (dialect === 'postgres') return { ...common, type: 'postgres' as const, url, extra: { max: poolSize } };
   // WAL lets the CLI read and write beside a running server; busy_timeout waits out its locks
   return { ...common, type: 'sqlite' as const, database: url, enableWAL: true, busyTimeout: 10_000, driver: quietSqlite3() };
 }
@@ -66,9 +66,9 @@ export class Database {
 
   private constructor(readonly dataSource: DataSource, readonly dialect: Dialect) {}
 
-  static async open(url: string, opts: { migrate?: boolean } = {}): Promise<Database> {
+  static async open(url: string, opts: { migrate?: boolean; poolSize?: number } = {}): Promise<Database> {
     if (dialectOf(url) === 'sqlite' && url !== ':memory:') fs.mkdirSync(path.dirname(url), { recursive: true });
-    const ds = new DataSource(dataSourceOptions(url));
+    const ds = new DataSource(dataSourceOptions(url, opts.poolSize));
     await ds.initialize();
     if (ds.options.type === 'sqlite') await ds.query('PRAGMA synchronous = NORMAL');
     if (opts.migrate !== false) await ds.runMigrations({ transaction: 'each' });

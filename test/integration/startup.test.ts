@@ -13,7 +13,7 @@ const SERVER = path.resolve(__dirname, '../../src/server.js');
 
 describe('start-up, configuration and CA material', function () {
   it('stops with one line naming the invalid variable and exit code 2', () => {
-    for (const [name, value] of [['SCEPTER_CA_KEY_BITS', '1000'], ['SCEPTER_HTTP_PORT', 'eighty'], ['SCEPTER_PUBLIC_URL', 'not a url'], ['SCEPTER_CERT_VALIDITY_DAYS', '-1']]) {
+    for (const [name, value] of [['SCEPTER_CA_KEY_BITS', '1000'], ['SCEPTER_HTTP_PORT', 'eighty'], ['SCEPTER_PUBLIC_URL', 'not a url'], ['SCEPTER_CERT_VALIDITY_DAYS', '-1'], ['SCEPTER_DATABASE_POOL_SIZE', '0']]) {
       const r = spawnSync(process.execPath, [SERVER], { env: { ...process.env, [name]: value }, encoding: 'utf8', timeout: 20_000 });
       expect(r.status, `${name}=${value}`).to.equal(2);
       const lines = r.stderr.trim().split('\n');
