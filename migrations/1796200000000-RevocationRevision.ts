@@ -15,11 +15,11 @@ export class RevocationRevision1796200000000 implements MigrationInterface {
   async up(q: QueryRunner): Promise<void> {
     const t = columnTypes(q.connection.options.type as Dialect);
     await q.query(`ALTER TABLE certificates ADD COLUMN revocation_revision ${t.bigint} NULL`);
-    await q.query('CREATE INDEX idx_certificates_revocation_revision ON certificates (revocation_revision)');
+    await q.query('CREATE INDEX ix_certificates_revocation_revision ON certificates (revocation_revision)');
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query('DROP INDEX idx_certificates_revocation_revision');
+    await q.query('DROP INDEX ix_certificates_revocation_revision');
     await q.query('ALTER TABLE certificates DROP COLUMN revocation_revision');
   }
 }

@@ -199,9 +199,11 @@ export class RevocationRepository implements RevocationStore {
         .addSelect('c.revoked_at', 'revoked_at')
         .addSelect('c.revocation_reason', 'reason')
         .addSelect('c.not_after', 'not_after')
-        .from('certificates', 'c')
-        .where("c.status = 'revoked'");
-      if (since !== undefined) qb.andWhere('c.revocation_revision > :since', { since });
+        .from('certificates', 'c');
+      // a stamped row is revoked (the same UPDATE sets both); without the status condition the
+      // planner uses the revision index instead of walking every revoked row by status
+      if (since === undefined) qb.where("c.status = 'revoked'");
+      else qb.where('c.revocation_revision > :since', { since });
       const rows: { serial: string; revoked_at: unknown; reason: number | null; not_after: unknown }[] = await qb.getRawMany();
       const entries: RevokedEntry[] = new Array(rows.length);
       let lastRaw: unknown;
