@@ -26,6 +26,7 @@ export function cli(server: TestServer, args: string[], opts: { input?: string; 
     child.stderr.on('data', (c: Buffer) => (stderr += c));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.on('error', () => undefined); // EPIPE when the CLI exits before reading its input
     child.stdin.end(opts.input ?? '');
   });
 }

@@ -60,6 +60,9 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
         timedOut,
       });
     });
+    // a child that exits without reading its input (scep-submit often does) closes the pipe first:
+    // EPIPE on our side then means nothing, and unhandled it would crash the test run
+    child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
   });
 }
