@@ -81,9 +81,7 @@ export class Database {
 
   transaction<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
     if (this.dialect === 'postgres') return this.dataSource.transaction(fn);
-    const run = this.queue.then(() => this.immediateTransaction(fn));
-    this.queue = run.catch(() => undefined);
-    return run;
+    return this.inTurn(() => this.immediateTransaction(fn));
   }
 
   /**
@@ -94,7 +92,12 @@ export class Database {
    */
   betweenTransactions<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
     if (this.dialect === 'postgres') return fn(this.manager);
-    const run = this.queue.then(() => fn(this.manager));
+    return this.inTurn(() => fn(this.manager));
+  }
+
+  /** SQLite: one unit of work on the shared connection at a time, in call order. */
+  private inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work);
     this.queue = run.catch(() => undefined);
     return run;
   }
