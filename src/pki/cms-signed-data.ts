@@ -4,7 +4,7 @@ import * as pkijs from 'pkijs';
 import { decodeAs, integerHex, octets, parseAsn1 } from './der';
 import { childrenOf, decodeOid, DerDecodeError, integerHex as derIntegerHex, primitiveOf, readChildren, readSingle, type DerElement } from './der-reader';
 import { expectTag, octetsValue, stringValue } from './der-values';
-import { DER_NULL, derOctetString, derOid, derSequence, tlv, tlvOf } from './der-writer';
+import { DER_NULL, derOctetString, derOid, derSequence, derSetOf, derTime, tlv } from './der-writer';
 import { OID, digestOid, hashFromOid } from './oids';
 import { HashName, signAsync, verifyInline } from './sign';
 import { ParsedCertificate } from './certificate';
@@ -203,26 +203,12 @@ export function attribute(type: string, value: asn1js.AsnType | Uint8Array): Buf
   return derSequence(derOid(type), tlv(0x31, v));
 }
 
-/** UTCTime exactly as asn1js writes it (two-digit year, whole seconds). */
-function utcTime(d: Date): Buffer {
-  const p = (n: number) => String(n).padStart(2, '0');
-  const s = `${p(d.getUTCFullYear() % 100)}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}Z`;
-  return tlv(0x17, Buffer.from(s, 'latin1'));
-}
-
-/** pkijs splits eContent into a constructed OCTET STRING of 64 KiB chunks; keep those bytes. */
-function eContentOctets(content: Uint8Array): Buffer {
-  const chunks: Buffer[] = [];
-  for (let off = 0; off < content.length; off += 65536) chunks.push(derOctetString(content.subarray(off, off + 65536)));
-  return tlvOf(0x24, chunks);
-}
-
 const issuerAndSerial = (c: ParsedCertificate): Buffer => derSequence(c.issuerDer, c.serialDer);
 
 /**
  * Signs `content` (or nothing) with signed attributes, embedding `certificates`; returns ContentInfo
- * DER. Written with the DER writer (same bytes as the pkijs objects it replaces, in a fraction of
- * the time): every CertRep goes through here.
+ * DER. Written with the DER writer (pkijs objects took several times longer, and pkijs splits
+ * eContent into a constructed OCTET STRING): every CertRep goes through here.
  */
 export async function buildSignedData(opts: {
   content?: Uint8Array;
@@ -238,13 +224,12 @@ export async function buildSignedData(opts: {
   const content = opts.content ?? new Uint8Array(0);
   const attrs = [
     attribute(OID.contentType, derOid(OID.data)),
-    attribute(OID.signingTime, utcTime(opts.signingTime ?? new Date())),
+    attribute(OID.signingTime, derTime(opts.signingTime ?? new Date())),
     attribute(OID.messageDigest, derOctetString(createHash(opts.digest).update(content).digest())),
     ...opts.attributes,
-  ].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength));
-  // DER orders SET OF by encoding; OpenSSL and Go verify over the bytes we send either way
-  attrs.sort(Buffer.compare);
-  const toSign = tlvOf(0x31, attrs);
+  ];
+  // the signature covers the DER SET OF; sent as [0] IMPLICIT with the same contents
+  const toSign = derSetOf(attrs);
   const signature = await signAsync(opts.digest, toSign, opts.signerKey);
   const signedAttrs = Buffer.from(toSign);
   signedAttrs[0] = 0xa0;
@@ -257,12 +242,13 @@ export async function buildSignedData(opts: {
     derSequence(derOid(OID.rsaEncryption), DER_NULL),
     derOctetString(signature),
   );
-  const encap = opts.content ? derSequence(derOid(OID.data), tlv(0xa0, eContentOctets(opts.content))) : derSequence(derOid(OID.data));
+  // eContent [0] EXPLICIT OCTET STRING, primitive: strict DER readers (strongSwan) refuse BER chunks
+  const encap = opts.content ? derSequence(derOid(OID.data), tlv(0xa0, derOctetString(opts.content))) : derSequence(derOid(OID.data));
   const sd = derSequence(
     Buffer.from([0x02, 0x01, 0x01]),
     tlv(0x31, digestAlg),
     encap,
-    tlvOf(0xa0, opts.certificates.map((c) => c.der)),
+    derSetOf(opts.certificates.map((c) => c.der), 0xa0),
     tlv(0x31, signerInfo),
   );
   return contentInfo(OID.signedData, sd);
@@ -274,8 +260,8 @@ export function buildDegenerateSignedData(certificates: ParsedCertificate[], crl
     Buffer.from([0x02, 0x01, 0x01]),
     tlv(0x31),
     derSequence(derOid(OID.data)),
-    tlvOf(0xa0, certificates.map((c) => c.der)),
-    ...(crls.length ? [tlvOf(0xa1, crls)] : []),
+    derSetOf(certificates.map((c) => c.der), 0xa0),
+    ...(crls.length ? [derSetOf(crls, 0xa1)] : []),
     tlv(0x31),
   );
   return contentInfo(OID.signedData, sd);

@@ -16,6 +16,7 @@ export const TAG = {
   utcTime: 0x17,
   generalizedTime: 0x18,
   sequence: 0x30,
+  set: 0x31,
 } as const;
 
 function lengthOctets(n: number): Buffer {
@@ -45,6 +46,15 @@ export function tlvOf(tag: number, parts: readonly Uint8Array[]): Buffer {
     off += p.length;
   }
   return out;
+}
+
+/**
+ * A SET OF (or an implicitly tagged one, e.g. SignedData `certificates [0]`) in DER order: components
+ * ascending by their encodings (X.690 11.6). Buffer.compare puts a prefix first, which the rule's
+ * zero padding allows either way.
+ */
+export function derSetOf(parts: readonly Uint8Array[], tag: number = TAG.set): Buffer {
+  return tlvOf(tag, [...parts].sort(Buffer.compare));
 }
 
 export const derSequence = (...parts: Uint8Array[]): Buffer => tlv(TAG.sequence, ...parts);

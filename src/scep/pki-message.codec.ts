@@ -126,7 +126,7 @@ export async function encodeCertRep(input: CertRepInput): Promise<Buffer> {
   let content: Buffer | undefined;
   if (input.status === PkiStatus.FAILURE) {
     attributes.push(attribute(OID.scepFailInfo, printable(String(input.failInfo ?? FailInfo.badRequest))));
-    if (input.failInfoText) attributes.push(attribute(OID.scepFailInfoText, new asn1js.Utf8String({ value: input.failInfoText.slice(0, 200) })));
+    if (input.failInfoText) attributes.push(attribute(OID.scepFailInfoText, tlv(0x0c, Buffer.from(input.failInfoText.slice(0, 200), 'utf8'))));
   } else if (input.status === PkiStatus.SUCCESS) {
     const s = input.success;
     if (!s) throw new Error('CertRep SUCCESS without content');

@@ -3,9 +3,10 @@ import fs from 'node:fs';
 import { startTestServer, TestServer, TEST_CHALLENGE } from '../support/test-server';
 import { runScepclient } from '../support/scepclient';
 import { Certmonger, startCertmonger } from '../support/certmonger';
+import { pkiScepCa, pkiScepEnroll } from '../support/strongswan';
 import { eku, keyBits, keyUsage, keyUsageCritical, verifyChain } from '../support/openssl';
 
-/** Debian's micromdm scepclient and certmonger against the real server. */
+/** Debian's micromdm scepclient, certmonger and strongSwan's `pki --scep` against the real server. */
 describe('interop: real SCEP clients against Scepter', function () {
   this.timeout(180_000);
 
@@ -63,6 +64,36 @@ describe('interop: real SCEP clients against Scepter', function () {
         checkDeviceCertificate(after);
         const rows: { status: string }[] = await server.app.services.db.manager.query("SELECT status FROM certificates WHERE subject = ? ORDER BY id", [`CN=certmonger-${ra ? 'ra' : 'ca'}`]);
         expect(rows.map((x) => x.status)).to.deep.equal(['superseded', 'valid']);
+      });
+
+      it('strongSwan pki --scepca fetches the CA, then pki --scep (3DES, SHA-256) enrolls', async () => {
+        const ca = await pkiScepCa(server.scepUrl);
+        expect(ca.ok, ca.output).to.equal(true);
+        expect(fs.readFileSync(ca.caFile).equals(server.app.services.authority.caCertificate.der)).to.equal(true);
+        if (ra) {
+          expect(ca.raEncryptionFile, ca.output).to.be.a('string');
+          expect(ca.raSigningFile, ca.output).to.be.a('string');
+        } else {
+          expect(ca.raEncryptionFile).to.equal(undefined);
+        }
+        const cn = `strongswan-${ra ? 'ra' : 'ca'}`;
+        const r = await pkiScepEnroll({ url: server.scepUrl, ca, dn: `CN=${cn}`, password: TEST_CHALLENGE });
+        expect(r.ok, r.output).to.equal(true);
+        expect(r.output).to.contain(`Issued certificate "CN=${cn}"`);
+        checkDeviceCertificate(r.certPem!);
+        const rows: { status: string }[] = await server.app.services.db.manager.query('SELECT status FROM certificates WHERE subject = ?', [`CN=${cn}`]);
+        expect(rows.map((x) => x.status)).to.deep.equal(['valid']);
+      });
+
+      it('strongSwan pki --scep with a wrong challenge gets a FAILURE it can read', async () => {
+        const ca = await pkiScepCa(server.scepUrl);
+        const r = await pkiScepEnroll({ url: server.scepUrl, ca, dn: 'CN=strongswan-refused', password: 'wrong-challenge' });
+        expect(r.ok).to.equal(false);
+        expect(r.certPem).to.equal(undefined);
+        // it verified the signed FAILURE (an unverifiable reply reads "unable to verify PKCS#7 container")
+        expect(r.output).to.not.contain('unable to verify');
+        expect(r.output).to.contain('failInfo:     badRequest');
+        expect(r.output).to.contain("reply status is not 'SUCCESS'");
       });
     });
   }
