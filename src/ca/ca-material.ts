@@ -143,7 +143,7 @@ async function raCertificate(ca: KeyPairIdentity, key: KeyObject, usage: 'digita
     {
       serial: randomSerial(),
       subject: buildName([{ type: 'O', value: 'Scepter' }, { type: 'CN', value: `${o.commonName} ${role}` }]),
-      issuer: ca.certificate.cert.subject,
+      issuer: ca.certificate.subjectDer,
       subjectPublicKeyInfo: spki(key),
       authorityKeyId: keyIdentifier(ca.certificate.spkiDer),
       notBefore: new Date(now - 5 * 60_000),

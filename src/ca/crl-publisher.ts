@@ -1,5 +1,5 @@
 import { buildCrl } from '../pki/crl-builder';
-import { readCertificateFields } from '../pki/certificate-fields';
+import { readCertificateFields } from '../pki/certificate';
 import { Clock } from '../shared/clock';
 import type { KeyPairIdentity } from './ca-material';
 import type { RevocationStateRow, RevocationStore, RevokedEntry, StoredCrl } from './revocation-ports';

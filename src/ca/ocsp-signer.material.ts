@@ -88,7 +88,7 @@ async function createSigner(ca: KeyPairIdentity, o: OcspSignerOptions, now: Date
     {
       serial: randomSerial(),
       subject: buildName([{ type: 'O', value: 'Scepter' }, { type: 'CN', value: `${o.commonName} OCSP Responder` }]),
-      issuer: ca.certificate.cert.subject,
+      issuer: ca.certificate.subjectDer,
       subjectPublicKeyInfo: spki,
       authorityKeyId: keyIdentifier(ca.certificate.spkiDer),
       notBefore: new Date(now.getTime() - 5 * 60_000),

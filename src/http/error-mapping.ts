@@ -1,17 +1,21 @@
 import type { Context, Next } from 'koa';
-import { AppError, TooManyRequestsError, UnauthorizedError } from '../shared/errors';
+import { AppError, BadRequestError, TooManyRequestsError, UnauthorizedError } from '../shared/errors';
+import { PkiInputError } from '../pki/pki-errors';
 import type { Logger } from '../shared/logger';
 
 /**
  * The one place where errors become HTTP answers. An AppError that may be exposed answers its own
  * status and short message; anything else is logged with its stack here and answered with a
  * generic 500, so internals never reach a client. JSON for API paths, plain text elsewhere.
+ * The PKI layer's own input errors (undecodable ASN.1, unsupported algorithms) are the client's
+ * fault: 400 with their message.
  */
 export function errorMapping(logger: Logger) {
   return async (ctx: Context, next: Next) => {
     try {
       await next();
-    } catch (err) {
+    } catch (thrown) {
+      const err = thrown instanceof PkiInputError ? new BadRequestError(thrown.message, thrown) : thrown;
       const app = err instanceof AppError ? err : undefined;
       const status = app?.status && app.status >= 400 ? app.status : 500;
       const message = app?.expose && status < 500 ? app.message : status === 503 && app ? app.message : 'internal error';

@@ -3,7 +3,8 @@ import type { Context } from 'koa';
 import { ScepService, ScepOutcome } from '../scep/scep.service';
 import { ScepEndpoint } from '../scep/scep-ports';
 import { CONTENT_TYPES, messageTypeName, PkiStatus } from '../scep/scep-types';
-import { BadRequestError, FailInfo, NotFoundError } from '../shared/errors';
+import { BadRequestError, NotFoundError } from '../shared/errors';
+import { FailInfo } from '../scep/scep-failure';
 import type { Logger } from '../shared/logger';
 import { readBody } from './read-body';
 

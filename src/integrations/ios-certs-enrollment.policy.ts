@@ -2,7 +2,7 @@ import { CertificateProfile, DEVICE_PROFILE } from '../ca/certificate-authority'
 import { ParsedCsr } from '../pki/csr';
 import { nameAttributes } from '../pki/names';
 import { EnrollmentPolicy, StoredCertificate } from '../scep/scep-ports';
-import { FailInfo, ScepFailure } from '../shared/errors';
+import { FailInfo, ScepFailure } from '../scep/scep-failure';
 import { IOS_CERTS_TEMPLATE } from './integration.types';
 import { SubjectTemplate } from './subject-template';
 

@@ -1,12 +1,10 @@
 import { createHash, KeyObject } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
-import type * as pkijs from 'pkijs';
 import { OID } from './oids';
 import { signAsync } from './sign';
 import { childrenOf, readSingle } from './der-reader';
 import { bitStringBytes } from './der-values';
 import { DER_NULL, DER_TRUE, derBitString, derExtension, derOctetString, derOid, derSequence, derTime, derUnsignedInteger, tlv } from './der-writer';
-import { toBuffer } from '../shared/bytes';
 
 /** RFC 5280 keyUsage bits. */
 export const KeyUsage = {
@@ -22,9 +20,9 @@ export type KeyUsageName = keyof typeof KeyUsage;
 
 export interface CertificateTemplate {
   serial: Uint8Array;
-  /** a pkijs Name, or its DER as is (the CSR's subject, the CA's subject) */
-  subject: pkijs.RelativeDistinguishedNames | Uint8Array;
-  issuer: pkijs.RelativeDistinguishedNames | Uint8Array;
+  /** Name DER (buildName(), the CSR's subject, the CA's subject) */
+  subject: Uint8Array;
+  issuer: Uint8Array;
   /** DER SubjectPublicKeyInfo of the certified key */
   subjectPublicKeyInfo: Uint8Array;
   /** the issuer's subject key identifier (AKI); omitted for self-signed when equal to SKI */
@@ -59,8 +57,6 @@ function keyUsageBits(names: KeyUsageName[]): Buffer {
 /** GeneralName uniformResourceIdentifier [6] IA5String. */
 const uriName = (uri: string): Buffer => tlv(0x86, Buffer.from(uri, 'latin1'));
 
-const nameDer = (n: pkijs.RelativeDistinguishedNames | Uint8Array): Uint8Array => (n instanceof Uint8Array ? n : toBuffer(n.toSchema().toBER(false)));
-
 function ipBytes(ip: string): Buffer {
   if (isIPv4(ip)) return Buffer.from(ip.split('.').map(Number));
   if (!isIPv6(ip)) throw new RangeError(`not an IP address: ${ip}`);
@@ -84,8 +80,8 @@ const SHA256_RSA = derSequence(derOid(OID.sha256WithRSAEncryption), DER_NULL);
 
 /**
  * Builds and signs (sha256WithRSAEncryption) an X.509 v3 certificate; returns its DER. Written
- * with the DER writer rather than pkijs objects: this runs once per enrollment, and pkijs/asn1js
- * took about 2.5 ms of the event loop for it; the encoding is the same as pkijs produced.
+ * with the DER writer: this runs once per enrollment, and pkijs/asn1js took about 2.5 ms of the
+ * event loop for it.
  */
 export async function buildCertificate(t: CertificateTemplate, signerKey: KeyObject): Promise<Buffer> {
   const extensions: Buffer[] = [
@@ -109,9 +105,9 @@ export async function buildCertificate(t: CertificateTemplate, signerKey: KeyObj
     tlv(0xa0, Buffer.from([0x02, 0x01, 0x02])), // version v3
     derUnsignedInteger(t.serial),
     SHA256_RSA,
-    nameDer(t.issuer),
+    t.issuer,
     derSequence(derTime(t.notBefore), derTime(t.notAfter)),
-    nameDer(t.subject),
+    t.subject,
     t.subjectPublicKeyInfo,
     tlv(0xa3, derSequence(...extensions)),
   );

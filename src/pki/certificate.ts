@@ -1,14 +1,13 @@
 import { createHash, KeyObject } from 'node:crypto';
-import * as pkijs from 'pkijs';
-import { decodeAs, integerHex, parseAsn1 } from './der';
-import { childrenOf, DerDecodeError, integerHex as derIntegerHex, readChildren, readSingle } from './der-reader';
-import { expectTag, timeValue } from './der-values';
-import { formatName, formatNameDer } from './names';
+import { asBuffer, childrenOf, DerElement, integerHex, oidOf, onlyChild, primitiveOf, readChildren, readSingle } from './der-reader';
+import { bitStringBytes, definiteForm, expectTag, namedBits, octetsOf, timeValue } from './der-values';
+import { formatName } from './names';
+import { OID } from './oids';
+import { Asn1DecodeError } from './pki-errors';
 import { publicKeyFromSpki } from './public-key';
-import { toArrayBuffer, toBuffer } from '../shared/bytes';
 
-/** The fields every caller needs, as raw DER slices of the certificate. */
-interface CertificateFields {
+/** The fields every caller needs, as DER slices of the certificate. */
+interface TbsFields {
   serialHex: string;
   /** the serialNumber INTEGER TLV, as encoded (IssuerAndSerialNumber) */
   serialDer: Buffer;
@@ -17,18 +16,19 @@ interface CertificateFields {
   notBefore: Date;
   notAfter: Date;
   spkiDer: Buffer;
+  extensions: DerElement[];
 }
 
 /**
- * Reads the fields with the small DER reader (a few µs; asn1js + pkijs take about 0.5 ms per
- * certificate here, and every enrollment parses two). Throws DerDecodeError on anything that is
- * not plain DER, and callers then use the full pkijs parser, whose behaviour is the reference.
+ * Reads an X.509 certificate (RFC 5280 4.1) with the DER reader: a few µs, where asn1js + pkijs
+ * took about 0.5 ms per certificate, and every enrollment reads two. BER is accepted; the Names
+ * and the key are kept in their DER form (byte for byte as received when they were DER already).
  */
-function fastFields(der: Buffer): CertificateFields {
+function readFields(der: Buffer): TbsFields {
   const [tbs, sigAlg, sig, extra] = childrenOf(readSingle(der), 0x30, 'Certificate');
   expectTag(sigAlg, 0x30, 'signatureAlgorithm');
-  expectTag(sig, 0x03, 'signatureValue');
-  if (extra) throw new DerDecodeError('Certificate: too many values');
+  bitStringBytes(sig, 'signatureValue');
+  if (extra) throw new Asn1DecodeError('Certificate: too many values');
   const all = childrenOf(tbs, 0x30, 'TBSCertificate');
   const f = all[0]?.tag === 0xa0 ? all.slice(1) : all;
   const [serial, alg, issuer, validity, subject, spki, ...optional] = f;
@@ -38,36 +38,27 @@ function fastFields(der: Buffer): CertificateFields {
   expectTag(subject, 0x30, 'subject');
   expectTag(spki, 0x30, 'subjectPublicKeyInfo');
   const [nb, na, more] = childrenOf(validity, 0x30, 'validity');
-  if (!nb || !na || more) throw new DerDecodeError('validity: expected two times');
-  // issuerUniqueID [1], subjectUniqueID [2], extensions [3] (each a SEQUENCE of SEQUENCEs)
+  if (!nb || !na || more) throw new Asn1DecodeError('validity: expected two times');
+  // issuerUniqueID [1], subjectUniqueID [2], extensions [3] (a SEQUENCE of Extension SEQUENCEs)
+  let extensions: DerElement[] = [];
   for (const o of optional) {
-    if (o.tag === 0xa3) for (const e of childrenOf(readChildren(o.value)[0], 0x30, 'extensions')) childrenOf(e, 0x30, 'Extension');
-    else if (o.tag !== 0x81 && o.tag !== 0x82 && o.tag !== 0xa1 && o.tag !== 0xa2) throw new DerDecodeError('TBSCertificate: unexpected field');
+    if (o.tag === 0xa3) extensions = childrenOf(onlyChild(o, 0xa3, 'extensions'), 0x30, 'Extensions');
+    else if (o.tag !== 0x81 && o.tag !== 0x82 && o.tag !== 0xa1 && o.tag !== 0xa2) throw new Asn1DecodeError('TBSCertificate: unexpected field');
   }
+  for (const e of extensions) childrenOf(e, 0x30, 'Extension');
   return {
-    serialHex: derIntegerHex(serial!.value),
+    serialHex: integerHex(serial!.value),
     serialDer: serial!.raw,
-    issuerDer: issuer!.raw,
-    subjectDer: subject!.raw,
+    issuerDer: definiteForm(issuer!),
+    subjectDer: definiteForm(subject!),
     notBefore: timeValue(nb),
     notAfter: timeValue(na),
-    spkiDer: spki!.raw,
+    spkiDer: definiteForm(spki!),
+    extensions,
   };
 }
 
-function pkijsFields(cert: pkijs.Certificate): CertificateFields {
-  return {
-    serialHex: integerHex(cert.serialNumber),
-    serialDer: toBuffer(cert.serialNumber.toBER(false)),
-    issuerDer: toBuffer(cert.issuer.toSchema().toBER(false)),
-    subjectDer: toBuffer(cert.subject.toSchema().toBER(false)),
-    notBefore: cert.notBefore.value,
-    notAfter: cert.notAfter.value,
-    spkiDer: toBuffer(cert.subjectPublicKeyInfo.toSchema().toBER(false)),
-  };
-}
-
-/** A parsed X.509 certificate with typed getters over its original DER; pkijs objects on demand. */
+/** A parsed X.509 certificate: typed getters over its original bytes. */
 export class ParsedCertificate {
   readonly serialHex: string;
   readonly serialDer: Buffer;
@@ -77,12 +68,13 @@ export class ParsedCertificate {
   readonly notBefore: Date;
   readonly notAfter: Date;
   readonly spkiDer: Buffer;
-  private parsed?: pkijs.Certificate;
+  private readonly extensionElements: DerElement[];
   private key?: KeyObject;
   private subjectText?: string;
   private issuerText?: string;
+  private extensionValues?: Map<string, { critical: boolean; value: Buffer }>;
 
-  private constructor(readonly der: Buffer, f: CertificateFields, cert?: pkijs.Certificate) {
+  private constructor(readonly der: Buffer, f: TbsFields) {
     this.serialHex = f.serialHex;
     this.serialDer = f.serialDer;
     this.issuerDer = f.issuerDer;
@@ -90,45 +82,22 @@ export class ParsedCertificate {
     this.notBefore = f.notBefore;
     this.notAfter = f.notAfter;
     this.spkiDer = f.spkiDer;
-    this.parsed = cert;
+    this.extensionElements = f.extensions;
   }
 
+  /** Throws Asn1DecodeError on anything that is not a certificate. */
   static fromDer(der: Uint8Array): ParsedCertificate {
     const buf = Buffer.from(der);
-    const fast = ParsedCertificate.tryFast(buf);
-    if (fast) return fast;
-    const asn1 = parseAsn1(der, 'certificate');
-    const cert = decodeAs('certificate', () => new pkijs.Certificate({ schema: asn1 }));
-    return new ParsedCertificate(buf, pkijsFields(cert), cert);
-  }
-
-  /** The fast reader only: undefined when the DER needs the full parser. */
-  static tryFast(der: Buffer): ParsedCertificate | undefined {
-    try {
-      return new ParsedCertificate(der, fastFields(der));
-    } catch (err) {
-      if (err instanceof DerDecodeError) return undefined;
-      throw err;
-    }
-  }
-
-  static fromPkijs(cert: pkijs.Certificate): ParsedCertificate {
-    return new ParsedCertificate(toBuffer(cert.toSchema(false).toBER(false)), pkijsFields(cert), cert);
-  }
-
-  /** The pkijs object, parsed on first use (extensions, tooling; not needed on the SCEP hot path). */
-  get cert(): pkijs.Certificate {
-    this.parsed ??= pkijs.Certificate.fromBER(toArrayBuffer(this.der));
-    return this.parsed;
+    return new ParsedCertificate(buf, readFields(buf));
   }
 
   get subject(): string {
-    this.subjectText ??= nameText(this.subjectDer, () => this.cert.subject);
+    this.subjectText ??= formatName(this.subjectDer);
     return this.subjectText;
   }
 
   get issuer(): string {
-    this.issuerText ??= nameText(this.issuerDer, () => this.cert.issuer);
+    this.issuerText ??= formatName(this.issuerDer);
     return this.issuerText;
   }
 
@@ -150,21 +119,78 @@ export class ParsedCertificate {
     return createHash('sha256').update(this.spkiDer).digest('hex');
   }
 
+  /** Content of the subjectPublicKey BIT STRING: what OCSP issuerKeyHash and key identifiers cover. */
+  get publicKeyBits(): Buffer {
+    return bitStringBytes(childrenOf(readSingle(this.spkiDer), 0x30, 'SubjectPublicKeyInfo')[1], 'subjectPublicKey');
+  }
+
   isSelfIssued(): boolean {
     return this.issuerDer.equals(this.subjectDer);
   }
-}
 
-/** formatName() of a Name, from its DER when it holds plain strings, else through pkijs. */
-export function nameText(der: Buffer, pkijsName: () => pkijs.RelativeDistinguishedNames): string {
-  try {
-    return formatNameDer(der);
-  } catch (err) {
-    if (err instanceof DerDecodeError) return formatName(pkijsName());
-    throw err;
+  /** extnValue contents by extnID. */
+  extension(oid: string): { critical: boolean; value: Buffer } | undefined {
+    if (!this.extensionValues) {
+      this.extensionValues = new Map();
+      for (const e of this.extensionElements) {
+        const parts = readChildren(e.value);
+        const critical = parts.length === 3 && primitiveOf(parts[1], 0x01, 'critical')[0] !== 0;
+        this.extensionValues.set(oidOf(parts[0], 'extnID'), { critical, value: octetsOf(parts[parts.length - 1], 'extnValue') });
+      }
+    }
+    return this.extensionValues.get(oid);
+  }
+
+  /** The subjectKeyIdentifier extension, if present. */
+  get subjectKeyIdentifier(): Buffer | undefined {
+    const ext = this.extension(OID.subjectKeyIdentifier);
+    return ext && octetsOf(readSingle(ext.value), 'keyIdentifier');
+  }
+
+  /** keyUsage bit numbers (RFC 5280 4.2.1.3: 0 digitalSignature, 2 keyEncipherment, 5 keyCertSign...); undefined without the extension. */
+  get keyUsage(): Set<number> | undefined {
+    const ext = this.extension(OID.keyUsage);
+    return ext && namedBits(readSingle(ext.value), 'keyUsage');
   }
 }
 
-export function pkijsCertificate(der: Uint8Array): pkijs.Certificate {
-  return pkijs.Certificate.fromBER(toArrayBuffer(der));
+/**
+ * The bytes of a certificate that CRLs and OCSP responses are built from. The subject Name is kept
+ * byte for byte as the certificate encodes it: the CRL issuer and the OCSP issuerNameHash must match
+ * it exactly, and re-encoding a parsed Name is not guaranteed to give the same bytes.
+ */
+export interface CertificateFields {
+  /** DER of the subject Name. */
+  subjectDer: Buffer;
+  /** Content of the subjectPublicKey BIT STRING (no unused-bits octet): what OCSP key hashes cover. */
+  publicKeyBits: Buffer;
+  /** The subjectKeyIdentifier extension, if present. */
+  subjectKeyIdentifier?: Buffer;
+  /** subjectKeyIdentifier, or SHA-1 of the public key bits (RFC 5280 section 4.2.1.2 method 1). */
+  keyIdentifier: Buffer;
+}
+
+// The service usually passes the same issuer Buffer on every call; read it once.
+const fieldsCache = new WeakMap<Uint8Array, CertificateFields>();
+
+/** Throws RangeError on a certificate it cannot read: the issuer certificate is configuration, not input. */
+export function readCertificateFields(certDer: Uint8Array): CertificateFields {
+  const cached = fieldsCache.get(certDer);
+  if (cached) return cached;
+  try {
+    const cert = ParsedCertificate.fromDer(asBuffer(certDer));
+    const publicKeyBits = Buffer.from(cert.publicKeyBits);
+    const subjectKeyIdentifier = cert.subjectKeyIdentifier && Buffer.from(cert.subjectKeyIdentifier);
+    const result: CertificateFields = {
+      subjectDer: Buffer.from(cert.subjectDer),
+      publicKeyBits,
+      subjectKeyIdentifier,
+      keyIdentifier: subjectKeyIdentifier ?? createHash('sha1').update(publicKeyBits).digest(),
+    };
+    fieldsCache.set(certDer, result);
+    return result;
+  } catch (err) {
+    if (err instanceof Asn1DecodeError) throw new RangeError(`unreadable certificate: ${err.message}`);
+    throw err;
+  }
 }

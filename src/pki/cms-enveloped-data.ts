@@ -1,17 +1,13 @@
 import { KeyObject } from 'node:crypto';
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
-import { decodeAs, integerHex, octets } from './der';
-import { childrenOf, decodeOid, DerDecodeError, integerHex as derIntegerHex, primitiveOf, readChildren } from './der-reader';
-import { expectTag, octetsValue } from './der-values';
+import { childrenOf, integerHex, oidOf, primitiveOf } from './der-reader';
+import { definiteForm, expectTag, implicitOctets, octetsOf, octetsValue } from './der-values';
 import { DER_NULL, derOctetString, derOid, derSequence, tlv } from './der-writer';
 import { OID } from './oids';
 import { ParsedCertificate } from './certificate';
 import { ContentCipher, contentCipherByOid, decryptContent, encryptContent } from './content-cipher';
 import { encryptKeyPkcs1, RsaKeyTransport } from './rsa-key-transport';
-import { contentInfo, fastContentInfo, unwrapContentInfo } from './cms-signed-data';
-import { toBuffer } from '../shared/bytes';
-import { BadRequestError } from '../shared/errors';
+import { contentInfo, decoding, readContentInfo } from './cms-signed-data';
+import { Asn1DecodeError, PkiInputError } from './pki-errors';
 
 export interface DecryptionIdentity {
   certificate: ParsedCertificate;
@@ -32,98 +28,60 @@ interface EnvelopeParts {
   recipients: { issuerDer?: Buffer; serialHex?: string; keyAlgorithm: string; encryptedKey: Uint8Array }[];
 }
 
-/** The DER reader's reading (see parseSignedData): DerDecodeError sends the input to pkijs. */
-function fastParts(der: Uint8Array): EnvelopeParts {
-  const f = childrenOf(fastContentInfo(der, OID.envelopedData), 0x30, 'EnvelopedData');
+/** Reads an EnvelopedData (RFC 5652 6), DER or BER; only KeyTransRecipientInfos are kept. */
+function parseParts(der: Uint8Array): EnvelopeParts {
+  const f = childrenOf(readContentInfo(der, OID.envelopedData, 'pkcsPKIEnvelope'), 0x30, 'EnvelopedData');
   let i = 1;
   expectTag(f[0], 0x02, 'version');
   if (f[i]?.tag === 0xa0) i++; // originatorInfo
   const ris = childrenOf(f[i++], 0x31, 'recipientInfos');
   const [, alg, encrypted, extra] = childrenOf(f[i++], 0x30, 'encryptedContentInfo');
-  if (extra || (f[i] && f[i]!.tag !== 0xa1) || f.length > i + 1) throw new DerDecodeError('EnvelopedData: unexpected shape');
+  if (extra || (f[i] && f[i]!.tag !== 0xa1) || f.length > i + 1) throw new Asn1DecodeError('EnvelopedData: unexpected fields');
   const [algOid, params] = childrenOf(alg, 0x30, 'contentEncryptionAlgorithm');
-  let encryptedContent: Buffer | undefined;
-  if (encrypted?.tag === 0x80) encryptedContent = encrypted.value;
-  else if (encrypted?.tag === 0xa0) encryptedContent = octetsValue({ ...encrypted, tag: 0x24 });
-  else if (encrypted) throw new DerDecodeError('encryptedContent: unexpected tag');
 
   const recipients: EnvelopeParts['recipients'] = [];
   for (const ri of ris) {
     if (ri.tag !== 0x30) continue; // not a KeyTransRecipientInfo
     const [version, rid, keyAlg, key, more] = childrenOf(ri, 0x30, 'KeyTransRecipientInfo');
     expectTag(version, 0x02, 'version');
-    if (more) throw new DerDecodeError('KeyTransRecipientInfo: too many values');
+    if (more) throw new Asn1DecodeError('KeyTransRecipientInfo: too many values');
     let issuerDer: Buffer | undefined;
     let serialHex: string | undefined;
     if (rid?.tag === 0x30) {
       const [issuer, serial] = childrenOf(rid, 0x30, 'IssuerAndSerialNumber');
-      issuerDer = expectTag(issuer, 0x30, 'issuer').raw;
-      serialHex = derIntegerHex(primitiveOf(serial, 0x02, 'serialNumber'));
-    } else if (rid?.tag !== 0x80) throw new DerDecodeError('rid: unexpected tag');
-    const keyAlgorithm = decodeOid(primitiveOf(childrenOf(keyAlg, 0x30, 'keyEncryptionAlgorithm')[0], 0x06, 'algorithm'));
-    recipients.push({ issuerDer, serialHex, keyAlgorithm, encryptedKey: primitiveOf(key, 0x04, 'encryptedKey') });
+      issuerDer = definiteForm(expectTag(issuer, 0x30, 'issuer'));
+      serialHex = integerHex(primitiveOf(serial, 0x02, 'serialNumber'));
+    } else if (rid?.tag !== 0x80 && rid?.tag !== 0xa0) throw new Asn1DecodeError('rid: unexpected tag');
+    const keyAlgorithm = oidOf(childrenOf(keyAlg, 0x30, 'keyEncryptionAlgorithm')[0], 'algorithm');
+    recipients.push({ issuerDer, serialHex, keyAlgorithm, encryptedKey: octetsOf(key, 'encryptedKey') });
   }
   return {
-    cipherOid: decodeOid(primitiveOf(algOid, 0x06, 'algorithm')),
+    cipherOid: oidOf(algOid, 'algorithm'),
     iv: params ? octetsValue(params) : undefined,
-    encryptedContent,
+    encryptedContent: encrypted ? implicitOctets(encrypted, 0, 'encryptedContent') : undefined,
     recipients,
   };
-}
-
-function pkijsParts(der: Uint8Array): EnvelopeParts {
-  const content = unwrapContentInfo(der, OID.envelopedData, 'pkcsPKIEnvelope');
-  const ed = decodeAs('pkcsPKIEnvelope', () => new pkijs.EnvelopedData({ schema: content }));
-  const eci = ed.encryptedContentInfo;
-  const ivParam = eci.contentEncryptionAlgorithm.algorithmParams;
-  const recipients: EnvelopeParts['recipients'] = [];
-  for (const ri of ed.recipientInfos) {
-    if (ri.variant !== 1) continue;
-    const ktri = ri.value as pkijs.KeyTransRecipientInfo;
-    const byIssuer = ktri.rid instanceof pkijs.IssuerAndSerialNumber ? ktri.rid : undefined;
-    recipients.push({
-      issuerDer: byIssuer && toBuffer(byIssuer.issuer.toSchema().toBER(false)),
-      serialHex: byIssuer && integerHex(byIssuer.serialNumber),
-      keyAlgorithm: ktri.keyEncryptionAlgorithm.algorithmId,
-      encryptedKey: ktri.encryptedKey.valueBlock.valueHexView,
-    });
-  }
-  return {
-    cipherOid: eci.contentEncryptionAlgorithm.algorithmId,
-    iv: ivParam instanceof asn1js.OctetString ? octets(ivParam) : undefined,
-    encryptedContent: eci.encryptedContent ? octets(eci.encryptedContent) : undefined,
-    recipients,
-  };
-}
-
-function parseParts(der: Uint8Array): EnvelopeParts {
-  try {
-    return fastParts(der);
-  } catch (err) {
-    if (!(err instanceof DerDecodeError)) throw err;
-    return pkijsParts(der);
-  }
 }
 
 /** Checks an envelope and finds the recipient entry addressed to one of `identities`. */
 function locate(der: Uint8Array, identities: DecryptionIdentity[]) {
-  const p = parseParts(der);
+  const p = decoding('pkcsPKIEnvelope', () => parseParts(der));
   const cipher = contentCipherByOid(p.cipherOid);
-  if (!cipher) throw new BadRequestError(`unsupported content encryption ${p.cipherOid}`);
-  if (!p.iv) throw new BadRequestError('content encryption IV missing');
-  if (!p.encryptedContent) throw new BadRequestError('pkcsPKIEnvelope has no encrypted content');
+  if (!cipher) throw new PkiInputError(`unsupported content encryption ${p.cipherOid}`);
+  if (!p.iv) throw new PkiInputError('content encryption IV missing');
+  if (!p.encryptedContent) throw new PkiInputError('pkcsPKIEnvelope has no encrypted content');
   for (const r of p.recipients) {
     const identity = identities.find((id) => r.serialHex === id.certificate.serialHex && !!r.issuerDer?.equals(id.certificate.issuerDer));
     if (!identity) continue;
-    if (r.keyAlgorithm !== OID.rsaEncryption) throw new BadRequestError(`unsupported key transport ${r.keyAlgorithm}`);
+    if (r.keyAlgorithm !== OID.rsaEncryption) throw new PkiInputError(`unsupported key transport ${r.keyAlgorithm}`);
     return { cipher, iv: p.iv, encryptedContent: p.encryptedContent, identity, encryptedKey: r.encryptedKey };
   }
-  throw new BadRequestError('request is not encrypted to this CA');
+  throw new PkiInputError('request is not encrypted to this CA');
 }
 
 /**
  * Opens a CMS EnvelopedData addressed (key transport, rsaEncryption) to one of `identities`.
- * Not addressed to us, an unsupported algorithm or a failed decryption: BadRequestError.
+ * Not addressed to us, an unsupported algorithm or a failed decryption: PkiInputError.
  */
 export function decryptEnvelopedData(der: Uint8Array, identities: DecryptionIdentity[], transport: RsaKeyTransport): DecryptedEnvelope {
   const l = locate(der, identities);
@@ -140,7 +98,7 @@ export async function decryptEnvelopedDataAsync(der: Uint8Array, identities: Dec
 
 /**
  * Encrypts `content` for `recipient` with `cipher`, key transport rsaEncryption (PKCS#1 v1.5).
- * DER writer, same bytes as the pkijs objects it replaces (encryptedContent [0] IMPLICIT, unsplit).
+ * encryptedContent is a primitive [0] IMPLICIT OCTET STRING (DER).
  */
 export function buildEnvelopedData(content: Uint8Array, recipient: ParsedCertificate, cipher: ContentCipher): Buffer {
   const { key, iv, ciphertext } = encryptContent(cipher, content);

@@ -1,15 +1,11 @@
 import { createHash, KeyObject } from 'node:crypto';
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
-import { decodeAs, integerHex, octets, parseAsn1 } from './der';
-import { childrenOf, decodeOid, DerDecodeError, integerHex as derIntegerHex, primitiveOf, readChildren, readSingle, type DerElement } from './der-reader';
-import { expectTag, octetsValue, stringValue } from './der-values';
+import { childrenOf, DerElement, integerHex, oidOf, onlyChild, primitiveOf, readChildren, readSingle } from './der-reader';
+import { definiteForm, expectTag, implicitOctets, octetsOf, octetsValue, stringValue } from './der-values';
 import { DER_NULL, derOctetString, derOid, derSequence, derSetOf, derTime, tlv } from './der-writer';
 import { OID, digestOid, hashFromOid } from './oids';
 import { HashName, signAsync, verifyInline } from './sign';
 import { ParsedCertificate } from './certificate';
-import { toBuffer } from '../shared/bytes';
-import { BadRequestError } from '../shared/errors';
+import { Asn1DecodeError, PkiInputError } from './pki-errors';
 
 /** A signed attribute's first value, as the SCEP codec reads it: text or octets. */
 export interface AttributeValue {
@@ -34,39 +30,51 @@ export interface ParsedSignedData {
   verify(): Promise<boolean>;
 }
 
-interface SignedParts {
-  content?: Buffer;
-  certificates: ParsedCertificate[];
-  certificate: ParsedCertificate;
-  digest: HashName;
-  attributes: Map<string, AttributeValue>;
-  signedAttrsDer: Uint8Array;
-  signature: Uint8Array;
-}
-
-function unwrapContentInfo(der: Uint8Array, expected: string, what: string): asn1js.AsnType {
-  const asn1 = parseAsn1(der, what);
-  const ci = decodeAs(what, () => new pkijs.ContentInfo({ schema: asn1 }));
-  if (ci.contentType !== expected) throw new BadRequestError(`${what}: unexpected content type ${ci.contentType}`);
-  return ci.content;
-}
-
-/** ContentInfo { contentType, [0] EXPLICIT content } read with the DER reader. */
-export function fastContentInfo(der: Uint8Array, expected: string): DerElement {
+/** ContentInfo { contentType, [0] EXPLICIT content }: the content, which must be of type `expected`. */
+export function readContentInfo(der: Uint8Array, expected: string, what: string): DerElement {
   const [type, content, extra] = childrenOf(readSingle(der), 0x30, 'ContentInfo');
-  if (decodeOid(primitiveOf(type, 0x06, 'contentType')) !== expected || extra) throw new DerDecodeError('ContentInfo: not the expected type');
-  const inner = childrenOf(content, 0xa0, 'content');
-  if (inner.length !== 1) throw new DerDecodeError('ContentInfo: expected one content');
-  return inner[0]!;
+  const contentType = oidOf(type, 'contentType');
+  if (contentType !== expected) throw new Asn1DecodeError(`${what}: unexpected content type ${contentType}`);
+  if (extra) throw new Asn1DecodeError('ContentInfo: too many values');
+  return onlyChild(content, 0xa0, 'content');
+}
+
+/** Runs a reader and words its Asn1DecodeError as `malformed <what>: <reason>`. */
+export function decoding<T>(what: string, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof Asn1DecodeError && !err.message.startsWith(`malformed ${what}`)) throw new Asn1DecodeError(`malformed ${what}: ${err.message}`, err);
+    throw err;
+  }
+}
+
+function findSigner(sid: DerElement | undefined, certificates: ParsedCertificate[]): ParsedCertificate | undefined {
+  if (sid?.tag === 0x30) {
+    const [issuer, serial] = childrenOf(sid, 0x30, 'IssuerAndSerialNumber');
+    const serialHex = integerHex(primitiveOf(serial, 0x02, 'serialNumber'));
+    const issuerDer = definiteForm(expectTag(issuer, 0x30, 'issuer'));
+    return certificates.find((c) => c.serialHex === serialHex && c.issuerDer.equals(issuerDer));
+  }
+  if (sid?.tag === 0x80 || sid?.tag === 0xa0) {
+    // subjectKeyIdentifier [0]: the certificate carrying it, or the only one there is
+    const ski = implicitOctets(sid, 0, 'subjectKeyIdentifier');
+    return certificates.find((c) => c.subjectKeyIdentifier?.equals(ski)) ?? (certificates.length === 1 ? certificates[0] : undefined);
+  }
+  throw new Asn1DecodeError('SignerInfo: unexpected sid');
 }
 
 /**
- * The common case (DER, one signer with an IssuerAndSerialNumber or a single certificate) read with
- * the DER reader: pkijs took about 4 ms of the event loop per pkiMessage here. Throws DerDecodeError
- * for anything else, and parseSignedData then lets pkijs decide (and word the error), as before.
+ * Reads a CMS SignedData (RFC 5652 5) with exactly one signer whose certificate is included, as SCEP
+ * requires. DER and BER (indefinite lengths, constructed OCTET STRINGs: Apple's client) alike;
+ * pkijs took about 4 ms of the event loop per pkiMessage here, this a few µs.
  */
-function fastParse(der: Uint8Array): SignedParts {
-  const f = childrenOf(fastContentInfo(der, OID.signedData), 0x30, 'SignedData');
+export function parseSignedData(der: Uint8Array, what = 'pkiMessage'): ParsedSignedData {
+  return decoding(what, () => readSignedData(der, what));
+}
+
+function readSignedData(der: Uint8Array, what: string): ParsedSignedData {
+  const f = childrenOf(readContentInfo(der, OID.signedData, what), 0x30, 'SignedData');
   const [version, digestAlgs, encap] = f;
   expectTag(version, 0x02, 'version');
   expectTag(digestAlgs, 0x31, 'digestAlgorithms');
@@ -74,112 +82,50 @@ function fastParse(der: Uint8Array): SignedParts {
   const certsEl = f[i]?.tag === 0xa0 ? f[i++] : undefined;
   if (f[i]?.tag === 0xa1) i++; // crls: not used
   const signerInfos = childrenOf(f[i], 0x31, 'signerInfos');
-  if (f.length !== i + 1 || signerInfos.length !== 1) throw new DerDecodeError('SignedData: unexpected shape');
+  if (f.length !== i + 1) throw new Asn1DecodeError('SignedData: unexpected fields');
+  if (signerInfos.length !== 1) throw new PkiInputError(`${what}: expected one signer, found ${signerInfos.length}`);
 
   const [eType, eContent, eExtra] = childrenOf(encap, 0x30, 'encapContentInfo');
-  primitiveOf(eType, 0x06, 'eContentType');
-  if (eExtra) throw new DerDecodeError('encapContentInfo: too many values');
-  let content: Buffer | undefined;
-  if (eContent) {
-    const inner = childrenOf(eContent, 0xa0, 'eContent');
-    content = inner.length === 1 ? octetsValue(inner[0]!) : undefined;
-    if (!content) throw new DerDecodeError('eContent is not an OCTET STRING');
-  }
+  oidOf(eType, 'eContentType');
+  if (eExtra) throw new Asn1DecodeError('encapContentInfo: too many values');
+  const content = eContent ? octetsOf(onlyChild(eContent, 0xa0, 'eContent'), 'eContent') : undefined;
 
-  const certificates: ParsedCertificate[] = [];
-  for (const c of certsEl ? readChildren(certsEl.value) : []) {
-    if (c.tag !== 0x30) continue; // other CertificateChoices are ignored, as before
-    const cert = ParsedCertificate.tryFast(c.raw);
-    if (!cert) throw new DerDecodeError('certificate needs the full parser');
-    certificates.push(cert);
-  }
+  // other CertificateChoices (attribute certificates...) are not used
+  const certificates = (certsEl ? readChildren(certsEl.value) : []).filter((c) => c.tag === 0x30).map((c) => ParsedCertificate.fromDer(c.raw));
 
-  const s = childrenOf(signerInfos[0], 0x30, 'SignerInfo');
-  const [siVersion, sid, digestAlg, signedAttrs, sigAlg, signature, unsigned, siExtra] = s;
+  const [siVersion, sid, digestAlg, signedAttrs, sigAlg, signature, unsigned, siExtra] = childrenOf(signerInfos[0], 0x30, 'SignerInfo');
   expectTag(siVersion, 0x02, 'SignerInfo version');
-  expectTag(signedAttrs, 0xa0, 'signedAttrs');
   expectTag(sigAlg, 0x30, 'signatureAlgorithm');
-  if (siExtra || (unsigned && unsigned.tag !== 0xa1)) throw new DerDecodeError('SignerInfo: unexpected shape');
-  let certificate: ParsedCertificate | undefined;
-  if (sid?.tag === 0x30) {
-    const [issuer, serial] = childrenOf(sid, 0x30, 'IssuerAndSerialNumber');
-    const serialHex = derIntegerHex(primitiveOf(serial, 0x02, 'serialNumber'));
-    const issuerDer = expectTag(issuer, 0x30, 'issuer').raw;
-    certificate = certificates.find((c) => c.serialHex === serialHex && c.issuerDer.equals(issuerDer));
-  } else if (sid?.tag === 0x80) {
-    certificate = certificates.length === 1 ? certificates[0] : undefined;
-  }
-  const digest = hashFromOid(decodeOid(primitiveOf(childrenOf(digestAlg, 0x30, 'digestAlgorithm')[0], 0x06, 'algorithm')));
-  if (!certificate || !digest) throw new DerDecodeError('signer certificate or digest: let the full parser report it');
+  if (siExtra || (unsigned && unsigned.tag !== 0xa1)) throw new Asn1DecodeError('SignerInfo: unexpected fields');
+  if (signedAttrs?.tag !== 0xa0) throw new PkiInputError(`${what}: no signed attributes`);
+  const certificate = findSigner(sid, certificates);
+  if (!certificate) throw new PkiInputError(`${what}: signer certificate missing`);
+  const digestOid = oidOf(childrenOf(digestAlg, 0x30, 'digestAlgorithm')[0], 'algorithm');
+  const digest = hashFromOid(digestOid);
+  if (!digest) throw new PkiInputError(`${what}: unsupported digest algorithm ${digestOid}`);
 
   const attributes = new Map<string, AttributeValue>();
-  for (const a of readChildren(signedAttrs!.value)) {
+  for (const a of readChildren(signedAttrs.value)) {
     const [type, values] = childrenOf(a, 0x30, 'Attribute');
     const first = childrenOf(values, 0x31, 'attribute values')[0];
-    if (first) attributes.set(decodeOid(primitiveOf(type, 0x06, 'attribute type')), { text: stringValue(first), octets: octetsValue(first) });
+    if (first) attributes.set(oidOf(type, 'attribute type'), { text: stringValue(first), octets: octetsValue(first) });
   }
-  // the signature covers the signed attributes re-tagged as SET OF (0x31)
-  const signedAttrsDer = Buffer.from(signedAttrs!.raw);
+  // the signature covers the DER of the signed attributes, re-tagged as SET OF (0x31), in the signer's order
+  const signedAttrsDer = Buffer.from(definiteForm(signedAttrs));
   signedAttrsDer[0] = 0x31;
-  return { content, certificates, certificate, digest, attributes, signedAttrsDer, signature: primitiveOf(signature, 0x04, 'signature') };
-}
+  const signatureValue = octetsOf(signature, 'signature');
 
-/** The original pkijs reading: the reference for every input the fast reader declines. */
-function pkijsParse(der: Uint8Array, what: string): SignedParts {
-  const content = unwrapContentInfo(der, OID.signedData, what);
-  const sd = decodeAs(what, () => new pkijs.SignedData({ schema: content }));
-  if (sd.signerInfos.length !== 1) throw new BadRequestError(`${what}: expected one signer, found ${sd.signerInfos.length}`);
-  const si = sd.signerInfos[0]!;
-  const certificates = (sd.certificates ?? [])
-    .filter((c): c is pkijs.Certificate => c instanceof pkijs.Certificate)
-    .map((c) => ParsedCertificate.fromPkijs(c));
-  const certificate = findSignerCertificate(si, certificates);
-  if (!certificate) throw new BadRequestError(`${what}: signer certificate missing`);
-  const digest = hashFromOid(si.digestAlgorithm.algorithmId);
-  if (!digest) throw new BadRequestError(`${what}: unsupported digest algorithm ${si.digestAlgorithm.algorithmId}`);
-  if (!si.signedAttrs) throw new BadRequestError(`${what}: no signed attributes`);
-
-  const attributes = new Map<string, AttributeValue>();
-  for (const attr of si.signedAttrs.attributes) {
-    const v = attr.values[0] as asn1js.AsnType | undefined;
-    if (v === undefined) continue;
-    const text = (v as asn1js.BaseStringBlock).valueBlock as { value?: unknown };
-    attributes.set(attr.type, { text: typeof text.value === 'string' ? text.value : undefined, octets: v instanceof asn1js.OctetString ? octets(v) : undefined });
-  }
-  const eContent = sd.encapContentInfo.eContent;
   return {
-    content: eContent ? octets(eContent) : undefined,
+    content,
     certificates,
-    certificate,
-    digest,
-    attributes,
-    // pkijs keeps the received bytes of the signed attributes, already re-tagged as SET (0x31)
-    signedAttrsDer: new Uint8Array(si.signedAttrs.encodedValue),
-    signature: si.signature.valueBlock.valueHexView,
-  };
-}
-
-/** Parses a CMS SignedData with exactly one signer whose certificate is included (as SCEP requires). */
-export function parseSignedData(der: Uint8Array, what = 'pkiMessage'): ParsedSignedData {
-  let p: SignedParts;
-  try {
-    p = fastParse(der);
-  } catch (err) {
-    if (!(err instanceof DerDecodeError)) throw err;
-    p = pkijsParse(der, what);
-  }
-  const { content: body, certificate, digest, attributes, signedAttrsDer, signature } = p;
-  return {
-    content: body,
-    certificates: p.certificates,
     signer: { certificate, digest, attributes },
     async verify() {
       const md = attributes.get(OID.messageDigest)?.octets;
       if (!md) return false;
-      const actual = createHash(digest).update(body ?? Buffer.alloc(0)).digest();
+      const actual = createHash(digest).update(content ?? Buffer.alloc(0)).digest();
       if (!actual.equals(md)) return false;
       try {
-        return verifyInline(digest, signedAttrsDer, certificate.publicKey, signature);
+        return verifyInline(digest, signedAttrsDer, certificate.publicKey, signatureValue);
       } catch {
         return false;
       }
@@ -187,20 +133,23 @@ export function parseSignedData(der: Uint8Array, what = 'pkiMessage'): ParsedSig
   };
 }
 
-function findSignerCertificate(si: pkijs.SignerInfo, certs: ParsedCertificate[]): ParsedCertificate | undefined {
-  if (si.sid instanceof pkijs.IssuerAndSerialNumber) {
-    const serial = integerHex(si.sid.serialNumber);
-    const issuer = toBuffer(si.sid.issuer.toSchema().toBER(false));
-    return certs.find((c) => c.serialHex === serial && c.issuerDer.equals(issuer));
-  }
-  // subjectKeyIdentifier [0]
-  return certs.length === 1 ? certs[0] : undefined;
+/** The certificates and CRLs of a degenerate SignedData (GetCACert RA bundle, CertRep content). */
+export function parseCertsOnly(der: Uint8Array, what = 'certs-only SignedData'): { certificates: ParsedCertificate[]; crls: Buffer[] } {
+  return decoding(what, () => {
+    const f = childrenOf(readContentInfo(der, OID.signedData, what), 0x30, 'SignedData');
+    const field = (tag: number) => f.slice(3).find((e) => e.tag === tag);
+    const certs = field(0xa0);
+    const crls = field(0xa1);
+    return {
+      certificates: (certs ? readChildren(certs.value) : []).filter((c) => c.tag === 0x30).map((c) => ParsedCertificate.fromDer(c.raw)),
+      crls: (crls ? readChildren(crls.value) : []).filter((c) => c.tag === 0x30).map((c) => Buffer.from(definiteForm(c))),
+    };
+  });
 }
 
-/** Attribute ::= SEQUENCE { type, SET { value } }, as DER; `value` is DER or an asn1js value. */
-export function attribute(type: string, value: asn1js.AsnType | Uint8Array): Buffer {
-  const v = value instanceof Uint8Array ? value : new Uint8Array(value.toBER(false));
-  return derSequence(derOid(type), tlv(0x31, v));
+/** Attribute ::= SEQUENCE { type, SET { value } }, as DER; `value` is one DER value. */
+export function attribute(type: string, value: Uint8Array): Buffer {
+  return derSequence(derOid(type), tlv(0x31, value));
 }
 
 const issuerAndSerial = (c: ParsedCertificate): Buffer => derSequence(c.issuerDer, c.serialDer);
@@ -267,10 +216,7 @@ export function buildDegenerateSignedData(certificates: ParsedCertificate[], crl
   return contentInfo(OID.signedData, sd);
 }
 
-/** ContentInfo { contentType, [0] EXPLICIT content }; content is DER or an asn1js value. */
-export function contentInfo(contentType: string, content: asn1js.AsnType | Uint8Array): Buffer {
-  const der = content instanceof Uint8Array ? content : new Uint8Array(content.toBER(false));
-  return derSequence(derOid(contentType), tlv(0xa0, der));
+/** ContentInfo { contentType, [0] EXPLICIT content }; `content` is DER. */
+export function contentInfo(contentType: string, content: Uint8Array): Buffer {
+  return derSequence(derOid(contentType), tlv(0xa0, content));
 }
-
-export { unwrapContentInfo };

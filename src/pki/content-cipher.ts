@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { OID } from './oids';
-import { BadRequestError } from '../shared/errors';
+import { PkiInputError } from './pki-errors';
 
 export interface ContentCipher {
   oid: string;
@@ -34,12 +34,12 @@ function opensslKey(cipher: ContentCipher, key: Uint8Array): Buffer {
 }
 
 export function decryptContent(cipher: ContentCipher, key: Uint8Array, iv: Uint8Array, data: Uint8Array): Buffer {
-  if (iv.length !== cipher.ivLength) throw new BadRequestError('wrong IV length for content encryption');
+  if (iv.length !== cipher.ivLength) throw new PkiInputError('wrong IV length for content encryption');
   try {
     const d = createDecipheriv(cipher.openssl, opensslKey(cipher, key), iv);
     return Buffer.concat([d.update(data), d.final()]);
   } catch (err) {
-    throw new BadRequestError('cannot decrypt the request (not encrypted to this CA?)', err);
+    throw new PkiInputError('cannot decrypt the request (not encrypted to this CA?)', err);
   }
 }
 

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { readCertificateFields } from './certificate-fields';
+import { readCertificateFields } from './certificate';
 import {
   derExplicit,
   derExtension,

@@ -1,114 +1,76 @@
 import { createHash, KeyObject } from 'node:crypto';
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
-import { decodeAs, parseAsn1 } from './der';
-import { childrenOf, decodeOid, DerDecodeError, primitiveOf, readChildren, readSingle } from './der-reader';
-import { bitStringBytes, expectTag, stringValue } from './der-values';
+import { asBuffer, childrenOf, DerElement, oidOf, readChildren, readSingle } from './der-reader';
+import { bitStringBytes, definiteForm, expectTag, stringValue } from './der-values';
 import { OID, hashFromOid } from './oids';
 import { verifyInline } from './sign';
-import { nameText, ParsedCertificate } from './certificate';
+import { ParsedCertificate } from './certificate';
+import { formatName, nameAttributes, NameAttribute } from './names';
+import { Asn1DecodeError, PkiInputError } from './pki-errors';
 import { publicKeyFromSpki } from './public-key';
-import { toArrayBuffer, toBuffer } from '../shared/bytes';
-import { BadRequestError } from '../shared/errors';
 
-/** The parts of a CertificationRequest that enrollment uses, as DER slices. */
-interface CsrFields {
-  /** CertificationRequestInfo: what the signature covers */
-  tbs: Uint8Array;
-  subjectDer: Buffer;
-  spkiDer: Buffer;
-  signatureAlgorithm: string;
-  signature: Uint8Array;
-  /** challengePassword; throws DerDecodeError when only the full parser can read it */
-  challengePassword: () => string | undefined;
-}
-
-/** Fast DER reading (see ParsedCertificate): throws DerDecodeError when pkijs must decide. */
-function fastFields(der: Buffer): CsrFields {
-  const [info, alg, sig, extra] = childrenOf(readSingle(der), 0x30, 'CertificationRequest');
-  if (extra) throw new DerDecodeError('CertificationRequest: too many values');
-  const [version, subject, spki, attrs, more] = childrenOf(info, 0x30, 'CertificationRequestInfo');
-  expectTag(version, 0x02, 'version');
-  expectTag(subject, 0x30, 'subject');
-  expectTag(spki, 0x30, 'subjectPublicKeyInfo');
-  if (more || (attrs && attrs.tag !== 0xa0)) throw new DerDecodeError('CertificationRequestInfo: unexpected field');
-  const attributes = attrs ? readChildren(attrs.value).map((a) => childrenOf(a, 0x30, 'Attribute')) : [];
-  for (const [type, values] of attributes) {
-    primitiveOf(type, 0x06, 'attribute type');
-    expectTag(values, 0x31, 'attribute values');
-  }
-  return {
-    tbs: info!.raw,
-    subjectDer: subject!.raw,
-    spkiDer: spki!.raw,
-    signatureAlgorithm: decodeOid(primitiveOf(childrenOf(alg, 0x30, 'signatureAlgorithm')[0], 0x06, 'algorithm')),
-    signature: bitStringBytes(sig, 'signature'),
-    challengePassword: () => {
-      const attr = attributes.find(([type]) => decodeOid(type!.value) === OID.challengePassword);
-      const value = attr ? readChildren(attr[1]!.value)[0] : undefined;
-      return value ? stringValue(value) : undefined;
-    },
-  };
-}
-
-function pkijsFields(csr: pkijs.CertificationRequest): CsrFields {
-  return {
-    tbs: csr.tbsView,
-    subjectDer: toBuffer(csr.subject.toSchema().toBER(false)),
-    spkiDer: toBuffer(csr.subjectPublicKeyInfo.toSchema().toBER(false)),
-    signatureAlgorithm: csr.signatureAlgorithm.algorithmId,
-    signature: csr.signatureValue.valueBlock.valueHexView,
-    challengePassword: () => {
-      const attr = csr.attributes?.find((a) => a.type === OID.challengePassword);
-      const value = attr?.values[0] as asn1js.AsnType | undefined;
-      if (!value) return undefined;
-      const block = (value as asn1js.BaseStringBlock).valueBlock as { value?: unknown };
-      return typeof block.value === 'string' ? block.value : undefined;
-    },
-  };
-}
-
-/** A parsed PKCS#10 certification request. */
+/**
+ * A parsed PKCS#10 certification request (RFC 2986), read with the DER reader; BER is accepted.
+ */
 export class ParsedCsr {
+  /** SubjectPublicKeyInfo, DER */
   readonly spkiDer: Buffer;
+  /** subject Name, DER (multi-valued RDNs in DER order): what the certificate's subject is copied from */
   readonly subjectDer: Buffer;
   readonly publicKey: KeyObject;
-  private parsed?: pkijs.CertificationRequest;
+  /** CertificationRequestInfo as received, and as DER when it came as BER: what the signature covers */
+  private readonly tbs: Buffer[];
+  private readonly signatureAlgorithm: string;
+  private readonly signature: Buffer;
+  private readonly attributes: [DerElement, DerElement][];
   private subjectText?: string;
 
-  private constructor(readonly der: Buffer, private readonly f: CsrFields, csr?: pkijs.CertificationRequest, sameKey?: ParsedCertificate) {
-    this.parsed = csr;
-    this.spkiDer = f.spkiDer;
-    this.subjectDer = f.subjectDer;
+  private constructor(readonly der: Buffer, sameKey?: ParsedCertificate) {
+    const [info, alg, sig, extra] = childrenOf(readSingle(der), 0x30, 'CertificationRequest');
+    if (extra) throw new Asn1DecodeError('CertificationRequest: too many values');
+    const [version, subject, spki, attrs, more] = childrenOf(info, 0x30, 'CertificationRequestInfo');
+    expectTag(version, 0x02, 'version');
+    expectTag(subject, 0x30, 'subject');
+    expectTag(spki, 0x30, 'subjectPublicKeyInfo');
+    if (more || (attrs && attrs.tag !== 0xa0)) throw new Asn1DecodeError('CertificationRequestInfo: unexpected field');
+    this.attributes = (attrs ? readChildren(attrs.value) : []).map((a) => {
+      const [type, values] = childrenOf(a, 0x30, 'Attribute');
+      oidOf(type, 'attribute type');
+      return [type!, expectTag(values, 0x31, 'attribute values')];
+    });
+    const tbsDer = definiteForm(info!);
+    this.tbs = tbsDer === info!.raw ? [tbsDer] : [info!.raw, tbsDer];
+    this.subjectDer = definiteForm(subject!, true);
+    this.spkiDer = definiteForm(spki!);
+    this.signatureAlgorithm = oidOf(childrenOf(alg, 0x30, 'signatureAlgorithm')[0], 'algorithm');
+    this.signature = bitStringBytes(sig, 'signature');
     try {
       this.publicKey = sameKey?.spkiDer.equals(this.spkiDer) ? sameKey.publicKey : publicKeyFromSpki(this.spkiDer);
     } catch (err) {
-      throw new BadRequestError('unsupported public key in CSR', err);
+      throw new PkiInputError('unsupported public key in CSR', err);
     }
   }
 
-  /** `sameKey`: a certificate that may hold the same public key (the request's signer), whose KeyObject is then reused. */
+  /**
+   * Throws Asn1DecodeError on anything that is not a CSR, PkiInputError on a key we cannot use.
+   * `sameKey`: a certificate that may hold the same public key (the request's signer), whose KeyObject is then reused.
+   */
   static fromDer(der: Uint8Array, sameKey?: ParsedCertificate): ParsedCsr {
-    const buf = Buffer.from(der);
-    try {
-      return new ParsedCsr(buf, fastFields(buf), undefined, sameKey);
-    } catch (err) {
-      if (!(err instanceof DerDecodeError)) throw err;
-    }
-    const asn1 = parseAsn1(der, 'CSR');
-    const csr = decodeAs('CSR', () => new pkijs.CertificationRequest({ schema: asn1 }));
-    return new ParsedCsr(buf, pkijsFields(csr), csr, sameKey);
-  }
-
-  /** The pkijs object, parsed on first use. */
-  get csr(): pkijs.CertificationRequest {
-    this.parsed ??= pkijs.CertificationRequest.fromBER(toArrayBuffer(this.der));
-    return this.parsed;
+    return new ParsedCsr(Buffer.from(asBuffer(der)), sameKey);
   }
 
   get subject(): string {
-    this.subjectText ??= nameText(this.subjectDer, () => this.csr.subject);
+    this.subjectText ??= formatName(this.subjectDer);
     return this.subjectText;
+  }
+
+  /** The subject Name (DER), for nameAttributes() and template matching. */
+  get subjectName(): Buffer {
+    return this.subjectDer;
+  }
+
+  /** The subject's attributes in encoding order. */
+  get subjectAttributes(): NameAttribute[] {
+    return nameAttributes(this.subjectDer);
   }
 
   get keyType(): string {
@@ -123,27 +85,22 @@ export class ParsedCsr {
     return createHash('sha256').update(this.spkiDer).digest('hex');
   }
 
-  /** The subject as pkijs objects (parsed from its own DER, not from the whole request). */
-  get subjectName(): pkijs.RelativeDistinguishedNames {
-    return this.parsed?.subject ?? pkijs.RelativeDistinguishedNames.fromBER(toArrayBuffer(this.subjectDer));
-  }
-
   /** challengePassword (PKCS#9) as a string, whatever DirectoryString type the client used. */
   get challengePassword(): string | undefined {
-    try {
-      return this.f.challengePassword();
-    } catch (err) {
-      if (!(err instanceof DerDecodeError)) throw err;
-      return pkijsFields(this.csr).challengePassword();
-    }
+    const attr = this.attributes.find(([type]) => oidOf(type, 'attribute type') === OID.challengePassword);
+    const value = attr ? readChildren(attr[1].value)[0] : undefined;
+    return value ? stringValue(value) : undefined;
   }
 
-  /** Checks the self-signature (proof of possession of the private key). */
+  /**
+   * Checks the self-signature (proof of possession of the private key). RFC 2986 signs the DER of
+   * the CertificationRequestInfo; a BER sender may have signed the bytes it sent, so both count.
+   */
   async verifySignature(): Promise<boolean> {
-    const hash = hashFromOid(this.f.signatureAlgorithm);
+    const hash = hashFromOid(this.signatureAlgorithm);
     if (!hash) return false;
     try {
-      return verifyInline(hash, this.f.tbs, this.publicKey, this.f.signature);
+      return this.tbs.some((tbs) => verifyInline(hash, tbs, this.publicKey, this.signature));
     } catch {
       return false;
     }

@@ -1,7 +1,7 @@
 /**
- * Minimal DER writer: tag/length/value concatenation into Buffers. Used where building asn1js/pkijs
- * objects is too slow (a CRL with 100,000 entries) or where the exact bytes matter (OCSP CertIDs
- * echoed back to the client). Every function returns a complete TLV.
+ * The DER writer of src/pki: tag/length/value concatenation into Buffers, minimal lengths, SET OF in
+ * DER order (derSetOf). Fast enough for a CRL with 100,000 entries, and exact where the bytes matter
+ * (OCSP CertIDs echoed back to the client). Every function returns a complete TLV.
  */
 
 /** Universal tags used here. */

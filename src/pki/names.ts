@@ -1,7 +1,7 @@
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
-import { childrenOf, decodeOid, DerDecodeError, primitiveOf, readSingle } from './der-reader';
+import { childrenOf, oidOf, readSingle } from './der-reader';
 import { stringValue } from './der-values';
+import { derOid, derSequence, tlv } from './der-writer';
+import { Asn1DecodeError } from './pki-errors';
 
 const SHORT_NAMES: Record<string, string> = {
   '2.5.4.3': 'CN',
@@ -22,53 +22,43 @@ export interface NameAttribute {
   value: string;
 }
 
-/** Attributes in encoding order (most significant first, as in the DER). */
-export function nameAttributes(name: pkijs.RelativeDistinguishedNames): NameAttribute[] {
-  return name.typesAndValues.map((tv) => ({
-    type: SHORT_NAMES[tv.type] ?? tv.type,
-    value: String((tv.value.valueBlock as { value?: unknown }).value ?? ''),
-  }));
+/**
+ * Attributes of a DER/BER Name in encoding order (most significant first), multi-valued RDNs
+ * flattened. A value that is not a string is given as `#` and the hex of its encoding (RFC 4514 2.4).
+ */
+export function nameAttributes(der: Uint8Array): NameAttribute[] {
+  const attrs: NameAttribute[] = [];
+  for (const rdn of childrenOf(readSingle(der), 0x30, 'Name')) {
+    for (const atv of childrenOf(rdn, 0x31, 'RelativeDistinguishedName')) {
+      const [type, value, extra] = childrenOf(atv, 0x30, 'AttributeTypeAndValue');
+      if (!value || extra) throw new Asn1DecodeError('AttributeTypeAndValue: expected two values');
+      const oid = oidOf(type, 'attribute type');
+      attrs.push({ type: SHORT_NAMES[oid] ?? oid, value: stringValue(value) ?? `#${value.raw.toString('hex')}` });
+    }
+  }
+  return attrs;
 }
 
-/** One-line form in the RFC 4514 order (last RDN first), e.g. `CN=dev1,OU=MDM,O=scep-client,C=US`. */
-export function formatName(name: pkijs.RelativeDistinguishedNames): string {
-  return formatAttributes(nameAttributes(name));
-}
-
-function formatAttributes(attrs: NameAttribute[]): string {
-  return attrs
+/** One-line form of a Name in the RFC 4514 order (last RDN first), e.g. `CN=dev1,OU=MDM,O=scep-client,C=US`. */
+export function formatName(der: Uint8Array): string {
+  return nameAttributes(der)
     .reverse()
     .map((a) => `${a.type}=${a.value.replace(/([,+"\\<>;=])/g, '\\$1')}`)
     .join(',');
 }
 
-/**
- * formatName() straight from the DER of a Name, without building pkijs objects (hot path: every
- * certificate we parse or issue). Throws DerDecodeError on anything but plain string values.
- */
-export function formatNameDer(der: Uint8Array): string {
-  const attrs: NameAttribute[] = [];
-  for (const rdn of childrenOf(readSingle(der), 0x30, 'Name')) {
-    for (const atv of childrenOf(rdn, 0x31, 'RDN')) {
-      const [type, value, extra] = childrenOf(atv, 0x30, 'AttributeTypeAndValue');
-      if (!value || extra) throw new DerDecodeError('AttributeTypeAndValue: expected two values');
-      const oid = decodeOid(primitiveOf(type, 0x06, 'attribute type'));
-      const text = stringValue(value);
-      if (text === undefined) throw new DerDecodeError('attribute value is not a string');
-      attrs.push({ type: SHORT_NAMES[oid] ?? oid, value: text });
-    }
-  }
-  return formatAttributes(attrs);
-}
+/** formatName() under the name the hot paths have used. */
+export const formatNameDer = formatName;
 
-/** Builds a Name from `{type,value}` pairs in encoding order, one attribute per RDN. */
-export function buildName(attrs: NameAttribute[]): pkijs.RelativeDistinguishedNames {
-  // pkijs would put every attribute in a single multi-valued RDN, so build the SEQUENCE OF SET here
+/**
+ * Builds a Name (DER) from `{type,value}` pairs in encoding order, one attribute per RDN:
+ * countryName as PrintableString (X.520 requires it), everything else as UTF8String.
+ */
+export function buildName(attrs: NameAttribute[]): Buffer {
   const rdns = attrs.map((a) => {
     const oid = OID_BY_SHORT[a.type.toUpperCase()] ?? a.type;
-    const value = oid === '2.5.4.6' ? new asn1js.PrintableString({ value: a.value }) : new asn1js.Utf8String({ value: a.value });
-    return new asn1js.Set({ value: [new pkijs.AttributeTypeAndValue({ type: oid, value }).toSchema()] });
+    const value = oid === '2.5.4.6' ? tlv(0x13, Buffer.from(a.value, 'latin1')) : tlv(0x0c, Buffer.from(a.value, 'utf8'));
+    return tlv(0x31, derSequence(derOid(oid), value));
   });
-  const der = new asn1js.Sequence({ value: rdns }).toBER(false);
-  return pkijs.RelativeDistinguishedNames.fromBER(der);
+  return derSequence(...rdns);
 }

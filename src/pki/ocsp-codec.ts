@@ -3,7 +3,7 @@
  * ocsp-response.codec.ts. This module is the entry point the CA service imports.
  */
 import { createHash } from 'node:crypto';
-import { readCertificateFields } from './certificate-fields';
+import { readCertificateFields } from './certificate';
 import { normalizeSerialHex } from '../shared/bytes';
 import type { OcspCertId, OcspHashAlgorithm } from './ocsp-request.codec';
 

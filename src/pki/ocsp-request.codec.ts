@@ -1,7 +1,6 @@
 import {
   childrenOf,
   decodeOid,
-  DerDecodeError,
   integerHex,
   primitiveOf,
   readChildren,
@@ -9,10 +8,10 @@ import {
   type DerElement,
 } from './der-reader';
 import { OID } from './oids';
-import { BadRequestError } from '../shared/errors';
+import { Asn1DecodeError } from './pki-errors';
 
 /** An OCSP request we cannot decode. The service answers it with `buildOcspError('malformedRequest')`. */
-export class OcspMalformedError extends BadRequestError {}
+export class OcspMalformedError extends Asn1DecodeError {}
 
 export type OcspHashAlgorithm = 'sha1' | 'sha256' | 'sha384' | 'sha512';
 
@@ -136,7 +135,7 @@ export function parseOcspRequest(der: Uint8Array, options: ParseOcspRequestOptio
     return nonce ? { requests, nonce } : { requests };
   } catch (err) {
     if (err instanceof OcspMalformedError) throw err;
-    if (err instanceof DerDecodeError) fail(err.message);
+    if (err instanceof Asn1DecodeError) fail(err.message);
     // Not expected: the reader checks every length. Still a client error, never a crash.
     throw new OcspMalformedError('malformed OCSP request', err);
   }

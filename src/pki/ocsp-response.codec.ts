@@ -1,5 +1,5 @@
 import { createHash, type KeyObject } from 'node:crypto';
-import { readCertificateFields } from './certificate-fields';
+import { readCertificateFields } from './certificate';
 import {
   DER_NULL,
   derEnumerated,

@@ -1,4 +1,4 @@
-import { BadRequestError } from '../shared/errors';
+import { PkiInputError } from './pki-errors';
 
 /** CRLReason (RFC 5280 section 5.3.1), by the RFC's names. Code 7 is not assigned. */
 export const REVOCATION_REASON_CODES = {
@@ -38,14 +38,14 @@ const BY_FOLDED_NAME = new Map(REVOCATION_REASONS.map((name) => [name.toLowerCas
 
 /**
  * Parses user input (CLI flag, admin API field): an RFC 5280 name in any case, with optional '-', '_'
- * or spaces between words, or its decimal code. Unknown values are a BadRequestError listing the names.
+ * or spaces between words, or its decimal code. Unknown values are a PkiInputError listing the names.
  */
 export function parseRevocationReason(input: string): RevocationReason {
   const trimmed = input.trim();
   const byCode = /^\d{1,2}$/.test(trimmed) ? revocationReasonFromCode(Number(trimmed)) : undefined;
   const found = byCode ?? BY_FOLDED_NAME.get(trimmed.replace(/[-_\s]/g, '').toLowerCase());
   if (!found) {
-    throw new BadRequestError(`unknown revocation reason "${trimmed.slice(0, 40)}"; expected one of ${REVOCATION_REASONS.join(', ')}`);
+    throw new PkiInputError(`unknown revocation reason "${trimmed.slice(0, 40)}"; expected one of ${REVOCATION_REASONS.join(', ')}`);
   }
   return found;
 }

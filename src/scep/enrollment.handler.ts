@@ -2,7 +2,9 @@ import { CertificateAuthority } from '../ca/certificate-authority';
 import { ParsedCertificate } from '../pki/certificate';
 import { ParsedCsr } from '../pki/csr';
 import { Clock } from '../shared/clock';
-import { BadRequestError, FailInfo, ScepFailure } from '../shared/errors';
+import { BadRequestError } from '../shared/errors';
+import { PkiInputError } from '../pki/pki-errors';
+import { FailInfo, ScepFailure } from './scep-failure';
 import { PkiMessage } from './pki-message.codec';
 import { ScepEndpoint, ScepStore, StoredCertificate } from './scep-ports';
 import { MessageType, PkiStatus } from './scep-types';
@@ -111,7 +113,7 @@ function parseCsr(content: Buffer, signer: ParsedCertificate): ParsedCsr {
   try {
     return ParsedCsr.fromDer(content, signer);
   } catch (err) {
-    if (err instanceof BadRequestError) throw new ScepFailure(FailInfo.badRequest, err.message);
+    if (err instanceof BadRequestError || err instanceof PkiInputError) throw new ScepFailure(FailInfo.badRequest, err.message);
     throw err;
   }
 }

@@ -1,7 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
-import { KeyObject } from 'node:crypto';
+import { KeyObject, randomBytes } from 'node:crypto';
 import { OID } from '../pki/oids';
 import { HashName } from '../pki/sign';
 import { ParsedCertificate } from '../pki/certificate';
@@ -10,8 +7,7 @@ import { attribute, AttributeValue, buildDegenerateSignedData, buildSignedData, 
 import { derOctetString, tlv } from '../pki/der-writer';
 import { buildEnvelopedData } from '../pki/cms-enveloped-data';
 import { ContentCipher } from '../pki/content-cipher';
-import { decodeAs, integerHex, octets, parseAsn1 } from '../pki/der';
-import { toArrayBuffer, toBuffer } from '../shared/bytes';
+import { IssuerAndSerial, IssuerAndSubject, readIssuerAndSerial, readIssuerAndSubject } from '../pki/issuer-and-serial';
 import { BadRequestError } from '../shared/errors';
 import { FailInfo, MessageType, PkiStatus } from './scep-types';
 
@@ -39,11 +35,8 @@ function octetValue(v: AttributeValue | undefined): Buffer | undefined {
   return v?.octets;
 }
 
+/** The signed layer of a pkiMessage; undecodable input is an Asn1DecodeError or PkiInputError (HTTP 400). */
 export function decodePkiMessage(der: Uint8Array): PkiMessage {
-  return decodeAs('pkiMessage', () => decodePkiMessageUnchecked(der));
-}
-
-function decodePkiMessageUnchecked(der: Uint8Array): PkiMessage {
   const sd = parseSignedData(der, 'pkiMessage');
   const attrs = sd.signer.attributes;
   const typeText = stringValue(attrs.get(OID.scepMessageType));
@@ -69,27 +62,9 @@ function decodePkiMessageUnchecked(der: Uint8Array): PkiMessage {
 }
 
 /** IssuerAndSubject (CertPoll) or IssuerAndSerialNumber (GetCert, GetCRL) message data. */
-export interface IssuerAndSerial {
-  issuerDer: Buffer;
-  serialHex: string;
-}
-export interface IssuerAndSubject {
-  issuerDer: Buffer;
-  subjectDer: Buffer;
-}
-
-export function decodeIssuerAndSerial(der: Uint8Array): IssuerAndSerial {
-  const asn1 = parseAsn1(der, 'IssuerAndSerialNumber');
-  const ias = decodeAs('IssuerAndSerialNumber', () => new pkijs.IssuerAndSerialNumber({ schema: asn1 }));
-  return { issuerDer: toBuffer(ias.issuer.toSchema().toBER(false)), serialHex: integerHex(ias.serialNumber) };
-}
-
-export function decodeIssuerAndSubject(der: Uint8Array): IssuerAndSubject {
-  const asn1 = parseAsn1(der, 'IssuerAndSubject');
-  if (!(asn1 instanceof asn1js.Sequence) || asn1.valueBlock.value.length !== 2) throw new BadRequestError('malformed IssuerAndSubject');
-  const [issuer, subject] = asn1.valueBlock.value as [asn1js.AsnType, asn1js.AsnType];
-  return { issuerDer: toBuffer(issuer.toBER(false)), subjectDer: toBuffer(subject.toBER(false)) };
-}
+export type { IssuerAndSerial, IssuerAndSubject };
+export const decodeIssuerAndSerial = readIssuerAndSerial;
+export const decodeIssuerAndSubject = readIssuerAndSubject;
 
 export function decodeCsr(der: Uint8Array): ParsedCsr {
   return ParsedCsr.fromDer(der);

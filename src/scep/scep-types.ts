@@ -1,4 +1,4 @@
-import { FailInfo } from '../shared/errors';
+import { FailInfo } from './scep-failure';
 
 /** RFC 8894 section 3.2.1.2 messageType. */
 export enum MessageType {

@@ -4,7 +4,9 @@ import { ContentCipher } from '../pki/content-cipher';
 import { RsaKeyTransport } from '../pki/rsa-key-transport';
 import { ParsedCertificate } from '../pki/certificate';
 import { Clock } from '../shared/clock';
-import { BadRequestError, FailInfo, ScepFailure } from '../shared/errors';
+import { BadRequestError } from '../shared/errors';
+import { PkiInputError } from '../pki/pki-errors';
+import { FailInfo, ScepFailure } from './scep-failure';
 import { decodeIssuerAndSerial, decodeIssuerAndSubject, decodePkiMessage, CertRepInput, encodeCertRep, PkiMessage } from './pki-message.codec';
 import { ScepEndpoint, ScepStore } from './scep-ports';
 import { MessageType, PkiStatus, SCEP_CAPABILITIES } from './scep-types';
@@ -136,7 +138,7 @@ function parseOrFail<T>(fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    if (err instanceof BadRequestError) throw new ScepFailure(FailInfo.badRequest, err.message);
+    if (err instanceof BadRequestError || err instanceof PkiInputError) throw new ScepFailure(FailInfo.badRequest, err.message);
     throw err;
   }
 }

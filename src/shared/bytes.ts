@@ -5,13 +5,6 @@ export function toBuffer(view: ArrayBuffer | ArrayBufferView): Buffer {
   return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
 }
 
-/** Copies into a fresh ArrayBuffer (pkijs/asn1js want one that starts at offset 0). */
-export function toArrayBuffer(buf: Uint8Array): ArrayBuffer {
-  const out = new ArrayBuffer(buf.byteLength);
-  new Uint8Array(out).set(buf);
-  return out;
-}
-
 /** Constant-time equality of two secrets of possibly different lengths (compares digests). */
 export function secretsEqual(a: string | Buffer, b: string | Buffer): boolean {
   const da = createHash('sha256').update(a).digest();

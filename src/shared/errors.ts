@@ -1,6 +1,6 @@
 /**
  * The one error hierarchy. Every refusal the service makes is an AppError; `http/error-mapping.ts`
- * turns it into an HTTP answer (and the SCEP service turns ScepFailure into a signed CertRep).
+ * turns it into an HTTP answer (and the SCEP service turns its ScepFailure, in scep/, into a signed CertRep).
  * `expose` says whether the message is safe to show a client; anything that is not an AppError is
  * an internal fault and is answered with a generic 500 text, never its message or stack.
  */
@@ -62,24 +62,5 @@ export class ServiceUnavailableError extends AppError {
 export class ConfigError extends AppError {
   constructor(readonly variable: string, message: string) {
     super(`${variable}: ${message}`, { status: 500, code: 'config', expose: false });
-  }
-}
-
-/** RFC 8894 failInfo values. */
-export enum FailInfo {
-  badAlg = 0,
-  badMessageCheck = 1,
-  badRequest = 2,
-  badTime = 3,
-  badCertId = 4,
-}
-
-/**
- * A SCEP request we could decrypt and understand but refuse. It becomes a signed CertRep FAILURE
- * carrying `failInfo` and `text` (as failInfoText), never an HTTP error.
- */
-export class ScepFailure extends AppError {
-  constructor(readonly failInfo: FailInfo, message: string) {
-    super(message, { status: 200, code: `scep_${FailInfo[failInfo]}` });
   }
 }

@@ -12,7 +12,7 @@ import { buildName } from '../../src/pki/names';
 import { contentCipherByOid } from '../../src/pki/content-cipher';
 import { OID } from '../../src/pki/oids';
 import { selfSignedFor } from '../../src/scep/client/scep-client';
-import * as asn1js from 'asn1js';
+import { derIntegerFromBigInt, derSequence } from '../../src/pki/der-writer';
 import { MessageType } from '../../src/scep/scep-types';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261128);
@@ -71,7 +71,7 @@ describe(`fuzz: SCEP PKIOperation (${RUNS} inputs, seed ${SEED})`, function () {
     const subject = buildName([{ type: 'CN', value: 'inner' }]);
     const signer = await selfSignedFor(key!, subject);
     const csr = await buildCsr({ subject, key: key!, challengePassword: TEST_CHALLENGE });
-    const ias = Buffer.from(new asn1js.Sequence({ value: [cas.ca.cert.subject.toSchema(), new asn1js.Integer({ value: 12345 })] }).toBER(false));
+    const ias = derSequence(cas.ca.subjectDer, derIntegerFromBigInt(12345n));
     const inner = fc.sample(fc.tuple(fc.constantFrom(17, 19, 20, 21, 22, 3, 99), mutatedInputs([csr, ias])), { numRuns: INNER_RUNS, seed: SEED + 1 });
     const cipher = contentCipherByOid(OID.aes128Cbc)!;
     const cases: FuzzCase[] = [];

@@ -11,8 +11,7 @@ import { buildPkiMessage, openCertRep } from '../../src/scep/client/scep-client.
 import { contentCipherByOid } from '../../src/pki/content-cipher';
 import { buildCsr } from '../../src/pki/csr-builder';
 import { buildName } from '../../src/pki/names';
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
+import { derSequence, derUnsignedInteger } from '../../src/pki/der-writer';
 
 describe('SCEP enrollment over HTTP (real server, real SQLite)', function () {
   let server: TestServer;
@@ -114,7 +113,7 @@ describe('SCEP enrollment over HTTP (real server, real SQLite)', function () {
   it('answers CertPoll and GetCert with the issued certificate', async () => {
     const issued = await server.client.enroll({ cas, subject: subject('poll'), challenge: TEST_CHALLENGE, key: keys[6], transactionId: 'poll-1' });
     const requester = { certificate: (await server.client.preparePkcsReq({ cas, subject: subject('poll'), key: keys[6] })).requester.certificate, key: keys[6] };
-    const ias = new asn1js.Sequence({ value: [cas.ca.cert.subject.toSchema(), issued.certificate!.cert.subject.toSchema()] }).toBER(false);
+    const ias = derSequence(cas.ca.subjectDer, issued.certificate!.subjectDer);
     const send = async (type: MessageType, data: Uint8Array, tid: string) => {
       const m = await buildPkiMessage({ messageType: type, messageData: data, transactionId: tid, recipient: cas.recipient, cipher: contentCipherByOid(OID.aes128Cbc)!, digest: 'sha256', signerCert: requester.certificate, signerKey: keys[6]! });
       const res = await server.client.send(m.der);
@@ -126,7 +125,7 @@ describe('SCEP enrollment over HTTP (real server, real SQLite)', function () {
     const unknownPoll = await send(MessageType.CertPoll, new Uint8Array(ias), 'poll-unknown');
     expect(unknownPoll.message.failInfo).to.equal(FailInfo.badCertId);
 
-    const getCert = (serial: Uint8Array) => new pkijs.IssuerAndSerialNumber({ issuer: cas.ca.cert.subject, serialNumber: new asn1js.Integer({ valueHex: new Uint8Array(serial).buffer }) }).toSchema().toBER(false);
+    const getCert = (serial: Uint8Array) => derSequence(cas.ca.subjectDer, derUnsignedInteger(serial));
     const got = await send(MessageType.GetCert, new Uint8Array(getCert(Buffer.from(issued.certificate!.serialHex, 'hex'))), 'getcert-1');
     expect(got.message.pkiStatus).to.equal(PkiStatus.SUCCESS);
     expect(got.certificates[0]!.der.equals(issued.certificate!.der)).to.equal(true);

@@ -1,14 +1,12 @@
 import { createHash, createPublicKey, KeyObject, randomBytes } from 'node:crypto';
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
 import { ParsedCertificate } from '../../pki/certificate';
-import { attribute, buildSignedData, parseSignedData } from '../../pki/cms-signed-data';
+import { attribute, buildSignedData, parseCertsOnly, parseSignedData } from '../../pki/cms-signed-data';
+import { derOctetString, tlv } from '../../pki/der-writer';
 import { buildEnvelopedData, decryptEnvelopedData } from '../../pki/cms-enveloped-data';
 import { ContentCipher } from '../../pki/content-cipher';
 import { RsaKeyTransport } from '../../pki/rsa-key-transport';
 import { OID } from '../../pki/oids';
 import { HashName } from '../../pki/sign';
-import { toArrayBuffer, toBuffer } from '../../shared/bytes';
 import { decodePkiMessage, PkiMessage } from '../pki-message.codec';
 import { MessageType } from '../scep-types';
 
@@ -42,9 +40,9 @@ export async function buildPkiMessage(r: RequestInput): Promise<{ der: Buffer; t
     digest: r.digest,
     certificates: [r.signerCert],
     attributes: [
-      attribute(OID.scepTransactionId, new asn1js.PrintableString({ value: transactionId })),
-      attribute(OID.scepMessageType, new asn1js.PrintableString({ value: String(r.messageType) })),
-      attribute(OID.scepSenderNonce, new asn1js.OctetString({ valueHex: toArrayBuffer(senderNonce) })),
+      attribute(OID.scepTransactionId, tlv(0x13, Buffer.from(transactionId, 'latin1'))),
+      attribute(OID.scepMessageType, tlv(0x13, Buffer.from(String(r.messageType), 'latin1'))),
+      attribute(OID.scepSenderNonce, derOctetString(senderNonce)),
     ],
   });
   return { der, transactionId, senderNonce };
@@ -63,18 +61,9 @@ export interface OpenedCertRep {
 export async function openCertRep(der: Uint8Array, requester: { certificate: ParsedCertificate; key: KeyObject }): Promise<OpenedCertRep> {
   const message = decodePkiMessage(der);
   const signatureValid = await message.verify();
-  const certificates: ParsedCertificate[] = [];
-  const crls: Buffer[] = [];
-  let cipherOid: string | undefined;
-  if (message.envelope) {
-    const { content, cipher } = decryptEnvelopedData(message.envelope, [requester], new RsaKeyTransport(randomBytes(32)));
-    cipherOid = cipher.oid;
-    const ci = pkijs.ContentInfo.fromBER(toArrayBuffer(content));
-    const sd = new pkijs.SignedData({ schema: ci.content });
-    for (const c of sd.certificates ?? []) if (c instanceof pkijs.Certificate) certificates.push(ParsedCertificate.fromPkijs(c));
-    for (const crl of sd.crls ?? []) if (crl instanceof pkijs.CertificateRevocationList) crls.push(toBuffer(crl.toSchema().toBER(false)));
-  }
-  return { message, signatureValid, certificates, crls, cipherOid };
+  if (!message.envelope) return { message, signatureValid, certificates: [], crls: [] };
+  const { content, cipher } = decryptEnvelopedData(message.envelope, [requester], new RsaKeyTransport(randomBytes(32)));
+  return { message, signatureValid, ...parseCertsOnly(content), cipherOid: cipher.oid };
 }
 
 export { parseSignedData };

@@ -1,14 +1,13 @@
 import { generateKeyPair, KeyObject, createPublicKey } from 'node:crypto';
 import { promisify } from 'node:util';
-import * as pkijs from 'pkijs';
 import { ParsedCertificate } from '../../pki/certificate';
 import { buildCertificate } from '../../pki/certificate-builder';
 import { buildCsr } from '../../pki/csr-builder';
 import { contentCipherByOid, ContentCipher } from '../../pki/content-cipher';
+import { parseCertsOnly } from '../../pki/cms-signed-data';
 import { OID } from '../../pki/oids';
 import { HashName } from '../../pki/sign';
 import { buildName, NameAttribute } from '../../pki/names';
-import { toArrayBuffer } from '../../shared/bytes';
 import { randomSerial } from '../../ca/ca-material';
 import { FailInfo, MessageType, PkiStatus } from '../scep-types';
 import { buildPkiMessage, openCertRep } from './scep-client.codec';
@@ -48,7 +47,8 @@ export async function newRsaKey(bits = 2048): Promise<KeyObject> {
 }
 
 /** The self-signed certificate RFC 8894 section 2.3 asks a new client to sign its request with. */
-export async function selfSignedFor(key: KeyObject, subject: pkijs.RelativeDistinguishedNames): Promise<ParsedCertificate> {
+/** `subject`: a Name's DER (see buildName()). */
+export async function selfSignedFor(key: KeyObject, subject: Uint8Array): Promise<ParsedCertificate> {
   const spki = createPublicKey(key).export({ type: 'spki', format: 'der' });
   const now = Date.now();
   const der = await buildCertificate(
@@ -76,11 +76,10 @@ export class ScepClient {
       const ca = ParsedCertificate.fromDer(body);
       return { ca, recipient: ca };
     }
-    const sd = new pkijs.SignedData({ schema: pkijs.ContentInfo.fromBER(toArrayBuffer(body)).content });
-    const certs = (sd.certificates ?? []).filter((c): c is pkijs.Certificate => c instanceof pkijs.Certificate).map((c) => ParsedCertificate.fromPkijs(c));
-    const usage = (c: ParsedCertificate) => c.cert.extensions?.find((e) => e.extnID === OID.keyUsage)?.extnValue.valueBlock.valueHexView ?? new Uint8Array();
+    const certs = parseCertsOnly(body, 'GetCACert').certificates;
     const ca = certs.find((c) => c.isSelfIssued()) ?? certs[certs.length - 1]!;
-    const raEncryption = certs.find((c) => c !== ca && (usage(c)[usage(c).length - 1]! & 0x20) !== 0);
+    // keyEncipherment (bit 2) marks the RA encryption certificate
+    const raEncryption = certs.find((c) => c !== ca && c.keyUsage?.has(2));
     const raSigning = certs.find((c) => c !== ca && c !== raEncryption);
     return { ca, raSigning, raEncryption, recipient: raEncryption ?? ca };
   }

@@ -6,7 +6,7 @@ import { buildName } from '../../../src/pki/names';
 import { IosCertsEnrollmentPolicy } from '../../../src/integrations/ios-certs-enrollment.policy';
 import { SubjectTemplate } from '../../../src/integrations/subject-template';
 import { StoredCertificate } from '../../../src/scep/scep-ports';
-import { FailInfo, ScepFailure } from '../../../src/shared/errors';
+import { FailInfo, ScepFailure } from '../../../src/scep/scep-failure';
 import { pooledKeys } from '../../support/keys';
 
 const DAY = 86_400_000;

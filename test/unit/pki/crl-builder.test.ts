@@ -14,7 +14,7 @@ import {
   type CrlEntry,
 } from '../../../src/pki/crl-builder';
 import { derIntegerFromHex, derTime } from '../../../src/pki/der-writer';
-import { BadRequestError } from '../../../src/shared/errors';
+import { PkiInputError } from '../../../src/pki/pki-errors';
 import { makeRevocationPki, openssl, type RevocationPki } from './revocation-pki.fixture';
 
 const MINUTE = 60_000;
@@ -234,9 +234,9 @@ describe('pki/revocation-reason', () => {
     expect(parseRevocationReason('0')).to.equal('unspecified');
   });
 
-  it('refuses unknown reasons with a BadRequestError that lists the names', () => {
+  it('refuses unknown reasons with a PkiInputError that lists the names', () => {
     for (const bad of ['', 'compromised', '7', '11', 'toString', '__proto__', 'constructor']) {
-      expect(() => parseRevocationReason(bad), bad).to.throw(BadRequestError, /expected one of unspecified, keyCompromise/);
+      expect(() => parseRevocationReason(bad), bad).to.throw(PkiInputError, /expected one of unspecified, keyCompromise/);
     }
   });
 });

@@ -14,9 +14,9 @@ import {
   type BuildOcspResponseInput,
   type OcspCertId,
 } from '../../../src/pki/ocsp-codec';
-import { BadRequestError } from '../../../src/shared/errors';
+import { Asn1DecodeError } from '../../../src/pki/pki-errors';
 import { decodeOid, DerDecodeError } from '../../../src/pki/der-reader';
-import { readCertificateFields } from '../../../src/pki/certificate-fields';
+import { readCertificateFields } from '../../../src/pki/certificate';
 import { makeRevocationPki, openssl, type RevocationPki } from './revocation-pki.fixture';
 
 describe('pki/ocsp-codec', function () {
@@ -120,7 +120,7 @@ describe('pki/ocsp-codec', function () {
         error = e;
       }
       expect(error, `parsed ${Buffer.from(der).toString('hex').slice(0, 80)}`).to.be.instanceOf(OcspMalformedError);
-      expect(error).to.be.instanceOf(BadRequestError);
+      expect(error).to.be.instanceOf(Asn1DecodeError);
       if (why) expect((error as Error).message).to.match(why);
     }
 
@@ -134,7 +134,8 @@ describe('pki/ocsp-codec', function () {
       expectMalformed(Buffer.from([0x30, 0x00]));
       expectMalformed(Buffer.from([0x30, 0x84, 0xff, 0xff, 0xff, 0xff]));
       expectMalformed(pki.ca.der); // a certificate is a SEQUENCE too
-      expectMalformed(Buffer.from('3080300030000000', 'hex'), /indefinite/); // BER, not DER
+      expectMalformed(Buffer.from('3080300030000000', 'hex'), /unexpected fields/); // BER is read; this one holds two SEQUENCEs
+      expectMalformed(Buffer.from('30803000', 'hex'), /end-of-contents/);
       expectMalformed(Buffer.from('3f0100', 'hex'));
     });
 

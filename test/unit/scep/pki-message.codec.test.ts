@@ -11,7 +11,7 @@ import { OID } from '../../../src/pki/oids';
 import { contentCipherByOid } from '../../../src/pki/content-cipher';
 import { openCertRep } from '../../../src/scep/client/scep-client.codec';
 import { FailInfo, MessageType, PkiStatus } from '../../../src/scep/scep-types';
-import { BadRequestError } from '../../../src/shared/errors';
+import { Asn1DecodeError, PkiInputError } from '../../../src/pki/pki-errors';
 
 const cert = (f: string) => ParsedCertificate.fromDer(pemDecode(readFixtureText(f), 'CERTIFICATE'));
 const key = (f: string) => createPrivateKey(readFixtureText(f));
@@ -44,7 +44,7 @@ describe('scep/pki-message codec on requests captured from real clients', () => 
 
   it('refuses to decrypt a captured request with a key it was not encrypted to', () => {
     const msg = decodePkiMessage(readFixture('certmonger-pkcsreq-aes.der'));
-    expect(() => decryptEnvelopedData(msg.envelope!, [ra], transport)).to.throw(BadRequestError, /not encrypted to this CA/);
+    expect(() => decryptEnvelopedData(msg.envelope!, [ra], transport)).to.throw(PkiInputError, /not encrypted to this CA/);
   });
 
   it('detects a flipped bit in the signed content (messageDigest mismatch)', async () => {
@@ -55,10 +55,10 @@ describe('scep/pki-message codec on requests captured from real clients', () => 
     expect(await decodePkiMessage(der).verify()).to.equal(false);
   });
 
-  it('rejects truncations and garbage with BadRequestError only', () => {
+  it('rejects truncations and garbage with Asn1DecodeError only', () => {
     const der = readFixture('scepclient-pkcsreq-des.der');
-    for (let cut = 0; cut < der.length; cut += 97) expect(() => decodePkiMessage(der.subarray(0, cut))).to.throw(BadRequestError);
-    expect(() => decodePkiMessage(randomBytes(500))).to.throw(BadRequestError);
+    for (let cut = 0; cut < der.length; cut += 97) expect(() => decodePkiMessage(der.subarray(0, cut))).to.throw(Asn1DecodeError, /malformed pkiMessage/);
+    expect(() => decodePkiMessage(randomBytes(500))).to.throw(Asn1DecodeError);
   });
 
   describe('CertRep round trips', () => {
