@@ -16,6 +16,7 @@ import { normalizeSerialHex } from '../shared/bytes';
 import { Clock } from '../shared/clock';
 import { BadRequestError, NotFoundError } from '../shared/errors';
 import { parseRevocationReason, type RevocationReason } from '../pki/revocation-reason';
+import { PkiInputError } from '../pki/pki-errors';
 import type { BulkRevocation, CertificateQuery, CertificateSummary, RevocationStore } from './revocation-ports';
 
 let bulkRevocation: BulkRevocation | undefined;
@@ -55,7 +56,13 @@ export function parseSerial(input: string): string {
 
 export function parseReason(input: string | undefined, fallback: RevocationReason): RevocationReason {
   if (input === undefined || input === '') return fallback;
-  const reason = parseRevocationReason(input);
+  let reason: RevocationReason;
+  try {
+    reason = parseRevocationReason(input);
+  } catch (err) {
+    if (err instanceof PkiInputError) throw new BadRequestError(err.message);
+    throw err;
+  }
   // removeFromCRL only means something in a delta CRL, which we do not publish
   if (reason === 'removeFromCRL') throw new BadRequestError('removeFromCRL cannot be used to revoke');
   return reason;

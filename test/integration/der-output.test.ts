@@ -7,12 +7,18 @@ import { assertStrictDer } from '../support/strict-der';
 import { ParsedCertificate } from '../../src/pki/certificate';
 import { decryptEnvelopedData } from '../../src/pki/cms-enveloped-data';
 import { RsaKeyTransport } from '../../src/pki/rsa-key-transport';
-import { derSequence } from '../../src/pki/der-writer';
+import { derOid, derSequence } from '../../src/pki/der-writer';
 import { OID } from '../../src/pki/oids';
 import { contentCipherByOid } from '../../src/pki/content-cipher';
 import { decodePkiMessage } from '../../src/scep/pki-message.codec';
 import { MessageType, PkiStatus } from '../../src/scep/scep-types';
 import { buildPkiMessage } from '../../src/scep/client/scep-client.codec';
+import { buildCsr } from '../../src/pki/csr-builder';
+import { buildEnvelopedData } from '../../src/pki/cms-enveloped-data';
+import { attribute, buildSignedData } from '../../src/pki/cms-signed-data';
+import { derOctetString, tlv } from '../../src/pki/der-writer';
+import { selfSignedFor } from '../../src/scep/client/scep-client';
+import { toBer } from '../support/ber';
 import { issue, Issued, ossl, scratch, TEST_ACTOR } from './revocation-support';
 
 /**
@@ -160,6 +166,35 @@ describe('DER output: every kind of message the server emits is strict DER', fun
         expect(statuses).to.deep.equal(['good', 'revoked', 'unknown', 'good', 'revoked', 'unknown']);
         const bad = await fetch(`${server.url}/ocsp`, { method: 'POST', body: new Uint8Array(Buffer.from('not der')), headers: { 'Content-Type': 'application/ocsp-request' } });
         assertStrictDer(Buffer.from(await bad.arrayBuffer()), 'OCSP malformedRequest');
+      });
+
+      it('answers a request that is BER through and through (as Apple sends) with DER', async () => {
+        const key = (await pooledKeys(4))[3]!;
+        const cas = await server.client.getCaCertificates();
+        // a multi-valued RDN in non-DER order: the certificate gets it sorted
+        const org = tlv(0x31, derSequence(derOid('2.5.4.10'), tlv(0x0c, Buffer.from('BER Inc'))));
+        const rdn = tlv(0x31, derSequence(derOid(OID.commonName), tlv(0x0c, Buffer.from('ber-device'))), derSequence(derOid('2.5.4.5'), tlv(0x13, Buffer.from('42'))));
+        const name = derSequence(org, rdn);
+        // the envelope's recipient identifier copies the signer certificate's issuer as it is, so that one is DER
+        const signer = await selfSignedFor(key, derSequence(org));
+        const csr = toBer(await buildCsr({ subject: name, key, challengePassword: TEST_CHALLENGE }), { chunk: 3 });
+        const envelope = toBer(buildEnvelopedData(csr, cas.recipient, contentCipherByOid(OID.aes256Cbc)!), { chunk: 100, longLengths: true });
+        const der = await buildSignedData({
+          content: envelope, signerCert: signer, signerKey: key, digest: 'sha256', certificates: [signer],
+          attributes: [
+            attribute(OID.scepTransactionId, tlv(0x13, Buffer.from(`ber-${ra}`))),
+            attribute(OID.scepMessageType, tlv(0x13, Buffer.from(String(MessageType.PKCSReq)))),
+            attribute(OID.scepSenderNonce, derOctetString(randomBytes(16))),
+          ],
+        });
+        const body = Buffer.from(await (await server.client.send(toBer(der, { chunk: 512 }))).arrayBuffer());
+        const { msg, inner } = checkCertRep(body, { certificate: signer, key }, 'BER PKCSReq');
+        expect(msg.pkiStatus, msg.failInfoText).to.equal(PkiStatus.SUCCESS);
+        const [issued] = parseCertsOf(inner!);
+        assertStrictDer(issued!, 'certificate issued for a BER CSR');
+        const cert = ParsedCertificate.fromDer(issued!);
+        expect(cert.subject).to.equal('CN=ber-device,serialNumber=42,O=BER Inc');
+        expect(cert.spkiDer.equals(signer.spkiDer)).to.equal(true);
       });
 
       it('the CA certificate (and the RA pair) on disk', () => {
