@@ -24,6 +24,13 @@ export function dateParam(dialect: Dialect, d: Date): Date | string {
   return dialect === 'postgres' ? d : d.toISOString().replace('T', ' ').replace('Z', '');
 }
 
+/** The inverse, for raw query results: PostgreSQL gives a Date, SQLite the UTC text TypeORM wrote. */
+export function dbDate(v: unknown): Date {
+  if (v instanceof Date) return v;
+  const s = String(v);
+  return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(s) ? s : `${s.replace(' ', 'T')}Z`);
+}
+
 export function dialectOf(url: string): Dialect {
   return /^postgres(ql)?:\/\//.test(url) ? 'postgres' : 'sqlite';
 }

@@ -4,7 +4,7 @@ import type { InventoryReader } from '../mdm/workspace-one/ws1-integration-ports
 import type { ManagedDevice } from '../mdm/workspace-one/ws1-types';
 import { AppError } from '../shared/errors';
 import { Database } from './database';
-import { dateParam, Dialect } from './dialect';
+import { dateParam, dbDate, Dialect } from './dialect';
 import { Ws1SyncStateRow } from './entities/ws1-inventory.entity';
 
 const COLUMNS = ['integration_id', 'generation', 'udid_norm', 'udid', 'serial_number', 'serial_norm', 'mac_address', 'mac_norm', 'imei', 'imei_norm', 'platform', 'enrollment_status', 'last_seen', 'user_name', 'synced_at'];
@@ -168,9 +168,4 @@ export function placeholders(dialect: Dialect, sql: string): string {
   return sql.replace(/\?/g, () => `$${++i}`);
 }
 
-/** A timestamp from a raw query: PostgreSQL gives a Date, SQLite the UTC text TypeORM wrote. */
-export function dbDate(v: unknown): Date {
-  if (v instanceof Date) return v;
-  const s = String(v);
-  return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(s) ? s : `${s.replace(' ', 'T')}Z`);
-}
+export { dbDate };

@@ -9,7 +9,8 @@ import { insertAudit } from './admin.repository';
 import { Database, isUniqueViolation } from './database';
 import { dateParam } from './dialect';
 import { MigrationStateRow } from './entities/migration-state.entity';
-import { dbDate, placeholders } from './inventory.repository';
+import { placeholders } from './inventory.repository';
+import { dbDate } from './dialect';
 
 /** Someone else moved the migration (another run, or a concurrent admin change): nothing was changed. */
 export class MigrationConflictError extends ConflictError {}

@@ -1,6 +1,6 @@
 import { EntityManager, In } from 'typeorm';
 import { Database } from './database';
-import { dateParam, Dialect } from './dialect';
+import { dateParam, dbDate, Dialect } from './dialect';
 import { CertificateRow } from './entities/certificate.entity';
 import { CrlStateRow } from './entities/crl-state.entity';
 import { revocationReasonCode, revocationReasonFromCode, type RevocationReason } from '../pki/revocation-reason';
@@ -19,13 +19,6 @@ import type {
 } from '../ca/revocation-ports';
 
 const STATE_ID = 1;
-
-/** SQLite hands raw datetimes back as UTC text 'YYYY-MM-DD HH:MM:SS.SSS'; PostgreSQL as Dates. */
-function toDate(v: unknown): Date {
-  if (v instanceof Date) return v;
-  const s = String(v);
-  return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(s) ? s : `${s.replace(' ', 'T')}Z`);
-}
 
 const reasonOf = (code: number | null): RevocationReason => (code === null ? 'unspecified' : (revocationReasonFromCode(code) ?? 'unspecified'));
 
@@ -212,9 +205,9 @@ export class RevocationRepository implements RevocationStore {
         const r = rows[i]!;
         if (r.revoked_at !== lastRaw || r.revoked_at instanceof Date) {
           lastRaw = r.revoked_at;
-          lastDate = toDate(r.revoked_at);
+          lastDate = dbDate(r.revoked_at);
         }
-        entries[i] = { serialHex: r.serial, revokedAt: lastDate, reason: reasonOf(r.reason === null ? null : Number(r.reason)), notAfter: toDate(r.not_after) };
+        entries[i] = { serialHex: r.serial, revokedAt: lastDate, reason: reasonOf(r.reason === null ? null : Number(r.reason)), notAfter: dbDate(r.not_after) };
       }
       return { revision: Number(state?.revision ?? 0), entries };
     });
