@@ -38,9 +38,10 @@ export class ParsedCsr {
       return [type!, expectTag(values, 0x31, 'attribute values')];
     });
     const tbsDer = definiteForm(info!);
-    this.tbs = tbsDer === info!.raw ? [tbsDer] : [info!.raw, tbsDer];
+    const allDer = tbsDer === info!.raw;
+    this.tbs = allDer ? [tbsDer] : [info!.raw, tbsDer];
     this.subjectDer = definiteForm(subject!, true);
-    this.spkiDer = definiteForm(spki!);
+    this.spkiDer = allDer ? spki!.raw : definiteForm(spki!);
     this.signatureAlgorithm = oidOf(childrenOf(alg, 0x30, 'signatureAlgorithm')[0], 'algorithm');
     this.signature = bitStringBytes(sig, 'signature');
     try {

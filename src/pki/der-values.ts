@@ -3,7 +3,7 @@
  * element received as BER. Constructed (chunked) strings are accepted wherever BER allows them.
  */
 import { Asn1DecodeError } from './pki-errors';
-import { readChildren, type DerElement } from './der-reader';
+import { readChildren, readElement, type DerElement } from './der-reader';
 import { tlvOf } from './der-writer';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -156,6 +156,60 @@ function minimalHeaderLength(contentLength: number): number {
  * multi-valued RDNs); without, their order is kept, as a signature over signed attributes needs.
  */
 export function definiteForm(el: DerElement, sortSets = false): Buffer {
+  if (!el.indefinite && isPlainDer(el.raw, 0, el.raw.length, sortSets)) return el.raw;
+  return reencode(el, sortSets);
+}
+
+/**
+ * Whether buf[start, end) is a run of TLVs in definite form with minimal lengths and no constructed
+ * strings (and, with `sortSets`, SETs in DER order): the common case, checked without allocating.
+ * Anything unusual answers false and leaves the work (and the errors) to reencode().
+ */
+function isPlainDer(buf: Buffer, start: number, end: number, sortSets: boolean): boolean {
+  let prev = -1;
+  let prevEnd = -1;
+  for (let off = start; off < end; ) {
+    if (off + 2 > end) return false;
+    const tag = buf[off]!;
+    let len = buf[off + 1]!;
+    let header = 2;
+    if (len & 0x80) {
+      const n = len & 0x7f;
+      if (n === 0 || n > 4 || off + 2 + n > end || buf[off + 2] === 0) return false;
+      len = 0;
+      for (let i = 0; i < n; i++) len = len * 256 + buf[off + 2 + i]!;
+      if (len < 0x80) return false;
+      header += n;
+    }
+    const next = off + header + len;
+    if (next > end || (tag & 0x1f) === 0x1f) return false;
+    if (tag & 0x20) {
+      if (tag < 0x40 && STRING_TYPES.has(tag & ~0x20)) return false;
+      if (!isPlainDer(buf, off + header, next, sortSets)) return false;
+      if (sortSets && tag === 0x31 && !setInOrder(buf, off + header, next)) return false;
+    }
+    prev = off;
+    prevEnd = next;
+    off = next;
+  }
+  return prev === -1 || prevEnd === end;
+}
+
+/** The components of the SET whose contents are buf[start, end) are in ascending order of their encodings. */
+function setInOrder(buf: Buffer, start: number, end: number): boolean {
+  let prevStart = -1;
+  let prevEnd = -1;
+  for (let off = start; off < end; ) {
+    const { end: next } = readElement(buf, off);
+    if (prevStart >= 0 && Buffer.compare(buf.subarray(prevStart, prevEnd), buf.subarray(off, next)) > 0) return false;
+    prevStart = off;
+    prevEnd = next;
+    off = next;
+  }
+  return true;
+}
+
+function reencode(el: DerElement, sortSets: boolean): Buffer {
   const type = el.tag & ~0x20;
   if (el.tag & 0x20 && el.tag < 0x40 && STRING_TYPES.has(type)) {
     if (type === BIT_STRING) {
@@ -166,7 +220,7 @@ export function definiteForm(el: DerElement, sortSets = false): Buffer {
   }
   if (!(el.tag & 0x20)) return el.raw.length === minimalHeaderLength(el.value.length) + el.value.length ? el.raw : tlvOf(el.tag, [el.value]);
   const children = readChildren(el.value);
-  const parts = children.map((c) => definiteForm(c, sortSets));
+  const parts = children.map((c) => reencode(c, sortSets));
   let same = !el.indefinite && parts.every((p, i) => p === children[i]!.raw) && el.raw.length === minimalHeaderLength(el.value.length) + el.value.length;
   if (sortSets && el.tag === 0x31) {
     const sorted = [...parts].sort(Buffer.compare);
