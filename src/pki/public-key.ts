@@ -1,12 +1,13 @@
 import { createPublicKey, KeyObject } from 'node:crypto';
-import { childrenOf, decodeOid, DerDecodeError, primitiveOf, readSingle } from './der-reader';
+import { childrenOf, decodeOid, primitiveOf, readSingle } from './der-reader';
+import { Asn1DecodeError } from './pki-errors';
 import { bitStringBytes } from './der-values';
 import { OID } from './oids';
 
 /**
  * A KeyObject from a DER SubjectPublicKeyInfo. OpenSSL 3's DER decoder takes ~130 µs per RSA key
  * here (every enrollment imports the device's key); the same key given as a JWK (n, e) takes ~7 µs.
- * Anything but a plainly encoded RSA key goes through the DER decoder, as before.
+ * Anything but a plainly encoded RSA key goes through the DER decoder.
  */
 export function publicKeyFromSpki(spkiDer: Buffer): KeyObject {
   const jwk = rsaJwk(spkiDer);
@@ -25,7 +26,7 @@ function rsaJwk(spkiDer: Buffer): { kty: 'RSA'; n: string; e: string } | undefin
     if (rest || !nb || !eb) return undefined;
     return { kty: 'RSA', n: nb.toString('base64url'), e: eb.toString('base64url') };
   } catch (err) {
-    if (err instanceof DerDecodeError) return undefined;
+    if (err instanceof Asn1DecodeError) return undefined;
     throw err;
   }
 }
