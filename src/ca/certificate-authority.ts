@@ -76,7 +76,7 @@ export class CertificateAuthority {
     const der = await buildCertificate(
       {
         serial: randomSerial(),
-        // the Names as DER: the same bytes pkijs re-encoded, without building its objects per enrollment
+        // the Names as DER (ParsedCsr re-encodes a subject that arrived as BER)
         subject: csr.subjectDer,
         issuer: this.caCertificate.subjectDer,
         subjectPublicKeyInfo: csr.spkiDer,

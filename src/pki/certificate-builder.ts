@@ -48,7 +48,8 @@ export function keyIdentifier(spkiDer: Uint8Array): Buffer {
 function keyUsageBits(names: KeyUsageName[]): Buffer {
   let bits = 0;
   for (const n of names) bits |= 0x80 >> KeyUsage[n];
-  // DER: no trailing zero bits, so count the unused low bits of the single byte
+  // DER: no trailing zero bits, so count the unused low bits of the single byte (none set: no byte at all)
+  if (bits === 0) return tlv(0x03, Buffer.from([0]));
   let unused = 0;
   while (unused < 7 && !(bits & (1 << unused))) unused++;
   return tlv(0x03, Buffer.from([unused, bits]));
