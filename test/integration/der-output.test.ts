@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, KeyObject, randomBytes } from 'node:crypto';
 import { startTestServer, TestServer, TEST_CHALLENGE } from '../support/test-server';
 import { pooledKeys } from '../support/keys';
 import { assertStrictDer } from '../support/strict-der';
@@ -19,6 +19,8 @@ import { attribute, buildSignedData } from '../../src/pki/cms-signed-data';
 import { derOctetString, tlv } from '../../src/pki/der-writer';
 import { selfSignedFor } from '../../src/scep/client/scep-client';
 import { toBer } from '../support/ber';
+import { fixturePath, readFixture } from '../support/fixtures';
+import { makeTempDir } from '../support/proc';
 import { issue, Issued, ossl, scratch, TEST_ACTOR } from './revocation-support';
 
 /**
@@ -33,7 +35,7 @@ describe('DER output: every kind of message the server emits is strict DER', fun
   const files = scratch();
 
   /** The CertRep itself, its envelope, the degenerate SignedData inside and each certificate in it. */
-  function checkCertRep(body: Buffer, requester: { certificate: ParsedCertificate; key: import('node:crypto').KeyObject }, what: string) {
+  function checkCertRep(body: Buffer, requester: { certificate: ParsedCertificate; key: KeyObject }, what: string) {
     assertStrictDer(body, `${what} CertRep`);
     const msg = decodePkiMessage(body);
     for (const c of parseCertsOf(body)) assertStrictDer(c, `${what} CertRep certificate`);
@@ -206,4 +208,42 @@ describe('DER output: every kind of message the server emits is strict DER', fun
       });
     });
   }
+
+  describe('captured requests from real clients, re-encoded as BER, against the fixture CA and RA pair', () => {
+    let server: TestServer;
+    before(async () => {
+      const dir = makeTempDir('scepter-der-fixtures');
+      fs.mkdirSync(`${dir}/certs`, { mode: 0o700 });
+      const files: [string, string][] = [
+        ['test-ca.key.pem', 'ca.key.pem'], ['test-ca.cert.pem', 'ca.cert.pem'],
+        ['test-ra-sign.key.pem', 'ra-sign.key.pem'], ['test-ra-sign.cert.pem', 'ra-sign.cert.pem'],
+        ['test-ra-encrypt.key.pem', 'ra-encrypt.key.pem'], ['test-ra-encrypt.cert.pem', 'ra-encrypt.cert.pem'],
+      ];
+      for (const [from, to] of files) fs.copyFileSync(fixturePath(from), `${dir}/certs/${to}`);
+      for (const [, to] of files) fs.chmodSync(`${dir}/certs/${to}`, 0o600);
+      server = await startTestServer({ SCEPTER_RA: 'on', SCEPTER_STATIC_CHALLENGE: 'fixture-challenge-1' }, dir);
+    });
+    after(async () => server?.destroy());
+
+    for (const file of ['scepclient-pkcsreq-des.der', 'scepclient-pkcsreq-ra.der']) {
+      it(`${file} as BER (indefinite lengths, chunked OCTET STRINGs) is enrolled and answered in DER`, async () => {
+        const ber = toBer(readFixture(file), { chunk: 256 });
+        expect(ber.equals(readFixture(file))).to.equal(false);
+        const res = await server.client.send(ber);
+        expect(res.status).to.equal(200);
+        const body = Buffer.from(await res.arrayBuffer());
+        assertStrictDer(body, 'CertRep');
+        const msg = decodePkiMessage(body);
+        expect(msg.pkiStatus, msg.failInfoText).to.equal(PkiStatus.SUCCESS);
+        expect(await msg.verify()).to.equal(true);
+        // the reply is encrypted to the request's signer, whose key the fixture keeps
+        const requester = decodePkiMessage(readFixture(file)).signerCertificate;
+        const key = createPrivateKey(fs.readFileSync(fixturePath('scepclient-device.key.pem'), 'utf8'));
+        const { content } = decryptEnvelopedData(msg.envelope!, [{ certificate: requester, key }], new RsaKeyTransport(randomBytes(32)));
+        const [cert] = parseCertsOf(content);
+        assertStrictDer(cert!, 'issued certificate');
+        expect(ParsedCertificate.fromDer(cert!).subject).to.contain('CN=fixture-device-1');
+      });
+    }
+  });
 });
