@@ -118,6 +118,24 @@ describe('security: renewal is bounded (default endpoint /scep)', function () {
     expect((await rows('dev-resend')).map((x) => x.status)).to.deep.equal(['superseded', 'valid']);
   });
 
+  it('certmonger without a challenge (PKCSReq signed by the current certificate, same key and transactionID) renews inside the window, once', async () => {
+    const held = await enroll('dev-resubmit', keys[0]!);
+    const enrolledTid = `renew-bounds-${n}`;
+    const early = await renew(held, { key: keys[0]!, type: MessageType.PKCSReq, transactionId: enrolledTid });
+    expect([early.status, early.failInfo]).to.deep.equal([PkiStatus.FAILURE, FailInfo.badRequest]);
+    intoWindow(held);
+    const req = await server.client.preparePkcsReq({ cas, subject: name('dev-resubmit'), key: keys[0], signer: held, transactionId: enrolledTid });
+    const renewed = await server.client.submit(req);
+    expect(renewed.status, renewed.failText).to.equal(PkiStatus.SUCCESS);
+    expect(renewed.certificate!.serialHex).to.not.equal(held.certificate.serialHex);
+    const resent = await server.client.submit(req);
+    expect(resent.certificate!.serialHex).to.equal(renewed.certificate!.serialHex);
+    expect((await rows('dev-resubmit')).map((x) => [x.status, x.renewed_from])).to.deep.equal([
+      ['superseded', null],
+      ['valid', held.certificate.serialHex],
+    ]);
+  });
+
   it('concurrent renewals of one certificate with different keys: exactly one wins (the database decides)', async () => {
     const held = await enroll('dev-race', keys[0]!);
     intoWindow(held);
