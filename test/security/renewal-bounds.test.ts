@@ -5,6 +5,7 @@ import { ParsedCertificate } from '../../src/pki/certificate';
 import { CaCertificates, ScepClient } from '../../src/scep/client/scep-client';
 import { FailInfo, MessageType, PkiStatus } from '../../src/scep/scep-types';
 import { pooledKeys } from '../support/keys';
+import { createTestDatabase } from '../support/postgres';
 import { startTestServer, TestServer, TEST_CHALLENGE } from '../support/test-server';
 import { createIosCerts, fetchChallenge, IntegrationServer, startIntegrationServer, TestClock, TEST_ACTOR } from '../integration/integrations-support';
 
@@ -227,5 +228,39 @@ describe('security: renewal is bounded (ios-certs integration)', function () {
     } finally {
       server.clock.advance(-moved);
     }
+  });
+});
+
+describe('security: renewal is bounded (PostgreSQL: concurrent transactions)', function () {
+  this.timeout(120_000);
+  const clock = new TestClock();
+  let server: TestServer;
+  let drop: (() => Promise<void>) | undefined;
+
+  before(async () => {
+    const pg = await createTestDatabase();
+    drop = pg.drop;
+    server = await startTestServer({ SCEPTER_DATABASE: pg.url }, undefined, { clock });
+  });
+  after(async () => {
+    await server?.destroy();
+    await drop?.();
+  });
+
+  it('of four concurrent renewals of one certificate, exactly one wins; the loser gets badCertId', async () => {
+    const cas = await server.client.getCaCertificates();
+    const keys = await pooledKeys(5);
+    const subject = [{ type: 'CN', value: 'pg-race' }];
+    const first = await server.client.enroll({ cas, subject, challenge: TEST_CHALLENGE, key: keys[0], transactionId: 'pg-race-0' });
+    const held = { certificate: first.certificate!, key: keys[0]! };
+    clock.offsetMs = held.certificate.notAfter.getTime() - 3 * DAY - Date.now();
+    const results = await Promise.all([1, 2, 3, 4].map((i) => server.client.enroll({ cas, subject, key: keys[i], messageType: MessageType.RenewalReq, signer: held, transactionId: `pg-race-${i}` })));
+    expect(results.filter((r) => r.status === PkiStatus.SUCCESS)).to.have.length(1);
+    expect(results.filter((r) => r.failInfo === FailInfo.badCertId)).to.have.length(3);
+    const rows = await server.app.services.db.manager.query('SELECT status, renewed_from FROM certificates WHERE subject = $1 ORDER BY id', ['CN=pg-race']);
+    expect(rows).to.deep.equal([
+      { status: 'superseded', renewed_from: null },
+      { status: 'valid', renewed_from: held.certificate.serialHex },
+    ]);
   });
 });
