@@ -163,7 +163,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const services = await buildServices(config, opts);
   const { logger, scep } = services;
   const defaultEndpoint: ScepEndpoint | undefined = config.staticChallenge
-    ? { id: 'default', verifier: new StaticChallengeVerifier(config.staticChallenge), policy: new DefaultEnrollmentPolicy(config.certValidityDays) }
+    ? { id: 'default', verifier: new StaticChallengeVerifier(config.staticChallenge), policy: new DefaultEnrollmentPolicy(config.certValidityDays, config.renewalWindowDays) }
     : undefined;
   // per-integration SCEP endpoints (ios-certs): whatever the status; deleted or unknown -> 404
   const endpointById = async (id: string): Promise<ScepEndpoint | undefined> => {

@@ -23,6 +23,8 @@ const schema = {
   SCEPTER_CA_COMMON_NAME: z.string().min(1).default('Scepter Device CA'),
   SCEPTER_CA_VALIDITY_DAYS: int(1, 36500).default(3650),
   SCEPTER_CERT_VALIDITY_DAYS: int(1, 3650).default(365),
+  // days before expiry in which the default endpoint renews a certificate without a challenge
+  SCEPTER_RENEWAL_WINDOW_DAYS: int(1, 3650).default(14),
   SCEPTER_STATIC_CHALLENGE: z.string().min(8, 'must be at least 8 characters').optional(),
   SCEPTER_RA: z.enum(['on', 'off']).default('off'),
   SCEPTER_MAX_BODY_BYTES: int(1024, 1 << 24).default(64 * 1024),
@@ -68,6 +70,8 @@ export interface Config {
   certsDir: string;
   ca: { keyBits: number; passphrase?: string; commonName: string; validityDays: number; ra: boolean };
   certValidityDays: number;
+  /** default endpoint: a challenge-less renewal is accepted this many days before expiry at the earliest */
+  renewalWindowDays: number;
   staticChallenge?: string;
   logLevel: string;
   challenge: { ttlMinutes: number; length: number; cacheLimit: number };
@@ -116,6 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       ra: e.SCEPTER_RA === 'on',
     },
     certValidityDays: e.SCEPTER_CERT_VALIDITY_DAYS,
+    renewalWindowDays: e.SCEPTER_RENEWAL_WINDOW_DAYS,
     staticChallenge: e.SCEPTER_STATIC_CHALLENGE,
     logLevel: e.SCEPTER_LOG_LEVEL,
     challenge: {

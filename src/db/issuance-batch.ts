@@ -89,7 +89,7 @@ export class IssuanceBatcher {
       const res = await rawQuery<{ affected?: number }>(m, d, `UPDATE challenges SET used_at = CASE id ${set} END WHERE used_at IS NULL AND (${w.where})`, [...redeeming.flatMap((u) => [u.r.challengeId, at(u)]), ...w.params], true);
       if (res.affected !== redeeming.length) throw new BatchDeclined('a challenge is gone');
     }
-    const failures = each(units, 'endpoint_id = ? AND transaction_id = ? AND public_key_hash = ?', (u) => [u.r.endpointId, u.r.transactionId, u.r.publicKeyHash]);
+    const failures = each(units, 'endpoint_id = ? AND transaction_id = ?', (u) => [u.r.endpointId, u.r.transactionId]);
     await sql(`DELETE FROM scep_transactions WHERE pki_status = ? AND (${failures.where})`, [PkiStatus.FAILURE, ...failures.params]);
     await sql(
       `INSERT INTO scep_transactions (endpoint_id, transaction_id, public_key_hash, message_type, pki_status, certificate_serial, created_at, updated_at) VALUES ${units.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
@@ -120,7 +120,7 @@ function partition(units: Unit[]): { together: Unit[]; apart: Unit[] } {
     const keys = [`t:${r.endpointId}\0${r.transactionId}`, `s:${r.certificate.serialHex}`];
     if (r.challengeId) keys.push(`c:${r.challengeId}`);
     if (r.integrationId && r.deviceId) keys.push(`d:${r.integrationId}\0${r.deviceId}`);
-    if (r.supersedes?.length || keys.some((k) => seen.has(k))) {
+    if (r.supersedes?.length || r.renews || keys.some((k) => seen.has(k))) {
       apart.push(u);
       continue;
     }

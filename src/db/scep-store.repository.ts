@@ -6,10 +6,12 @@ import { IssuanceBatcher } from './issuance-batch';
 import { CertificateRow } from './entities/certificate.entity';
 import { ScepTransactionRow } from './entities/scep-transaction.entity';
 import { IssuanceOutcome, IssuanceRecord, ScepStore, StoredCertificate, StoredTransaction } from '../scep/scep-ports';
-import { FailInfo, MessageType, PkiStatus } from '../scep/scep-types';
+import { PkiStatus } from '../scep/scep-types';
 
 /** Raised inside the issuing transaction to roll it back when the challenge is gone. */
 class ChallengeGone extends Error {}
+/** Raised inside the issuing transaction to roll it back when the renewed certificate is no longer valid. */
+class AlreadyRenewed extends Error {}
 
 /** TypeORM implementation of the SCEP service's persistence port. */
 export class ScepStoreRepository implements ScepStore {
@@ -89,9 +91,15 @@ export class ScepStoreRepository implements ScepStore {
         const txRepo = m.getRepository<ScepTransactionRow>('ScepTransaction');
         const sql = <T>(text: string, params: unknown[]) => rawQuery<T>(m, this.db.dialect, text, params);
         const at = dateParam(this.db.dialect, now);
-        await sql('DELETE FROM scep_transactions WHERE endpoint_id = ? AND transaction_id = ? AND pki_status = ? AND public_key_hash = ?', [r.endpointId, r.transactionId, PkiStatus.FAILURE, r.publicKeyHash]);
-        for (const serial of r.supersedes ?? []) {
+        // refusals are no longer stored; one written by an older version binds no key
+        await sql('DELETE FROM scep_transactions WHERE endpoint_id = ? AND transaction_id = ? AND pki_status = ?', [r.endpointId, r.transactionId, PkiStatus.FAILURE]);
+        for (const serial of [...(r.supersedes ?? []), ...(r.renews ? [r.renews] : [])]) {
           await txRepo.delete({ endpointId: r.endpointId, transactionId: r.transactionId, publicKeyHash: r.publicKeyHash, certificateSerial: serial });
+        }
+        if (r.renews) {
+          // the renewed certificate must still be valid: of two renewals of one certificate, one wins
+          const res = await rawQuery<{ affected?: number }>(m, this.db.dialect, 'UPDATE certificates SET status = ? WHERE serial = ? AND status = ?', ['superseded', r.renews, 'valid'], true);
+          if (res.affected !== 1) throw new AlreadyRenewed();
         }
         await sql(
           'INSERT INTO scep_transactions (endpoint_id, transaction_id, public_key_hash, message_type, pki_status, certificate_serial, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
@@ -116,31 +124,17 @@ export class ScepStoreRepository implements ScepStore {
             .execute();
         }
         await sql(
-          'INSERT INTO certificates (serial, subject, fingerprint_sha256, public_key_hash, not_before, not_after, der, transaction_id, endpoint_id, integration_id, device_id, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-          [cert.serialHex, cert.subject.slice(0, 1024), cert.fingerprintSha256, r.publicKeyHash, dateParam(this.db.dialect, cert.notBefore), dateParam(this.db.dialect, cert.notAfter), cert.der, r.transactionId, r.endpointId, r.integrationId ?? null, r.deviceId ?? null, 'valid', at],
+          'INSERT INTO certificates (serial, subject, fingerprint_sha256, public_key_hash, not_before, not_after, der, transaction_id, endpoint_id, integration_id, device_id, status, renewed_from, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          [cert.serialHex, cert.subject.slice(0, 1024), cert.fingerprintSha256, r.publicKeyHash, dateParam(this.db.dialect, cert.notBefore), dateParam(this.db.dialect, cert.notAfter), cert.der, r.transactionId, r.endpointId, r.integrationId ?? null, r.deviceId ?? null, 'valid', r.renews ?? null, at],
         );
       });
       return 'issued';
     } catch (err) {
       if (err instanceof ChallengeGone) return 'challenge-used';
-      if (isUniqueViolation(err)) return 'duplicate-transaction';
+      if (err instanceof AlreadyRenewed) return 'already-renewed';
+      // renewed_from is unique too: a renewal that lost to another one
+      if (isUniqueViolation(err)) return r.renews && /renewed_from/.test(String((err as Error).message)) ? 'already-renewed' : 'duplicate-transaction';
       throw err;
     }
-  }
-
-  /** Records a refusal, unless the transaction already succeeded or belongs to another key. */
-  async recordFailure(endpointId: string, transactionId: string, publicKeyHash: string, messageType: MessageType, failInfo: FailInfo, text: string, now: Date): Promise<void> {
-    const failText = text.slice(0, 256);
-    await this.db.transaction(async (m) => {
-      const repo = m.getRepository<ScepTransactionRow>('ScepTransaction');
-      const res = await repo.update({ endpointId, transactionId, publicKeyHash, pkiStatus: PkiStatus.FAILURE }, { failInfo, failText, messageType, updatedAt: now });
-      if (res.affected) return;
-      await repo
-        .createQueryBuilder()
-        .insert()
-        .values({ endpointId, transactionId, publicKeyHash, messageType, pkiStatus: PkiStatus.FAILURE, failInfo, failText, createdAt: now, updatedAt: now })
-        .orIgnore()
-        .execute();
-    });
   }
 }

@@ -1,5 +1,5 @@
 import type { Context, Next } from 'koa';
-import { AppError, BadRequestError, TooManyRequestsError, UnauthorizedError } from '../shared/errors';
+import { AppError, asStorageUnavailable, BadRequestError, StorageUnavailableError, TooManyRequestsError, UnauthorizedError } from '../shared/errors';
 import { PkiInputError } from '../pki/pki-errors';
 import type { Logger } from '../shared/logger';
 
@@ -16,13 +16,14 @@ export function errorMapping(logger: Logger) {
       await next();
     } catch (thrown) {
       const err = thrown instanceof PkiInputError ? new BadRequestError(thrown.message, thrown) : thrown;
-      const app = err instanceof AppError ? err : undefined;
+      // a database that cannot be written or reached is a 503 the client retries, never a 500
+      const app = err instanceof AppError ? err : asStorageUnavailable(err);
       const status = app?.status && app.status >= 400 ? app.status : 500;
       const message = app?.expose && status < 500 ? app.message : status === 503 && app ? app.message : 'internal error';
       if (status >= 500) logger.error({ err, path: ctx.path, method: ctx.method }, 'request failed');
       else logger.debug({ path: ctx.path, status, code: app?.code, reason: app?.message }, 'request refused');
       if (err instanceof UnauthorizedError && err.challenge) ctx.set('WWW-Authenticate', err.challenge);
-      if (err instanceof TooManyRequestsError) ctx.set('Retry-After', String(err.retryAfterSeconds));
+      if (app instanceof TooManyRequestsError || app instanceof StorageUnavailableError) ctx.set('Retry-After', String(app.retryAfterSeconds));
       ctx.status = status;
       if (wantsJson(ctx)) ctx.body = { error: app?.code ?? 'internal', message };
       else {

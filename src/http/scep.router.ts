@@ -80,6 +80,7 @@ async function serve(ctx: Context, endpoint: ScepEndpoint, deps: ScepRouterDeps)
 
 function logOperation(logger: Logger, endpoint: ScepEndpoint, outcome: ScepOutcome | undefined, started: bigint): void {
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (outcome?.cause) logger.error({ err: outcome.cause, endpoint: endpoint.id, transactionId: outcome.transactionId }, 'scep: storage unavailable, answered FAILURE');
   logger.info(
     {
       operation: 'PKIOperation',

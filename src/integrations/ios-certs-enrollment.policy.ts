@@ -2,11 +2,10 @@ import { CertificateProfile, DEVICE_PROFILE } from '../ca/certificate-authority'
 import { ParsedCsr } from '../pki/csr';
 import { nameAttributes } from '../pki/names';
 import { EnrollmentPolicy, StoredCertificate } from '../scep/scep-ports';
+import { checkRenewalWindow } from '../scep/renewal.policy';
 import { FailInfo, ScepFailure } from '../scep/scep-failure';
 import { IOS_CERTS_TEMPLATE } from './integration.types';
 import { SubjectTemplate } from './subject-template';
-
-const DAY_MS = 86_400_000;
 
 /**
  * The legacy "Certs for iOS" device certificate: RSA 2048 (checked by the enrollment handler),
@@ -34,11 +33,8 @@ export class IosCertsEnrollmentPolicy implements EnrollmentPolicy {
     return { profile: this.profile, deviceId: match.deviceUid };
   }
 
-  /** A RenewalReq is honoured only inside the Auto Renewal Period before the certificate expires. */
+  /** A renewal is honoured only inside the Auto Renewal Period before the certificate expires. */
   checkRenewal(current: StoredCertificate, now: Date): void {
-    const opens = new Date(current.notAfter.getTime() - this.renewalWindowDays * DAY_MS);
-    if (now < opens) {
-      throw new ScepFailure(FailInfo.badRequest, `renewal not yet allowed: the ${this.renewalWindowDays}-day renewal window opens ${opens.toISOString()}`);
-    }
+    checkRenewalWindow(current, now, this.renewalWindowDays);
   }
 }

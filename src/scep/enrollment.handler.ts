@@ -8,16 +8,21 @@ import { FailInfo, ScepFailure } from './scep-failure';
 import { PkiMessage } from './pki-message.codec';
 import { ScepEndpoint, ScepStore, StoredCertificate } from './scep-ports';
 import { MessageType, PkiStatus } from './scep-types';
+import { RenewalPolicy } from './renewal.policy';
 
 const REQUIRED_KEY_BITS = 2048;
 
 /** PKCSReq and RenewalReq: the checks of RFC 8894 section 3.3.1 plus our policy, then issuance. */
 export class EnrollmentHandler {
+  private readonly renewal: RenewalPolicy;
+
   constructor(
     private readonly authority: CertificateAuthority,
     private readonly store: ScepStore,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.renewal = new RenewalPolicy(authority.caCertificate.subjectDer, store);
+  }
 
   async enroll(endpoint: ScepEndpoint, msg: PkiMessage, content: Buffer): Promise<ParsedCertificate> {
     const csr = parseCsr(content, msg.signerCertificate);
@@ -26,20 +31,17 @@ export class EnrollmentHandler {
 
     // iOS derives the transactionID from the key, so a retry repeats both: answer it again
     const previous = await this.store.findTransaction(endpoint.id, tid);
-    if (previous) {
+    if (previous?.pkiStatus === PkiStatus.SUCCESS && previous.certificateSerial) {
       // not recorded: the transaction stays bound to the first key
       if (previous.publicKeyHash !== keyHash) throw new ScepFailure(FailInfo.badRequest, 'transactionID already used with another key');
       // a request signed by the very certificate this transaction produced is a renewal with the
       // same key (certmonger's resubmit), not a retry: it gets a new certificate
       const renewsOwnResult = previous.certificateSerial === msg.signerCertificate.serialHex && msg.signerCertificate.issuerDer.equals(this.authority.caCertificate.subjectDer);
-      if (previous.pkiStatus === PkiStatus.SUCCESS && previous.certificateSerial && !renewsOwnResult) return this.stored(previous.certificateSerial);
+      if (!renewsOwnResult) return this.stored(previous.certificateSerial);
     }
-    try {
-      return await this.issue(endpoint, msg, csr, keyHash);
-    } catch (err) {
-      if (err instanceof ScepFailure) await this.store.recordFailure(endpoint.id, tid, keyHash, msg.messageType, err.failInfo, err.message, this.clock.now());
-      throw err;
-    }
+    // a refusal is answered and logged, never stored: unauthenticated clients leave no rows behind,
+    // and a refused transactionID stays free for a later request with another key
+    return this.issue(endpoint, msg, csr, keyHash);
   }
 
   private async issue(endpoint: ScepEndpoint, msg: PkiMessage, csr: ParsedCsr, keyHash: string): Promise<ParsedCertificate> {
@@ -48,14 +50,7 @@ export class EnrollmentHandler {
       throw new ScepFailure(FailInfo.badAlg, `an RSA key of exactly ${REQUIRED_KEY_BITS} bits is required (got ${csr.keyType} ${csr.keyBits})`);
     }
 
-    const signer = msg.signerCertificate;
-    const renewing = await this.renewalSource(endpoint, msg, signer, keyHash);
-    let challengeId: string | undefined;
-    if (!renewing) {
-      const verdict = await endpoint.verifier.precheck(csr.challengePassword);
-      if (!verdict.ok) throw new ScepFailure(FailInfo.badRequest, verdict.reason);
-      challengeId = verdict.challengeId;
-    }
+    const { renewing, challengeId, supersedes } = await this.authorize(endpoint, msg, csr, keyHash);
     const decision = endpoint.policy.evaluate(csr, renewing);
     const cert = await this.authority.issue(csr, decision.profile);
     const outcome = await this.store.recordIssuance(
@@ -68,11 +63,13 @@ export class EnrollmentHandler {
         certificate: cert,
         publicKeyHash: keyHash,
         challengeId,
-        supersedes: renewing ? [renewing.serial] : undefined,
+        supersedes,
+        renews: renewing?.serial,
       },
       this.clock.now(),
     );
     if (outcome === 'challenge-used') throw new ScepFailure(FailInfo.badRequest, 'challengePassword already used or expired');
+    if (outcome === 'already-renewed') throw new ScepFailure(FailInfo.badCertId, 'the signing certificate was already renewed or replaced: only the current certificate renews');
     if (outcome === 'duplicate-transaction') {
       // a concurrent identical request won the race: answer what it got
       const winner = await this.store.findTransaction(endpoint.id, msg.transactionId);
@@ -83,22 +80,32 @@ export class EnrollmentHandler {
   }
 
   /**
-   * A request signed by a valid certificate we issued is a renewal (RenewalReq, or certmonger's
-   * PKCSReq signed with the current certificate). A PKCSReq signed by anything else must be signed
-   * with the CSR's own key (the self-signed certificate of RFC 8894 section 2.3).
+   * Who vouches for the request. A PKCSReq signed by anything but a certificate we issued must be
+   * signed with the CSR's own key (the self-signed certificate of RFC 8894 section 2.3) and carry a
+   * valid challenge. A RenewalReq must be signed by a certificate we issued and is a renewal, bounded
+   * by RenewalPolicy. A PKCSReq signed by a certificate we issued (certmonger, macOS) is an
+   * enrollment when it carries a valid challenge (it then replaces the signing certificate, whatever
+   * the renewal window says), else a renewal like a RenewalReq.
    */
-  private async renewalSource(endpoint: ScepEndpoint, msg: PkiMessage, signer: ParsedCertificate, keyHash: string): Promise<StoredCertificate | undefined> {
-    const ours = signer.issuerDer.equals(this.authority.caCertificate.subjectDer) ? await this.store.findCertificate(signer.serialHex) : undefined;
-    const usable = ours && ours.der.equals(signer.der) && ours.status !== 'revoked' && ours.notAfter > this.clock.now() ? ours : undefined;
-    if (msg.messageType === MessageType.RenewalReq) {
-      if (!usable) throw new ScepFailure(FailInfo.badCertId, 'RenewalReq must be signed by a valid certificate issued by this CA');
-    } else if (!usable) {
+  private async authorize(endpoint: ScepEndpoint, msg: PkiMessage, csr: ParsedCsr, keyHash: string): Promise<{ renewing?: StoredCertificate; challengeId?: string; supersedes?: string[] }> {
+    const signer = msg.signerCertificate;
+    const ours = await this.renewal.issuedByUs(signer);
+    if (!ours) {
+      if (msg.messageType === MessageType.RenewalReq) throw new ScepFailure(FailInfo.badCertId, 'RenewalReq must be signed by a valid certificate issued by this CA');
       if (signer.publicKeyHash !== keyHash) throw new ScepFailure(FailInfo.badMessageCheck, 'signer certificate does not hold the CSR key');
-      return undefined;
+      const verdict = await endpoint.verifier.precheck(csr.challengePassword);
+      if (!verdict.ok) throw new ScepFailure(FailInfo.badRequest, verdict.reason);
+      return { challengeId: verdict.challengeId };
     }
-    if (usable.integrationId !== (endpoint.integrationId ?? null)) throw new ScepFailure(FailInfo.badCertId, 'certificate belongs to another endpoint');
-    endpoint.policy.checkRenewal?.(usable, this.clock.now());
-    return usable;
+    if (msg.messageType === MessageType.PKCSReq && csr.challengePassword) {
+      const verdict = await endpoint.verifier.precheck(csr.challengePassword);
+      if (verdict.ok) {
+        const replaces = ours.integrationId === (endpoint.integrationId ?? null) && ours.status === 'valid';
+        return { challengeId: verdict.challengeId, supersedes: replaces ? [ours.serial] : undefined };
+      }
+    }
+    this.renewal.check(endpoint, ours, signer, csr, this.clock.now());
+    return { renewing: ours };
   }
 
   private async stored(serial: string): Promise<ParsedCertificate> {

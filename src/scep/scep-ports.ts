@@ -13,7 +13,7 @@ export interface EnrollmentPolicy {
   /** `renewing`: the certificate a renewal replaces (a policy may require the same device) */
   evaluate(csr: ParsedCsr, renewing?: StoredCertificate): { profile: CertificateProfile; deviceId?: string };
   /** RenewalReq (or PKCSReq signed by our certificate): may `current` be renewed now? throws ScepFailure if not */
-  checkRenewal?(current: StoredCertificate, now: Date): void;
+  checkRenewal(current: StoredCertificate, now: Date): void;
 }
 
 /** A SCEP endpoint: the default `/scep`, or one per integration. */
@@ -50,11 +50,16 @@ export interface IssuanceRecord {
   certificate: ParsedCertificate;
   publicKeyHash: string;
   challengeId?: string;
-  /** serials this certificate replaces (renewal): marked superseded in the same transaction */
+  /** serials this certificate replaces (re-enrollment signed by the old certificate): superseded if still valid */
   supersedes?: string[];
+  /**
+   * the serial a challenge-less renewal replaces: it must still be valid and never renewed before,
+   * checked and superseded in the same transaction (else 'already-renewed' and nothing is written)
+   */
+  renews?: string;
 }
 
-export type IssuanceOutcome = 'issued' | 'duplicate-transaction' | 'challenge-used';
+export type IssuanceOutcome = 'issued' | 'duplicate-transaction' | 'challenge-used' | 'already-renewed';
 
 /** Persistence the SCEP service needs; implemented in db/. */
 export interface ScepStore {
@@ -63,5 +68,4 @@ export interface ScepStore {
   findCertificate(serialHex: string): Promise<StoredCertificate | undefined>;
   /** one database transaction: redeem challenge, record transaction and certificate */
   recordIssuance(record: IssuanceRecord, now: Date): Promise<IssuanceOutcome>;
-  recordFailure(endpointId: string, transactionId: string, publicKeyHash: string, messageType: MessageType, failInfo: FailInfo, text: string, now: Date): Promise<void>;
 }

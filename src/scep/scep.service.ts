@@ -4,7 +4,7 @@ import { ContentCipher } from '../pki/content-cipher';
 import { RsaKeyTransport } from '../pki/rsa-key-transport';
 import { ParsedCertificate } from '../pki/certificate';
 import { Clock } from '../shared/clock';
-import { BadRequestError } from '../shared/errors';
+import { asStorageUnavailable, BadRequestError } from '../shared/errors';
 import { PkiInputError } from '../pki/pki-errors';
 import { FailInfo, ScepFailure } from './scep-failure';
 import { decodeIssuerAndSerial, decodeIssuerAndSubject, decodePkiMessage, CertRepInput, encodeCertRep, PkiMessage } from './pki-message.codec';
@@ -21,6 +21,8 @@ export interface ScepOutcome {
   failInfo?: FailInfo;
   failText?: string;
   serial?: string;
+  /** the internal fault behind a FAILURE (a database that could not be written), for the log only */
+  cause?: unknown;
 }
 
 /** Answers GetCACaps, GetCACert and PKIOperation (RFC 8894) for any endpoint. */
@@ -65,6 +67,9 @@ export class ScepService {
       return await this.dispatch(endpoint, msg, content, cipher);
     } catch (err) {
       if (err instanceof ScepFailure) return this.failure(msg, err.failInfo, err.message);
+      // nothing was recorded, so nothing is returned but a refusal the client may retry
+      const storage = asStorageUnavailable(err);
+      if (storage) return { ...(await this.failure(msg, FailInfo.badRequest, storage.message)), cause: err };
       throw err;
     }
   }

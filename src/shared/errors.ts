@@ -58,6 +58,44 @@ export class ServiceUnavailableError extends AppError {
   }
 }
 
+/**
+ * The database cannot be written or reached (disk full, read-only file, I/O error, lock held too
+ * long, PostgreSQL down or out of resources). Nothing was recorded; the client should retry later:
+ * HTTP 503 with Retry-After, or a signed CertRep FAILURE once a SCEP request was decrypted.
+ */
+export class StorageUnavailableError extends AppError {
+  readonly retryAfterSeconds = 30;
+  constructor(cause?: unknown) {
+    super('storage temporarily unavailable, retry later', { status: 503, code: 'storage_unavailable', expose: true, cause });
+  }
+}
+
+// SQLite result codes, and PostgreSQL SQLSTATEs (classes 08 connection, 53 resources, 57P operator
+// intervention, 3D000 missing database, 25006 read-only transaction) that mean "cannot store now"
+const SQLITE_UNAVAILABLE = /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|BUSY|LOCKED|PROTOCOL|NOMEM)/;
+const PG_UNAVAILABLE = /^(08...|53...|57P0[1-4]|3D000|25006|58030)$/;
+// errors of the connection itself (pg's socket, TypeORM's pool) rather than of a statement
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENOSPC', 'EROFS', 'EIO', 'EDQUOT']);
+const CONNECTION_TEXT = /Connection terminated|connection (timeout|is closed)|timeout exceeded when trying to connect|Client has encountered a connection error|database is locked|disk is full|readonly database|disk I\/O error/i;
+
+/**
+ * The one place database failures are recognised: a StorageUnavailableError wrapping `err` when it
+ * is one (driver errors come bare or wrapped in TypeORM's QueryFailedError as `driverError`),
+ * else undefined. Used by the HTTP error mapping and by the SCEP service after decryption.
+ */
+export function asStorageUnavailable(err: unknown): StorageUnavailableError | undefined {
+  if (err instanceof StorageUnavailableError) return err;
+  if (err instanceof AppError || !(err instanceof Error)) return undefined;
+  for (let e: unknown = err, depth = 0; e && depth < 4; depth++) {
+    const x = e as { code?: unknown; message?: unknown; driverError?: unknown; cause?: unknown };
+    const code = typeof x.code === 'string' ? x.code : '';
+    if (SQLITE_UNAVAILABLE.test(code) || PG_UNAVAILABLE.test(code) || NETWORK_CODES.has(code)) return new StorageUnavailableError(err);
+    if (typeof x.message === 'string' && CONNECTION_TEXT.test(x.message)) return new StorageUnavailableError(err);
+    e = x.driverError ?? x.cause;
+  }
+  return undefined;
+}
+
 /** Invalid configuration: start-up stops with one line naming the variable (exit code 2). */
 export class ConfigError extends AppError {
   constructor(readonly variable: string, message: string) {

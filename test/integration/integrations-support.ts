@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { App } from '../../src/main';
+import type { Logger } from '../../src/shared/logger';
 import { Actor } from '../../src/admin/audit.types';
 import { IntegrationView } from '../../src/integrations/integration.view';
 import { ScepClient } from '../../src/scep/client/scep-client';
@@ -38,9 +39,9 @@ export interface IntegrationServer {
 }
 
 /** The shared test server (support/test-server.ts) without the static challenge, on a movable clock. */
-export async function startIntegrationServer(env: Record<string, string> = {}, dir?: string): Promise<IntegrationServer> {
+export async function startIntegrationServer(env: Record<string, string> = {}, dir?: string, opts: { logger?: Logger } = {}): Promise<IntegrationServer> {
   const clock = new TestClock();
-  const server = await startTestServer({ SCEPTER_STATIC_CHALLENGE: '', ...env }, dir, { clock });
+  const server = await startTestServer({ SCEPTER_STATIC_CHALLENGE: '', ...env }, dir, { clock, logger: opts.logger });
   return {
     app: server.app,
     url: server.url,

@@ -5,15 +5,18 @@ import { expect } from 'chai';
 import * as openssl from '../support/openssl';
 import { runScepclient, ScepclientResult } from '../support/scepclient';
 import { createIosCerts, fetchChallenge, getChallengePage, IntegrationServer, startIntegrationServer } from '../integration/integrations-support';
+import { createLogger } from '../../src/shared/logger';
+import { FailInfo } from '../../src/scep/scep-types';
 
 describe('ios-certs integration end to end with Debian\'s scepclient', function () {
   this.timeout(60_000);
   let server: IntegrationServer;
   let integ: Awaited<ReturnType<typeof createIosCerts>>;
   let caPem: string;
+  const logLines: string[] = [];
 
   before(async () => {
-    server = await startIntegrationServer();
+    server = await startIntegrationServer({}, undefined, { logger: createLogger('info', { write: (l: string) => void logLines.push(l) }) });
     integ = await createIosCerts(server, 'WS1 iOS');
     caPem = server.app.services.authority.caCertificate.der.toString('base64').replace(/(.{64})/g, '$1\n');
     caPem = `-----BEGIN CERTIFICATE-----\n${caPem.trim()}\n-----END CERTIFICATE-----\n`;
@@ -23,10 +26,13 @@ describe('ios-certs integration end to end with Debian\'s scepclient', function 
   const ndesUrl = () => `${server.url}/certsrv/mscep/${integ.id}/mscep.dll`;
   const enroll = (challenge: string, cn: string, extra: { keySize?: number; ou?: string; url?: string } = {}): Promise<ScepclientResult> =>
     runScepclient({ url: extra.url ?? ndesUrl(), challenge, cn, ou: extra.ou ?? integ.id, keySize: extra.keySize });
-  // the refusal the server recorded last (each scepclient run has a new key, so a new transaction)
+  // the refusal the server logged last (refusals are answered and logged, not stored)
   const lastFailure = async () => {
-    const rows = await server.app.services.db.manager.query('SELECT fail_info, fail_text FROM scep_transactions WHERE endpoint_id = ? AND pki_status = 2 ORDER BY id DESC LIMIT 1', [integ.id]);
-    return rows[0] as { fail_info: number; fail_text: string } | undefined;
+    const line = logLines
+      .map((l) => JSON.parse(l) as { msg?: string; endpoint?: string; pkiStatus?: string; failInfo?: keyof typeof FailInfo; failText?: string })
+      .filter((l) => l.msg === 'scep' && l.endpoint === integ.id && l.pkiStatus === 'FAILURE')
+      .pop();
+    return line && { fail_info: FailInfo[line.failInfo!], fail_text: line.failText };
   };
 
   it('enrolls a device: RSA 2048, keyUsage digitalSignature only, clientAuth, UDID recorded', async () => {

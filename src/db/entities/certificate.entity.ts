@@ -22,6 +22,8 @@ export interface CertificateRow {
   /** crl_state revision of the revoking transaction (null before that migration, or not revoked) */
   revocationRevision: number | string | null;
   lastSeenAt: Date | null;
+  /** serial of the certificate this one renewed (unique: a certificate renews once); null for an enrollment */
+  renewedFrom: string | null;
   createdAt: Date;
 }
 
@@ -47,6 +49,7 @@ export const certificateEntity = (t: ColumnTypes) =>
       revocationReason: { name: 'revocation_reason', type: Number, nullable: true },
       revocationRevision: { name: 'revocation_revision', type: t.bigint, nullable: true },
       lastSeenAt: { name: 'last_seen_at', type: t.timestamp, nullable: true },
+      renewedFrom: { name: 'renewed_from', type: String, length: 64, nullable: true },
       createdAt: { name: 'created_at', type: t.timestamp },
     },
   });
