@@ -32,7 +32,7 @@ describe('AuthFailureLimiter', () => {
   it('tracks a bounded number of addresses', () => {
     const l = new AuthFailureLimiter({ maxFailures: 1, cooldownSeconds: 10, maxTracked: 100 }, clock);
     for (let i = 0; i < 1000; i++) l.failed(`10.0.${i >> 8}.${i & 255}`);
-    expect((l as unknown as { entries: Map<string, unknown> }).entries.size).to.equal(100);
+    expect(l.tracked.addresses).to.equal(100);
     expect(l.retryAfter('10.0.3.231')).to.be.above(0);
   });
 });
