@@ -4,7 +4,7 @@ import { Actor } from '../../admin/audit.types';
 import { ROLES, Role } from '../../admin/roles';
 import { InvalidArgumentError } from 'commander';
 import { output, withServices } from '../cli-context';
-import { cliText } from '../cli-text';
+import { cliText } from '../../shared/terminal-text';
 
 /** The CLI acts as `cli:<os user>` from `cli` in the audit log (it has the database anyway). */
 export function cliActor(): Actor {
