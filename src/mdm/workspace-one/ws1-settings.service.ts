@@ -1,8 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import type { Actor } from '../../admin/audit.types';
 import { Clock } from '../../shared/clock';
-import { AppError, BadRequestError, NotFoundError } from '../../shared/errors';
-import type { SecretBox } from '../../shared/secret-box';
+import { AppError, BadRequestError, ConflictError, NotFoundError } from '../../shared/errors';
+import { SecretBoxError, type SecretBox } from '../../shared/secret-box';
 import { testConfiguration, TestConfigurationResult } from './test-configuration';
 import type { Ws1ClientSettings } from './ws1-client';
 import type { StoredWs1Settings, Ws1SettingsStore } from './ws1-integration-ports';
@@ -185,7 +185,8 @@ function openSecret(box: SecretBox, stored: string, id: string, field: string, b
     try {
       return box.decrypt(stored, context(id, field));
     } catch {
-      throw err;
+      if (!(err instanceof SecretBoxError) || !/failed authentication/.test(err.message)) throw err;
+      throw new ConflictError(`the stored WS1 ${field === 'password' ? 'password' : 'API key'} of ${id} was not entered for this URL and username (or was altered); enter the password and the API key again`);
     }
   }
 }
