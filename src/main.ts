@@ -32,7 +32,7 @@ import { AuditLogService } from './admin/audit-log.service';
 import { AuthFailureLimiter } from './admin/auth-failure-limiter';
 import { challengeRouter } from './http/challenge.router';
 import { adminRouter } from './http/admin/admin.router';
-import { requireGuardedRoutes } from './http/admin/admin-auth';
+import { AdminRoute, adminRoutes } from './http/admin/admin-auth';
 import { clientAddressOf } from './http/client-address';
 import { bulkRevocation, RevocationRepository } from './db/revocation.repository';
 import { bindBulkRevocation, RevocationService } from './ca/revocation.service';
@@ -148,6 +148,8 @@ export async function buildServices(config: Config, opts: BuildOptions = {}): Pr
 
 export interface App {
   services: Services;
+  /** every admin API route with the permission it declares */
+  adminRoutes: AdminRoute[];
   server: http.Server;
   /** the HTTPS listener for device-trust checks (SCEPTER_TLS_PORT), serving the same routes */
   tlsServer: https.Server;
@@ -185,13 +187,16 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     await services.db.close();
     throw err;
   });
+  // issue 4 adds /certificates and device revocation to the admin API (same router, same API-key auth);
+  // every admin route declares its permission (checked here, listed as App.adminRoutes)
+  const adminApi = registerCertificateRoutes(addTrustAdminRoutes(adminRouter({ ...services, limiter: adminLimiter, clientAddress }), services), services);
+  const routeTable = adminRoutes(adminApi);
   const koa = createHttpApp(logger, [
     // first: the login-time check is the hottest path, and each router ahead of it costs a match
     trust.router,
     scepRouter({ scep, logger, maxBodyBytes: config.http.maxBodyBytes, defaultEndpoint, endpointById }),
     challengeRouter({ integrations: services.integrations, challenges: services.challenges, limiter: challengeLimiter, clientAddress, caThumbprint: services.authority.caCertificate.fingerprintSha1.toString('hex').toUpperCase(), logger }),
-    // issue 4 adds /certificates and device revocation to the admin API (same router, same API-key auth)
-    requireGuardedRoutes(registerCertificateRoutes(addTrustAdminRoutes(adminRouter({ ...services, limiter: adminLimiter, clientAddress }), services), services)),
+    adminApi,
     revocationRouter({ view: services.revocationView, ocsp: services.ocsp, logger }),
   ]);
   // first sync publishes a CRL if none exists; then the view polls the database every 500 ms
@@ -213,6 +218,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
 
   return {
     services,
+    adminRoutes: routeTable,
     server,
     tlsServer,
     tlsPort: () => (tlsServer.address() as AddressInfo).port,

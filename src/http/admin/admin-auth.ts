@@ -43,8 +43,8 @@ export type PermissionGuard = Middleware & { permission: Permission };
 
 /**
  * Route guard: 403 unless the key's role grants `permission`. Every admin route declares exactly
- * one: `r.get('/path', allow('integrations:read'), handler)`; `requireGuardedRoutes` refuses to
- * start with a route that has none.
+ * one: `r.get('/path', allow('integrations:read'), handler)`; `adminRoutes` (run by the
+ * composition root) refuses to start with a route that has none.
  */
 export function allow(permission: Permission): PermissionGuard {
   const guard = async (ctx: Context, next: Next) => {
@@ -72,12 +72,6 @@ export function adminRoutes(router: Router): AdminRoute[] {
     for (const method of methods) routes.push({ method, path: String(layer.path), permission: guards[0]!.permission });
   }
   return routes;
-}
-
-/** The admin router, after checking that each of its routes declares its permission. */
-export function requireGuardedRoutes(router: Router): Router {
-  adminRoutes(router);
-  return router;
 }
 
 export function adminState(ctx: Context): AdminState {
