@@ -56,7 +56,7 @@ export function registerTrustCommands(program: Command): void {
     .action(async (udid: string, _opts, cmd: Command) =>
       withServices(cmd, async ({ authLog }) => {
         const v = await authLog.device(udid);
-        if (!v) throw new NotFoundError(cliText`no certificates and no logins for device ${udid.slice(0, 80)}`);
+        if (!v) throw new NotFoundError(`no certificates and no logins for device ${udid.slice(0, 80)}`); // escaped where errors are printed
         output(cmd, { ...v, lastLogin: v.lastLogin && entryJson(v.lastLogin) }, () => deviceText(v));
       }),
     );
