@@ -102,6 +102,15 @@ describe('security: device ids and other user text are escaped in CLI output', f
     expect(json(j).error).to.contain('none\nFORGED line'.slice(0, 80));
   });
 
+  it('migrate status and the integration delete preview (last: it deletes the integration)', async () => {
+    const status = await cli(server, ['migrate', 'status']);
+    expect(status.code, status.stderr).to.equal(0);
+    expectSafe(status, 'migrate status');
+    const deleted = await cli(server, ['integration', 'delete', integration, '--yes', '--force']);
+    expect(deleted.code, deleted.stderr).to.equal(0);
+    expectSafe(deleted, 'integration delete');
+  });
+
   it('escapeText: visible escapes for C0, DEL, C1, line separators, bidi and zero-width controls; other text unchanged', () => {
     expect(escapeText('a\nb\r\tc\\d')).to.equal('a\\nb\\r\\tc\\\\d');
     expect(escapeText('\u0000\u001b\u007f\u0085\u009b')).to.equal('\\x00\\x1b\\x7f\\x85\\x9b');
