@@ -58,7 +58,7 @@ describe('security: stored WS1 secrets never follow a changed destination', func
     expect((await api('POST', `/integrations/${id}/ws1/test`, manager)).body).to.include({ ok: true });
   });
 
-  it('a new URL or username without the password and API key is 400 naming the missing fields, and changes nothing', async () => {
+  it('a new URL or username without the password and API key is 400 naming the missing fields and changes nothing; with them, only the new secrets go there', async () => {
     const before = (await api('GET', `/integrations/${id}/ws1`, admin)).body.settings;
     const onlyUrl = await api('PUT', `/integrations/${id}/ws1`, admin, { url: listener.url });
     expect(onlyUrl.status).to.equal(400);
@@ -74,9 +74,7 @@ describe('security: stored WS1 secrets never follow a changed destination', func
     expect(listener.requests).to.have.length(0);
     // the same URL written differently is no change: a password alone may be replaced
     expect((await api('PUT', `/integrations/${id}/ws1`, admin, { url: `${sim.url}/API/`, password: sim.credentials.password })).status).to.equal(200);
-  });
-
-  it('with the secrets entered again, only those new secrets go to the new destination', async () => {
+    // with the secrets entered again, only those new secrets go to the new destination
     const put = await api('PUT', `/integrations/${id}/ws1`, admin, { url: listener.url, username: 'probe', password: 'new-password', apiKey: 'new-key' });
     expect(put.status).to.equal(200);
     expect((await api('POST', `/integrations/${id}/ws1/test`, admin)).body).to.include({ ok: false });
