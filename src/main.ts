@@ -32,6 +32,8 @@ import { AuditLogService } from './admin/audit-log.service';
 import { AuthFailureLimiter } from './admin/auth-failure-limiter';
 import { challengeRouter } from './http/challenge.router';
 import { adminRouter } from './http/admin/admin.router';
+import { AdminRoute, adminRoutes } from './http/admin/admin-auth';
+import { clientAddressOf } from './http/client-address';
 import { bulkRevocation, RevocationRepository } from './db/revocation.repository';
 import { bindBulkRevocation, RevocationService } from './ca/revocation.service';
 import { CrlPublisher } from './ca/crl-publisher';
@@ -146,6 +148,8 @@ export async function buildServices(config: Config, opts: BuildOptions = {}): Pr
 
 export interface App {
   services: Services;
+  /** every admin API route with the permission it declares */
+  adminRoutes: AdminRoute[];
   server: http.Server;
   /** the HTTPS listener for device-trust checks (SCEPTER_TLS_PORT), serving the same routes */
   tlsServer: https.Server;
@@ -172,20 +176,27 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     const policy = new IosCertsEnrollmentPolicy(SubjectTemplate.parse(i.subjectTemplate), config.certValidityDays);
     return { id: i.id, integrationId: i.id, verifier: new DynamicChallengeVerifier(i.id, services.challengeStore, services.clock), policy };
   };
-  // one in-memory cool-down for failed Basic (challenge URL) and Bearer (admin API) attempts
-  const limiter = new AuthFailureLimiter(config.auth, services.clock);
+  // in-memory cool-downs for failed Basic (challenge URL) and Bearer (admin API) attempts, one per
+  // entry point, keyed by the real client address (through the trusted proxies) and by credential
+  const proxies = new TrustedProxies(config.trust.trustedProxies);
+  const clientAddress = clientAddressOf(proxies);
+  const challengeLimiter = new AuthFailureLimiter(config.auth, services.clock);
+  const adminLimiter = new AuthFailureLimiter(config.auth, services.clock);
   // e.g. an unusable SCEPTER_TLS_CERT: fail without leaving the database open
-  const trust = await buildTrust(config, services).catch(async (err) => {
+  const trust = await buildTrust(config, services, proxies).catch(async (err) => {
     await services.db.close();
     throw err;
   });
+  // issue 4 adds /certificates and device revocation to the admin API (same router, same API-key auth);
+  // every admin route declares its permission (checked here, listed as App.adminRoutes)
+  const adminApi = registerCertificateRoutes(addTrustAdminRoutes(adminRouter({ ...services, limiter: adminLimiter, clientAddress }), services), services);
+  const routeTable = adminRoutes(adminApi);
   const koa = createHttpApp(logger, [
     // first: the login-time check is the hottest path, and each router ahead of it costs a match
     trust.router,
     scepRouter({ scep, logger, maxBodyBytes: config.http.maxBodyBytes, defaultEndpoint, endpointById }),
-    challengeRouter({ integrations: services.integrations, challenges: services.challenges, limiter, caThumbprint: services.authority.caCertificate.fingerprintSha1.toString('hex').toUpperCase(), logger }),
-    // issue 4 adds /certificates and device revocation to the admin API (same router, same API-key auth)
-    registerCertificateRoutes(addTrustAdminRoutes(adminRouter({ ...services, limiter }), services), services),
+    challengeRouter({ integrations: services.integrations, challenges: services.challenges, limiter: challengeLimiter, clientAddress, caThumbprint: services.authority.caCertificate.fingerprintSha1.toString('hex').toUpperCase(), logger }),
+    adminApi,
     revocationRouter({ view: services.revocationView, ocsp: services.ocsp, logger }),
   ]);
   // first sync publishes a CRL if none exists; then the view polls the database every 500 ms
@@ -207,6 +218,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
 
   return {
     services,
+    adminRoutes: routeTable,
     server,
     tlsServer,
     tlsPort: () => (tlsServer.address() as AddressInfo).port,
@@ -270,7 +282,7 @@ function buildWs1(config: Config, db: Database, integrations: IntegrationFinder,
   const secretBox = () => (box ??= new SecretBox(loadOrCreateSecretKey(config.secretKey, config.certsDir)));
   const inventory = new InventoryRepository(db);
   const settingsStore = new InventorySettingsRepository(db);
-  const ws1Settings = new Ws1SettingsService(integrations, settingsStore, secretBox, clock, config.ws1.timeoutMs);
+  const ws1Settings = new Ws1SettingsService(integrations, settingsStore, secretBox, clock, config.ws1.timeoutMs, { allowHttp: config.ws1.allowHttp });
   const ws1Sync = new Ws1SyncService({ settings: ws1Settings, leases: new InventoryLeaseRepository(db, inventory), inventory, clock, logger, audit: (actor, action, target, details) => audit.record(actor, action, target, details) });
   return { ws1Settings, ws1Sync, appConfig: new AppConfigService(integrations, settingsStore, clock), inventory };
 }
@@ -282,7 +294,7 @@ function buildTrustServices(db: Database, clock: Clock) {
 }
 
 /** Issue 5: the login-time check (server only): HTTPS identity, in-memory state, batched writers. */
-async function buildTrust(config: Config, s: Services) {
+async function buildTrust(config: Config, s: Services, proxies: TrustedProxies) {
   const repo = new TrustRepository(s.db);
   const integrationRepo = new IntegrationRepository(s.db);
   const logError = (what: string) => (err: unknown) => s.logger.error({ err }, what);
@@ -312,7 +324,7 @@ async function buildTrust(config: Config, s: Services) {
   const identity = await loadOrCreateTlsIdentity(s.authority.ca, { certsDir: config.certsDir, certFile: config.tls.certFile, keyFile: config.tls.keyFile, hosts: [publicHost], now: s.clock.now() });
   return {
     identity,
-    router: trustRouter({ trust: service, proxies: new TrustedProxies(config.trust.trustedProxies), certificateHeader: config.trust.clientCertHeader, logger: s.logger }),
+    router: trustRouter({ trust: service, proxies, certificateHeader: config.trust.clientCertHeader, logger: s.logger }),
     start: () => snapshot.start(),
     flush: () => Promise.all([authLog.flush(), lastSeen.flush()]),
     // integrations and revocations are polled separately: refresh both so a deletion and its revocations appear together

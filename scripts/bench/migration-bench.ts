@@ -101,6 +101,7 @@ async function main(): Promise<void> {
     SCEPTER_CA_KEY_BITS: '2048',
     SCEPTER_LOG_LEVEL: 'warn',
     SCEPTER_SYNC_SCHEDULE: 'off',
+    SCEPTER_WS1_ALLOW_HTTP: 'on', // the simulator speaks http
   };
   const s = await buildServices(loadConfig(env));
   const stops: (() => void)[] = [];

@@ -85,7 +85,7 @@ async function main(): Promise<void> {
   const o = parse(process.argv.slice(2));
   const sim = await startSimChild(o);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ws1-bench-'));
-  const services = await buildServices(loadConfig({ SCEPTER_DATABASE: path.join(dir, 'scepter.sqlite'), SCEPTER_CERTS_DIR: path.join(dir, 'certs'), SCEPTER_CA_KEY_BITS: '2048', SCEPTER_LOG_LEVEL: 'warn' }));
+  const services = await buildServices(loadConfig({ SCEPTER_DATABASE: path.join(dir, 'scepter.sqlite'), SCEPTER_CERTS_DIR: path.join(dir, 'certs'), SCEPTER_CA_KEY_BITS: '2048', SCEPTER_WS1_ALLOW_HTTP: 'on', SCEPTER_LOG_LEVEL: 'warn' }));
   try {
     const actor = { who: 'bench', from: 'bench' };
     const { id } = await services.integrations.create({ type: 'ios', name: 'bench', allowLegacy: false }, actor);

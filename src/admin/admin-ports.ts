@@ -3,10 +3,14 @@ import { Role } from './roles';
 
 export interface StoredApiKey {
   id: string;
+  /** what the key is for; null for keys made before keys had names */
+  name: string | null;
   role: Role;
   secretHash: string;
   createdBy: string;
   createdAt: Date;
+  expiresAt: Date | null;
+  lastUsedAt: Date | null;
   revokedAt: Date | null;
 }
 
@@ -15,6 +19,8 @@ export interface ApiKeyStore {
   insertKey(key: StoredApiKey, audit: AuditRecord): Promise<void>;
   findKey(id: string): Promise<StoredApiKey | undefined>;
   listKeys(): Promise<StoredApiKey[]>;
+  /** records a successful use (no audit record: it is not a change) */
+  touchKey(id: string, at: Date): Promise<void>;
   /** false when unknown or already revoked */
   revokeKey(id: string, now: Date, audit: AuditRecord): Promise<boolean>;
 }

@@ -2,6 +2,7 @@ import type { Actor } from '../admin/audit.types';
 import { Clock } from '../shared/clock';
 import { ConflictError } from '../shared/errors';
 import { revokeAllForIntegration, RevocationService } from './revocation.service';
+import { cliText } from '../shared/terminal-text';
 
 /** The slice of the integrations module deletion needs (IntegrationService satisfies it). */
 export interface DeletableIntegrations {
@@ -74,7 +75,7 @@ export class IntegrationDeletion {
 
 export function deletionPreviewText(p: DeletionPreview): string {
   return (
-    `Integration ${p.id} "${p.name}" (${p.type}, status ${p.status}${p.group ? `:${p.group}` : ''}).\n` +
+    cliText`Integration ${p.id} "${p.name}" (${p.type}, status ${p.status}${p.group ? `:${p.group}` : ''}).\n` +
     `Deleting it revokes ${p.certificates} unexpired certificate(s) on ${p.devices} device(s) (reason cessationOfOperation), ` +
     `republishes the CRL, and makes its SCEP and challenge URLs answer 404. This cannot be undone.`
   );

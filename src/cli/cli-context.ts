@@ -3,6 +3,7 @@ import { loadConfig } from '../config/config';
 import { buildServices, Services } from '../main';
 import { createLogger } from '../shared/logger';
 import { AppError, ConfigError } from '../shared/errors';
+import { escapeText } from '../shared/terminal-text';
 
 /**
  * Runs one CLI action on the service's own composition root (same database and CA as a running
@@ -21,7 +22,7 @@ export async function withServices<T>(cmd: Command, fn: (s: Services) => Promise
     process.exitCode = err instanceof ConfigError ? 2 : 1;
     const message = err instanceof AppError && (err.expose || err instanceof ConfigError) ? err.message : err instanceof Error ? err.message : String(err);
     if (json) process.stdout.write(JSON.stringify({ error: message }) + '\n');
-    else process.stderr.write(`scepter: ${message}\n`);
+    else process.stderr.write(`scepter: ${escapeText(message)}\n`);
   } finally {
     await services?.db.close();
   }

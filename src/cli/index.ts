@@ -12,6 +12,7 @@ import { registerCertCommands } from './commands/cert.commands';
 import { registerDeviceRevocationCommands } from './commands/device.commands';
 import { registerIntegrationDeleteCommand } from './commands/integration-delete.command';
 import { registerMigrateCommands } from './commands/migrate.commands';
+import { escapeText } from '../shared/terminal-text';
 
 /**
  * `scepter`: every admin action, each with --json for scripts. Command groups live in
@@ -40,7 +41,7 @@ export function buildProgram(): Command {
 
 if (require.main === module) {
   buildProgram().parseAsync(process.argv).catch((err) => {
-    process.stderr.write(`scepter: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`scepter: ${escapeText(err instanceof Error ? err.message : String(err))}\n`);
     process.exitCode = 1;
   });
 }

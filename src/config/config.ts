@@ -35,6 +35,8 @@ const schema = {
   SCEPTER_CHALLENGE_LENGTH: int(8, 64).default(16),
   SCEPTER_CHALLENGE_CACHE_LIMIT: int(1, 1_000_000).default(1000),
   SCEPTER_AUTH_MAX_FAILURES: int(1, 1000).default(10),
+  // higher than the per-address limit, so one client alone cannot cool down someone else's credential
+  SCEPTER_AUTH_MAX_FAILURES_PER_CREDENTIAL: int(1, 100_000).default(100),
   SCEPTER_AUTH_COOLDOWN_SECONDS: int(1, 86_400).default(300),
   SCEPTER_CRL_VALIDITY_HOURS: int(1, 24 * 30).default(24),
   // issue 5: device trust (HTTPS listener, proxy header, polling)
@@ -54,6 +56,8 @@ const schema = {
   SCEPTER_SYNC_SCHEDULE: z.string().regex(/^(off|([01]\d|2[0-3]):[0-5]\d)$/, 'must be HH:MM (24-hour, server local time) or off').default('02:00'),
   SCEPTER_SYNC_SPREAD_MINUTES: int(0, 720).default(30),
   SCEPTER_WS1_TIMEOUT_SECONDS: int(1, 600).default(30),
+  // http:// WS1 URLs send the WS1 password in clear: only for a local test server or simulator
+  SCEPTER_WS1_ALLOW_HTTP: z.enum(['on', 'off']).default('off'),
 } as const;
 
 // never echoed in an error message
@@ -75,8 +79,8 @@ export interface Config {
   staticChallenge?: string;
   logLevel: string;
   challenge: { ttlMinutes: number; length: number; cacheLimit: number };
-  /** failed Basic/Bearer authentications per source address before a cool-down (429) */
-  auth: { maxFailures: number; cooldownSeconds: number };
+  /** failed Basic/Bearer authentications per client address, and per credential, before a cool-down (429) */
+  auth: { maxFailures: number; maxFailuresPerCredential: number; cooldownSeconds: number };
   crlValidityHours: number;
   /** device trust: HTTPS listener (port 0 = any free port), proxies allowed to pass the client certificate in a header */
   tls: { port: number; certFile?: string; keyFile?: string };
@@ -89,7 +93,7 @@ export interface Config {
   /** 32-byte key for secrets at rest; undefined: use (or create) certs/secret.key */
   secretKey?: Buffer;
   /** nightly WS1 device sync at local time HH:MM (null = off) plus a random delay of up to spreadMinutes; deadline of each WS1 call */
-  ws1: { syncTime: string | null; spreadMinutes: number; timeoutMs: number };
+  ws1: { syncTime: string | null; spreadMinutes: number; timeoutMs: number; allowHttp: boolean };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
@@ -128,7 +132,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       length: e.SCEPTER_CHALLENGE_LENGTH,
       cacheLimit: e.SCEPTER_CHALLENGE_CACHE_LIMIT,
     },
-    auth: { maxFailures: e.SCEPTER_AUTH_MAX_FAILURES, cooldownSeconds: e.SCEPTER_AUTH_COOLDOWN_SECONDS },
+    auth: { maxFailures: e.SCEPTER_AUTH_MAX_FAILURES, maxFailuresPerCredential: e.SCEPTER_AUTH_MAX_FAILURES_PER_CREDENTIAL, cooldownSeconds: e.SCEPTER_AUTH_COOLDOWN_SECONDS },
     crlValidityHours: e.SCEPTER_CRL_VALIDITY_HOURS,
     tls: { port: e.SCEPTER_TLS_PORT, ...tlsFiles(e.SCEPTER_TLS_CERT, e.SCEPTER_TLS_KEY, cwd) },
     trust: { trustedProxies: e.SCEPTER_TRUSTED_PROXIES, clientCertHeader: e.SCEPTER_CLIENT_CERT_HEADER.toLowerCase(), pollMs: e.SCEPTER_TRUST_POLL_MS },
@@ -136,7 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     ocspDelegated: e.SCEPTER_OCSP_DELEGATED === 'on',
     ocspKeyType: e.SCEPTER_OCSP_KEY,
     secretKey: e.SCEPTER_SECRET_KEY,
-    ws1: { syncTime: e.SCEPTER_SYNC_SCHEDULE === 'off' ? null : e.SCEPTER_SYNC_SCHEDULE, spreadMinutes: e.SCEPTER_SYNC_SPREAD_MINUTES, timeoutMs: e.SCEPTER_WS1_TIMEOUT_SECONDS * 1000 },
+    ws1: { syncTime: e.SCEPTER_SYNC_SCHEDULE === 'off' ? null : e.SCEPTER_SYNC_SCHEDULE, spreadMinutes: e.SCEPTER_SYNC_SPREAD_MINUTES, timeoutMs: e.SCEPTER_WS1_TIMEOUT_SECONDS * 1000, allowHttp: e.SCEPTER_WS1_ALLOW_HTTP === 'on' },
   };
 }
 

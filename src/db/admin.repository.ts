@@ -38,6 +38,10 @@ export class AdminRepository implements ApiKeyStore, AuditStore {
     return (await this.db.manager.getRepository<ApiKeyRow>('ApiKey').find({ order: { createdAt: 'ASC' } })).map(toKey);
   }
 
+  async touchKey(id: string, at: Date): Promise<void> {
+    await this.db.transaction((m) => m.getRepository<ApiKeyRow>('ApiKey').update({ id }, { lastUsedAt: at }));
+  }
+
   async revokeKey(id: string, now: Date, audit: AuditRecord): Promise<boolean> {
     return this.db.transaction(async (m) => {
       const res = await m
@@ -74,6 +78,6 @@ export class AdminRepository implements ApiKeyStore, AuditStore {
 }
 
 function toKey(r: ApiKeyRow): StoredApiKey {
-  return { id: r.id, role: r.role as Role, secretHash: r.secretHash, createdBy: r.createdBy, createdAt: r.createdAt, revokedAt: r.revokedAt };
+  return { id: r.id, name: r.name, role: r.role as Role, secretHash: r.secretHash, createdBy: r.createdBy, createdAt: r.createdAt, expiresAt: r.expiresAt, lastUsedAt: r.lastUsedAt, revokedAt: r.revokedAt };
 }
 

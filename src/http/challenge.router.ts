@@ -6,11 +6,14 @@ import { cacheFullPage, challengePage, NDES_CONTENT_TYPE } from '../challenge/nd
 import { IntegrationService } from '../integrations/integration.service';
 import { NotFoundError, TooManyRequestsError, UnauthorizedError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
+import type { ClientAddressOf } from './client-address';
 
 export interface ChallengeRouterDeps {
   integrations: IntegrationService;
   challenges: ChallengeService;
+  /** the challenge URL's own failure limiter (not the admin API's) */
   limiter: AuthFailureLimiter;
+  clientAddress: ClientAddressOf;
   /** SHA-1 of the CA certificate, uppercase hex, for the page's thumbprint line */
   caThumbprint: string;
   logger: Logger;
@@ -33,7 +36,7 @@ export function challengeRouter(deps: ChallengeRouterDeps): Router {
 }
 
 async function serve(ctx: Context, deps: ChallengeRouterDeps, pathId: string | undefined): Promise<void> {
-  const address = ctx.ip;
+  const address = deps.clientAddress(ctx);
   const wait = deps.limiter.retryAfter(address);
   if (wait > 0) throw new TooManyRequestsError('too many failed authentication attempts; try again later', wait);
   if (pathId !== undefined && !(await deps.integrations.findEnrollmentTarget(pathId))) throw new NotFoundError('no such integration');
@@ -41,9 +44,13 @@ async function serve(ctx: Context, deps: ChallengeRouterDeps, pathId: string | u
   const creds = parseBasic(ctx.get('Authorization'));
   // a request without credentials is the usual first step of Basic auth, not a failed attempt
   if (!creds) throw new UnauthorizedError('authentication required', BASIC);
+  // failures count per client address and per username tried (bounded, it is client text)
+  const credential = creds.username.slice(0, 128);
+  const credentialWait = deps.limiter.retryAfter(address, credential);
+  if (credentialWait > 0) throw new TooManyRequestsError('too many failed authentication attempts; try again later', credentialWait);
   const integration = await deps.integrations.authenticateChallengeClient(creds.username, creds.password);
   if (!integration || (pathId !== undefined && integration.id !== pathId)) {
-    deps.limiter.failed(address);
+    deps.limiter.failed(address, credential);
     deps.logger.warn({ address, path: ctx.path }, 'challenge URL: bad credentials');
     throw new UnauthorizedError('invalid credentials', BASIC);
   }

@@ -1,4 +1,5 @@
 import { Integration, IntegrationStatus, IntegrationType, IOS_CERTS_TEMPLATE } from './integration.types';
+import { escapeText } from '../shared/terminal-text';
 
 /** An integration as the CLI (`--json`) and the admin API show it. */
 export interface IntegrationView {
@@ -128,5 +129,5 @@ export function integrationText(v: IntegrationView): string {
 
 function table(rows: [string, string][]): string[] {
   const width = Math.max(...rows.map(([k]) => k.length)) + 1;
-  return rows.map(([k, val]) => `${`${k}:`.padEnd(width + 1)}${val}`);
+  return rows.map(([k, val]) => `${`${k}:`.padEnd(width + 1)}${escapeText(val)}`);
 }

@@ -4,6 +4,7 @@ import type { MigrationStatusView } from './migration.service';
 import { AT_RISK_TEXT } from './migration.types';
 import { TARGET } from './state-machine';
 import type { StepResult } from './steps/step-context';
+import { cliText } from '../shared/terminal-text';
 
 /** at-risk devices printed on the terminal at most (the reports list them all) */
 const TEXT_DEVICE_LIMIT = 20;
@@ -20,12 +21,12 @@ export function stepText(r: StepResult, opts: { confirming?: boolean } = {}): st
   const pending = opts.confirming || r.outcome === 'dry-run';
   const head = opts.confirming ? 'about to do this' : HEAD[r.outcome];
   const state = pending ? ` (state ${r.stateBefore ?? 'none'}; would become ${TARGET[r.step]})` : r.state ? ` (state ${r.stateBefore ?? 'none'} -> ${r.state})` : '';
-  const lines = [`${r.step} ${r.legacyId} "${r.legacyName}": ${head}${state}`];
-  lines.push(...r.actions.map((a) => `  - ${a}`));
-  lines.push(...r.warnings.map((w) => `  warning: ${w}`));
+  const lines = [`${cliText`${r.step} ${r.legacyId} "${r.legacyName}"`}: ${head}${state}`];
+  lines.push(...r.actions.map((a) => cliText`  - ${a}`));
+  lines.push(...r.warnings.map((w) => cliText`  warning: ${w}`));
   if (r.readiness?.atRisk) {
     lines.push('', `Devices at risk (${r.readiness.atRisk}):`);
-    for (const d of r.readiness.devices.filter((x) => !x.ready).slice(0, TEXT_DEVICE_LIMIT)) lines.push(`  ${d.udid}  ${AT_RISK_TEXT[d.reason!]}${d.ws1EnrollmentStatus ? ` (${d.ws1EnrollmentStatus})` : ''}`);
+    for (const d of r.readiness.devices.filter((x) => !x.ready).slice(0, TEXT_DEVICE_LIMIT)) lines.push(cliText`  ${d.udid}  ${AT_RISK_TEXT[d.reason!]}${d.ws1EnrollmentStatus ? ` (${d.ws1EnrollmentStatus})` : ''}`);
     if (r.readiness.atRisk > TEXT_DEVICE_LIMIT) lines.push(`  ... ${r.readiness.atRisk - TEXT_DEVICE_LIMIT} more in the report`);
   }
   if (r.appConfig && r.appConfigId) lines.push('', `App Config integration ${r.appConfigId}. Paste into WS1:`, appConfigText(r.appConfig));
@@ -38,7 +39,7 @@ export function statusText(v: MigrationStatusView): string {
   for (const i of v.integrations) {
     const c = i.certificates;
     const m = i.migration;
-    lines.push(`${i.id}  "${i.name}"  ${i.deleted ? 'deleted' : i.status + (i.group ? `:${i.group}` : '')}`);
+    lines.push(cliText`${i.id}  "${i.name}"  ${i.deleted ? 'deleted' : i.status + (i.group ? `:${i.group}` : '')}`);
     lines.push(`  certificates: ${c.valid} valid (${c.expiring} expiring within 30 days), ${c.revoked} revoked, ${c.expired} expired; ${c.devices} devices`);
     if (!m) lines.push('  migration: not started (scepter migrate plan ' + i.id + ')');
     else {
@@ -52,7 +53,7 @@ export function statusText(v: MigrationStatusView): string {
 }
 
 export function migrateAllText(s: MigrateAllSummary): string {
-  const lines = s.entries.map((e) => `${e.legacyId}: ${e.outcome} (${e.note})`);
+  const lines = s.entries.map((e) => cliText`${e.legacyId}: ${e.outcome} (${e.note})`);
   if (!lines.length) lines.push('no legacy integrations left to migrate');
   if (s.stoppedAt) lines.push(`stopped at ${s.stoppedAt}: not ready`);
   return lines.join('\n');

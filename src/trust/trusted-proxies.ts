@@ -1,36 +1,38 @@
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
+import proxyaddr from 'proxy-addr';
 
 /**
- * The addresses (SCEPTER_TRUSTED_PROXIES) allowed to hand us a client certificate in a header,
- * i.e. TLS-terminating proxies. Anyone else sending that header is spoofing.
+ * The proxies we trust (SCEPTER_TRUSTED_PROXIES, validated by config): TLS-terminating or
+ * forwarding proxies whose `X-Forwarded-For` and client-certificate headers we believe. Anyone
+ * else sending those headers is spoofing. One notion for every use: the client address of the
+ * auth-failure limiter, the audit log and the authentication log, and who may pass a client
+ * certificate in a header. The matching and the hop walk are `proxy-addr`'s (Express's).
  */
 export class TrustedProxies {
-  private readonly list = new BlockList();
+  private readonly trust: (address: string, hop: number) => boolean;
   readonly empty: boolean;
 
   constructor(entries: readonly string[]) {
-    for (const e of entries) {
-      const [addr, bits] = e.split('/') as [string, string | undefined];
-      const type = isIP(addr) === 6 ? 'ipv6' : 'ipv4';
-      if (bits === undefined) this.list.addAddress(addr, type);
-      else this.list.addSubnet(addr, Number(bits), type);
-    }
     this.empty = entries.length === 0;
+    this.trust = this.empty ? () => false : proxyaddr.compile([...entries]);
   }
 
   contains(address: string | undefined): boolean {
-    if (!address || this.empty) return false;
-    const plain = unmapped(address);
-    return this.list.check(plain, isIP(plain) === 6 ? 'ipv6' : 'ipv4');
+    if (!address || this.empty || !isIP(address)) return false;
+    return this.trust(address, 0);
   }
 
-  /** The client's address: the nearest X-Forwarded-For hop that is not one of our proxies. */
+  /**
+   * The client's address: the nearest X-Forwarded-For hop that is not one of our proxies, walking
+   * from the connection's peer leftwards; only a trusted peer's header is read at all.
+   */
   clientAddress(peer: string | undefined, forwardedFor: string | undefined): string {
-    const direct = unmapped(peer ?? '');
-    if (!this.contains(direct) || !forwardedFor) return direct;
-    const hops = forwardedFor.split(',').map((h) => unmapped(h.trim())).filter((h) => isIP(h));
-    for (let i = hops.length - 1; i >= 0; i--) if (!this.contains(hops[i])) return hops[i]!;
-    return hops[0] ?? direct;
+    const req = { socket: { remoteAddress: peer ?? '' }, headers: { 'x-forwarded-for': forwardedFor ?? '' } };
+    const chain = proxyaddr.all(req as never, (addr, i) => this.contains(addr) && i >= 0);
+    // a hop that is not an address (garbage a trusted proxy passed on) stops the walk at the hop before it
+    let i = chain.length - 1;
+    while (i > 0 && !isIP(chain[i]!)) i--;
+    return unmapped(chain[i] ?? '');
   }
 }
 

@@ -128,7 +128,7 @@ describe('admin API /admin/v1 (API keys, roles, audit log)', function () {
     expect((await api('POST', '/api-keys', { key, body: { role: 'owner' } })).status).to.equal(403);
     const made = await api('POST', '/api-keys', { key, body: { role: 'read-only' } });
     expect(made.status).to.equal(201);
-    expect(Object.keys(made.body).sort()).to.deep.equal(['id', 'key', 'role']);
+    expect(Object.keys(made.body).sort()).to.deep.equal(['expiresAt', 'id', 'key', 'name', 'role']);
     expect((await api('GET', '/whoami', { key: made.body.key })).status).to.equal(200);
     expect((await api('DELETE', `/api-keys/${keys.owner.id}`, { key })).status).to.equal(403);
     expect((await api('DELETE', `/api-keys/${made.body.id}`, { key })).status).to.equal(204);

@@ -12,6 +12,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) describe(`WS1 through the
   let sim: Ws1Simulator;
   let server: TestServer;
   let manager: string;
+  let admin: string;
   let readOnly: string;
   let id: string;
 
@@ -42,6 +43,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) describe(`WS1 through the
     server = await startTestServer(env);
     const s = server.app.services;
     manager = (await s.apiKeys.create('application-manager', ACTOR)).key;
+    admin = (await s.apiKeys.create('administrator', ACTOR)).key;
     readOnly = (await s.apiKeys.create('read-only', ACTOR)).key;
     id = (await s.integrations.create({ type: 'android', name: 'Androids', allowLegacy: false }, ACTOR)).id;
   });
@@ -59,20 +61,22 @@ for (const dialect of ['sqlite', 'postgres'] as const) describe(`WS1 through the
   it('configures the settings (a read-only key may not); answers never carry the secrets', async () => {
     const settings = { url: sim.url, username: sim.credentials.username, password: sim.credentials.password, apiKey: sim.credentials.tenantCode };
     expect((await api('PUT', `/integrations/${id}/ws1`, readOnly, settings)).status).to.equal(403);
-    const r = await api('PUT', `/integrations/${id}/ws1`, manager, settings);
+    // the destination of the WS1 secrets is an administrator's to set, not an application manager's
+    expect((await api('PUT', `/integrations/${id}/ws1`, manager, settings)).status).to.equal(403);
+    const r = await api('PUT', `/integrations/${id}/ws1`, admin, settings);
     expect(r.status).to.equal(200);
     expect(r.body).to.include({ integrationId: id, platform: 'Android', password: 'set', apiKey: 'set' });
     const shown = await api('GET', `/integrations/${id}/ws1`, readOnly);
     const all = JSON.stringify(shown.body) + JSON.stringify(r.body) + JSON.stringify((await api('GET', `/integrations/${id}`, readOnly)).body);
     expect(all).to.not.contain(sim.credentials.password).and.not.contain(sim.credentials.tenantCode);
-    expect((await api('PUT', `/integrations/${id}/ws1`, manager, { url: 'ftp://x' })).status).to.equal(400);
+    expect((await api('PUT', `/integrations/${id}/ws1`, admin, { url: 'ftp://x' })).status).to.equal(400);
   });
 
   it('Test Configuration: {ok, message}, and a wrong API key caught', async () => {
     expect((await api('POST', `/integrations/${id}/ws1/test`, manager)).body).to.deep.equal({ ok: true, message: 'Configuration Successful!' });
-    await api('PUT', `/integrations/${id}/ws1`, manager, { apiKey: 'WRONG' });
+    await api('PUT', `/integrations/${id}/ws1`, admin, { apiKey: 'WRONG' });
     expect((await api('POST', `/integrations/${id}/ws1/test`, manager)).body).to.include({ ok: false, reason: 'bad-tenant-code' });
-    await api('PUT', `/integrations/${id}/ws1`, manager, { apiKey: sim.credentials.tenantCode });
+    await api('PUT', `/integrations/${id}/ws1`, admin, { apiKey: sim.credentials.tenantCode });
   });
 
   it('syncs several pages; search finds devices case-insensitively', async () => {

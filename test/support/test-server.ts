@@ -50,6 +50,8 @@ export async function startTestServer(env: Record<string, string> = {}, dir?: st
     SCEPTER_STATIC_CHALLENGE: TEST_CHALLENGE,
     // the HTTPS (device trust) listener on any free port, so servers never collide on 8443
     SCEPTER_TLS_PORT: '0',
+    // the WS1 simulator speaks plain http on localhost
+    SCEPTER_WS1_ALLOW_HTTP: 'on',
     ...env,
   };
   const app = await buildApp(loadConfig(fullEnv), opts);

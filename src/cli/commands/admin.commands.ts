@@ -2,7 +2,9 @@ import os from 'node:os';
 import { Command, Option } from 'commander';
 import { Actor } from '../../admin/audit.types';
 import { ROLES, Role } from '../../admin/roles';
+import { InvalidArgumentError } from 'commander';
 import { output, withServices } from '../cli-context';
+import { cliText } from '../../shared/terminal-text';
 
 /** The CLI acts as `cli:<os user>` from `cli` in the audit log (it has the database anyway). */
 export function cliActor(): Actor {
@@ -21,10 +23,12 @@ export function registerAdminCommands(program: Command): void {
     .command('create-key')
     .description('create an admin API key; it is printed once and stored only as a hash')
     .addOption(new Option('--role <role>', 'what the key may do').choices([...ROLES]).makeOptionMandatory())
-    .action(async (opts: { role: Role }, cmd: Command) =>
+    .option('--name <name>', 'what the key is for (shown by list-keys), e.g. "WS1 migration script"')
+    .option('--expires <when>', 'refuse the key after this: an ISO 8601 date/time (2027-01-31, 2027-01-31T12:00:00Z) or a duration from now (90d, 12h)', parseExpiry)
+    .action(async (opts: { role: Role; name?: string; expires?: Date }, cmd: Command) =>
       withServices(cmd, async ({ apiKeys }) => {
-        const k = await apiKeys.create(opts.role, cliActor());
-        output(cmd, k, () => `${k.key}\n(key ${k.id}, role ${k.role}: store it now, it is not shown again; use it as "Authorization: Bearer <key>")`);
+        const k = await apiKeys.create(opts.role, cliActor(), { name: opts.name, expiresAt: opts.expires });
+        output(cmd, k, () => cliText`${k.key}\n(key ${k.id}${k.name ? ` "${k.name}"` : ''}, role ${k.role}${k.expiresAt ? `, expires ${k.expiresAt}` : ''}: store it now, it is not shown again; use it as "Authorization: Bearer <key>")`);
       }),
     );
   admin
@@ -33,7 +37,16 @@ export function registerAdminCommands(program: Command): void {
     .action(async (_opts, cmd: Command) =>
       withServices(cmd, async ({ apiKeys }) => {
         const keys = await apiKeys.list();
-        output(cmd, { keys }, () => (keys.length ? keys.map((k) => `${k.id}  ${k.role.padEnd(19)}  created ${k.createdAt} by ${k.createdBy}${k.revokedAt ? `  REVOKED ${k.revokedAt}` : ''}`).join('\n') : 'no API keys'));
+        output(cmd, { keys }, () =>
+          keys.length
+            ? keys
+                .map((k) => {
+                  const state = k.revokedAt ? `REVOKED ${k.revokedAt}` : k.expiresAt && Date.parse(k.expiresAt) <= Date.now() ? `EXPIRED ${k.expiresAt}` : `expires ${k.expiresAt ?? 'never'}`;
+                  return cliText`${k.id}  ${k.role.padEnd(19)}  ${(k.name ?? '-').padEnd(24)}  created ${k.createdAt} by ${k.createdBy}  last used ${k.lastUsedAt ?? 'never'}  ${state}`;
+                })
+                .join('\n')
+            : 'no API keys',
+        );
       }),
     );
   admin
@@ -42,7 +55,18 @@ export function registerAdminCommands(program: Command): void {
     .action(async (id: string, _opts, cmd: Command) =>
       withServices(cmd, async ({ apiKeys }) => {
         await apiKeys.revoke(id, cliActor());
-        output(cmd, { id, revoked: true }, () => `revoked ${id}`);
+        output(cmd, { id, revoked: true }, () => cliText`revoked ${id}`);
       }),
     );
+}
+
+/** `--expires`: an ISO 8601 date (midnight UTC) or date-time, or a duration from now (90d, 12h, 30m). */
+export function parseExpiry(v: string, now = new Date()): Date {
+  const dur = /^(\d{1,6})([mhd])$/.exec(v);
+  if (dur) return new Date(now.getTime() + Number(dur[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[dur[2] as 'm' | 'h' | 'd']);
+  if (/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/.test(v)) {
+    const d = new Date(v.length === 10 ? `${v}T00:00:00Z` : v);
+    if (!Number.isNaN(d.getTime())) return d;
+  }
+  throw new InvalidArgumentError('an ISO 8601 date or date-time with a time zone (2027-01-31, 2027-01-31T12:00:00Z) or a duration (90d, 12h, 30m)');
 }

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { output, withServices } from '../cli-context';
+import { escapeText } from '../../shared/terminal-text';
 
 function positive(v: string): number {
   const n = Number(v);
@@ -19,7 +20,7 @@ export function registerAuditCommands(program: Command): void {
         const json = entries.map((e) => ({ ...e, at: e.at.toISOString() }));
         output(cmd, { entries: json }, () =>
           entries.length
-            ? entries.map((e) => [e.at.toISOString(), e.who, e.from, e.action, e.target ?? '-', e.details ? JSON.stringify(e.details) : ''].join('  ').trimEnd()).join('\n')
+            ? entries.map((e) => [e.at.toISOString(), e.who, e.from, e.action, e.target ?? '-', e.details ? JSON.stringify(e.details) : ''].map(escapeText).join('  ').trimEnd()).join('\n')
             : 'the audit log is empty',
         );
       }),

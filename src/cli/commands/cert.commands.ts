@@ -4,6 +4,7 @@ import { MAX_LIST_LIMIT } from '../../ca/revocation.service';
 import { REVOCATION_REASONS } from '../../pki/revocation-reason';
 import { output, withServices } from '../cli-context';
 import { cliActor } from './admin.commands';
+import { cliText, escapeText } from '../../shared/terminal-text';
 
 export const REASON_HELP = `RFC 5280 reason: ${REVOCATION_REASONS.filter((r) => r !== 'removeFromCRL').join(', ')} (or its code)`;
 
@@ -31,8 +32,8 @@ export function registerCertCommands(program: Command): void {
         const r = await revocation.revoke(serial, { reason: opts.reason, actor: cliActor() });
         output(cmd, revokeResultJson(r), () =>
           r.revoked
-            ? `Revoked ${r.serial} (${r.reason}) at ${r.revokedAt.toISOString()}; the CRL and OCSP say so within a second`
-            : `${r.serial} was already revoked at ${r.revokedAt.toISOString()} (${r.reason}); nothing changed`,
+            ? cliText`Revoked ${r.serial} (${r.reason}) at ${r.revokedAt.toISOString()}; the CRL and OCSP say so within a second`
+            : cliText`${r.serial} was already revoked at ${r.revokedAt.toISOString()} (${r.reason}); nothing changed`,
         );
       }),
     );
@@ -50,7 +51,7 @@ export function registerCertCommands(program: Command): void {
         output(cmd, { certificates: list.map(certificateJson), next: more ?? null }, () => {
           if (!list.length) return 'no certificates';
           const lines = list.map((c) =>
-            [c.serial.padEnd(32), c.status.padEnd(10), c.notAfter.toISOString().slice(0, 10), (c.integrationId ?? '-').padEnd(12), (c.deviceId ?? '-').padEnd(16), c.subject].join('  '),
+            [escapeText(c.serial).padEnd(32), c.status.padEnd(10), c.notAfter.toISOString().slice(0, 10), escapeText(c.integrationId ?? '-').padEnd(12), escapeText(c.deviceId ?? '-').padEnd(16), escapeText(c.subject)].join('  '),
           );
           if (more !== undefined) lines.push(`(more: --after ${more})`);
           return lines.join('\n');

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { output, withServices } from '../cli-context';
 import { cliActor } from './admin.commands';
 import { commandGroup, REASON_HELP } from './cert.commands';
+import { cliText } from '../../shared/terminal-text';
 
 /** `scepter device revoke`: every unexpired certificate of one device in one integration. */
 export function registerDeviceRevocationCommands(program: Command): void {
@@ -15,8 +16,8 @@ export function registerDeviceRevocationCommands(program: Command): void {
         const r = await revocation.revokeDevice(integration, udid, { reason: opts.reason, actor: cliActor() });
         output(cmd, { integrationId: integration, deviceId: udid, ...r }, () =>
           r.revoked
-            ? `Revoked ${r.revoked} certificate(s) of device ${udid} (${r.reason}); ${r.certificates - r.revoked} were already revoked or expired`
-            : `Nothing to revoke: the ${r.certificates} certificate(s) of device ${udid} are already revoked or expired`,
+            ? cliText`Revoked ${r.revoked} certificate(s) of device ${udid} (${r.reason}); ${r.certificates - r.revoked} were already revoked or expired`
+            : cliText`Nothing to revoke: the ${r.certificates} certificate(s) of device ${udid} are already revoked or expired`,
         );
       }),
     );

@@ -2,8 +2,9 @@ import { Command } from 'commander';
 import { GroupView } from '../../integrations/user-groups.service';
 import { output, withServices } from '../cli-context';
 import { cliActor } from './admin.commands';
+import { cliText, escapeText } from '../../shared/terminal-text';
 
-const text = (g: GroupView) => `Group:    ${g.name}\nMembers:  ${g.members.length ? g.members.join(', ') : '(none)'}\nCreated:  ${g.createdAt}`;
+const text = (g: GroupView) => cliText`Group:    ${g.name}\nMembers:  ${g.members.length ? g.members.join(', ') : '(none)'}\nCreated:  ${g.createdAt}`;
 
 export function registerGroupCommands(program: Command): void {
   const group = program.command('group').description('user groups (an integration in status test-group is active for one group)');
@@ -22,7 +23,7 @@ export function registerGroupCommands(program: Command): void {
     .action(async (name: string, user: string, _opts, cmd: Command) =>
       withServices(cmd, async ({ groups }) => {
         const g = await groups.addMember(name, user, cliActor());
-        output(cmd, g, () => `${g.added ? 'added' : 'already a member:'} ${user}\n${text(g)}`);
+        output(cmd, g, () => `${g.added ? 'added' : 'already a member:'} ${escapeText(user)}\n${text(g)}`);
       }),
     );
   group
@@ -31,7 +32,7 @@ export function registerGroupCommands(program: Command): void {
     .action(async (_opts, cmd: Command) =>
       withServices(cmd, async ({ groups }) => {
         const all = await groups.list();
-        output(cmd, { groups: all }, () => (all.length ? all.map((g) => `${g.name}  (${g.members.length} members)`).join('\n') : 'no groups'));
+        output(cmd, { groups: all }, () => (all.length ? all.map((g) => cliText`${g.name}  (${g.members.length} members)`).join('\n') : 'no groups'));
       }),
     );
   group

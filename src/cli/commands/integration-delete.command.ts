@@ -5,6 +5,7 @@ import { BadRequestError } from '../../shared/errors';
 import { output, withServices } from '../cli-context';
 import { cliActor } from './admin.commands';
 import { commandGroup } from './cert.commands';
+import { cliText } from '../../shared/terminal-text';
 
 /**
  * `scepter integration delete ID [--yes] [--force]`: revokes every unexpired certificate the
@@ -21,10 +22,10 @@ export function registerIntegrationDeleteCommand(program: Command): void {
         const preview = await integrationDeletion.preview(id);
         process.stderr.write(`${deletionPreviewText(preview)}\n`);
         if (preview.refusal && !opts.force) throw new BadRequestError(`refused: ${preview.refusal} (--force)`);
-        if (preview.refusal) process.stderr.write(`warning: ${preview.refusal}; going ahead (--force)\n`);
-        if (!opts.yes) await confirm(`Delete ${preview.id} and revoke ${preview.certificates} certificate(s)?`);
+        if (preview.refusal) process.stderr.write(cliText`warning: ${preview.refusal}; going ahead (--force)\n`);
+        if (!opts.yes) await confirm(cliText`Delete ${preview.id} and revoke ${preview.certificates} certificate(s)?`);
         const r = await integrationDeletion.delete(id, { actor: cliActor(), force: opts.force });
-        output(cmd, r, () => `Deleted integration ${r.id}; revoked ${r.revoked} certificate(s) (cessationOfOperation); CRL number ${r.crlNumber ?? '-'} published`);
+        output(cmd, r, () => cliText`Deleted integration ${r.id}; revoked ${r.revoked} certificate(s) (cessationOfOperation); CRL number ${r.crlNumber ?? '-'} published`);
       }),
     );
 }

@@ -6,6 +6,7 @@ import { integrationText } from '../../integrations/integration.view';
 import { output, withServices } from '../cli-context';
 import { cliActor } from './admin.commands';
 import { ws1ShowExtras, ws1ShowText } from '../../mdm/workspace-one/ws1-show.presenter';
+import { cliText, escapeText } from '../../shared/terminal-text';
 
 /**
  * `scepter integration ...`. Returns the command group so other command files can add their
@@ -35,7 +36,7 @@ export function registerIntegrationCommands(program: Command): Command {
       withServices(cmd, async ({ integrations }) => {
         const all = await integrations.list();
         output(cmd, { integrations: all }, () =>
-          all.length ? all.map((i) => `${i.id}  ${i.type.padEnd(9)}  ${(i.status + (i.group ? `:${i.group}` : '')).padEnd(18)}  ${i.name}`).join('\n') : 'no integrations',
+          all.length ? all.map((i) => `${escapeText(i.id)}  ${i.type.padEnd(9)}  ${escapeText(i.status + (i.group ? `:${i.group}` : '')).padEnd(18)}  ${escapeText(i.name)}`).join('\n') : 'no integrations',
         );
       }),
     );
@@ -56,7 +57,7 @@ export function registerIntegrationCommands(program: Command): Command {
     .action(async (id: string, status: string, opts: { group?: string }, cmd: Command) =>
       withServices(cmd, async ({ integrations }) => {
         const v = await integrations.setStatus(id, status, opts.group, cliActor());
-        output(cmd, v, () => `${v.id}: status ${v.status}${v.group ? ` (group ${v.group})` : ''}`);
+        output(cmd, v, () => cliText`${v.id}: status ${v.status}${v.group ? ` (group ${v.group})` : ''}`);
       }),
     );
   integration
@@ -65,7 +66,7 @@ export function registerIntegrationCommands(program: Command): Command {
     .action(async (id: string, _opts, cmd: Command) =>
       withServices(cmd, async ({ integrations }) => {
         const v = await integrations.rotateChallengeCredentials(id, cliActor());
-        output(cmd, v, () => `Challenge Username: ${v.challengeUsername}\nChallenge Password: ${v.challengePassword}\n(shown once: paste it into the WS1 Certificate Authority now)`);
+        output(cmd, v, () => cliText`Challenge Username: ${v.challengeUsername}\nChallenge Password: ${v.challengePassword}\n(shown once: paste it into the WS1 Certificate Authority now)`);
       }),
     );
   integration
@@ -74,7 +75,7 @@ export function registerIntegrationCommands(program: Command): Command {
     .action(async (id: string, template: string, _opts, cmd: Command) =>
       withServices(cmd, async ({ integrations }) => {
         const v = await integrations.setSubjectTemplate(id, template, cliActor());
-        output(cmd, v, () => `${v.id}: Subject Name ${v.subjectName}`);
+        output(cmd, v, () => cliText`${v.id}: Subject Name ${v.subjectName}`);
       }),
     );
   integration
@@ -88,7 +89,7 @@ export function registerIntegrationCommands(program: Command): Command {
         const file = path.resolve(opts.out);
         fs.writeFileSync(file, p.mobileconfig, { mode: 0o600 }); // it holds a live challenge
         const info = { file, deviceUid: p.deviceUid, challengeExpiresAt: p.challengeExpiresAt.toISOString() };
-        output(cmd, info, () => `wrote ${file}\nDevice UID: ${info.deviceUid}\nIts one-time challenge expires ${info.challengeExpiresAt}`);
+        output(cmd, info, () => cliText`wrote ${file}\nDevice UID: ${info.deviceUid}\nIts one-time challenge expires ${info.challengeExpiresAt}`);
       }),
     );
   return integration;

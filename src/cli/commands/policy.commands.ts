@@ -2,10 +2,11 @@ import { Command } from 'commander';
 import { output, withServices } from '../cli-context';
 import { cliActor } from './admin.commands';
 import type { PolicyView } from '../../trust/policy.service';
+import { cliText } from '../../shared/terminal-text';
 
 function policyText(v: PolicyView): string {
-  const lines = [`Global:  ${v.global}`];
-  for (const a of v.applications) lines.push(`${a.application}:  ${a.policy}  (since ${a.updatedAt})`);
+  const lines = [cliText`Global:  ${v.global}`];
+  for (const a of v.applications) lines.push(cliText`${a.application}:  ${a.policy}  (since ${a.updatedAt})`);
   if (!v.applications.length) lines.push('(no per-application overrides)');
   return lines.join('\n');
 }

@@ -4,6 +4,7 @@ import { commandGroup } from './cert.commands';
 import { NotFoundError } from '../../shared/errors';
 import type { AuthLogEntry } from '../../trust/trust.types';
 import type { DeviceView } from '../../trust/auth-log.service';
+import { cliText, escapeText } from '../../shared/terminal-text';
 
 function limit(v: string): number {
   const n = Number(v);
@@ -14,17 +15,17 @@ function limit(v: string): number {
 const entryJson = (e: AuthLogEntry) => ({ ...e, at: e.at.toISOString() });
 
 function entryLine(e: AuthLogEntry): string {
-  const who = [e.integration, e.device, e.serial].filter(Boolean).join(' ');
-  return [e.at.toISOString(), e.decision.padEnd(5), e.trusted ? 'trusted  ' : 'untrusted', e.reason, `user=${e.user}`, `app=${e.application ?? '-'}`, `from=${e.sourceAddress}`, who, e.note ?? ''].join('  ').trimEnd();
+  const who = [e.integration, e.device, e.serial].filter(Boolean).map(escapeText).join(' ');
+  return [e.at.toISOString(), e.decision.padEnd(5), e.trusted ? 'trusted  ' : 'untrusted', escapeText(e.reason), cliText`user=${e.user}`, cliText`app=${e.application ?? '-'}`, cliText`from=${e.sourceAddress}`, who, escapeText(e.note ?? '')].join('  ').trimEnd();
 }
 
 function deviceText(v: DeviceView): string {
-  const lines = [`Device:       ${v.device}`, `Integrations: ${v.integrations.join(', ') || '-'}`];
+  const lines = [cliText`Device:       ${v.device}`, cliText`Integrations: ${v.integrations.join(', ') || '-'}`];
   const last = v.lastLogin;
-  lines.push(`Last login:   ${last ? `${last.at.toISOString()} user=${last.user} ${last.decision} (${last.reason}) from ${last.sourceAddress}` : 'never'}`);
+  lines.push(`Last login:   ${last ? cliText`${last.at.toISOString()} user=${last.user} ${last.decision} (${last.reason}) from ${last.sourceAddress}` : 'never'}`);
   lines.push('Certificates:');
   for (const c of v.certificates) {
-    lines.push(`  ${c.serial}  ${c.state.padEnd(10)}  ${c.notBefore} .. ${c.notAfter}  integration=${c.integrationId ?? '-'}  last seen ${c.lastSeenAt ?? 'never'}`);
+    lines.push(cliText`  ${c.serial}  ${c.state.padEnd(10)}  ${c.notBefore} .. ${c.notAfter}  integration=${c.integrationId ?? '-'}  last seen ${c.lastSeenAt ?? 'never'}`);
   }
   if (!v.certificates.length) lines.push('  (none)');
   return lines.join('\n');
@@ -55,7 +56,7 @@ export function registerTrustCommands(program: Command): void {
     .action(async (udid: string, _opts, cmd: Command) =>
       withServices(cmd, async ({ authLog }) => {
         const v = await authLog.device(udid);
-        if (!v) throw new NotFoundError(`no certificates and no logins for device ${udid.slice(0, 80)}`);
+        if (!v) throw new NotFoundError(`no certificates and no logins for device ${udid.slice(0, 80)}`); // escaped where errors are printed
         output(cmd, { ...v, lastLogin: v.lastLogin && entryJson(v.lastLogin) }, () => deviceText(v));
       }),
     );

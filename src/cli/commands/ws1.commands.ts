@@ -6,6 +6,7 @@ import type { SyncOutcome } from '../../mdm/workspace-one/ws1-sync.service';
 import { BadRequestError } from '../../shared/errors';
 import { output, withServices } from '../cli-context';
 import { cliActor } from './admin.commands';
+import { cliText, escapeText } from '../../shared/terminal-text';
 
 /** Adds to an existing command group, or creates it: groups are registered by several files. */
 function group(program: Command, name: string, description: string): Command {
@@ -37,7 +38,7 @@ export function registerWs1Commands(program: Command): void {
           caPem: opts.ws1CaFile === undefined ? undefined : readText('--ws1-ca-file', opts.ws1CaFile),
         };
         const v = await ws1Settings.configure(id, input, cliActor());
-        output(cmd, v, () => `${v.integrationId}: Workspace ONE API settings saved (${v.baseUrl}, user ${v.username}, platform ${v.platform}; password and API key encrypted)\nCheck them with: scepter integration test ${v.integrationId}`);
+        output(cmd, v, () => cliText`${v.integrationId}: Workspace ONE API settings saved (${v.baseUrl}, user ${v.username}, platform ${v.platform}; password and API key encrypted)\nCheck them with: scepter integration test ${v.integrationId}`);
       }),
     );
   integration
@@ -46,7 +47,7 @@ export function registerWs1Commands(program: Command): void {
     .action(async (id: string, _opts, cmd: Command) =>
       withServices(cmd, async ({ ws1Settings }) => {
         const r = await ws1Settings.test(id);
-        output(cmd, { ok: r.ok, message: r.message, ...(r.reason ? { reason: r.reason } : {}) }, () => r.message);
+        output(cmd, { ok: r.ok, message: r.message, ...(r.reason ? { reason: r.reason } : {}) }, () => escapeText(r.message));
         if (!r.ok) process.exitCode = 1;
       }),
     );
@@ -74,7 +75,7 @@ export function registerWs1Commands(program: Command): void {
           bar?.stop();
         }
         const o = outcome!;
-        output(cmd, o, () => (o.ok ? `Synced ${o.managed} managed devices (${o.fetched} fetched on ${o.pages} page(s)) in ${(o.durationMs / 1000).toFixed(1)} s; last good sync ${o.syncedAt}` : o.message));
+        output(cmd, o, () => (o.ok ? cliText`Synced ${o.managed} managed devices (${o.fetched} fetched on ${o.pages} page(s)) in ${(o.durationMs / 1000).toFixed(1)} s; last good sync ${o.syncedAt}` : escapeText(o.message)));
         if (!o.ok) process.exitCode = 1;
       }),
     );
@@ -87,20 +88,20 @@ export function registerWs1Commands(program: Command): void {
       withServices(cmd, async ({ ws1Sync }) => {
         const r = await ws1Sync.search(integrationId, identifier);
         output(cmd, r, () => {
-          const synced = `last good sync ${r.lastSuccessAt ?? 'never'}`;
-          if (!r.device) return `Not found: no managed device of ${r.integrationId} has the identifier ${r.identifier} (${synced})`;
+          const synced = cliText`last good sync ${r.lastSuccessAt ?? 'never'}`;
+          if (!r.device) return `${cliText`Not found: no managed device of ${r.integrationId} has the identifier ${r.identifier}`} (${synced})`;
           const d = r.device;
           return [
-            `Found in ${r.integrationId} (${synced})`,
-            `  UDID:              ${d.udid}`,
-            `  Serial number:     ${d.serialNumber ?? '-'}`,
-            `  MAC address:       ${d.macAddress ?? '-'}`,
-            `  IMEI:              ${d.imei ?? '-'}`,
-            `  Platform:          ${d.platform}`,
-            `  Enrollment status: ${d.enrollmentStatus}`,
-            `  Last seen:         ${d.lastSeen ?? '-'}`,
-            `  User:              ${d.userName ?? '-'}`,
-            `  Synced at:         ${d.syncedAt ?? '-'}`,
+            `${cliText`Found in ${r.integrationId}`} (${synced})`,
+            cliText`  UDID:              ${d.udid}`,
+            cliText`  Serial number:     ${d.serialNumber ?? '-'}`,
+            cliText`  MAC address:       ${d.macAddress ?? '-'}`,
+            cliText`  IMEI:              ${d.imei ?? '-'}`,
+            cliText`  Platform:          ${d.platform}`,
+            cliText`  Enrollment status: ${d.enrollmentStatus}`,
+            cliText`  Last seen:         ${d.lastSeen ?? '-'}`,
+            cliText`  User:              ${d.userName ?? '-'}`,
+            cliText`  Synced at:         ${d.syncedAt ?? '-'}`,
           ].join('\n');
         });
       }),

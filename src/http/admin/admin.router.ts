@@ -10,6 +10,7 @@ import { UserGroupService } from '../../integrations/user-groups.service';
 import { BadRequestError, NotFoundError } from '../../shared/errors';
 import { readJsonObject } from '../read-body';
 import { adminAuth, adminState, allow } from './admin-auth';
+import type { ClientAddressOf } from '../client-address';
 import { registerWs1Routes, Ws1RouteDeps } from './ws1.routes';
 import { ws1ShowExtras } from '../../mdm/workspace-one/ws1-show.presenter';
 
@@ -19,17 +20,22 @@ export interface AdminRouterDeps extends Ws1RouteDeps {
   integrations: IntegrationService;
   groups: UserGroupService;
   profiles: IosProfileService;
+  /** the admin API's own failure limiter (not the challenge URL's) */
   limiter: AuthFailureLimiter;
+  clientAddress: ClientAddressOf;
 }
 
 const MAX_JSON_BYTES = 64 * 1024;
 
-/** The admin HTTP API: the CLI's operations under `/admin/v1`, by API key and role. */
+/**
+ * The admin HTTP API: the CLI's operations under `/admin/v1`, by API key and role. Every route
+ * declares its permission with `allow(...)` (the role table is in src/admin/roles.ts).
+ */
 export function adminRouter(d: AdminRouterDeps): Router {
   const r = new Router({ prefix: '/admin/v1' });
-  r.use(adminAuth(d.apiKeys, d.limiter));
+  r.use(adminAuth(d.apiKeys, d.limiter, d.clientAddress));
 
-  r.get('/whoami', (ctx) => {
+  r.get('/whoami', allow('session:read'), (ctx) => {
     const { principal } = adminState(ctx);
     ctx.body = { keyId: principal.keyId, role: principal.role };
   });
@@ -97,19 +103,28 @@ export function adminRouter(d: AdminRouterDeps): Router {
   r.post('/api-keys', allow('api-keys:manage'), async (ctx) => {
     const b = await jsonBody(ctx);
     if (!isRole(b.role)) throw new BadRequestError('role must be one of owner, administrator, application-manager, read-only');
+    if (b.name !== undefined && typeof b.name !== 'string') throw new BadRequestError('name must be a string');
     requireMayGrant(adminState(ctx).principal.role, b.role);
     ctx.status = 201;
-    ctx.body = await d.apiKeys.create(b.role, adminState(ctx).actor);
+    ctx.body = await d.apiKeys.create(b.role, adminState(ctx).actor, { name: b.name, expiresAt: expiryOf(b.expiresAt) });
   });
   r.delete('/api-keys/:id', allow('api-keys:manage'), async (ctx) => {
     const key = await d.apiKeys.find(ctx.params.id!);
     if (!key) throw new NotFoundError(`no API key ${ctx.params.id!.slice(0, 40)}`);
-    requireMayGrant(adminState(ctx).principal.role, key.role);
+    requireMayGrant(adminState(ctx).principal.role, key.role, 'revoke');
     await d.apiKeys.revoke(key.id, adminState(ctx).actor);
     ctx.status = 204;
   });
   registerWs1Routes(r, d); // issue 6
   return r;
+}
+
+/** `expiresAt`: an ISO 8601 time with a time zone, e.g. 2027-01-31T00:00:00Z */
+function expiryOf(v: unknown): Date | undefined {
+  if (v === undefined || v === null) return undefined;
+  const d = typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T[\d:.]+(Z|[+-]\d{2}:\d{2})$/.test(v) ? new Date(v) : undefined;
+  if (!d || Number.isNaN(d.getTime())) throw new BadRequestError('expiresAt must be an ISO 8601 time with a time zone, e.g. 2027-01-31T00:00:00Z');
+  return d;
 }
 
 function jsonBody(ctx: Context, optional = false): Promise<Record<string, unknown>> {

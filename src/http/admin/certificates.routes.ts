@@ -8,8 +8,8 @@ import { BadRequestError } from '../../shared/errors';
 import { readBody } from '../read-body';
 import { adminState, allow } from './admin-auth';
 
-/** Revoking a device certificate is part of managing an integration; listing is reading one. */
-export const CERTIFICATE_PERMISSIONS: { read: Permission; revoke: Permission } = { read: 'integrations:read', revoke: 'integrations:write' };
+/** Listing is reading an integration; one certificate or one device's are revoked singly, a deletion revokes in bulk. */
+export const CERTIFICATE_PERMISSIONS: { read: Permission; revoke: Permission; delete: Permission } = { read: 'integrations:read', revoke: 'certificates:revoke', delete: 'integrations:delete' };
 
 export const MAX_API_LIST_LIMIT = 1000;
 
@@ -47,7 +47,7 @@ export function registerCertificateRoutes(r: Router, d: { revocation: Revocation
   r.get('/integrations/:id/deletion', allow(CERTIFICATE_PERMISSIONS.read), async (ctx) => {
     ctx.body = await d.integrationDeletion.preview(ctx.params.id!);
   });
-  r.delete('/integrations/:id', allow(CERTIFICATE_PERMISSIONS.revoke), async (ctx) => {
+  r.delete('/integrations/:id', allow(CERTIFICATE_PERMISSIONS.delete), async (ctx) => {
     ctx.body = await d.integrationDeletion.delete(ctx.params.id!, { actor: adminState(ctx).actor, force: one(ctx.query.force) === 'true' });
   });
   return r;

@@ -23,7 +23,8 @@ export interface Ws1RouteDeps {
  *   GET  /integrations/:id/app-config    what to paste into WS1's Application Configuration (ios, android)
  */
 export function registerWs1Routes(r: Router, d: Ws1RouteDeps): void {
-  r.put('/integrations/:id/ws1', allow('integrations:write'), async (ctx) => {
+  // the destination of the stored secrets: not for application managers
+  r.put('/integrations/:id/ws1', allow('ws1:configure'), async (ctx) => {
     const b = await readJsonObject(ctx, 64 * 1024);
     const input: Ws1SettingsInput = {
       baseUrl: optionalString(b, 'url'),

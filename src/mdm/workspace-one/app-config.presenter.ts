@@ -1,4 +1,5 @@
 import { APP_CONFIG_KEYS, DEVICE_UID_LOOKUP } from './app-config';
+import { escapeText } from '../../shared/terminal-text';
 
 export interface AppConfigEntry {
   key: string;
@@ -32,14 +33,14 @@ export function appConfigView(configurationKey: string): AppConfigView {
 /** Text block for `integration show`. */
 export function appConfigText(v: AppConfigView): string {
   const width = Math.max(...v.entries.map((e) => e.key.length), 'Configuration Key'.length) + 2;
-  const row = (a: string, b: string, c: string) => `  ${a.padEnd(width)}${b.padEnd(12)}${c}`;
+  const row = (a: string, b: string, c: string) => `  ${escapeText(a).padEnd(width)}${escapeText(b).padEnd(12)}${escapeText(c)}`;
   return [
     'Workspace ONE > Apps > (authenticator app) > Assignment > Application Configuration:',
     row('Configuration Key', 'Value Type', 'Configuration Value'),
     ...v.entries.map((e) => row(e.key, e.valueType, e.value)),
     '',
     'As an iOS managed app configuration (plist):',
-    ...v.plist.trimEnd().split('\n').map((l) => `  ${l}`),
+    ...v.plist.trimEnd().split('\n').map((l) => `  ${escapeText(l)}`),
     '',
     'As JSON:',
     ...JSON.stringify(v.json, null, 2).split('\n').map((l) => `  ${l}`),

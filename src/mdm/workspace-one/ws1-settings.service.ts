@@ -1,8 +1,8 @@
 import { X509Certificate } from 'node:crypto';
 import type { Actor } from '../../admin/audit.types';
 import { Clock } from '../../shared/clock';
-import { AppError, BadRequestError, NotFoundError } from '../../shared/errors';
-import type { SecretBox } from '../../shared/secret-box';
+import { AppError, BadRequestError, ConflictError, NotFoundError } from '../../shared/errors';
+import { SecretBoxError, type SecretBox } from '../../shared/secret-box';
 import { testConfiguration, TestConfigurationResult } from './test-configuration';
 import type { Ws1ClientSettings } from './ws1-client';
 import type { StoredWs1Settings, Ws1SettingsStore } from './ws1-integration-ports';
@@ -64,6 +64,8 @@ export class Ws1SettingsService {
     private readonly clock: Clock,
     /** deadline of each WS1 call */
     private readonly timeoutMs?: number,
+    /** http:// WS1 URLs (SCEPTER_WS1_ALLOW_HTTP): only for a local test server, the password would travel in clear */
+    private readonly options: { allowHttp?: boolean } = {},
   ) {}
 
   async ws1Integration(id: string): Promise<Ws1Integration> {
@@ -79,14 +81,22 @@ export class Ws1SettingsService {
     const old = await this.store.find(id);
     const missing = (['baseUrl', 'username', 'password', 'apiKey'] as const).filter((k) => input[k] === undefined);
     if (!old && missing.length) throw new BadRequestError(`the first configuration needs ${missing.map(fieldName).join(', ')}`);
+    const baseUrl = input.baseUrl === undefined ? old!.baseUrl : this.checkedBaseUrl(input.baseUrl);
+    const username = input.username === undefined ? old!.username : checked('username', input.username, 256);
+    // the stored secrets were entered for one destination: a new URL or account needs them again
+    if (old && (baseUrl !== old.baseUrl || username !== old.username)) {
+      const secretsMissing = (['password', 'apiKey'] as const).filter((k) => input[k] === undefined);
+      if (secretsMissing.length) throw new BadRequestError(`changing the WS1 URL or username needs the password and the API key again in the same change; missing: ${secretsMissing.map(fieldName).join(', ')}`);
+    }
     const box = this.secretBox();
     const now = this.clock.now();
+    const bound = { baseUrl, username };
     const row: StoredWs1Settings = {
       integrationId: id,
-      baseUrl: input.baseUrl === undefined ? old!.baseUrl : checkedBaseUrl(input.baseUrl),
-      username: input.username === undefined ? old!.username : checked('username', input.username, 256),
-      passwordEnc: input.password === undefined ? old!.passwordEnc : box.encrypt(checked('password', input.password, 1024), context(id, 'password')),
-      apiKeyEnc: input.apiKey === undefined ? old!.apiKeyEnc : box.encrypt(checked('API key', input.apiKey, 512), context(id, 'api-key')),
+      baseUrl,
+      username,
+      passwordEnc: input.password === undefined ? old!.passwordEnc : box.encrypt(checked('password', input.password, 1024), context(id, 'password', bound)),
+      apiKeyEnc: input.apiKey === undefined ? old!.apiKeyEnc : box.encrypt(checked('API key', input.apiKey, 512), context(id, 'api-key', bound)),
       caPem: input.caPem === undefined ? (old?.caPem ?? null) : input.caPem === null ? null : checkedCa(input.caPem),
       createdAt: old?.createdAt ?? now,
       updatedAt: now,
@@ -103,16 +113,22 @@ export class Ws1SettingsService {
     return row && view(row, integration.platform);
   }
 
-  /** Decrypted settings for a client; throws Ws1NotConfiguredError before the first configure. */
+  /**
+   * Decrypted settings for a client; throws Ws1NotConfiguredError before the first configure.
+   * The secrets only decrypt for the URL and username they were entered with (both are bound into
+   * the ciphertext), so a destination changed behind our back (e.g. in the database) gets nothing.
+   */
   async clientSettings(id: string): Promise<Ws1ClientSettings> {
     const row = await this.store.find(id);
     if (!row) throw new Ws1NotConfiguredError(id);
+    if (!this.options.allowHttp && /^http:/i.test(row.baseUrl)) throw new BadRequestError(`the stored WS1 URL of ${id} uses http://, which would send the password unencrypted; configure an https URL (SCEPTER_WS1_ALLOW_HTTP=on allows http for a local test server)`);
     const box = this.secretBox();
+    const bound = { baseUrl: row.baseUrl, username: row.username };
     return {
       baseUrl: row.baseUrl,
       username: row.username,
-      password: box.decrypt(row.passwordEnc, context(id, 'password')),
-      apiKey: box.decrypt(row.apiKeyEnc, context(id, 'api-key')),
+      password: openSecret(box, row.passwordEnc, id, 'password', bound),
+      apiKey: openSecret(box, row.apiKeyEnc, id, 'api-key', bound),
       ...(row.caPem ? { ca: row.caPem } : {}),
       ...(this.timeoutMs ? { timeoutMs: this.timeoutMs } : {}),
     };
@@ -134,25 +150,49 @@ export class Ws1SettingsService {
    */
   seal(integrationId: string, input: Required<Omit<Ws1SettingsInput, 'caPem'>> & { caPem?: string | null }, now: Date): StoredWs1Settings {
     const box = this.secretBox();
+    const bound = { baseUrl: this.checkedBaseUrl(input.baseUrl), username: checked('username', input.username, 256) };
     return {
       integrationId,
-      baseUrl: checkedBaseUrl(input.baseUrl),
-      username: checked('username', input.username, 256),
-      passwordEnc: box.encrypt(checked('password', input.password, 1024), context(integrationId, 'password')),
-      apiKeyEnc: box.encrypt(checked('API key', input.apiKey, 512), context(integrationId, 'api-key')),
+      ...bound,
+      passwordEnc: box.encrypt(checked('password', input.password, 1024), context(integrationId, 'password', bound)),
+      apiKeyEnc: box.encrypt(checked('API key', input.apiKey, 512), context(integrationId, 'api-key', bound)),
       caPem: input.caPem ? checkedCa(input.caPem) : null,
       createdAt: now,
       updatedAt: now,
     };
   }
+
+  private checkedBaseUrl(input: string): string {
+    const url = checkedBaseUrl(input);
+    if (!this.options.allowHttp && url.startsWith('http:')) throw new BadRequestError('the WS1 URL must use https:// (http:// would send the password unencrypted; SCEPTER_WS1_ALLOW_HTTP=on allows it for a local test server)');
+    return url;
+  }
 }
 
-function context(id: string, field: string): string {
-  return `ws1:${id}:${field}`;
+/** Additional data of a secret: its integration, field and the destination it was entered for. */
+function context(id: string, field: string, bound?: { baseUrl: string; username: string }): string {
+  return bound ? `ws1:${id}:${field}:${JSON.stringify([bound.baseUrl, bound.username])}` : `ws1:${id}:${field}`;
+}
+
+/**
+ * Secrets stored before they were bound to their destination carry only integration and field;
+ * configure() re-binds them whenever they are entered again.
+ */
+function openSecret(box: SecretBox, stored: string, id: string, field: string, bound: { baseUrl: string; username: string }): string {
+  try {
+    return box.decrypt(stored, context(id, field, bound));
+  } catch (err) {
+    try {
+      return box.decrypt(stored, context(id, field));
+    } catch {
+      if (!(err instanceof SecretBoxError) || !/failed authentication/.test(err.message)) throw err;
+      throw new ConflictError(`the stored WS1 ${field === 'password' ? 'password' : 'API key'} of ${id} was not entered for this URL and username (or was altered); enter the password and the API key again`);
+    }
+  }
 }
 
 function fieldName(k: string): string {
-  return ({ baseUrl: 'the WS1 URL', username: 'the username', password: 'the password', apiKey: 'the API key' } as Record<string, string>)[k] ?? k;
+  return ({ baseUrl: 'the WS1 URL (url, --ws1-url)', username: 'the username (username, --ws1-username)', password: 'the password (password, --ws1-password-file)', apiKey: 'the API key (apiKey, --ws1-api-key-file)' } as Record<string, string>)[k] ?? k;
 }
 
 function checked(what: string, value: string, max: number): string {

@@ -2,6 +2,7 @@ import { AppConfigService } from './app-config.service';
 import { appConfigText, AppConfigView } from './app-config.presenter';
 import { Ws1SettingsService, Ws1SettingsView, WS1_PLATFORM_BY_TYPE } from './ws1-settings.service';
 import { SyncStatusView, Ws1SyncService } from './ws1-sync.service';
+import { cliText } from '../../shared/terminal-text';
 
 /** What `integration show` adds for WS1-backed integrations (JSON keys `appConfig`, `ws1Api`). */
 export interface Ws1ShowExtras {
@@ -28,11 +29,11 @@ export function ws1ShowText(x: Ws1ShowExtras): string {
     const { settings: s, sync } = x.ws1Api;
     parts.push(
       'Workspace ONE API (device sync):',
-      s ? `  URL:            ${s.baseUrl}\n  Username:       ${s.username}\n  Password:       (set)\n  API key:        (set)${s.extraCa ? '\n  Extra CA:       (set)' : ''}` : '  not configured: scepter integration configure ID --ws1-url URL --ws1-username USER --ws1-password-file FILE --ws1-api-key-file FILE',
+      s ? cliText`  URL:            ${s.baseUrl}\n  Username:       ${s.username}\n  Password:       (set)\n  API key:        (set)${s.extraCa ? '\n  Extra CA:       (set)' : ''}` : '  not configured: scepter integration configure ID --ws1-url URL --ws1-username USER --ws1-password-file FILE --ws1-api-key-file FILE',
       `  Platform:       ${sync.platform}`,
       `  Devices:        ${sync.deviceCount}${sync.running ? ' (sync running)' : ''}`,
       `  Last good sync: ${sync.lastSuccessAt ?? 'never'}`,
-      ...(sync.lastFailureAt ? [`  Last error:     ${sync.lastFailureAt} ${sync.lastFailureMessage ?? ''}`] : []),
+      ...(sync.lastFailureAt ? [cliText`  Last error:     ${sync.lastFailureAt} ${sync.lastFailureMessage ?? ''}`] : []),
     );
   }
   if (x.appConfig) parts.push('', appConfigText(x.appConfig));
