@@ -1,5 +1,7 @@
 import { Command } from 'commander';
-import { loadConfig } from '../config/config';
+import type { Config } from '../config/config';
+import { loadHomeConfig } from '../config/config-file';
+import { requireSetUpHome } from './home-guard';
 import { buildServices, Services } from '../main';
 import { createLogger } from '../shared/logger';
 import { AppError, ConfigError } from '../shared/errors';
@@ -13,9 +15,9 @@ export async function withServices<T>(cmd: Command, fn: (s: Services) => Promise
   const json = Boolean(cmd.optsWithGlobals().json);
   let services: Services | undefined;
   try {
-    const config = loadConfig();
-    // CLI logs go to stderr and only when something is wrong, so stdout stays parseable
-    services = await buildServices(config, { logger: createLogger(process.env.SCEPTER_LOG_LEVEL ?? 'warn', process.stderr as never) });
+    const config = loadHomeConfig();
+    await requireSetUpHome(config);
+    services = await buildServices(config, { logger: cliLogger(config) });
     await fn(services);
   } catch (err) {
     process.exitCode = err instanceof ConfigError ? 2 : 1;
@@ -25,6 +27,11 @@ export async function withServices<T>(cmd: Command, fn: (s: Services) => Promise
   } finally {
     await services?.db.close();
   }
+}
+
+/** CLI logs go to stderr and only when something is wrong (warn unless set), so stdout stays parseable. */
+export function cliLogger(config: Config) {
+  return createLogger(process.env.SCEPTER_LOG_LEVEL ?? 'warn', process.stderr as never, config.logFormat);
 }
 
 /** Prints `value` as JSON with --json, else the human text. */

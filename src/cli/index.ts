@@ -12,6 +12,8 @@ import { registerCertCommands } from './commands/cert.commands';
 import { registerDeviceRevocationCommands } from './commands/device.commands';
 import { registerIntegrationDeleteCommand } from './commands/integration-delete.command';
 import { registerMigrateCommands } from './commands/migrate.commands';
+import { registerInitCommand } from './commands/init.command';
+import { registerStatusCommand } from './commands/status.command';
 
 /**
  * `scepter`: every admin action, each with --json for scripts. Command groups live in
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable JSON output')
     .showHelpAfterError()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  registerInitCommand(program); // sets a home up: config file, database, CA
+  registerStatusCommand(program); // which home, database, CA and public URL the CLI uses
   registerCaCommands(program);
   registerIntegrationCommands(program);
   registerGroupCommands(program);
