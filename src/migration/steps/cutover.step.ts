@@ -2,6 +2,7 @@ import { BadRequestError, ConflictError } from '../../shared/errors';
 import { DEFAULT_MIN_READY_PERCENT } from '../migration.types';
 import { readinessFromSync } from '../readiness';
 import { alreadyDone, auditRecord, baseResult, loadForStep, MigrationDeps, PreparedStep, readinessLine, scope, StepOptions } from './step-context';
+import { count } from '../../shared/plural';
 
 /** Too few devices are ready: cutting over would lock the others out. */
 export class NotReadyError extends ConflictError {}
@@ -32,7 +33,7 @@ export async function prepareCutover(deps: MigrationDeps, legacyId: string, opts
   }
   const enough = readiness.ready * 100 >= minReady * readiness.total;
   if (!enough && !opts.force) {
-    throw new NotReadyError(`only ${readiness.ready} of ${readiness.total} devices of ${legacy.id} are ready (${readiness.percentReady}%, at least ${minReady}% needed); fix them in WS1 and run migrate verify again, or pass --force (or a lower --min-ready)`);
+    throw new NotReadyError(`only ${readiness.ready} of ${count(readiness.total, 'device')} of ${legacy.id} are ready (${readiness.percentReady}%, at least ${minReady}% needed); fix them in WS1 and run migrate verify again, or pass --force (or a lower --min-ready)`);
   }
   const preview = { ...baseResult('cutover', legacy, record, now), readiness };
   preview.actions = [
@@ -40,7 +41,7 @@ export async function prepareCutover(deps: MigrationDeps, legacyId: string, opts
     `set the App Config integration ${appConfigId} to ${scope(legacy.status, legacy.groupName)}`,
     `set the legacy integration ${legacy.id} to disabled (was ${scope(legacy.status, legacy.groupName)}; rollback restores it)`,
   ];
-  if (!enough) preview.warnings.push(`--force: ${readiness.atRisk} devices are not ready and will lose device trust`);
+  if (!enough) preview.warnings.push(`--force: ${count(readiness.atRisk, 'device')} ${readiness.atRisk === 1 ? 'is' : 'are'} not ready and will lose device trust`);
   return {
     decision,
     preview,
