@@ -25,12 +25,11 @@ async function main(): Promise<void> {
   ];
   // with SCEPTER_WORKERS, the first worker speaks for all of them
   if (!cluster.isWorker || cluster.worker?.id === 1) {
-    process.stdout.write(lines.join('\n') + '\n');
     if (publicUrlIsDefault(config)) {
       // written into every certificate's CRL/OCSP URLs, the WS1 paste blocks and iOS profiles: say so loudly
-      const warning = `SCEPTER_PUBLIC_URL is not set: devices and WS1 are told ${base}, which they cannot reach; set it (scepter init --public-url, or ${config.configFile ?? `${config.home}/scepter.env`}) before enrolling devices`;
-      process.stderr.write(`WARN ${warning}\n`);
+      process.stderr.write(`WARN SCEPTER_PUBLIC_URL is not set: devices and WS1 are told ${base}, which they cannot reach; set it (scepter init --public-url, or ${config.configFile ?? `${config.home}/scepter.env`}) before enrolling devices\n`);
     }
+    process.stdout.write(lines.join('\n') + '\n');
   }
   const stop = async (signal: string) => {
     logger.info({ signal }, 'shutting down');

@@ -32,7 +32,7 @@ export function readConfigFile(file: string): Record<string, string> {
 
 /**
  * Copies the home's config file into `env` for every variable `env` does not set already
- * (environment variables win). Returns the file when one was read.
+ * (environment variables win; an empty one counts as unset). Returns the file when one was read.
  */
 export function applyConfigFile(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const file = configFilePath(env);
@@ -44,7 +44,8 @@ export function applyConfigFile(env: NodeJS.ProcessEnv = process.env): string | 
     if (err instanceof ConfigError) throw err;
     throw new ConfigError('SCEPTER_HOME', `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  for (const [name, value] of Object.entries(values)) if (env[name] === undefined) env[name] = value;
+  // an empty variable counts as unset, as in loadConfig
+  for (const [name, value] of Object.entries(values)) if (env[name] === undefined || env[name] === '') env[name] = value;
   return file;
 }
 

@@ -38,11 +38,15 @@ const SETTINGS: [keyof InitOptions, string, string][] = [
 /** Asks for what the flags left out, offering a default; only on a terminal. */
 async function ask(o: InitOptions): Promise<void> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
+  // the line iterator keeps answers typed (or pasted) ahead of their question
+  const lines = rl[Symbol.asyncIterator]();
   try {
     const q = async (key: keyof InitOptions, question: string, fallback: string) => {
       if (o[key] !== undefined) return;
-      const answer = (await rl.question(`${question} [${fallback}]: `)).trim() || fallback;
-      (o as Record<string, unknown>)[key] = answer;
+      process.stderr.write(`${question} [${fallback}]: `);
+      const next = await lines.next();
+      if (next.done) throw new ConfigError('SCEPTER_HOME', 'init: input ended before every question was answered');
+      (o as Record<string, unknown>)[key] = String(next.value).trim() || fallback;
     };
     await q('publicUrl', 'Public URL devices and WS1 use (https://scepter.example.com)', 'http://localhost:8080');
     await q('caName', 'CA common name', 'Scepter Device CA');
