@@ -1,0 +1,60 @@
+import { expect } from 'chai';
+import { waitFor } from '../support/proc';
+import { freeTcpPort } from '../support/test-server';
+import { initHome, scepter, startHomeServer } from './ops-support';
+
+describe('CLI output and log format', function () {
+  let home: string;
+  before(async () => {
+    home = await initHome(['--public-url', 'https://logs.example.com']);
+  });
+
+  it('argument errors follow --json: one JSON object on stdout, nothing on stderr, exit 1', async () => {
+    for (const args of [['--json', 'cert', 'list', '--bogus'], ['cert', 'revoke', '--json'], ['--json', 'no-such-command'], ['--json', 'cert', 'list', '--status', 'sideways']]) {
+      const r = await scepter(args, { env: { SCEPTER_HOME: home } });
+      expect(r.code, args.join(' ')).to.equal(1);
+      expect(r.stderr, args.join(' ')).to.equal('');
+      const parsed = JSON.parse(r.stdout);
+      expect(Object.keys(parsed), args.join(' ')).to.deep.equal(['error']);
+      expect(parsed.error).to.be.a('string').and.not.match(/^error:/);
+    }
+    const text = await scepter(['cert', 'list', '--bogus'], { env: { SCEPTER_HOME: home } });
+    expect(text.code).to.equal(1);
+    expect(text.stdout).to.equal('');
+    expect(text.stderr).to.match(/^error: unknown option '--bogus'/);
+    const help = await scepter(['--help']);
+    expect(help.code).to.equal(0);
+    expect(help.stdout).to.contain('Usage: scepter');
+  });
+
+  it('revocation reasons: removeFromCRL (by name or code 8) is refused', async () => {
+    for (const reason of ['removeFromCRL', '8']) {
+      const r = await scepter(['--json', 'cert', 'revoke', '7F66C6BC069022C70B036A086C338FC8', '--reason', reason], { env: { SCEPTER_HOME: home } });
+      expect(r.code).to.equal(1);
+      expect(JSON.parse(r.stdout)).to.deep.equal({ error: 'removeFromCRL cannot be used to revoke' });
+    }
+  });
+
+  it('SCEPTER_LOG_FORMAT=pretty prints readable lines, json (the default) one JSON object a line', async () => {
+    for (const format of ['pretty', 'json']) {
+      const port = await freeTcpPort();
+      const server = await startHomeServer(home, { SCEPTER_HTTP_PORT: String(port), SCEPTER_LOG_LEVEL: 'info', SCEPTER_LOG_FORMAT: format });
+      try {
+        const r = await fetch(`http://127.0.0.1:${port}/certsrv/mscep_admin/`, { headers: { Authorization: `Basic ${Buffer.from('nobody:wrong').toString('base64')}` } });
+        expect(r.status).to.equal(401);
+        await waitFor(() => /bad credentials/.test(server.output()), 10_000, 'the log line');
+        const line = server.output().split('\n').find((l) => l.includes('bad credentials'))!;
+        if (format === 'json') expect(JSON.parse(line)).to.include({ level: 40, msg: 'challenge URL: bad credentials' });
+        else {
+          expect(() => JSON.parse(line)).to.throw();
+          expect(line).to.match(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [+-]\d{4}\] WARN: challenge URL: bad credentials /);
+        }
+      } finally {
+        await server.kill();
+      }
+    }
+    const bad = await scepter(['status'], { env: { SCEPTER_HOME: home, SCEPTER_LOG_FORMAT: 'yaml' } });
+    expect(bad.code).to.equal(2);
+    expect(bad.stderr).to.contain('SCEPTER_LOG_FORMAT');
+  });
+});
