@@ -124,7 +124,10 @@ describe('migration steps: refusals, crashes and reruns, migrate-all', function 
     const before = await snapshot(server);
     await crashAt('cutover:before-commit', ['cutover', a, '--min-ready', '80', '--yes']);
     expect(await snapshot(server)).to.equal(before);
-    expect(ok(await m('cutover', a, '--min-ready', '80', '--yes')).state).to.equal('cut-over');
+    const cut = ok(await m('cutover', a, '--min-ready', '80', '--yes'));
+    expect(cut.state).to.equal('cut-over');
+    // the device verify called not-in-ws1 has the same name here
+    expect(cut.readiness.byReason).to.deep.equal({ 'not-in-ws1': 1 });
     const again = ok(await m('cutover', a, '--yes'));
     expect(again).to.include({ outcome: 'already', state: 'cut-over' });
     expect((await server.app.services.integrations.get(a)).status).to.equal('disabled');

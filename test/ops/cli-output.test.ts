@@ -27,6 +27,19 @@ describe('CLI output and log format', function () {
     expect(help.stdout).to.contain('Usage: scepter');
   });
 
+  it('human output: "1 member", "2 members"', async () => {
+    const env = { SCEPTER_HOME: home };
+    for (const args of [['group', 'create', 'solo'], ['group', 'add-member', 'solo', 'alice'], ['group', 'create', 'pair'], ['group', 'add-member', 'pair', 'bob'], ['group', 'add-member', 'pair', 'carol']]) {
+      const r = await scepter(args, { env });
+      expect(r.code, r.stderr).to.equal(0);
+    }
+    const list = await scepter(['group', 'list'], { env });
+    expect(list.stdout).to.contain('solo  (1 member)\n');
+    expect(list.stdout).to.contain('pair  (2 members)');
+    const none = await scepter(['cert', 'list'], { env });
+    expect(none.stdout.trim()).to.equal('no certificates');
+  });
+
   it('revocation reasons: removeFromCRL (by name or code 8) is refused', async () => {
     for (const reason of ['removeFromCRL', '8']) {
       const r = await scepter(['--json', 'cert', 'revoke', '7F66C6BC069022C70B036A086C338FC8', '--reason', reason], { env: { SCEPTER_HOME: home } });
