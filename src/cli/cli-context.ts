@@ -29,9 +29,12 @@ export async function withServices<T>(cmd: Command, fn: (s: Services) => Promise
   }
 }
 
-/** CLI logs go to stderr and only when something is wrong (warn unless set), so stdout stays parseable. */
+// taken before the home's scepter.env is read: a level set there is the server's, not the CLI's
+const CLI_LOG_LEVEL = process.env.SCEPTER_LOG_LEVEL || 'warn';
+
+/** CLI logs go to stderr and only when something is wrong (warn unless set in the environment), so stdout stays parseable. */
 export function cliLogger(config: Config) {
-  return createLogger(process.env.SCEPTER_LOG_LEVEL ?? 'warn', process.stderr as never, config.logFormat);
+  return createLogger(CLI_LOG_LEVEL, process.stderr as never, config.logFormat);
 }
 
 /** Prints `value` as JSON with --json, else the human text. */

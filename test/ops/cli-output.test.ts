@@ -1,7 +1,11 @@
 import { expect } from 'chai';
 import { waitFor } from '../support/proc';
 import { freeTcpPort } from '../support/test-server';
-import { initHome, scepter, startHomeServer } from './ops-support';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startWs1Simulator, SIM_DEFAULTS } from '../../scripts/ws1-sim/ws1-simulator';
+import { secretFiles } from '../mdm/ws1-service-support';
+import { initHome, scepter, scratchDir, startHomeServer } from './ops-support';
 
 describe('CLI output and log format', function () {
   let home: string;
@@ -38,6 +42,34 @@ describe('CLI output and log format', function () {
     expect(list.stdout).to.contain('pair  (2 members)');
     const none = await scepter(['cert', 'list'], { env });
     expect(none.stdout.trim()).to.equal('no certificates');
+  });
+
+  it('logs never reach the CLI\'s stdout, and the server\'s log level in scepter.env does not make the CLI chatty', async () => {
+    const sim = await startWs1Simulator({ devicesPerPlatform: { Apple: 3 } });
+    try {
+      const logHome = await initHome(['--public-url', 'https://logs2.example.com']);
+      fs.appendFileSync(path.join(logHome, 'scepter.env'), 'SCEPTER_LOG_LEVEL=info\n');
+      const env = { SCEPTER_HOME: logHome };
+      const id = JSON.parse((await scepter(['--json', 'integration', 'create', '--type', 'ios', '--name', 'Phones'], { env })).stdout).id as string;
+      const files = secretFiles(scratchDir('secrets'), SIM_DEFAULTS.password, SIM_DEFAULTS.tenantCode);
+      const conf = await scepter(['integration', 'configure', id, '--ws1-url', sim.url, '--ws1-username', SIM_DEFAULTS.username, '--ws1-password-file', files.passwordFile, '--ws1-api-key-file', files.apiKeyFile], { env });
+      expect(conf.code, conf.stderr).to.equal(0);
+      // one 503 makes the sync retry, which logs at info level
+      const sync = async (extraEnv: Record<string, string>) => {
+        sim.setFault({ type: 'status', status: 503, times: 1 });
+        return scepter(['integration', 'sync', id], { env: { ...env, ...extraEnv } });
+      };
+      const quiet = await sync({});
+      expect(quiet.code, quiet.stderr).to.equal(0);
+      expect(quiet.stdout).to.match(/^Synced 3 managed devices/);
+      expect(quiet.stderr).to.not.contain('ws1 retry');
+      const chatty = await sync({ SCEPTER_LOG_LEVEL: 'info' });
+      expect(chatty.code, chatty.stderr).to.equal(0);
+      expect(chatty.stdout).to.match(/^Synced 3 managed devices [^\n]*\n$/);
+      expect(JSON.parse(chatty.stderr.split('\n').find((l) => l.includes('ws1 retry'))!)).to.include({ msg: 'ws1 retry' });
+    } finally {
+      await sim.close();
+    }
   });
 
   it('revocation reasons: removeFromCRL (by name or code 8) is refused', async () => {
