@@ -1,8 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
+import { Client } from 'pg';
 import { run, waitFor } from '../support/proc';
 import { freeTcpPort } from '../support/test-server';
+import { createTestDatabase, postgresAvailable } from '../support/postgres';
 import { initHome, scepter, scratchDir, startHomeServer } from './ops-support';
 
 /** The CA fingerprint as openssl prints it (AA:BB:...). */
@@ -62,6 +64,39 @@ describe('one home: SCEPTER_HOME, scepter.env, scepter init and status', functio
     expect(JSON.parse(st.stdout)).to.deep.include({ ready: false });
     expect(JSON.parse(st.stdout).database.state).to.equal('missing');
     expect(treeOf(other)).to.not.include('data');
+  });
+
+  it('PostgreSQL: the CLI refuses a database without Scepter tables and creates none; init sets it up', async () => {
+    const why = await postgresAvailable();
+    if (why) throw new Error(`PostgreSQL is needed for this test: ${why}`);
+    const pg = await createTestDatabase();
+    try {
+      const home = path.join(scratchDir('pg'), 'home');
+      fs.mkdirSync(path.join(home, 'certs'), { recursive: true });
+      const env = { SCEPTER_HOME: home, SCEPTER_DATABASE: pg.url };
+      // a CA alone (copied from another home) is not enough: the database is empty
+      const other = await initHome();
+      for (const f of ['ca.key.pem', 'ca.cert.pem']) fs.copyFileSync(path.join(other, 'certs', f), path.join(home, 'certs', f));
+      const r = await scepter(['integration', 'list'], { env });
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.contain('holds no Scepter tables');
+      const c = new Client({ connectionString: pg.url });
+      await c.connect();
+      const tables = await c.query("SELECT COUNT(*)::int AS n FROM information_schema.tables WHERE table_schema = 'public'");
+      await c.end();
+      expect(tables.rows[0].n, 'tables created by a refused command').to.equal(0);
+      const s = JSON.parse((await scepter(['status', '--json'], { env })).stdout);
+      expect(s.database.state).to.equal('not set up');
+      expect(s.database.url).to.equal(pg.url.replace(/(\/\/[^:/@]+):[^@]*@/, '$1:***@'));
+      const init = await scepter(['init', '--home', home, '--database', pg.url, '--force'], { env: { SCEPTER_HOME: home } });
+      expect(init.code, init.stderr).to.equal(0);
+      const after = JSON.parse((await scepter(['status', '--json'], { env: { SCEPTER_HOME: home } })).stdout);
+      expect(after.database).to.include({ state: 'ready' });
+      expect(after.database.pendingMigrations).to.deep.equal([]);
+      expect((await scepter(['integration', 'list'], { env: { SCEPTER_HOME: home } })).stdout.trim()).to.equal('no integrations');
+    } finally {
+      await pg.drop();
+    }
   });
 
   it('server and CLI read the same scepter.env: port, public URL in paste blocks, relative paths against the home; the environment wins', async () => {
