@@ -165,6 +165,12 @@ describe('one home: SCEPTER_HOME, scepter.env, scepter init and status', functio
     expect(bad.code).to.equal(2);
     expect(bad.stderr).to.contain('SCEPTER_PUBLIC_URL');
     expect(fs.existsSync(path.join(home, 'x')), 'nothing written for a bad value').to.equal(false);
+    // a database that cannot be reached: init fails and leaves no config file behind
+    const unreachable = path.join(scratchDir('unreachable'), 'home');
+    const failed = await scepter(['init', '--home', unreachable, '--database', 'postgres://nobody@127.0.0.1:1/none', '--key-bits', '2048']);
+    expect(failed.code).to.equal(1);
+    expect(failed.stderr).to.match(/^scepter: .*(ECONNREFUSED|connect)/m);
+    expect(fs.existsSync(path.join(unreachable, 'scepter.env'))).to.equal(false);
     const forced = await scepter(['--json', 'init', '--home', home, '--public-url', 'https://b.example.com', '--force']);
     expect(forced.code, forced.stderr).to.equal(0);
     expect(JSON.parse(forced.stdout)).to.include({ caCreated: false, publicUrl: 'https://b.example.com' });

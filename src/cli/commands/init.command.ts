@@ -3,7 +3,6 @@ import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { Command, Option } from 'commander';
 import { loadConfig } from '../../config/config';
-import { loadHomeConfig } from '../../config/config-file';
 import { CONFIG_FILE_NAME, defaultHome } from '../../config/home';
 import { CA_KEY_FILE } from '../../ca/ca-material';
 import { buildServices } from '../../main';
@@ -48,7 +47,8 @@ async function ask(o: InitOptions): Promise<void> {
       if (next.done) throw new ConfigError('SCEPTER_HOME', 'init: input ended before every question was answered');
       (o as Record<string, unknown>)[key] = String(next.value).trim() || fallback;
     };
-    await q('publicUrl', 'Public URL devices and WS1 use (https://scepter.example.com)', 'http://localhost:8080');
+    await q('publicUrl', 'Public URL devices and WS1 use, e.g. https://scepter.example.com (- for none yet: localhost only)', '-');
+    if (o.publicUrl === '-') o.publicUrl = undefined;
     await q('caName', 'CA common name', 'Scepter Device CA');
     await q('keyBits', 'CA key size (2048, 3072, 4096)', '3072');
     await q('passphraseFile', 'File holding the CA key passphrase (- for none)', '-');
@@ -92,14 +92,14 @@ async function init(o: InitOptions, cmd: Command): Promise<void> {
     throw new ConfigError('SCEPTER_CERTS_DIR', `a CA exists already in ${preview.certsDir} (--force writes the config file and keeps that CA)`);
   }
   fs.mkdirSync(home, { recursive: true, mode: 0o700 });
-  writePrivate(file, configFileText(values));
-  process.env.SCEPTER_HOME = home;
-  const config = loadHomeConfig();
-  if (!json) process.stderr.write(`Wrote ${file}\nCreating the database and the CA (${config.ca.keyBits}-bit key) in ${home} ...\n`);
+  // the config file is written once the database and the CA exist: a failed init leaves none
+  const config = { ...preview, configFile: file };
+  if (!json) process.stderr.write(`Creating the database and the CA (${config.ca.keyBits}-bit key) in ${home} ...\n`);
   const services = await buildServices(config, { logger: cliLogger(config) });
   const created = services.caCreated;
   await services.db.close();
-  const s = await homeStatus(config);
+  writePrivate(file, configFileText(values));
+  const s = { ...(await homeStatus(config)), ...(o.home ? { homeFrom: '--home' as const } : {}) };
   const fingerprint = 'missing' in s.ca ? null : s.ca.sha256;
   output(cmd, { ...s, caCreated: created }, () =>
     [

@@ -13,7 +13,8 @@ import { describeDatabase } from '../home-guard';
 
 export interface HomeStatus {
   home: string;
-  homeFrom: 'SCEPTER_HOME' | 'default (the checkout)';
+  /** how the home was chosen: SCEPTER_HOME, the default, or init's --home */
+  homeFrom: 'SCEPTER_HOME' | 'default (the checkout)' | '--home';
   configFile: string | null;
   database: { url: string; state: 'ready' | 'missing' | 'not set up' | 'unreachable'; error?: string; pendingMigrations: string[] };
   ca: { dir: string; subject: string; sha256: string; notAfter: string } | { dir: string; missing: true };
