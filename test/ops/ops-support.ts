@@ -16,8 +16,16 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   return { ...env, ...extra };
 }
 
+const scratch: string[] = [];
+// scratch homes, clones and folders go when the test process ends
+process.on('exit', () => {
+  for (const dir of scratch) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 export function scratchDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `scepter-${prefix}-`));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `scepter-${prefix}-`));
+  scratch.push(dir);
+  return dir;
 }
 
 /** `node bin/scepter ...` from `cwd` (default: a fresh empty folder, never the checkout). */
