@@ -198,4 +198,6 @@ function passphraseFile(file: string | undefined, home: string): string | undefi
   if (text.length < 8) throw new ConfigError('SCEPTER_CA_KEY_PASSPHRASE_FILE', `${at} must hold at least 8 characters`);
   return text;
 }
+
+/** Every variable the schema knows (the config file may set only these, see config-file.ts). */
 export const SETTING_NAMES: readonly string[] = Object.keys(schema);
