@@ -75,6 +75,7 @@ import { MigrationRepository } from './db/migration.repository';
 import { MigrationService } from './migration/migration.service';
 import { ws1LiveInventory } from './migration/ws1-live-inventory';
 import { crashPointFromEnv } from './migration/crash-point';
+import { adminPathsOnly, withoutAdminPaths } from './http/admin-listener';
 
 export interface BuildOptions {
   logger?: Logger;
@@ -112,7 +113,7 @@ export interface Services {
 
 /** Database, CA and domain services: what the server, the CLI and the tests share. */
 export async function buildServices(config: Config, opts: BuildOptions = {}): Promise<Services> {
-  const logger = opts.logger ?? createLogger(config.logLevel);
+  const logger = opts.logger ?? createLogger(config.logLevel, undefined, config.logFormat);
   const clock = opts.clock ?? systemClock;
   const db = await Database.open(config.databaseUrl, { poolSize: config.databasePoolSize });
   try {
@@ -155,6 +156,10 @@ export interface App {
   tlsServer: https.Server;
   /** its bound port, once listen() resolved */
   tlsPort(): number;
+  /** the admin listener (SCEPTER_ADMIN_PORT), undefined when the admin API is on the public port */
+  adminServer?: http.Server;
+  /** its bound port, once listen() resolved */
+  adminPort(): number | undefined;
   /** device-trust runtime: flush() writes the batched log and last-seen times now; refresh() reloads integrations and policies now */
   trust: { flush(): Promise<unknown>; refresh(): Promise<void> };
   /** listens on the configured ports (0 = any free port); resolves to the bound HTTP port */
@@ -208,13 +213,17 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     : undefined;
   ws1Scheduler?.start();
   // Node checks header/request timeouts only every connectionsCheckingInterval (30 s default)
-  const server = http.createServer({ connectionsCheckingInterval: Math.min(30_000, config.http.headersTimeoutMs) }, koa.callback());
+  // with a separate admin listener, the public listeners answer 404 under /admin
+  const publicHandler = config.admin ? withoutAdminPaths(koa.callback()) : koa.callback();
+  const server = http.createServer({ connectionsCheckingInterval: Math.min(30_000, config.http.headersTimeoutMs) }, publicHandler);
   // slow clients and header floods are cut off by Node's own limits
   server.headersTimeout = config.http.headersTimeoutMs;
   server.requestTimeout = 60_000;
   server.keepAliveTimeout = 5_000;
   server.maxHeadersCount = 100;
-  const tlsServer = createTlsServer(trust.identity, pemEncode('CERTIFICATE', services.authority.caCertificate.der), koa.callback());
+  const tlsServer = createTlsServer(trust.identity, pemEncode('CERTIFICATE', services.authority.caCertificate.der), publicHandler);
+  const adminServer = config.admin ? http.createServer({ connectionsCheckingInterval: Math.min(30_000, config.http.headersTimeoutMs) }, adminPathsOnly(koa.callback())) : undefined;
+  if (adminServer) Object.assign(adminServer, { headersTimeout: server.headersTimeout, requestTimeout: server.requestTimeout, keepAliveTimeout: server.keepAliveTimeout, maxHeadersCount: server.maxHeadersCount });
 
   return {
     services,
@@ -222,15 +231,18 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     server,
     tlsServer,
     tlsPort: () => (tlsServer.address() as AddressInfo).port,
+    adminServer,
+    adminPort: () => (adminServer?.address() as AddressInfo | null | undefined)?.port,
     trust,
     listen: async () => {
-      const bind = (srv: http.Server, port: number) =>
+      const bind = (srv: http.Server, port: number, host = config.http.host) =>
         new Promise<number>((resolve, reject) => {
           srv.once('error', reject);
-          srv.listen(port, config.http.host, () => resolve((srv.address() as AddressInfo).port));
+          srv.listen(port, host, () => resolve((srv.address() as AddressInfo).port));
         });
       const port = await bind(server, config.http.port);
       await bind(tlsServer, config.tls.port);
+      if (adminServer) await bind(adminServer, config.admin!.port, config.admin!.host);
       return port;
     },
     close: async () => {
@@ -244,6 +256,12 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
         tlsServer.close(() => resolve());
         tlsServer.closeAllConnections();
       });
+      if (adminServer?.listening) {
+        await new Promise<void>((resolve) => {
+          adminServer.close(() => resolve());
+          adminServer.closeAllConnections();
+        });
+      }
       // the batched authentication log and last-seen times are written before the database closes
       await trust.stop();
       await services.scep.close(); // RSA worker threads

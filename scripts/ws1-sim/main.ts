@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { SIM_DEFAULTS, startWs1Simulator, type Ws1SimulatorOptions } from './ws1-simulator';
+import { SIM_DEFAULTS, startWs1Simulator, type Ws1SimFault, type Ws1SimulatorOptions } from './ws1-simulator';
 
 const HELP = `Workspace ONE UEM REST API simulator (device search subset)
 
@@ -9,13 +9,24 @@ Usage: node dist/scripts/ws1-sim/main.js [options]
   --port N                    listen port (default 8089; 0 = any free port)
   --devices-per-platform N    generate N devices for each of Apple, AppleOsX, Android, WinRT (default 100)
   --seed N                    seed of the generated fleet (default 1)
-  --inventory FILE            load devices from a JSON file ({Devices:[...]} or an array, WS1 field names)
+  --inventory FILE            load devices from a JSON file instead: {"Devices": [...]} or an array of
+                              WS1 device objects; Udid and Platform (Apple, AppleOsX, Android, WinRT)
+                              required, optional SerialNumber, MacAddress, Imei, DeviceFriendlyName,
+                              Model, OperatingSystem, UserName, UserEmailAddress, EnrollmentStatus
+                              (default Enrolled), LastSeen; e.g.
+                              {"Devices":[{"Udid":"00008110-000A1B2C3D4E5F01","Platform":"Apple",
+                                "EnrollmentStatus":"Enrolled","UserName":"alice"}]}
   --quota N                   API requests per window (default 50000)
   --quota-window SECONDS      quota window (default 86400)
   --latency MS                delay every answer
   --tenant-code CODE          expected aw-tenant-code (default ${SIM_DEFAULTS.tenantCode})
   --username NAME             API account (default ${SIM_DEFAULTS.username})
-  --password PW               its password (default: SIM_DEFAULTS.password in ws1-simulator.ts)
+  --password PW               its password (default ${SIM_DEFAULTS.password})
+  --fault SPEC                inject a fault into the API answers, for tests and demos:
+                              status:CODE (answer CODE, WS1's error body), hang (never answer) or
+                              reset (drop the connection), then optional ,on-request=N (from the
+                              Nth matching request), ,times=N, ,page=N, ,path=/api/mdm/devices/search
+                              e.g. --fault status:503,page=1,times=1 (page 1 fails once)
   --tls-cert FILE --tls-key FILE   serve HTTPS
   --help                      this text
 `;
@@ -35,7 +46,25 @@ const FLAGS: Record<string, Flag> = {
   '--password': { key: 'password', kind: 'string' },
   '--tls-cert': { key: 'tlsCert', kind: 'string' },
   '--tls-key': { key: 'tlsKey', kind: 'string' },
+  '--fault': { key: 'fault', kind: 'string' },
 };
+
+/** `--fault status:503,page=1,times=1` -> the simulator's fault object. */
+export function parseFault(spec: string): Ws1SimFault {
+  const [head, ...mods] = spec.split(',');
+  const [type, status] = (head ?? '').split(':');
+  let fault: Ws1SimFault;
+  if (type === 'status' && /^[1-5]\d\d$/.test(status ?? '')) fault = { type: 'status', status: Number(status) };
+  else if ((type === 'hang' || type === 'reset') && status === undefined) fault = { type };
+  else throw new Error(`--fault wants status:CODE, hang or reset, got "${head}"`);
+  for (const mod of mods) {
+    const [k, v] = mod.split('=');
+    if (k === 'path' && v?.startsWith('/')) fault.path = v.toLowerCase();
+    else if ((k === 'on-request' || k === 'times' || k === 'page') && /^\d+$/.test(v ?? '')) fault[k === 'on-request' ? 'onRequest' : k] = Number(v);
+    else throw new Error(`--fault: unknown modifier "${mod}" (on-request=N, times=N, page=N, path=/...)`);
+  }
+  return fault;
+}
 
 export function parseArgs(argv: string[]): Record<string, string | number | boolean> {
   const out: Record<string, string | number | boolean> = {};
@@ -67,7 +96,14 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   if (args.help) return void process.stdout.write(HELP);
-  const { tlsCert, tlsKey, ...rest } = args;
+  const { tlsCert, tlsKey, fault, ...rest } = args;
+  let injected: Ws1SimFault | undefined;
+  try {
+    injected = fault === undefined ? undefined : parseFault(String(fault));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(2);
+  }
   if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new Error('--tls-cert and --tls-key go together');
   const options: Ws1SimulatorOptions = {
     port: 8089,
@@ -77,6 +113,7 @@ async function main(): Promise<void> {
   };
   const started = Date.now();
   const sim = await startWs1Simulator(options);
+  if (injected) sim.setFault(injected);
   // Neither the password nor the API key is printed, even the simulator's own.
   process.stdout.write(
     `WS1 simulator on ${sim.url} (${sim.devices.size} devices, ready in ${Date.now() - started} ms), username ${sim.credentials.username}\n` +

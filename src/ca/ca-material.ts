@@ -174,3 +174,7 @@ async function withCreationLock(lockFile: string, fn: () => Promise<void>): Prom
     fs.rmSync(lockFile, { force: true });
   }
 }
+
+/** The CA's file names inside the certs directory (for checks that must not create anything). */
+export const CA_KEY_FILE = FILES.caKey;
+export const CA_CERT_FILE = FILES.caCert;

@@ -1,5 +1,7 @@
 import { Command } from 'commander';
-import { loadConfig } from '../config/config';
+import type { Config } from '../config/config';
+import { loadHomeConfig } from '../config/config-file';
+import { requireSetUpHome } from './home-guard';
 import { buildServices, Services } from '../main';
 import { createLogger } from '../shared/logger';
 import { AppError, ConfigError } from '../shared/errors';
@@ -14,9 +16,9 @@ export async function withServices<T>(cmd: Command, fn: (s: Services) => Promise
   const json = Boolean(cmd.optsWithGlobals().json);
   let services: Services | undefined;
   try {
-    const config = loadConfig();
-    // CLI logs go to stderr and only when something is wrong, so stdout stays parseable
-    services = await buildServices(config, { logger: createLogger(process.env.SCEPTER_LOG_LEVEL ?? 'warn', process.stderr as never) });
+    const config = loadHomeConfig();
+    await requireSetUpHome(config);
+    services = await buildServices(config, { logger: cliLogger(config) });
     await fn(services);
   } catch (err) {
     process.exitCode = err instanceof ConfigError ? 2 : 1;
@@ -26,6 +28,14 @@ export async function withServices<T>(cmd: Command, fn: (s: Services) => Promise
   } finally {
     await services?.db.close();
   }
+}
+
+// taken before the home's scepter.env is read: a level set there is the server's, not the CLI's
+const CLI_LOG_LEVEL = process.env.SCEPTER_LOG_LEVEL || 'warn';
+
+/** CLI logs go to stderr and only when something is wrong (warn unless set in the environment), so stdout stays parseable. */
+export function cliLogger(config: Config) {
+  return createLogger(CLI_LOG_LEVEL, process.stderr as never, config.logFormat);
 }
 
 /** Prints `value` as JSON with --json, else the human text. */

@@ -12,18 +12,23 @@ import { registerCertCommands } from './commands/cert.commands';
 import { registerDeviceRevocationCommands } from './commands/device.commands';
 import { registerIntegrationDeleteCommand } from './commands/integration-delete.command';
 import { registerMigrateCommands } from './commands/migrate.commands';
-import { escapeText } from '../shared/terminal-text';
+import { registerInitCommand } from './commands/init.command';
+import { registerStatusCommand } from './commands/status.command';
 
 /**
  * `scepter`: every admin action, each with --json for scripts. Command groups live in
  * ./commands/<group>.commands.ts and register themselves here.
  */
-export function buildProgram(): Command {
+export function buildProgram(opts: { json?: boolean } = {}): Command {
+  // set before the commands are added: subcommands copy these settings when created
   const program = new Command('scepter')
     .description('Scepter: SCEP certificate authority and device-trust migration service')
     .option('--json', 'machine-readable JSON output')
-    .showHelpAfterError()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .showHelpAfterError(!opts.json)
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => (opts.json ? undefined : write(s)) });
+  registerInitCommand(program); // sets a home up: config file, database, CA
+  registerStatusCommand(program); // which home, database, CA and public URL the CLI uses
   registerCaCommands(program);
   registerIntegrationCommands(program);
   registerGroupCommands(program);
@@ -40,8 +45,6 @@ export function buildProgram(): Command {
 }
 
 if (require.main === module) {
-  buildProgram().parseAsync(process.argv).catch((err) => {
-    process.stderr.write(`scepter: ${escapeText(err instanceof Error ? err.message : String(err))}\n`);
-    process.exitCode = 1;
-  });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  void (require('./run') as typeof import('./run')).runCli(process.argv);
 }

@@ -1,8 +1,10 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ConfigError } from '../shared/errors';
 import { parseSecretKey } from '../shared/secret-box';
+import { homeOf } from './home';
 
 /**
  * Every setting, read from environment variables. Defaults are declared here and documented in the
@@ -58,6 +60,14 @@ const schema = {
   SCEPTER_WS1_TIMEOUT_SECONDS: int(1, 600).default(30),
   // http:// WS1 URLs send the WS1 password in clear: only for a local test server or simulator
   SCEPTER_WS1_ALLOW_HTTP: z.enum(['on', 'off']).default('off'),
+  // one home for data and configuration (relative paths below resolve against it); read in home.ts
+  SCEPTER_HOME: z.string().optional(),
+  // a file holding the CA key passphrase (e.g. a systemd credential), instead of SCEPTER_CA_KEY_PASSPHRASE
+  SCEPTER_CA_KEY_PASSPHRASE_FILE: z.string().min(1).optional(),
+  SCEPTER_LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
+  // the admin API on its own listener (e.g. 127.0.0.1:8081); unset = on the public HTTP port
+  SCEPTER_ADMIN_HOST: z.string().min(1).optional(),
+  SCEPTER_ADMIN_PORT: int(0, 65535).optional(),
 } as const;
 
 // never echoed in an error message
@@ -67,7 +77,14 @@ type Schema = typeof schema;
 export type Env = { [K in keyof Schema]: z.output<Schema[K]> };
 
 export interface Config {
-  http: { port: number; host: string; publicUrl: string; maxBodyBytes: number; headersTimeoutMs: number };
+  /** SCEPTER_HOME: relative paths resolve against it; holds the optional config file */
+  home: string;
+  /** the config file that was read into the environment (see config-file.ts), if any */
+  configFile?: string;
+  logFormat: 'json' | 'pretty';
+  /** a separate listener for the admin API; undefined = the admin API is on the public port */
+  admin?: { host: string; port: number };
+  http: { port: number; host: string; publicUrl: string; maxBodyBytes: number; headersTimeoutMs: number; /** SCEPTER_PUBLIC_URL unset: the http://localhost:<port> default */ publicUrlIsDefault: boolean };
   databaseUrl: string;
   /** PostgreSQL pool size per process (SQLite has one connection) */
   databasePoolSize: number;
@@ -96,7 +113,7 @@ export interface Config {
   ws1: { syncTime: string | null; spreadMinutes: number; timeoutMs: number; allowHttp: boolean };
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = homeOf(env)): Config {
   const parsed = {} as Record<string, unknown>;
   for (const [name, type] of Object.entries(schema)) {
     const raw = env[name];
@@ -112,13 +129,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const publicUrl = (e.SCEPTER_PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, '');
   const db = e.SCEPTER_DATABASE;
   return {
-    http: { port, host: e.SCEPTER_HOST, publicUrl, maxBodyBytes: e.SCEPTER_MAX_BODY_BYTES, headersTimeoutMs: e.SCEPTER_HEADERS_TIMEOUT_MS },
+    home: cwd,
+    logFormat: e.SCEPTER_LOG_FORMAT,
+    admin: adminListener(e.SCEPTER_ADMIN_HOST, e.SCEPTER_ADMIN_PORT, port),
+    http: { port, host: e.SCEPTER_HOST, publicUrl, maxBodyBytes: e.SCEPTER_MAX_BODY_BYTES, headersTimeoutMs: e.SCEPTER_HEADERS_TIMEOUT_MS, publicUrlIsDefault: e.SCEPTER_PUBLIC_URL === undefined },
     databaseUrl: /^postgres(ql)?:\/\//.test(db) || db === ':memory:' ? db : path.resolve(cwd, db),
     databasePoolSize: e.SCEPTER_DATABASE_POOL_SIZE,
     certsDir: path.resolve(cwd, e.SCEPTER_CERTS_DIR),
     ca: {
       keyBits: e.SCEPTER_CA_KEY_BITS,
-      passphrase: e.SCEPTER_CA_KEY_PASSPHRASE,
+      passphrase: e.SCEPTER_CA_KEY_PASSPHRASE ?? passphraseFile(e.SCEPTER_CA_KEY_PASSPHRASE_FILE, cwd),
       commonName: e.SCEPTER_CA_COMMON_NAME,
       validityDays: e.SCEPTER_CA_VALIDITY_DAYS,
       ra: e.SCEPTER_RA === 'on',
@@ -160,3 +180,33 @@ function tlsFiles(cert: string | undefined, key: string | undefined, cwd: string
   if (!cert !== !key) throw new ConfigError(cert ? 'SCEPTER_TLS_KEY' : 'SCEPTER_TLS_CERT', 'SCEPTER_TLS_CERT and SCEPTER_TLS_KEY go together');
   return cert && key ? { certFile: path.resolve(cwd, cert), keyFile: path.resolve(cwd, key) } : {};
 }
+
+/** True while SCEPTER_PUBLIC_URL is unset, so devices would be told http://localhost:<port> (start-up WARN, status, /readyz). */
+export function publicUrlIsDefault(config: Pick<Config, 'http'>): boolean {
+  return config.http.publicUrlIsDefault;
+}
+
+function adminListener(host: string | undefined, port: number | undefined, httpPort: number): Config['admin'] {
+  if (port === undefined) {
+    if (host !== undefined) throw new ConfigError('SCEPTER_ADMIN_HOST', 'needs SCEPTER_ADMIN_PORT (the admin listener is off without a port)');
+    return undefined;
+  }
+  if (port !== 0 && port === httpPort) throw new ConfigError('SCEPTER_ADMIN_PORT', `must differ from SCEPTER_HTTP_PORT (${httpPort})`);
+  return { host: host ?? '127.0.0.1', port };
+}
+
+function passphraseFile(file: string | undefined, home: string): string | undefined {
+  if (file === undefined) return undefined;
+  const at = path.resolve(home, file);
+  let text: string;
+  try {
+    text = fs.readFileSync(at, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    throw new ConfigError('SCEPTER_CA_KEY_PASSPHRASE_FILE', `cannot read ${at} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  if (text.length < 8) throw new ConfigError('SCEPTER_CA_KEY_PASSPHRASE_FILE', `${at} must hold at least 8 characters`);
+  return text;
+}
+
+/** Every variable the schema knows (the config file may set only these, see config-file.ts). */
+export const SETTING_NAMES: readonly string[] = Object.keys(schema);

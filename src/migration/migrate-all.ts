@@ -3,6 +3,7 @@ import type { MigrationState, ReadinessReport } from './migration.types';
 import { NotReadyError } from './steps/cutover.step';
 import { GracePeriodError } from './steps/finalize.step';
 import type { PreparedStep, ProgressSink, StepOptions, StepResult } from './steps/step-context';
+import { count } from '../shared/plural';
 
 export interface MigrateAllOptions extends StepOptions {
   minReady: number;
@@ -43,7 +44,7 @@ export async function migrateAll(svc: MigrationService, opts: MigrateAllOptions,
     let state = (await svc.find(id))?.state ?? null;
     const entry = (outcome: MigrateAllEntry['outcome'], note: string) => entries.push({ legacyId: id, state, outcome, note });
     const notReady = (r: ReadinessReport | undefined) => {
-      entry('not-ready', r ? `${r.ready} of ${r.total} devices ready (${r.percentReady}%), at least ${opts.minReady}% needed` : 'not ready');
+      entry('not-ready', r ? `${r.ready} of ${count(r.total, 'device')} ready (${r.percentReady}%), at least ${opts.minReady}% needed` : 'not ready');
       return { entries, stoppedAt: id };
     };
     if (state === 'finalized') continue;

@@ -5,6 +5,7 @@ import { AT_RISK_TEXT } from './migration.types';
 import { TARGET } from './state-machine';
 import type { StepResult } from './steps/step-context';
 import { cliText } from '../shared/terminal-text';
+import { count } from '../shared/plural';
 
 /** at-risk devices printed on the terminal at most (the reports list them all) */
 const TEXT_DEVICE_LIMIT = 20;
@@ -40,13 +41,13 @@ export function statusText(v: MigrationStatusView): string {
     const c = i.certificates;
     const m = i.migration;
     lines.push(cliText`${i.id}  "${i.name}"  ${i.deleted ? 'deleted' : i.status + (i.group ? `:${i.group}` : '')}`);
-    lines.push(`  certificates: ${c.valid} valid (${c.expiring} expiring within 30 days), ${c.revoked} revoked, ${c.expired} expired; ${c.devices} devices`);
+    lines.push(`  certificates: ${c.valid} valid (${c.expiring} expiring within 30 days), ${c.revoked} revoked, ${c.expired} expired; ${count(c.devices, 'device')}`);
     if (!m) lines.push('  migration: not started (scepter migrate plan ' + i.id + ')');
     else {
-      const ready = m.devicesTotal === null ? '' : `, ${m.devicesReady} of ${m.devicesTotal} devices ready (${m.readinessSource} ${m.readinessAt?.toISOString()})`;
+      const ready = m.devicesTotal === null ? '' : `, ${m.devicesReady} of ${count(m.devicesTotal, 'device')} ready (${m.readinessSource} ${m.readinessAt?.toISOString()})`;
       lines.push(`  migration: ${m.state}${m.attempt > 1 ? ` (attempt ${m.attempt})` : ''}${m.appConfigId ? `, App Config ${m.appConfigId}` : ''}${ready}`);
       if (m.cutoverAt) lines.push(`  cut over ${m.cutoverAt.toISOString()}`);
-      if (m.finalizedAt) lines.push(`  finalized ${m.finalizedAt.toISOString()}, ${m.revokedCount} certificates revoked`);
+      if (m.finalizedAt) lines.push(`  finalized ${m.finalizedAt.toISOString()}, ${count(m.revokedCount ?? 0, 'certificate')} revoked`);
     }
   }
   return lines.join('\n');

@@ -25,7 +25,7 @@ describe('start-up, configuration and CA material', function () {
   it('creates the CA on first start (keyUsage, mode 0600), prints URL and fingerprint, and reuses CA and database on the second start', async function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scepter-start-'));
     const port = await freeTcpPort();
-    const env = { ...process.env, SCEPTER_HTTP_PORT: String(port), SCEPTER_HOST: '127.0.0.1', SCEPTER_CA_KEY_BITS: '2048', SCEPTER_STATIC_CHALLENGE: TEST_CHALLENGE, SCEPTER_LOG_LEVEL: 'warn' };
+    const env = { ...process.env, SCEPTER_HOME: dir, SCEPTER_TLS_PORT: '0', SCEPTER_HTTP_PORT: String(port), SCEPTER_HOST: '127.0.0.1', SCEPTER_CA_KEY_BITS: '2048', SCEPTER_STATIC_CHALLENGE: TEST_CHALLENGE, SCEPTER_LOG_LEVEL: 'warn' };
     const start = () =>
       new Promise<{ out: string; stop: () => Promise<void> }>((resolve, reject) => {
         const child = spawn(process.execPath, [SERVER], { cwd: dir, env });

@@ -43,6 +43,8 @@ export async function startTestServer(env: Record<string, string> = {}, dir?: st
     SCEPTER_HTTP_PORT: String(port),
     SCEPTER_HOST: '127.0.0.1',
     SCEPTER_PUBLIC_URL: `http://127.0.0.1:${port}`,
+    // its own home: a scepter.env in the checkout never leaks into a test
+    SCEPTER_HOME: base,
     SCEPTER_DATABASE: path.join(base, 'scepter.sqlite'),
     SCEPTER_CERTS_DIR: path.join(base, 'certs'),
     SCEPTER_CA_KEY_BITS: '2048',

@@ -5,7 +5,7 @@ import { cliText } from '../../shared/terminal-text';
 export function registerCaCommands(program: Command): void {
   const ca = program.command('ca').description('the certificate authority');
   ca.command('show')
-    .description('CA subject, validity and fingerprints (creates the CA on first use)')
+    .description('CA subject, validity and fingerprints')
     .action(async (_opts, cmd: Command) =>
       withServices(cmd, async ({ authority }) => {
         const c = authority.caCertificate;

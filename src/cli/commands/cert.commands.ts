@@ -50,9 +50,10 @@ export function registerCertCommands(program: Command): void {
         const more = list.length === opts.limit ? list[list.length - 1]!.id : undefined;
         output(cmd, { certificates: list.map(certificateJson), next: more ?? null }, () => {
           if (!list.length) return 'no certificates';
-          const lines = list.map((c) =>
+          const header = ['SERIAL'.padEnd(32), 'STATUS'.padEnd(10), 'NOT AFTER ', 'INTEGRATION'.padEnd(12), 'DEVICE'.padEnd(16), 'SUBJECT'].join('  ');
+          const lines = [header, ...list.map((c) =>
             [escapeText(c.serial).padEnd(32), c.status.padEnd(10), c.notAfter.toISOString().slice(0, 10), escapeText(c.integrationId ?? '-').padEnd(12), escapeText(c.deviceId ?? '-').padEnd(16), escapeText(c.subject)].join('  '),
-          );
+          )];
           if (more !== undefined) lines.push(`(more: --after ${more})`);
           return lines.join('\n');
         });

@@ -3,6 +3,7 @@ import { GroupView } from '../../integrations/user-groups.service';
 import { output, withServices } from '../cli-context';
 import { cliActor } from './admin.commands';
 import { cliText, escapeText } from '../../shared/terminal-text';
+import { count } from '../../shared/plural';
 
 const text = (g: GroupView) => cliText`Group:    ${g.name}\nMembers:  ${g.members.length ? g.members.join(', ') : '(none)'}\nCreated:  ${g.createdAt}`;
 
@@ -32,7 +33,7 @@ export function registerGroupCommands(program: Command): void {
     .action(async (_opts, cmd: Command) =>
       withServices(cmd, async ({ groups }) => {
         const all = await groups.list();
-        output(cmd, { groups: all }, () => (all.length ? all.map((g) => cliText`${g.name}  (${g.members.length} members)`).join('\n') : 'no groups'));
+        output(cmd, { groups: all }, () => (all.length ? all.map((g) => cliText`${g.name}  (${count(g.members.length, 'member')})`).join('\n') : 'no groups'));
       }),
     );
   group

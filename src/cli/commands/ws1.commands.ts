@@ -7,6 +7,7 @@ import { BadRequestError } from '../../shared/errors';
 import { output, withServices } from '../cli-context';
 import { cliActor } from './admin.commands';
 import { cliText, escapeText } from '../../shared/terminal-text';
+import { count } from '../../shared/plural';
 
 /** Adds to an existing command group, or creates it: groups are registered by several files. */
 function group(program: Command, name: string, description: string): Command {
@@ -75,7 +76,7 @@ export function registerWs1Commands(program: Command): void {
           bar?.stop();
         }
         const o = outcome!;
-        output(cmd, o, () => (o.ok ? cliText`Synced ${o.managed} managed devices (${o.fetched} fetched on ${o.pages} page(s)) in ${(o.durationMs / 1000).toFixed(1)} s; last good sync ${o.syncedAt}` : escapeText(o.message)));
+        output(cmd, o, () => (o.ok ? cliText`Synced ${count(o.managed, 'managed device')} (${o.fetched} fetched on ${o.pages} page(s)) in ${(o.durationMs / 1000).toFixed(1)} s; last good sync ${o.syncedAt}` : escapeText(o.message)));
         if (!o.ok) process.exitCode = 1;
       }),
     );

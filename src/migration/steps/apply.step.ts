@@ -22,9 +22,11 @@ export async function prepareApply(deps: MigrationDeps, legacyId: string, opts: 
   const name = checkName(opts.name ?? `${legacy.name} (App Config)`);
   const id = reusable?.id ?? randomId('DI');
   const configKey = reusable ? undefined : generateConfigKey();
-  const preview = { ...baseResult('apply', legacy, record, now), appConfigId: id };
+  // a new integration's id is drawn when the step runs: a dry run (another process) cannot know it
+  // and names none, rather than an id the real apply would not use
+  const preview = { ...baseResult('apply', legacy, record, now), appConfigId: reusable ? id : null };
   preview.actions = [
-    reusable ? `reuse the App Config (ios) integration ${id} "${reusable.name}" (status disabled)` : `create the App Config (ios) integration ${id} "${name}" with status disabled`,
+    reusable ? `reuse the App Config (ios) integration ${id} "${reusable.name}" (status disabled)` : `create an App Config (ios) integration "${name}" with status disabled (its id is assigned when it is created)`,
     ws1 ? `store its WS1 API settings: ${ws1.description}` : 'keep its WS1 API settings',
     reusable ? 'keep its Trusted Endpoints Configuration Key' : 'generate its Trusted Endpoints Configuration Key; Identifier value {DeviceUid}',
     'then paste the Application Configuration shown below into WS1 (Duo Mobile > Assignment > Application Configuration)',
@@ -54,7 +56,8 @@ export async function prepareApply(deps: MigrationDeps, legacyId: string, opts: 
         ws1SourceId: ws1?.sourceId ?? record?.ws1SourceId ?? null,
         beforeCommit: () => deps.crashPoint('apply:before-commit'),
       });
-      return { ...preview, at, outcome: 'done', state: saved.state, appConfig: await deps.appConfig(id) };
+      const created = integration ? [`created the App Config (ios) integration ${id} "${name}" with status disabled`] : [];
+      return { ...preview, appConfigId: id, actions: [...created, ...preview.actions.slice(integration ? 1 : 0)], at, outcome: 'done', state: saved.state, appConfig: await deps.appConfig(id) };
     },
   };
 }

@@ -1,6 +1,7 @@
 import { BadRequestError, ConflictError } from '../../shared/errors';
 import { DEFAULT_GRACE_DAYS } from '../migration.types';
 import { auditRecord, baseResult, loadForStep, MigrationDeps, PreparedStep, scope, StepOptions } from './step-context';
+import { count } from '../../shared/plural';
 
 const DAY_MS = 86_400_000;
 
@@ -27,7 +28,7 @@ export async function prepareFinalize(deps: MigrationDeps, legacyId: string, opt
   const preview = { ...baseResult('finalize', legacy, record, now), certificates: counts.valid };
   preview.actions = [
     `delete the legacy integration ${legacy.id} "${legacy.name}" (its SCEP and challenge URLs then answer 404)`,
-    `revoke its ${counts.valid} valid certificates on ${counts.devices} devices (reason cessationOfOperation)`,
+    `revoke its ${count(counts.valid, 'valid certificate')} on ${count(counts.devices, 'device')} (reason cessationOfOperation)`,
     'republish the CRL (running servers also do within a second)',
   ];
   return {
@@ -41,7 +42,7 @@ export async function prepareFinalize(deps: MigrationDeps, legacyId: string, opt
         auditRecord(opts.actor, 'migration.finalize', legacy.id, { appConfigId: record!.appConfigId, revoked, graceDays: grace }, at),
       ];
       const { record: saved, revoked } = await deps.store.finalize({ legacyId: legacy.id, from: 'cut-over', now: at, audit, beforeCommit: () => deps.crashPoint('finalize:before-commit') });
-      const result = { ...preview, at, outcome: 'done' as const, state: saved.state, revoked, actions: [...preview.actions.slice(0, 1), `revoked ${revoked} certificates`, preview.actions[2]!] };
+      const result = { ...preview, at, outcome: 'done' as const, state: saved.state, revoked, actions: [...preview.actions.slice(0, 1), `revoked ${count(revoked, 'certificate')}`, preview.actions[2]!] };
       await deps.republish().catch(() => result.warnings.push('could not republish the CRL now; running servers republish it within a second, others at start'));
       return result;
     },

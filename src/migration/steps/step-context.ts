@@ -11,6 +11,7 @@ import { BadRequestError, NotFoundError } from '../../shared/errors';
 import type { LiveInventory, MigrationStore } from '../migration-ports';
 import type { MigrationRecord, MigrationState, MigrationStep, ReadinessReport } from '../migration.types';
 import { decide, type StepDecision } from '../state-machine';
+import { count } from '../../shared/plural';
 
 /** What the steps need from the rest of the service (main.ts adapts the concrete classes). */
 export interface MigrationDeps {
@@ -112,7 +113,7 @@ export function scope(status: string, group: string | null): string {
 
 export function readinessLine(r: ReadinessReport): string {
   const reasons = Object.entries(r.byReason).map(([k, v]) => `${v} ${k}`).join(', ');
-  return `${r.ready} of ${r.total} devices ready (${r.percentReady}%)${r.atRisk ? `, ${r.atRisk} at risk (${reasons})` : ''}`;
+  return `${r.ready} of ${count(r.total, 'device')} ready (${r.percentReady}%)${r.atRisk ? `, ${r.atRisk} at risk (${reasons})` : ''}`;
 }
 
 export function baseResult(step: MigrationStep, legacy: Integration, record: MigrationRecord | undefined, at: Date): StepResult {

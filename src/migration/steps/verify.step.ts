@@ -1,6 +1,7 @@
 import { AppError } from '../../shared/errors';
 import { readinessFromSync } from '../readiness';
 import { alreadyDone, auditRecord, baseResult, loadForStep, MigrationDeps, PreparedStep, readinessLine, StepOptions } from './step-context';
+import { count } from '../../shared/plural';
 
 /** Test Configuration or the sync failed: the migration stays where it was. */
 export class VerifyFailedError extends AppError {
@@ -48,7 +49,7 @@ export async function prepareVerify(deps: MigrationDeps, legacyId: string, opts:
       if (readiness.atRisk) readiness = readinessFromSync(certs, synced, at, await deps.live(await deps.ws1.clientSettings(appConfigId)));
       const audit = auditRecord(opts.actor, 'migration.verify', legacy.id, { from: decision.kind === 'run' ? decision.from : null, appConfigId, total: readiness.total, ready: readiness.ready, synced: sync.managed }, at);
       const saved = await deps.store.verify({ legacyId: legacy.id, from: record!.state, now: at, audit: [audit], readiness, beforeCommit: () => deps.crashPoint('verify:before-commit') });
-      return { ...preview, at, outcome: 'done', state: saved.state, testConfiguration: test, sync, readiness, actions: [test.message, `synced ${sync.managed} managed devices`, readinessLine(readiness)] };
+      return { ...preview, at, outcome: 'done', state: saved.state, testConfiguration: test, sync, readiness, actions: [test.message, `synced ${count(sync.managed, 'managed device')}`, readinessLine(readiness)] };
     },
   };
 }
