@@ -49,7 +49,7 @@ describe('CLI output and log format', function () {
     try {
       const logHome = await initHome(['--public-url', 'https://logs2.example.com']);
       fs.appendFileSync(path.join(logHome, 'scepter.env'), 'SCEPTER_LOG_LEVEL=info\n');
-      const env = { SCEPTER_HOME: logHome };
+      const env = { SCEPTER_HOME: logHome, SCEPTER_WS1_ALLOW_HTTP: 'on' };
       const id = JSON.parse((await scepter(['--json', 'integration', 'create', '--type', 'ios', '--name', 'Phones'], { env })).stdout).id as string;
       const files = secretFiles(scratchDir('secrets'), SIM_DEFAULTS.password, SIM_DEFAULTS.tenantCode);
       const conf = await scepter(['integration', 'configure', id, '--ws1-url', sim.url, '--ws1-username', SIM_DEFAULTS.username, '--ws1-password-file', files.passwordFile, '--ws1-api-key-file', files.apiKeyFile], { env });
