@@ -6,6 +6,7 @@ import { BadRequestError, FailInfo, ScepFailure } from '../shared/errors';
 import { PkiMessage } from './pki-message.codec';
 import { ScepEndpoint, ScepStore, StoredCertificate } from './scep-ports';
 import { MessageType, PkiStatus } from './scep-types';
+import { checkSubject, parseBack } from './subject-policy';
 
 const REQUIRED_KEY_BITS = 2048;
 
@@ -46,16 +47,22 @@ export class EnrollmentHandler {
       throw new ScepFailure(FailInfo.badAlg, `an RSA key of exactly ${REQUIRED_KEY_BITS} bits is required (got ${csr.keyType} ${csr.keyBits})`);
     }
 
+    checkSubject(csr.subjectDer, endpoint.subjectRules);
+
     const signer = msg.signerCertificate;
     const renewing = await this.renewalSource(endpoint, msg, signer, keyHash);
     let challengeId: string | undefined;
+    let boundDeviceId: string | undefined;
     if (!renewing) {
       const verdict = await endpoint.verifier.precheck(csr.challengePassword);
       if (!verdict.ok) throw new ScepFailure(FailInfo.badRequest, verdict.reason);
       challengeId = verdict.challengeId;
+      boundDeviceId = verdict.deviceId;
     }
     const decision = endpoint.policy.evaluate(csr, renewing);
+    if (boundDeviceId !== undefined && decision.deviceId !== boundDeviceId) throw new ScepFailure(FailInfo.badRequest, 'the challengePassword was issued for another device');
     const cert = await this.authority.issue(csr, decision.profile);
+    parseBack(cert, this.authority.caCertificate.publicKey);
     const outcome = await this.store.recordIssuance(
       {
         endpointId: endpoint.id,

@@ -1,0 +1,43 @@
+import { CertificateAuthority } from '../ca/certificate-authority';
+import { ParsedCertificate } from '../pki/certificate';
+import { Clock } from '../shared/clock';
+import { FailInfo, ScepFailure } from '../shared/errors';
+import { ScepEndpoint, ScepStore, StoredCertificate } from './scep-ports';
+import { parseBack } from './subject-policy';
+
+/**
+ * Who may fetch which certificate with GetCert (RFC 8894 section 3.3.3). The requester must sign
+ * with a valid (not revoked, superseded or expired) certificate this CA issued on the endpoint it
+ * asks, and gets only certificates of that endpoint held by the same device: the same device id on
+ * an integration, the same subject on the default endpoint. Certificates of a deleted integration
+ * are never served (its endpoint is gone and its certificates are revoked). Anything else is a
+ * signed FAILURE: badRequest for a requester we do not know, badCertId for a certificate it may not
+ * have, with one text whether or not the certificate exists.
+ */
+export class GetCertAccess {
+  constructor(
+    private readonly authority: CertificateAuthority,
+    private readonly store: ScepStore,
+    private readonly clock: Clock,
+  ) {}
+
+  async certificateFor(endpoint: ScepEndpoint, requester: ParsedCertificate, wanted: { issuerDer: Buffer; serialHex: string }): Promise<ParsedCertificate> {
+    const ca = this.authority.caCertificate;
+    const own = requester.issuerDer.equals(ca.subjectDer) ? await this.store.findCertificate(requester.serialHex) : undefined;
+    const endpointIntegration = endpoint.integrationId ?? null;
+    if (!own || !own.der.equals(requester.der) || own.status !== 'valid' || own.notAfter <= this.clock.now() || own.integrationId !== endpointIntegration) {
+      throw new ScepFailure(FailInfo.badRequest, 'GetCert must be signed by a valid certificate this endpoint issued');
+    }
+    if (!wanted.issuerDer.equals(ca.subjectDer)) throw new ScepFailure(FailInfo.badCertId, 'issuer is not this CA');
+    const found = await this.store.findCertificate(wanted.serialHex);
+    if (!found || found.integrationId !== endpointIntegration || !sameHolder(own, found)) throw new ScepFailure(FailInfo.badCertId, 'no certificate with this serial number for this requester');
+    const cert = ParsedCertificate.fromDer(found.der);
+    parseBack(cert, ca.publicKey);
+    return cert;
+  }
+}
+
+function sameHolder(a: StoredCertificate, b: StoredCertificate): boolean {
+  if (a.integrationId !== null) return a.deviceId !== null && a.deviceId === b.deviceId;
+  return ParsedCertificate.fromDer(a.der).subjectDer.equals(ParsedCertificate.fromDer(b.der).subjectDer);
+}
