@@ -83,6 +83,7 @@ const refuse = (text: string): never => {
   throw new ScepFailure(FailInfo.badRequest, `subject refused: ${text}`);
 };
 const tagName = (tag: number): string => TAG_NAMES[tag] ?? `tag 0x${tag.toString(16).padStart(2, '0')}`;
+const withArticle = (tag: number): string => `${/^[AEIOU]/.test(tagName(tag)) ? 'an' : 'a'} ${tagName(tag)}`;
 
 /**
  * Checks a CSR subject before anything is signed: a well-formed Name of single-valued RDNs, known
@@ -117,7 +118,7 @@ export function checkSubject(subjectDer: Uint8Array, rules: SubjectRules = DEFAU
 
 /** The attribute's text, after its string type, character set, control characters and length are checked. */
 function attributeText(spec: AttributeSpec, attr: RawNameAttribute): string {
-  if (!spec.tags.includes(attr.tag)) refuse(`${spec.name} is a ${tagName(attr.tag)}; it must be a ${spec.tags.map(tagName).join(' or ')}`);
+  if (!spec.tags.includes(attr.tag)) refuse(`${spec.name} is ${withArticle(attr.tag)}; it must be ${spec.tags.map(withArticle).join(' or ')}`);
   let text: string;
   if (attr.tag === UTF8) {
     try {
