@@ -30,14 +30,25 @@ export class GetCertAccess {
     }
     if (!wanted.issuerDer.equals(ca.subjectDer)) throw new ScepFailure(FailInfo.badCertId, 'issuer is not this CA');
     const found = await this.store.findCertificate(wanted.serialHex);
-    if (!found || found.integrationId !== endpointIntegration || !sameHolder(own, found)) throw new ScepFailure(FailInfo.badCertId, 'no certificate with this serial number for this requester');
-    const cert = ParsedCertificate.fromDer(found.der);
+    const cert = found && readable(found.der);
+    if (!found || !cert || found.integrationId !== endpointIntegration || !sameHolder(own, requester, found, cert)) {
+      throw new ScepFailure(FailInfo.badCertId, 'no certificate with this serial number for this requester');
+    }
     parseBack(cert, ca.publicKey);
     return cert;
   }
 }
 
-function sameHolder(a: StoredCertificate, b: StoredCertificate): boolean {
-  if (a.integrationId !== null) return a.deviceId !== null && a.deviceId === b.deviceId;
-  return ParsedCertificate.fromDer(a.der).subjectDer.equals(ParsedCertificate.fromDer(b.der).subjectDer);
+/** A stored certificate as parsed, or undefined when it cannot be read (one signed before subjects were checked). */
+function readable(der: Buffer): ParsedCertificate | undefined {
+  try {
+    return ParsedCertificate.fromDer(der);
+  } catch {
+    return undefined;
+  }
+}
+
+function sameHolder(own: StoredCertificate, requester: ParsedCertificate, found: StoredCertificate, cert: ParsedCertificate): boolean {
+  if (own.integrationId !== null) return own.deviceId !== null && own.deviceId === found.deviceId;
+  return requester.subjectDer.equals(cert.subjectDer);
 }
