@@ -83,7 +83,7 @@ const refuse = (text: string): never => {
   throw new ScepFailure(FailInfo.badRequest, `subject refused: ${text}`);
 };
 const tagName = (tag: number): string => TAG_NAMES[tag] ?? `tag 0x${tag.toString(16).padStart(2, '0')}`;
-const withArticle = (tag: number): string => `${/^[AEIOU]/.test(tagName(tag)) ? 'an' : 'a'} ${tagName(tag)}`;
+const withArticle = (tag: number): string => `${/^(OCTET|OBJECT|INTEGER|IA5|tag)/.test(tagName(tag)) ? 'an' : 'a'} ${tagName(tag)}`;
 
 /**
  * Checks a CSR subject before anything is signed: a well-formed Name of single-valued RDNs, known

@@ -1,7 +1,10 @@
 import { expect } from 'chai';
-import { KeyObject, X509Certificate } from 'node:crypto';
+import { createPublicKey, KeyObject, X509Certificate } from 'node:crypto';
 import { CaCertificates } from '../../src/scep/client/scep-client';
 import { FailInfo, PkiStatus } from '../../src/scep/scep-types';
+import { ParsedCertificate } from '../../src/pki/certificate';
+import { ScepFailure } from '../../src/shared/errors';
+import { parseBack } from '../../src/scep/subject-policy';
 import { pooledKeys } from '../support/keys';
 import { ATTR, atv, nameDer, RawReply, sendRawPkcsReq, TAG, tlv, utf8Name } from '../support/raw-scep';
 import { startTestServer, TestServer, TEST_CHALLENGE } from '../support/test-server';
@@ -103,6 +106,26 @@ describe('security: CSR subjects are validated before anything is signed', funct
     expect(cert.checkIssued(new X509Certificate(cas.ca.der))).to.equal(true);
     const [row] = await server.app.services.db.manager.query('SELECT subject FROM certificates WHERE serial = ?', [cert.serialNumber]);
     expect(row.subject).to.equal('CN=plain-device,OU=MDM,O=Acme');
+  });
+
+  it('parse-back refuses a certificate OpenSSL cannot read or that the CA key did not sign', async () => {
+    const r = await send(utf8Name([ATTR.CN, 'parse-back']));
+    const good = r.certificates[0]!;
+    const caKey = server.app.services.authority.caCertificate.publicKey;
+    expect(() => parseBack(good, caKey)).to.not.throw();
+    const forged = Buffer.from(good.der);
+    forged[forged.length - 1] ^= 0xff; // the signature's last byte
+    const refusal = (() => {
+      try {
+        parseBack(ParsedCertificate.fromDer(forged), caKey);
+      } catch (err) {
+        return err;
+      }
+    })();
+    expect(refusal).to.be.instanceOf(ScepFailure);
+    expect((refusal as ScepFailure).failInfo).to.equal(FailInfo.badRequest);
+    // checked against another key than the CA's: refused
+    expect(() => parseBack(good, createPublicKey(key))).to.throw(ScepFailure, /could not be read back/);
   });
 
   describe('on an integration: exactly the template attributes', () => {
