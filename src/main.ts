@@ -13,6 +13,7 @@ import { RsaWorkerPool } from './pki/rsa-worker-pool';
 import { ScepService } from './scep/scep.service';
 import { ScepEndpoint } from './scep/scep-ports';
 import { DefaultEnrollmentPolicy } from './scep/default-enrollment.policy';
+import { templateSubjectRules } from './scep/subject-policy';
 import { StaticChallengeVerifier } from './challenge/static-challenge.verifier';
 import { createHttpApp } from './http/app';
 import { scepRouter } from './http/scep.router';
@@ -26,6 +27,7 @@ import { IosCertsEnrollmentPolicy } from './integrations/ios-certs-enrollment.po
 import { SubjectTemplate } from './integrations/subject-template';
 import { ChallengeService } from './challenge/challenge.service';
 import { DynamicChallengeVerifier } from './challenge/dynamic-challenge.verifier';
+import { DeviceIdRule } from './challenge/device-id.rule';
 import type { ChallengeStore } from './challenge/challenge-ports';
 import { ApiKeyService } from './admin/api-keys.service';
 import { AuditLogService } from './admin/audit-log.service';
@@ -126,10 +128,12 @@ export async function buildServices(config: Config, opts: BuildOptions = {}): Pr
     const challengeStore = new ChallengeRepository(db);
     const integrations = new IntegrationService(integrationRepo, integrationRepo, clock, config.http.publicUrl);
     const challenges = new ChallengeService(challengeStore, config.challenge, clock);
+    const deviceIds = new DeviceIdRule(config.deviceIdPattern);
     const audit = new AuditLogService(adminRepo, clock);
     const profiles = new IosProfileService({
       integrations,
-      mintChallenge: (id) => challenges.mint(id),
+      mintChallenge: (id, deviceId) => challenges.mint(id, deviceId),
+      deviceIds,
       caFingerprintSha1: authority.caCertificate.fingerprintSha1,
       publicUrl: config.http.publicUrl,
       audit: (actor, action, target, details) => audit.record(actor, action, target, details),
@@ -178,8 +182,10 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const endpointById = async (id: string): Promise<ScepEndpoint | undefined> => {
     const i = await services.integrations.findEnrollmentTarget(id);
     if (!i) return undefined;
-    const policy = new IosCertsEnrollmentPolicy(SubjectTemplate.parse(i.subjectTemplate), config.certValidityDays);
-    return { id: i.id, integrationId: i.id, verifier: new DynamicChallengeVerifier(i.id, services.challengeStore, services.clock), policy };
+    const template = SubjectTemplate.parse(i.subjectTemplate);
+    const policy = new IosCertsEnrollmentPolicy(template, config.certValidityDays);
+    const subjectRules = templateSubjectRules(template.attributes.map((a) => a.type), template.text);
+    return { id: i.id, integrationId: i.id, verifier: new DynamicChallengeVerifier(i.id, services.challengeStore, services.clock), policy, subjectRules };
   };
   // in-memory cool-downs for failed Basic (challenge URL) and Bearer (admin API) attempts, one per
   // entry point, keyed by the real client address (through the trusted proxies) and by credential
@@ -200,7 +206,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     // first: the login-time check is the hottest path, and each router ahead of it costs a match
     trust.router,
     scepRouter({ scep, logger, maxBodyBytes: config.http.maxBodyBytes, defaultEndpoint, endpointById }),
-    challengeRouter({ integrations: services.integrations, challenges: services.challenges, limiter: challengeLimiter, clientAddress, caThumbprint: services.authority.caCertificate.fingerprintSha1.toString('hex').toUpperCase(), logger }),
+    challengeRouter({ integrations: services.integrations, challenges: services.challenges, deviceIds: new DeviceIdRule(config.deviceIdPattern), limiter: challengeLimiter, clientAddress, caThumbprint: services.authority.caCertificate.fingerprintSha1.toString('hex').toUpperCase(), logger }),
     adminApi,
     revocationRouter({ view: services.revocationView, ocsp: services.ocsp, logger }),
   ]);

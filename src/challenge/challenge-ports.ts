@@ -5,6 +5,8 @@ export interface StoredChallenge {
   createdAt: Date;
   expiresAt: Date;
   usedAt: Date | null;
+  /** minted for this device only; null or absent: any device of the integration */
+  deviceId?: string | null;
 }
 
 /**

@@ -15,6 +15,8 @@ export interface ChallengeSettings {
 export interface MintedChallenge {
   challenge: string;
   expiresAt: Date;
+  /** the device it issues for, when bound to one */
+  deviceId?: string;
 }
 
 /** NDES's answer when its password cache is full; the challenge router renders it as NDES does. */
@@ -40,13 +42,14 @@ export class ChallengeService {
     return this.settings.ttlMinutes;
   }
 
-  async mint(integrationId: string): Promise<MintedChallenge> {
+  /** `deviceId` (already validated, see DeviceIdRule): the challenge issues only for that device. */
+  async mint(integrationId: string, deviceId?: string): Promise<MintedChallenge> {
     const challenge = randomBytes(Math.ceil(this.settings.length / 2)).toString('hex').toUpperCase().slice(0, this.settings.length);
     const now = this.clock.now();
     const expiresAt = new Date(now.getTime() + this.settings.ttlMinutes * 60_000);
-    const row = { id: randomUUID(), integrationId, challengeHash: challengeHash(integrationId, challenge), createdAt: now, expiresAt, usedAt: null };
+    const row = { id: randomUUID(), integrationId, challengeHash: challengeHash(integrationId, challenge), createdAt: now, expiresAt, usedAt: null, deviceId: deviceId ?? null };
     if (!(await this.store.insertWithinLimit(row, this.settings.cacheLimit, now))) throw new ChallengeCacheFullError();
-    return { challenge, expiresAt };
+    return deviceId === undefined ? { challenge, expiresAt } : { challenge, expiresAt, deviceId };
   }
 
   outstanding(integrationId: string): Promise<number> {

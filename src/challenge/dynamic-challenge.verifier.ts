@@ -18,6 +18,6 @@ export class DynamicChallengeVerifier implements ChallengeVerifier {
     if (!found) return { ok: false as const, reason: 'challengePassword not accepted' };
     if (found.usedAt) return { ok: false as const, reason: 'challengePassword already used' };
     if (found.expiresAt <= this.clock.now()) return { ok: false as const, reason: 'challengePassword expired' };
-    return { ok: true as const, challengeId: found.id };
+    return { ok: true as const, challengeId: found.id, ...(found.deviceId ? { deviceId: found.deviceId } : {}) };
   }
 }

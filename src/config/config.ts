@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ConfigError } from '../shared/errors';
 import { parseSecretKey } from '../shared/secret-box';
 import { homeOf } from './home';
+import { DEFAULT_DEVICE_ID_PATTERN } from '../challenge/device-id.rule';
 
 /**
  * Every setting, read from environment variables. Defaults are declared here and documented in the
@@ -36,6 +37,8 @@ const schema = {
   SCEPTER_CHALLENGE_TTL_MINUTES: int(1, 24 * 60).default(60),
   SCEPTER_CHALLENGE_LENGTH: int(8, 64).default(16),
   SCEPTER_CHALLENGE_CACHE_LIMIT: int(1, 1_000_000).default(1000),
+  // device ids an admin or challenge client may bind a challenge to (whole-id regular expression)
+  SCEPTER_DEVICE_ID_PATTERN: z.string().max(512).refine(isRegExp, 'must be a regular expression').default(DEFAULT_DEVICE_ID_PATTERN),
   SCEPTER_AUTH_MAX_FAILURES: int(1, 1000).default(10),
   // higher than the per-address limit, so one client alone cannot cool down someone else's credential
   SCEPTER_AUTH_MAX_FAILURES_PER_CREDENTIAL: int(1, 100_000).default(100),
@@ -96,6 +99,8 @@ export interface Config {
   staticChallenge?: string;
   logLevel: string;
   challenge: { ttlMinutes: number; length: number; cacheLimit: number };
+  /** SCEPTER_DEVICE_ID_PATTERN: what a device id bound to a challenge may look like */
+  deviceIdPattern: string;
   /** failed Basic/Bearer authentications per client address, and per credential, before a cool-down (429) */
   auth: { maxFailures: number; maxFailuresPerCredential: number; cooldownSeconds: number };
   crlValidityHours: number;
@@ -152,6 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = homeOf(en
       length: e.SCEPTER_CHALLENGE_LENGTH,
       cacheLimit: e.SCEPTER_CHALLENGE_CACHE_LIMIT,
     },
+    deviceIdPattern: e.SCEPTER_DEVICE_ID_PATTERN,
     auth: { maxFailures: e.SCEPTER_AUTH_MAX_FAILURES, maxFailuresPerCredential: e.SCEPTER_AUTH_MAX_FAILURES_PER_CREDENTIAL, cooldownSeconds: e.SCEPTER_AUTH_COOLDOWN_SECONDS },
     crlValidityHours: e.SCEPTER_CRL_VALIDITY_HOURS,
     tls: { port: e.SCEPTER_TLS_PORT, ...tlsFiles(e.SCEPTER_TLS_CERT, e.SCEPTER_TLS_KEY, cwd) },
@@ -165,6 +171,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = homeOf(en
 }
 
 /** `a.b.c.d`, `a.b.c.d/n`, IPv6 and IPv6/n entries; undefined when one is malformed. */
+function isRegExp(source: string): boolean {
+  try {
+    new RegExp(source);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function parseProxyList(text: string): string[] | undefined {
   const items = text.split(',').map((s) => s.trim()).filter(Boolean);
   for (const item of items) {

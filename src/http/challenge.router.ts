@@ -3,14 +3,17 @@ import type { Context } from 'koa';
 import { AuthFailureLimiter } from '../admin/auth-failure-limiter';
 import { ChallengeCacheFullError, ChallengeService } from '../challenge/challenge.service';
 import { cacheFullPage, challengePage, NDES_CONTENT_TYPE } from '../challenge/ndes-page';
+import { DeviceIdRule } from '../challenge/device-id.rule';
 import { IntegrationService } from '../integrations/integration.service';
-import { NotFoundError, TooManyRequestsError, UnauthorizedError } from '../shared/errors';
+import { BadRequestError, NotFoundError, TooManyRequestsError, UnauthorizedError } from '../shared/errors';
 import type { Logger } from '../shared/logger';
 import type { ClientAddressOf } from './client-address';
 
 export interface ChallengeRouterDeps {
   integrations: IntegrationService;
   challenges: ChallengeService;
+  /** checks the optional `deviceUid` query parameter */
+  deviceIds: DeviceIdRule;
   /** the challenge URL's own failure limiter (not the admin API's) */
   limiter: AuthFailureLimiter;
   clientAddress: ClientAddressOf;
@@ -27,6 +30,7 @@ const BASIC = 'Basic realm="Scepter NDES challenge", charset="UTF-8"';
  * `/<id>/` form also checks the credentials belong to that integration.
  * Default answer: NDES's UTF-16LE HTML page; `Accept: application/json`: `{challenge, expiresAt}`.
  * A full cache is NDES's page with HTTP 200 (clients read the text), or 503 in JSON.
+ * `?deviceUid=<id>` binds the challenge to that device: it then issues for no other device id.
  */
 export function challengeRouter(deps: ChallengeRouterDeps): Router {
   const router = new Router();
@@ -56,6 +60,7 @@ async function serve(ctx: Context, deps: ChallengeRouterDeps, pathId: string | u
   }
   deps.limiter.succeeded(address);
   if (integration.deletedAt) throw new NotFoundError('no such integration');
+  const deviceUid = deviceUidParam(ctx, deps.deviceIds);
   if (ctx.method === 'HEAD') {
     // a probe: no challenge is minted (it would take a cache slot nobody can read)
     ctx.type = NDES_CONTENT_TYPE;
@@ -66,9 +71,9 @@ async function serve(ctx: Context, deps: ChallengeRouterDeps, pathId: string | u
   const json = /application\/json/i.test(ctx.get('Accept'));
   const ttl = deps.challenges.ttlMinutes;
   try {
-    const minted = await deps.challenges.mint(integration.id);
-    deps.logger.info({ integration: integration.id, expiresAt: minted.expiresAt.toISOString() }, 'challenge issued');
-    if (json) ctx.body = { challenge: minted.challenge, expiresAt: minted.expiresAt.toISOString() };
+    const minted = await deps.challenges.mint(integration.id, deviceUid);
+    deps.logger.info({ integration: integration.id, expiresAt: minted.expiresAt.toISOString(), deviceUid }, 'challenge issued');
+    if (json) ctx.body = { challenge: minted.challenge, expiresAt: minted.expiresAt.toISOString(), ...(deviceUid === undefined ? {} : { deviceUid }) };
     else {
       ctx.type = NDES_CONTENT_TYPE;
       ctx.body = challengePage(minted.challenge, deps.caThumbprint, ttl);
@@ -80,6 +85,14 @@ async function serve(ctx: Context, deps: ChallengeRouterDeps, pathId: string | u
     ctx.type = NDES_CONTENT_TYPE;
     ctx.body = cacheFullPage(ttl);
   }
+}
+
+/** The optional `deviceUid` query parameter, checked against SCEPTER_DEVICE_ID_PATTERN (400 if it does not fit). */
+function deviceUidParam(ctx: Context, rule: DeviceIdRule): string | undefined {
+  const v = ctx.query.deviceUid;
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw new BadRequestError('deviceUid must be given once');
+  return rule.check(v, 'deviceUid');
 }
 
 function parseBasic(header: string): { username: string; password: string } | undefined {

@@ -9,6 +9,7 @@ import { PkiMessage } from './pki-message.codec';
 import { ScepEndpoint, ScepStore, StoredCertificate } from './scep-ports';
 import { MessageType, PkiStatus } from './scep-types';
 import { RenewalPolicy } from './renewal.policy';
+import { checkSubject, parseBack } from './subject-policy';
 
 const REQUIRED_KEY_BITS = 2048;
 
@@ -50,9 +51,13 @@ export class EnrollmentHandler {
       throw new ScepFailure(FailInfo.badAlg, `an RSA key of exactly ${REQUIRED_KEY_BITS} bits is required (got ${csr.keyType} ${csr.keyBits})`);
     }
 
-    const { renewing, challengeId, supersedes } = await this.authorize(endpoint, msg, csr, keyHash);
+    checkSubject(csr.subjectDer, endpoint.subjectRules);
+
+    const { renewing, challengeId, boundDeviceId, supersedes } = await this.authorize(endpoint, msg, csr, keyHash);
     const decision = endpoint.policy.evaluate(csr, renewing);
+    if (boundDeviceId !== undefined && decision.deviceId !== boundDeviceId) throw new ScepFailure(FailInfo.badRequest, 'the challengePassword was issued for another device');
     const cert = await this.authority.issue(csr, decision.profile);
+    parseBack(cert, this.authority.caCertificate.publicKey);
     const outcome = await this.store.recordIssuance(
       {
         endpointId: endpoint.id,
@@ -87,7 +92,7 @@ export class EnrollmentHandler {
    * enrollment when it carries a valid challenge (it then replaces the signing certificate, whatever
    * the renewal window says), else a renewal like a RenewalReq.
    */
-  private async authorize(endpoint: ScepEndpoint, msg: PkiMessage, csr: ParsedCsr, keyHash: string): Promise<{ renewing?: StoredCertificate; challengeId?: string; supersedes?: string[] }> {
+  private async authorize(endpoint: ScepEndpoint, msg: PkiMessage, csr: ParsedCsr, keyHash: string): Promise<{ renewing?: StoredCertificate; challengeId?: string; boundDeviceId?: string; supersedes?: string[] }> {
     const signer = msg.signerCertificate;
     const ours = await this.renewal.issuedByUs(signer);
     if (!ours) {
@@ -95,13 +100,13 @@ export class EnrollmentHandler {
       if (signer.publicKeyHash !== keyHash) throw new ScepFailure(FailInfo.badMessageCheck, 'signer certificate does not hold the CSR key');
       const verdict = await endpoint.verifier.precheck(csr.challengePassword);
       if (!verdict.ok) throw new ScepFailure(FailInfo.badRequest, verdict.reason);
-      return { challengeId: verdict.challengeId };
+      return { challengeId: verdict.challengeId, boundDeviceId: verdict.deviceId };
     }
     if (msg.messageType === MessageType.PKCSReq && csr.challengePassword) {
       const verdict = await endpoint.verifier.precheck(csr.challengePassword);
       if (verdict.ok) {
         const replaces = ours.integrationId === (endpoint.integrationId ?? null) && ours.status === 'valid';
-        return { challengeId: verdict.challengeId, supersedes: replaces ? [ours.serial] : undefined };
+        return { challengeId: verdict.challengeId, boundDeviceId: verdict.deviceId, supersedes: replaces ? [ours.serial] : undefined };
       }
     }
     this.renewal.check(endpoint, ours, signer, csr, this.clock.now());

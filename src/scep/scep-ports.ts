@@ -2,10 +2,14 @@ import { ParsedCertificate } from '../pki/certificate';
 import { ParsedCsr } from '../pki/csr';
 import { CertificateProfile } from '../ca/certificate-authority';
 import { FailInfo, MessageType, PkiStatus } from './scep-types';
+import type { SubjectRules } from './subject-policy';
 
-/** Checks a challengePassword without using it up; the issuing transaction redeems `challengeId`. */
+/**
+ * Checks a challengePassword without using it up; the issuing transaction redeems `challengeId`.
+ * `deviceId`: the challenge was minted for that device and issues for no other.
+ */
 export interface ChallengeVerifier {
-  precheck(password: string | undefined): Promise<{ ok: true; challengeId?: string } | { ok: false; reason: string }>;
+  precheck(password: string | undefined): Promise<{ ok: true; challengeId?: string; deviceId?: string } | { ok: false; reason: string }>;
 }
 
 /** What an endpoint issues for a CSR; throws ScepFailure to refuse. */
@@ -22,6 +26,8 @@ export interface ScepEndpoint {
   integrationId?: string;
   verifier: ChallengeVerifier;
   policy: EnrollmentPolicy;
+  /** attribute types a CSR subject may carry (default: DEFAULT_SUBJECT_RULES) */
+  subjectRules?: SubjectRules;
 }
 
 export interface StoredTransaction {

@@ -11,6 +11,7 @@ import { decodeIssuerAndSerial, decodeIssuerAndSubject, decodePkiMessage, CertRe
 import { ScepEndpoint, ScepStore } from './scep-ports';
 import { MessageType, PkiStatus, SCEP_CAPABILITIES } from './scep-types';
 import { EnrollmentHandler } from './enrollment.handler';
+import { GetCertAccess } from './getcert-access';
 
 /** What one PKIOperation did, for the structured log line. */
 export interface ScepOutcome {
@@ -28,6 +29,7 @@ export interface ScepOutcome {
 /** Answers GetCACaps, GetCACert and PKIOperation (RFC 8894) for any endpoint. */
 export class ScepService {
   private readonly enrollment: EnrollmentHandler;
+  private readonly getCertAccess: GetCertAccess;
 
   constructor(
     private readonly authority: CertificateAuthority,
@@ -37,6 +39,7 @@ export class ScepService {
     private readonly crlSource?: () => Promise<Buffer>,
   ) {
     this.enrollment = new EnrollmentHandler(authority, store, clock);
+    this.getCertAccess = new GetCertAccess(authority, store, clock);
   }
 
   /** Releases the key transport's worker threads (app shutdown). */
@@ -93,8 +96,7 @@ export class ScepService {
       }
       case MessageType.GetCert: {
         const ias = parseOrFail(() => decodeIssuerAndSerial(content));
-        if (!ias.issuerDer.equals(this.authority.caCertificate.subjectDer)) throw new ScepFailure(FailInfo.badCertId, 'issuer is not this CA');
-        const cert = await this.certificateBySerial(ias.serialHex);
+        const cert = await this.getCertAccess.certificateFor(endpoint, msg.signerCertificate, ias);
         return this.success(msg, cipher, { certificates: [cert] }, cert.serialHex);
       }
       case MessageType.GetCRL: {

@@ -88,10 +88,10 @@ describe('admin API /admin/v1 (API keys, roles, audit log)', function () {
     expect((await api('PUT', `/integrations/${v.id}/status`, { key, body: { status: 'all' } })).body.status).to.equal('all');
     const rotated = await api('POST', `/integrations/${v.id}/rotate-challenge-credentials`, { key });
     expect(rotated.body.challengePassword).to.be.a('string').and.not.equal(v.challengePassword);
-    const profile = await api('POST', `/integrations/${v.id}/profile`, { key, body: { deviceUid: 'API-UDID' } });
+    const profile = await api('POST', `/integrations/${v.id}/profile`, { key, body: { deviceUid: 'API-UDID-0000000000000001' } });
     expect(profile.status).to.equal(200);
     expect(profile.headers['content-type']).to.equal('application/x-apple-aspen-config');
-    expect(profile.raw.toString()).to.contain('<string>com.apple.security.scep</string>').and.contain('<string>API-UDID</string>');
+    expect(profile.raw.toString()).to.contain('<string>com.apple.security.scep</string>').and.contain('<string>API-UDID-0000000000000001</string>');
     const win = await api('POST', '/integrations', { key, body: { type: 'windows', name: 'Windows' } });
     expect(win.status).to.equal(201);
     expect(win.body).to.not.have.property('scepUrl');

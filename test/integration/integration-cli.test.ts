@@ -114,8 +114,8 @@ describe('scepter CLI: integrations, groups, keys, audit (beside a running serve
 
   it('writes an iOS profile that plist (and Python\'s plistlib) read back key by key, whose challenge enrolls', async () => {
     const out = path.join(server.dir, 'test.mobileconfig');
-    const info = await json('integration', 'profile', created.id, '--out', out, '--device-uid', 'PROFILE-UDID');
-    expect(info).to.include({ file: out, deviceUid: 'PROFILE-UDID' });
+    const info = await json('integration', 'profile', created.id, '--out', out, '--device-uid', 'PROFILE-UDID-000000000001');
+    expect(info).to.include({ file: out, deviceUid: 'PROFILE-UDID-000000000001' });
     const xml = fs.readFileSync(out, 'utf8');
     const { parse } = await loadPlist();
     const p = parse(xml) as any;
@@ -130,7 +130,7 @@ describe('scepter CLI: integrations, groups, keys, audit (beside a running serve
     expect(Object.keys(c).sort()).to.deep.equal(['CAFingerprint', 'Challenge', 'Key Type', 'Key Usage', 'Keysize', 'Name', 'Retries', 'RetryDelay', 'Subject', 'URL'].sort());
     expect(c.URL).to.equal(`${server.url}/scep/${created.id}`);
     expect(c.Name).to.equal(created.id);
-    expect(c.Subject).to.deep.equal([[['CN', 'PROFILE-UDID']], [['OU', created.id]]]);
+    expect(c.Subject).to.deep.equal([[['CN', 'PROFILE-UDID-000000000001']], [['OU', created.id]]]);
     expect(c.Challenge).to.match(/^[0-9A-F]{16}$/);
     expect(c.Keysize).to.equal(2048);
     expect(c['Key Type']).to.equal('RSA');
@@ -142,7 +142,7 @@ describe('scepter CLI: integrations, groups, keys, audit (beside a running serve
 
     const py = await run('python3', ['-c', 'import plistlib,sys,json; p=plistlib.load(open(sys.argv[1],"rb")); c=p["PayloadContent"][0]["PayloadContent"]; print(json.dumps([c["Keysize"], c["Key Usage"], c["CAFingerprint"].hex(), c["Subject"]]))', out]);
     expect(py.exitCode, py.stderr).to.equal(0);
-    expect(JSON.parse(py.stdout)).to.deep.equal([2048, 1, server.app.services.authority.caCertificate.fingerprintSha1.toString('hex'), [[['CN', 'PROFILE-UDID']], [['OU', created.id]]]]);
+    expect(JSON.parse(py.stdout)).to.deep.equal([2048, 1, server.app.services.authority.caCertificate.fingerprintSha1.toString('hex'), [[['CN', 'PROFILE-UDID-000000000001']], [['OU', created.id]]]]);
 
     // what iOS would send with this profile
     const [key] = await pooledKeys(2);
@@ -150,7 +150,7 @@ describe('scepter CLI: integrations, groups, keys, audit (beside a running serve
     const subject = (c.Subject as [string, string][][]).map(([[type, value]]) => ({ type: type!, value: value! }));
     const r = await client.enroll({ cas: await client.getCaCertificates(), subject, challenge: c.Challenge, key, transactionId: 'profile-1' });
     expect(r.status).to.equal(PkiStatus.SUCCESS);
-    expect(r.certificate!.subject).to.equal(`OU=${created.id},CN=PROFILE-UDID`);
+    expect(r.certificate!.subject).to.equal(`OU=${created.id},CN=PROFILE-UDID-000000000001`);
   });
 
   it('makes an API key printed once as {"key"}, which the running server accepts with its role', async () => {

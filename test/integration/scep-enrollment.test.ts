@@ -115,10 +115,10 @@ describe('SCEP enrollment over HTTP (real server, real SQLite)', function () {
     const issued = await server.client.enroll({ cas, subject: subject('poll'), challenge: TEST_CHALLENGE, key: keys[6], transactionId: 'poll-1' });
     const requester = { certificate: (await server.client.preparePkcsReq({ cas, subject: subject('poll'), key: keys[6] })).requester.certificate, key: keys[6] };
     const ias = derSequence(cas.ca.subjectDer, issued.certificate!.subjectDer);
-    const send = async (type: MessageType, data: Uint8Array, tid: string) => {
-      const m = await buildPkiMessage({ messageType: type, messageData: data, transactionId: tid, recipient: cas.recipient, cipher: contentCipherByOid(OID.aes128Cbc)!, digest: 'sha256', signerCert: requester.certificate, signerKey: keys[6]! });
+    const send = async (type: MessageType, data: Uint8Array, tid: string, signer = requester) => {
+      const m = await buildPkiMessage({ messageType: type, messageData: data, transactionId: tid, recipient: cas.recipient, cipher: contentCipherByOid(OID.aes128Cbc)!, digest: 'sha256', signerCert: signer.certificate, signerKey: keys[6]! });
       const res = await server.client.send(m.der);
-      return openCertRep(Buffer.from(await res.arrayBuffer()), requester);
+      return openCertRep(Buffer.from(await res.arrayBuffer()), signer);
     };
     const poll = await send(MessageType.CertPoll, new Uint8Array(ias), 'poll-1');
     expect(poll.message.pkiStatus).to.equal(PkiStatus.SUCCESS);
@@ -127,10 +127,12 @@ describe('SCEP enrollment over HTTP (real server, real SQLite)', function () {
     expect(unknownPoll.message.failInfo).to.equal(FailInfo.badCertId);
 
     const getCert = (serial: Uint8Array) => derSequence(cas.ca.subjectDer, derUnsignedInteger(serial));
-    const got = await send(MessageType.GetCert, new Uint8Array(getCert(Buffer.from(issued.certificate!.serialHex, 'hex'))), 'getcert-1');
+    // GetCert: signed by the certificate it asks for (its holder)
+    const holder = { certificate: issued.certificate!, key: keys[6]! };
+    const got = await send(MessageType.GetCert, new Uint8Array(getCert(Buffer.from(issued.certificate!.serialHex, 'hex'))), 'getcert-1', holder);
     expect(got.message.pkiStatus).to.equal(PkiStatus.SUCCESS);
     expect(got.certificates[0]!.der.equals(issued.certificate!.der)).to.equal(true);
-    const missing = await send(MessageType.GetCert, new Uint8Array(getCert(Buffer.from('0102030405', 'hex'))), 'getcert-2');
+    const missing = await send(MessageType.GetCert, new Uint8Array(getCert(Buffer.from('0102030405', 'hex'))), 'getcert-2', holder);
     expect(missing.message.pkiStatus).to.equal(PkiStatus.FAILURE);
     expect(missing.message.failInfo).to.equal(FailInfo.badCertId);
   });

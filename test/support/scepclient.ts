@@ -8,7 +8,9 @@ export interface ScepclientOptions {
   url: string; // e.g. http://127.0.0.1:PORT/scep
   challenge: string;
   cn: string;
-  ou?: string; // scepclient adds OU=MDM (and C=US, O=scep-client) unless told otherwise
+  ou?: string; // scepclient adds OU=MDM unless told otherwise
+  // scepclient adds O=scep-client and C=US unless given ''; here they are left out unless asked for,
+  // since an integration issues only its template's attributes (as an iOS profile's Subject has them)
   organization?: string;
   country?: string;
   keySize?: number;
@@ -43,8 +45,7 @@ export async function runScepclient(opts: ScepclientOptions): Promise<Scepclient
     if (opts.keyPem) fs.writeFileSync(keyFile, opts.keyPem, { mode: 0o600 });
     const args = ['-server-url', opts.url, '-challenge', opts.challenge, '-private-key', keyFile, '-certificate', certFile, '-cn', opts.cn];
     if (opts.ou !== undefined) args.push('-ou', opts.ou);
-    if (opts.organization !== undefined) args.push('-organization', opts.organization);
-    if (opts.country !== undefined) args.push('-country', opts.country);
+    args.push('-organization', opts.organization ?? '', '-country', opts.country ?? '');
     if (opts.keySize !== undefined) args.push('-keySize', String(opts.keySize));
     if (opts.caFingerprint !== undefined) args.push('-ca-fingerprint', opts.caFingerprint);
     if (opts.debug) args.push('-debug');

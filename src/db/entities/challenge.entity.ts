@@ -8,6 +8,8 @@ export interface ChallengeRow {
   createdAt: Date;
   expiresAt: Date;
   usedAt: Date | null;
+  /** the device it was minted for (it issues for no other); null: any device of the integration */
+  deviceId?: string | null;
 }
 
 /** Dynamic one-time challenges, hashed; `used_at` is set by the issuing transaction. */
@@ -22,6 +24,7 @@ export const challengeEntity = (t: ColumnTypes) =>
       createdAt: { name: 'created_at', type: t.timestamp },
       expiresAt: { name: 'expires_at', type: t.timestamp },
       usedAt: { name: 'used_at', type: t.timestamp, nullable: true },
+      deviceId: { name: 'device_id', type: String, length: 256, nullable: true },
     },
     uniques: [{ name: 'uq_challenges_integration_hash', columns: ['integrationId', 'challengeHash'] }],
   });

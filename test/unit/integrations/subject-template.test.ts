@@ -6,8 +6,9 @@ const attrs = (...pairs: [string, string][]) => pairs.map(([type, value]) => ({ 
 describe('SubjectTemplate (WS1 Subject Name)', () => {
   const t = SubjectTemplate.parse('CN={DeviceUid},OU=DIABC');
 
-  it('finds the UDID and tolerates attribute types the template does not name', () => {
-    expect(t.match(attrs(['C', 'US'], ['O', 'scep-client'], ['OU', 'DIABC'], ['CN', '00008030-001A']))).to.deep.equal({ ok: true, deviceUid: '00008030-001A' });
+  it('finds the UDID and refuses attribute types the template does not name', () => {
+    expect(t.match(attrs(['OU', 'DIABC'], ['CN', '00008030-001A']))).to.deep.equal({ ok: true, deviceUid: '00008030-001A' });
+    expect(t.match(attrs(['C', 'US'], ['O', 'scep-client'], ['OU', 'DIABC'], ['CN', '00008030-001A']))).to.deep.include({ ok: false });
     expect(t.match(attrs(['CN', 'X'], ['OU', 'DIABC']))).to.deep.equal({ ok: true, deviceUid: 'X' });
   });
 
