@@ -73,6 +73,13 @@ import { MigrationRepository } from './db/migration.repository';
 import { MigrationService } from './migration/migration.service';
 import { ws1LiveInventory } from './migration/ws1-live-inventory';
 import { crashPointFromEnv } from './migration/crash-point';
+import { Metrics } from './shared/metrics';
+import { metricsMiddleware } from './http/metrics.middleware';
+import { opsRouter } from './http/ops.routes';
+import { ReadinessService } from './ops/readiness.service';
+import { JobLeaseRepository } from './db/job-lease.repository';
+import { RetentionRepository } from './db/retention.repository';
+import { RetentionJob } from './jobs/retention.job';
 
 export interface BuildOptions {
   logger?: Logger;
@@ -106,6 +113,10 @@ export interface Services {
   // issue 5: device-trust policy, authentication log
   trustPolicy: TrustPolicyService;
   authLog: AuthLogService;
+  /** Prometheus metrics of this app (a registry of its own) */
+  metrics: Metrics;
+  /** pruning of the auth log, audit log and finished SCEP transactions by age */
+  retention: RetentionJob;
 }
 
 /** Database, CA and domain services: what the server, the CLI and the tests share. */
@@ -124,6 +135,7 @@ export async function buildServices(config: Config, opts: BuildOptions = {}): Pr
     const integrations = new IntegrationService(integrationRepo, integrationRepo, clock, config.http.publicUrl);
     const challenges = new ChallengeService(challengeStore, config.challenge, clock);
     const audit = new AuditLogService(adminRepo, clock);
+    const metrics = new Metrics();
     const profiles = new IosProfileService({
       integrations,
       mintChallenge: (id) => challenges.mint(id),
@@ -137,7 +149,7 @@ export async function buildServices(config: Config, opts: BuildOptions = {}): Pr
     // issue 4: deleting an integration revokes its certificates (asks the trust policy first)
     const { revocation, revocationView } = revocationParts;
     const integrationDeletion = new IntegrationDeletion(integrations, revocation, trustServices.trustPolicy.isDeviceTrustRequired, () => revocationView.sync().then(() => revocationView.publisher.current), clock);
-    return { config, logger, clock, db, authority, scep, caCreated: material.created, integrations, groups, challenges, challengeStore, profiles, apiKeys, audit, ...revocationParts, integrationDeletion, ...buildWs1(config, db, integrationRepo, clock, logger, audit), ...trustServices };
+    return { config, logger, clock, db, authority, scep, caCreated: material.created, integrations, groups, challenges, challengeStore, profiles, apiKeys, audit, ...revocationParts, integrationDeletion, ...buildWs1(config, db, integrationRepo, clock, logger, audit, metrics), ...trustServices, metrics, retention: buildRetention(config, db, clock, logger, metrics) };
   } catch (err) {
     await db.close();
     throw err;
@@ -179,7 +191,20 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     await services.db.close();
     throw err;
   });
+  const { metrics } = services;
+  metrics.collectProcessMetrics();
+  metrics.watchDatabasePool(() => postgresPool(services.db));
+  const readiness = new ReadinessService({
+    probeDatabaseWrite: () => new JobLeaseRepository(services.db).probeWrite(),
+    caKey: services.authority.ca.key,
+    caCertificateDer: services.authority.caCertificate.der,
+    currentCrl: () => services.revocationView.publisher.current,
+    publicUrlIsDefault: publicUrlIsDefault(config),
+    publicUrl: config.http.publicUrl,
+    clock: services.clock,
+  });
   const koa = createHttpApp(logger, [
+    opsRouter({ metrics, readiness }),
     // first: the login-time check is the hottest path, and each router ahead of it costs a match
     trust.router,
     scepRouter({ scep, logger, maxBodyBytes: config.http.maxBodyBytes, defaultEndpoint, endpointById }),
@@ -187,7 +212,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     // issue 4 adds /certificates and device revocation to the admin API (same router, same API-key auth)
     registerCertificateRoutes(addTrustAdminRoutes(adminRouter({ ...services, limiter }), services), services),
     revocationRouter({ view: services.revocationView, ocsp: services.ocsp, logger }),
-  ]);
+  ], [metricsMiddleware(metrics)]);
   // first sync publishes a CRL if none exists; then the view polls the database every 500 ms
   await services.revocationView.start();
   await trust.start();
@@ -196,6 +221,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     ? new Ws1SyncScheduler({ listConfigured: () => services.ws1Settings.listConfigured(), sync: (id, o) => services.ws1Sync.sync(id, o) }, { time: parseDailyTime(config.ws1.syncTime), spreadMinutes: config.ws1.spreadMinutes, clock: services.clock, logger })
     : undefined;
   ws1Scheduler?.start();
+  // retention pruning: every instance looks, the job lease lets one of them run it
+  services.retention.start();
   // Node checks header/request timeouts only every connectionsCheckingInterval (30 s default)
   const server = http.createServer({ connectionsCheckingInterval: Math.min(30_000, config.http.headersTimeoutMs) }, koa.callback());
   // slow clients and header floods are cut off by Node's own limits
@@ -224,6 +251,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     close: async () => {
       await services.revocationView.stop();
       await ws1Scheduler?.stop();
+      await services.retention.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -265,13 +293,13 @@ async function buildRevocation(config: Config, db: Database, ca: KeyPairIdentity
 }
 
 /** Issue 6: WS1 settings (secrets under SecretBox), inventory, sync lease and App Config keys. */
-function buildWs1(config: Config, db: Database, integrations: IntegrationFinder, clock: Clock, logger: Logger, audit: AuditLogService) {
+function buildWs1(config: Config, db: Database, integrations: IntegrationFinder, clock: Clock, logger: Logger, audit: AuditLogService, metrics: Metrics) {
   let box: SecretBox | undefined;
   const secretBox = () => (box ??= new SecretBox(loadOrCreateSecretKey(config.secretKey, config.certsDir)));
   const inventory = new InventoryRepository(db);
   const settingsStore = new InventorySettingsRepository(db);
   const ws1Settings = new Ws1SettingsService(integrations, settingsStore, secretBox, clock, config.ws1.timeoutMs);
-  const ws1Sync = new Ws1SyncService({ settings: ws1Settings, leases: new InventoryLeaseRepository(db, inventory), inventory, clock, logger, audit: (actor, action, target, details) => audit.record(actor, action, target, details) });
+  const ws1Sync = new Ws1SyncService({ settings: ws1Settings, leases: new InventoryLeaseRepository(db, inventory), inventory, clock, logger, audit: (actor, action, target, details) => audit.record(actor, action, target, details), onOutcome: (o) => metrics.recordWs1Sync(o) });
   return { ws1Settings, ws1Sync, appConfig: new AppConfigService(integrations, settingsStore, clock), inventory };
 }
 
@@ -345,4 +373,23 @@ export function buildMigration(s: Services): MigrationService {
     republish: () => s.revocationView.sync(),
     crashPoint: crashPointFromEnv(),
   });
+}
+
+/**
+ * True while SCEPTER_PUBLIC_URL is unset (its default is http://localhost:<port>). Computed here
+ * from the configured value until the configuration records whether the variable was set.
+ */
+function publicUrlIsDefault(config: Config): boolean {
+  return config.http.publicUrl === `http://localhost:${config.http.port}`;
+}
+
+/** The pg.Pool behind TypeORM's PostgreSQL driver (its `master`); undefined on SQLite. */
+function postgresPool(db: Database): { totalCount: number; idleCount: number; waitingCount: number } | undefined {
+  if (db.dialect !== 'postgres') return undefined;
+  return (db.dataSource.driver as unknown as { master?: { totalCount: number; idleCount: number; waitingCount: number } }).master;
+}
+
+/** Retention pruning (server: periodic; CLI: `scepter retention run`). */
+function buildRetention(config: Config, db: Database, clock: Clock, logger: Logger, metrics: Metrics): RetentionJob {
+  return new RetentionJob(new RetentionRepository(db), new JobLeaseRepository(db), { ...config.retention, clock, logger, metrics });
 }
