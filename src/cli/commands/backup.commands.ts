@@ -1,0 +1,3 @@
+import { Command } from 'commander';
+
+export function registerBackupCommands(_program: Command): void {}
