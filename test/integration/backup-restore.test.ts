@@ -1,0 +1,163 @@
+import { expect } from 'chai';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { freeTcpPort, TEST_CHALLENGE } from '../support/test-server';
+import { startServerProcess, ServerProcess } from '../support/server-process';
+import { pooledKeys } from '../support/keys';
+import { ScepClient } from '../../src/scep/client/scep-client';
+import { PkiStatus } from '../../src/scep/scep-types';
+import { pemEncode } from '../../src/pki/der';
+import { ossl } from './revocation-support';
+import { loadOrCreateSecretKey } from '../../src/shared/secret-box';
+
+const CLI = path.resolve(__dirname, '../../src/cli/index.js');
+
+function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: 120_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+    child.stdin?.end();
+  });
+}
+
+function homeEnv(home: string, port: number): Record<string, string> {
+  return {
+    SCEPTER_HTTP_PORT: String(port),
+    SCEPTER_HOST: '127.0.0.1',
+    SCEPTER_PUBLIC_URL: `http://127.0.0.1:${port}`,
+    SCEPTER_TLS_PORT: '0',
+    SCEPTER_DATABASE: path.join(home, 'data', 'scepter.sqlite'),
+    SCEPTER_CERTS_DIR: path.join(home, 'certs'),
+    SCEPTER_CA_KEY_BITS: '2048',
+    SCEPTER_STATIC_CHALLENGE: TEST_CHALLENGE,
+    SCEPTER_RETENTION_INTERVAL_MINUTES: '60',
+  };
+}
+
+/** `openssl ocsp` for many certificates, 20 a request (the responder's limit): file -> status (good, revoked, unknown). */
+async function ocspStatuses(port: number, caPem: string, certFiles: string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < certFiles.length; i += 20) {
+    const batch = certFiles.slice(i, i + 20);
+    const r = await ossl(['ocsp', '-issuer', caPem, ...batch.flatMap((f) => ['-cert', f]), '-url', `http://127.0.0.1:${port}/ocsp`, '-CAfile', caPem]);
+    expect(r.code, r.out).to.equal(0);
+    for (const f of batch) out.set(f, new RegExp(`${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: (\\w+)`).exec(r.out)?.[1] ?? 'missing');
+  }
+  return out;
+}
+
+describe('backup during enrollment load, restore into a new home', function () {
+  this.timeout(600_000);
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'scepter-backup-'));
+  const servers: ServerProcess[] = [];
+  after(async () => {
+    for (const s of servers) await s.kill();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it('every certificate a client received before the backup started is known (OCSP good) to a server on the restored home', async () => {
+    const home = path.join(root, 'home');
+    const port = await freeTcpPort();
+    const env = homeEnv(home, port);
+    servers.push(await startServerProcess(env));
+    const client = new ScepClient(`http://127.0.0.1:${port}/scep`);
+    const cas = await client.getCaCertificates();
+    const keys = await pooledKeys(8);
+    const certsOut = path.join(root, 'issued');
+    fs.mkdirSync(certsOut);
+    // made on first use (a WS1 password or an API key), as the server would
+    loadOrCreateSecretKey(undefined, path.join(home, 'certs'));
+    const passFile = path.join(root, 'pass');
+    fs.writeFileSync(passFile, 'a long backup passphrase\n', { mode: 0o600 });
+
+    // enrollment load: 8 clients, each enrollment recorded with the time the client got its certificate
+    const received: { file: string; at: number }[] = [];
+    let backupStarted = 0;
+    let backupEnded = 0;
+    let n = 0;
+    const load = Promise.all(
+      Array.from({ length: 8 }, async (_, w) => {
+        while (!backupEnded || received.filter((r) => r.at > backupEnded).length < 10) {
+          const i = n++;
+          const r = await client.enroll({ cas, subject: [{ type: 'CN', value: `backup-${i}` }], challenge: TEST_CHALLENGE, key: keys[w], transactionId: `backup-${i}` });
+          expect(r.status, r.failText).to.equal(PkiStatus.SUCCESS);
+          const file = path.join(certsOut, `c${i}.pem`);
+          fs.writeFileSync(file, pemEncode('CERTIFICATE', r.certificate!.der));
+          received.push({ file, at: Date.now() });
+        }
+      }),
+    );
+    while (received.length < 30) await new Promise((r) => setTimeout(r, 20));
+    const backupFile = path.join(root, 'scepter.bak');
+    backupStarted = Date.now();
+    const backup = await cli(['backup', '--out', backupFile, '--passphrase-file', passFile, '--json'], env);
+    backupEnded = Date.now();
+    await load;
+    expect(backup.code, backup.stderr + backup.stdout).to.equal(0);
+    const summary = JSON.parse(backup.stdout) as { file: string; certificates: number; files: string[]; databaseIncluded: boolean };
+    expect(summary.databaseIncluded).to.equal(true);
+    expect(summary.files).to.include.members(['data/scepter.sqlite', 'certs/ca.key.pem', 'certs/ca.cert.pem', 'certs/secret.key', 'certs/ocsp-signer.pem', 'certs/tls-server.key.pem']);
+    expect(fs.statSync(backupFile).mode & 0o777).to.equal(0o600);
+    expect(backup.stderr).to.match(/database snapshot taken/);
+    const before = received.filter((r) => r.at < backupStarted);
+    const afterwards = received.filter((r) => r.at > backupEnded);
+    expect(summary.certificates).to.be.at.least(before.length);
+    expect(summary.certificates).to.be.at.most(received.length - afterwards.length);
+    // the plaintext of neither the database nor the keys is in the file
+    const raw = fs.readFileSync(backupFile);
+    expect(raw.includes(Buffer.from('PRIVATE KEY'))).to.equal(false);
+    expect(raw.includes(Buffer.from('SQLite format 3'))).to.equal(false);
+
+    // refusals: wrong passphrase, altered file, non-empty target; none leaves anything behind
+    const target = path.join(root, 'restored');
+    const wrongPass = path.join(root, 'wrong');
+    fs.writeFileSync(wrongPass, 'not the passphrase at all\n');
+    const wrong = await cli(['restore', backupFile, '--to', target, '--passphrase-file', wrongPass], {});
+    expect(wrong.code).to.equal(1);
+    expect(wrong.stderr).to.match(/wrong passphrase/);
+    const altered = path.join(root, 'altered.bak');
+    const bytes = Buffer.from(raw);
+    bytes[Math.floor(bytes.length / 2)]! ^= 0x40;
+    fs.writeFileSync(altered, bytes);
+    const tampered = await cli(['restore', altered, '--to', target, '--passphrase-file', passFile, '--json'], {});
+    expect(tampered.code).to.equal(1);
+    expect((JSON.parse(tampered.stdout) as { error: string }).error).to.match(/damaged or was altered/);
+    expect(fs.existsSync(target)).to.equal(false);
+    expect(fs.readdirSync(root).filter((f) => f.includes('restoring'))).to.deep.equal([]);
+    const busy = path.join(root, 'busy');
+    fs.mkdirSync(busy);
+    fs.writeFileSync(path.join(busy, 'keep.txt'), 'mine');
+    const refused = await cli(['restore', backupFile, '--to', busy, '--passphrase-file', passFile], {});
+    expect(refused.code).to.equal(1);
+    expect(refused.stderr).to.match(/is not empty.*--force/);
+    expect(fs.readFileSync(path.join(busy, 'keep.txt'), 'utf8')).to.equal('mine');
+
+    // the real restore, checked
+    const restore = await cli(['restore', backupFile, '--to', target, '--passphrase-file', passFile, '--json'], {});
+    expect(restore.code, restore.stderr + restore.stdout).to.equal(0);
+    const restored = JSON.parse(restore.stdout) as { certificates: number; checks: string[]; env: Record<string, string> };
+    expect(restored.certificates).to.equal(summary.certificates);
+    expect(restored.checks).to.include.members(['ca.key.pem: matches ca.cert.pem', 'ocsp-signer.pem: matches its certificate', 'tls-server.key.pem: matches tls-server.cert.pem', 'secret.key: a 32-byte key', 'database: migrations up to date']);
+    expect(fs.statSync(path.join(target, 'certs', 'ca.key.pem')).mode & 0o777).to.equal(0o600);
+    expect(restored.env.SCEPTER_DATABASE).to.equal(path.join(target, 'data', 'scepter.sqlite'));
+    const forced = await cli(['restore', backupFile, '--to', busy, '--passphrase-file', passFile, '--force', '--json'], {});
+    expect(forced.code, forced.stderr).to.equal(0);
+    expect(fs.existsSync(path.join(busy, 'keep.txt'))).to.equal(false);
+
+    // a server on the restored home knows every certificate issued before the backup started
+    const port2 = await freeTcpPort();
+    servers.push(await startServerProcess(homeEnv(target, port2)));
+    const caPem = path.join(target, 'certs', 'ca.cert.pem');
+    expect(fs.readFileSync(caPem)).to.deep.equal(fs.readFileSync(path.join(home, 'certs', 'ca.cert.pem')));
+    const statuses = await ocspStatuses(port2, caPem, received.map((r) => r.file));
+    const good = [...statuses.values()].filter((s) => s === 'good').length;
+    for (const r of before) expect(statuses.get(r.file), r.file).to.equal('good');
+    // issued after the snapshot: unknown to the restored server (it is a snapshot, not a live copy)
+    for (const r of afterwards) expect(statuses.get(r.file), r.file).to.equal('unknown');
+    expect(good).to.equal(summary.certificates);
+    expect([...statuses.values()].every((s) => s === 'good' || s === 'unknown')).to.equal(true);
+  });
+});
