@@ -4,6 +4,7 @@ import { startTestServer, TestServer, TEST_CHALLENGE } from '../support/test-ser
 import { pooledKeys } from '../support/keys';
 import { parsePromText, Sample, sumOf } from '../support/prom-text';
 import { issue, ocspQuery, scratch } from './revocation-support';
+import { startWs1Simulator } from '../../scripts/ws1-sim/ws1-simulator';
 
 async function scrape(server: TestServer): Promise<Sample[]> {
   const res = await fetch(`${server.url}/metrics`);
@@ -71,6 +72,28 @@ describe('ops: /metrics and /readyz', function () {
     // prom-client's process metrics, event-loop lag among them
     expect(after.some((s) => s.name === 'nodejs_eventloop_lag_seconds')).to.equal(true);
     expect(after.some((s) => s.name === 'process_resident_memory_bytes')).to.equal(true);
+  });
+
+  it('counts WS1 syncs by result, with their duration and devices', async () => {
+    const sim = await startWs1Simulator({ devicesPerPlatform: { Android: 40, Apple: 0 }, seed: 3 });
+    try {
+      const s = server.app.services;
+      const actor = { who: 'test', from: 'test' };
+      const id = (await s.integrations.create({ type: 'android', name: 'Metrics Androids', allowLegacy: false }, actor)).id;
+      await s.ws1Settings.configure(id, { baseUrl: sim.url, username: sim.credentials.username, password: sim.credentials.password, apiKey: sim.credentials.tenantCode }, actor);
+      const ok = await s.ws1Sync.sync(id);
+      expect(ok!.ok).to.equal(true);
+      sim.setFault({ type: 'status', status: 401 });
+      const failed = await s.ws1Sync.sync(id);
+      expect(failed!.ok).to.equal(false);
+      const m = await scrape(server);
+      expect(sumOf(m, 'scepter_ws1_syncs_total', { result: 'success' })).to.equal(1);
+      expect(sumOf(m, 'scepter_ws1_syncs_total', { result: 'failure' })).to.equal(1);
+      expect(sumOf(m, 'scepter_ws1_sync_duration_seconds_count', { result: 'success' })).to.equal(1);
+      expect(sumOf(m, 'scepter_ws1_sync_devices', { integration: id })).to.equal((ok as { fetched: number }).fetched).and.be.greaterThan(0);
+    } finally {
+      await sim.close();
+    }
   });
 
   it('each app counts on a registry of its own', async () => {
