@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
-import { freeTcpPort, TEST_CHALLENGE } from '../support/test-server';
+import { freeTcpPort, startTestServer, TEST_CHALLENGE } from '../support/test-server';
+import { createTestDatabase, postgresAvailable } from '../support/postgres';
 import { startServerProcess, ServerProcess } from '../support/server-process';
 import { pooledKeys } from '../support/keys';
 import { ScepClient } from '../../src/scep/client/scep-client';
@@ -13,6 +14,12 @@ import { ossl } from './revocation-support';
 import { loadOrCreateSecretKey } from '../../src/shared/secret-box';
 
 const CLI = path.resolve(__dirname, '../../src/cli/index.js');
+
+function exec(cmd: string, args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { timeout: 120_000 }, (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }));
+  });
+}
 
 function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -159,5 +166,64 @@ describe('backup during enrollment load, restore into a new home', function () {
     for (const r of afterwards) expect(statuses.get(r.file), r.file).to.equal('unknown');
     expect(good).to.equal(summary.certificates);
     expect([...statuses.values()].every((s) => s === 'good' || s === 'unknown')).to.equal(true);
+  });
+});
+
+describe('backup on PostgreSQL: certs/ by scepter backup, the database by the documented pg_dump procedure', function () {
+  this.timeout(300_000);
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'scepter-backup-pg-'));
+  const drops: (() => Promise<void>)[] = [];
+  after(async () => {
+    for (const d of drops) await d().catch(() => undefined);
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it('restores a home whose server answers OCSP good for the certificates issued before', async () => {
+    const why = await postgresAvailable();
+    if (why) throw new Error(`PostgreSQL suite did not run: ${why}`);
+    const source = await createTestDatabase();
+    drops.push(source.drop);
+    const server = await startTestServer({ SCEPTER_DATABASE: source.url });
+    const certsOut = path.join(root, 'issued');
+    fs.mkdirSync(certsOut);
+    const issued: string[] = [];
+    try {
+      const cas = await server.client.getCaCertificates();
+      for (const [i, key] of (await pooledKeys(3)).entries()) {
+        const r = await server.client.enroll({ cas, subject: [{ type: 'CN', value: `pg-backup-${i}` }], challenge: TEST_CHALLENGE, key });
+        expect(r.status).to.equal(PkiStatus.SUCCESS);
+        issued.push(path.join(certsOut, `c${i}.pem`));
+        fs.writeFileSync(issued[i]!, pemEncode('CERTIFICATE', r.certificate!.der));
+      }
+      const passFile = path.join(root, 'pass');
+      fs.writeFileSync(passFile, 'a long backup passphrase\n', { mode: 0o600 });
+      const dump = path.join(root, 'scepter.dump');
+      const dumped = await exec('pg_dump', ['--format=custom', `--file=${dump}`, source.url]);
+      expect(dumped.code, dumped.out).to.equal(0);
+      const backupFile = path.join(root, 'certs.bak');
+      const backup = await cli(['backup', '--out', backupFile, '--passphrase-file', passFile, '--json'], server.env);
+      expect(backup.code, backup.stderr).to.equal(0);
+      expect(JSON.parse(backup.stdout)).to.include({ dialect: 'postgres', databaseIncluded: false, certificates: null });
+      expect(backup.stderr).to.contain('back it up with pg_dump');
+
+      const target = await createTestDatabase();
+      drops.push(target.drop);
+      const restoredDb = await exec('pg_restore', ['--no-owner', `--dbname=${target.url}`, dump]);
+      expect(restoredDb.code, restoredDb.out).to.equal(0);
+      const home = path.join(root, 'restored');
+      const restore = await cli(['restore', backupFile, '--to', home, '--passphrase-file', passFile, '--json'], {});
+      expect(restore.code, restore.stderr + restore.stdout).to.equal(0);
+      expect(JSON.parse(restore.stdout)).to.include({ database: null });
+
+      const again = await startTestServer({ SCEPTER_DATABASE: target.url, SCEPTER_CERTS_DIR: path.join(home, 'certs') }, home);
+      try {
+        const statuses = await ocspStatuses(Number(new URL(again.url).port), path.join(home, 'certs', 'ca.cert.pem'), issued);
+        expect([...statuses.values()]).to.deep.equal(['good', 'good', 'good']);
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      await server.destroy();
+    }
   });
 });

@@ -10,7 +10,7 @@ import { output } from '../cli-context';
 function progress(verb: string): (phase: string, done: number, total: number) => void {
   let last = 0;
   let lastPhase = '';
-  const mib = (n: number) => (n / 1048576).toFixed(1);
+  const size = (n: number) => (n >= 1048576 ? `${(n / 1048576).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`);
   return (phase, done, total) => {
     const now = Date.now();
     const final = total > 0 && done >= total;
@@ -18,7 +18,7 @@ function progress(verb: string): (phase: string, done: number, total: number) =>
     lastPhase = phase;
     last = now;
     const pct = total ? Math.floor((done / total) * 100) : 0;
-    process.stderr.write(phase === 'snapshot' ? `${verb}: ${done ? 'database snapshot taken' : 'taking a database snapshot'}\n` : `${verb}: ${phase} ${mib(done)}/${mib(total)} MiB (${pct}%)\n`);
+    process.stderr.write(phase === 'snapshot' ? `${verb}: ${done ? 'database snapshot taken' : 'taking a database snapshot'}\n` : `${verb}: ${phase} ${size(done)} of ${size(total)} (${pct}%)\n`);
   };
 }
 
