@@ -67,8 +67,9 @@ export class EncryptingWriter {
   private readonly prefix = randomBytes(7);
   private readonly aad: Buffer;
   private readonly chunkSize: number;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  /** the chunk being filled: a full chunk is sealed only when more data comes, so finish() can mark the last */
+  private readonly chunk: Buffer;
+  private fill = 0;
   private index = 0;
   /** plaintext bytes taken so far */
   written = 0;
@@ -76,6 +77,7 @@ export class EncryptingWriter {
   constructor(private readonly fd: number, passphrase: string, opts: { kdf?: KdfParams; chunkSize?: number } = {}) {
     const kdf = opts.kdf ?? DEFAULT_KDF;
     this.chunkSize = opts.chunkSize ?? DEFAULT_CHUNK;
+    this.chunk = Buffer.allocUnsafe(this.chunkSize);
     const salt = randomBytes(16);
     const { key, check } = deriveKeys(passphrase, salt, kdf);
     this.key = key;
@@ -89,21 +91,23 @@ export class EncryptingWriter {
 
   write(data: Buffer): void {
     this.written += data.length;
-    this.pending.push(data);
-    this.pendingBytes += data.length;
-    while (this.pendingBytes > this.chunkSize) {
-      const all = Buffer.concat(this.pending);
-      this.seal(all.subarray(0, this.chunkSize), false);
-      this.pending = [all.subarray(this.chunkSize)];
-      this.pendingBytes = all.length - this.chunkSize;
+    let at = 0;
+    while (at < data.length) {
+      if (this.fill === this.chunkSize) {
+        this.seal(this.chunk, false);
+        this.fill = 0;
+      }
+      const n = Math.min(this.chunkSize - this.fill, data.length - at);
+      data.copy(this.chunk, this.fill, at, at + n);
+      this.fill += n;
+      at += n;
     }
   }
 
   /** Seals the rest as the last chunk (possibly empty): a file without it reads as truncated. */
   finish(): void {
-    this.seal(Buffer.concat(this.pending), true);
-    this.pending = [];
-    this.pendingBytes = 0;
+    this.seal(this.chunk.subarray(0, this.fill), true);
+    this.fill = 0;
   }
 
   private seal(plain: Buffer, last: boolean): void {
@@ -125,7 +129,7 @@ export class DecryptingReader {
   private readonly maxChunk: number;
   private position: number;
   private index = 0;
-  private buffer = Buffer.alloc(0);
+  private buffer: Buffer = Buffer.alloc(0);
   private ended = false;
   /** ciphertext bytes read so far, and the file size (progress) */
   consumed = 0;
@@ -168,6 +172,17 @@ export class DecryptingReader {
     }
     const out = this.buffer.subarray(0, n);
     this.buffer = this.buffer.subarray(n);
+    return out;
+  }
+
+  /** Between 1 and `max` bytes of plaintext, without copying: what is left of the current chunk. */
+  readSome(max: number): Buffer {
+    while (this.buffer.length === 0) {
+      if (this.ended) throw new BackupError('backup content is incomplete (damaged file)');
+      this.buffer = this.nextChunk();
+    }
+    const out = this.buffer.subarray(0, max);
+    this.buffer = this.buffer.subarray(out.length);
     return out;
   }
 

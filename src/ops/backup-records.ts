@@ -75,7 +75,7 @@ export function readRecordToFile(r: DecryptingReader, size: number, file: string
   try {
     let left = size;
     while (left > 0) {
-      const piece = r.read(Math.min(PIECE, left));
+      const piece = r.readSome(Math.min(PIECE, left));
       fs.writeSync(fd, piece);
       left -= piece.length;
       onBytes?.(piece.length);

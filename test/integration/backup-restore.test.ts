@@ -118,7 +118,19 @@ describe('backup during enrollment load, restore into a new home', function () {
     expect(raw.includes(Buffer.from('PRIVATE KEY'))).to.equal(false);
     expect(raw.includes(Buffer.from('SQLite format 3'))).to.equal(false);
 
-    // refusals: wrong passphrase, altered file, non-empty target; none leaves anything behind
+    // backup refusals: an existing --out, a short passphrase, no passphrase and no terminal
+    const exists = await cli(['backup', '--out', backupFile, '--passphrase-file', passFile], env);
+    expect([exists.code, exists.stderr]).to.deep.equal([1, `scepter: ${backupFile} exists; choose another --out or pass --force to replace it\n`]);
+    const shortPass = path.join(root, 'short');
+    fs.writeFileSync(shortPass, 'short\n');
+    const weak = await cli(['backup', '--out', path.join(root, 'weak.bak'), '--passphrase-file', shortPass, '--json'], env);
+    expect([weak.code, JSON.parse(weak.stdout).error]).to.deep.equal([1, 'the passphrase must be at least 12 characters']);
+    const noPass = await cli(['backup', '--out', path.join(root, 'none.bak')], env);
+    expect(noPass.code).to.equal(1);
+    expect(noPass.stderr).to.contain('give --passphrase-file FILE');
+    expect(fs.existsSync(path.join(root, 'weak.bak')) || fs.existsSync(path.join(root, 'none.bak'))).to.equal(false);
+
+    // restore refusals: wrong passphrase, altered file, non-empty target; none leaves anything behind
     const target = path.join(root, 'restored');
     const wrongPass = path.join(root, 'wrong');
     fs.writeFileSync(wrongPass, 'not the passphrase at all\n');
