@@ -193,7 +193,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   });
   const { metrics } = services;
   metrics.collectProcessMetrics();
-  metrics.watchDatabasePool(() => postgresPool(services.db));
+  if (services.db.dialect === 'postgres') metrics.watchDatabasePool(() => postgresPool(services.db));
   const readiness = new ReadinessService({
     probeDatabaseWrite: () => new JobLeaseRepository(services.db).probeWrite(),
     caKey: services.authority.ca.key,

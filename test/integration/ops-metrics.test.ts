@@ -26,7 +26,7 @@ describe('ops: /metrics and /readyz', function () {
 
   before(async () => {
     server = await startTestServer();
-    other = await startTestServer();
+    other = await startTestServer({ SCEPTER_AUTH_MAX_FAILURES: '1' });
   });
   after(async () => {
     await server?.destroy();
@@ -101,6 +101,16 @@ describe('ops: /metrics and /readyz', function () {
     const theirs = sumOf(await scrape(other), 'scepter_enrollments_total');
     expect(mine).to.be.greaterThan(0);
     expect(theirs).to.equal(0);
+  });
+
+  it('counts limiter refusals (429) of the challenge URL', async () => {
+    const bad = { headers: { authorization: `Basic ${Buffer.from('nobody:wrong').toString('base64')}` } };
+    expect((await fetch(`${other.url}/certsrv/mscep_admin/`, bad)).status).to.equal(401);
+    expect((await fetch(`${other.url}/certsrv/mscep_admin/`, bad)).status).to.equal(429);
+    const m = await scrape(other);
+    expect(sumOf(m, 'scepter_auth_limiter_refusals_total', { area: 'challenge' })).to.equal(1);
+    expect(sumOf(m, 'scepter_challenge_fetches_total', { result: 'limited' })).to.equal(1);
+    expect(sumOf(m, 'scepter_challenge_fetches_total', { result: 'unauthorized' })).to.equal(1);
   });
 
   it('/readyz answers 200 with every check, and 503 naming the database when it refuses writes', async () => {

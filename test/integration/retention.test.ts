@@ -128,6 +128,9 @@ function retentionSuite(name: string, env: () => Promise<{ env: Record<string, s
       expect(sumOf(samples, 'scepter_retention_runs_total', { result: 'done' })).to.be.at.least(2);
       expect(sumOf(samples, 'scepter_retention_deleted_rows_total', { table: 'auth_log' })).to.equal(viaCli ? 0 : 2500);
       expect(sumOf(samples, 'scepter_retention_last_success_timestamp_seconds')).to.be.greaterThan(0);
+      // the PostgreSQL pool is exported; SQLite has no pool
+      expect(samples.some((s) => s.name === 'scepter_db_pool_connections')).to.equal(!viaCli);
+      if (!viaCli) expect(sumOf(samples, 'scepter_db_pool_connections')).to.be.greaterThan(0);
     });
   });
 }
