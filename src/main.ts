@@ -204,7 +204,6 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     clock: services.clock,
   });
   const koa = createHttpApp(logger, [
-    opsRouter({ metrics, readiness }),
     // first: the login-time check is the hottest path, and each router ahead of it costs a match
     trust.router,
     scepRouter({ scep, logger, maxBodyBytes: config.http.maxBodyBytes, defaultEndpoint, endpointById }),
@@ -212,6 +211,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     // issue 4 adds /certificates and device revocation to the admin API (same router, same API-key auth)
     registerCertificateRoutes(addTrustAdminRoutes(adminRouter({ ...services, limiter }), services), services),
     revocationRouter({ view: services.revocationView, ocsp: services.ocsp, logger }),
+    // /metrics and /readyz last: scrapes and probes are rare next to SCEP and trust traffic
+    opsRouter({ metrics, readiness }),
   ], [metricsMiddleware(metrics)]);
   // first sync publishes a CRL if none exists; then the view polls the database every 500 ms
   await services.revocationView.start();
