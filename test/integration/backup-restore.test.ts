@@ -239,3 +239,38 @@ describe('backup on PostgreSQL: certs/ by scepter backup, the database by the do
     }
   });
 });
+
+describe('restore of an encrypted CA with an RA pair', function () {
+  this.timeout(120_000);
+
+  it('needs SCEPTER_CA_KEY_PASSPHRASE to check the keys, refuses a wrong one, then checks every pair', async () => {
+    const server = await startTestServer({ SCEPTER_CA_KEY_PASSPHRASE: 'the CA key passphrase', SCEPTER_RA: 'on' });
+    try {
+      const pass = path.join(server.dir, 'pass');
+      fs.writeFileSync(pass, 'a long backup passphrase\n', { mode: 0o600 });
+      const file = path.join(server.dir, 'enc.bak');
+      expect((await cli(['backup', '--out', file, '--passphrase-file', pass], server.env)).code).to.equal(0);
+      const missing = await cli(['restore', file, '--to', path.join(server.dir, 'r1'), '--passphrase-file', pass], {});
+      expect(missing.code).to.equal(1);
+      expect(missing.stderr).to.contain('certs/ca.key.pem is encrypted: set SCEPTER_CA_KEY_PASSPHRASE');
+      const wrong = await cli(['restore', file, '--to', path.join(server.dir, 'r1'), '--passphrase-file', pass], { SCEPTER_CA_KEY_PASSPHRASE: 'not the CA passphrase' });
+      expect(wrong.stderr).to.contain('certs/ca.key.pem does not open with SCEPTER_CA_KEY_PASSPHRASE');
+      expect(fs.existsSync(path.join(server.dir, 'r1'))).to.equal(false);
+      const ok = await cli(['restore', file, '--to', path.join(server.dir, 'r1'), '--passphrase-file', pass, '--json'], { SCEPTER_CA_KEY_PASSPHRASE: 'the CA key passphrase' });
+      expect(ok.code, ok.stderr).to.equal(0);
+      expect((JSON.parse(ok.stdout) as { checks: string[] }).checks).to.include.members(['ca.key.pem: matches ca.cert.pem', 'ra-sign.key.pem: matches ra-sign.cert.pem', 'ra-encrypt.key.pem: matches ra-encrypt.cert.pem', 'ocsp-signer.pem: matches its certificate']);
+      // a certs directory whose RA signing key is the encryption one: refused, naming the pair
+      const mixed = path.join(server.dir, 'mixed-certs');
+      fs.cpSync(server.env.SCEPTER_CERTS_DIR!, mixed, { recursive: true });
+      fs.copyFileSync(path.join(mixed, 'ra-encrypt.key.pem'), path.join(mixed, 'ra-sign.key.pem'));
+      const mixedFile = path.join(server.dir, 'mixed.bak');
+      expect((await cli(['backup', '--out', mixedFile, '--passphrase-file', pass], { ...server.env, SCEPTER_CERTS_DIR: mixed })).code).to.equal(0);
+      const refused = await cli(['restore', mixedFile, '--to', path.join(server.dir, 'r2'), '--passphrase-file', pass], { SCEPTER_CA_KEY_PASSPHRASE: 'the CA key passphrase' });
+      expect(refused.code).to.equal(1);
+      expect(refused.stderr).to.contain('scepter: certs/ra-sign.key.pem does not belong to the certificate in certs/ra-sign.cert.pem\n');
+      expect(fs.existsSync(path.join(server.dir, 'r2'))).to.equal(false);
+    } finally {
+      await server.destroy();
+    }
+  });
+});
