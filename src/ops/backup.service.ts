@@ -6,8 +6,10 @@ import { dialectOf } from '../db/dialect';
 import { BackupError, EncryptingWriter, KdfParams } from './backup-archive.codec';
 import { writeBufferRecord, writeEnd, writeFileRecord } from './backup-records';
 import { snapshotSqlite, sqliteFacts } from './sqlite-snapshot';
+import { pgDump } from './pg-dump';
 
 export const DATABASE_ENTRY = 'data/scepter.sqlite';
+export const PG_DUMP_ENTRY = 'data/scepter.pgdump';
 export const MANIFEST_ENTRY = 'manifest.json';
 
 export interface BackupManifest {
@@ -15,7 +17,7 @@ export interface BackupManifest {
   version: 1;
   createdAt: string;
   dialect: 'sqlite' | 'postgres';
-  /** the database entry, or null on PostgreSQL (back it up with pg_dump) */
+  /** the database entry: data/scepter.sqlite, or data/scepter.pgdump (pg_dump's custom format) */
   database: string | null;
   certificates: number | null;
   migrations: string[];
@@ -57,7 +59,8 @@ function certFiles(dir: string): string[] {
 
 /**
  * A consistent, encrypted snapshot of a running server's data: the SQLite database (VACUUM INTO,
- * one read transaction: writers go on meanwhile) and the certs directory, in one file written
+ * one read transaction: writers go on meanwhile) or a pg_dump of the PostgreSQL database (its own
+ * consistent snapshot), and the certs directory, in one file written
  * under a temporary name with mode 0600 and renamed into place when complete.
  */
 export async function createBackup(config: Config, o: BackupOptions): Promise<BackupSummary> {
@@ -74,29 +77,31 @@ export async function createBackup(config: Config, o: BackupOptions): Promise<Ba
   if (!certs.includes('ca.key.pem') || !certs.includes('ca.cert.pem')) throw new BackupError(`${config.certsDir} holds no CA (ca.key.pem, ca.cert.pem)`);
 
   const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
-  const snapshot = path.join(dir, `.scepter-backup-${tag}.sqlite`);
+  const snapshot = path.join(dir, `.scepter-backup-${tag}.${dialect === 'sqlite' ? 'sqlite' : 'pgdump'}`);
   const partial = path.join(dir, `.${path.basename(out)}.${tag}.partial`);
   let snapshotMs = 0;
   try {
     let facts: { certificates: number; migrations: string[] } = { certificates: 0, migrations: [] };
+    o.onProgress?.('snapshot', 0, 1);
+    const t = Date.now();
     if (dialect === 'sqlite') {
-      o.onProgress?.('snapshot', 0, 1);
-      const t = Date.now();
       await snapshotSqlite(config.databaseUrl, snapshot);
-      snapshotMs = Date.now() - t;
       facts = await sqliteFacts(snapshot);
-      o.onProgress?.('snapshot', 1, 1);
     } else {
-      warnings.push('PostgreSQL: the database is not in this file; back it up with pg_dump (see docs/backup.md)');
+      await pgDump(config.databaseUrl, snapshot);
     }
+    snapshotMs = Date.now() - t;
+    o.onProgress?.('snapshot', 1, 1);
+    const dbEntry = dialect === 'sqlite' ? DATABASE_ENTRY : PG_DUMP_ENTRY;
     const entries: { name: string; file: string; size: number }[] = certs.map((f) => ({ name: `certs/${f}`, file: path.join(config.certsDir, f), size: fs.statSync(path.join(config.certsDir, f)).size }));
-    if (dialect === 'sqlite') entries.unshift({ name: DATABASE_ENTRY, file: snapshot, size: fs.statSync(snapshot).size });
+    entries.unshift({ name: dbEntry, file: snapshot, size: fs.statSync(snapshot).size });
     const manifest: BackupManifest = {
       format: 'scepter-backup',
       version: 1,
       createdAt: new Date().toISOString(),
       dialect,
-      database: dialect === 'sqlite' ? DATABASE_ENTRY : null,
+      database: dbEntry,
+      // pg_dump's snapshot is its own: the count is checked after restoring SQLite only
       certificates: dialect === 'sqlite' ? facts.certificates : null,
       migrations: facts.migrations,
       files: entries.map((e) => ({ name: e.name, size: e.size })),
@@ -121,7 +126,7 @@ export async function createBackup(config: Config, o: BackupOptions): Promise<Ba
       fs.closeSync(fd);
     }
     fs.renameSync(partial, out);
-    return { file: out, bytes: fs.statSync(out).size, dialect, databaseIncluded: dialect === 'sqlite', certificates: manifest.certificates, files: entries.map((e) => e.name), ms: { snapshot: snapshotMs, total: Date.now() - started }, warnings };
+    return { file: out, bytes: fs.statSync(out).size, dialect, databaseIncluded: true, certificates: manifest.certificates, files: entries.map((e) => e.name), ms: { snapshot: snapshotMs, total: Date.now() - started }, warnings };
   } finally {
     fs.rmSync(snapshot, { force: true });
     fs.rmSync(partial, { force: true });

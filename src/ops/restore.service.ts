@@ -1,12 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createPrivateKey, createPublicKey, randomBytes, X509Certificate } from 'node:crypto';
+import { Client } from 'pg';
 import { Database } from '../db/database';
 import { parseSecretKey } from '../shared/secret-box';
 import { BackupError, DecryptingReader } from './backup-archive.codec';
 import { readRecordHead, readRecordToFile } from './backup-records';
-import { BackupManifest, DATABASE_ENTRY, MANIFEST_ENTRY, Progress } from './backup.service';
+import { BackupManifest, MANIFEST_ENTRY, Progress } from './backup.service';
 import { sqliteFacts } from './sqlite-snapshot';
+import { pgRestore } from './pg-dump';
 
 export interface RestoreOptions {
   file: string;
@@ -16,12 +18,17 @@ export interface RestoreOptions {
   force?: boolean;
   /** SCEPTER_CA_KEY_PASSPHRASE: to open encrypted keys and check them against their certificates */
   keyPassphrase?: string;
+  /** PostgreSQL backups: an empty database to pg_restore into (else the dump is left in DIR/data) */
+  database?: string;
   onProgress?: Progress;
 }
 
 export interface RestoreSummary {
   home: string;
+  /** the SQLite file, or the PostgreSQL URL restored into (password hidden); null when not restored */
   database: string | null;
+  /** PostgreSQL backup restored without --database: the dump left for pg_restore */
+  pendingDump?: string;
   certsDir: string;
   createdAt: string;
   certificates: number | null;
@@ -30,7 +37,7 @@ export interface RestoreSummary {
   ms: number;
 }
 
-const ENTRY_NAME = /^(data\/scepter\.sqlite|certs\/[A-Za-z0-9._-]{1,128})$/;
+const ENTRY_NAME = /^(data\/scepter\.(sqlite|pgdump)|certs\/[A-Za-z0-9._-]{1,128})$/;
 
 function isEmptyDir(dir: string): boolean {
   return fs.readdirSync(dir).length === 0;
@@ -65,19 +72,40 @@ export async function restoreBackup(o: RestoreOptions): Promise<RestoreSummary> 
     checks.push(...checkKeys(path.join(stage, 'certs'), o.keyPassphrase));
     let migrationsApplied: string[] = [];
     let certificates: number | null = null;
-    if (manifest.database) {
-      const r = await checkDatabase(path.join(stage, DATABASE_ENTRY), path.join(stage, 'certs', 'ca.cert.pem'), manifest);
+    let database: string | null = null;
+    let pendingDump: string | undefined;
+    const caCert = path.join(stage, 'certs', 'ca.cert.pem');
+    if (manifest.dialect === 'sqlite' && manifest.database) {
+      const r = await checkDatabase(path.join(stage, manifest.database), caCert, manifest.certificates);
       checks.push(...r.checks);
       migrationsApplied = r.applied;
       certificates = r.certificates;
+      database = path.join(to, manifest.database);
+    } else if (manifest.database && o.database) {
+      const dump = path.join(stage, manifest.database);
+      await requireEmptyDatabase(o.database);
+      await pgRestore(o.database, dump).catch((err: Error) => {
+        throw new BackupError(`${err.message}; the target database may hold a partial restore: drop and create it again before retrying`);
+      });
+      const r = await checkDatabase(o.database, caCert, null);
+      checks.push(`database: pg_restore into ${hidePassword(o.database)}`, ...r.checks);
+      migrationsApplied = r.applied;
+      certificates = r.certificates;
+      database = hidePassword(o.database);
+      // restored: no unencrypted copy of the database stays behind
+      fs.rmSync(dump);
+    } else if (manifest.database) {
+      pendingDump = path.join(to, manifest.database);
+      checks.push('database: PostgreSQL dump left in data/ (give --database URL of an empty database to restore it)');
     } else {
-      checks.push('database: not in this backup (PostgreSQL): restore it with pg_restore');
+      throw new BackupError('the backup manifest names no database');
     }
     if (fs.existsSync(to)) fs.rmSync(to, { recursive: true, force: true });
     fs.renameSync(stage, to);
     return {
       home: to,
-      database: manifest.database ? path.join(to, DATABASE_ENTRY) : null,
+      database,
+      pendingDump,
       certsDir: path.join(to, 'certs'),
       createdAt: manifest.createdAt,
       certificates,
@@ -149,16 +177,19 @@ function checkKeys(certs: string, keyPassphrase?: string): string[] {
   return checks;
 }
 
-/** Integrity, migrations (pending ones applied), and the newest certificate verifies under the restored CA. */
-async function checkDatabase(file: string, caCertFile: string, manifest: BackupManifest): Promise<{ checks: string[]; applied: string[]; certificates: number }> {
-  const before = await sqliteFacts(file);
+/** Integrity (SQLite), migrations (pending ones applied), the certificate count, and the newest certificate verifies under the restored CA. */
+async function checkDatabase(url: string, caCertFile: string, expected: number | null): Promise<{ checks: string[]; applied: string[]; certificates: number }> {
+  const before = await migrationNames(url);
   const checks: string[] = [];
   let db: Database | undefined;
+  let certificates: number;
   try {
-    db = await Database.open(file, { migrate: true });
-    const integrity = (await db.dataSource.query('PRAGMA quick_check')) as { quick_check: string }[];
-    if (integrity[0]?.quick_check !== 'ok') throw new BackupError(`the restored database fails its integrity check: ${String(integrity[0]?.quick_check).slice(0, 200)}`);
-    checks.push('database: integrity ok');
+    db = await Database.open(url, { migrate: true });
+    if (db.dialect === 'sqlite') {
+      const integrity = (await db.dataSource.query('PRAGMA quick_check')) as { quick_check: string }[];
+      if (integrity[0]?.quick_check !== 'ok') throw new BackupError(`the restored database fails its integrity check: ${String(integrity[0]?.quick_check).slice(0, 200)}`);
+      checks.push('database: integrity ok');
+    }
     if (await db.dataSource.showMigrations()) throw new BackupError('the restored database still has pending migrations');
     checks.push('database: migrations up to date');
     const latest = (await db.dataSource.query('SELECT der FROM certificates ORDER BY created_at DESC LIMIT 1')) as { der: Buffer }[];
@@ -167,11 +198,46 @@ async function checkDatabase(file: string, caCertFile: string, manifest: BackupM
       if (!new X509Certificate(latest[0].der).verify(ca.publicKey)) throw new BackupError('the certificates in the database were not issued by the CA in this backup');
       checks.push('database: newest certificate verifies under the restored CA');
     }
+    certificates = Number(((await db.dataSource.query('SELECT COUNT(*) AS n FROM certificates')) as { n: number | string }[])[0]!.n);
   } finally {
     await db?.close();
   }
-  const after = await sqliteFacts(file);
-  if (manifest.certificates !== null && after.certificates !== manifest.certificates) throw new BackupError(`the restored database holds ${after.certificates} certificates, the manifest says ${manifest.certificates}`);
-  checks.push(`database: ${after.certificates} certificates, as the manifest says`);
-  return { checks, applied: after.migrations.filter((m) => !before.migrations.includes(m)), certificates: after.certificates };
+  if (expected !== null && certificates !== expected) throw new BackupError(`the restored database holds ${certificates} certificates, the manifest says ${expected}`);
+  checks.push(`database: ${certificates} certificates${expected !== null ? ', as the manifest says' : ''}`);
+  const after = await migrationNames(url);
+  return { checks, applied: after.filter((m) => !before.includes(m)), certificates };
+}
+
+async function migrationNames(url: string): Promise<string[]> {
+  if (!/^postgres(ql)?:\/\//.test(url)) return (await sqliteFacts(url)).migrations;
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    const t = await c.query("SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'migrations'");
+    return t.rowCount ? (await c.query('SELECT name FROM migrations ORDER BY id')).rows.map((r: { name: string }) => r.name) : [];
+  } finally {
+    await c.end();
+  }
+}
+
+/** pg_restore goes into an empty database only: restore never overwrites existing data. */
+async function requireEmptyDatabase(url: string): Promise<void> {
+  const c = new Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  try {
+    await c.connect();
+  } catch (err) {
+    throw new BackupError(`cannot connect to ${hidePassword(url)}: ${(err as Error).message}`);
+  }
+  try {
+    const r = await c.query("SELECT COUNT(*)::int AS n FROM information_schema.tables WHERE table_schema = current_schema()");
+    if (r.rows[0].n > 0) throw new BackupError(`${hidePassword(url)} is not empty; restore into a new, empty database (createdb)`);
+  } finally {
+    await c.end();
+  }
+}
+
+function hidePassword(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = '***';
+  return u.toString();
 }

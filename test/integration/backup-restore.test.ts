@@ -15,12 +15,6 @@ import { loadOrCreateSecretKey } from '../../src/shared/secret-box';
 
 const CLI = path.resolve(__dirname, '../../src/cli/index.js');
 
-function exec(cmd: string, args: string[]): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { timeout: 120_000 }, (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }));
-  });
-}
-
 function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: 120_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
@@ -181,7 +175,7 @@ describe('backup during enrollment load, restore into a new home', function () {
   });
 });
 
-describe('backup on PostgreSQL: certs/ by scepter backup, the database by the documented pg_dump procedure', function () {
+describe('backup on PostgreSQL: pg_dump inside the encrypted file, pg_restore into an empty database', function () {
   this.timeout(300_000);
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'scepter-backup-pg-'));
   const drops: (() => Promise<void>)[] = [];
@@ -190,7 +184,7 @@ describe('backup on PostgreSQL: certs/ by scepter backup, the database by the do
     fs.rmSync(root, { recursive: true, force: true });
   });
 
-  it('restores a home whose server answers OCSP good for the certificates issued before', async () => {
+  it('restores a home whose server answers OCSP good for the certificates issued before; never into a database with tables', async () => {
     const why = await postgresAvailable();
     if (why) throw new Error(`PostgreSQL suite did not run: ${why}`);
     const source = await createTestDatabase();
@@ -209,23 +203,30 @@ describe('backup on PostgreSQL: certs/ by scepter backup, the database by the do
       }
       const passFile = path.join(root, 'pass');
       fs.writeFileSync(passFile, 'a long backup passphrase\n', { mode: 0o600 });
-      const dump = path.join(root, 'scepter.dump');
-      const dumped = await exec('pg_dump', ['--format=custom', `--file=${dump}`, source.url]);
-      expect(dumped.code, dumped.out).to.equal(0);
-      const backupFile = path.join(root, 'certs.bak');
+      const backupFile = path.join(root, 'pg.bak');
       const backup = await cli(['backup', '--out', backupFile, '--passphrase-file', passFile, '--json'], server.env);
       expect(backup.code, backup.stderr).to.equal(0);
-      expect(JSON.parse(backup.stdout)).to.include({ dialect: 'postgres', databaseIncluded: false, certificates: null });
-      expect(backup.stderr).to.contain('back it up with pg_dump');
+      const summary = JSON.parse(backup.stdout) as { dialect: string; files: string[] };
+      expect(summary.dialect).to.equal('postgres');
+      expect(summary.files).to.include.members(['data/scepter.pgdump', 'certs/ca.key.pem']);
+      expect(fs.readFileSync(backupFile).includes(Buffer.from('PGDMP'))).to.equal(false);
+
+      // the source database has tables: refused, nothing written there
+      const busy = await cli(['restore', backupFile, '--to', path.join(root, 'r0'), '--passphrase-file', passFile, '--database', source.url], {});
+      expect(busy.code).to.equal(1);
+      expect(busy.stderr).to.match(/is not empty; restore into a new, empty database/);
+      expect(fs.existsSync(path.join(root, 'r0'))).to.equal(false);
 
       const target = await createTestDatabase();
       drops.push(target.drop);
-      const restoredDb = await exec('pg_restore', ['--no-owner', `--dbname=${target.url}`, dump]);
-      expect(restoredDb.code, restoredDb.out).to.equal(0);
       const home = path.join(root, 'restored');
-      const restore = await cli(['restore', backupFile, '--to', home, '--passphrase-file', passFile, '--json'], {});
+      const restore = await cli(['restore', backupFile, '--to', home, '--passphrase-file', passFile, '--database', target.url, '--json'], {});
       expect(restore.code, restore.stderr + restore.stdout).to.equal(0);
-      expect(JSON.parse(restore.stdout)).to.include({ database: null });
+      const restored = JSON.parse(restore.stdout) as { certificates: number; checks: string[] };
+      expect(restored.certificates).to.equal(3);
+      expect(restored.checks).to.include.members(['database: migrations up to date', 'database: newest certificate verifies under the restored CA']);
+      // no unencrypted copy of the database is left in the home
+      expect(fs.readdirSync(path.join(home, 'data'))).to.deep.equal([]);
 
       const again = await startTestServer({ SCEPTER_DATABASE: target.url, SCEPTER_CERTS_DIR: path.join(home, 'certs') }, home);
       try {

@@ -4,6 +4,7 @@ import { AppError, ConfigError } from '../../shared/errors';
 import { createBackup } from '../../ops/backup.service';
 import { restoreBackup } from '../../ops/restore.service';
 import { readPassphrase } from '../../ops/passphrase';
+import { BackupError } from '../../ops/backup-archive.codec';
 import { output } from '../cli-context';
 
 /** Progress on stderr (stdout stays the result): a line per phase, then at most one a second. */
@@ -37,7 +38,7 @@ async function run(cmd: Command, fn: () => Promise<void>): Promise<void> {
 export function registerBackupCommands(program: Command): void {
   program
     .command('backup')
-    .description('encrypted, consistent backup of the database (SQLite) and the certs directory, safe while the server runs')
+    .description('encrypted, consistent backup of the database (SQLite snapshot, or pg_dump on PostgreSQL) and the certs directory, safe while the server runs')
     .requiredOption('--out <file>', 'the backup file to write (mode 0600)')
     .option('--passphrase-file <file>', 'read the passphrase from the first line of this file (else it is asked for)')
     .option('--force', 'replace an existing --out file')
@@ -50,7 +51,7 @@ export function registerBackupCommands(program: Command): void {
         output(cmd, r, () =>
           [
             `Backup written to ${r.file} (${(r.bytes / 1048576).toFixed(1)} MiB, mode 0600) in ${(r.ms.total / 1000).toFixed(1)} s`,
-            r.databaseIncluded ? `Database: SQLite snapshot with ${r.certificates} certificates (snapshot ${(r.ms.snapshot / 1000).toFixed(1)} s)` : 'Database: not included (PostgreSQL: use pg_dump, see docs/backup.md)',
+            r.dialect === 'sqlite' ? `Database: SQLite snapshot with ${r.certificates} certificates (snapshot ${(r.ms.snapshot / 1000).toFixed(1)} s)` : `Database: pg_dump of PostgreSQL (${(r.ms.snapshot / 1000).toFixed(1)} s)`,
             `Files: ${r.files.join(', ')}`,
             'Keep the passphrase apart from the file: without it the backup cannot be read.',
           ].join('\n'),
@@ -64,17 +65,20 @@ export function registerBackupCommands(program: Command): void {
     .requiredOption('--to <dir>', 'the directory to restore into (must be new or empty)')
     .option('--passphrase-file <file>', 'read the passphrase from the first line of this file (else it is asked for)')
     .option('--force', 'replace the contents of a non-empty --to directory')
-    .action(async (file: string, opts: { to: string; passphraseFile?: string; force?: boolean }, cmd: Command) =>
+    .option('--database <url>', 'a backup of PostgreSQL: the empty database (postgres://...) to pg_restore it into')
+    .action(async (file: string, opts: { to: string; passphraseFile?: string; force?: boolean; database?: string }, cmd: Command) =>
       run(cmd, async () => {
         const passphrase = await readPassphrase({ file: opts.passphraseFile, confirm: false });
-        const r = await restoreBackup({ file, to: opts.to, passphrase, force: opts.force, keyPassphrase: process.env.SCEPTER_CA_KEY_PASSPHRASE || undefined, onProgress: progress('restore') });
+        if (opts.database && !/^postgres(ql)?:\/\//.test(opts.database)) throw new BackupError('--database takes a postgres:// URL');
+        const r = await restoreBackup({ file, to: opts.to, passphrase, force: opts.force, database: opts.database, keyPassphrase: process.env.SCEPTER_CA_KEY_PASSPHRASE || undefined, onProgress: progress('restore') });
         output(cmd, { ...r, env: { SCEPTER_DATABASE: r.database, SCEPTER_CERTS_DIR: r.certsDir } }, () =>
           [
             `Restored the backup of ${r.createdAt} into ${r.home} in ${(r.ms / 1000).toFixed(1)} s`,
             ...r.checks.map((c) => `  ok  ${c}`),
             r.migrationsApplied.length ? `Migrations applied: ${r.migrationsApplied.join(', ')}` : 'No migrations needed.',
-            'Start a server on it with:',
-            `  SCEPTER_DATABASE=${r.database ?? '<your PostgreSQL URL>'} SCEPTER_CERTS_DIR=${r.certsDir} npm start`,
+            ...(r.pendingDump
+              ? ['The PostgreSQL dump is not restored yet: into an empty database (createdb), run', `  scepter restore ${file} --to <new dir> --database postgres://...   or   pg_restore --no-owner --dbname=postgres://... ${r.pendingDump}`]
+              : ['Start a server on it with:', `  SCEPTER_DATABASE=${r.database} SCEPTER_CERTS_DIR=${r.certsDir} npm start`]),
           ].join('\n'),
         );
       }),
