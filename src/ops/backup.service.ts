@@ -72,7 +72,7 @@ export async function createBackup(config: Config, o: BackupOptions): Promise<Ba
   const dialect = dialectOf(config.databaseUrl);
   const warnings: string[] = [];
   if (config.secretKey) warnings.push('SCEPTER_SECRET_KEY is set in the environment: it is not in the backup; keep it with the backup passphrase');
-  if (config.tls.certFile) warnings.push(`SCEPTER_TLS_CERT/SCEPTER_TLS_KEY (${config.tls.certFile}) are outside the certs directory and not in the backup`);
+  if (config.tls.certFile && path.dirname(config.tls.certFile) !== config.certsDir) warnings.push(`SCEPTER_TLS_CERT/SCEPTER_TLS_KEY (${config.tls.certFile}) are outside the certs directory and not in the backup`);
   const certs = certFiles(config.certsDir);
   if (!certs.includes('ca.key.pem') || !certs.includes('ca.cert.pem')) throw new BackupError(`${config.certsDir} holds no CA (ca.key.pem, ca.cert.pem)`);
 
