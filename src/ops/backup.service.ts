@@ -5,7 +5,7 @@ import type { Config } from '../config/config';
 import { dialectOf } from '../db/dialect';
 import { BackupError, EncryptingWriter, KdfParams } from './backup-archive.codec';
 import { writeBufferRecord, writeEnd, writeFileRecord } from './backup-records';
-import { snapshotSqlite, sqliteFacts } from './sqlite-snapshot';
+import { snapshotSqlite, sqliteFacts } from '../db/sqlite-snapshot';
 import { pgDump } from './pg-dump';
 
 export const DATABASE_ENTRY = 'data/scepter.sqlite';
@@ -73,6 +73,7 @@ export async function createBackup(config: Config, o: BackupOptions): Promise<Ba
   const warnings: string[] = [];
   if (config.secretKey) warnings.push('SCEPTER_SECRET_KEY is set in the environment: it is not in the backup; keep it with the backup passphrase');
   if (config.tls.certFile && path.dirname(config.tls.certFile) !== config.certsDir) warnings.push(`SCEPTER_TLS_CERT/SCEPTER_TLS_KEY (${config.tls.certFile}) are outside the certs directory and not in the backup`);
+  if (dialect === 'sqlite' && !fs.existsSync(config.databaseUrl)) throw new BackupError(`no database at ${config.databaseUrl} (is SCEPTER_DATABASE right?)`);
   const certs = certFiles(config.certsDir);
   if (!certs.includes('ca.key.pem') || !certs.includes('ca.cert.pem')) throw new BackupError(`${config.certsDir} holds no CA (ca.key.pem, ca.cert.pem)`);
 

@@ -1,13 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createPrivateKey, createPublicKey, randomBytes, X509Certificate } from 'node:crypto';
-import { Client } from 'pg';
 import { Database } from '../db/database';
 import { parseSecretKey } from '../shared/secret-box';
 import { BackupError, DecryptingReader } from './backup-archive.codec';
 import { readRecordHead, readRecordToFile } from './backup-records';
 import { BackupManifest, MANIFEST_ENTRY, Progress } from './backup.service';
-import { sqliteFacts } from './sqlite-snapshot';
+import { sqliteFacts } from '../db/sqlite-snapshot';
 import { pgRestore } from './pg-dump';
 
 export interface RestoreOptions {
@@ -210,29 +209,28 @@ async function checkDatabase(url: string, caCertFile: string, expected: number |
 
 async function migrationNames(url: string): Promise<string[]> {
   if (!/^postgres(ql)?:\/\//.test(url)) return (await sqliteFacts(url)).migrations;
-  const c = new Client({ connectionString: url });
-  await c.connect();
+  const db = await Database.open(url, { migrate: false });
   try {
-    const t = await c.query("SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'migrations'");
-    return t.rowCount ? (await c.query('SELECT name FROM migrations ORDER BY id')).rows.map((r: { name: string }) => r.name) : [];
+    const t = (await db.dataSource.query("SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'migrations'")) as unknown[];
+    return t.length ? ((await db.dataSource.query('SELECT name FROM migrations ORDER BY id')) as { name: string }[]).map((r) => r.name) : [];
   } finally {
-    await c.end();
+    await db.close();
   }
 }
 
 /** pg_restore goes into an empty database only: restore never overwrites existing data. */
 async function requireEmptyDatabase(url: string): Promise<void> {
-  const c = new Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  let db: Database;
   try {
-    await c.connect();
+    db = await Database.open(url, { migrate: false, poolSize: 1 });
   } catch (err) {
     throw new BackupError(`cannot connect to ${hidePassword(url)}: ${(err as Error).message}`);
   }
   try {
-    const r = await c.query("SELECT COUNT(*)::int AS n FROM information_schema.tables WHERE table_schema = current_schema()");
-    if (r.rows[0].n > 0) throw new BackupError(`${hidePassword(url)} is not empty; restore into a new, empty database (createdb)`);
+    const r = (await db.dataSource.query('SELECT COUNT(*)::int AS n FROM information_schema.tables WHERE table_schema = current_schema()')) as { n: number }[];
+    if (r[0]!.n > 0) throw new BackupError(`${hidePassword(url)} is not empty; restore into a new, empty database (createdb)`);
   } finally {
-    await c.end();
+    await db.close();
   }
 }
 

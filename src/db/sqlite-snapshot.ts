@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import { BackupError } from './backup-archive.codec';
 
 interface Sqlite3Db {
   run(sql: string, params: unknown[], cb: (err: Error | null) => void): void;
@@ -29,7 +28,6 @@ const close = (db: Sqlite3Db) => new Promise<void>((resolve) => db.close(() => r
  * connection writes. The target is created empty with mode 0600 first (SQLite accepts an empty file).
  */
 export async function snapshotSqlite(source: string, target: string): Promise<void> {
-  if (!fs.existsSync(source)) throw new BackupError(`no database at ${source} (is SCEPTER_DATABASE right?)`);
   fs.closeSync(fs.openSync(target, 'wx', 0o600));
   const db = await open(source, sqlite3.OPEN_READONLY);
   try {
@@ -40,7 +38,7 @@ export async function snapshotSqlite(source: string, target: string): Promise<vo
   }
 }
 
-/** Certificates and applied migrations of a database file (the manifest, and restore's report). */
+/** Certificates and applied migrations of a database file (a backup's manifest, restore's report). */
 export async function sqliteFacts(file: string): Promise<{ certificates: number; migrations: string[] }> {
   const db = await open(file, sqlite3.OPEN_READONLY);
   try {
