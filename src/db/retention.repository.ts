@@ -30,25 +30,34 @@ export class RetentionRepository {
    */
   async deleteScepTransactionBatch(cutoff: Date, now: Date, afterId: number, limit: number): Promise<{ deleted: number; lastId?: number }> {
     const d = this.db.dialect;
-    return this.db.transaction(async (m) => {
-      const rows = await rawQuery<{ id: number | string; keep: number | string | boolean }[]>(
+    // the look is a plain read: most rows looked at may be kept, and a write transaction (SQLite's
+    // single writer) is taken only to delete
+    const rows = await rawQuery<{ id: number | string; keep: number | string | boolean }[]>(
+      this.db.manager,
+      d,
+      `SELECT t.id AS id,
+              CASE WHEN t.pki_status = 0 AND EXISTS (SELECT 1 FROM certificates c WHERE c.serial = t.certificate_serial AND c.not_after > ?) THEN 1 ELSE 0 END AS keep
+         FROM scep_transactions t
+        WHERE t.updated_at < ? AND t.id > ? AND t.pki_status IN (0, 2)
+        ORDER BY t.id LIMIT ?`,
+      [dateParam(d, now), dateParam(d, cutoff), afterId, limit],
+    );
+    if (rows.length === 0) return { deleted: 0 };
+    const lastId = Number(rows[rows.length - 1]!.id);
+    const doomed = rows.filter((r) => Number(r.keep) === 0).map((r) => Number(r.id));
+    if (!doomed.length) return { deleted: 0, lastId };
+    // the conditions again, in the statement: a row touched since the look stays
+    const deleted = await this.db.transaction(async (m) => {
+      const res = await rawQuery<{ affected?: number }>(
         m,
         d,
-        `SELECT t.id AS id,
-                CASE WHEN t.pki_status = 0 AND EXISTS (SELECT 1 FROM certificates c WHERE c.serial = t.certificate_serial AND c.not_after > ?) THEN 1 ELSE 0 END AS keep
-           FROM scep_transactions t
-          WHERE t.updated_at < ? AND t.id > ? AND t.pki_status IN (0, 2)
-          ORDER BY t.id LIMIT ?`,
-        [dateParam(d, now), dateParam(d, cutoff), afterId, limit],
+        `DELETE FROM scep_transactions WHERE id IN (${doomed.map(() => '?').join(', ')}) AND updated_at < ?
+            AND NOT (pki_status = 0 AND EXISTS (SELECT 1 FROM certificates c WHERE c.serial = scep_transactions.certificate_serial AND c.not_after > ?))`,
+        [...doomed, dateParam(d, cutoff), dateParam(d, now)],
+        true,
       );
-      if (rows.length === 0) return { deleted: 0 };
-      const doomed = rows.filter((r) => Number(r.keep) === 0).map((r) => Number(r.id));
-      let deleted = 0;
-      if (doomed.length) {
-        const res = await rawQuery<{ affected?: number }>(m, d, `DELETE FROM scep_transactions WHERE id IN (${doomed.map(() => '?').join(', ')})`, doomed, true);
-        deleted = res.affected ?? 0;
-      }
-      return { deleted, lastId: Number(rows[rows.length - 1]!.id) };
+      return res.affected ?? 0;
     });
+    return { deleted, lastId };
   }
 }

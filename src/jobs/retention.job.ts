@@ -137,7 +137,9 @@ export class RetentionJob {
       if (r.lastId === undefined) return true;
       afterId = r.lastId;
       if (!more()) return false;
-      await this.pause();
+      // a look that deleted nothing took no write lock: no need to wait as long
+      if (r.deleted > 0) await this.pause();
+      else await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
