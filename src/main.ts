@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { Config } from './config/config';
+import { Config, publicUrlIsDefault } from './config/config';
 import { createLogger, Logger } from './shared/logger';
 import { Clock, systemClock } from './shared/clock';
 import { Database } from './db/database';
@@ -78,6 +78,13 @@ import { MigrationService } from './migration/migration.service';
 import { ws1LiveInventory } from './migration/ws1-live-inventory';
 import { crashPointFromEnv } from './migration/crash-point';
 import { adminPathsOnly, withoutAdminPaths } from './http/admin-listener';
+import { Metrics } from './shared/metrics';
+import { metricsMiddleware } from './http/metrics.middleware';
+import { opsRouter } from './http/ops.routes';
+import { ReadinessService } from './ops/readiness.service';
+import { JobLeaseRepository } from './db/job-lease.repository';
+import { RetentionRepository } from './db/retention.repository';
+import { RetentionJob } from './jobs/retention.job';
 
 export interface BuildOptions {
   logger?: Logger;
@@ -111,6 +118,10 @@ export interface Services {
   // issue 5: device-trust policy, authentication log
   trustPolicy: TrustPolicyService;
   authLog: AuthLogService;
+  /** Prometheus metrics of this app (a registry of its own) */
+  metrics: Metrics;
+  /** pruning of the auth log, audit log and finished SCEP transactions by age */
+  retention: RetentionJob;
 }
 
 /** Database, CA and domain services: what the server, the CLI and the tests share. */
@@ -130,6 +141,7 @@ export async function buildServices(config: Config, opts: BuildOptions = {}): Pr
     const challenges = new ChallengeService(challengeStore, config.challenge, clock);
     const deviceIds = new DeviceIdRule(config.deviceIdPattern);
     const audit = new AuditLogService(adminRepo, clock);
+    const metrics = new Metrics();
     const profiles = new IosProfileService({
       integrations,
       mintChallenge: (id, deviceId) => challenges.mint(id, deviceId),
@@ -144,7 +156,7 @@ export async function buildServices(config: Config, opts: BuildOptions = {}): Pr
     // issue 4: deleting an integration revokes its certificates (asks the trust policy first)
     const { revocation, revocationView } = revocationParts;
     const integrationDeletion = new IntegrationDeletion(integrations, revocation, trustServices.trustPolicy.isDeviceTrustRequired, () => revocationView.sync().then(() => revocationView.publisher.current), clock);
-    return { config, logger, clock, db, authority, scep, caCreated: material.created, integrations, groups, challenges, challengeStore, profiles, apiKeys, audit, ...revocationParts, integrationDeletion, ...buildWs1(config, db, integrationRepo, clock, logger, audit), ...trustServices };
+    return { config, logger, clock, db, authority, scep, caCreated: material.created, integrations, groups, challenges, challengeStore, profiles, apiKeys, audit, ...revocationParts, integrationDeletion, ...buildWs1(config, db, integrationRepo, clock, logger, audit, metrics), ...trustServices, metrics, retention: buildRetention(config, db, clock, logger, metrics) };
   } catch (err) {
     await db.close();
     throw err;
@@ -202,6 +214,18 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   // every admin route declares its permission (checked here, listed as App.adminRoutes)
   const adminApi = registerCertificateRoutes(addTrustAdminRoutes(adminRouter({ ...services, limiter: adminLimiter, clientAddress }), services), services);
   const routeTable = adminRoutes(adminApi);
+  const { metrics } = services;
+  metrics.collectProcessMetrics();
+  if (services.db.dialect === 'postgres') metrics.watchDatabasePool(() => postgresPool(services.db));
+  const readiness = new ReadinessService({
+    probeDatabaseWrite: () => new JobLeaseRepository(services.db).probeWrite(),
+    caKey: services.authority.ca.key,
+    caCertificateDer: services.authority.caCertificate.der,
+    currentCrl: () => services.revocationView.publisher.current,
+    publicUrlIsDefault: publicUrlIsDefault(config),
+    publicUrl: config.http.publicUrl,
+    clock: services.clock,
+  });
   const koa = createHttpApp(logger, [
     // first: the login-time check is the hottest path, and each router ahead of it costs a match
     trust.router,
@@ -209,7 +233,9 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     challengeRouter({ integrations: services.integrations, challenges: services.challenges, deviceIds: new DeviceIdRule(config.deviceIdPattern), limiter: challengeLimiter, clientAddress, caThumbprint: services.authority.caCertificate.fingerprintSha1.toString('hex').toUpperCase(), logger }),
     adminApi,
     revocationRouter({ view: services.revocationView, ocsp: services.ocsp, logger }),
-  ]);
+    // /metrics and /readyz last: scrapes and probes are rare next to SCEP and trust traffic
+    opsRouter({ metrics, readiness }),
+  ], [metricsMiddleware(metrics)]);
   // first sync publishes a CRL if none exists; then the view polls the database every 500 ms
   await services.revocationView.start();
   await trust.start();
@@ -218,6 +244,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     ? new Ws1SyncScheduler({ listConfigured: () => services.ws1Settings.listConfigured(), sync: (id, o) => services.ws1Sync.sync(id, o) }, { time: parseDailyTime(config.ws1.syncTime), spreadMinutes: config.ws1.spreadMinutes, clock: services.clock, logger })
     : undefined;
   ws1Scheduler?.start();
+  // retention pruning: every instance looks, the job lease lets one of them run it
+  services.retention.start();
   // Node checks header/request timeouts only every connectionsCheckingInterval (30 s default)
   // with a separate admin listener, the public listeners answer 404 under /admin
   const publicHandler = config.admin ? withoutAdminPaths(koa.callback()) : koa.callback();
@@ -254,6 +282,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     close: async () => {
       await services.revocationView.stop();
       await ws1Scheduler?.stop();
+      await services.retention.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -301,13 +330,13 @@ async function buildRevocation(config: Config, db: Database, ca: KeyPairIdentity
 }
 
 /** Issue 6: WS1 settings (secrets under SecretBox), inventory, sync lease and App Config keys. */
-function buildWs1(config: Config, db: Database, integrations: IntegrationFinder, clock: Clock, logger: Logger, audit: AuditLogService) {
+function buildWs1(config: Config, db: Database, integrations: IntegrationFinder, clock: Clock, logger: Logger, audit: AuditLogService, metrics: Metrics) {
   let box: SecretBox | undefined;
   const secretBox = () => (box ??= new SecretBox(loadOrCreateSecretKey(config.secretKey, config.certsDir)));
   const inventory = new InventoryRepository(db);
   const settingsStore = new InventorySettingsRepository(db);
   const ws1Settings = new Ws1SettingsService(integrations, settingsStore, secretBox, clock, config.ws1.timeoutMs, { allowHttp: config.ws1.allowHttp });
-  const ws1Sync = new Ws1SyncService({ settings: ws1Settings, leases: new InventoryLeaseRepository(db, inventory), inventory, clock, logger, audit: (actor, action, target, details) => audit.record(actor, action, target, details) });
+  const ws1Sync = new Ws1SyncService({ settings: ws1Settings, leases: new InventoryLeaseRepository(db, inventory), inventory, clock, logger, audit: (actor, action, target, details) => audit.record(actor, action, target, details), onOutcome: (o) => metrics.recordWs1Sync(o) });
   return { ws1Settings, ws1Sync, appConfig: new AppConfigService(integrations, settingsStore, clock), inventory };
 }
 
@@ -381,4 +410,15 @@ export function buildMigration(s: Services): MigrationService {
     republish: () => s.revocationView.sync(),
     crashPoint: crashPointFromEnv(),
   });
+}
+
+/** The pg.Pool behind TypeORM's PostgreSQL driver (its `master`); undefined on SQLite. */
+function postgresPool(db: Database): { totalCount: number; idleCount: number; waitingCount: number } | undefined {
+  if (db.dialect !== 'postgres') return undefined;
+  return (db.dataSource.driver as unknown as { master?: { totalCount: number; idleCount: number; waitingCount: number } }).master;
+}
+
+/** Retention pruning (server: periodic; CLI: `scepter retention run`). */
+function buildRetention(config: Config, db: Database, clock: Clock, logger: Logger, metrics: Metrics): RetentionJob {
+  return new RetentionJob(new RetentionRepository(db), new JobLeaseRepository(db), { ...config.retention, clock, logger, metrics });
 }

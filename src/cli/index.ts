@@ -14,6 +14,8 @@ import { registerIntegrationDeleteCommand } from './commands/integration-delete.
 import { registerMigrateCommands } from './commands/migrate.commands';
 import { registerInitCommand } from './commands/init.command';
 import { registerStatusCommand } from './commands/status.command';
+import { registerRetentionCommands } from './commands/retention.commands';
+import { registerBackupCommands } from './commands/backup.commands';
 
 /**
  * `scepter`: every admin action, each with --json for scripts. Command groups live in
@@ -40,6 +42,8 @@ export function buildProgram(opts: { json?: boolean } = {}): Command {
   registerDeviceRevocationCommands(program); // issue 4: device revoke
   registerIntegrationDeleteCommand(program); // issue 4: integration delete (revokes its certificates)
   registerMigrateCommands(program); // issue 7: migrate ..., migrate-all
+  registerRetentionCommands(program); // retention run
+  registerBackupCommands(program); // backup, restore
   registerWs1Commands(program); // keep last: it adds to the integration and device groups
   return program;
 }

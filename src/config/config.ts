@@ -71,6 +71,11 @@ const schema = {
   // the admin API on its own listener (e.g. 127.0.0.1:8081); unset = on the public HTTP port
   SCEPTER_ADMIN_HOST: z.string().min(1).optional(),
   SCEPTER_ADMIN_PORT: int(0, 65535).optional(),
+  // retention pruning by age (0 = keep forever), run every interval by one instance at a time
+  SCEPTER_AUTH_LOG_RETENTION_DAYS: int(0, 36500).default(90),
+  SCEPTER_AUDIT_RETENTION_DAYS: int(0, 36500).default(365),
+  SCEPTER_SCEP_TRANSACTION_RETENTION_DAYS: int(0, 36500).default(90),
+  SCEPTER_RETENTION_INTERVAL_MINUTES: int(1, 7 * 24 * 60).default(60),
 } as const;
 
 // never echoed in an error message
@@ -116,6 +121,8 @@ export interface Config {
   secretKey?: Buffer;
   /** nightly WS1 device sync at local time HH:MM (null = off) plus a random delay of up to spreadMinutes; deadline of each WS1 call */
   ws1: { syncTime: string | null; spreadMinutes: number; timeoutMs: number; allowHttp: boolean };
+  /** days kept (0 = forever) of the auth log, the audit log and finished SCEP transactions; minutes between runs */
+  retention: { authLogDays: number; auditDays: number; scepTransactionDays: number; intervalMinutes: number };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = homeOf(env)): Config {
@@ -167,6 +174,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = homeOf(en
     ocspKeyType: e.SCEPTER_OCSP_KEY,
     secretKey: e.SCEPTER_SECRET_KEY,
     ws1: { syncTime: e.SCEPTER_SYNC_SCHEDULE === 'off' ? null : e.SCEPTER_SYNC_SCHEDULE, spreadMinutes: e.SCEPTER_SYNC_SPREAD_MINUTES, timeoutMs: e.SCEPTER_WS1_TIMEOUT_SECONDS * 1000, allowHttp: e.SCEPTER_WS1_ALLOW_HTTP === 'on' },
+    retention: {
+      authLogDays: e.SCEPTER_AUTH_LOG_RETENTION_DAYS,
+      auditDays: e.SCEPTER_AUDIT_RETENTION_DAYS,
+      scepTransactionDays: e.SCEPTER_SCEP_TRANSACTION_RETENTION_DAYS,
+      intervalMinutes: e.SCEPTER_RETENTION_INTERVAL_MINUTES,
+    },
   };
 }
 

@@ -62,6 +62,7 @@ export function revocationRouter(deps: RevocationRouterDeps): Router {
 
 function answer(ctx: Context, deps: RevocationRouterDeps, a: OcspAnswer): void {
   if (a.status !== 'successful') deps.logger.debug({ ocsp: a.status, method: ctx.method }, 'ocsp refused');
+  ctx.state.ocspStatus = a.status; // counted by the metrics middleware
   ctx.status = 200;
   ctx.type = OCSP_RESPONSE_TYPE;
   ctx.body = a.body;

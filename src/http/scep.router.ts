@@ -66,6 +66,7 @@ async function serve(ctx: Context, endpoint: ScepEndpoint, deps: ScepRouterDeps)
       let outcome: ScepOutcome | undefined;
       try {
         outcome = await deps.scep.pkiOperation(endpoint, der);
+        ctx.state.scepOutcome = outcome; // counted by the metrics middleware
       } finally {
         logOperation(deps.logger, endpoint, outcome, started);
       }

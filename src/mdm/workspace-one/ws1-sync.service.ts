@@ -63,6 +63,8 @@ export interface Ws1SyncDeps {
   leaseMs?: number;
   /** records who synced and the outcome (the audit log) */
   audit?: (actor: Actor, action: string, target: string, details: Record<string, unknown>) => Promise<void>;
+  /** every finished sync's outcome (the metrics) */
+  onOutcome?: (outcome: SyncOutcome) => void;
 }
 
 const DEFAULT_LEASE_MS = 2 * 60_000;
@@ -114,6 +116,7 @@ export class Ws1SyncService {
       const outcome = toOutcome(r);
       if (outcome.ok) logger.info({ ...outcome }, 'ws1 sync finished');
       else logger.warn({ ...outcome }, 'ws1 sync failed; previous inventory kept');
+      this.deps.onOutcome?.(outcome);
       const actor = opts.actor ?? { who: opts.slot ? 'scheduler' : 'system', from: this.instance };
       const details = outcome.ok ? { ok: true, managed: outcome.managed, scheduled: Boolean(opts.slot) } : { ok: false, message: outcome.message, scheduled: Boolean(opts.slot) };
       await this.deps.audit?.(actor, 'integration.ws1.sync', id, details).catch((err) => logger.warn({ integrationId: id, err }, 'audit record of a ws1 sync failed'));
