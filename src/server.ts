@@ -3,9 +3,11 @@ import { loadConfig } from './config/config';
 import { runPrimary } from './server-cluster';
 import { buildApp } from './main';
 import { ConfigError } from './shared/errors';
+import { restrictUmask } from './shared/secure-file';
 
 /** `npm start`: configuration from the environment, then the service until SIGINT/SIGTERM. */
 async function main(): Promise<void> {
+  restrictUmask(); // keys, database files and the data directory are created owner-only
   const config = loadConfig();
   if (config.workers > 1 && cluster.isPrimary) return runPrimary(config, config.workers);
   const app = await buildApp(config);

@@ -7,6 +7,7 @@ import { ParsedCertificate } from '../pki/certificate';
 import { buildName } from '../pki/names';
 import { pemDecode, pemEncode } from '../pki/der';
 import { ConfigError } from '../shared/errors';
+import { securePrivateDir } from '../shared/secure-file';
 
 const generateRsa = promisify(generateKeyPair);
 
@@ -44,7 +45,7 @@ const FILES = {
 
 /** Loads the CA (and RA pair) from `dir`, creating what is missing on first start. */
 export async function loadOrCreateCa(o: CaMaterialOptions): Promise<CaMaterial> {
-  fs.mkdirSync(o.dir, { recursive: true, mode: 0o700 });
+  securePrivateDir(o.dir);
   const p = (f: string) => path.join(o.dir, f);
   let created = false;
   await withCreationLock(p(FILES.lock), async () => {

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { loadConfig } from '../config/config';
 import { buildServices, Services } from '../main';
+import { restrictUmask } from '../shared/secure-file';
 import { createLogger } from '../shared/logger';
 import { AppError, ConfigError } from '../shared/errors';
 
@@ -12,6 +13,7 @@ import { AppError, ConfigError } from '../shared/errors';
 export async function withServices<T>(cmd: Command, fn: (s: Services) => Promise<T>): Promise<void> {
   const json = Boolean(cmd.optsWithGlobals().json);
   let services: Services | undefined;
+  restrictUmask(); // keys, database files, reports and profiles are created owner-only
   try {
     const config = loadConfig();
     // CLI logs go to stderr and only when something is wrong, so stdout stays parseable

@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ConfigError } from '../shared/errors';
 import { parseSecretKey } from '../shared/secret-box';
+import { checkTrustedProxies, checkWorkers, portSetting } from './strict-settings';
 
 /**
  * Every setting, read from environment variables. Defaults are declared here and documented in the
@@ -11,7 +12,7 @@ import { parseSecretKey } from '../shared/secret-box';
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 const schema = {
-  SCEPTER_HTTP_PORT: int(0, 65535).default(8080),
+  SCEPTER_HTTP_PORT: portSetting().default(8080),
   SCEPTER_HOST: z.string().min(1).default('0.0.0.0'),
   SCEPTER_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   SCEPTER_DATABASE: z.string().min(1).default('data/scepter.sqlite'),
@@ -36,10 +37,12 @@ const schema = {
   SCEPTER_AUTH_COOLDOWN_SECONDS: int(1, 86_400).default(300),
   SCEPTER_CRL_VALIDITY_HOURS: int(1, 24 * 30).default(24),
   // issue 5: device trust (HTTPS listener, proxy header, polling)
-  SCEPTER_TLS_PORT: int(0, 65535).default(8443),
+  SCEPTER_TLS_PORT: portSetting().default(8443),
   SCEPTER_TLS_CERT: z.string().min(1).optional(),
   SCEPTER_TLS_KEY: z.string().min(1).optional(),
   SCEPTER_TRUSTED_PROXIES: z.string().default('').transform((s, ctx) => parseProxyList(s) ?? (ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of IP addresses or CIDR ranges' }), z.NEVER)),
+  // 0.0.0.0/0 or ::/0 in SCEPTER_TRUSTED_PROXIES only with this on
+  SCEPTER_TRUST_ANY_PROXY: z.enum(['on', 'off']).default('off'),
   SCEPTER_CLIENT_CERT_HEADER: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name').default('X-SSL-Client-Cert'),
   SCEPTER_TRUST_POLL_MS: int(100, 60_000).default(500),
   SCEPTER_WORKERS: int(1, 64).default(1),
@@ -103,6 +106,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const port = e.SCEPTER_HTTP_PORT;
   const publicUrl = (e.SCEPTER_PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, '');
   const db = e.SCEPTER_DATABASE;
+  checkTrustedProxies(e.SCEPTER_TRUSTED_PROXIES, e.SCEPTER_TRUST_ANY_PROXY === 'on');
+  checkWorkers(e.SCEPTER_WORKERS, db);
   return {
     http: { port, host: e.SCEPTER_HOST, publicUrl, maxBodyBytes: e.SCEPTER_MAX_BODY_BYTES, headersTimeoutMs: e.SCEPTER_HEADERS_TIMEOUT_MS },
     databaseUrl: /^postgres(ql)?:\/\//.test(db) || db === ':memory:' ? db : path.resolve(cwd, db),

@@ -1,4 +1,4 @@
-import fs from 'node:fs';
+import { writeFileAtomic } from '../../shared/secure-file';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { INTEGRATION_STATUSES, INTEGRATION_TYPES, IOS_CERTS_EOL_NOTICE } from '../../integrations/integration.types';
@@ -86,7 +86,7 @@ export function registerIntegrationCommands(program: Command): Command {
       withServices(cmd, async ({ profiles }) => {
         const p = await profiles.build(id, opts.deviceUid, cliActor());
         const file = path.resolve(opts.out);
-        fs.writeFileSync(file, p.mobileconfig, { mode: 0o600 }); // it holds a live challenge
+        writeFileAtomic(file, p.mobileconfig); // it holds a live challenge: 0600 even over an existing file
         const info = { file, deviceUid: p.deviceUid, challengeExpiresAt: p.challengeExpiresAt.toISOString() };
         output(cmd, info, () => `wrote ${file}\nDevice UID: ${info.deviceUid}\nIts one-time challenge expires ${info.challengeExpiresAt}`);
       }),
