@@ -5,6 +5,8 @@ import { isIP } from 'node:net';
 import { createPublicKey, generateKeyPair, KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { RequestListener } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import type { KeyPairIdentity } from '../ca/ca-material';
 import { FILES, randomSerial, withCreationLock } from '../ca/ca-material';
 import { writeFileAtomic } from '../shared/secure-file';
@@ -135,9 +137,33 @@ export function createTlsServer(identity: TlsIdentity, caPem: string, handler: R
     },
     handler,
   );
+  server.on('clientError', answerDespiteStaleVerificationError);
   server.headersTimeout = 20_000;
   server.requestTimeout = 60_000;
   server.keepAliveTimeout = 5_000;
   server.maxHeadersCount = 100;
   return server;
 }
+
+/**
+ * OpenSSL checks the client's chain during the handshake; when a certificate's signature does not
+ * verify (tampered, or forged under our CA's name) the check queues e.g. "rsa routines: invalid
+ * padding" and, with rejectUnauthorized off, the handshake still completes. Node then reads that
+ * stale error on the connection's next read and reports it as a socket error, which by default
+ * closes the connection: the device would get no answer instead of the policy's `unknown-issuer`.
+ * Such an error (from a crypto library, on a completed handshake whose verification failed) is
+ * ignored, and the request is answered; every other client error is handled as Node's default does.
+ */
+function answerDespiteStaleVerificationError(err: NodeJS.ErrnoException & { library?: string }, socket: Duplex): void {
+  const tlsSocket = socket as TLSSocket;
+  if (tlsSocket.encrypted && tlsSocket.authorizationError && err.library !== undefined && err.library !== 'SSL routines' && !socket.destroyed) return;
+  if (socket.writable) socket.write(CLIENT_ERROR_RESPONSES[err.code ?? ''] ?? CLIENT_ERROR_RESPONSES.default!);
+  socket.destroy(err);
+}
+
+// what Node's HTTP server answers a client error with when nobody listens for 'clientError'
+const CLIENT_ERROR_RESPONSES: Record<string, string> = {
+  HPE_HEADER_OVERFLOW: 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n',
+  ERR_HTTP_REQUEST_TIMEOUT: 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n',
+  default: 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n',
+};
