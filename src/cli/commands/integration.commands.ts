@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { INTEGRATION_STATUSES, INTEGRATION_TYPES, IOS_CERTS_EOL_NOTICE } from '../../integrations/integration.types';
 import { integrationText } from '../../integrations/integration.view';
+import { DEFAULT_ROTATION_GRACE } from '../../integrations/challenge-rotation';
 import { output, withServices } from '../cli-context';
 import { cliActor } from './admin.commands';
 import { ws1ShowExtras, ws1ShowText } from '../../mdm/workspace-one/ws1-show.presenter';
@@ -61,11 +62,21 @@ export function registerIntegrationCommands(program: Command): Command {
     );
   integration
     .command('rotate-challenge-credentials <id>')
-    .description('new challenge password for an ios-certs integration (shown once; update WS1)')
-    .action(async (id: string, _opts, cmd: Command) =>
+    .description('new challenge password for an ios-certs integration (shown once; update WS1); the old one keeps working for --grace')
+    .option('--grace <duration>', 'how long the old password keeps working, e.g. 24h, 90m, 7d; 0 ends it now (after a leak)', DEFAULT_ROTATION_GRACE)
+    .option('--expire-unused-challenges', 'also expire every challenge already minted and not yet used (after a leak)')
+    .action(async (id: string, opts: { grace: string; expireUnusedChallenges?: boolean }, cmd: Command) =>
       withServices(cmd, async ({ integrations }) => {
-        const v = await integrations.rotateChallengeCredentials(id, cliActor());
-        output(cmd, v, () => `Challenge Username: ${v.challengeUsername}\nChallenge Password: ${v.challengePassword}\n(shown once: paste it into the WS1 Certificate Authority now)`);
+        const v = await integrations.rotateChallengeCredentials(id, cliActor(), { grace: opts.grace, expireUnusedChallenges: Boolean(opts.expireUnusedChallenges) });
+        output(cmd, v, () =>
+          [
+            `Challenge Username: ${v.challengeUsername}`,
+            `Challenge Password: ${v.challengePassword}`,
+            '(shown once: paste it into the WS1 Certificate Authority now)',
+            v.previousPasswordValidUntil ? `The previous password keeps working until ${v.previousPasswordValidUntil}.` : 'The previous password no longer works.',
+            ...(opts.expireUnusedChallenges ? [`Expired ${v.expiredChallenges} unused challenge(s).`] : []),
+          ].join('\n'),
+        );
       }),
     );
   integration
