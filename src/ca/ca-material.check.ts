@@ -22,14 +22,17 @@ export function isEncryptedPem(pem: string): boolean {
  * unencrypted is refused: the admin believes it protected, and the fix is one command.
  */
 export function readPrivateKey(file: string, pem: string, passphrase: string | undefined, variable = 'SCEPTER_CA_KEY_PASSPHRASE'): KeyObject {
-  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) throw new ConfigError(variable === 'SCEPTER_CA_KEY_PASSPHRASE' ? 'SCEPTER_CERTS_DIR' : variable, `${file}: no PEM private key in this file`);
+  // a damaged file is the directory's problem; only decryption is the passphrase's
+  const fileVariable = variable === 'SCEPTER_CA_KEY_PASSPHRASE' ? 'SCEPTER_CERTS_DIR' : variable;
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) throw new ConfigError(fileVariable, `${file}: no PEM private key in this file`);
   if (passphrase !== undefined && !isEncryptedPem(pem)) {
     throw new ConfigError('SCEPTER_CA_KEY_PASSPHRASE', `${file} is stored unencrypted although a passphrase is set: run \`${ENCRYPT_KEY_COMMAND}\` (with SCEPTER_CA_KEY_PASSPHRASE set) to encrypt it`);
   }
   try {
     return createPrivateKey({ key: pem, passphrase });
   } catch {
-    throw new ConfigError(variable, isEncryptedPem(pem) ? `cannot decrypt ${file} (missing or wrong passphrase)` : `cannot read the private key in ${file}`);
+    if (isEncryptedPem(pem)) throw new ConfigError(variable, `cannot decrypt ${file} (missing or wrong passphrase)`);
+    throw new ConfigError(fileVariable, `cannot read the private key in ${file} (corrupt or truncated?)`);
   }
 }
 

@@ -90,13 +90,20 @@ describe('security: CA material is checked at start', function () {
     refusal(await start(), 'tls-server.cert.pem');
   });
 
-  it('a corrupt CA certificate file is named in the error', async () => {
+  it('a corrupt CA certificate file (and a damaged key file) is named in the error', async () => {
     restore(() => {
       const file = path.join(certs(), 'ca.cert.pem');
       const pem = fs.readFileSync(file, 'utf8');
       fs.writeFileSync(file, pem.slice(0, 200) + pem.slice(400));
     });
     expect(refusal(await start(), 'ca.cert.pem')).to.contain('not a readable PEM certificate');
+    // a damaged key file is named too, as the directory's problem, not the passphrase's
+    restore(() => {
+      const file = path.join(certs(), 'ra-sign.key.pem');
+      const pem = fs.readFileSync(file, 'utf8');
+      fs.writeFileSync(file, pem.slice(0, 300) + pem.slice(600));
+    });
+    expect(refusal(await start(), 'ra-sign.key.pem')).to.contain('SCEPTER_CERTS_DIR');
   });
 
   it('a passphrase set while the keys are unencrypted refuses to start naming `scepter ca encrypt-key`, which encrypts them all atomically (0600)', async () => {
