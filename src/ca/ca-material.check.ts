@@ -55,7 +55,7 @@ export function checkKeyMatches(certificate: ParsedCertificate, key: KeyObject, 
   } catch {
     matches = false;
   }
-  if (!matches) throw new ConfigError(variable, `${keyFile} is not the key of ${certFile} (a key or certificate was swapped or replaced)`);
+  if (!matches) throw new ConfigError(variable, `${keyFile} does not belong to ${certFile} (a key or certificate was swapped or replaced)`);
 }
 
 /** `certificate` names the CA as issuer and carries the CA key's signature, else a ConfigError naming `file`. */

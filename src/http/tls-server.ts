@@ -53,7 +53,7 @@ export async function loadOrCreateTlsIdentity(ca: KeyPairIdentity, o: TlsIdentit
     const certPem = readFile(o.certFile, 'SCEPTER_TLS_CERT');
     const keyPem = readFile(o.keyFile, 'SCEPTER_TLS_KEY');
     const certificate = readCertificate(o.certFile, certPem, 'SCEPTER_TLS_CERT');
-    checkKeyMatches(certificate, readPrivateKey(o.keyFile, keyPem, undefined, 'SCEPTER_TLS_KEY'), o.certFile, o.keyFile, 'SCEPTER_TLS_KEY');
+    checkKeyMatches(certificate, readPrivateKey(o.keyFile, keyPem, undefined, 'SCEPTER_TLS_KEY'), o.certFile, o.keyFile, 'SCEPTER_TLS_CERT');
     return { certPem, keyPem, created: false, supplied: true };
   }
   const keyFile = path.join(o.certsDir, TLS_FILES.key);

@@ -74,7 +74,7 @@ describe('security: CA material is checked at start', function () {
       const key = /-----BEGIN PRIVATE KEY-----[\s\S]+?-----END PRIVATE KEY-----\n/.exec(theirs)![0];
       fs.writeFileSync(path.join(certs(), 'ocsp-signer.pem'), mine.replace(/-----BEGIN PRIVATE KEY-----[\s\S]+?-----END PRIVATE KEY-----\n/, key));
     });
-    expect(refusal(await start(), 'ocsp-signer.pem')).to.contain('is not the key of');
+    expect(refusal(await start(), 'ocsp-signer.pem')).to.contain('does not belong to');
   });
 
   it('a TLS key that does not match the TLS certificate is named, not silently replaced', async () => {
