@@ -4,9 +4,11 @@ import { loadHomeConfig } from './config/config-file';
 import { runPrimary } from './server-cluster';
 import { buildApp } from './main';
 import { ConfigError } from './shared/errors';
+import { restrictUmask } from './shared/secure-file';
 
 /** `npm start`: configuration from the home's config file under the environment, then the service until SIGINT/SIGTERM. */
 async function main(): Promise<void> {
+  restrictUmask(); // keys, database files and the data directory are created owner-only
   const config = loadHomeConfig();
   if (config.workers > 1 && cluster.isPrimary) return runPrimary(config, config.workers);
   const app = await buildApp(config);

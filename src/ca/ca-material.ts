@@ -1,12 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { createPrivateKey, createPublicKey, generateKeyPair, KeyObject, randomBytes } from 'node:crypto';
+import { createPublicKey, generateKeyPair, KeyObject, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import { buildCertificate, keyIdentifier } from '../pki/certificate-builder';
 import { ParsedCertificate } from '../pki/certificate';
 import { buildName } from '../pki/names';
-import { pemDecode, pemEncode } from '../pki/der';
+import { pemEncode } from '../pki/der';
 import { ConfigError } from '../shared/errors';
+import { securePrivateDir } from '../shared/secure-file';
+import { checkIssuedByCa, loadCheckedIdentity } from './ca-material.check';
 
 const generateRsa = promisify(generateKeyPair);
 
@@ -32,7 +34,7 @@ export interface CaMaterialOptions {
   ra: boolean;
 }
 
-const FILES = {
+export const FILES = {
   caKey: 'ca.key.pem',
   caCert: 'ca.cert.pem',
   raSignKey: 'ra-sign.key.pem',
@@ -44,7 +46,7 @@ const FILES = {
 
 /** Loads the CA (and RA pair) from `dir`, creating what is missing on first start. */
 export async function loadOrCreateCa(o: CaMaterialOptions): Promise<CaMaterial> {
-  fs.mkdirSync(o.dir, { recursive: true, mode: 0o700 });
+  securePrivateDir(o.dir);
   const p = (f: string) => path.join(o.dir, f);
   let created = false;
   await withCreationLock(p(FILES.lock), async () => {
@@ -74,6 +76,9 @@ export async function loadOrCreateCa(o: CaMaterialOptions): Promise<CaMaterial> 
     });
     material.raSigning = loadIdentity(p(FILES.raSignKey), p(FILES.raSignCert), o.passphrase);
     material.raEncryption = loadIdentity(p(FILES.raEncKey), p(FILES.raEncCert), o.passphrase);
+    // an RA certificate from another CA would make clients reject every CertRep it signs
+    checkIssuedByCa(material.raSigning.certificate, ca.certificate, p(FILES.raSignCert), p(FILES.caCert));
+    checkIssuedByCa(material.raEncryption.certificate, ca.certificate, p(FILES.raEncCert), p(FILES.caCert));
   }
   return material;
 }
@@ -92,16 +97,9 @@ function writeKey(file: string, key: KeyObject, passphrase?: string): void {
   fs.renameSync(tmp, file);
 }
 
+/** Key and certificate, checked to belong together (each failure names the file). */
 function loadIdentity(keyFile: string, certFile: string, passphrase?: string): KeyPairIdentity {
-  const pem = fs.readFileSync(keyFile, 'utf8');
-  let key: KeyObject;
-  try {
-    key = createPrivateKey({ key: pem, passphrase });
-  } catch {
-    throw new ConfigError('SCEPTER_CA_KEY_PASSPHRASE', pem.includes('ENCRYPTED') ? `cannot decrypt ${keyFile} (missing or wrong passphrase)` : `cannot read ${keyFile}`);
-  }
-  const certificate = ParsedCertificate.fromDer(pemDecode(fs.readFileSync(certFile, 'utf8'), 'CERTIFICATE'));
-  return { certificate, key };
+  return loadCheckedIdentity(keyFile, certFile, passphrase);
 }
 
 /** Serial numbers: 16 random bytes, positive, with the second-highest bit set so DER keeps all 16. */
@@ -156,7 +154,7 @@ async function raCertificate(ca: KeyPairIdentity, key: KeyObject, usage: 'digita
 }
 
 /** Creation is guarded by an exclusive lock file so two instances starting together make one CA. */
-async function withCreationLock(lockFile: string, fn: () => Promise<void>): Promise<void> {
+export async function withCreationLock<T>(lockFile: string, fn: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     try {
@@ -169,7 +167,7 @@ async function withCreationLock(lockFile: string, fn: () => Promise<void>): Prom
     }
   }
   try {
-    await fn();
+    return await fn();
   } finally {
     fs.rmSync(lockFile, { force: true });
   }

@@ -1,14 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { createPrivateKey, createPublicKey, generateKeyPair, KeyObject, X509Certificate } from 'node:crypto';
+import { createPublicKey, generateKeyPair, X509Certificate } from 'node:crypto';
 import { promisify } from 'node:util';
 import { buildCertificate, keyIdentifier } from '../pki/certificate-builder';
 import { ParsedCertificate } from '../pki/certificate';
-import { pemDecode, pemEncode } from '../pki/der';
+import { pemEncode } from '../pki/der';
 import { buildName } from '../pki/names';
 import { OID } from '../pki/oids';
-import { ConfigError } from '../shared/errors';
 import { randomSerial, type KeyPairIdentity } from './ca-material';
+import { checkIssuedByCa, checkKeyMatches, readCertificate, readPrivateKey } from './ca-material.check';
 
 const generate = promisify(generateKeyPair);
 
@@ -27,12 +27,14 @@ export interface OcspSignerOptions {
 /**
  * The delegated OCSP responder (EKU id-kp-OCSPSigning + id-pkix-ocsp-nocheck), kept beside the CA
  * as one file holding its key and certificate. Created on first start, and again once a third of
- * its validity is left or when the CA changed. The CA key then signs nothing but certificates and
- * CRLs, and a 2048-bit responder key answers faster than a larger CA key.
+ * its validity is left (or SCEPTER_OCSP_KEY changed); a signer file that is corrupt, whose key does
+ * not match or that another CA issued stops the start instead. The CA key then signs nothing but
+ * certificates and CRLs, and a 2048-bit responder key answers faster than a larger CA key.
  */
 export async function loadOrCreateOcspSigner(ca: KeyPairIdentity, o: OcspSignerOptions, now: Date = new Date()): Promise<KeyPairIdentity> {
   const file = path.join(o.dir, OCSP_SIGNER_FILE);
-  const existing = fs.existsSync(file) ? readSigner(file, o.passphrase) : undefined;
+  // a signer whose key, certificate or issuer is wrong stops the start (named), never replaced silently
+  const existing = fs.existsSync(file) ? readSigner(file, ca, o.passphrase) : undefined;
   if (existing && usable(existing, ca, o, now)) return existing;
 
   const created = await createSigner(ca, o, now);
@@ -43,7 +45,7 @@ export async function loadOrCreateOcspSigner(ca: KeyPairIdentity, o: OcspSignerO
     else fs.linkSync(tmp, file); // fails if another instance created it meanwhile: use theirs
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    const theirs = readSigner(file, o.passphrase);
+    const theirs = readSigner(file, ca, o.passphrase);
     if (theirs && usable(theirs, ca, o, now)) return theirs;
   } finally {
     fs.rmSync(tmp, { force: true });
@@ -59,19 +61,17 @@ export function usable(s: KeyPairIdentity, ca: KeyPairIdentity, o: Pick<OcspSign
   return issuedByCa && c.notBefore.getTime() <= now.getTime() + 5 * 60_000 && c.notAfter.getTime() - now.getTime() > (o.validityDays * 86_400_000) / 3;
 }
 
-function readSigner(file: string, passphrase?: string): KeyPairIdentity | undefined {
+/**
+ * The signer in `file`: its key (encrypted when a passphrase is set), its certificate, the two
+ * belonging together and the certificate issued by the CA; otherwise a ConfigError naming the file.
+ */
+function readSigner(file: string, ca: KeyPairIdentity, passphrase?: string): KeyPairIdentity {
   const pem = fs.readFileSync(file, 'utf8');
-  let key: KeyObject;
-  try {
-    key = createPrivateKey({ key: pem, passphrase });
-  } catch {
-    throw new ConfigError('SCEPTER_CA_KEY_PASSPHRASE', `cannot read the OCSP signer key in ${file}`);
-  }
-  try {
-    return { key, certificate: ParsedCertificate.fromDer(pemDecode(pem, 'CERTIFICATE')) };
-  } catch {
-    return undefined; // unreadable certificate: make a new signer
-  }
+  const key = readPrivateKey(file, pem, passphrase);
+  const certificate = readCertificate(file, pem);
+  checkKeyMatches(certificate, key, file, file);
+  checkIssuedByCa(certificate, ca.certificate, file, `the CA certificate (remove ${OCSP_SIGNER_FILE} if the CA was replaced on purpose)`);
+  return { key, certificate };
 }
 
 function signerPem(s: KeyPairIdentity, passphrase?: string): string {

@@ -3,6 +3,7 @@ import type { Config } from '../config/config';
 import { loadHomeConfig } from '../config/config-file';
 import { requireSetUpHome } from './home-guard';
 import { buildServices, Services } from '../main';
+import { restrictUmask } from '../shared/secure-file';
 import { createLogger } from '../shared/logger';
 import { AppError, ConfigError } from '../shared/errors';
 import { escapeText } from '../shared/terminal-text';
@@ -15,6 +16,7 @@ import { escapeText } from '../shared/terminal-text';
 export async function withServices<T>(cmd: Command, fn: (s: Services) => Promise<T>): Promise<void> {
   const json = Boolean(cmd.optsWithGlobals().json);
   let services: Services | undefined;
+  restrictUmask(); // keys, database files, reports and profiles are created owner-only
   try {
     const config = loadHomeConfig();
     await requireSetUpHome(config);

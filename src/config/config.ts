@@ -6,6 +6,7 @@ import { ConfigError } from '../shared/errors';
 import { parseSecretKey } from '../shared/secret-box';
 import { homeOf } from './home';
 import { DEFAULT_DEVICE_ID_PATTERN } from '../challenge/device-id.rule';
+import { checkTrustedProxies, checkWorkers, portSetting } from './strict-settings';
 
 /**
  * Every setting, read from environment variables. Defaults are declared here and documented in the
@@ -14,7 +15,7 @@ import { DEFAULT_DEVICE_ID_PATTERN } from '../challenge/device-id.rule';
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
 const schema = {
-  SCEPTER_HTTP_PORT: int(0, 65535).default(8080),
+  SCEPTER_HTTP_PORT: portSetting().default(8080),
   SCEPTER_HOST: z.string().min(1).default('0.0.0.0'),
   SCEPTER_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   SCEPTER_DATABASE: z.string().min(1).default('data/scepter.sqlite'),
@@ -45,10 +46,12 @@ const schema = {
   SCEPTER_AUTH_COOLDOWN_SECONDS: int(1, 86_400).default(300),
   SCEPTER_CRL_VALIDITY_HOURS: int(1, 24 * 30).default(24),
   // issue 5: device trust (HTTPS listener, proxy header, polling)
-  SCEPTER_TLS_PORT: int(0, 65535).default(8443),
+  SCEPTER_TLS_PORT: portSetting().default(8443),
   SCEPTER_TLS_CERT: z.string().min(1).optional(),
   SCEPTER_TLS_KEY: z.string().min(1).optional(),
   SCEPTER_TRUSTED_PROXIES: z.string().default('').transform((s, ctx) => parseProxyList(s) ?? (ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of IP addresses or CIDR ranges' }), z.NEVER)),
+  // 0.0.0.0/0 or ::/0 in SCEPTER_TRUSTED_PROXIES only with this on
+  SCEPTER_TRUST_ANY_PROXY: z.enum(['on', 'off']).default('off'),
   SCEPTER_CLIENT_CERT_HEADER: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name').default('X-SSL-Client-Cert'),
   SCEPTER_TRUST_POLL_MS: int(100, 60_000).default(500),
   SCEPTER_WORKERS: int(1, 64).default(1),
@@ -70,7 +73,7 @@ const schema = {
   SCEPTER_LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
   // the admin API on its own listener (e.g. 127.0.0.1:8081); unset = on the public HTTP port
   SCEPTER_ADMIN_HOST: z.string().min(1).optional(),
-  SCEPTER_ADMIN_PORT: int(0, 65535).optional(),
+  SCEPTER_ADMIN_PORT: portSetting().optional(),
   // retention pruning by age (0 = keep forever), run every interval by one instance at a time
   SCEPTER_AUTH_LOG_RETENTION_DAYS: int(0, 36500).default(90),
   SCEPTER_AUDIT_RETENTION_DAYS: int(0, 36500).default(365),
@@ -140,6 +143,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = homeOf(en
   const port = e.SCEPTER_HTTP_PORT;
   const publicUrl = (e.SCEPTER_PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, '');
   const db = e.SCEPTER_DATABASE;
+  checkTrustedProxies(e.SCEPTER_TRUSTED_PROXIES, e.SCEPTER_TRUST_ANY_PROXY === 'on');
+  checkWorkers(e.SCEPTER_WORKERS, db);
   return {
     home: cwd,
     logFormat: e.SCEPTER_LOG_FORMAT,

@@ -1,5 +1,5 @@
-import fs from 'node:fs';
 import path from 'node:path';
+import { createPrivateFile, restrictExisting, securePrivateDir } from '../shared/secure-file';
 import { DataSource, EntityManager, EntitySchema } from 'typeorm';
 import { columnTypes, Dialect, dialectOf } from './dialect';
 import { certificateEntity } from './entities/certificate.entity';
@@ -67,9 +67,12 @@ export class Database {
   private constructor(readonly dataSource: DataSource, readonly dialect: Dialect) {}
 
   static async open(url: string, opts: { migrate?: boolean; poolSize?: number } = {}): Promise<Database> {
-    if (dialectOf(url) === 'sqlite' && url !== ':memory:') fs.mkdirSync(path.dirname(url), { recursive: true });
+    const sqliteFile = dialectOf(url) === 'sqlite' && url !== ':memory:' ? url : undefined;
+    if (sqliteFile) prepareSqliteFiles(sqliteFile);
     const ds = new DataSource(dataSourceOptions(url, opts.poolSize));
     await ds.initialize();
+    // the -wal and -shm files SQLite just opened: 0600 even when an older version left them wider
+    if (sqliteFile) restrictExisting(sqliteCompanions(sqliteFile));
     if (ds.options.type === 'sqlite') await ds.query('PRAGMA synchronous = NORMAL');
     if (opts.migrate !== false) await ds.runMigrations({ transaction: 'each' });
     return new Database(ds, dialectOf(url));
@@ -131,6 +134,21 @@ export class Database {
     await this.queue.catch(() => undefined);
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
   }
+}
+
+/** The database file and the files SQLite keeps beside it. */
+function sqliteCompanions(file: string): string[] {
+  return [file, `${file}-wal`, `${file}-shm`, `${file}-journal`];
+}
+
+/**
+ * The data directory owner-only (0700) and the database file created 0600 before SQLite opens it:
+ * SQLite gives its -wal and -shm files the mode of the database file.
+ */
+function prepareSqliteFiles(file: string): void {
+  securePrivateDir(path.dirname(file));
+  createPrivateFile(file);
+  restrictExisting(sqliteCompanions(file));
 }
 
 /** True for a unique-constraint violation on either dialect. */

@@ -5,6 +5,7 @@ import { Integration, IntegrationStatus, IntegrationType } from '../integrations
 import { NotFoundError } from '../shared/errors';
 import { insertAudit } from './admin.repository';
 import { Database, isUniqueViolation } from './database';
+import { dateParam } from './dialect';
 import { IntegrationRow } from './entities/integration.entity';
 import { UserGroupMemberRow, UserGroupRow, UserRow } from './entities/user-group.entity';
 
@@ -61,6 +62,28 @@ export class IntegrationRepository implements IntegrationStore, GroupStore {
     await this.db.transaction(async (m) => {
       await this.updateLive(m, id, { challengePasswordHash: hash, updatedAt: now });
       await insertAudit(m, audit);
+    });
+  }
+
+  async rotateChallengePassword(id: string, change: { hash: string; previousUntil: Date | null; expireUnusedChallenges: boolean }, now: Date, audit: (expired: number) => AuditRecord): Promise<number> {
+    return this.db.transaction(async (m) => {
+      const current = await this.integrations(m).findOne({ where: { id } });
+      const keepPrevious = change.previousUntil !== null && current?.challengePasswordHash;
+      await this.updateLive(m, id, {
+        challengePasswordHash: change.hash,
+        previousChallengePasswordHash: keepPrevious ? current!.challengePasswordHash : null,
+        previousChallengePasswordUntil: keepPrevious ? change.previousUntil : null,
+        updatedAt: now,
+      });
+      let expired = 0;
+      if (change.expireUnusedChallenges) {
+        const at = dateParam(this.db.dialect, now);
+        // expired as of their own creation: whatever the clock of the instance that checks them later
+        const res = await m.createQueryBuilder().update('Challenge').set({ expiresAt: () => 'created_at' }).where('integration_id = :id AND used_at IS NULL AND expires_at > :at', { id, at }).execute();
+        expired = res.affected ?? 0;
+      }
+      await insertAudit(m, audit(expired));
+      return expired;
     });
   }
 

@@ -2,16 +2,20 @@ import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
 import { isIP } from 'node:net';
-import { createPrivateKey, createPublicKey, generateKeyPair, KeyObject, X509Certificate } from 'node:crypto';
+import { createPublicKey, generateKeyPair, KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { RequestListener } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import type { KeyPairIdentity } from '../ca/ca-material';
-import { randomSerial } from '../ca/ca-material';
+import { FILES, randomSerial, withCreationLock } from '../ca/ca-material';
+import { writeFileAtomic } from '../shared/secure-file';
 import { buildCertificate, keyIdentifier } from '../pki/certificate-builder';
 import { pemEncode } from '../pki/der';
 import { buildName } from '../pki/names';
 import { OID } from '../pki/oids';
 import { ConfigError } from '../shared/errors';
+import { checkIssuedByCa, checkKeyMatches, readCertificate, readPrivateKey } from '../ca/ca-material.check';
 
 const generate = promisify(generateKeyPair);
 
@@ -40,44 +44,57 @@ export interface TlsIdentityOptions {
 /**
  * The HTTPS listener's certificate: the admin's, or one our CA issues on first start (ECDSA P-256,
  * which makes a handshake about 30% cheaper than RSA; serverAuth; SAN localhost and 127.0.0.1).
- * The made one is renewed at start when it nears expiry or no longer chains to the current CA.
+ * The made one is renewed at start when it nears expiry; one that no longer matches its key or
+ * chains to the current CA stops the start instead (see readIfUsable).
  */
 export async function loadOrCreateTlsIdentity(ca: KeyPairIdentity, o: TlsIdentityOptions): Promise<TlsIdentity> {
   if (o.certFile && o.keyFile) {
-    try {
-      const certPem = fs.readFileSync(o.certFile, 'utf8');
-      const keyPem = fs.readFileSync(o.keyFile, 'utf8');
-      if (!new X509Certificate(certPem).checkPrivateKey(createPrivateKey(keyPem))) throw new Error('the key does not belong to the certificate');
-      return { certPem, keyPem, created: false, supplied: true };
-    } catch (err) {
-      throw new ConfigError('SCEPTER_TLS_CERT', `cannot use ${o.certFile} with ${o.keyFile}: ${(err as Error).message}`);
-    }
+    // the admin's files: each readable and the key the certificate's (its issuer is the admin's choice)
+    const certPem = readFile(o.certFile, 'SCEPTER_TLS_CERT');
+    const keyPem = readFile(o.keyFile, 'SCEPTER_TLS_KEY');
+    const certificate = readCertificate(o.certFile, certPem, 'SCEPTER_TLS_CERT');
+    checkKeyMatches(certificate, readPrivateKey(o.keyFile, keyPem, undefined, 'SCEPTER_TLS_KEY'), o.certFile, o.keyFile, 'SCEPTER_TLS_CERT');
+    return { certPem, keyPem, created: false, supplied: true };
   }
   const keyFile = path.join(o.certsDir, TLS_FILES.key);
   const certFile = path.join(o.certsDir, TLS_FILES.cert);
-  const existing = readIfUsable(keyFile, certFile, ca, o.now);
-  if (existing) return { ...existing, created: false, supplied: false };
-  const { privateKey } = await generate('ec', { namedCurve: 'P-256' });
-  const certPem = await issueServerCertificate(ca, privateKey, o.hosts, o.now);
-  const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-  // write-then-rename: a concurrent start reads either the old pair or the new one
-  writeAtomic(keyFile, keyPem, 0o600);
-  writeAtomic(certFile, certPem, 0o644);
-  return { keyPem, certPem, created: true, supplied: false };
+  // under the CA directory's creation lock: a concurrent start never reads a half-replaced pair
+  return withCreationLock(path.join(o.certsDir, FILES.lock), async () => {
+    const existing = readIfUsable(keyFile, certFile, ca, o.now);
+    if (existing) return { ...existing, created: false, supplied: false };
+    const { privateKey } = await generate('ec', { namedCurve: 'P-256' });
+    const certPem = await issueServerCertificate(ca, privateKey, o.hosts, o.now);
+    const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    writeFileAtomic(keyFile, keyPem, 0o600);
+    writeFileAtomic(certFile, certPem, 0o644);
+    return { keyPem, certPem, created: true, supplied: false };
+  });
 }
 
+/**
+ * The pair made by an earlier start, undefined when there is none or it is due for renewal. A pair
+ * whose key does not match, whose certificate is unreadable or not from the current CA stops the
+ * start with the file named: it was changed by someone, and replacing it would hide that.
+ */
 function readIfUsable(keyFile: string, certFile: string, ca: KeyPairIdentity, now: Date): { keyPem: string; certPem: string } | undefined {
-  if (!fs.existsSync(keyFile) || !fs.existsSync(certFile)) return undefined;
+  const haveKey = fs.existsSync(keyFile);
+  const haveCert = fs.existsSync(certFile);
+  if (!haveKey && !haveCert) return undefined;
+  if (!haveKey || !haveCert) throw new ConfigError('SCEPTER_CERTS_DIR', `${haveKey ? certFile : keyFile} is missing (remove ${haveKey ? keyFile : certFile} too to have a new pair made)`);
+  const certPem = readFile(certFile, 'SCEPTER_CERTS_DIR');
+  const keyPem = readFile(keyFile, 'SCEPTER_CERTS_DIR');
+  const certificate = readCertificate(certFile, certPem);
+  checkKeyMatches(certificate, readPrivateKey(keyFile, keyPem, undefined, 'SCEPTER_CERTS_DIR'), certFile, keyFile);
+  checkIssuedByCa(certificate, ca.certificate, certFile, `the CA certificate (remove ${TLS_FILES.cert} and ${TLS_FILES.key} if the CA was replaced on purpose)`);
+  const renewAt = certificate.notAfter.getTime() - RENEW_BEFORE_DAYS * 86_400_000;
+  return now.getTime() >= renewAt ? undefined : { keyPem, certPem };
+}
+
+function readFile(file: string, variable: string): string {
   try {
-    const certPem = fs.readFileSync(certFile, 'utf8');
-    const keyPem = fs.readFileSync(keyFile, 'utf8');
-    const cert = new X509Certificate(certPem);
-    const caCert = new X509Certificate(ca.certificate.der);
-    const renewAt = Date.parse(cert.validTo) - RENEW_BEFORE_DAYS * 86_400_000;
-    if (!cert.checkIssued(caCert) || !cert.verify(caCert.publicKey) || now.getTime() >= renewAt || !cert.checkPrivateKey(createPrivateKey(keyPem))) return undefined;
-    return { keyPem, certPem };
-  } catch {
-    return undefined;
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(variable, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
   }
 }
 
@@ -102,12 +119,6 @@ async function issueServerCertificate(ca: KeyPairIdentity, key: KeyObject, hosts
   return pemEncode('CERTIFICATE', der);
 }
 
-function writeAtomic(file: string, content: string, mode: number): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, content, { mode });
-  fs.renameSync(tmp, file);
-}
-
 /**
  * The HTTPS server: asks every client for a certificate (our CA named as acceptable) but completes
  * the handshake whatever comes, so an untrusted device still gets a policy answer. The options make
@@ -126,9 +137,33 @@ export function createTlsServer(identity: TlsIdentity, caPem: string, handler: R
     },
     handler,
   );
+  server.on('clientError', answerDespiteStaleVerificationError);
   server.headersTimeout = 20_000;
   server.requestTimeout = 60_000;
   server.keepAliveTimeout = 5_000;
   server.maxHeadersCount = 100;
   return server;
 }
+
+/**
+ * OpenSSL checks the client's chain during the handshake; when a certificate's signature does not
+ * verify (tampered, or forged under our CA's name) the check queues e.g. "rsa routines: invalid
+ * padding" and, with rejectUnauthorized off, the handshake still completes. Node then reads that
+ * stale error on the connection's next read and reports it as a socket error, which by default
+ * closes the connection: the device would get no answer instead of the policy's `unknown-issuer`.
+ * Such an error (from a crypto library, on a completed handshake whose verification failed) is
+ * ignored, and the request is answered; every other client error is handled as Node's default does.
+ */
+function answerDespiteStaleVerificationError(err: NodeJS.ErrnoException & { library?: string }, socket: Duplex): void {
+  const tlsSocket = socket as TLSSocket;
+  if (tlsSocket.encrypted && tlsSocket.authorizationError && err.library !== undefined && err.library !== 'SSL routines' && !socket.destroyed) return;
+  if (socket.writable) socket.write(CLIENT_ERROR_RESPONSES[err.code ?? ''] ?? CLIENT_ERROR_RESPONSES.default!);
+  socket.destroy(err);
+}
+
+// what Node's HTTP server answers a client error with when nobody listens for 'clientError'
+const CLIENT_ERROR_RESPONSES: Record<string, string> = {
+  HPE_HEADER_OVERFLOW: 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n',
+  ERR_HTTP_REQUEST_TIMEOUT: 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n',
+  default: 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n',
+};

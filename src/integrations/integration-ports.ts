@@ -22,6 +22,12 @@ export interface IntegrationStore {
   /** throws NotFoundError for an unknown group */
   setStatus(id: string, change: StatusChange, now: Date, audit: AuditRecord): Promise<void>;
   setChallengePasswordHash(id: string, hash: string, now: Date, audit: AuditRecord): Promise<void>;
+  /**
+   * New challenge password hash; the old one stays valid until `previousUntil` (null: not at all).
+   * With `expireUnusedChallenges`, every unused challenge of the integration expires at `now`, in
+   * the same transaction. Resolves to the number of challenges expired.
+   */
+  rotateChallengePassword(id: string, change: { hash: string; previousUntil: Date | null; expireUnusedChallenges: boolean }, now: Date, audit: (expired: number) => AuditRecord): Promise<number>;
   setSubjectTemplate(id: string, template: string, now: Date, audit: AuditRecord): Promise<void>;
   /**
    * Soft delete: SCEP and challenge URLs answer 404 afterwards; false if unknown or already

@@ -6,6 +6,7 @@ import { GroupStore, InTransaction, IntegrationStore } from './integration-ports
 import { defaultSubjectTemplate, Integration, IntegrationStatus, IOS_CERTS_EOL_NOTICE, isIntegrationStatus, isIntegrationType } from './integration.types';
 import { integrationView, IntegrationView } from './integration.view';
 import { SubjectTemplate } from './subject-template';
+import { parseExpireUnused, parseGrace, RotationOptions } from './challenge-rotation';
 
 export interface CreateIntegration {
   type: unknown;
@@ -73,13 +74,26 @@ export class IntegrationService {
     return this.show(id);
   }
 
-  /** New challenge password (the username stays, so WS1 only needs the new password). */
-  async rotateChallengeCredentials(id: string, actor: Actor): Promise<IntegrationView> {
+  /**
+   * New challenge password (the username stays, so WS1 only needs the new password). The old one
+   * keeps working for `grace` (default 24h; `0`: not at all) so enrollments do not fail while WS1
+   * is updated; `expireUnusedChallenges` expires every challenge already minted and not yet used.
+   */
+  async rotateChallengeCredentials(id: string, actor: Actor, opts: RotationOptions = {}): Promise<IntegrationView & { previousPasswordValidUntil: string | null; expiredChallenges: number }> {
+    const graceSeconds = parseGrace(opts.grace);
+    const expireUnusedChallenges = parseExpireUnused(opts.expireUnusedChallenges);
     const i = await this.requireIosCerts(id);
     const password = randomSecret(24);
     const now = this.clock.now();
-    await this.store.setChallengePasswordHash(id, hashSecret(i.challengeUsername!, password), now, { actor, action: 'integration.rotate-challenge-credentials', target: id, at: now });
-    return integrationView(await this.get(id), this.publicUrl, password);
+    const previousUntil = graceSeconds > 0 ? new Date(now.getTime() + graceSeconds * 1000) : null;
+    const expiredChallenges = await this.store.rotateChallengePassword(id, { hash: hashSecret(i.challengeUsername!, password), previousUntil, expireUnusedChallenges }, now, (expired) => ({
+      actor,
+      action: 'integration.rotate-challenge-credentials',
+      target: id,
+      details: { graceSeconds, previousPasswordValidUntil: previousUntil?.toISOString() ?? null, expireUnusedChallenges, expiredChallenges: expired },
+      at: now,
+    }));
+    return { ...integrationView(await this.get(id), this.publicUrl, password), previousPasswordValidUntil: previousUntil?.toISOString() ?? null, expiredChallenges };
   }
 
   async setSubjectTemplate(id: string, template: string, actor: Actor): Promise<IntegrationView> {
@@ -107,7 +121,11 @@ export class IntegrationService {
    */
   async authenticateChallengeClient(username: string, password: string): Promise<Integration | undefined> {
     const i = username.length <= 64 ? await this.store.findByChallengeUsername(username) : undefined;
-    return secretMatches(username, password, i?.challengePasswordHash) ? i : undefined;
+    // both hashes are always compared, so the answer time does not tell which one matched
+    const current = secretMatches(username, password, i?.challengePasswordHash);
+    const previous = secretMatches(username, password, i?.previousChallengePasswordHash ?? undefined);
+    const inGrace = Boolean(i?.previousChallengePasswordUntil && i.previousChallengePasswordUntil.getTime() > this.clock.now().getTime());
+    return current || (previous && inGrace) ? i : undefined;
   }
 
   /** The ios-certs integration behind `/scep/<id>`, whatever its status; undefined if unknown or deleted. */

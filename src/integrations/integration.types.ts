@@ -34,6 +34,9 @@ export interface Integration {
   subjectTemplate: string | null;
   challengeUsername: string | null;
   challengePasswordHash: string | null;
+  /** after a rotation with a grace period: the old password, accepted until previousChallengePasswordUntil */
+  previousChallengePasswordHash?: string | null;
+  previousChallengePasswordUntil?: Date | null;
   createdAt: Date;
   updatedAt: Date;
   deletedAt: Date | null;

@@ -1,5 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { BadRequestError } from '../shared/errors';
+import { PRIVATE_DIR_MODE, writeFileAtomic } from '../shared/secure-file';
 import { AT_RISK_TEXT, DeviceReadiness, ReadinessReport } from './migration.types';
 import type { StepResult } from './steps/step-context';
 
@@ -28,15 +30,29 @@ const MARKDOWN_DEVICE_LIMIT = 1000;
  * the CSV one line per device (or the summary as field,value), the Markdown a readable summary.
  */
 export function writeReport(dir: string, r: Reportable): ReportFiles {
-  fs.mkdirSync(dir, { recursive: true });
+  // the name is built from validated parts only, so it always lands inside `dir`
+  const legacyId = r.legacyId === null ? 'all' : validReportId(r.legacyId);
+  if (!REPORT_PART.test(r.step)) throw new BadRequestError(`not a valid migration step name: ${JSON.stringify(r.step.slice(0, 64))}`);
+  // created owner-only when missing; an existing directory (the admin's choice) keeps its mode
+  fs.mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
   const stamp = r.at.toISOString().replace(/[-:]/g, '').replace('.', '');
-  const base = path.join(dir, `${r.legacyId ?? 'all'}-${r.step}-${stamp}`);
+  const base = path.join(dir, `${legacyId}-${r.step}-${stamp}`);
   const files = { json: `${base}.json`, csv: `${base}.csv`, markdown: `${base}.md` };
   const readiness = 'readiness' in r ? (r.readiness as ReadinessReport | undefined) : undefined;
-  fs.writeFileSync(files.json, JSON.stringify(r, null, 2) + '\n');
-  fs.writeFileSync(files.csv, readiness ? devicesCsv(readiness.devices) : summaryCsv(r));
-  fs.writeFileSync(files.markdown, markdown(r, readiness));
+  // reports list device ids and users: 0600, also when a file of that name existed
+  writeFileAtomic(files.json, JSON.stringify(r, null, 2) + '\n');
+  writeFileAtomic(files.csv, readiness ? devicesCsv(readiness.devices) : summaryCsv(r));
+  writeFileAtomic(files.markdown, markdown(r, readiness));
   return files;
+}
+
+/** Integration ids as the service makes them (letters, digits, _ and -); nothing that could name a path. */
+const REPORT_PART = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** `id` when it can be part of a report file name, else a BadRequestError saying why. */
+export function validReportId(id: string): string {
+  if (!REPORT_PART.test(id)) throw new BadRequestError(`not a valid integration id: ${JSON.stringify(id.slice(0, 64))} (letters, digits, _ and - only)`);
+  return id;
 }
 
 function devicesCsv(devices: DeviceReadiness[]): string {

@@ -95,9 +95,9 @@ describe('challenge URL (NDES mscep_admin, dynamic challenges)', function () {
     server.clock.advance(-121_000);
   });
 
-  it('rotating the credentials retires the old password at once', async () => {
+  it('rotating the credentials with grace 0 retires the old password at once', async () => {
     const c = await createIosCerts(server, 'rotating');
-    const rotated = await server.app.services.integrations.rotateChallengeCredentials(c.id, TEST_ACTOR);
+    const rotated = await server.app.services.integrations.rotateChallengeCredentials(c.id, TEST_ACTOR, { grace: '0' });
     expect(rotated.challengeUsername).to.equal(c.challengeUsername);
     expect(rotated.challengePassword).to.be.a('string').and.not.equal(c.challengePassword);
     expect((await getChallengePage(server, c.challengeUsername, c.challengePassword, { localAddress: '127.0.0.6' })).status).to.equal(401);

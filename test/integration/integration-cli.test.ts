@@ -104,8 +104,8 @@ describe('scepter CLI: integrations, groups, keys, audit (beside a running serve
     expect(text.stdout).to.match(new RegExp(`^${other.id}\\s+android\\s+all\\s+Android$`, 'm'));
   });
 
-  it('rotates the challenge credentials: the server takes the new password and refuses the old', async () => {
-    const rotated = await json('integration', 'rotate-challenge-credentials', created.id);
+  it('rotates the challenge credentials (--grace 0): the server takes the new password and refuses the old', async () => {
+    const rotated = await json('integration', 'rotate-challenge-credentials', created.id, '--grace', '0');
     expect(rotated.challengeUsername).to.equal(created.challengeUsername);
     expect((await getChallengePage(server, created.challengeUsername, created.challengePassword)).status).to.equal(401);
     expect((await getChallengePage(server, created.challengeUsername, rotated.challengePassword)).status).to.equal(200);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { pemEncode } from '../../src/pki/der';
 import { pooledKeys } from '../support/keys';
 import { freePort } from '../support/ports';
+import { createTestDatabase, postgresAvailable } from '../support/postgres';
 import { run, spawnDaemon, waitFor, type Daemon } from '../support/proc';
 import { createIosCerts, IntegrationServer, startIntegrationServer, TEST_ACTOR } from './integrations-support';
 import { Device, enrollDevice, mtlsCheck } from './trust-support';
@@ -10,7 +11,7 @@ import { Device, enrollDevice, mtlsCheck } from './trust-support';
 const SERVER = path.resolve(__dirname, '../../src/server.js');
 const BIN = path.resolve(__dirname, '../../../bin/scepter');
 
-/** SCEPTER_WORKERS=2: two processes share the ports and each keeps its own in-memory trust state. */
+/** SCEPTER_WORKERS=2 (PostgreSQL: SQLite allows one worker): two processes share the ports and each keeps its own in-memory trust state. */
 describe('device trust with SCEPTER_WORKERS=2 (node:cluster)', function () {
   let seed: IntegrationServer;
   let device: Device;
@@ -18,9 +19,13 @@ describe('device trust with SCEPTER_WORKERS=2 (node:cluster)', function () {
   let env: Record<string, string>;
   let tlsPort: number;
   let caPem: string;
+  let database: { url: string; drop: () => Promise<void> } | undefined;
 
   before(async () => {
-    seed = await startIntegrationServer();
+    const unavailable = await postgresAvailable();
+    if (unavailable) throw new Error(unavailable);
+    database = await createTestDatabase();
+    seed = await startIntegrationServer({ SCEPTER_DATABASE: database.url });
     const integ = await createIosCerts(seed);
     await seed.app.services.integrations.setStatus(integ.id, 'all', undefined, TEST_ACTOR);
     await seed.app.services.trustPolicy.set('require-trusted', undefined, TEST_ACTOR);
@@ -35,6 +40,7 @@ describe('device trust with SCEPTER_WORKERS=2 (node:cluster)', function () {
   after(async () => {
     await daemon?.stop();
     await seed?.destroy();
+    await database?.drop();
   });
 
   it('answers from both workers, applies a CLI policy change in every worker within a second, and writes every log entry on SIGTERM', async () => {

@@ -1,6 +1,10 @@
 import { Command } from 'commander';
 import { output, withServices } from '../cli-context';
 import { cliText } from '../../shared/terminal-text';
+import { loadHomeConfig } from '../../config/config-file';
+import { encryptKeyFiles } from '../../ca/key-encryption';
+import { ConfigError } from '../../shared/errors';
+import { restrictUmask } from '../../shared/secure-file';
 
 export function registerCaCommands(program: Command): void {
   const ca = program.command('ca').description('the certificate authority');
@@ -13,4 +17,21 @@ export function registerCaCommands(program: Command): void {
         output(cmd, info, () => cliText`Subject:      ${info.subject}\nSerial:       ${info.serial}\nValid:        ${info.notBefore} .. ${info.notAfter}\nSHA-256:      ${info.sha256}\nRA pair:      ${info.ra ? 'yes' : 'no'}`);
       }),
     );
+  ca.command('encrypt-key')
+    .description('encrypt the CA, RA and OCSP signer keys on disk with SCEPTER_CA_KEY_PASSPHRASE (each file rewritten atomically, 0600)')
+    .action((_opts, cmd: Command) => {
+      restrictUmask();
+      const json = Boolean(cmd.optsWithGlobals().json);
+      try {
+        const config = loadHomeConfig();
+        if (!config.ca.passphrase) throw new ConfigError('SCEPTER_CA_KEY_PASSPHRASE', 'set it to the passphrase the keys are to be encrypted with');
+        const r = encryptKeyFiles(config.certsDir, config.ca.passphrase);
+        output(cmd, r, () => [...r.encrypted.map((f) => `encrypted ${f}`), ...r.alreadyEncrypted.map((f) => `already encrypted ${f}`)].join('\n'));
+      } catch (err) {
+        process.exitCode = err instanceof ConfigError ? 2 : 1;
+        const message = err instanceof Error ? err.message : String(err);
+        if (json) process.stdout.write(JSON.stringify({ error: message }) + '\n');
+        else process.stderr.write(`scepter: ${message}\n`);
+      }
+    });
 }

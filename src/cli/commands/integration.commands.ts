@@ -1,8 +1,9 @@
-import fs from 'node:fs';
+import { writeFileAtomic } from '../../shared/secure-file';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { INTEGRATION_STATUSES, INTEGRATION_TYPES, IOS_CERTS_EOL_NOTICE } from '../../integrations/integration.types';
 import { integrationText } from '../../integrations/integration.view';
+import { DEFAULT_ROTATION_GRACE } from '../../integrations/challenge-rotation';
 import { output, withServices } from '../cli-context';
 import { cliActor } from './admin.commands';
 import { ws1ShowExtras, ws1ShowText } from '../../mdm/workspace-one/ws1-show.presenter';
@@ -62,11 +63,21 @@ export function registerIntegrationCommands(program: Command): Command {
     );
   integration
     .command('rotate-challenge-credentials <id>')
-    .description('new challenge password for an ios-certs integration (shown once; update WS1)')
-    .action(async (id: string, _opts, cmd: Command) =>
+    .description('new challenge password for an ios-certs integration (shown once; update WS1); the old one keeps working for --grace')
+    .option('--grace <duration>', 'how long the old password keeps working, e.g. 24h, 90m, 7d; 0 ends it now (after a leak)', DEFAULT_ROTATION_GRACE)
+    .option('--expire-unused-challenges', 'also expire every challenge already minted and not yet used (after a leak)')
+    .action(async (id: string, opts: { grace: string; expireUnusedChallenges?: boolean }, cmd: Command) =>
       withServices(cmd, async ({ integrations }) => {
-        const v = await integrations.rotateChallengeCredentials(id, cliActor());
-        output(cmd, v, () => cliText`Challenge Username: ${v.challengeUsername}\nChallenge Password: ${v.challengePassword}\n(shown once: paste it into the WS1 Certificate Authority now)`);
+        const v = await integrations.rotateChallengeCredentials(id, cliActor(), { grace: opts.grace, expireUnusedChallenges: Boolean(opts.expireUnusedChallenges) });
+        output(cmd, v, () =>
+          [
+            cliText`Challenge Username: ${v.challengeUsername}`,
+            cliText`Challenge Password: ${v.challengePassword}`,
+            '(shown once: paste it into the WS1 Certificate Authority now)',
+            v.previousPasswordValidUntil ? `The previous password keeps working until ${v.previousPasswordValidUntil}.` : 'The previous password no longer works.',
+            ...(opts.expireUnusedChallenges ? [`Expired ${v.expiredChallenges} unused challenge(s).`] : []),
+          ].join('\n'),
+        );
       }),
     );
   integration
@@ -87,7 +98,7 @@ export function registerIntegrationCommands(program: Command): Command {
       withServices(cmd, async ({ profiles }) => {
         const p = await profiles.build(id, opts.deviceUid, cliActor());
         const file = path.resolve(opts.out);
-        fs.writeFileSync(file, p.mobileconfig, { mode: 0o600 }); // it holds a live challenge
+        writeFileAtomic(file, p.mobileconfig); // it holds a live challenge: 0600 even over an existing file
         const info = { file, deviceUid: p.deviceUid, challengeExpiresAt: p.challengeExpiresAt.toISOString() };
         output(cmd, info, () => cliText`wrote ${file}\nDevice UID: ${info.deviceUid}\nIts one-time challenge expires ${info.challengeExpiresAt}`);
       }),

@@ -6,7 +6,7 @@ import { migrateAll } from '../../migration/migrate-all';
 import { migrateAllText, stepText, statusText } from '../../migration/migration.presenter';
 import type { MigrationService } from '../../migration/migration.service';
 import { DEFAULT_GRACE_DAYS, DEFAULT_MIN_READY_PERCENT, type MigrationStep } from '../../migration/migration.types';
-import { writeReport, type Reportable } from '../../migration/report.writer';
+import { validReportId, writeReport, type Reportable } from '../../migration/report.writer';
 import type { PreparedStep, ProgressSink, StepResult, Ws1Source } from '../../migration/steps/step-context';
 import { MISSING_WS1 } from '../../migration/steps/ws1-source';
 import { AppError, BadRequestError } from '../../shared/errors';
@@ -102,6 +102,7 @@ type Prepare = (svc: MigrationService, legacyId: string, o: CommonOpts & Record<
 function step(cmd: Command, name: MigrationStep, description: string, prepare: Prepare): void {
   common(cmd.description(description)).action(async (legacyId: string, o: CommonOpts & Record<string, unknown>, c: Command) =>
     withServices(c, async (s) => {
+      validReportId(legacyId); // before anything runs or is reported
       const json = Boolean(c.optsWithGlobals().json);
       const result = await reported(o.reportDir, name, legacyId, async (): Promise<StepResult> => {
         const p = await prepare(buildMigration(s), legacyId, o);

@@ -10,6 +10,9 @@ export interface IntegrationRow {
   subjectTemplate: string | null;
   challengeUsername: string | null;
   challengePasswordHash: string | null;
+  /** after a rotation with a grace period: the old password, accepted until previousChallengePasswordUntil */
+  previousChallengePasswordHash?: string | null;
+  previousChallengePasswordUntil?: Date | null;
   createdAt: Date;
   updatedAt: Date;
   deletedAt: Date | null;
@@ -28,6 +31,8 @@ export const integrationEntity = (t: ColumnTypes) =>
       subjectTemplate: { name: 'subject_template', type: String, length: 512, nullable: true },
       challengeUsername: { name: 'challenge_username', type: String, length: 64, nullable: true, unique: true },
       challengePasswordHash: { name: 'challenge_password_hash', type: String, length: 64, nullable: true },
+      previousChallengePasswordHash: { name: 'previous_challenge_password_hash', type: String, length: 64, nullable: true },
+      previousChallengePasswordUntil: { name: 'previous_challenge_password_until', type: t.timestamp, nullable: true },
       createdAt: { name: 'created_at', type: t.timestamp },
       updatedAt: { name: 'updated_at', type: t.timestamp },
       deletedAt: { name: 'deleted_at', type: t.timestamp, nullable: true },

@@ -57,7 +57,8 @@ export function adminRouter(d: AdminRouterDeps): Router {
     ctx.body = await d.integrations.setStatus(ctx.params.id!, b.status, b.group, adminState(ctx).actor);
   });
   r.post('/integrations/:id/rotate-challenge-credentials', allow('integrations:write'), async (ctx) => {
-    ctx.body = await d.integrations.rotateChallengeCredentials(ctx.params.id!, adminState(ctx).actor);
+    const b = await jsonBody(ctx, true); // optional: {"grace": "24h", "expireUnusedChallenges": true}
+    ctx.body = await d.integrations.rotateChallengeCredentials(ctx.params.id!, adminState(ctx).actor, { grace: b.grace, expireUnusedChallenges: b.expireUnusedChallenges });
   });
   r.put('/integrations/:id/subject-template', allow('integrations:write'), async (ctx) => {
     const b = await jsonBody(ctx);

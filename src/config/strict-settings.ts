@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { ConfigError } from '../shared/errors';
+
+/**
+ * Settings that must not be read loosely. A port is written in decimal, 1-65535: `Number()` would
+ * take `0x50` as 80, `1e3` as 1000 and ` 80` as 80. `0` (any free port) is accepted only when
+ * written exactly so, which tests and benchmarks do for the HTTPS listener.
+ */
+export const portSetting = () =>
+  z
+    .string()
+    .regex(/^(0|[1-9][0-9]{0,4})$/, 'must be a decimal port number 1-65535 (or exactly 0 for any free port)')
+    .transform(Number)
+    .pipe(z.number().int().max(65535, 'must be a decimal port number 1-65535'));
+
+/** A proxy range of prefix length 0 (`0.0.0.0/0`, `::/0`, `10.0.0.0/0`) trusts every address on the Internet. */
+export function isEveryAddress(entry: string): boolean {
+  const [, bits] = entry.split('/');
+  return bits !== undefined && Number(bits) === 0;
+}
+
+/**
+ * Trusting every address as a proxy lets any client set its own X-Forwarded-For (its address for
+ * the auth-failure limiter) and client-certificate header: refused unless SCEPTER_TRUST_ANY_PROXY=on.
+ */
+export function checkTrustedProxies(entries: string[], allowAny: boolean): void {
+  const every = entries.find(isEveryAddress);
+  if (every && !allowAny) throw new ConfigError('SCEPTER_TRUSTED_PROXIES', `${every} trusts every address as a proxy (any client could then forge X-Forwarded-For and the client-certificate header); list your proxies, or set SCEPTER_TRUST_ANY_PROXY=on if a firewall guarantees only proxies reach Scepter`);
+}
+
+/** Cluster workers are separate processes: on SQLite they would fight over one file's write lock. */
+export function checkWorkers(workers: number, databaseUrl: string): void {
+  if (workers > 1 && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw new ConfigError('SCEPTER_WORKERS', `${workers} workers need PostgreSQL (SCEPTER_DATABASE=postgres://...); SQLite allows 1`);
+}

@@ -1,0 +1,41 @@
+import { expect } from 'chai';
+import fs from 'node:fs';
+import { loadConfig } from '../../src/config/config';
+import { refusal, runServer, serverEnv } from './startup-support';
+
+/** Threat: a setting read loosely makes the server listen, trust or share files other than the admin meant. */
+describe('security: configuration is strict', function () {
+  let dir: string;
+  let env: Record<string, string>;
+  before(async () => ({ dir, env } = await serverEnv('strict-config')));
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('ports are decimal 1-65535 (or exactly 0): 0x50, 1e3, +8080, 8080.0, " 8080" and 65536 stop the start with exit 2 naming the variable', async () => {
+    for (const [name, value] of [['SCEPTER_HTTP_PORT', '0x50'], ['SCEPTER_HTTP_PORT', '1e3'], ['SCEPTER_HTTP_PORT', '+8080'], ['SCEPTER_TLS_PORT', '8080.0'], ['SCEPTER_TLS_PORT', ' 8443'], ['SCEPTER_HTTP_PORT', '65536'], ['SCEPTER_TLS_PORT', '0x0']] as const) {
+      const line = refusal(await runServer({ ...env, [name]: value }, dir), name);
+      expect(line, `${name}=${value}`).to.contain('decimal port');
+    }
+    // nothing was created by a refused start
+    expect(fs.existsSync(`${dir}/certs`)).to.equal(false);
+    // the forms tests and deployments use still work: decimal ports, and exactly "0" for any free port
+    expect(loadConfig({ SCEPTER_HTTP_PORT: '8080', SCEPTER_TLS_PORT: '0' })).to.deep.include({ tls: { port: 0 } });
+    expect(loadConfig({ SCEPTER_HTTP_PORT: '65535' }).http.port).to.equal(65535);
+    expect(loadConfig({}).http.port).to.equal(8080);
+  });
+
+  it('trusted proxies of 0.0.0.0/0 or ::/0 (any /0) are refused unless SCEPTER_TRUST_ANY_PROXY=on', async () => {
+    for (const value of ['0.0.0.0/0', '::/0', '127.0.0.1, 10.0.0.0/0']) {
+      const line = refusal(await runServer({ ...env, SCEPTER_TRUSTED_PROXIES: value }, dir), 'SCEPTER_TRUSTED_PROXIES');
+      expect(line).to.contain('SCEPTER_TRUST_ANY_PROXY');
+    }
+    expect(loadConfig({ SCEPTER_TRUSTED_PROXIES: '0.0.0.0/0,::/0', SCEPTER_TRUST_ANY_PROXY: 'on' }).trust.trustedProxies).to.deep.equal(['0.0.0.0/0', '::/0']);
+    expect(loadConfig({ SCEPTER_TRUSTED_PROXIES: '10.0.0.0/8, ::1' }).trust.trustedProxies).to.deep.equal(['10.0.0.0/8', '::1']);
+  });
+
+  it('SCEPTER_WORKERS > 1 on SQLite is refused (PostgreSQL only)', async () => {
+    const line = refusal(await runServer({ ...env, SCEPTER_WORKERS: '2' }, dir), 'SCEPTER_WORKERS');
+    expect(line).to.contain('PostgreSQL');
+    expect(loadConfig({ SCEPTER_WORKERS: '2', SCEPTER_DATABASE: 'postgres://postgres@127.0.0.1:5432/test' }).workers).to.equal(2);
+    expect(loadConfig({ SCEPTER_WORKERS: '1' }).workers).to.equal(1);
+  });
+});
