@@ -173,10 +173,11 @@ describe('DER output: every kind of message the server emits is strict DER', fun
       it('answers a request that is BER through and through (as Apple sends) with DER', async () => {
         const key = (await pooledKeys(4))[3]!;
         const cas = await server.client.getCaCertificates();
-        // a multi-valued RDN in non-DER order: the certificate gets it sorted
+        // the subject's strings arrive chunked by toBer below: the certificate carries them as DER
         const org = tlv(0x31, derSequence(derOid('2.5.4.10'), tlv(0x0c, Buffer.from('BER Inc'))));
-        const rdn = tlv(0x31, derSequence(derOid(OID.commonName), tlv(0x0c, Buffer.from('ber-device'))), derSequence(derOid('2.5.4.5'), tlv(0x13, Buffer.from('42'))));
-        const name = derSequence(org, rdn);
+        const serial = tlv(0x31, derSequence(derOid('2.5.4.5'), tlv(0x13, Buffer.from('42'))));
+        const cn = tlv(0x31, derSequence(derOid(OID.commonName), tlv(0x0c, Buffer.from('ber-device'))));
+        const name = derSequence(org, serial, cn);
         // the envelope's recipient identifier copies the signer certificate's issuer as it is, so that one is DER
         const signer = await selfSignedFor(key, derSequence(org));
         const csr = toBer(await buildCsr({ subject: name, key, challengePassword: TEST_CHALLENGE }), { chunk: 3 });
