@@ -73,6 +73,9 @@ import { MigrationRepository } from './db/migration.repository';
 import { MigrationService } from './migration/migration.service';
 import { ws1LiveInventory } from './migration/ws1-live-inventory';
 import { crashPointFromEnv } from './migration/crash-point';
+import { ListRepository } from './db/list.repository';
+import { ListService } from './lists/list.service';
+import { registerListRoutes } from './http/admin/lists.routes';
 
 export interface BuildOptions {
   logger?: Logger;
@@ -106,6 +109,8 @@ export interface Services {
   // issue 5: device-trust policy, authentication log
   trustPolicy: TrustPolicyService;
   authLog: AuthLogService;
+  // certificate, device and WS1 inventory lists and exports
+  lists: ListService;
 }
 
 /** Database, CA and domain services: what the server, the CLI and the tests share. */
@@ -137,7 +142,7 @@ export async function buildServices(config: Config, opts: BuildOptions = {}): Pr
     // issue 4: deleting an integration revokes its certificates (asks the trust policy first)
     const { revocation, revocationView } = revocationParts;
     const integrationDeletion = new IntegrationDeletion(integrations, revocation, trustServices.trustPolicy.isDeviceTrustRequired, () => revocationView.sync().then(() => revocationView.publisher.current), clock);
-    return { config, logger, clock, db, authority, scep, caCreated: material.created, integrations, groups, challenges, challengeStore, profiles, apiKeys, audit, ...revocationParts, integrationDeletion, ...buildWs1(config, db, integrationRepo, clock, logger, audit), ...trustServices };
+    return { config, logger, clock, db, authority, scep, caCreated: material.created, integrations, groups, challenges, challengeStore, profiles, apiKeys, audit, ...revocationParts, integrationDeletion, ...buildWs1(config, db, integrationRepo, clock, logger, audit), ...trustServices, lists: new ListService(new ListRepository(db), clock) };
   } catch (err) {
     await db.close();
     throw err;
@@ -185,7 +190,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     scepRouter({ scep, logger, maxBodyBytes: config.http.maxBodyBytes, defaultEndpoint, endpointById }),
     challengeRouter({ integrations: services.integrations, challenges: services.challenges, limiter, caThumbprint: services.authority.caCertificate.fingerprintSha1.toString('hex').toUpperCase(), logger }),
     // issue 4 adds /certificates and device revocation to the admin API (same router, same API-key auth)
-    registerCertificateRoutes(addTrustAdminRoutes(adminRouter({ ...services, limiter }), services), services),
+    registerListRoutes(registerCertificateRoutes(addTrustAdminRoutes(adminRouter({ ...services, limiter }), services), services), services),
     revocationRouter({ view: services.revocationView, ocsp: services.ocsp, logger }),
   ]);
   // first sync publishes a CRL if none exists; then the view polls the database every 500 ms

@@ -12,6 +12,7 @@ import { registerCertCommands } from './commands/cert.commands';
 import { registerDeviceRevocationCommands } from './commands/device.commands';
 import { registerIntegrationDeleteCommand } from './commands/integration-delete.command';
 import { registerMigrateCommands } from './commands/migrate.commands';
+import { registerListCommands } from './commands/list.commands';
 
 /**
  * `scepter`: every admin action, each with --json for scripts. Command groups live in
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerDeviceRevocationCommands(program); // issue 4: device revoke
   registerIntegrationDeleteCommand(program); // issue 4: integration delete (revokes its certificates)
   registerMigrateCommands(program); // issue 7: migrate ..., migrate-all
+  registerListCommands(program); // cert list, device list, inventory list (--json, --csv)
   registerWs1Commands(program); // keep last: it adds to the integration and device groups
   return program;
 }

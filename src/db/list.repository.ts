@@ -1,0 +1,193 @@
+import { EntityManager } from 'typeorm';
+import { revocationReasonFromCode } from '../pki/revocation-reason';
+import type { KeyPart } from '../lists/list-cursor';
+import type { CertificateFilter, CertificateListItem, CertificateOrder, DeviceFilter, DeviceListItem, DeviceTrust, InventoryFilter, InventoryListItem } from '../lists/list.types';
+import { Database } from './database';
+import { dateParam } from './dialect';
+import { rawQuery } from './raw-sql';
+
+type Row = Record<string, unknown>;
+
+/**
+ * Keyset-paged reads behind the certificate, device and WS1 inventory lists. Plain SQL (the same on
+ * SQLite and PostgreSQL, `?` placeholders) so each page is one index range from the cursor on:
+ * see migrations/*-ListIndexes for the indexes each order walks. Device ids and UDIDs compare
+ * byte-wise (COLLATE "C" on PostgreSQL, SQLite's default), so a prefix is an index range.
+ */
+export class ListRepository {
+  constructor(private readonly db: Database) {}
+
+  private get pg(): boolean {
+    return this.db.dialect === 'postgres';
+  }
+  private c(col: string): string {
+    return this.pg ? `${col} COLLATE "C"` : col;
+  }
+  private dp(d: Date): unknown {
+    return dateParam(this.db.dialect, d);
+  }
+  /** SQLite's single connection is shared: read between this process's transactions. */
+  private q(sql: string, params: unknown[]): Promise<Row[]> {
+    return this.db.betweenTransactions((m: EntityManager) => rawQuery<Row[]>(m, this.db.dialect, sql, params));
+  }
+
+  async certificates(f: CertificateFilter, order: CertificateOrder, after: KeyPart[] | undefined, limit: number, now: Date): Promise<CertificateListItem[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const dev = this.c('device_id');
+    if (f.integrationId !== undefined) where.push('integration_id = ?') && params.push(f.integrationId);
+    if (f.status === 'revoked') where.push("status = 'revoked'");
+    if (f.status === 'superseded') where.push("status = 'superseded' AND not_after > ?") && params.push(this.dp(now));
+    if (f.status === 'valid') where.push("status <> 'revoked' AND not_after > ?") && params.push(this.dp(now));
+    if (f.status === 'expired') where.push("status <> 'revoked' AND not_after <= ?") && params.push(this.dp(now));
+    if (f.expiringBefore) where.push('not_after < ?') && params.push(this.dp(f.expiringBefore));
+    if (f.devicePrefix !== undefined) this.prefix(where, params, dev, f.devicePrefix);
+    let orderBy = 'id';
+    if (order === 'id') {
+      if (after) where.push('id > ?') && params.push(after[0]);
+    } else if (order === 'notAfter') {
+      orderBy = 'not_after, id';
+      if (after) where.push('(not_after, id) > (?, ?)') && params.push(this.dp(new Date(after[0] as string)), after[1]);
+    } else {
+      orderBy = `${dev}, id`;
+      if (after) where.push(`(${dev}, id) > (?, ?)`) && params.push(after[0], after[1]);
+    }
+    const rows = await this.q(
+      'SELECT id, serial, subject, status, not_before, not_after, integration_id, device_id, revoked_at, revocation_reason, last_seen_at FROM certificates' +
+        (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
+        ` ORDER BY ${orderBy} LIMIT ?`,
+      [...params, limit],
+    );
+    return rows.map((r) => {
+      const notAfter = toDate(r.not_after)!;
+      const stored = String(r.status);
+      const status = stored !== 'revoked' && notAfter.getTime() <= now.getTime() ? 'expired' : (stored as CertificateListItem['status']);
+      return {
+        id: Number(r.id),
+        serial: String(r.serial),
+        subject: String(r.subject),
+        status,
+        notBefore: toDate(r.not_before)!,
+        notAfter,
+        integrationId: str(r.integration_id),
+        deviceId: str(r.device_id),
+        revokedAt: toDate(r.revoked_at),
+        reason: stored === 'revoked' ? (revocationReasonFromCode(Number(r.revocation_reason ?? 0)) ?? 'unspecified') : null,
+        lastSeenAt: toDate(r.last_seen_at),
+      };
+    });
+  }
+
+  /**
+   * Devices ordered by device id, then integration: with an integration filter the walk is
+   * (integration_id, device_id), without it (device_id, integration_id); both are indexes.
+   * A trust filter is a HAVING over the walk, so a rare trust status reads further per page.
+   */
+  async devices(f: DeviceFilter, after: KeyPart[] | undefined, limit: number, now: Date): Promise<DeviceListItem[]> {
+    const dev = this.c('device_id');
+    const where = ['device_id IS NOT NULL', 'integration_id IS NOT NULL'];
+    const params: unknown[] = [this.dp(now)];
+    let groupBy: string;
+    if (f.integrationId !== undefined) {
+      where.push('integration_id = ?') && params.push(f.integrationId);
+      if (after) where.push(`${dev} > ?`) && params.push(after[0]);
+      groupBy = `integration_id, ${dev}`;
+    } else {
+      if (after) where.push(`(${dev}, integration_id) > (?, ?)`) && params.push(after[0], after[1]);
+      groupBy = `${dev}, integration_id`;
+    }
+    if (f.devicePrefix !== undefined) this.prefix(where, params, dev, f.devicePrefix);
+    const valid = "SUM(CASE WHEN status <> 'revoked' AND not_after > ? THEN 1 ELSE 0 END)";
+    const revoked = "SUM(CASE WHEN status = 'revoked' THEN 1 ELSE 0 END)";
+    const having = { trusted: `${valid} > 0`, revoked: `${valid} = 0 AND ${revoked} > 0`, expired: `${valid} = 0 AND ${revoked} = 0` };
+    const havingParams = f.trust === undefined ? [] : [this.dp(now)];
+    const rows = await this.q(
+      `SELECT ${dev} AS device_id, integration_id, COUNT(*) AS n, MAX(id) AS latest_id, ${valid} AS valid, ${revoked} AS revoked, MAX(last_seen_at) AS last_seen` +
+        ` FROM certificates WHERE ${where.join(' AND ')} GROUP BY ${groupBy}` +
+        (f.trust ? ` HAVING ${having[f.trust]}` : '') +
+        ` ORDER BY ${groupBy} LIMIT ?`,
+      [...params, ...havingParams, limit],
+    );
+    const latest = new Map<number, string>();
+    if (rows.length) {
+      const ids = rows.map((r) => Number(r.latest_id));
+      for (const r of await this.q(`SELECT id, serial FROM certificates WHERE id IN (${ids.map(() => '?').join(', ')})`, ids)) latest.set(Number(r.id), String(r.serial));
+    }
+    return rows.map((r) => {
+      const v = Number(r.valid);
+      const rv = Number(r.revoked);
+      const trust: DeviceTrust = v > 0 ? 'trusted' : rv > 0 ? 'revoked' : 'expired';
+      return {
+        integrationId: String(r.integration_id),
+        deviceId: String(r.device_id),
+        certificates: Number(r.n),
+        validCertificates: v,
+        revokedCertificates: rv,
+        latestSerial: latest.get(Number(r.latest_id)) ?? null,
+        trust,
+        lastSeenAt: toDate(r.last_seen),
+      };
+    });
+  }
+
+  /**
+   * The current generation of each synced inventory, integration by integration (ordered by id),
+   * each walked by its primary key (integration, generation, udid_norm) from the cursor on.
+   */
+  async inventory(f: InventoryFilter, after: KeyPart[] | undefined, limit: number): Promise<InventoryListItem[]> {
+    const states = await this.q(
+      'SELECT integration_id, generation FROM ws1_sync_state WHERE last_success_at IS NOT NULL' + (f.integrationId !== undefined ? ' AND integration_id = ?' : '') + (after ? ' AND integration_id >= ?' : '') + ' ORDER BY integration_id',
+      [...(f.integrationId !== undefined ? [f.integrationId] : []), ...(after ? [after[0]] : [])],
+    );
+    const udid = this.c('udid_norm');
+    const out: InventoryListItem[] = [];
+    for (const s of states) {
+      if (out.length >= limit) break;
+      const where = ['integration_id = ?', 'generation = ?'];
+      const params: unknown[] = [s.integration_id, s.generation];
+      if (after && after[0] === s.integration_id) where.push(`${udid} > ?`) && params.push(after[1]);
+      if (f.platform !== undefined) where.push('platform = ?') && params.push(f.platform);
+      if (f.enrollmentStatus !== undefined) where.push('enrollment_status = ?') && params.push(f.enrollmentStatus);
+      if (f.devicePrefix !== undefined) this.prefix(where, params, udid, f.devicePrefix.toLowerCase());
+      const rows = await this.q(
+        `SELECT integration_id, udid, udid_norm, serial_number, mac_address, imei, platform, enrollment_status, user_name, last_seen, synced_at FROM ws1_devices WHERE ${where.join(' AND ')} ORDER BY ${udid} LIMIT ?`,
+        [...params, limit - out.length],
+      );
+      for (const r of rows)
+        out.push({
+          integrationId: String(r.integration_id),
+          udid: String(r.udid),
+          udidNorm: String(r.udid_norm),
+          serialNumber: str(r.serial_number),
+          macAddress: str(r.mac_address),
+          imei: str(r.imei),
+          platform: String(r.platform),
+          enrollmentStatus: String(r.enrollment_status),
+          userName: str(r.user_name),
+          lastSeen: toDate(r.last_seen),
+          syncedAt: toDate(r.synced_at)!,
+        });
+    }
+    return out;
+  }
+
+  /** `col` starts with `prefix`, as an index range: prefix <= col < prefix with its last code unit + 1. */
+  private prefix(where: string[], params: unknown[], col: string, prefix: string): void {
+    if (prefix === '') return;
+    const last = prefix.charCodeAt(prefix.length - 1);
+    where.push(`${col} >= ? AND ${col} < ?`);
+    params.push(prefix, prefix.slice(0, -1) + String.fromCharCode(last + 1));
+  }
+}
+
+function str(v: unknown): string | null {
+  return v === null || v === undefined ? null : String(v);
+}
+
+/** PostgreSQL answers Dates; SQLite answers 'YYYY-MM-DD HH:MM:SS.SSS' text in UTC. */
+export function toDate(v: unknown): Date | null {
+  if (v === null || v === undefined) return null;
+  if (v instanceof Date) return v;
+  const s = String(v);
+  return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(s) ? s : `${s.replace(' ', 'T')}Z`);
+}
