@@ -12,6 +12,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 const SQLITE = [
   'CREATE INDEX ix_certificates_integration_id ON certificates (integration_id, id)',
   'CREATE INDEX ix_certificates_status_id ON certificates (status, id)',
+  'CREATE INDEX ix_certificates_integration_status_id ON certificates (integration_id, status, id)',
   'CREATE INDEX ix_certificates_not_after_id ON certificates (not_after, id)',
   'CREATE INDEX ix_certificates_device_integration ON certificates (device_id, integration_id)',
 ];
@@ -19,6 +20,7 @@ const SQLITE = [
 const POSTGRES = [
   'CREATE INDEX ix_certificates_integration_id ON certificates (integration_id, id)',
   'CREATE INDEX ix_certificates_status_id ON certificates (status, id)',
+  'CREATE INDEX ix_certificates_integration_status_id ON certificates (integration_id, status, id)',
   'CREATE INDEX ix_certificates_not_after_id ON certificates (not_after, id)',
   'CREATE INDEX ix_certificates_device_integration ON certificates (device_id COLLATE "C", integration_id)',
   'CREATE INDEX ix_certificates_device_id ON certificates (device_id COLLATE "C", id)',

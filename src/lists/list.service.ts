@@ -23,7 +23,7 @@ export type RawListParams = Record<string, string | undefined>;
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
 /** rows per read while exporting everything */
-const EXPORT_PAGE = 1000;
+const EXPORT_PAGE = 2000;
 
 export type ListKind = 'certificates' | 'devices' | 'inventory';
 

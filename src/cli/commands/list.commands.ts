@@ -1,4 +1,4 @@
-import { finished } from 'node:stream/promises';
+import { pipeline } from 'node:stream/promises';
 import { Command, Option } from 'commander';
 import { csvExport } from '../../lists/list-csv';
 import { ITEM_JSON } from '../../lists/list.presenter';
@@ -97,16 +97,12 @@ async function exportCsv(s: Services, kind: ListKind, raw: RawListParams): Promi
   const pages = await s.lists.pages(kind, raw);
   let failed: unknown;
   const csv = csvExport(kind, pages, (err) => (failed = err));
-  csv.pipe(process.stdout, { end: false });
-  // a reader that stops early (`| head`) is not an error; stop reading pages then
-  const onEpipe = () => csv.destroy();
-  process.stdout.once('error', onEpipe);
   try {
-    await finished(csv);
-  } catch {
+    await pipeline(csv, process.stdout, { end: false });
+  } catch (err) {
+    // a reader that stops early (`| head`) is not an error
     if (failed) throw failed;
-  } finally {
-    process.stdout.off('error', onEpipe);
+    if ((err as { code?: string }).code !== 'EPIPE') throw err;
   }
 }
 
