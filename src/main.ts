@@ -76,6 +76,7 @@ import { crashPointFromEnv } from './migration/crash-point';
 import { ListRepository } from './db/list.repository';
 import { ListService } from './lists/list.service';
 import { registerListRoutes } from './http/admin/lists.routes';
+import { registerAdminEditRoutes } from './http/admin/admin-edits.routes';
 
 export interface BuildOptions {
   logger?: Logger;
@@ -190,7 +191,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     scepRouter({ scep, logger, maxBodyBytes: config.http.maxBodyBytes, defaultEndpoint, endpointById }),
     challengeRouter({ integrations: services.integrations, challenges: services.challenges, limiter, caThumbprint: services.authority.caCertificate.fingerprintSha1.toString('hex').toUpperCase(), logger }),
     // issue 4 adds /certificates and device revocation to the admin API (same router, same API-key auth)
-    registerListRoutes(registerCertificateRoutes(addTrustAdminRoutes(adminRouter({ ...services, limiter }), services), services), services),
+    registerAdminEditRoutes(registerListRoutes(registerCertificateRoutes(addTrustAdminRoutes(adminRouter({ ...services, limiter }), services), services), services), services),
     revocationRouter({ view: services.revocationView, ocsp: services.ocsp, logger }),
   ]);
   // first sync publishes a CRL if none exists; then the view polls the database every 500 ms

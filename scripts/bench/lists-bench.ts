@@ -138,8 +138,8 @@ async function main(): Promise<void> {
     await row('devices', 'device prefix dev-08', { device: 'dev-08' }, encodeCursor('devices', ['dev-08f', '']));
     await row('devices', 'trust=revoked', { trust: 'revoked' });
     await row('devices', 'trust=trusted', { trust: 'trusted' }, encodeCursor('devices', ['dev-080000', '']));
-    await row('inventory', '(none)', {}, encodeCursor('inventory', ['DI-BENCH-1', 'f0']));
-    await row('inventory', 'platform=Android', { platform: 'Android' }, encodeCursor('inventory', ['DI-BENCH-1', 'f0']));
+    await row('inventory', '(none)', {}, encodeCursor('inventory', ['DI-BENCH-1', '0'.repeat(32) + 'f0']));
+    await row('inventory', 'platform=Android', { platform: 'Android' }, encodeCursor('inventory', ['DI-BENCH-1', '0'.repeat(32) + 'f0']));
     await row('inventory', 'integration + device prefix', { integration: 'DI-BENCH-1', device: 'ab' });
     await row('inventory', 'enrollmentStatus=Unenrolled', { enrollmentStatus: 'Unenrolled' });
     await db.close();

@@ -13,6 +13,7 @@ import { registerDeviceRevocationCommands } from './commands/device.commands';
 import { registerIntegrationDeleteCommand } from './commands/integration-delete.command';
 import { registerMigrateCommands } from './commands/migrate.commands';
 import { registerListCommands } from './commands/list.commands';
+import { registerAdminEditCommands } from './commands/admin-edits.commands';
 
 /**
  * `scepter`: every admin action, each with --json for scripts. Command groups live in
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerIntegrationDeleteCommand(program); // issue 4: integration delete (revokes its certificates)
   registerMigrateCommands(program); // issue 7: migrate ..., migrate-all
   registerListCommands(program); // cert list, device list, inventory list (--json, --csv)
+  registerAdminEditCommands(program); // group remove-member|delete, integration rename, policy remove
   registerWs1Commands(program); // keep last: it adds to the integration and device groups
   return program;
 }
