@@ -77,6 +77,9 @@ import { ListRepository } from './db/list.repository';
 import { ListService } from './lists/list.service';
 import { registerListRoutes } from './http/admin/lists.routes';
 import { registerAdminEditRoutes } from './http/admin/admin-edits.routes';
+import { registerMigrationRoutes } from './http/admin/migration.routes';
+import { registerOpenApiRoute } from './http/admin/openapi.routes';
+import type Router from '@koa/router';
 
 export interface BuildOptions {
   logger?: Logger;
@@ -191,7 +194,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     scepRouter({ scep, logger, maxBodyBytes: config.http.maxBodyBytes, defaultEndpoint, endpointById }),
     challengeRouter({ integrations: services.integrations, challenges: services.challenges, limiter, caThumbprint: services.authority.caCertificate.fingerprintSha1.toString('hex').toUpperCase(), logger }),
     // issue 4 adds /certificates and device revocation to the admin API (same router, same API-key auth)
-    registerAdminEditRoutes(registerListRoutes(registerCertificateRoutes(addTrustAdminRoutes(adminRouter({ ...services, limiter }), services), services), services), services),
+    buildAdminRouter(services, limiter),
     revocationRouter({ view: services.revocationView, ocsp: services.ocsp, logger }),
   ]);
   // first sync publishes a CRL if none exists; then the view polls the database every 500 ms
@@ -244,6 +247,19 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       await services.db.close();
     },
   };
+}
+
+/**
+ * The admin API under `/admin/v1`: every admin route file on one router behind its API-key
+ * authentication (exported so tests can enumerate its routes against the OpenAPI document).
+ */
+export function buildAdminRouter(services: Services, limiter: AuthFailureLimiter): Router {
+  return registerOpenApiRoute(
+    registerMigrationRoutes(
+      registerAdminEditRoutes(registerListRoutes(registerCertificateRoutes(addTrustAdminRoutes(adminRouter({ ...services, limiter }), services), services), services), services),
+      { migration: () => buildMigration(services) },
+    ),
+  );
 }
 
 /** Issue 4: revocation service, the in-memory revocation view with its CRL publisher, and the OCSP responder. */
