@@ -68,8 +68,8 @@ describe('revocation: CLI, admin API, devices and integrations', function () {
       const none = await cli(server, ['cert', 'list', '--integration', 'DI-none']);
       expect(none.stdout.trim()).to.equal('no certificates');
       const text = await cli(server, ['cert', 'list', '--limit', '1']);
-      expect(text.stdout).to.match(/^[0-9A-F]{32} +(valid|revoked|superseded) /);
-      expect(text.stdout).to.contain('(more: --after ');
+      expect(text.stdout).to.match(/^SERIAL +STATUS +NOT AFTER +INTEGRATION +DEVICE +SUBJECT\n[0-9A-F]{32} +(valid|revoked|superseded) /);
+      expect(text.stdout).to.contain('(more: --cursor ');
     });
   });
 
