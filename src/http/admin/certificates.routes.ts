@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Permission } from '../../admin/roles';
-import { certificateJson, revokeResultJson } from '../../ca/revocation.presenter';
+import { revokeResultJson } from '../../ca/revocation.presenter';
 import type { RevocationService } from '../../ca/revocation.service';
 import type { IntegrationDeletion } from '../../ca/integration-deletion.service';
 import { BadRequestError } from '../../shared/errors';
