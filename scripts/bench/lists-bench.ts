@@ -12,7 +12,8 @@
  *   against a bare keyset read of the same rows through the same driver, and against the `sqlite3`
  *   command-line shell writing the same columns as CSV (C, no driver: the floor).
  *
- * Run: npm run bench:lists [-- --certs N] [--repeat R]
+ * Run: npm run bench:lists [-- --certs N] [--repeat R] [--inventory N] [--export 0]
+ * LISTS_BENCH_KEEP=1 keeps the database (its path is printed) for EXPLAIN QUERY PLAN and the like.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -32,6 +33,7 @@ const arg = (name: string, fallback: number): number => {
 const CERTS = arg('certs', 1_000_000);
 const REPEAT = arg('repeat', 15);
 const INVENTORY = arg('inventory', 100_000);
+const EXPORT = arg('export', 1); // 0: skip the full exports
 const log = (s: string) => process.stdout.write(`${s}\n`);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 

@@ -81,12 +81,14 @@ export class ListRepository {
   /**
    * Devices ordered by device id, then integration: with an integration filter the walk is
    * (integration_id, device_id), without it (device_id, integration_id); both are indexes.
-   * A trust filter is a HAVING over the walk, so a rare trust status reads further per page.
+   * trust=revoked walks only revoked certificates (index status, device_id, integration_id) and
+   * keeps the devices without a valid one; trust=trusted|expired is a HAVING over the walk, so a
+   * rare status (expired devices) reads further per page.
    */
   async devices(f: DeviceFilter, after: KeyPart[] | undefined, limit: number, now: Date): Promise<DeviceListItem[]> {
     const dev = this.c('device_id');
     const where = ['device_id IS NOT NULL', 'integration_id IS NOT NULL'];
-    const params: unknown[] = [this.dp(now)];
+    const params: unknown[] = [];
     let groupBy: string;
     if (f.integrationId !== undefined) {
       where.push('integration_id = ?') && params.push(f.integrationId);
@@ -97,17 +99,18 @@ export class ListRepository {
       groupBy = `${dev}, integration_id`;
     }
     if (f.devicePrefix !== undefined) this.prefix(where, params, dev, f.devicePrefix);
-    const valid = "SUM(CASE WHEN status <> 'revoked' AND not_after > ? THEN 1 ELSE 0 END)";
-    const revoked = "SUM(CASE WHEN status = 'revoked' THEN 1 ELSE 0 END)";
-    const having = { trusted: `${valid} > 0`, revoked: `${valid} = 0 AND ${revoked} > 0`, expired: `${valid} = 0 AND ${revoked} = 0` };
-    const havingParams = f.trust === undefined ? [] : [this.dp(now)];
-    const rows = await this.q(
-      `SELECT ${dev} AS device_id, integration_id, COUNT(*) AS n, MAX(id) AS latest_id, ${valid} AS valid, ${revoked} AS revoked, MAX(last_seen_at) AS last_seen` +
-        ` FROM certificates WHERE ${where.join(' AND ')} GROUP BY ${groupBy}` +
-        (f.trust ? ` HAVING ${having[f.trust]}` : '') +
-        ` ORDER BY ${groupBy} LIMIT ?`,
-      [...params, ...havingParams, limit],
-    );
+    let rows: Row[];
+    if (f.trust === 'revoked') {
+      const pairs = await this.q(
+        `SELECT ${dev} AS device_id, integration_id FROM certificates r WHERE status = 'revoked' AND ${where.join(' AND ')}` +
+          " AND NOT EXISTS (SELECT 1 FROM certificates v WHERE v.device_id = r.device_id AND v.integration_id = r.integration_id AND v.status <> 'revoked' AND v.not_after > ?)" +
+          ` GROUP BY ${groupBy} ORDER BY ${groupBy} LIMIT ?`,
+        [...params, this.dp(now), limit],
+      );
+      if (!pairs.length) return [];
+      const one = pairs.map(() => '(device_id = ? AND integration_id = ?)').join(' OR ');
+      rows = await this.deviceStats([`(${one})`], pairs.flatMap((p) => [p.device_id, p.integration_id]), groupBy, undefined, limit, now);
+    } else rows = await this.deviceStats(where, params, groupBy, f.trust, limit, now);
     const latest = new Map<number, string>();
     if (rows.length) {
       const ids = rows.map((r) => Number(r.latest_id));
@@ -128,6 +131,21 @@ export class ListRepository {
         lastSeenAt: toDate(r.last_seen),
       };
     });
+  }
+
+  /** Per device: certificate counts, the latest certificate's id and the last time one was seen. */
+  private deviceStats(where: string[], params: unknown[], groupBy: string, trust: DeviceTrust | undefined, limit: number, now: Date): Promise<Row[]> {
+    const dev = this.c('device_id');
+    const valid = "SUM(CASE WHEN status <> 'revoked' AND not_after > ? THEN 1 ELSE 0 END)";
+    const revoked = "SUM(CASE WHEN status = 'revoked' THEN 1 ELSE 0 END)";
+    const having = { trusted: `${valid} > 0`, revoked: `${valid} = 0 AND ${revoked} > 0`, expired: `${valid} = 0 AND ${revoked} = 0` };
+    return this.q(
+      `SELECT ${dev} AS device_id, integration_id, COUNT(*) AS n, MAX(id) AS latest_id, ${valid} AS valid, ${revoked} AS revoked, MAX(last_seen_at) AS last_seen` +
+        ` FROM certificates WHERE ${where.join(' AND ')} GROUP BY ${groupBy}` +
+        (trust ? ` HAVING ${having[trust]}` : '') +
+        ` ORDER BY ${groupBy} LIMIT ?`,
+      [this.dp(now), ...params, ...(trust ? [this.dp(now)] : []), limit],
+    );
   }
 
   /**
