@@ -41,7 +41,7 @@ export class ListRepository {
     if (f.status === 'valid') where.push("status <> 'revoked' AND not_after > ?") && params.push(this.dp(now));
     if (f.status === 'expired') where.push("status <> 'revoked' AND not_after <= ?") && params.push(this.dp(now));
     if (f.expiringBefore) where.push('not_after < ?') && params.push(this.dp(f.expiringBefore));
-    if (f.devicePrefix !== undefined) this.prefix(where, params, dev, f.devicePrefix);
+    if (f.devicePrefix !== undefined) this.prefix(where, params, dev, f.devicePrefix, order === 'device' ? after?.[0] : undefined);
     let orderBy = 'id';
     if (order === 'id') {
       if (after) where.push('id > ?') && params.push(after[0]);
@@ -98,7 +98,7 @@ export class ListRepository {
       if (after) where.push(`(${dev}, integration_id) > (?, ?)`) && params.push(after[0], after[1]);
       groupBy = `${dev}, integration_id`;
     }
-    if (f.devicePrefix !== undefined) this.prefix(where, params, dev, f.devicePrefix);
+    if (f.devicePrefix !== undefined) this.prefix(where, params, dev, f.devicePrefix, after?.[0]);
     let rows: Row[];
     if (f.trust === 'revoked') {
       const pairs = await this.q(
@@ -166,7 +166,7 @@ export class ListRepository {
       if (after && after[0] === s.integration_id) where.push(`${udid} > ?`) && params.push(after[1]);
       if (f.platform !== undefined) where.push('platform = ?') && params.push(f.platform);
       if (f.enrollmentStatus !== undefined) where.push('enrollment_status = ?') && params.push(f.enrollmentStatus);
-      if (f.devicePrefix !== undefined) this.prefix(where, params, udid, f.devicePrefix.toLowerCase());
+      if (f.devicePrefix !== undefined) this.prefix(where, params, udid, f.devicePrefix.toLowerCase(), after && after[0] === s.integration_id ? after[1] : undefined);
       const rows = await this.q(
         `SELECT integration_id, udid, udid_norm, serial_number, mac_address, imei, platform, enrollment_status, user_name, last_seen, synced_at FROM ws1_devices WHERE ${where.join(' AND ')} ORDER BY ${udid} LIMIT ?`,
         [...params, limit - out.length],
@@ -189,12 +189,16 @@ export class ListRepository {
     return out;
   }
 
-  /** `col` starts with `prefix`, as an index range: prefix <= col < prefix with its last code unit + 1. */
-  private prefix(where: string[], params: unknown[], col: string, prefix: string): void {
+  /**
+   * `col` starts with `prefix`, as an index range: prefix <= col < prefix with its last code unit
+   * + 1. With a cursor the range starts at the cursor's value instead: SQLite takes one lower bound
+   * for the index search, and the prefix's would make a deep page scan from the prefix on.
+   */
+  private prefix(where: string[], params: unknown[], col: string, prefix: string, from?: KeyPart): void {
     if (prefix === '') return;
     const last = prefix.charCodeAt(prefix.length - 1);
     where.push(`${col} >= ? AND ${col} < ?`);
-    params.push(prefix, prefix.slice(0, -1) + String.fromCharCode(last + 1));
+    params.push(typeof from === 'string' && from > prefix ? from : prefix, prefix.slice(0, -1) + String.fromCharCode(last + 1));
   }
 }
 
