@@ -90,12 +90,15 @@ export class ListService {
   async pages(kind: ListKind, raw: RawListParams): Promise<AsyncIterable<(CertificateListItem | DeviceListItem | InventoryListItem)[]>> {
     const read = (cursor: string | undefined) => this[kind]({ ...raw, limit: undefined, cursor }, EXPORT_PAGE);
     const first = await read(raw.cursor);
+    // the next page is read while the reader turns this one into CSV (the driver steps SQLite on its own thread)
     return (async function* () {
       let page: Page<CertificateListItem | DeviceListItem | InventoryListItem> = first;
       for (;;) {
+        const next = page.nextCursor ? read(page.nextCursor) : undefined;
+        next?.catch(() => undefined); // a reader that stops early leaves it unawaited
         if (page.items.length) yield page.items;
-        if (!page.nextCursor) return;
-        page = await read(page.nextCursor);
+        if (!next) return;
+        page = await next;
       }
     })();
   }
