@@ -149,12 +149,13 @@ export class ListRepository {
   }
 
   /**
-   * The current generation of each synced inventory, integration by integration (ordered by id),
+   * The current generation of each synced inventory (deleted integrations' left out), integration
+   * by integration (ordered by id),
    * each walked by its primary key (integration, generation, udid_norm) from the cursor on.
    */
   async inventory(f: InventoryFilter, after: KeyPart[] | undefined, limit: number): Promise<InventoryListItem[]> {
     const states = await this.q(
-      'SELECT integration_id, generation FROM ws1_sync_state WHERE last_success_at IS NOT NULL' + (f.integrationId !== undefined ? ' AND integration_id = ?' : '') + (after ? ' AND integration_id >= ?' : '') + ' ORDER BY integration_id',
+      'SELECT integration_id, generation FROM ws1_sync_state WHERE last_success_at IS NOT NULL AND integration_id NOT IN (SELECT id FROM integrations WHERE deleted_at IS NOT NULL)' + (f.integrationId !== undefined ? ' AND integration_id = ?' : '') + (after ? ' AND integration_id >= ?' : '') + ' ORDER BY integration_id',
       [...(f.integrationId !== undefined ? [f.integrationId] : []), ...(after ? [after[0]] : [])],
     );
     const udid = this.c('udid_norm');

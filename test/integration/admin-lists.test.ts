@@ -278,5 +278,12 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         expect(badJson.code).to.equal(1);
         expect(JSON.parse(badJson.stdout)).to.deep.equal({ error: 'limit must be from 1 to 1000' });
       });
+
+    it("a deleted integration's inventory is no longer listed; its certificates and devices still are", async () => {
+      await server.app.services.integrations.markDeleted(b, TEST_ACTOR);
+      const inv = await walk('inventory', '', 50);
+      expect(inv.map((d) => d.integrationId)).to.deep.equal(Array(30).fill(a));
+      expect((await api(`/devices?integration=${b}`)).body.devices.map((d: { deviceId: string }) => d.deviceId)).to.deep.equal(['UDID-3']);
+    });
   });
 }
