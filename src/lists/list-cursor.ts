@@ -15,7 +15,7 @@ export function encodeCursor(order: string, key: KeyPart[]): string {
 
 export function decodeCursor(cursor: string | undefined, order: string, shape: ('string' | 'number')[]): KeyPart[] | undefined {
   if (cursor === undefined || cursor === '') return undefined;
-  const bad = () => new BadRequestError('cursor is not a cursor of this list (take nextCursor of the previous page, with the same filters)');
+  const bad = cursorError;
   if (cursor.length > 2048 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw bad();
   let v: unknown;
   try {
@@ -29,4 +29,9 @@ export function decodeCursor(cursor: string | undefined, order: string, shape: (
     if (typeof part !== shape[i] || (typeof part === 'number' && !Number.isSafeInteger(part))) throw bad();
   });
   return c.k as KeyPart[];
+}
+
+/** The one answer to a cursor that does not fit (also for a key that decodes but makes no sense). */
+export function cursorError(): BadRequestError {
+  return new BadRequestError('cursor is not a cursor of this list (take nextCursor of the previous page, with the same filters)');
 }

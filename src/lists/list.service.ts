@@ -1,7 +1,7 @@
 import type { ListRepository } from '../db/list.repository';
 import type { Clock } from '../shared/clock';
 import { BadRequestError } from '../shared/errors';
-import { decodeCursor, encodeCursor, KeyPart } from './list-cursor';
+import { cursorError, decodeCursor, encodeCursor, KeyPart } from './list-cursor';
 import {
   CERTIFICATE_STATUSES,
   CertificateFilter,
@@ -45,6 +45,7 @@ export class ListService {
     const order: CertificateOrder = f.expiringBefore || f.status === 'expired' ? 'notAfter' : f.devicePrefix ? 'device' : 'id';
     const limit = pageSize ?? limitOf(raw.limit);
     let after = decodeCursor(raw.cursor, `certificates:${order}`, order === 'id' ? ['number'] : order === 'notAfter' ? ['string', 'number'] : ['string', 'number']);
+    if (after && order === 'notAfter' && Number.isNaN(Date.parse(after[0] as string))) throw cursorError();
     if (raw.after !== undefined) {
       if (order !== 'id' || after) throw new BadRequestError('after (a certificate id) pages only lists in id order without a cursor; use cursor');
       after = [wholeNumber(raw.after, 'after')];

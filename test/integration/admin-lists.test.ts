@@ -233,6 +233,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         ['/certificates?cursor=%%%', /cursor is not a cursor of this list/],
         [`/certificates?cursor=${cursorOfDevices}`, /cursor is not a cursor of this list/],
         [`/devices?integration=${a}&cursor=${cursorOfDevices}`, /cursor is not a cursor of this list/],
+        [`/certificates?status=expired&cursor=${Buffer.from('{"o":"certificates:notAfter","k":["not a time",1]}').toString('base64url')}`, /cursor is not a cursor of this list/],
+        [`/certificates?cursor=${Buffer.from('{"o":"certificates:id","k":[1.5]}').toString('base64url')}`, /cursor is not a cursor of this list/],
         ['/certificates?expiringBefore=tomorrow', /expiringBefore must be a date/],
         ['/certificates?integration=a%20b', /integration must be an integration id/],
         ['/certificates?stauts=revoked', /unknown parameter stauts/],
