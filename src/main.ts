@@ -193,7 +193,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     trust.router,
     scepRouter({ scep, logger, maxBodyBytes: config.http.maxBodyBytes, defaultEndpoint, endpointById }),
     challengeRouter({ integrations: services.integrations, challenges: services.challenges, limiter, caThumbprint: services.authority.caCertificate.fingerprintSha1.toString('hex').toUpperCase(), logger }),
-    // issue 4 adds /certificates and device revocation to the admin API (same router, same API-key auth)
+    // the admin API: every admin route file on one router behind API-key authentication
     buildAdminRouter(services, limiter),
     revocationRouter({ view: services.revocationView, ocsp: services.ocsp, logger }),
   ]);
