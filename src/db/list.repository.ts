@@ -59,21 +59,21 @@ export class ListRepository {
       [...params, limit],
     );
     return rows.map((r) => {
-      const notAfter = toDate(r.not_after)!;
+      const notAfter = toIso(r.not_after)!;
       const stored = String(r.status);
-      const status = stored !== 'revoked' && notAfter.getTime() <= now.getTime() ? 'expired' : (stored as CertificateListItem['status']);
+      const status = stored !== 'revoked' && Date.parse(notAfter) <= now.getTime() ? 'expired' : (stored as CertificateListItem['status']);
       return {
         id: Number(r.id),
         serial: String(r.serial),
         subject: String(r.subject),
         status,
-        notBefore: toDate(r.not_before)!,
+        notBefore: toIso(r.not_before)!,
         notAfter,
         integrationId: str(r.integration_id),
         deviceId: str(r.device_id),
-        revokedAt: toDate(r.revoked_at),
+        revokedAt: toIso(r.revoked_at),
         reason: stored === 'revoked' ? (revocationReasonFromCode(Number(r.revocation_reason ?? 0)) ?? 'unspecified') : null,
-        lastSeenAt: toDate(r.last_seen_at),
+        lastSeenAt: toIso(r.last_seen_at),
       };
     });
   }
@@ -128,7 +128,7 @@ export class ListRepository {
         revokedCertificates: rv,
         latestSerial: latest.get(Number(r.latest_id)) ?? null,
         trust,
-        lastSeenAt: toDate(r.last_seen),
+        lastSeenAt: toIso(r.last_seen),
       };
     });
   }
@@ -183,8 +183,8 @@ export class ListRepository {
           platform: String(r.platform),
           enrollmentStatus: String(r.enrollment_status),
           userName: str(r.user_name),
-          lastSeen: toDate(r.last_seen),
-          syncedAt: toDate(r.synced_at)!,
+          lastSeen: toIso(r.last_seen),
+          syncedAt: toIso(r.synced_at)!,
         });
     }
     return out;
@@ -207,10 +207,16 @@ function str(v: unknown): string | null {
   return v === null || v === undefined ? null : String(v);
 }
 
-/** PostgreSQL answers Dates; SQLite answers 'YYYY-MM-DD HH:MM:SS.SSS' text in UTC. */
-export function toDate(v: unknown): Date | null {
+const SQLITE_TIME = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/;
+
+/**
+ * A stored time as ISO 8601 (UTC). PostgreSQL answers Dates; SQLite answers the UTC text TypeORM
+ * and dateParam write, 'YYYY-MM-DD HH:MM:SS.SSS', rewritten here without a Date in between.
+ */
+export function toIso(v: unknown): string | null {
   if (v === null || v === undefined) return null;
-  if (v instanceof Date) return v;
+  if (v instanceof Date) return v.toISOString();
   const s = String(v);
-  return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(s) ? s : `${s.replace(' ', 'T')}Z`);
+  if (SQLITE_TIME.test(s)) return `${s.slice(0, 10)}T${s.slice(11)}Z`;
+  return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(s) ? s : `${s.replace(' ', 'T')}Z`).toISOString();
 }

@@ -13,7 +13,7 @@ const cast = { string: (s: string) => (/^[=+\-@\t\r]/.test(s) ? `'${s}` : s) };
  */
 export function csvExport(kind: ListKind, pages: AsyncIterable<unknown[]>, onError: (err: unknown) => void): Readable {
   const columns = [...CSV_COLUMNS[kind]];
-  const toJson: (i: unknown) => Record<string, unknown> = ITEM_JSON[kind];
+  const toJson = ITEM_JSON[kind] as (i: unknown) => Record<string, unknown>;
   // rows as arrays in column order: csv-stringify's lookup of object keys costs more than the quoting
   const row = (item: unknown) => {
     const j = toJson(item);

@@ -1,32 +1,19 @@
 import type { CertificateListItem, DeviceListItem, InventoryListItem } from './list.types';
 
 /** JSON shapes of list rows (CLI --json and admin API) and the CSV columns of their exports. */
-const iso = (d: Date | null) => d?.toISOString() ?? null;
-
+/** A certificate row is its JSON already (times as ISO strings). */
 export function certificateItemJson(c: CertificateListItem) {
-  return {
-    id: c.id,
-    serial: c.serial,
-    subject: c.subject,
-    status: c.status,
-    notBefore: c.notBefore.toISOString(),
-    notAfter: c.notAfter.toISOString(),
-    integrationId: c.integrationId,
-    deviceId: c.deviceId,
-    revokedAt: iso(c.revokedAt),
-    reason: c.reason,
-    lastSeenAt: iso(c.lastSeenAt),
-  };
+  return c;
 }
 
 export function deviceItemJson(d: DeviceListItem) {
-  return { ...d, lastSeenAt: iso(d.lastSeenAt) };
+  return d;
 }
 
 export function inventoryItemJson(d: InventoryListItem) {
   const { udidNorm, ...rest } = d;
   void udidNorm; // the sort key, not shown
-  return { ...rest, lastSeen: iso(d.lastSeen), syncedAt: d.syncedAt.toISOString() };
+  return rest;
 }
 
 /** CSV columns: the JSON keys, in this order. */

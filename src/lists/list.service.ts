@@ -52,7 +52,7 @@ export class ListService {
     }
     const items = await this.repo.certificates(f, order, after, limit, this.clock.now());
     const last = items.length === limit ? items[items.length - 1] : undefined;
-    const key: KeyPart[] | undefined = last && (order === 'id' ? [last.id] : order === 'notAfter' ? [last.notAfter.toISOString(), last.id] : [last.deviceId ?? '', last.id]);
+    const key: KeyPart[] | undefined = last && (order === 'id' ? [last.id] : order === 'notAfter' ? [last.notAfter, last.id] : [last.deviceId ?? '', last.id]);
     return { items, order, nextCursor: key ? encodeCursor(`certificates:${order}`, key) : null };
   }
 

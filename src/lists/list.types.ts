@@ -1,4 +1,8 @@
-/** Rows and filters of the certificate, device and WS1 inventory lists (CLI and admin API). */
+/**
+ * Rows and filters of the certificate, device and WS1 inventory lists (CLI and admin API). Times
+ * in rows are ISO 8601 strings (UTC): a list is read to be written out, and a million Date objects
+ * made only to be formatted again cost an export more than its quoting.
+ */
 
 export const CERTIFICATE_STATUSES = ['valid', 'revoked', 'expired', 'superseded'] as const;
 export type CertificateListStatus = (typeof CERTIFICATE_STATUSES)[number];
@@ -24,13 +28,13 @@ export interface CertificateListItem {
   serial: string;
   subject: string;
   status: CertificateListStatus;
-  notBefore: Date;
-  notAfter: Date;
+  notBefore: string;
+  notAfter: string;
   integrationId: string | null;
   deviceId: string | null;
-  revokedAt: Date | null;
+  revokedAt: string | null;
   reason: string | null;
-  lastSeenAt: Date | null;
+  lastSeenAt: string | null;
 }
 
 export interface DeviceFilter {
@@ -49,7 +53,7 @@ export interface DeviceListItem {
   latestSerial: string | null;
   /** trusted: at least one unrevoked, unexpired certificate; revoked: none, and one revoked; expired: all expired */
   trust: DeviceTrust;
-  lastSeenAt: Date | null;
+  lastSeenAt: string | null;
 }
 
 export interface InventoryFilter {
@@ -71,8 +75,8 @@ export interface InventoryListItem {
   platform: string;
   enrollmentStatus: string;
   userName: string | null;
-  lastSeen: Date | null;
-  syncedAt: Date;
+  lastSeen: string | null;
+  syncedAt: string;
 }
 
 export interface Page<T> {

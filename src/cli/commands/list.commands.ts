@@ -108,14 +108,14 @@ async function exportCsv(s: Services, kind: ListKind, raw: RawListParams): Promi
 
 /** Control characters in device-supplied text are shown escaped, never sent to the terminal. */
 const safe = (v: string | null | undefined) => (v ?? '-').replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
-const day = (d: Date | null) => (d ? d.toISOString().slice(0, 19).replace('T', ' ') : '-');
+const day = (iso: string | null) => (iso ? iso.slice(0, 19).replace('T', ' ') : '-');
 
 function table(kind: ListKind, items: unknown[], next: string | null): string {
   if (!items.length) return kind === 'certificates' ? 'no certificates' : kind === 'devices' ? 'no devices' : 'no synced devices';
   let rows: string[][];
   if (kind === 'certificates') {
     rows = [['SERIAL', 'STATUS', 'NOT AFTER', 'INTEGRATION', 'DEVICE', 'SUBJECT']];
-    for (const c of items as CertificateListItem[]) rows.push([c.serial, c.status, c.notAfter.toISOString().slice(0, 10), safe(c.integrationId), safe(c.deviceId), safe(c.subject)]);
+    for (const c of items as CertificateListItem[]) rows.push([c.serial, c.status, c.notAfter.slice(0, 10), safe(c.integrationId), safe(c.deviceId), safe(c.subject)]);
   } else if (kind === 'devices') {
     rows = [['INTEGRATION', 'DEVICE', 'TRUST', 'CERTS', 'VALID', 'LATEST SERIAL', 'LAST SEEN']];
     for (const d of items as DeviceListItem[]) rows.push([d.integrationId, safe(d.deviceId), d.trust, String(d.certificates), String(d.validCertificates), d.latestSerial ?? '-', day(d.lastSeenAt)]);
