@@ -34,23 +34,24 @@ export class ListRepository {
   async certificates(f: CertificateFilter, order: CertificateOrder, after: KeyPart[] | undefined, limit: number, now: Date): Promise<CertificateListItem[]> {
     const where: string[] = [];
     const params: unknown[] = [];
+    const add = (sql: string, ...p: unknown[]) => where.push(sql) + params.push(...p);
     const dev = this.c('device_id');
-    if (f.integrationId !== undefined) where.push('integration_id = ?') && params.push(f.integrationId);
+    if (f.integrationId !== undefined) add('integration_id = ?', f.integrationId);
     if (f.status === 'revoked') where.push("status = 'revoked'");
-    if (f.status === 'superseded') where.push("status = 'superseded' AND not_after > ?") && params.push(this.dp(now));
-    if (f.status === 'valid') where.push("status <> 'revoked' AND not_after > ?") && params.push(this.dp(now));
-    if (f.status === 'expired') where.push("status <> 'revoked' AND not_after <= ?") && params.push(this.dp(now));
-    if (f.expiringBefore) where.push('not_after < ?') && params.push(this.dp(f.expiringBefore));
+    if (f.status === 'superseded') add("status = 'superseded' AND not_after > ?", this.dp(now));
+    if (f.status === 'valid') add("status <> 'revoked' AND not_after > ?", this.dp(now));
+    if (f.status === 'expired') add("status <> 'revoked' AND not_after <= ?", this.dp(now));
+    if (f.expiringBefore) add('not_after < ?', this.dp(f.expiringBefore));
     if (f.devicePrefix !== undefined) this.prefix(where, params, dev, f.devicePrefix, order === 'device' ? after?.[0] : undefined);
     let orderBy = 'id';
     if (order === 'id') {
-      if (after) where.push('id > ?') && params.push(after[0]);
+      if (after) add('id > ?', after[0]);
     } else if (order === 'notAfter') {
       orderBy = 'not_after, id';
-      if (after) where.push('(not_after, id) > (?, ?)') && params.push(this.dp(new Date(after[0] as string)), after[1]);
+      if (after) add('(not_after, id) > (?, ?)', this.dp(new Date(after[0] as string)), after[1]);
     } else {
       orderBy = `${dev}, id`;
-      if (after) where.push(`(${dev}, id) > (?, ?)`) && params.push(after[0], after[1]);
+      if (after) add(`(${dev}, id) > (?, ?)`, after[0], after[1]);
     }
     const rows = await this.q(
       'SELECT id, serial, subject, status, not_before, not_after, integration_id, device_id, revoked_at, revocation_reason, last_seen_at FROM certificates' +
@@ -89,13 +90,14 @@ export class ListRepository {
     const dev = this.c('device_id');
     const where = ['device_id IS NOT NULL', 'integration_id IS NOT NULL'];
     const params: unknown[] = [];
+    const add = (sql: string, ...p: unknown[]) => where.push(sql) + params.push(...p);
     let groupBy: string;
     if (f.integrationId !== undefined) {
-      where.push('integration_id = ?') && params.push(f.integrationId);
-      if (after) where.push(`${dev} > ?`) && params.push(after[0]);
+      add('integration_id = ?', f.integrationId);
+      if (after) add(`${dev} > ?`, after[0]);
       groupBy = `integration_id, ${dev}`;
     } else {
-      if (after) where.push(`(${dev}, integration_id) > (?, ?)`) && params.push(after[0], after[1]);
+      if (after) add(`(${dev}, integration_id) > (?, ?)`, after[0], after[1]);
       groupBy = `${dev}, integration_id`;
     }
     if (f.devicePrefix !== undefined) this.prefix(where, params, dev, f.devicePrefix, after?.[0]);
@@ -164,9 +166,10 @@ export class ListRepository {
       if (out.length >= limit) break;
       const where = ['integration_id = ?', 'generation = ?'];
       const params: unknown[] = [s.integration_id, s.generation];
-      if (after && after[0] === s.integration_id) where.push(`${udid} > ?`) && params.push(after[1]);
-      if (f.platform !== undefined) where.push('platform = ?') && params.push(f.platform);
-      if (f.enrollmentStatus !== undefined) where.push('enrollment_status = ?') && params.push(f.enrollmentStatus);
+      const add = (sql: string, ...p: unknown[]) => where.push(sql) + params.push(...p);
+      if (after && after[0] === s.integration_id) add(`${udid} > ?`, after[1]);
+      if (f.platform !== undefined) add('platform = ?', f.platform);
+      if (f.enrollmentStatus !== undefined) add('enrollment_status = ?', f.enrollmentStatus);
       if (f.devicePrefix !== undefined) this.prefix(where, params, udid, f.devicePrefix.toLowerCase(), after && after[0] === s.integration_id ? after[1] : undefined);
       const rows = await this.q(
         `SELECT integration_id, udid, udid_norm, serial_number, mac_address, imei, platform, enrollment_status, user_name, last_seen, synced_at FROM ws1_devices WHERE ${where.join(' AND ')} ORDER BY ${udid} LIMIT ?`,
