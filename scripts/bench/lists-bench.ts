@@ -140,6 +140,7 @@ async function main(): Promise<void> {
     await row('devices', 'integration', { integration: 'DI-BENCH-3' }, encodeCursor('devices:integration', ['dev-080000', 'DI-BENCH-3']));
     await row('devices', 'device prefix dev-08', { device: 'dev-08' }, encodeCursor('devices', ['dev-08f', '']));
     await row('devices', 'trust=revoked', { trust: 'revoked' });
+    await row('devices', 'trust=expired', { trust: 'expired' });
     await row('devices', 'trust=trusted', { trust: 'trusted' }, encodeCursor('devices', ['dev-080000', '']));
     await row('inventory', '(none)', {}, encodeCursor('inventory', ['DI-BENCH-1', '0'.repeat(32) + 'f0']));
     await row('inventory', 'platform=Android', { platform: 'Android' }, encodeCursor('inventory', ['DI-BENCH-1', '0'.repeat(32) + 'f0']));
