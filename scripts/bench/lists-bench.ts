@@ -12,7 +12,7 @@
  *   against a bare keyset read of the same rows through the same driver, and against the `sqlite3`
  *   command-line shell writing the same columns as CSV (C, no driver: the floor).
  *
- * Run: npm run bench:lists [-- --certs N] [--repeat R] [--inventory N] [--export 0]
+ * Run: npm run bench:lists [-- --certs N] [--repeat R] [--inventory N] [--export 0] [--pg]
  * LISTS_BENCH_KEEP=1 keeps the database (its path is printed) for EXPLAIN QUERY PLAN and the like.
  */
 import fs from 'node:fs';
@@ -25,6 +25,7 @@ import { ListRepository } from '../../src/db/list.repository';
 import { encodeCursor } from '../../src/lists/list-cursor';
 import { ListService, RawListParams } from '../../src/lists/list.service';
 import { systemClock } from '../../src/shared/clock';
+import { createTestDatabase } from '../../test/support/postgres';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -34,6 +35,8 @@ const CERTS = arg('certs', 1_000_000);
 const REPEAT = arg('repeat', 15);
 const INVENTORY = arg('inventory', 100_000);
 const EXPORT = arg('export', 1); // 0: skip the full exports
+/** --pg: the same on a fresh PostgreSQL database (SCEPTER_TEST_PG_URL or the local server), psql as the export peer */
+const PG = process.argv.includes('--pg');
 const log = (s: string) => process.stdout.write(`${s}\n`);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -49,6 +52,7 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 }
 
 async function fill(db: Database): Promise<void> {
+  if (db.dialect === 'postgres') return fillPostgres(db);
   const t0 = Date.now();
   const now = Date.now();
   const d = (ms: number) => dateParam(db.dialect, new Date(ms));
@@ -84,6 +88,41 @@ async function fill(db: Database): Promise<void> {
   log(`Filled ${total} certificates and ${INVENTORY} inventory devices in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
+/** The same rows with generate_series, then ANALYZE (what autovacuum does some time after a bulk load). */
+async function fillPostgres(db: Database): Promise<void> {
+  const t0 = Date.now();
+  const now = new Date();
+  const day = 86_400_000;
+  const hex = (expr: string, width: number) => `lpad(to_hex(${expr}), ${width}, '0')`;
+  await db.transaction(async (m) => {
+    await m.query(
+      `INSERT INTO certificates (serial, subject, fingerprint_sha256, public_key_hash, not_before, not_after, der, endpoint_id, integration_id, device_id, status, revoked_at, revocation_reason, last_seen_at, created_at)
+       SELECT '7F' || upper(${hex('n', 30)}), 'CN=dev-' || ${hex('n % 600000', 6)}, ${hex('n', 64)}, ${hex('n', 64)}, $2,
+              $3::timestamptz + (((n * 7919) % 400 - 30) * interval '1 day'),
+              '\\x3000'::bytea, 'bench', 'DI-BENCH-' || (n % 10), 'dev-' || ${hex('n % 600000', 6)},
+              CASE WHEN (n / 7) % 10 = 0 THEN 'revoked' WHEN (n / 7) % 50 = 1 THEN 'superseded' ELSE 'valid' END,
+              CASE WHEN (n / 7) % 10 = 0 THEN $4::timestamptz ELSE NULL END,
+              CASE WHEN (n / 7) % 10 = 0 THEN 1 ELSE NULL END,
+              CASE WHEN n % 3 = 0 THEN $5::timestamptz ELSE NULL END, $2
+       FROM generate_series(1::bigint, $1::bigint) AS n`,
+      [CERTS, new Date(now.getTime() - 60 * day), now, new Date(now.getTime() - day), new Date(now.getTime() - 3_600_000)],
+    );
+    for (const id of ['DI-BENCH-0', 'DI-BENCH-1']) {
+      await m.query('INSERT INTO ws1_sync_state (integration_id, generation, device_count, last_success_at) VALUES ($1, 1, $2, $3)', [id, INVENTORY / 2, now]);
+      await m.query(
+        `INSERT INTO ws1_devices (integration_id, generation, udid_norm, udid, serial_number, serial_norm, platform, enrollment_status, last_seen, user_name, synced_at)
+         SELECT $2, 1, ${hex('n * 2654435761 % 4294967296', 40)}, upper(${hex('n * 2654435761 % 4294967296', 40)}), 'SN' || n, 'sn' || n,
+                CASE WHEN n % 4 = 0 THEN 'Android' ELSE 'Apple' END, CASE WHEN n % 20 = 0 THEN 'Unenrolled' ELSE 'Enrolled' END, $3, 'user' || (n % 5000), $4
+         FROM generate_series(1::bigint, $1::bigint) AS n`,
+        [INVENTORY / 2, id, new Date(now.getTime() - day), now],
+      );
+    }
+  });
+  await db.manager.query('ANALYZE');
+  const [{ total }] = await db.manager.query('SELECT COUNT(*) AS total FROM certificates');
+  log(`Filled ${total} certificates and ${INVENTORY} inventory devices (PostgreSQL) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}
+
 function runToNull(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ ms: number; bytes: number; lines: number }> {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
@@ -101,7 +140,8 @@ function runToNull(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise
 
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scepter-lists-bench-'));
-  const file = path.join(dir, 'scepter.sqlite');
+  const pg = PG ? await createTestDatabase() : undefined;
+  const file = pg?.url ?? path.join(dir, 'scepter.sqlite');
   const db = await Database.open(file);
   try {
     await fill(db);
@@ -150,7 +190,7 @@ async function main(): Promise<void> {
     const t0 = process.hrtime.bigint();
     let read = 0;
     for (let last = 0; ; ) {
-      const rows: { id: number }[] = await db.manager.query(`SELECT ${cols} FROM certificates WHERE id > ? ORDER BY id LIMIT 2000`, [last]);
+      const rows: { id: number }[] = await db.manager.query(`SELECT ${cols} FROM certificates WHERE id > ${PG ? '$1' : '?'} ORDER BY id LIMIT 2000`, [last]);
       if (!rows.length) break;
       read += rows.length;
       last = Number(rows[rows.length - 1]!.id);
@@ -159,17 +199,19 @@ async function main(): Promise<void> {
     await db.close();
 
     log('');
-    log(`Bare keyset read of all ${read} certificates through the same driver (sqlite3 + TypeORM query, pages of 2,000): ${(bareRead / 1000).toFixed(2)} s`);
+    log(`Bare keyset read of all ${read} certificates through the same driver (${PG ? 'pg' : 'sqlite3'} + TypeORM query, pages of 2,000): ${(bareRead / 1000).toFixed(2)} s`);
     const env = { ...process.env, SCEPTER_DATABASE: file, SCEPTER_CERTS_DIR: path.join(dir, 'certs'), SCEPTER_CA_KEY_BITS: '2048' };
     const cli = path.join(__dirname, '..', '..', 'src', 'cli', 'index.js');
     await runToNull(process.execPath, [cli, 'ca', 'show'], env).catch(() => undefined); // creates the CA once, outside the timing
     const ours = await runToNull(process.execPath, [cli, 'cert', 'list', '--csv'], env);
-    const peer = await runToNull('sqlite3', ['-csv', '-header', file, `SELECT serial, subject, status, integration_id, device_id, not_before, not_after, revoked_at, revocation_reason, last_seen_at, id FROM certificates ORDER BY id`], env);
-    log(`Full CSV export of ${ours.lines - 1} certificates: scepter cert list --csv ${(ours.ms / 1000).toFixed(2)} s (${(ours.bytes / 1e6).toFixed(0)} MB) = ${(ours.ms / bareRead).toFixed(2)}x the bare read; sqlite3 -csv, same columns: ${(peer.ms / 1000).toFixed(2)} s (${(peer.bytes / 1e6).toFixed(0)} MB): ratio ${(ours.ms / peer.ms).toFixed(2)}x`);
+    const select = 'SELECT serial, subject, status, integration_id, device_id, not_before, not_after, revoked_at, revocation_reason, last_seen_at, id FROM certificates ORDER BY id';
+    const peer = PG ? await runToNull('psql', [file, '-qAc', `\\copy (${select}) TO STDOUT WITH CSV HEADER`], env) : await runToNull('sqlite3', ['-csv', '-header', file, select], env);
+    log(`Full CSV export of ${ours.lines - 1} certificates: scepter cert list --csv ${(ours.ms / 1000).toFixed(2)} s (${(ours.bytes / 1e6).toFixed(0)} MB) = ${(ours.ms / bareRead).toFixed(2)}x the bare read; ${PG ? 'psql \\copy ... CSV' : 'sqlite3 -csv'}, same columns: ${(peer.ms / 1000).toFixed(2)} s (${(peer.bytes / 1e6).toFixed(0)} MB): ratio ${(ours.ms / peer.ms).toFixed(2)}x`);
     const devs = await runToNull(process.execPath, [cli, 'device', 'list', '--csv'], env);
     log(`Full CSV export of ${devs.lines - 1} devices: scepter device list --csv ${(devs.ms / 1000).toFixed(2)} s`);
   } finally {
     await db.close().catch(() => undefined);
+    if (pg && !process.env.LISTS_BENCH_KEEP) await pg.drop();
     if (!process.env.LISTS_BENCH_KEEP) fs.rmSync(dir, { recursive: true, force: true });
     else log(`kept ${dir}`);
   }
