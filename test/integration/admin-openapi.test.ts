@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import Ajv from 'ajv';
 import { AuthFailureLimiter } from '../../src/admin/auth-failure-limiter';
+import { can, ROLES, type Permission } from '../../src/admin/roles';
 import { buildAdminRouter } from '../../src/main';
 import { openApiDocument } from '../../src/http/admin/openapi.document';
 import { createIosCerts, IntegrationServer, startIntegrationServer, TEST_ACTOR } from './integrations-support';
@@ -119,6 +120,20 @@ describe('admin API: the OpenAPI document against the routes and their answers; 
     conforms('get', '/migrations', await call('GET', '/migrations'));
     conforms('post', '/migrations/{legacyId}/plan', await call('POST', `/migrations/${integ.id}/plan`, owner, {}));
     conforms('post', '/migrations/{legacyId}/cutover', await call('POST', `/migrations/${integ.id}/cutover`, owner, { dryRun: true }));
+  });
+
+  it("x-permission is what the route enforces: every role on every GET route without parameters", async () => {
+    const keys = Object.fromEntries(await Promise.all(ROLES.map(async (role) => [role, (await server.app.services.apiKeys.create(role, TEST_ACTOR)).key] as const)));
+    const gets = Object.entries(doc.paths as Record<string, Record<string, any>>).filter(([path, ops]) => ops.get && !path.includes('{'));
+    expect(gets.length).to.be.greaterThan(10);
+    for (const [path, ops] of gets) {
+      const permission = ops.get['x-permission'] as string;
+      for (const role of ROLES) {
+        const r = await call('GET', path, keys[role]);
+        const allowed = permission === 'any valid API key' || can(role, permission as Permission);
+        expect(r.status === 403, `GET ${path} as ${role} (${permission}): ${r.status}`).to.equal(!allowed);
+      }
+    }
   });
 
   it('unknown paths under /admin/v1 answer a JSON 404; a known path with another method a JSON 405', async () => {
