@@ -16,6 +16,7 @@ const SQLITE = [
   'CREATE INDEX ix_certificates_not_after_id ON certificates (not_after, id)',
   'CREATE INDEX ix_certificates_device_integration ON certificates (device_id, integration_id)',
   'CREATE INDEX ix_certificates_status_device ON certificates (status, device_id, integration_id)',
+  'CREATE INDEX ix_certificates_integration_status_device ON certificates (integration_id, status, device_id)',
 ];
 
 const POSTGRES = [
@@ -27,6 +28,7 @@ const POSTGRES = [
   'CREATE INDEX ix_certificates_device_id ON certificates (device_id COLLATE "C", id)',
   'CREATE INDEX ix_certificates_integration_device_c ON certificates (integration_id, device_id COLLATE "C")',
   'CREATE INDEX ix_certificates_status_device ON certificates (status, device_id COLLATE "C", integration_id)',
+  'CREATE INDEX ix_certificates_integration_status_device ON certificates (integration_id, status, device_id COLLATE "C")',
   'CREATE INDEX ix_ws1_devices_udid_c ON ws1_devices (integration_id, generation, udid_norm COLLATE "C")',
 ];
 

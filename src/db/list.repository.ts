@@ -82,37 +82,20 @@ export class ListRepository {
   /**
    * Devices ordered by device id, then integration: with an integration filter the walk is
    * (integration_id, device_id), without it (device_id, integration_id); both are indexes.
-   * trust=revoked walks only revoked certificates (index status, device_id, integration_id) and
-   * keeps the devices without a valid one; trust=trusted|expired is a HAVING over the walk, so a
-   * rare status (expired devices) reads further per page.
+   * trust=revoked walks revoked certificates only (see revokedDevices); trust=trusted|expired is
+   * a HAVING over the walk, so a rare status (expired devices) reads further per page.
    */
   async devices(f: DeviceFilter, after: KeyPart[] | undefined, limit: number, now: Date): Promise<DeviceListItem[]> {
-    const dev = this.c('device_id');
-    const where = ['device_id IS NOT NULL', 'integration_id IS NOT NULL'];
-    const params: unknown[] = [];
-    const add = (sql: string, ...p: unknown[]) => where.push(sql) + params.push(...p);
-    let groupBy: string;
-    if (f.integrationId !== undefined) {
-      add('integration_id = ?', f.integrationId);
-      if (after) add(`${dev} > ?`, after[0]);
-      groupBy = `integration_id, ${dev}`;
-    } else {
-      if (after) add(`(${dev}, integration_id) > (?, ?)`, after[0], after[1]);
-      groupBy = `${dev}, integration_id`;
-    }
-    if (f.devicePrefix !== undefined) this.prefix(where, params, dev, f.devicePrefix, after?.[0]);
     let rows: Row[];
     if (f.trust === 'revoked') {
-      const pairs = await this.q(
-        `SELECT ${dev} AS device_id, integration_id FROM certificates r WHERE status = 'revoked' AND ${where.join(' AND ')}` +
-          " AND NOT EXISTS (SELECT 1 FROM certificates v WHERE v.device_id = r.device_id AND v.integration_id = r.integration_id AND v.status <> 'revoked' AND v.not_after > ?)" +
-          ` GROUP BY ${groupBy} ORDER BY ${groupBy} LIMIT ?`,
-        [...params, this.dp(now), limit],
-      );
+      const pairs = await this.revokedDevices(f, after, limit, now);
       if (!pairs.length) return [];
-      const one = pairs.map(() => '(device_id = ? AND integration_id = ?)').join(' OR ');
-      rows = await this.deviceStats([`(${one})`], pairs.flatMap((p) => [p.device_id, p.integration_id]), groupBy, undefined, limit, now);
-    } else rows = await this.deviceStats(where, params, groupBy, f.trust, limit, now);
+      const these = this.pairsIn(pairs);
+      rows = await this.deviceStats([these.sql], these.params, this.deviceWalk(f, undefined).groupBy, undefined, limit, now);
+    } else {
+      const w = this.deviceWalk(f, after);
+      rows = await this.deviceStats(w.where, w.params, w.groupBy, f.trust, limit, now);
+    }
     const latest = new Map<number, string>();
     if (rows.length) {
       const ids = rows.map((r) => Number(r.latest_id));
@@ -133,6 +116,59 @@ export class ListRepository {
         lastSeenAt: toIso(r.last_seen),
       };
     });
+  }
+
+  /** The conditions and order of a walk over devices from `after` on (see devices). */
+  private deviceWalk(f: DeviceFilter, after: KeyPart[] | undefined, extra?: string) {
+    const dev = this.c('device_id');
+    const where = ['device_id IS NOT NULL', 'integration_id IS NOT NULL', ...(extra ? [extra] : [])];
+    const params: unknown[] = [];
+    const add = (sql: string, ...p: unknown[]) => where.push(sql) + params.push(...p);
+    let groupBy: string;
+    if (f.integrationId !== undefined) {
+      add('integration_id = ?', f.integrationId);
+      if (after) add(`${dev} > ?`, after[0]);
+      groupBy = `integration_id, ${dev}`;
+    } else {
+      if (after) add(`(${dev}, integration_id) > (?, ?)`, after[0], after[1]);
+      groupBy = `${dev}, integration_id`;
+    }
+    if (f.devicePrefix !== undefined) this.prefix(where, params, dev, f.devicePrefix, after?.[0]);
+    return { where, params, groupBy };
+  }
+
+  /**
+   * Devices with a revoked certificate and no valid one, in device order: batches of devices
+   * with a revoked certificate (an index walk: status or integration, status, then device id),
+   * each checked with one lookup of their valid certificates. Two plain queries a batch, so the
+   * planner has nothing to misjudge (PostgreSQL turned a NOT EXISTS into a hash anti-join over
+   * every valid certificate: 0.6 s a page at 1,000,000).
+   */
+  private async revokedDevices(f: DeviceFilter, after: KeyPart[] | undefined, limit: number, now: Date): Promise<[string, string][]> {
+    const dev = this.c('device_id');
+    const batch = Math.max(500, limit * 2);
+    const out: [string, string][] = [];
+    for (let from = after; ; ) {
+      const w = this.deviceWalk(f, from, "status = 'revoked'");
+      const found = await this.q(`SELECT ${dev} AS device_id, integration_id FROM certificates WHERE ${w.where.join(' AND ')} GROUP BY ${w.groupBy} ORDER BY ${w.groupBy} LIMIT ?`, [...w.params, batch]);
+      if (!found.length) return out;
+      const pairs = found.map((r): [string, string] => [String(r.device_id), String(r.integration_id)]);
+      const these = this.pairsIn(pairs);
+      const valid = await this.q(`SELECT DISTINCT device_id, integration_id FROM certificates WHERE ${these.sql} AND status <> 'revoked' AND not_after > ?`, [...these.params, this.dp(now)]);
+      const trusted = new Set(valid.map((r) => `${r.device_id}\u0000${r.integration_id}`));
+      for (const p of pairs) if (!trusted.has(`${p[0]}\u0000${p[1]}`) && out.push(p) === limit) return out;
+      if (found.length < batch) return out;
+      from = pairs[pairs.length - 1];
+    }
+  }
+
+  /**
+   * "(device_id, integration_id) is one of these": two arrays on PostgreSQL (its planner takes
+   * ~0.2 s over a 500-way OR), an OR of index lookups on SQLite.
+   */
+  private pairsIn(pairs: [string, string][]): { sql: string; params: unknown[] } {
+    if (this.pg) return { sql: '(device_id, integration_id) IN (SELECT d, i FROM unnest(?::varchar[], ?::varchar[]) AS p(d, i))', params: [pairs.map((p) => p[0]), pairs.map((p) => p[1])] };
+    return { sql: `(${pairs.map(() => '(device_id = ? AND integration_id = ?)').join(' OR ')})`, params: pairs.flat() };
   }
 
   /** Per device: certificate counts, the latest certificate's id and the last time one was seen. */
