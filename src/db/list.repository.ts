@@ -138,14 +138,25 @@ export class ListRepository {
   }
 
   /**
-   * Devices with a revoked certificate and no valid one, in device order: batches of devices
-   * with a revoked certificate (an index walk: status or integration, status, then device id),
-   * each checked with one lookup of their valid certificates. Two plain queries a batch, so the
-   * planner has nothing to misjudge (PostgreSQL turned a NOT EXISTS into a hash anti-join over
-   * every valid certificate: 0.6 s a page at 1,000,000).
+   * Devices with a revoked certificate and no valid one, in device order, walking the devices
+   * with a revoked certificate (index status or integration, status, then device id). SQLite: one
+   * query, NOT EXISTS looked up per candidate. PostgreSQL turns that NOT EXISTS into a hash
+   * anti-join over every valid certificate (0.6 s a page at 1,000,000), so there: batches of
+   * candidates, each checked with one lookup of their valid certificates (~20 ms a page; the
+   * same batches on SQLite, whose OR of 500 lookups is slow to plan, take 0.2 s).
    */
   private async revokedDevices(f: DeviceFilter, after: KeyPart[] | undefined, limit: number, now: Date): Promise<[string, string][]> {
     const dev = this.c('device_id');
+    if (!this.pg) {
+      const w = this.deviceWalk(f, after, "status = 'revoked'");
+      const rows = await this.q(
+        `SELECT ${dev} AS device_id, integration_id FROM certificates r WHERE ${w.where.join(' AND ')}` +
+          " AND NOT EXISTS (SELECT 1 FROM certificates v WHERE v.device_id = r.device_id AND v.integration_id = r.integration_id AND v.status <> 'revoked' AND v.not_after > ?)" +
+          ` GROUP BY ${w.groupBy} ORDER BY ${w.groupBy} LIMIT ?`,
+        [...w.params, this.dp(now), limit],
+      );
+      return rows.map((r) => [String(r.device_id), String(r.integration_id)]);
+    }
     const batch = Math.max(500, limit * 2);
     const out: [string, string][] = [];
     for (let from = after; ; ) {
@@ -164,7 +175,7 @@ export class ListRepository {
 
   /**
    * "(device_id, integration_id) is one of these": two arrays on PostgreSQL (its planner takes
-   * ~0.2 s over a 500-way OR), an OR of index lookups on SQLite.
+   * ~0.2 s over a 500-way OR), an OR of index lookups on SQLite (a page's 100 devices).
    */
   private pairsIn(pairs: [string, string][]): { sql: string; params: unknown[] } {
     if (this.pg) return { sql: '(device_id, integration_id) IN (SELECT d, i FROM unnest(?::varchar[], ?::varchar[]) AS p(d, i))', params: [pairs.map((p) => p[0]), pairs.map((p) => p[1])] };
