@@ -35,7 +35,7 @@ import { AuthFailureLimiter } from './admin/auth-failure-limiter';
 import { challengeRouter } from './http/challenge.router';
 import { adminRouter } from './http/admin/admin.router';
 import { AdminRoute, adminRoutes } from './http/admin/admin-auth';
-import { clientAddressOf } from './http/client-address';
+import { clientAddressOf, type ClientAddressOf } from './http/client-address';
 import { bulkRevocation, RevocationRepository } from './db/revocation.repository';
 import { bindBulkRevocation, RevocationService } from './ca/revocation.service';
 import { CrlPublisher } from './ca/crl-publisher';
@@ -85,6 +85,13 @@ import { ReadinessService } from './ops/readiness.service';
 import { JobLeaseRepository } from './db/job-lease.repository';
 import { RetentionRepository } from './db/retention.repository';
 import { RetentionJob } from './jobs/retention.job';
+import { ListRepository } from './db/list.repository';
+import { ListService } from './lists/list.service';
+import { registerListRoutes } from './http/admin/lists.routes';
+import { registerAdminEditRoutes } from './http/admin/admin-edits.routes';
+import { registerMigrationRoutes } from './http/admin/migration.routes';
+import { registerOpenApiRoute } from './http/admin/openapi.routes';
+import type Router from '@koa/router';
 
 export interface BuildOptions {
   logger?: Logger;
@@ -122,6 +129,8 @@ export interface Services {
   metrics: Metrics;
   /** pruning of the auth log, audit log and finished SCEP transactions by age */
   retention: RetentionJob;
+  // certificate, device and WS1 inventory lists and exports
+  lists: ListService;
 }
 
 /** Database, CA and domain services: what the server, the CLI and the tests share. */
@@ -156,7 +165,7 @@ export async function buildServices(config: Config, opts: BuildOptions = {}): Pr
     // issue 4: deleting an integration revokes its certificates (asks the trust policy first)
     const { revocation, revocationView } = revocationParts;
     const integrationDeletion = new IntegrationDeletion(integrations, revocation, trustServices.trustPolicy.isDeviceTrustRequired, () => revocationView.sync().then(() => revocationView.publisher.current), clock);
-    return { config, logger, clock, db, authority, scep, caCreated: material.created, integrations, groups, challenges, challengeStore, profiles, apiKeys, audit, ...revocationParts, integrationDeletion, ...buildWs1(config, db, integrationRepo, clock, logger, audit, metrics), ...trustServices, metrics, retention: buildRetention(config, db, clock, logger, metrics) };
+    return { config, logger, clock, db, authority, scep, caCreated: material.created, integrations, groups, challenges, challengeStore, profiles, apiKeys, audit, ...revocationParts, integrationDeletion, ...buildWs1(config, db, integrationRepo, clock, logger, audit, metrics), ...trustServices, metrics, retention: buildRetention(config, db, clock, logger, metrics), lists: new ListService(new ListRepository(db), clock) };
   } catch (err) {
     await db.close();
     throw err;
@@ -212,7 +221,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   });
   // issue 4 adds /certificates and device revocation to the admin API (same router, same API-key auth);
   // every admin route declares its permission (checked here, listed as App.adminRoutes)
-  const adminApi = registerCertificateRoutes(addTrustAdminRoutes(adminRouter({ ...services, limiter: adminLimiter, clientAddress }), services), services);
+  const adminApi = buildAdminRouter(services, adminLimiter, clientAddress);
   const routeTable = adminRoutes(adminApi);
   const { metrics } = services;
   metrics.collectProcessMetrics();
@@ -303,6 +312,19 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       await services.db.close();
     },
   };
+}
+
+/**
+ * The admin API under `/admin/v1`: every admin route file on one router behind its API-key
+ * authentication (exported so tests can enumerate its routes against the OpenAPI document).
+ */
+export function buildAdminRouter(services: Services, limiter: AuthFailureLimiter, clientAddress: ClientAddressOf): Router {
+  return registerOpenApiRoute(
+    registerMigrationRoutes(
+      registerAdminEditRoutes(registerListRoutes(registerCertificateRoutes(addTrustAdminRoutes(adminRouter({ ...services, limiter, clientAddress }), services), services), services), services),
+      { migration: () => buildMigration(services) },
+    ),
+  );
 }
 
 /** Issue 4: revocation service, the in-memory revocation view with its CRL publisher, and the OCSP responder. */

@@ -10,31 +10,6 @@ export interface RevokedEntry {
   notAfter: Date;
 }
 
-export type ListedStatus = 'valid' | 'superseded' | 'revoked' | 'expired';
-
-export interface CertificateSummary {
-  id: number;
-  serial: string;
-  subject: string;
-  /** `expired` for an unrevoked certificate past notAfter; superseded ones stay usable until then */
-  status: ListedStatus;
-  notBefore: Date;
-  notAfter: Date;
-  integrationId: string | null;
-  deviceId: string | null;
-  revokedAt: Date | null;
-  reason: RevocationReason | null;
-}
-
-export interface CertificateQuery {
-  integrationId?: string;
-  /** valid includes superseded (both usable until they expire) */
-  status?: 'valid' | 'revoked' | 'expired';
-  limit: number;
-  /** paging forward: only rows with a larger id */
-  afterId?: number;
-}
-
 export type SerialRevocation =
   | { outcome: 'revoked' | 'already-revoked'; serial: string; revokedAt: Date; reason: RevocationReason }
   | { outcome: 'not-found'; serial: string };
@@ -77,7 +52,6 @@ export interface RevocationStore {
   revokeIntegration(integrationId: string, reason: RevocationReason, now: Date, audit?: AuditFor): Promise<number>;
   /** what revokeIntegration would revoke now: unexpired, unrevoked certificates and their devices */
   countRevocable(integrationId: string, now: Date): Promise<{ certificates: number; devices: number }>;
-  listCertificates(q: CertificateQuery, now: Date): Promise<CertificateSummary[]>;
   readState(): Promise<RevocationStateRow>;
   /**
    * Revoked certificates (expired ones too): all, or those revoked after revision `since`; and the

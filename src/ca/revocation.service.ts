@@ -1,5 +1,5 @@
 /**
- * Revocation: one certificate, one device, one integration; listing what we issued.
+ * Revocation: one certificate, one device, one integration (lists are in src/lists/).
  *
  * For code that deletes an integration inside its own database transaction:
  *
@@ -17,7 +17,7 @@ import { Clock } from '../shared/clock';
 import { BadRequestError, NotFoundError } from '../shared/errors';
 import { parseRevocationReason, type RevocationReason } from '../pki/revocation-reason';
 import { PkiInputError } from '../pki/pki-errors';
-import type { BulkRevocation, CertificateQuery, CertificateSummary, RevocationStore } from './revocation-ports';
+import type { BulkRevocation, RevocationStore } from './revocation-ports';
 
 let bulkRevocation: BulkRevocation | undefined;
 
@@ -38,8 +38,6 @@ export interface RevokeResult {
   revokedAt: Date;
   reason: RevocationReason;
 }
-
-export const MAX_LIST_LIMIT = 10_000;
 
 /** Serial as `openssl x509 -serial` prints it; colons, spaces and either case accepted. */
 export function parseSerial(input: string): string {
@@ -116,11 +114,4 @@ export class RevocationService {
     return this.store.countRevocable(checkId('integration id', integrationId, 64), this.clock.now());
   }
 
-  list(q: Partial<CertificateQuery>): Promise<CertificateSummary[]> {
-    const limit = q.limit ?? 100;
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) throw new BadRequestError(`limit must be 1 to ${MAX_LIST_LIMIT}`);
-    if (q.status !== undefined && !['valid', 'revoked', 'expired'].includes(q.status)) throw new BadRequestError('status must be valid, revoked or expired');
-    if (q.afterId !== undefined && (!Number.isInteger(q.afterId) || q.afterId < 0)) throw new BadRequestError('after must be a non-negative integer');
-    return this.store.listCertificates({ ...q, limit }, this.clock.now());
-  }
 }

@@ -16,6 +16,8 @@ import { registerInitCommand } from './commands/init.command';
 import { registerStatusCommand } from './commands/status.command';
 import { registerRetentionCommands } from './commands/retention.commands';
 import { registerBackupCommands } from './commands/backup.commands';
+import { registerListCommands } from './commands/list.commands';
+import { registerAdminEditCommands } from './commands/admin-edits.commands';
 
 /**
  * `scepter`: every admin action, each with --json for scripts. Command groups live in
@@ -44,6 +46,8 @@ export function buildProgram(opts: { json?: boolean } = {}): Command {
   registerMigrateCommands(program); // issue 7: migrate ..., migrate-all
   registerRetentionCommands(program); // retention run
   registerBackupCommands(program); // backup, restore
+  registerListCommands(program); // cert list, device list, inventory list (--json, --csv)
+  registerAdminEditCommands(program); // group remove-member|delete, integration rename, policy remove
   registerWs1Commands(program); // keep last: it adds to the integration and device groups
   return program;
 }

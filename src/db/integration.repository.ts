@@ -1,8 +1,8 @@
-import { EntityManager, In } from 'typeorm';
+import { EntityManager, In, IsNull } from 'typeorm';
 import { AuditRecord } from '../admin/audit.types';
 import { GroupStore, InTransaction, IntegrationStore, StatusChange, UserGroup } from '../integrations/integration-ports';
 import { Integration, IntegrationStatus, IntegrationType } from '../integrations/integration.types';
-import { NotFoundError } from '../shared/errors';
+import { ConflictError, NotFoundError } from '../shared/errors';
 import { insertAudit } from './admin.repository';
 import { Database, isUniqueViolation } from './database';
 import { dateParam } from './dialect';
@@ -94,6 +94,13 @@ export class IntegrationRepository implements IntegrationStore, GroupStore {
     });
   }
 
+  async rename(id: string, name: string, now: Date, audit: AuditRecord): Promise<void> {
+    await this.db.transaction(async (m) => {
+      await this.updateLive(m, id, { name, updatedAt: now });
+      await insertAudit(m, audit);
+    });
+  }
+
   async markDeleted(id: string, now: Date, audit: AuditRecord, inTransaction?: InTransaction): Promise<boolean> {
     return this.db.transaction(async (m) => {
       const res = await m.createQueryBuilder().update('Integration').set({ deletedAt: now, updatedAt: now }).where('id = :id AND deleted_at IS NULL', { id }).execute();
@@ -175,6 +182,35 @@ export class IntegrationRepository implements IntegrationStore, GroupStore {
       .where('g.name = :group AND u.username = :username', { group, username })
       .getRawMany();
     return rows.length > 0;
+  }
+
+  async removeMember(group: string, username: string, audit: AuditRecord): Promise<'removed' | 'absent'> {
+    return this.db.transaction(async (m) => {
+      const g = await this.groupRepo(m).findOne({ where: { name: group } });
+      if (!g) throw new NotFoundError(`no group ${group}`);
+      const user = await m.getRepository<UserRow>('User').findOne({ where: { username } });
+      if (!user) return 'absent';
+      const res = await m.getRepository<UserGroupMemberRow>('UserGroupMember').delete({ groupId: g.id, userId: user.id });
+      if (!res.affected) return 'absent';
+      await insertAudit(m, audit);
+      return 'removed';
+    });
+  }
+
+  async deleteGroup(name: string, audit: AuditRecord): Promise<{ members: number }> {
+    return this.db.transaction(async (m) => {
+      const g = await this.groupRepo(m).findOne({ where: { name } });
+      if (!g) throw new NotFoundError(`no group ${name}`);
+      const users = await this.integrations(m).find({ where: { groupId: g.id, deletedAt: IsNull() }, select: { id: true } });
+      if (users.length) throw new ConflictError(`group ${name} is the test group of ${users.map((i) => i.id).join(', ')}: change their status first`);
+      const res = await m.getRepository<UserGroupMemberRow>('UserGroupMember').delete({ groupId: g.id });
+      // a deleted integration may still name it: it keeps no reference to a group that is gone
+      await m.createQueryBuilder().update('Integration').set({ groupId: null }).where('group_id = :id', { id: g.id }).execute();
+      await this.groupRepo(m).delete({ id: g.id });
+      const members = res.affected ?? 0;
+      await insertAudit(m, { ...audit, details: { ...audit.details, members } });
+      return { members };
+    });
   }
 
   private async withMembers(groups: UserGroupRow[]): Promise<UserGroup[]> {

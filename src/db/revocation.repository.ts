@@ -8,8 +8,6 @@ import { insertAudit } from './admin.repository';
 import type {
   AuditFor,
   BulkRevocation,
-  CertificateQuery,
-  CertificateSummary,
   IssuedStatus,
   RevocationStateRow,
   RevocationStore,
@@ -130,33 +128,6 @@ export class RevocationRepository implements RevocationStore {
         .getRawMany(),
     );
     return { certificates: Number(row?.certificates ?? 0), devices: Number(row?.devices ?? 0) };
-  }
-
-  async listCertificates(q: CertificateQuery, now: Date): Promise<CertificateSummary[]> {
-    const qb = this.db.manager
-      .getRepository<CertificateRow>('Certificate')
-      .createQueryBuilder('c')
-      .select(['c.id', 'c.serial', 'c.subject', 'c.status', 'c.notBefore', 'c.notAfter', 'c.integrationId', 'c.deviceId', 'c.revokedAt', 'c.revocationReason'])
-      .orderBy('c.id', 'ASC')
-      .take(q.limit);
-    if (q.afterId !== undefined) qb.andWhere('c.id > :afterId', { afterId: q.afterId });
-    if (q.integrationId !== undefined) qb.andWhere('c.integrationId = :integrationId', { integrationId: q.integrationId });
-    if (q.status === 'revoked') qb.andWhere("c.status = 'revoked'");
-    if (q.status === 'valid') qb.andWhere("c.status <> 'revoked' AND c.notAfter > :now", { now: this.dp(now) });
-    if (q.status === 'expired') qb.andWhere("c.status <> 'revoked' AND c.notAfter <= :now", { now: this.dp(now) });
-    const rows = await this.read(() => qb.getMany());
-    return rows.map((r) => ({
-      id: r.id,
-      serial: r.serial,
-      subject: r.subject,
-      status: r.status !== 'revoked' && r.notAfter.getTime() <= now.getTime() ? 'expired' : r.status,
-      notBefore: r.notBefore,
-      notAfter: r.notAfter,
-      integrationId: r.integrationId,
-      deviceId: r.deviceId,
-      revokedAt: r.revokedAt,
-      reason: r.status === 'revoked' ? reasonOf(r.revocationReason) : null,
-    }));
   }
 
   readState(): Promise<RevocationStateRow> {

@@ -64,6 +64,15 @@ export class TrustRepository implements TrustCertificateStore, TrustPolicyStore 
     return rows.map((r) => ({ application: r.application === GLOBAL ? null : r.application, policy: r.policy as TrustPolicy, updatedAt: r.updatedAt }));
   }
 
+  async removePolicy(application: string, audit: AuditRecord): Promise<boolean> {
+    return this.db.transaction(async (m) => {
+      const res = await m.getRepository<TrustPolicyRow>('TrustPolicy').delete({ application });
+      if (!res.affected) return false;
+      await insertAudit(m, audit);
+      return true;
+    });
+  }
+
   async setPolicy(application: string | null, policy: TrustPolicy, now: Date, audit: AuditRecord): Promise<void> {
     await this.db.transaction(async (m) => {
       const repo = m.getRepository<TrustPolicyRow>('TrustPolicy');

@@ -2,6 +2,7 @@ import Koa, { Middleware } from 'koa';
 import Router from '@koa/router';
 import type { Logger } from '../shared/logger';
 import { errorMapping } from './error-mapping';
+import { adminNotFound } from './admin/admin-not-found';
 
 /**
  * The public Koa app: `outer` middleware (metrics: it must see the final status), error mapping,
@@ -17,6 +18,7 @@ export function createHttpApp(logger: Logger, routers: Router[], outer: Middlewa
     ctx.set('Cache-Control', 'no-store');
     await next();
   });
+  app.use(adminNotFound()); // JSON 404/405 under /admin/v1
   const health = new Router();
   health.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };

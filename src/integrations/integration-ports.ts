@@ -29,6 +29,8 @@ export interface IntegrationStore {
    */
   rotateChallengePassword(id: string, change: { hash: string; previousUntil: Date | null; expireUnusedChallenges: boolean }, now: Date, audit: (expired: number) => AuditRecord): Promise<number>;
   setSubjectTemplate(id: string, template: string, now: Date, audit: AuditRecord): Promise<void>;
+  /** throws NotFoundError for an unknown or deleted integration */
+  rename(id: string, name: string, now: Date, audit: AuditRecord): Promise<void>;
   /**
    * Soft delete: SCEP and challenge URLs answer 404 afterwards; false if unknown or already
    * deleted. `inTransaction` runs in the same database transaction (e.g. revoking the
@@ -51,4 +53,11 @@ export interface GroupStore {
   findGroup(name: string): Promise<UserGroup | undefined>;
   listGroups(): Promise<UserGroup[]>;
   isMember(group: string, username: string): Promise<boolean>;
+  /** 'absent' when the user is not a member (nothing written); throws NotFoundError for an unknown group */
+  removeMember(group: string, username: string, audit: AuditRecord): Promise<'removed' | 'absent'>;
+  /**
+   * Deletes the group and its memberships; throws NotFoundError for an unknown group and
+   * ConflictError while a live integration's test-group status names it.
+   */
+  deleteGroup(name: string, audit: AuditRecord): Promise<{ members: number }>;
 }

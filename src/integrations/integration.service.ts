@@ -104,6 +104,14 @@ export class IntegrationService {
     return this.show(id);
   }
 
+  async rename(id: string, name: unknown, actor: Actor): Promise<IntegrationView> {
+    const n = validName(name);
+    const before = await this.get(id);
+    const now = this.clock.now();
+    await this.store.rename(id, n, now, { actor, action: 'integration.rename', target: id, details: { from: before.name, to: n }, at: now });
+    return this.show(id);
+  }
+
   /**
    * Soft delete: its SCEP and challenge URLs answer 404 from then on. Revoking its certificates is
    * the caller's job, atomically if it passes `inTransaction`, e.g.

@@ -27,6 +27,18 @@ export class UserGroupService {
     return { ...(await this.show(group)), added: res === 'added' };
   }
 
+  async removeMember(group: string, user: unknown, actor: Actor): Promise<GroupView & { removed: boolean }> {
+    const username = validName(user, 'user name');
+    const res = await this.store.removeMember(group, username, { actor, action: 'group.remove-member', target: group, details: { user: username }, at: this.clock.now() });
+    return { ...(await this.show(group)), removed: res === 'removed' };
+  }
+
+  /** Refused (409) while an integration's test-group status names the group. */
+  async delete(name: string, actor: Actor): Promise<{ name: string; deleted: true; members: number }> {
+    const { members } = await this.store.deleteGroup(name, { actor, action: 'group.delete', target: name, at: this.clock.now() });
+    return { name, deleted: true, members };
+  }
+
   async show(name: string): Promise<GroupView> {
     const g = await this.store.findGroup(name);
     if (!g) throw new NotFoundError(`no group ${name.slice(0, 100)}`);

@@ -1,6 +1,6 @@
 import type { Actor } from '../admin/audit.types';
 import type { Clock } from '../shared/clock';
-import { BadRequestError } from '../shared/errors';
+import { BadRequestError, NotFoundError } from '../shared/errors';
 import { DEFAULT_POLICY } from './trust-snapshot';
 import type { TrustPolicyStore } from './trust-ports';
 import { isTrustPolicy, TRUST_POLICIES, TrustPolicy } from './trust.types';
@@ -20,6 +20,14 @@ export class TrustPolicyService {
     if (app !== null && (app.length > 200 || /[\u0000-\u001f\u007f]/.test(app))) throw new BadRequestError('application must be 1 to 200 printable characters');
     const now = this.clock.now();
     await this.store.setPolicy(app, policy, now, { actor, action: 'trust.policy.set', target: app ?? '(global)', details: { policy }, at: now });
+    return this.show();
+  }
+
+  /** Back to the global policy for this application; NotFoundError when it has no override. */
+  async removeOverride(application: unknown, actor: Actor): Promise<PolicyView> {
+    if (typeof application !== 'string' || !application || application.length > 200) throw new BadRequestError('application must be 1 to 200 printable characters');
+    const ok = await this.store.removePolicy(application, { actor, action: 'trust.policy.remove', target: application, at: this.clock.now() });
+    if (!ok) throw new NotFoundError(`application ${application.slice(0, 200)} has no policy override`);
     return this.show();
   }
 

@@ -57,6 +57,8 @@ export interface TrustPolicyStore {
   listPolicies(): Promise<StoredPolicy[]>;
   /** upsert; the audit record is written in the same transaction */
   setPolicy(application: string | null, policy: TrustPolicy, now: Date, audit: AuditRecord): Promise<void>;
+  /** removes one application's override; false (nothing written) when it has none */
+  removePolicy(application: string, audit: AuditRecord): Promise<boolean>;
 }
 
 export interface AuthLogStore {

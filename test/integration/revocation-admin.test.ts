@@ -69,7 +69,7 @@ describe('revocation: CLI, admin API, devices and integrations', function () {
       expect(none.stdout.trim()).to.equal('no certificates');
       const text = await cli(server, ['cert', 'list', '--limit', '1']);
       expect(text.stdout).to.match(/^SERIAL +STATUS +NOT AFTER +INTEGRATION +DEVICE +SUBJECT\n[0-9A-F]{32} +(valid|revoked|superseded) /);
-      expect(text.stdout).to.contain('(more: --after ');
+      expect(text.stdout).to.contain('(more: --cursor ');
     });
   });
 

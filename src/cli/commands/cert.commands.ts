@@ -1,6 +1,5 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { certificateJson, revokeResultJson } from '../../ca/revocation.presenter';
-import { MAX_LIST_LIMIT } from '../../ca/revocation.service';
+import { Command } from 'commander';
+import { revokeResultJson } from '../../ca/revocation.presenter';
 import { REVOCATION_REASONS } from '../../pki/revocation-reason';
 import { output, withServices } from '../cli-context';
 import { cliActor } from './admin.commands';
@@ -13,14 +12,7 @@ export function commandGroup(program: Command, name: string, description: string
   return program.commands.find((c) => c.name() === name) ?? program.command(name).description(description);
 }
 
-function positiveInt(what: string) {
-  return (v: string): number => {
-    if (!/^\d{1,9}$/.test(v)) throw new InvalidArgumentError(`${what} must be a whole number`);
-    return Number(v);
-  };
-}
-
-/** `scepter cert revoke|list`: certificates by serial (hex as `openssl x509 -serial` prints it). */
+/** `scepter cert revoke` (`cert list` is in list.commands.ts): certificates by serial (hex as `openssl x509 -serial` prints it). */
 export function registerCertCommands(program: Command): void {
   const cert = commandGroup(program, 'cert', 'certificates this CA issued');
   cert
@@ -35,28 +27,6 @@ export function registerCertCommands(program: Command): void {
             ? cliText`Revoked ${r.serial} (${r.reason}) at ${r.revokedAt.toISOString()}; the CRL and OCSP say so within a second`
             : cliText`${r.serial} was already revoked at ${r.revokedAt.toISOString()} (${r.reason}); nothing changed`,
         );
-      }),
-    );
-  cert
-    .command('list')
-    .description('issued certificates, oldest first (valid includes superseded ones, usable until they expire)')
-    .option('--integration <id>', 'only this integration')
-    .addOption(new Option('--status <status>', 'only these').choices(['valid', 'revoked', 'expired']))
-    .option('--limit <n>', `at most this many (1 to ${MAX_LIST_LIMIT})`, positiveInt('--limit'), 1000)
-    .option('--after <id>', 'page on: only certificates listed after this id', positiveInt('--after'))
-    .action(async (opts: { integration?: string; status?: 'valid' | 'revoked' | 'expired'; limit: number; after?: number }, cmd: Command) =>
-      withServices(cmd, async ({ revocation }) => {
-        const list = await revocation.list({ integrationId: opts.integration, status: opts.status, limit: opts.limit, afterId: opts.after });
-        const more = list.length === opts.limit ? list[list.length - 1]!.id : undefined;
-        output(cmd, { certificates: list.map(certificateJson), next: more ?? null }, () => {
-          if (!list.length) return 'no certificates';
-          const header = ['SERIAL'.padEnd(32), 'STATUS'.padEnd(10), 'NOT AFTER ', 'INTEGRATION'.padEnd(12), 'DEVICE'.padEnd(16), 'SUBJECT'].join('  ');
-          const lines = [header, ...list.map((c) =>
-            [escapeText(c.serial).padEnd(32), c.status.padEnd(10), c.notAfter.toISOString().slice(0, 10), escapeText(c.integrationId ?? '-').padEnd(12), escapeText(c.deviceId ?? '-').padEnd(16), escapeText(c.subject)].join('  '),
-          )];
-          if (more !== undefined) lines.push(`(more: --after ${more})`);
-          return lines.join('\n');
-        });
       }),
     );
 }

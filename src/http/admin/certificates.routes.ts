@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Permission } from '../../admin/roles';
-import { certificateJson, revokeResultJson } from '../../ca/revocation.presenter';
+import { revokeResultJson } from '../../ca/revocation.presenter';
 import type { RevocationService } from '../../ca/revocation.service';
 import type { IntegrationDeletion } from '../../ca/integration-deletion.service';
 import { BadRequestError } from '../../shared/errors';
@@ -11,28 +11,15 @@ import { adminState, allow } from './admin-auth';
 /** Listing is reading an integration; one certificate or one device's are revoked singly, a deletion revokes in bulk. */
 export const CERTIFICATE_PERMISSIONS: { read: Permission; revoke: Permission; delete: Permission } = { read: 'integrations:read', revoke: 'certificates:revoke', delete: 'integrations:delete' };
 
-export const MAX_API_LIST_LIMIT = 1000;
-
 /**
  * Certificate routes of the admin API, registered on a router that already authenticates
  * (`/admin/v1` with adminAuth):
- *   GET  /certificates?integration=&status=valid|revoked|expired&limit=&after=
  *   POST /certificates/:serial/revoke                       {"reason": "keyCompromise"} (body optional)
  *   POST /integrations/:id/devices/:udid/revoke             {"reason": ...} (body optional)
  *   GET  /integrations/:id/deletion                           what deleting it would revoke, and whether it needs force
  *   DELETE /integrations/:id?force=true                       delete it, revoking its certificates (409 when it needs force)
  */
 export function registerCertificateRoutes(r: Router, d: { revocation: RevocationService; integrationDeletion: IntegrationDeletion }): Router {
-  r.get('/certificates', allow(CERTIFICATE_PERMISSIONS.read), async (ctx) => {
-    const q = ctx.query;
-    const status = one(q.status);
-    if (status !== undefined && status !== 'valid' && status !== 'revoked' && status !== 'expired') throw new BadRequestError('status must be valid, revoked or expired');
-    const limit = num(one(q.limit), 'limit') ?? 100;
-    if (limit > MAX_API_LIST_LIMIT) throw new BadRequestError(`limit must be at most ${MAX_API_LIST_LIMIT}`);
-    const list = await d.revocation.list({ integrationId: one(q.integration), status, limit, afterId: num(one(q.after), 'after') });
-    ctx.body = { certificates: list.map(certificateJson), next: list.length === limit ? list[list.length - 1]!.id : null };
-  });
-
   r.post('/certificates/:serial/revoke', allow(CERTIFICATE_PERMISSIONS.revoke), async (ctx) => {
     const { reason } = await reasonBody(ctx);
     ctx.body = revokeResultJson(await d.revocation.revoke(ctx.params.serial!, { reason, actor: adminState(ctx).actor }));
@@ -55,12 +42,6 @@ export function registerCertificateRoutes(r: Router, d: { revocation: Revocation
 
 function one(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
-}
-
-function num(v: string | undefined, what: string): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d{1,9}$/.test(v)) throw new BadRequestError(`${what} must be a whole number`);
-  return Number(v);
 }
 
 async function reasonBody(ctx: Context): Promise<{ reason?: string }> {

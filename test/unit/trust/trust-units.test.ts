@@ -140,7 +140,7 @@ describe('TrustSnapshot', () => {
       isMember: async () => false,
       integrationForConfigurationKey: async () => undefined,
     };
-    const policies: TrustPolicyStore = { listPolicies: async () => [], setPolicy: async () => undefined };
+    const policies: TrustPolicyStore = { listPolicies: async () => [], setPolicy: async () => undefined, removePolicy: async () => false };
     const snap = new TrustSnapshot(directory, policies, systemClock, { pollMs: 60_000, onError: () => undefined });
     const poll = snap.refresh();
     await firstRead; // the poll has read 'all' and is still running
