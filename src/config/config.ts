@@ -6,13 +6,13 @@ import { ConfigError } from '../shared/errors';
 import { parseSecretKey } from '../shared/secret-box';
 import { homeOf } from './home';
 import { DEFAULT_DEVICE_ID_PATTERN } from '../challenge/device-id.rule';
-import { checkTrustedProxies, checkWorkers, portSetting } from './strict-settings';
+import { checkTrustedProxies, checkWorkers, decimalSetting, portSetting } from './strict-settings';
 
 /**
  * Every setting, read from environment variables. Defaults are declared here and documented in the
  * README's configuration table; an invalid value throws ConfigError naming the variable.
  */
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const int = (min: number, max: number) => decimalSetting(min, max);
 
 const schema = {
   SCEPTER_HTTP_PORT: portSetting().default(8080),

@@ -13,6 +13,17 @@ export const portSetting = () =>
     .transform(Number)
     .pipe(z.number().int().max(65535, 'must be a decimal port number 1-65535'));
 
+/**
+ * Every other number setting: decimal digits only, like ports (`0x10`, `1e3`, ` 5` and `5.0` are
+ * refused rather than read as something the operator did not write), then the range.
+ */
+export const decimalSetting = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^(0|[1-9][0-9]{0,15})$/, `must be a whole decimal number ${min}-${max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `must be a whole decimal number ${min}-${max}`).max(max, `must be a whole decimal number ${min}-${max}`));
+
 /** A proxy range of prefix length 0 (`0.0.0.0/0`, `::/0`, `10.0.0.0/0`) trusts every address on the Internet. */
 export function isEveryAddress(entry: string): boolean {
   const [, bits] = entry.split('/');

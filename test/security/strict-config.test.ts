@@ -23,6 +23,17 @@ describe('security: configuration is strict', function () {
     expect(loadConfig({}).http.port).to.equal(8080);
   });
 
+  it('every other number setting is decimal too: 0x10, 1e2, " 5", 5.0 and -1 stop the start naming the variable; plain digits work', async () => {
+    const line = refusal(await runServer({ ...env, SCEPTER_WORKERS: '0x1' }, dir), 'SCEPTER_WORKERS');
+    expect(line).to.contain('whole decimal number');
+    for (const [name, value] of [['SCEPTER_AUTH_MAX_FAILURES', '0x10'], ['SCEPTER_RENEWAL_WINDOW_DAYS', '1e2'], ['SCEPTER_CERT_VALIDITY_DAYS', ' 5'], ['SCEPTER_CHALLENGE_TTL_MINUTES', '5.0'], ['SCEPTER_AUTH_COOLDOWN_SECONDS', '-1'], ['SCEPTER_MAX_BODY_BYTES', 'Infinity']] as const) {
+      expect(() => loadConfig({ [name]: value }), `${name}=${value}`).to.throw(new RegExp(`${name}: must be a whole decimal number`));
+    }
+    const c = loadConfig({ SCEPTER_AUTH_MAX_FAILURES: '12', SCEPTER_RENEWAL_WINDOW_DAYS: '30', SCEPTER_SYNC_SPREAD_MINUTES: '0' });
+    expect([c.auth.maxFailures, c.renewalWindowDays, c.ws1.spreadMinutes]).to.deep.equal([12, 30, 0]);
+    expect(() => loadConfig({ SCEPTER_AUTH_MAX_FAILURES: '0' })).to.throw(/SCEPTER_AUTH_MAX_FAILURES: must be a whole decimal number 1-1000/);
+  });
+
   it('trusted proxies of 0.0.0.0/0 or ::/0 (any /0) are refused unless SCEPTER_TRUST_ANY_PROXY=on', async () => {
     for (const value of ['0.0.0.0/0', '::/0', '127.0.0.1, 10.0.0.0/0']) {
       const line = refusal(await runServer({ ...env, SCEPTER_TRUSTED_PROXIES: value }, dir), 'SCEPTER_TRUSTED_PROXIES');
