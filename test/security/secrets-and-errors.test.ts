@@ -126,6 +126,21 @@ describe('security: secrets stay out of logs and /metrics; no internals reach a 
     expect(found).to.deep.equal([]);
   });
 
+  it('/readyz (public) names a failed database check by its error code only; the full driver message goes to the log', async () => {
+    await server.app.services.db.dataSource.query('PRAGMA query_only = ON');
+    try {
+      const r = await raw(server.url, 'GET', '/readyz');
+      expect(r.status).to.equal(503);
+      const db = (JSON.parse(r.text).checks as { name: string; detail: string }[]).find((c) => c.name === 'database')!;
+      expect(db.detail).to.equal('the test write failed (SQLITE_READONLY)');
+      expect(r.text).not.to.match(/attempt to write|INSERT|job_leases/i);
+      expect(lines.join('')).to.contain('attempt to write a readonly database');
+    } finally {
+      await server.app.services.db.dataSource.query('PRAGMA query_only = OFF');
+    }
+    expect((await raw(server.url, 'GET', '/readyz')).status).to.equal(200);
+  });
+
   it('bad input to the admin, ops, challenge and SCEP routes is a 4xx without stack traces or internal error text', async () => {
     const auth = { Authorization: `Bearer ${owner}` };
     const json = { ...auth, 'Content-Type': 'application/json' };
