@@ -1,5 +1,8 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadHomeConfig } from '../../src/config/config-file';
 import { loadConfig } from '../../src/config/config';
 import { refusal, runServer, serverEnv } from './startup-support';
 
@@ -41,6 +44,34 @@ describe('security: configuration is strict', function () {
     }
     expect(loadConfig({ SCEPTER_TRUSTED_PROXIES: '0.0.0.0/0,::/0', SCEPTER_TRUST_ANY_PROXY: 'on' }).trust.trustedProxies).to.deep.equal(['0.0.0.0/0', '::/0']);
     expect(loadConfig({ SCEPTER_TRUSTED_PROXIES: '10.0.0.0/8, ::1' }).trust.trustedProxies).to.deep.equal(['10.0.0.0/8', '::1']);
+  });
+
+  it('a config file or passphrase file holding a secret must be private: readable by others, the start stops naming it (the secret is never shown)', async () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'scepter-secret-file-'));
+    try {
+      const file = path.join(home, 'scepter.env');
+      fs.writeFileSync(file, 'SCEPTER_STATIC_CHALLENGE=a-static-secret-123\n', { mode: 0o644 });
+      fs.chmodSync(file, 0o644);
+      const rest = { ...env };
+      delete rest.SCEPTER_STATIC_CHALLENGE;
+      const line = refusal(await runServer({ ...rest, SCEPTER_HOME: home }, dir), 'SCEPTER_HOME');
+      expect(line).to.contain(file).and.contain('SCEPTER_STATIC_CHALLENGE').and.contain('0644').and.contain('chmod 600').and.not.contain('a-static-secret-123');
+      // private, or without a secret in it: read as before
+      fs.chmodSync(file, 0o600);
+      expect(loadHomeConfig({ SCEPTER_HOME: home }).staticChallenge).to.equal('a-static-secret-123');
+      fs.writeFileSync(file, 'SCEPTER_LOG_LEVEL=warn\n');
+      fs.chmodSync(file, 0o644);
+      expect(loadHomeConfig({ SCEPTER_HOME: home }).logLevel).to.equal('warn');
+      // the passphrase file
+      const pass = path.join(home, 'ca.pass');
+      fs.writeFileSync(pass, 'a long passphrase\n');
+      fs.chmodSync(pass, 0o640);
+      expect(() => loadConfig({ SCEPTER_CA_KEY_PASSPHRASE_FILE: pass })).to.throw(/^SCEPTER_CA_KEY_PASSPHRASE_FILE: .*ca\.pass holds the CA key passphrase but other users can read it \(mode 0640\)/);
+      fs.chmodSync(pass, 0o400);
+      expect(loadConfig({ SCEPTER_CA_KEY_PASSPHRASE_FILE: pass }).ca.passphrase).to.equal('a long passphrase');
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
   });
 
   it('SCEPTER_WORKERS > 1 on SQLite is refused (PostgreSQL only)', async () => {
