@@ -66,7 +66,7 @@ describe('security: secrets stay out of logs and /metrics; no internals reach a 
     await sim?.close();
   });
 
-  it('API keys, challenge credentials, challenges and WS1 secrets appear neither in the log (trace level) nor in /metrics', async () => {
+  it('API keys, challenge credentials, challenges and WS1 secrets appear neither in the log (trace level), nor in /metrics, nor in the audit log', async () => {
     const secrets: Record<string, string> = { owner, manager, challengePassword: certs.challengePassword, staticChallenge: TEST_CHALLENGE, ws1Password: sim.credentials.password, ws1ApiKey: sim.credentials.tenantCode };
     // WS1 configured, tested and synced through the API
     expect((await adminApi(server.url, 'PUT', `/integrations/${android}/ws1`, owner, { url: sim.url, username: sim.credentials.username, password: sim.credentials.password, apiKey: sim.credentials.tenantCode })).status).to.equal(200);
@@ -123,6 +123,10 @@ describe('security: secrets stay out of logs and /metrics; no internals reach a 
       // Basic credentials as sent on the wire
       if (log.includes(base64(`${certs.challengeUsername}:${value}`)) || log.includes(base64(`${sim.credentials.username}:${value}`))) found.push(`${name} (Basic) in log`);
     }
+    // nor in the audit log (in the database, readable by the read-only role)
+    const audit = JSON.stringify(await server.app.services.audit.list({ limit: 1000 }));
+    expect(audit).to.contain('rotate-challenge-credentials');
+    for (const [name, value] of Object.entries(secrets)) if (audit.includes(value)) found.push(`${name} in the audit log`);
     expect(found).to.deep.equal([]);
   });
 
