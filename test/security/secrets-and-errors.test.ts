@@ -4,9 +4,9 @@ import { Writable } from 'node:stream';
 import { startWs1Simulator, type Ws1Simulator } from '../../scripts/ws1-sim/ws1-simulator';
 import { createLogger } from '../../src/shared/logger';
 import { ScepClient } from '../../src/scep/client/scep-client';
-import { PkiStatus } from '../../src/scep/scep-types';
+import { MessageType, PkiStatus } from '../../src/scep/scep-types';
 import { pooledKeys } from '../support/keys';
-import { ATTR, sendRawPkcsReq, utf8Name } from '../support/raw-scep';
+import { ATTR, rawCsr, selfSigned, sendPkiMessage, sendRawPkcsReq, utf8Name } from '../support/raw-scep';
 import { startTestServer, TEST_CHALLENGE, type TestServer } from '../support/test-server';
 import { basic, httpGet } from '../integration/integrations-support';
 import { adminApi } from './security-support';
@@ -128,6 +128,19 @@ describe('security: secrets stay out of logs and /metrics; no internals reach a 
     expect(audit).to.contain('rotate-challenge-credentials');
     for (const [name, value] of Object.entries(secrets)) if (audit.includes(value)) found.push(`${name} in the audit log`);
     expect(found).to.deep.equal([]);
+  });
+
+  it('/metrics stays bounded: messageTypes a client makes up share one label instead of adding a series each', async () => {
+    const [key] = await pooledKeys(1);
+    const cas = await server.client.getCaCertificates();
+    const signer = await selfSigned(key!);
+    for (const type of [250, 251, 987654321]) {
+      const r = await sendPkiMessage(server.scepUrl, cas, type as MessageType, rawCsr(utf8Name([ATTR.CN, 'made-up-type']), key!, TEST_CHALLENGE), signer, `made-up-${type}`);
+      expect([r.httpStatus, r.status]).to.deep.equal([200, PkiStatus.FAILURE]);
+    }
+    const text = (await raw(server.url, 'GET', '/metrics')).text;
+    expect(text).not.to.match(/message_type="(250|251|987654321)"/);
+    expect(text).to.match(/scepter_scep_pki_operations_total\{message_type="other",status="FAILURE",fail_info="badRequest"\} 3/);
   });
 
   it('/readyz (public) names a failed database check by its error code only; the full driver message goes to the log', async () => {
