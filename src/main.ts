@@ -234,6 +234,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     publicUrlIsDefault: publicUrlIsDefault(config),
     publicUrl: config.http.publicUrl,
     clock: services.clock,
+    onDatabaseError: (err) => logger.warn({ err }, 'readiness: the database test write failed'),
   });
   const koa = createHttpApp(logger, [
     // first: the login-time check is the hottest path, and each router ahead of it costs a match

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import dotenv from 'dotenv';
 import { ConfigError } from '../shared/errors';
-import { Config, loadConfig, SETTING_NAMES } from './config';
+import { Config, loadConfig, SECRET_SETTINGS, SETTING_NAMES } from './config';
+import { checkSecretsPrivate } from './strict-settings';
 import { CONFIG_FILE_NAME, homeOf } from './home';
 
 // settings read outside the schema (still documented in the README's configuration table)
@@ -20,6 +21,7 @@ export function configFilePath(env: NodeJS.ProcessEnv = process.env): string {
 export function readConfigFile(file: string): Record<string, string> {
   const text = fs.readFileSync(file, 'utf8');
   const values = dotenv.parse(text);
+  checkSecretsPrivate(file, Object.keys(values).filter((name) => SECRET_SETTINGS.includes(name)));
   for (const name of Object.keys(values)) {
     if (name === 'SCEPTER_HOME') throw new ConfigError('SCEPTER_HOME', `${file}: SCEPTER_HOME cannot be set inside the home's own config file`);
     if (!SETTING_NAMES.includes(name) && !OTHER_SETTINGS.has(name)) {

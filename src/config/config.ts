@@ -6,13 +6,13 @@ import { ConfigError } from '../shared/errors';
 import { parseSecretKey } from '../shared/secret-box';
 import { homeOf } from './home';
 import { DEFAULT_DEVICE_ID_PATTERN } from '../challenge/device-id.rule';
-import { checkTrustedProxies, checkWorkers, portSetting } from './strict-settings';
+import { checkSecretsPrivate, checkTrustedProxies, checkWorkers, decimalSetting, portSetting } from './strict-settings';
 
 /**
  * Every setting, read from environment variables. Defaults are declared here and documented in the
  * README's configuration table; an invalid value throws ConfigError naming the variable.
  */
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const int = (min: number, max: number) => decimalSetting(min, max);
 
 const schema = {
   SCEPTER_HTTP_PORT: portSetting().default(8080),
@@ -81,8 +81,9 @@ const schema = {
   SCEPTER_RETENTION_INTERVAL_MINUTES: int(1, 7 * 24 * 60).default(60),
 } as const;
 
-// never echoed in an error message
-const SECRET_VARIABLES = new Set(['SCEPTER_SECRET_KEY', 'SCEPTER_CA_KEY_PASSPHRASE', 'SCEPTER_STATIC_CHALLENGE']);
+// never echoed in an error message; a file holding one must be private (see checkSecretsPrivate)
+export const SECRET_SETTINGS: readonly string[] = ['SCEPTER_SECRET_KEY', 'SCEPTER_CA_KEY_PASSPHRASE', 'SCEPTER_STATIC_CHALLENGE'];
+const SECRET_VARIABLES = new Set(SECRET_SETTINGS);
 
 type Schema = typeof schema;
 export type Env = { [K in keyof Schema]: z.output<Schema[K]> };
@@ -238,6 +239,7 @@ function passphraseFile(file: string | undefined, home: string): string | undefi
     throw new ConfigError('SCEPTER_CA_KEY_PASSPHRASE_FILE', `cannot read ${at} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   if (text.length < 8) throw new ConfigError('SCEPTER_CA_KEY_PASSPHRASE_FILE', `${at} must hold at least 8 characters`);
+  checkSecretsPrivate(at, ['the CA key passphrase'], 'SCEPTER_CA_KEY_PASSPHRASE_FILE');
   return text;
 }
 

@@ -1,6 +1,6 @@
 import type { Context, Next } from 'koa';
 import type { Metrics } from '../shared/metrics';
-import { FailInfo, messageTypeName, PkiStatus } from '../scep/scep-types';
+import { FailInfo, MessageType, messageTypeName, PkiStatus } from '../scep/scep-types';
 
 /** What the SCEP router leaves in ctx.state for this middleware (and nothing else) to count. */
 export interface ScepOutcomeState {
@@ -84,7 +84,8 @@ function countScep(metrics: Metrics, ctx: Context, seconds: number): void {
     metrics.scepOperations.inc({ message_type: 'unknown', status: ctx.status < 500 ? 'bad_request' : 'error', fail_info: '' });
     return;
   }
-  const messageType = messageTypeName(outcome.messageType);
+  // a messageType we do not know is any number a client chose: one label for all keeps the series bounded
+  const messageType = MessageType[outcome.messageType] === undefined ? 'other' : messageTypeName(outcome.messageType);
   const status = PkiStatus[outcome.pkiStatus] ?? String(outcome.pkiStatus);
   const failInfo = outcome.failInfo === undefined ? '' : (FailInfo[outcome.failInfo] ?? String(outcome.failInfo));
   metrics.scepDuration.observe({ operation: messageType }, seconds);

@@ -32,6 +32,8 @@ export interface ReadinessDeps {
   clock: Clock;
   /** per check (default 3 s): a hung database is a failure, not a hung probe */
   timeoutMs?: number;
+  /** gets the full error of a failed database probe (the unauthenticated answer carries only its code) */
+  onDatabaseError?: (err: unknown) => void;
 }
 
 /**
@@ -49,7 +51,13 @@ export class ReadinessService {
   async check(): Promise<ReadinessReport> {
     const checks = await Promise.all([
       this.run('database', async () => {
-        await this.d.probeDatabaseWrite();
+        try {
+          await this.d.probeDatabaseWrite();
+        } catch (err) {
+          // /readyz is public: a driver message can name hosts, users or tables, so only its code goes out
+          this.d.onDatabaseError?.(err);
+          throw new Error(`the test write failed (${errorCode(err)})`);
+        }
         return 'reachable and writable';
       }),
       this.run('ca_key', () => this.caKeySigns()),
@@ -99,6 +107,13 @@ export class ReadinessService {
       clearTimeout(timer);
     }
   }
+}
+
+/** The driver's or system's error code (SQLITE_READONLY, ECONNREFUSED, 28P01), or 'error'. */
+function errorCode(err: unknown): string {
+  const e = err as { code?: unknown; driverError?: { code?: unknown } };
+  const code = e?.driverError?.code ?? e?.code;
+  return typeof code === 'string' && /^[A-Za-z0-9_]{1,40}$/.test(code) ? code : 'error';
 }
 
 /** A short reason without stack or SQL: the first line of the message, bounded. */

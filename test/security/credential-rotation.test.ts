@@ -85,6 +85,36 @@ describe('security: challenge credential rotation', function () {
     expect(ok.status, ok.failText).to.equal(PkiStatus.SUCCESS);
   });
 
+  it('device-bound challenges across a rotation: the old password still binds during the grace, a bound challenge still refuses other devices, and a leak rotation expires bound ones too', async () => {
+    const integ = await createIosCerts(server, 'rotation-bound');
+    await server.app.services.integrations.setStatus(integ.id, 'all', undefined, TEST_ACTOR);
+    const udidA = '00008030-001A35E83C38802E';
+    const udidB = '00008030-001B00000000002E';
+    const bound = async (password: string, udid: string) => {
+      const res = await getChallengePage(server, integ.challengeUsername, password, { path: `/certsrv/mscep_admin/?deviceUid=${udid}`, json: true });
+      expect(res.status, res.body.toString()).to.equal(200);
+      return JSON.parse(res.body.toString()) as { challenge: string; deviceUid: string };
+    };
+    const beforeRotation = await bound(integ.challengePassword, udidA);
+    const r = await rotate(integ.id, { grace: '1h' });
+    expect(r.status).to.equal(200);
+    const duringGrace = await bound(integ.challengePassword, udidA);
+    expect(duringGrace.deviceUid).to.equal(udidA);
+    const client = server.scepClient(integ.id);
+    const cas = await client.getCaCertificates();
+    const [key] = await pooledKeys(1);
+    const enroll = (udid: string, challenge: string, tid: string) => client.enroll({ cas, subject: [{ type: 'OU', value: integ.id }, { type: 'CN', value: udid }], challenge, key: key!, transactionId: `${tid}-${Date.now()}` });
+    const other = await enroll(udidB, duringGrace.challenge, 'grace-other');
+    expect([other.status, other.failText]).to.deep.equal([PkiStatus.FAILURE, 'the challengePassword was issued for another device']);
+    expect((await enroll(udidA, duringGrace.challenge, 'grace-own')).status).to.equal(PkiStatus.SUCCESS);
+    // after a leak: grace 0 and expire every unused challenge, the bound one from before the rotation included
+    const leak = await rotate(integ.id, { grace: '0', expireUnusedChallenges: true });
+    expect(leak.body).to.include({ expiredChallenges: 1 });
+    const expired = await enroll(udidA, beforeRotation.challenge, 'leak-own');
+    expect(expired.status).to.equal(PkiStatus.FAILURE);
+    expect(await status(integ.challengeUsername, r.body.challengePassword as string)).to.equal(401);
+  });
+
   it('CLI: --grace and --expire-unused-challenges do the same, with the grace shown and audited', async () => {
     const fresh = await startIntegrationServer(); // its own clock, at the CLI's time
     try {

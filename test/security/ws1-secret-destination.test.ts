@@ -4,6 +4,7 @@ import path from 'node:path';
 import { startWs1Simulator, type Ws1Simulator } from '../../scripts/ws1-sim/ws1-simulator';
 import { loadConfig } from '../../src/config/config';
 import { cli, secretFiles } from '../mdm/ws1-service-support';
+import { selfSignedCert } from '../mdm/ws1-test-support';
 import { startTestServer, type TestServer } from '../support/test-server';
 import { adminApi, startListener, type Listener } from './security-support';
 
@@ -83,6 +84,21 @@ describe('security: stored WS1 secrets never follow a changed destination', func
       expect(r.headers.authorization).to.equal(`Basic ${Buffer.from('probe:new-password').toString('base64')}`);
       expect(r.headers['aw-tenant-code']).to.equal('new-key');
     }
+  });
+
+  it('a new extra CA (a trust anchor of one\'s own, to stand in for WS1) needs the secrets again too; removing it does not', async () => {
+    const pem = selfSignedCert().cert.toString();
+    const before = (await api('GET', `/integrations/${id}/ws1`, admin)).body.settings;
+    const alone = await api('PUT', `/integrations/${id}/ws1`, admin, { caPem: pem });
+    expect(alone.status).to.equal(400);
+    expect(alone.body.message).to.contain('extra CA').and.contain('password').and.contain('apiKey');
+    expect((await api('GET', `/integrations/${id}/ws1`, admin)).body.settings).to.deep.equal(before);
+    const withSecrets = await api('PUT', `/integrations/${id}/ws1`, admin, { caPem: pem, password: sim.credentials.password, apiKey: sim.credentials.tenantCode });
+    expect(withSecrets.status).to.equal(200);
+    expect(withSecrets.body.extraCa ?? withSecrets.body.settings?.extraCa).to.equal(true);
+    // the same CA again, or dropping it (trust only narrows), needs nothing
+    expect((await api('PUT', `/integrations/${id}/ws1`, admin, { caPem: pem })).status).to.equal(200);
+    expect((await api('PUT', `/integrations/${id}/ws1`, admin, { caPem: null })).status).to.equal(200);
   });
 
   it('a destination changed behind the service (in the database) gets no secret: they only decrypt for the URL and username they were entered with', async () => {

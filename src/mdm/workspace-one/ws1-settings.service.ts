@@ -83,10 +83,12 @@ export class Ws1SettingsService {
     if (!old && missing.length) throw new BadRequestError(`the first configuration needs ${missing.map(fieldName).join(', ')}`);
     const baseUrl = input.baseUrl === undefined ? old!.baseUrl : this.checkedBaseUrl(input.baseUrl);
     const username = input.username === undefined ? old!.username : checked('username', input.username, 256);
-    // the stored secrets were entered for one destination: a new URL or account needs them again
-    if (old && (baseUrl !== old.baseUrl || username !== old.username)) {
+    // the stored secrets were entered for one destination: a new URL or account needs them again,
+    // and so does a new extra trust anchor (a CA of one's own would let its holder stand in for WS1)
+    const newTrustAnchor = typeof input.caPem === 'string' && input.caPem.trim() !== (old?.caPem ?? '').trim();
+    if (old && (baseUrl !== old.baseUrl || username !== old.username || newTrustAnchor)) {
       const secretsMissing = (['password', 'apiKey'] as const).filter((k) => input[k] === undefined);
-      if (secretsMissing.length) throw new BadRequestError(`changing the WS1 URL or username needs the password and the API key again in the same change; missing: ${secretsMissing.map(fieldName).join(', ')}`);
+      if (secretsMissing.length) throw new BadRequestError(`changing the WS1 URL, username or extra CA needs the password and the API key again in the same change; missing: ${secretsMissing.map(fieldName).join(', ')}`);
     }
     const box = this.secretBox();
     const now = this.clock.now();
