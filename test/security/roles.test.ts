@@ -47,6 +47,32 @@ describe('security: roles follow one documented table, route by route', function
   const next = () => `${++seq}`;
   const udid = () => `00008030-${(0x1a2d3c0e88800000 + ++seq).toString(16).toUpperCase().padStart(16, '0').slice(-16)}`;
   const s = () => server.app.services;
+  const ws1Body = () => ({ url: sim.url, username: sim.credentials.username, password: sim.credentials.password, apiKey: sim.credentials.tenantCode });
+  const owner = (method: string, p: string, body?: unknown) =>
+    adminApi(server.url, method, p, keys.owner, body).then((r) => {
+      expect(r.status, `${method} ${p}: ${JSON.stringify(r.body)}`).to.be.within(200, 299);
+      return r;
+    });
+
+  /**
+   * A legacy ios-certs integration (active, so cutover has users to move) whose migration was
+   * driven through the API, as an owner, up to `state`; one per state, shared by the cases: they
+   * use dry runs, which change nothing.
+   */
+  const MIGRATION_PATH = ['planned', 'applied', 'verified', 'cut-over'] as const;
+  const migrations = new Map<string, Promise<string>>();
+  const legacyAt = (state: (typeof MIGRATION_PATH)[number]) => {
+    if (!migrations.has(state)) {
+      migrations.set(state, (async () => {
+        const id = await createCertIntegration(server, `Legacy ${state}`);
+        await s().integrations.setStatus(id, 'all', undefined, TEST_ACTOR);
+        const steps = { planned: ['plan'], applied: ['plan', 'apply'], verified: ['plan', 'apply', 'verify'], 'cut-over': ['plan', 'apply', 'verify', 'cutover'] }[state];
+        for (const step of steps) await owner('POST', `/migrations/${id}/${step}`, step === 'plan' || step === 'apply' ? { ws1: ws1Body() } : {});
+        return id;
+      })());
+    }
+    return migrations.get(state)!;
+  };
 
   /**
    * One valid request per route (fresh objects where the call consumes or destroys them).
@@ -92,6 +118,33 @@ describe('security: roles follow one documented table, route by route', function
     },
     'GET /admin/v1/integrations/:id/deletion': async () => ({ method: 'GET', path: `/integrations/${certs}/deletion` }),
     'DELETE /admin/v1/integrations/:id': async () => ({ method: 'DELETE', path: `/integrations/${(await s().integrations.create({ type: 'windows', name: `doomed ${next()}`, allowLegacy: false }, TEST_ACTOR)).id}?force=true` }),
+    'GET /admin/v1/openapi.json': async () => ({ method: 'GET', path: '/openapi.json' }),
+    'GET /admin/v1/devices': async () => ({ method: 'GET', path: '/devices?limit=5' }),
+    'GET /admin/v1/inventory': async () => ({ method: 'GET', path: '/inventory?limit=5' }),
+    'PUT /admin/v1/integrations/:id/name': async () => ({ method: 'PUT', path: `/integrations/${android}/name`, body: { name: `Androids ${next()}` } }),
+    'DELETE /admin/v1/groups/:name/members/:user': async () => {
+      const user = `leaver${next()}@example.com`;
+      await s().groups.addMember('pilots', user, TEST_ACTOR);
+      return { method: 'DELETE', path: `/groups/pilots/members/${encodeURIComponent(user)}` };
+    },
+    'DELETE /admin/v1/groups/:name': async () => {
+      const name = `doomed-group-${next()}`;
+      await s().groups.create(name, TEST_ACTOR);
+      return { method: 'DELETE', path: `/groups/${name}` };
+    },
+    'DELETE /admin/v1/trust/policy/applications/:application': async () => {
+      const application = `app${next()}`;
+      await s().trustPolicy.set('allow-all', application, TEST_ACTOR);
+      return { method: 'DELETE', path: `/trust/policy/applications/${application}` };
+    },
+    'GET /admin/v1/migrations': async () => ({ method: 'GET', path: '/migrations' }),
+    // each step from the state it runs in, as a dry run (2xx, changes nothing)
+    'POST /admin/v1/migrations/:legacyId/plan': async () => ({ method: 'POST', path: `/migrations/${await createCertIntegration(server, `Unplanned ${next()}`)}/plan`, body: { ws1: ws1Body(), dryRun: true } }),
+    'POST /admin/v1/migrations/:legacyId/apply': async () => ({ method: 'POST', path: `/migrations/${await legacyAt('planned')}/apply`, body: { ws1: ws1Body(), dryRun: true } }),
+    'POST /admin/v1/migrations/:legacyId/verify': async () => ({ method: 'POST', path: `/migrations/${await legacyAt('applied')}/verify`, body: { dryRun: true } }),
+    'POST /admin/v1/migrations/:legacyId/cutover': async () => ({ method: 'POST', path: `/migrations/${await legacyAt('verified')}/cutover`, body: { dryRun: true } }),
+    'POST /admin/v1/migrations/:legacyId/finalize': async () => ({ method: 'POST', path: `/migrations/${await legacyAt('cut-over')}/finalize`, body: { graceDays: 0, dryRun: true } }),
+    'POST /admin/v1/migrations/:legacyId/rollback': async () => ({ method: 'POST', path: `/migrations/${await legacyAt('planned')}/rollback`, body: { dryRun: true } }),
   };
 
   before(async () => {
@@ -144,6 +197,32 @@ describe('security: roles follow one documented table, route by route', function
     expect((await adminApi(server.url, 'PUT', `/integrations/${android}/ws1`, manager, { url: 'https://elsewhere.example', username: 'x', password: 'y', apiKey: 'z' })).status).to.equal(403);
     expect((await s().integrations.show(victim)).id).to.equal(victim);
     expect((await s().ws1Settings.view(android))!.baseUrl).to.equal(sim.url);
+  });
+
+  it('an application manager cannot run migration steps: no forced cutover, no finalize (a bulk revocation), no rollback, not even as dry runs', async () => {
+    const manager = keys['application-manager'];
+    const verified = await legacyAt('verified');
+    const cutOver = await legacyAt('cut-over');
+    const states = async () => (await s().db.manager.query('SELECT legacy_integration_id AS id, state FROM legacy_migrations WHERE legacy_integration_id IN (?, ?) ORDER BY state', [verified, cutOver])) as { id: string; state: string }[];
+    expect(await states()).to.deep.equal([{ id: cutOver, state: 'cut-over' }, { id: verified, state: 'verified' }]);
+    const attempts: [string, string, unknown][] = [
+      [verified, 'cutover', { force: true, minReady: 100 }],
+      [verified, 'cutover', { force: true, dryRun: true }],
+      [cutOver, 'finalize', { graceDays: 0, force: true }],
+      [cutOver, 'finalize', { graceDays: 0 }],
+      [cutOver, 'rollback', {}],
+      [verified, 'plan', { ws1: ws1Body() }],
+    ];
+    for (const [id, step, body] of attempts) {
+      const r = await adminApi(server.url, 'POST', `/migrations/${id}/${step}`, manager, body);
+      expect(r.status, `${step} ${JSON.stringify(body)}`).to.equal(403);
+      expect(r.body.message).to.contain('needs migrations:run');
+    }
+    expect(await states()).to.deep.equal([{ id: cutOver, state: 'cut-over' }, { id: verified, state: 'verified' }]);
+    expect((await s().integrations.show(cutOver)).id).to.equal(cutOver);
+    expect((await s().integrations.show(verified)).status).to.equal('all');
+    // an administrator may, with the same body
+    expect((await adminApi(server.url, 'POST', `/migrations/${cutOver}/finalize`, keys.administrator, { graceDays: 0, force: true, dryRun: true })).status).to.equal(200);
   });
 
   it('the role table in docs/integrations.md is the code\'s: every permission, every role', () => {

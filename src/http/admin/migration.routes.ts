@@ -28,15 +28,16 @@ const STEPS: Record<Exclude<MigrationStep, never>, Prepare> = {
  * with an optional JSON body: {"dryRun": true} shows what the step would do and changes nothing;
  * plan and apply take {"ws1": {"fromIntegration": id} | {"url", "username", "password", "apiKey", "caPem"?}};
  * apply {"name"}; cutover {"minReady": percent, "force"}; finalize {"graceDays", "force"}.
- * Reading needs integrations:read; every step integrations:write (they change integrations and
- * finalize revokes certificates, as deleting an integration does).
+ * Reading needs integrations:read; every step migrations:run (not granted to application managers:
+ * cutover moves users and may be forced, finalize revokes the legacy certificates in bulk as
+ * deleting an integration does, and a dry run shows the same force options).
  */
 export function registerMigrationRoutes(r: Router, d: { migration: () => MigrationService }): Router {
   r.get('/migrations', allow('integrations:read'), async (ctx) => {
     ctx.body = await d.migration().status();
   });
   for (const [step, prepare] of Object.entries(STEPS) as [MigrationStep, Prepare][]) {
-    r.post(`/migrations/:legacyId/${step}`, allow('integrations:write'), async (ctx: Context) => {
+    r.post(`/migrations/:legacyId/${step}`, allow('migrations:run'), async (ctx: Context) => {
       const b = await readJsonObject(ctx, 64 * 1024, { optional: true });
       if (b.dryRun !== undefined && typeof b.dryRun !== 'boolean') throw new BadRequestError('dryRun must be true or false');
       const p = await prepare(d.migration(), ctx.params.legacyId!, b, adminState(ctx).actor);

@@ -1,5 +1,5 @@
 import { CERTIFICATE_STATUSES, DEVICE_TRUST } from '../../lists/list.types';
-import { ROLES } from '../../admin/roles';
+import { ROLES, type Permission } from '../../admin/roles';
 
 /**
  * The OpenAPI 3.1 document of `/admin/v1`, served at `GET /admin/v1/openapi.json`. Tests check it
@@ -54,8 +54,8 @@ const schemas: Record<string, Schema> = {
 
 interface Op {
   summary: string;
-  /** the permission a key's role needs (see the role table); none: any valid key */
-  permission?: string;
+  /** the permission the route declares with allow(...): what the key's role must grant (see the role table) */
+  permission: Permission;
   query?: Record<string, string>;
   body?: Schema;
   ok?: Schema;
@@ -66,19 +66,21 @@ interface Op {
 const page = (key: string, item: string, extra: Record<string, Schema> = {}) => obj({ [key]: arrayOf(ref(item)), nextCursor: nullable(str), ...extra });
 const listQuery = { limit: 'rows per page, 1 to 1000 (default 100)', cursor: 'nextCursor of the previous page (same filters)', format: 'json (default) or csv: every page from the cursor on, streamed' };
 const stepBody = obj({ dryRun: { type: 'boolean' } }, []);
-const R = 'integrations:read';
-const W = 'integrations:write';
+const R: Permission = 'integrations:read';
+const W: Permission = 'integrations:write';
+const S: Permission = 'session:read';
+const REVOKE: Permission = 'certificates:revoke';
 
 const OPS: Record<string, Record<string, Op>> = {
-  '/whoami': { get: { summary: 'the calling key', ok: obj({ keyId: str, role: { enum: [...ROLES] } }) } },
-  '/openapi.json': { get: { summary: 'this document', ok: obj({ openapi: str, paths: { type: 'object' } }) } },
+  '/whoami': { get: { summary: 'the calling key', permission: S, ok: obj({ keyId: str, role: { enum: [...ROLES] } }) } },
+  '/openapi.json': { get: { summary: 'this document', permission: S, ok: obj({ openapi: str, paths: { type: 'object' } }) } },
   '/integrations': {
     get: { summary: 'integrations that are not deleted', permission: R, ok: obj({ integrations: arrayOf(ref('Integration')) }) },
     post: { summary: 'create an integration (disabled)', permission: W, body: obj({ type: str, name: str, allowLegacy: { type: 'boolean' } }, ['type', 'name']), ok: ref('Integration'), status: 201 },
   },
   '/integrations/{id}': {
     get: { summary: 'one integration, with its WS1 settings and sync state', permission: R, ok: ref('Integration') },
-    delete: { summary: 'delete it, revoking its certificates (409 when it needs force)', permission: W, query: { force: 'true to delete an active integration while a policy requires trusted devices' } },
+    delete: { summary: 'delete it, revoking its certificates (409 when it needs force)', permission: 'integrations:delete', query: { force: 'true to delete an active integration while a policy requires trusted devices' } },
   },
   '/integrations/{id}/status': { put: { summary: 'set the status', permission: W, body: obj({ status: str, group: nullable(str) }, ['status']), ok: ref('Integration') } },
   '/integrations/{id}/name': { put: { summary: 'rename (id, URLs and certificates stay)', permission: W, body: obj({ name: str }), ok: ref('Integration') } },
@@ -87,13 +89,13 @@ const OPS: Record<string, Record<string, Op>> = {
   '/integrations/{id}/profile': { post: { summary: 'an iOS configuration profile with a fresh challenge (application/x-apple-aspen-config)', permission: W, body: obj({ deviceUid: str }, []) } },
   '/integrations/{id}/ws1': {
     get: { summary: 'WS1 API settings (no secrets) and sync state', permission: R, ok: obj({ settings: nullable({ type: 'object' }), sync: { type: 'object' } }) },
-    put: { summary: 'WS1 API settings (secrets never echoed)', permission: W, body: obj({ url: str, username: str, password: str, apiKey: str, caPem: nullable(str) }, []) },
+    put: { summary: 'WS1 API settings (secrets never echoed)', permission: 'ws1:configure', body: obj({ url: str, username: str, password: str, apiKey: str, caPem: nullable(str) }, []) },
   },
   '/integrations/{id}/ws1/test': { post: { summary: 'Test Configuration', permission: W, ok: obj({ ok: { type: 'boolean' }, message: str }) } },
   '/integrations/{id}/ws1/sync': { post: { summary: 'sync the WS1 inventory now (409 while one runs)', permission: W } },
   '/integrations/{id}/devices/search': { get: { summary: 'find a device in the synced inventory', permission: R, query: { identifier: 'UDID, serial number, MAC or IMEI' }, ok: obj({ found: { type: 'boolean' } }) } },
   '/integrations/{id}/app-config': { get: { summary: 'the App Config key and values to paste into WS1', permission: R } },
-  '/integrations/{id}/devices/{udid}/revoke': { post: { summary: "revoke a device's certificates", permission: W, body: obj({ reason: str }, []) } },
+  '/integrations/{id}/devices/{udid}/revoke': { post: { summary: "revoke a device's certificates", permission: REVOKE, body: obj({ reason: str }, []) } },
   '/integrations/{id}/deletion': { get: { summary: 'what deleting it would revoke, and whether it needs force', permission: R } },
   '/groups': {
     get: { summary: 'user groups and their members', permission: 'groups:read', ok: obj({ groups: arrayOf(ref('Group')) }) },
@@ -127,14 +129,14 @@ const OPS: Record<string, Record<string, Op>> = {
       csv: true,
     },
   },
-  '/certificates/{serial}/revoke': { post: { summary: 'revoke one certificate', permission: W, body: obj({ reason: str }, []) } },
+  '/certificates/{serial}/revoke': { post: { summary: 'revoke one certificate', permission: REVOKE, body: obj({ reason: str }, []) } },
   '/devices': { get: { summary: 'devices with certificates, by device id', permission: R, query: { integration: 'integration id', device: 'device id prefix', trust: DEVICE_TRUST.join(' | '), ...listQuery }, ok: page('devices', 'Device'), csv: true } },
   '/inventory': { get: { summary: 'synced WS1 devices, integration by integration, by UDID', permission: R, query: { integration: 'integration id', platform: 'e.g. Apple', enrollmentStatus: 'e.g. Enrolled', device: 'UDID prefix', ...listQuery }, ok: page('inventory', 'InventoryDevice'), csv: true } },
   '/migrations': { get: { summary: 'legacy integrations and their migration state', permission: R, ok: { type: 'object' } } },
   ...Object.fromEntries(
     (['plan', 'apply', 'verify', 'cutover', 'finalize', 'rollback'] as const).map((step) => [
       `/migrations/{legacyId}/${step}`,
-      { post: { summary: `migration step ${step} (as scepter migrate ${step}); {"dryRun": true} changes nothing`, permission: W, body: stepBody, ok: ref('MigrationStep') } },
+      { post: { summary: `migration step ${step} (as scepter migrate ${step}); {"dryRun": true} changes nothing`, permission: 'migrations:run', body: stepBody, ok: ref('MigrationStep') } },
     ]),
   ),
 };
@@ -152,7 +154,7 @@ export function openApiDocument() {
       if (op.csv) okContent['text/csv'] = { schema: str };
       paths[path][method] = {
         summary: op.summary,
-        'x-permission': op.permission ?? 'any valid API key',
+        'x-permission': op.permission,
         ...(parameters.length ? { parameters } : {}),
         ...(op.body ? { requestBody: { required: false, content: { 'application/json': { schema: op.body } } } } : {}),
         responses: {
