@@ -1,4 +1,5 @@
 import { pipeline } from 'node:stream/promises';
+import { escapeText } from '../../shared/terminal-text';
 import { Command, Option } from 'commander';
 import { csvExport } from '../../lists/list-csv';
 import { ITEM_JSON } from '../../lists/list.presenter';
@@ -107,7 +108,8 @@ async function exportCsv(s: Services, kind: ListKind, raw: RawListParams): Promi
 }
 
 /** Control characters in device-supplied text are shown escaped, never sent to the terminal. */
-const safe = (v: string | null | undefined) => (v ?? '-').replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
+// device-supplied text: control characters, ANSI escapes and bidi controls shown escaped
+const safe = (v: string | null | undefined) => escapeText(v ?? '-');
 const day = (iso: string | null) => (iso ? iso.slice(0, 19).replace('T', ' ') : '-');
 
 function table(kind: ListKind, items: unknown[], next: string | null): string {
