@@ -140,9 +140,18 @@ export async function buildServices(config: Config, opts: BuildOptions = {}): Pr
   const db = await Database.open(config.databaseUrl, { poolSize: config.databasePoolSize });
   try {
     const material = await loadOrCreateCa({ dir: config.certsDir, ...config.ca });
-    const authority = new CertificateAuthority(material, clock, { crlUrl: `${config.http.publicUrl}${CRL_PATH}`, ocspUrl: `${config.http.publicUrl}${OCSP_PATH}` });
+    const authority = new CertificateAuthority(material, clock, {
+      crlUrl: `${config.http.publicUrl}${CRL_PATH}`,
+      ocspUrl: `${config.http.publicUrl}${OCSP_PATH}`,
+    });
     const revocationParts = await buildRevocation(config, db, material.ca, clock, logger, [material.raSigning, material.raEncryption]);
-    const scep = new ScepService(authority, new ScepStoreRepository(db), new RsaKeyTransport(randomBytes(32), RsaWorkerPool.fromEnv()), clock, async () => (await revocationParts.revocationView.crl()).der);
+    const scep = new ScepService(
+      authority,
+      new ScepStoreRepository(db),
+      new RsaKeyTransport(randomBytes(32), RsaWorkerPool.fromEnv()),
+      clock,
+      async () => (await revocationParts.revocationView.crl()).der,
+    );
     const integrationRepo = new IntegrationRepository(db);
     const adminRepo = new AdminRepository(db);
     const challengeStore = new ChallengeRepository(db);
@@ -164,8 +173,36 @@ export async function buildServices(config: Config, opts: BuildOptions = {}): Pr
     const trustServices = buildTrustServices(db, clock);
     // issue 4: deleting an integration revokes its certificates (asks the trust policy first)
     const { revocation, revocationView } = revocationParts;
-    const integrationDeletion = new IntegrationDeletion(integrations, revocation, trustServices.trustPolicy.isDeviceTrustRequired, () => revocationView.sync().then(() => revocationView.publisher.current), clock);
-    return { config, logger, clock, db, authority, scep, caCreated: material.created, integrations, groups, challenges, challengeStore, profiles, apiKeys, audit, ...revocationParts, integrationDeletion, ...buildWs1(config, db, integrationRepo, clock, logger, audit, metrics), ...trustServices, metrics, retention: buildRetention(config, db, clock, logger, metrics), lists: new ListService(new ListRepository(db), clock) };
+    const integrationDeletion = new IntegrationDeletion(
+      integrations,
+      revocation,
+      trustServices.trustPolicy.isDeviceTrustRequired,
+      () => revocationView.sync().then(() => revocationView.publisher.current),
+      clock,
+    );
+    return {
+      config,
+      logger,
+      clock,
+      db,
+      authority,
+      scep,
+      caCreated: material.created,
+      integrations,
+      groups,
+      challenges,
+      challengeStore,
+      profiles,
+      apiKeys,
+      audit,
+      ...revocationParts,
+      integrationDeletion,
+      ...buildWs1(config, db, integrationRepo, clock, logger, audit, metrics),
+      ...trustServices,
+      metrics,
+      retention: buildRetention(config, db, clock, logger, metrics),
+      lists: new ListService(new ListRepository(db), clock),
+    };
   } catch (err) {
     await db.close();
     throw err;
@@ -197,7 +234,11 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const services = await buildServices(config, opts);
   const { logger, scep } = services;
   const defaultEndpoint: ScepEndpoint | undefined = config.staticChallenge
-    ? { id: 'default', verifier: new StaticChallengeVerifier(config.staticChallenge), policy: new DefaultEnrollmentPolicy(config.certValidityDays, config.renewalWindowDays) }
+    ? {
+        id: 'default',
+        verifier: new StaticChallengeVerifier(config.staticChallenge),
+        policy: new DefaultEnrollmentPolicy(config.certValidityDays, config.renewalWindowDays),
+      }
     : undefined;
   // per-integration SCEP endpoints (ios-certs): whatever the status; deleted or unknown -> 404
   const endpointById = async (id: string): Promise<ScepEndpoint | undefined> => {
@@ -205,7 +246,10 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     if (!i) return undefined;
     const template = SubjectTemplate.parse(i.subjectTemplate);
     const policy = new IosCertsEnrollmentPolicy(template, config.certValidityDays);
-    const subjectRules = templateSubjectRules(template.attributes.map((a) => a.type), template.text);
+    const subjectRules = templateSubjectRules(
+      template.attributes.map((a) => a.type),
+      template.text,
+    );
     return { id: i.id, integrationId: i.id, verifier: new DynamicChallengeVerifier(i.id, services.challengeStore, services.clock), policy, subjectRules };
   };
   // in-memory cool-downs for failed Basic (challenge URL) and Bearer (admin API) attempts, one per
@@ -236,22 +280,37 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     clock: services.clock,
     onDatabaseError: (err) => logger.warn({ err }, 'readiness: the database test write failed'),
   });
-  const koa = createHttpApp(logger, [
-    // first: the login-time check is the hottest path, and each router ahead of it costs a match
-    trust.router,
-    scepRouter({ scep, logger, maxBodyBytes: config.http.maxBodyBytes, defaultEndpoint, endpointById }),
-    challengeRouter({ integrations: services.integrations, challenges: services.challenges, deviceIds: new DeviceIdRule(config.deviceIdPattern), limiter: challengeLimiter, clientAddress, caThumbprint: services.authority.caCertificate.fingerprintSha1.toString('hex').toUpperCase(), logger }),
-    adminApi,
-    revocationRouter({ view: services.revocationView, ocsp: services.ocsp, logger }),
-    // /metrics and /readyz last: scrapes and probes are rare next to SCEP and trust traffic
-    opsRouter({ metrics, readiness }),
-  ], [metricsMiddleware(metrics)]);
+  const koa = createHttpApp(
+    logger,
+    [
+      // first: the login-time check is the hottest path, and each router ahead of it costs a match
+      trust.router,
+      scepRouter({ scep, logger, maxBodyBytes: config.http.maxBodyBytes, defaultEndpoint, endpointById }),
+      challengeRouter({
+        integrations: services.integrations,
+        challenges: services.challenges,
+        deviceIds: new DeviceIdRule(config.deviceIdPattern),
+        limiter: challengeLimiter,
+        clientAddress,
+        caThumbprint: services.authority.caCertificate.fingerprintSha1.toString('hex').toUpperCase(),
+        logger,
+      }),
+      adminApi,
+      revocationRouter({ view: services.revocationView, ocsp: services.ocsp, logger }),
+      // /metrics and /readyz last: scrapes and probes are rare next to SCEP and trust traffic
+      opsRouter({ metrics, readiness }),
+    ],
+    [metricsMiddleware(metrics)],
+  );
   // first sync publishes a CRL if none exists; then the view polls the database every 500 ms
   await services.revocationView.start();
   await trust.start();
   // nightly WS1 device sync (server only, not the CLI); the sync lease makes it run once across instances
   const ws1Scheduler = config.ws1.syncTime
-    ? new Ws1SyncScheduler({ listConfigured: () => services.ws1Settings.listConfigured(), sync: (id, o) => services.ws1Sync.sync(id, o) }, { time: parseDailyTime(config.ws1.syncTime), spreadMinutes: config.ws1.spreadMinutes, clock: services.clock, logger })
+    ? new Ws1SyncScheduler(
+        { listConfigured: () => services.ws1Settings.listConfigured(), sync: (id, o) => services.ws1Sync.sync(id, o) },
+        { time: parseDailyTime(config.ws1.syncTime), spreadMinutes: config.ws1.spreadMinutes, clock: services.clock, logger },
+      )
     : undefined;
   ws1Scheduler?.start();
   // retention pruning: every instance looks, the job lease lets one of them run it
@@ -266,8 +325,16 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   server.keepAliveTimeout = 5_000;
   server.maxHeadersCount = 100;
   const tlsServer = createTlsServer(trust.identity, pemEncode('CERTIFICATE', services.authority.caCertificate.der), publicHandler);
-  const adminServer = config.admin ? http.createServer({ connectionsCheckingInterval: Math.min(30_000, config.http.headersTimeoutMs) }, adminPathsOnly(koa.callback())) : undefined;
-  if (adminServer) Object.assign(adminServer, { headersTimeout: server.headersTimeout, requestTimeout: server.requestTimeout, keepAliveTimeout: server.keepAliveTimeout, maxHeadersCount: server.maxHeadersCount });
+  const adminServer = config.admin
+    ? http.createServer({ connectionsCheckingInterval: Math.min(30_000, config.http.headersTimeoutMs) }, adminPathsOnly(koa.callback()))
+    : undefined;
+  if (adminServer)
+    Object.assign(adminServer, {
+      headersTimeout: server.headersTimeout,
+      requestTimeout: server.requestTimeout,
+      keepAliveTimeout: server.keepAliveTimeout,
+      maxHeadersCount: server.maxHeadersCount,
+    });
 
   return {
     services,
@@ -322,7 +389,10 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
 export function buildAdminRouter(services: Services, limiter: AuthFailureLimiter, clientAddress: ClientAddressOf): Router {
   return registerOpenApiRoute(
     registerMigrationRoutes(
-      registerAdminEditRoutes(registerListRoutes(registerCertificateRoutes(addTrustAdminRoutes(adminRouter({ ...services, limiter, clientAddress }), services), services), services), services),
+      registerAdminEditRoutes(
+        registerListRoutes(registerCertificateRoutes(addTrustAdminRoutes(adminRouter({ ...services, limiter, clientAddress }), services), services), services),
+        services,
+      ),
       { migration: () => buildMigration(services) },
     ),
   );
@@ -333,7 +403,13 @@ async function buildRevocation(config: Config, db: Database, ca: KeyPairIdentity
   bindBulkRevocation(bulkRevocation);
   const store = new RevocationRepository(db);
   const onError = (err: unknown) => logger.error({ err }, 'revocation state');
-  const signerOptions = { dir: config.certsDir, passphrase: config.ca.passphrase, commonName: config.ca.commonName, validityDays: 30, keyType: config.ocspKeyType };
+  const signerOptions = {
+    dir: config.certsDir,
+    passphrase: config.ca.passphrase,
+    commonName: config.ca.commonName,
+    validityDays: 30,
+    keyType: config.ocspKeyType,
+  };
   const signer = config.ocspDelegated ? await loadOrCreateOcspSigner(ca, signerOptions, clock.now()) : ca;
   const extraIssuedSerials = [...raPair, ...(config.ocspDelegated ? [signer] : [])].flatMap((i) => (i ? [i.certificate.serialHex] : []));
   const publisher = new CrlPublisher(store, ca, clock, config.crlValidityHours * 3_600_000);
@@ -359,7 +435,15 @@ function buildWs1(config: Config, db: Database, integrations: IntegrationFinder,
   const inventory = new InventoryRepository(db);
   const settingsStore = new InventorySettingsRepository(db);
   const ws1Settings = new Ws1SettingsService(integrations, settingsStore, secretBox, clock, config.ws1.timeoutMs, { allowHttp: config.ws1.allowHttp });
-  const ws1Sync = new Ws1SyncService({ settings: ws1Settings, leases: new InventoryLeaseRepository(db, inventory), inventory, clock, logger, audit: (actor, action, target, details) => audit.record(actor, action, target, details), onOutcome: (o) => metrics.recordWs1Sync(o) });
+  const ws1Sync = new Ws1SyncService({
+    settings: ws1Settings,
+    leases: new InventoryLeaseRepository(db, inventory),
+    inventory,
+    clock,
+    logger,
+    audit: (actor, action, target, details) => audit.record(actor, action, target, details),
+    onOutcome: (o) => metrics.recordWs1Sync(o),
+  });
   return { ws1Settings, ws1Sync, appConfig: new AppConfigService(integrations, settingsStore, clock), inventory };
 }
 
@@ -375,7 +459,14 @@ async function buildTrust(config: Config, s: Services, proxies: TrustedProxies) 
   const integrationRepo = new IntegrationRepository(s.db);
   const logError = (what: string) => (err: unknown) => s.logger.error({ err }, what);
   const directory: IntegrationDirectory = {
-    listIntegrations: async () => (await integrationRepo.listIntegrations()).map((i) => ({ id: i.id, type: i.type, status: i.status, groupName: i.groupName, deleted: i.deletedAt !== null })),
+    listIntegrations: async () =>
+      (await integrationRepo.listIntegrations()).map((i) => ({
+        id: i.id,
+        type: i.type,
+        status: i.status,
+        groupName: i.groupName,
+        deleted: i.deletedAt !== null,
+      })),
     isMember: (group, user) => integrationRepo.isMember(group, user),
     integrationForConfigurationKey: (key) => s.appConfig.integrationForKey(key),
   };
@@ -386,8 +477,18 @@ async function buildTrust(config: Config, s: Services, proxies: TrustedProxies) 
       return typeof status === 'object' ? status : null;
     },
   };
-  const snapshot = new TrustSnapshot(directory, repo, s.clock, { pollMs: config.trust.pollMs, onError: logError('device trust: reloading integrations and policies') });
-  const evaluator = new TrustEvaluator(new CertificateCheck(new X509Certificate(s.authority.caCertificate.der)), repo, revocation, snapshot, s.inventory, directory);
+  const snapshot = new TrustSnapshot(directory, repo, s.clock, {
+    pollMs: config.trust.pollMs,
+    onError: logError('device trust: reloading integrations and policies'),
+  });
+  const evaluator = new TrustEvaluator(
+    new CertificateCheck(new X509Certificate(s.authority.caCertificate.der)),
+    repo,
+    revocation,
+    snapshot,
+    s.inventory,
+    directory,
+  );
   const authLog = new AuthLogWriter(new AuthLogRepository(s.db), {
     flushMs: 100,
     maxBatch: 500,
@@ -397,7 +498,13 @@ async function buildTrust(config: Config, s: Services, proxies: TrustedProxies) 
   const lastSeen = new LastSeenTracker(repo, 1000, logError('certificate last seen'));
   const service = new DeviceTrustService(evaluator, snapshot, authLog, lastSeen, s.clock);
   const publicHost = new URL(config.http.publicUrl).hostname.replace(/^\[|\]$/g, '');
-  const identity = await loadOrCreateTlsIdentity(s.authority.ca, { certsDir: config.certsDir, certFile: config.tls.certFile, keyFile: config.tls.keyFile, hosts: [publicHost], now: s.clock.now() });
+  const identity = await loadOrCreateTlsIdentity(s.authority.ca, {
+    certsDir: config.certsDir,
+    certFile: config.tls.certFile,
+    keyFile: config.tls.keyFile,
+    hosts: [publicHost],
+    now: s.clock.now(),
+  });
   return {
     identity,
     router: trustRouter({ trust: service, proxies, certificateHeader: config.trust.clientCertHeader, logger: s.logger }),

@@ -29,7 +29,9 @@ async function main(): Promise<void> {
   if (!cluster.isWorker || cluster.worker?.id === 1) {
     if (publicUrlIsDefault(config)) {
       // written into every certificate's CRL/OCSP URLs, the WS1 paste blocks and iOS profiles: say so loudly
-      process.stderr.write(`WARN SCEPTER_PUBLIC_URL is not set: devices and WS1 are told ${base}, which they cannot reach; set it (scepter init --public-url, or ${config.configFile ?? `${config.home}/scepter.env`}) before enrolling devices\n`);
+      process.stderr.write(
+        `WARN SCEPTER_PUBLIC_URL is not set: devices and WS1 are told ${base}, which they cannot reach; set it (scepter init --public-url, or ${config.configFile ?? `${config.home}/scepter.env`}) before enrolling devices\n`,
+      );
     }
     process.stdout.write(lines.join('\n') + '\n');
   }

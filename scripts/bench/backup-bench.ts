@@ -47,7 +47,13 @@ async function main(): Promise<void> {
   const o = parse(process.argv.slice(2));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scepter-backup-bench-'));
   const home = path.join(dir, 'home');
-  const env = { SCEPTER_DATABASE: path.join(home, 'data', 'scepter.sqlite'), SCEPTER_CERTS_DIR: path.join(home, 'certs'), SCEPTER_CA_KEY_BITS: '2048', SCEPTER_LOG_LEVEL: 'warn', SCEPTER_PUBLIC_URL: 'http://scepter.example' };
+  const env = {
+    SCEPTER_DATABASE: path.join(home, 'data', 'scepter.sqlite'),
+    SCEPTER_CERTS_DIR: path.join(home, 'certs'),
+    SCEPTER_CA_KEY_BITS: '2048',
+    SCEPTER_LOG_LEVEL: 'warn',
+    SCEPTER_PUBLIC_URL: 'http://scepter.example',
+  };
   try {
     // the home as the server makes it: migrations, CA, OCSP responder, secret.key
     const s = await buildServices(loadConfig(env), { logger: createLogger('warn') });
@@ -72,9 +78,20 @@ async function main(): Promise<void> {
     fs.writeFileSync(passFile, 'bench backup passphrase\n', { mode: 0o600 });
 
     const out = path.join(dir, 'scepter.bak');
-    const backup = timed(() => execFileSync(process.execPath, [CLI, 'backup', '--out', out, '--passphrase-file', passFile, '--json'], { env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+    const backup = timed(() =>
+      execFileSync(process.execPath, [CLI, 'backup', '--out', out, '--passphrase-file', passFile, '--json'], {
+        env: { ...process.env, ...env },
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }),
+    );
     const summary = JSON.parse(backup.value) as { bytes: number; certificates: number; ms: { snapshot: number } };
-    const restore = timed(() => execFileSync(process.execPath, [CLI, 'restore', out, '--to', path.join(dir, 'restored'), '--passphrase-file', passFile, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+    const restore = timed(() =>
+      execFileSync(process.execPath, [CLI, 'restore', out, '--to', path.join(dir, 'restored'), '--passphrase-file', passFile, '--json'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }),
+    );
     const restored = JSON.parse(restore.value) as { certificates: number };
     if (restored.certificates !== o.certificates) throw new Error(`restored ${restored.certificates} certificates, expected ${o.certificates}`);
 
@@ -84,11 +101,17 @@ async function main(): Promise<void> {
     const peerOut = path.join(dir, 'peer.tar.enc');
     const pbkdf = '-aes-256-cbc -pbkdf2 -iter 600000';
     const peerBackup = timed(() =>
-      sh(`sqlite3 "${env.SCEPTER_DATABASE}" ".backup '${peerDir}/data/scepter.sqlite'" && cp -a "${env.SCEPTER_CERTS_DIR}" "${peerDir}/certs" && tar -C "${peerDir}" -cf - data certs | openssl enc ${pbkdf} -salt -pass file:${passFile} -out "${peerOut}"`),
+      sh(
+        `sqlite3 "${env.SCEPTER_DATABASE}" ".backup '${peerDir}/data/scepter.sqlite'" && cp -a "${env.SCEPTER_CERTS_DIR}" "${peerDir}/certs" && tar -C "${peerDir}" -cf - data certs | openssl enc ${pbkdf} -salt -pass file:${passFile} -out "${peerOut}"`,
+      ),
     );
     const peerRestoreDir = path.join(dir, 'peer-restored');
     fs.mkdirSync(peerRestoreDir);
-    const peerRestore = timed(() => sh(`openssl enc -d ${pbkdf} -pass file:${passFile} -in "${peerOut}" | tar -C "${peerRestoreDir}" -xf - && sqlite3 "${peerRestoreDir}/data/scepter.sqlite" 'PRAGMA quick_check'`));
+    const peerRestore = timed(() =>
+      sh(
+        `openssl enc -d ${pbkdf} -pass file:${passFile} -in "${peerOut}" | tar -C "${peerRestoreDir}" -xf - && sqlite3 "${peerRestoreDir}/data/scepter.sqlite" 'PRAGMA quick_check'`,
+      ),
+    );
 
     const result = {
       certificates: o.certificates,
@@ -103,9 +126,15 @@ async function main(): Promise<void> {
     };
     if (o.json) console.log(JSON.stringify(result, null, 2));
     else {
-      console.log(`${o.certificates} certificates, database ${result.databaseMiB} MiB (generated in ${result.generateSeconds} s), backup file ${result.backupMiB} MiB`);
-      console.log(`scepter backup:  ${result.backup.seconds} s (snapshot ${result.backup.snapshotSeconds} s)   peer sqlite3 .backup + tar | openssl enc: ${result.peer.backupSeconds} s   ratio ${result.ratio.backup}x`);
-      console.log(`scepter restore: ${result.restore.seconds} s (with checks)   peer openssl enc -d | tar -x + quick_check: ${result.peer.restoreSeconds} s   ratio ${result.ratio.restore}x`);
+      console.log(
+        `${o.certificates} certificates, database ${result.databaseMiB} MiB (generated in ${result.generateSeconds} s), backup file ${result.backupMiB} MiB`,
+      );
+      console.log(
+        `scepter backup:  ${result.backup.seconds} s (snapshot ${result.backup.snapshotSeconds} s)   peer sqlite3 .backup + tar | openssl enc: ${result.peer.backupSeconds} s   ratio ${result.ratio.backup}x`,
+      );
+      console.log(
+        `scepter restore: ${result.restore.seconds} s (with checks)   peer openssl enc -d | tar -x + quick_check: ${result.peer.restoreSeconds} s   ratio ${result.ratio.restore}x`,
+      );
       console.log(`load average: ${result.loadAverage.join(' ')}`);
     }
   } finally {

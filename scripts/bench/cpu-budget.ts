@@ -10,13 +10,17 @@ import path from 'node:path';
 
 const PERIOD_US = 100_000;
 
-interface Hierarchy { root: string; v2: boolean }
+interface Hierarchy {
+  root: string;
+  v2: boolean;
+}
 
 function findHierarchy(): Hierarchy {
   const v1 = '/sys/fs/cgroup/cpu';
   if (fs.existsSync(path.join(v1, 'cpu.cfs_quota_us'))) return { root: v1, v2: false };
   const v2 = '/sys/fs/cgroup';
-  if (fs.existsSync(path.join(v2, 'cgroup.controllers')) && fs.readFileSync(path.join(v2, 'cgroup.controllers'), 'utf8').includes('cpu')) return { root: v2, v2: true };
+  if (fs.existsSync(path.join(v2, 'cgroup.controllers')) && fs.readFileSync(path.join(v2, 'cgroup.controllers'), 'utf8').includes('cpu'))
+    return { root: v2, v2: true };
   throw new Error('no writable cgroup cpu controller here (/sys/fs/cgroup/cpu or cgroup v2 with cpu): run without --instance-cpu');
 }
 
@@ -45,10 +49,16 @@ export function createCpuBudget(name: string, cores: number): CpuBudget {
     fs.writeFileSync(path.join(dir, 'cpu.cfs_quota_us'), String(quota));
   }
   const stat = (): Record<string, number> =>
-    Object.fromEntries(fs.readFileSync(path.join(dir, 'cpu.stat'), 'utf8').trim().split('\n').map((l) => {
-      const [k, v] = l.split(' ');
-      return [k!, Number(v)];
-    }));
+    Object.fromEntries(
+      fs
+        .readFileSync(path.join(dir, 'cpu.stat'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => {
+          const [k, v] = l.split(' ');
+          return [k!, Number(v)];
+        }),
+    );
   return {
     add(pid) {
       fs.writeFileSync(path.join(dir, 'cgroup.procs'), String(pid));

@@ -76,8 +76,23 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'scepter-crl-bench-'));
   try {
     const sh = (args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-    sh(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-subj', '/CN=Bench CA', '-days', '30',
-      '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+    sh([
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.pem',
+      '-subj',
+      '/CN=Bench CA',
+      '-days',
+      '30',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ]);
     sh(['x509', '-in', 'ca.pem', '-outform', 'DER', '-out', 'ca.der']);
     const caDer = readFileSync(join(dir, 'ca.der'));
     const caKey = createPrivateKey(readFileSync(join(dir, 'ca.key')));
@@ -89,8 +104,12 @@ async function main(): Promise<void> {
       reason: REVOCATION_REASONS[i % REVOCATION_REASONS.length]!,
     }));
     const crlInput = {
-      issuerCertDer: caDer, issuerKey: caKey, crlNumber: 1n, thisUpdate: now,
-      nextUpdate: new Date(now.getTime() + 86_400_000), entries,
+      issuerCertDer: caDer,
+      issuerKey: caKey,
+      crlNumber: 1n,
+      thisUpdate: now,
+      nextUpdate: new Date(now.getTime() + 86_400_000),
+      entries,
     };
 
     console.log(`CRL, ${ENTRIES.toLocaleString('en')} entries (best of 5)`);
@@ -103,13 +122,32 @@ async function main(): Promise<void> {
     const opensslReason = (r: string): string => (r === 'privilegeWithdrawn' || r === 'aACompromise' ? 'superseded' : r);
     const utc = (d: Date): string => d.toISOString().replace(/[-:T]/g, '').slice(2, 14) + 'Z';
     const index = entries
-      .map((e, i) => `R\t${utc(new Date(now.getTime() + 864e6))}\t${utc(e.revokedAt)}${e.reason === 'unspecified' ? '' : ',' + opensslReason(e.reason)}\t${e.serialHex}\tunknown\t/CN=d${i}\n`)
+      .map(
+        (e, i) =>
+          `R\t${utc(new Date(now.getTime() + 864e6))}\t${utc(e.revokedAt)}${e.reason === 'unspecified' ? '' : ',' + opensslReason(e.reason)}\t${e.serialHex}\tunknown\t/CN=d${i}\n`,
+      )
       .join('');
     writeFileSync(join(dir, 'index.txt'), index);
     writeFileSync(join(dir, 'crlnumber'), '01\n');
-    writeFileSync(join(dir, 'ca.cnf'), ['[ca]', 'default_ca=d', '[d]', 'database=index.txt', 'crlnumber=crlnumber', 'default_md=sha256',
-      'default_crl_days=1', 'certificate=ca.pem', 'private_key=ca.key', 'unique_subject=no', 'crl_extensions=ext', '[ext]',
-      'authorityKeyIdentifier=keyid:always', ''].join('\n'));
+    writeFileSync(
+      join(dir, 'ca.cnf'),
+      [
+        '[ca]',
+        'default_ca=d',
+        '[d]',
+        'database=index.txt',
+        'crlnumber=crlnumber',
+        'default_md=sha256',
+        'default_crl_days=1',
+        'certificate=ca.pem',
+        'private_key=ca.key',
+        'unique_subject=no',
+        'crl_extensions=ext',
+        '[ext]',
+        'authorityKeyIdentifier=keyid:always',
+        '',
+      ].join('\n'),
+    );
     const peer = await bestOf(3, () => sh(['ca', '-gencrl', '-config', 'ca.cnf', '-out', 'peer.crl']));
     console.log(`  openssl ca -gencrl      ${fmt(peer.ms)}  (process, reads index.txt)  ratio ${(peer.ms / ours.ms).toFixed(2)}x`);
     // One pkijs object per entry takes seconds per 10,000 entries: measure a tenth, scale linearly.
@@ -126,7 +164,11 @@ async function main(): Promise<void> {
     const build = (): Promise<Buffer> => {
       const req = parseOcspRequest(reqDer);
       return buildOcspResponse({
-        responderCertDer: caDer, responderKey: caKey, issuerCertDer: caDer, producedAt: new Date(), nonce: req.nonce,
+        responderCertDer: caDer,
+        responderKey: caKey,
+        issuerCertDer: caDer,
+        producedAt: new Date(),
+        nonce: req.nonce,
         responses: [{ certId: req.requests[0]!, status: { revokedAt: now, reason: 'keyCompromise' }, thisUpdate: new Date() }],
       });
     };
@@ -140,7 +182,10 @@ async function main(): Promise<void> {
     for (const inFlight of [1, 8]) {
       const o = await bestOf(2, () => pool(OCSP_BUILDS, inFlight, build));
       const s = await bestOf(2, () => pool(OCSP_BUILDS, inFlight, rawSign));
-      const rate = (ms: number): string => `${Math.round((OCSP_BUILDS * 1000) / ms).toString().padStart(5)}/s`;
+      const rate = (ms: number): string =>
+        `${Math.round((OCSP_BUILDS * 1000) / ms)
+          .toString()
+          .padStart(5)}/s`;
       console.log(
         `  ${inFlight} in flight: scepter ${fmt(o.ms)} ${rate(o.ms)} | bare signatures ${fmt(s.ms)} ${rate(s.ms)} | ratio ${(o.ms / s.ms).toFixed(2)}x`,
       );

@@ -134,7 +134,9 @@ function runToNull(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise
       for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) lines++;
     });
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, bytes, lines }) : reject(new Error(`${cmd} exited ${code}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, bytes, lines }) : reject(new Error(`${cmd} exited ${code}`)),
+    );
   });
 }
 
@@ -151,7 +153,9 @@ async function main(): Promise<void> {
     const deep = Math.floor(CERTS * 0.9);
     const peerPage = await timed(q(`SELECT ${cols} FROM certificates WHERE id > ${deep} ORDER BY id LIMIT 100`));
     const peerOffset = await timed(q(`SELECT ${cols} FROM certificates ORDER BY not_after, id LIMIT 100 OFFSET ${deep}`));
-    log(`Peer (same driver): bare SELECT of 100 rows by primary key ${peerPage.toFixed(2)} ms; the same deep page by OFFSET ${deep} ${peerOffset.toFixed(1)} ms`);
+    log(
+      `Peer (same driver): bare SELECT of 100 rows by primary key ${peerPage.toFixed(2)} ms; the same deep page by OFFSET ${deep} ${peerOffset.toFixed(1)} ms`,
+    );
     log('');
     log('| List | Filter | first page (100) | deep page | vs bare SELECT |');
     log('|---|---|---|---|---|');
@@ -164,7 +168,9 @@ async function main(): Promise<void> {
         if (p1.nextCursor) deepMs = await timed(() => lists[kind]({ ...raw, cursor: p1.nextCursor! }));
       }
       const worst = Math.max(first, deepMs ?? 0);
-      log(`| ${kind} | ${label} | ${first.toFixed(2)} ms | ${deepMs === undefined ? '-' : `${deepMs.toFixed(2)} ms${deepCursor ? '' : ' (page 2)'}`} | ${(worst / peerPage).toFixed(1)}x |`);
+      log(
+        `| ${kind} | ${label} | ${first.toFixed(2)} ms | ${deepMs === undefined ? '-' : `${deepMs.toFixed(2)} ms${deepCursor ? '' : ' (page 2)'}`} | ${(worst / peerPage).toFixed(1)}x |`,
+      );
     };
     const future = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
     await row('certificates', '(none)', {}, encodeCursor('certificates:id', [deep]));
@@ -172,8 +178,18 @@ async function main(): Promise<void> {
     await row('certificates', 'status=revoked', { status: 'revoked' }, encodeCursor('certificates:id', [deep]));
     await row('certificates', 'status=superseded', { status: 'superseded' }, encodeCursor('certificates:id', [deep]));
     await row('certificates', 'status=valid', { status: 'valid' }, encodeCursor('certificates:id', [deep]));
-    await row('certificates', 'status=expired', { status: 'expired' }, encodeCursor('certificates:notAfter', [new Date(Date.now() - 86_400_000).toISOString(), deep]));
-    await row('certificates', `expiringBefore=${future(30)}`, { expiringBefore: future(30) }, encodeCursor('certificates:notAfter', [new Date(Date.now() + 25 * 86_400_000).toISOString(), 0]));
+    await row(
+      'certificates',
+      'status=expired',
+      { status: 'expired' },
+      encodeCursor('certificates:notAfter', [new Date(Date.now() - 86_400_000).toISOString(), deep]),
+    );
+    await row(
+      'certificates',
+      `expiringBefore=${future(30)}`,
+      { expiringBefore: future(30) },
+      encodeCursor('certificates:notAfter', [new Date(Date.now() + 25 * 86_400_000).toISOString(), 0]),
+    );
     await row('certificates', 'integration + status=revoked', { integration: 'DI-BENCH-3', status: 'revoked' }, encodeCursor('certificates:id', [deep]));
     await row('certificates', 'device prefix dev-08', { device: 'dev-08' }, encodeCursor('certificates:device', ['dev-08f', 0]));
     await row('devices', '(none)', {}, encodeCursor('devices', ['dev-080000', '']));
@@ -189,7 +205,7 @@ async function main(): Promise<void> {
     // the export's peer through the same driver: every row read by bare keyset SELECTs, nothing else
     const t0 = process.hrtime.bigint();
     let read = 0;
-    for (let last = 0; ; ) {
+    for (let last = 0; ;) {
       const rows: { id: number }[] = await db.manager.query(`SELECT ${cols} FROM certificates WHERE id > ${PG ? '$1' : '?'} ORDER BY id LIMIT 2000`, [last]);
       if (!rows.length) break;
       read += rows.length;
@@ -199,15 +215,22 @@ async function main(): Promise<void> {
     await db.close();
 
     log('');
-    log(`Bare keyset read of all ${read} certificates through the same driver (${PG ? 'pg' : 'sqlite3'} + TypeORM query, pages of 2,000): ${(bareRead / 1000).toFixed(2)} s`);
+    log(
+      `Bare keyset read of all ${read} certificates through the same driver (${PG ? 'pg' : 'sqlite3'} + TypeORM query, pages of 2,000): ${(bareRead / 1000).toFixed(2)} s`,
+    );
     if (!EXPORT) return;
     const env = { ...process.env, SCEPTER_DATABASE: file, SCEPTER_CERTS_DIR: path.join(dir, 'certs'), SCEPTER_CA_KEY_BITS: '2048' };
     const cli = path.join(__dirname, '..', '..', 'src', 'cli', 'index.js');
     await runToNull(process.execPath, [cli, 'ca', 'show'], env).catch(() => undefined); // creates the CA once, outside the timing
     const ours = await runToNull(process.execPath, [cli, 'cert', 'list', '--csv'], env);
-    const select = 'SELECT serial, subject, status, integration_id, device_id, not_before, not_after, revoked_at, revocation_reason, last_seen_at, id FROM certificates ORDER BY id';
-    const peer = PG ? await runToNull('psql', [file, '-qAc', `\\copy (${select}) TO STDOUT WITH CSV HEADER`], env) : await runToNull('sqlite3', ['-csv', '-header', file, select], env);
-    log(`Full CSV export of ${ours.lines - 1} certificates: scepter cert list --csv ${(ours.ms / 1000).toFixed(2)} s (${(ours.bytes / 1e6).toFixed(0)} MB) = ${(ours.ms / bareRead).toFixed(2)}x the bare read; ${PG ? 'psql \\copy ... CSV' : 'sqlite3 -csv'}, same columns: ${(peer.ms / 1000).toFixed(2)} s (${(peer.bytes / 1e6).toFixed(0)} MB): ratio ${(ours.ms / peer.ms).toFixed(2)}x`);
+    const select =
+      'SELECT serial, subject, status, integration_id, device_id, not_before, not_after, revoked_at, revocation_reason, last_seen_at, id FROM certificates ORDER BY id';
+    const peer = PG
+      ? await runToNull('psql', [file, '-qAc', `\\copy (${select}) TO STDOUT WITH CSV HEADER`], env)
+      : await runToNull('sqlite3', ['-csv', '-header', file, select], env);
+    log(
+      `Full CSV export of ${ours.lines - 1} certificates: scepter cert list --csv ${(ours.ms / 1000).toFixed(2)} s (${(ours.bytes / 1e6).toFixed(0)} MB) = ${(ours.ms / bareRead).toFixed(2)}x the bare read; ${PG ? 'psql \\copy ... CSV' : 'sqlite3 -csv'}, same columns: ${(peer.ms / 1000).toFixed(2)} s (${(peer.bytes / 1e6).toFixed(0)} MB): ratio ${(ours.ms / peer.ms).toFixed(2)}x`,
+    );
     const devs = await runToNull(process.execPath, [cli, 'device', 'list', '--csv'], env);
     log(`Full CSV export of ${devs.lines - 1} devices: scepter device list --csv ${(devs.ms / 1000).toFixed(2)} s`);
   } finally {

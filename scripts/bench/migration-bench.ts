@@ -49,9 +49,25 @@ async function insertCertificates(s: Services, integrationId: string, prefix: st
         const count = Math.min(n, j + 500) - j;
         for (let k = j; k < j + count; k++) {
           const u = udidOf(prefix, k);
-          rows.push(`${prefix.toUpperCase()}${k.toString(16).padStart(12, '0')}`, `CN=${u},OU=${integrationId}`, u.padEnd(64, '0'), u.padEnd(64, '1'), notBefore, notAfter, Buffer.from([0x30, 0]), integrationId, integrationId, u, 'valid', d(now));
+          rows.push(
+            `${prefix.toUpperCase()}${k.toString(16).padStart(12, '0')}`,
+            `CN=${u},OU=${integrationId}`,
+            u.padEnd(64, '0'),
+            u.padEnd(64, '1'),
+            notBefore,
+            notAfter,
+            Buffer.from([0x30, 0]),
+            integrationId,
+            integrationId,
+            u,
+            'valid',
+            d(now),
+          );
         }
-        const tuple = `(${cols.split(',').map(() => '?').join(', ')})`;
+        const tuple = `(${cols
+          .split(',')
+          .map(() => '?')
+          .join(', ')})`;
         await m.query(placeholders(s.db.dialect, `INSERT INTO certificates (${cols}) VALUES ${Array(count).fill(tuple).join(', ')}`), rows);
       }
     });
@@ -59,7 +75,9 @@ async function insertCertificates(s: Services, integrationId: string, prefix: st
 }
 
 async function startSim(file: string): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/scripts/ws1-sim/main.js'), '--port', '0', '--inventory', file, '--quota', '1000000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist/scripts/ws1-sim/main.js'), '--port', '0', '--inventory', file, '--quota', '1000000'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (c: Buffer) => {
@@ -117,7 +135,13 @@ async function main(): Promise<void> {
     const inventory = [];
     for (let i = 0; i < o.devices; i++) {
       if (i % 100 === 99) continue;
-      inventory.push({ Udid: udidOf('a', i).toUpperCase(), Platform: 'Apple', EnrollmentStatus: i % 100 === 98 ? 'Unenrolled' : 'Enrolled', SerialNumber: `S${i}`, UserName: `user${i}` });
+      inventory.push({
+        Udid: udidOf('a', i).toUpperCase(),
+        Platform: 'Apple',
+        EnrollmentStatus: i % 100 === 98 ? 'Unenrolled' : 'Enrolled',
+        SerialNumber: `S${i}`,
+        UserName: `user${i}`,
+      });
     }
     const invFile = path.join(dir, 'inventory.json');
     fs.writeFileSync(invFile, JSON.stringify({ Devices: inventory }));
@@ -145,7 +169,15 @@ async function main(): Promise<void> {
 
     // peer of finalize: one UPDATE revoking the other integration's N rows
     const update = await timed(() =>
-      s.db.transaction((m) => m.query(placeholders(s.db.dialect, "UPDATE certificates SET status = 'revoked', revoked_at = ?, revocation_reason = 5 WHERE integration_id = ? AND status <> 'revoked'"), [dateParam(s.db.dialect, new Date()), peer])),
+      s.db.transaction((m) =>
+        m.query(
+          placeholders(
+            s.db.dialect,
+            "UPDATE certificates SET status = 'revoked', revoked_at = ?, revocation_reason = 5 WHERE integration_id = ? AND status <> 'revoked'",
+          ),
+          [dateParam(s.db.dialect, new Date()), peer],
+        ),
+      ),
     );
     const finalize = await cli(env, ['migrate', 'finalize', legacy, '--grace', '0', '--yes', '--report-dir', reports, '--json']);
     if (finalize.code !== 0) throw new Error(`finalize failed: ${finalize.out}`);

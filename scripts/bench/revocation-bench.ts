@@ -64,9 +64,19 @@ async function insertCertificates(s: Services, serials: string[], integrationId:
     for (let i = 0; i < serials.length; i += 500) {
       await repo.insert(
         serials.slice(i, i + 500).map((serial, j) => ({
-          serial, subject: `CN=bench-${i + j}`, fingerprintSha256: serial.padEnd(64, '0'), publicKeyHash: serial.padEnd(64, '0'),
-          notBefore: now, notAfter, der: Buffer.from([0x30, 0x00]), transactionId: null, endpointId: 'bench', integrationId,
-          deviceId: integrationId ? `UDID-${i + j}` : null, status: 'valid', createdAt: now,
+          serial,
+          subject: `CN=bench-${i + j}`,
+          fingerprintSha256: serial.padEnd(64, '0'),
+          publicKeyHash: serial.padEnd(64, '0'),
+          notBefore: now,
+          notAfter,
+          der: Buffer.from([0x30, 0x00]),
+          transactionId: null,
+          endpointId: 'bench',
+          integrationId,
+          deviceId: integrationId ? `UDID-${i + j}` : null,
+          status: 'valid',
+          createdAt: now,
         })),
       );
     }
@@ -104,7 +114,11 @@ async function main(): Promise<void> {
     console.log(`   ${fmt(bulk.ms)}  (${bulk.value.toLocaleString('en')} revoked; target <= 10,000 ms)`);
 
     // 2. the CRL with 100,000 entries
-    await insertCertificates(s, Array.from({ length: CRL_ENTRIES - BULK }, (_, i) => serialOf(0x42, i)), 'DI-BENCH-2');
+    await insertCertificates(
+      s,
+      Array.from({ length: CRL_ENTRIES - BULK }, (_, i) => serialOf(0x42, i)),
+      'DI-BENCH-2',
+    );
     await s.db.transaction((m) => revokeAllForIntegration(m, 'DI-BENCH-2', 'keyCompromise', new Date()));
     const validSerials = Array.from({ length: VALID + 3 }, (_, i) => serialOf(0x43, i));
     await insertCertificates(s, validSerials, null);
@@ -121,7 +135,16 @@ async function main(): Promise<void> {
       const { ms, value } = await timed(() => new RevocationRepository(s.db).loadRevoked());
       load = Math.min(load, ms);
       const now = new Date();
-      const b = await timed(() => buildCrl({ issuerCertDer: s.authority.caCertificate.der, issuerKey: s.authority.ca.key, crlNumber: 1n, thisUpdate: now, nextUpdate: new Date(now.getTime() + 86_400_000), entries: value.entries }));
+      const b = await timed(() =>
+        buildCrl({
+          issuerCertDer: s.authority.caCertificate.der,
+          issuerKey: s.authority.ca.key,
+          crlNumber: 1n,
+          thisUpdate: now,
+          nextUpdate: new Date(now.getTime() + 86_400_000),
+          entries: value.entries,
+        }),
+      );
       build = Math.min(build, b.ms);
       size = b.value.length;
       // revoke one more certificate: the call returns once the new CRL is signed and stored
@@ -136,7 +159,9 @@ async function main(): Promise<void> {
     republish = republish.sort((a, b) => a - b);
     console.log(`   load from SQLite      ${fmt(load)}`);
     console.log(`   build + sign          ${fmt(build)}  (${(size / 1e6).toFixed(1)} MB DER)`);
-    console.log(`   revoke one + republish ${fmt(republish[0]!)} best, ${fmt(republish[2]!)} worst  (CRL number ${store.current!.crlNumber}; target <= 2,000 ms)`);
+    console.log(
+      `   revoke one + republish ${fmt(republish[0]!)} best, ${fmt(republish[2]!)} worst  (CRL number ${store.current!.crlNumber}; target <= 2,000 ms)`,
+    );
     console.log(`   other instances catch up ${fmt(catchUp)}  (${catchUpRows} row read, instead of the full load above)`);
     const caPem = path.join(dir, 'certs', 'ca.cert.pem');
     const caKey = path.join(dir, 'certs', 'ca.key.pem');
@@ -154,10 +179,25 @@ async function main(): Promise<void> {
     // the same 101,003 serials and states as our database
     fs.writeFileSync(
       path.join(dir, 'index.txt'),
-      [...validSerials.map((x) => line(x)), ...bulkSerials.map((x) => line(x, 'cessationOfOperation')), ...Array.from({ length: CRL_ENTRIES - BULK }, (_, i) => line(serialOf(0x42, i), 'keyCompromise'))].join(''),
+      [
+        ...validSerials.map((x) => line(x)),
+        ...bulkSerials.map((x) => line(x, 'cessationOfOperation')),
+        ...Array.from({ length: CRL_ENTRIES - BULK }, (_, i) => line(serialOf(0x42, i), 'keyCompromise')),
+      ].join(''),
     );
     const peerCommand = (index: string, port: number, multi?: number) => [
-      'ocsp', '-index', index, '-port', String(port), '-rsigner', caPem, '-rkey', caKey, '-CA', caPem, ...(multi ? ['-multi', String(multi)] : []),
+      'ocsp',
+      '-index',
+      index,
+      '-port',
+      String(port),
+      '-rsigner',
+      caPem,
+      '-rkey',
+      caKey,
+      '-CA',
+      caPem,
+      ...(multi ? ['-multi', String(multi)] : []),
     ];
     const ports = { peer: await freePort(), multi: await freePort() };
     const peers = [
@@ -166,8 +206,19 @@ async function main(): Promise<void> {
       { name: 'openssl ocsp -multi 2', port: ports.multi, args: peerCommand('index.txt', ports.multi, 2) },
     ];
     const requests = (n: number) => Array.from({ length: n }, (_, i) => ocspRequest(caDer, asked[i % asked.length]!));
-    for (const p of peers) servers.push(await startServer(p.name, 'openssl', p.args, { PATH: process.env.PATH }, dir, `http://127.0.0.1:${p.port}/`, requests(1)[0]!));
-    servers.push(await startServer('scepter', process.execPath, [path.resolve(__dirname, '..', '..', 'src', 'server.js')], env, dir, `http://127.0.0.1:${port}/ocsp`, requests(1)[0]!));
+    for (const p of peers)
+      servers.push(await startServer(p.name, 'openssl', p.args, { PATH: process.env.PATH }, dir, `http://127.0.0.1:${p.port}/`, requests(1)[0]!));
+    servers.push(
+      await startServer(
+        'scepter',
+        process.execPath,
+        [path.resolve(__dirname, '..', '..', 'src', 'server.js')],
+        env,
+        dir,
+        `http://127.0.0.1:${port}/ocsp`,
+        requests(1)[0]!,
+      ),
+    );
     // Both ways for us; the peer only with a connection per request: `openssl ocsp` serves one
     // connection at a time, so with keep-alive one client holds it and the others wait
     const targets = [
@@ -175,8 +226,12 @@ async function main(): Promise<void> {
       { name: 'scepter', url: `http://127.0.0.1:${port}/ocsp`, requests: o.requests, keepAlive: false },
       ...peers.map((p) => ({ name: p.name, url: `http://127.0.0.1:${p.port}/`, requests: o.requests, keepAlive: false })),
     ];
-    console.log(`\n3. OCSP, ${o.requests.toLocaleString('en')} requests x ${o.rounds} rounds, ${o.concurrency} in flight, HTTP/1.1 POST from node, one CertID + nonce each`);
-    console.log(`   scepter: node dist/src/server.js (delegated ${env.SCEPTER_OCSP_KEY === 'ec' ? 'ECDSA P-256' : 'RSA-2048'} responder, ${(CRL_ENTRIES + 3).toLocaleString('en')} revoked + ${VALID.toLocaleString('en')} valid in SQLite)`);
+    console.log(
+      `\n3. OCSP, ${o.requests.toLocaleString('en')} requests x ${o.rounds} rounds, ${o.concurrency} in flight, HTTP/1.1 POST from node, one CertID + nonce each`,
+    );
+    console.log(
+      `   scepter: node dist/src/server.js (delegated ${env.SCEPTER_OCSP_KEY === 'ec' ? 'ECDSA P-256' : 'RSA-2048'} responder, ${(CRL_ENTRIES + 3).toLocaleString('en')} revoked + ${VALID.toLocaleString('en')} valid in SQLite)`,
+    );
     for (const p of peers) console.log(`   ${p.name.padEnd(22)} openssl ${p.args.join(' ').replaceAll(dir + '/', '')}`);
     const best: Record<string, Load> = {};
     // warm-up: every serial asked once, so that each server has seen (and cached) them all
@@ -184,19 +239,28 @@ async function main(): Promise<void> {
     for (let round = 0; round < o.rounds; round++) {
       for (const t of targets) {
         const r = await runLoad(t.url, requests(t.requests), o.concurrency, t.keepAlive);
-        console.log(`   round ${round + 1} ${t.name.padEnd(22)} ${r.perSecond.toFixed(0).padStart(6)}/s  p50 ${r.p50.toFixed(1).padStart(5)} ms  p99 ${r.p99.toFixed(1).padStart(6)} ms  failures ${r.failures}  (${t.requests} requests)`);
+        console.log(
+          `   round ${round + 1} ${t.name.padEnd(22)} ${r.perSecond.toFixed(0).padStart(6)}/s  p50 ${r.p50.toFixed(1).padStart(5)} ms  p99 ${r.p99.toFixed(1).padStart(6)} ms  failures ${r.failures}  (${t.requests} requests)`,
+        );
         if (!best[t.name] || r.perSecond > best[t.name]!.perSecond) best[t.name] = r;
       }
     }
     const ours = best['scepter']!.perSecond;
-    console.log(`   scepter ${ours.toFixed(0)}/s with a connection per request, ${best['scepter, keep-alive']!.perSecond.toFixed(0)}/s over keep-alive (target >= 1,000/s)`);
-    for (const p of peers) console.log(`   scepter vs ${p.name.padEnd(22)} ${best[p.name]!.perSecond.toFixed(0).padStart(6)}/s  ratio ${(ours / best[p.name]!.perSecond).toFixed(2)}x (connection per request both)`);
+    console.log(
+      `   scepter ${ours.toFixed(0)}/s with a connection per request, ${best['scepter, keep-alive']!.perSecond.toFixed(0)}/s over keep-alive (target >= 1,000/s)`,
+    );
+    for (const p of peers)
+      console.log(
+        `   scepter vs ${p.name.padEnd(22)} ${best[p.name]!.perSecond.toFixed(0).padStart(6)}/s  ratio ${(ours / best[p.name]!.perSecond).toFixed(2)}x (connection per request both)`,
+      );
     for (const [name, result] of Object.entries(best)) {
       const file = path.join(dir, 'sample.resp');
       fs.writeFileSync(file, result.sample ?? Buffer.alloc(0));
       const r = spawnSync('openssl', ['ocsp', '-respin', file, '-CAfile', caPem, '-resp_text'], { encoding: 'utf8' });
       const out = `${r.stdout}${r.stderr}`;
-      console.log(`   sample answer from ${name.padEnd(22)} ${/Cert Status: (\w+)/.exec(out)?.[1] ?? '?'}, signature ${out.includes('Response verify OK') ? 'verified' : 'NOT verified'}`);
+      console.log(
+        `   sample answer from ${name.padEnd(22)} ${/Cert Status: (\w+)/.exec(out)?.[1] ?? '?'}, signature ${out.includes('Response verify OK') ? 'verified' : 'NOT verified'}`,
+      );
     }
   } finally {
     for (const d of servers) await d.stop();

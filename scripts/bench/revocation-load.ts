@@ -41,7 +41,14 @@ export async function runLoad(url: string, bodies: Buffer[], concurrency: number
   const post = (body: Buffer) =>
     new Promise<Buffer>((resolve, reject) => {
       const req = http.request(
-        { agent, host: target.hostname, port: target.port, path: target.pathname, method: 'POST', headers: { 'Content-Type': 'application/ocsp-request', 'Content-Length': body.length } },
+        {
+          agent,
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname,
+          method: 'POST',
+          headers: { 'Content-Type': 'application/ocsp-request', 'Content-Length': body.length },
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -113,7 +120,10 @@ export async function startServer(name: string, cmd: string, args: string[], env
     await waitFor(
       async () => {
         if (exited) throw new Error(`${name} exited: ${stderr}`);
-        return runLoad(url, [probe], 1, false).then((r) => r.failures === 0, () => false);
+        return runLoad(url, [probe], 1, false).then(
+          (r) => r.failures === 0,
+          () => false,
+        );
       },
       60_000,
       name,

@@ -62,17 +62,41 @@ function parseArgs(argv: string[]): Options {
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
     const value = () => inline ?? argv[++i];
     switch (flag) {
-      case '--requests': o.requests = num(flag, value(), 1); break;
-      case '--concurrency': o.concurrency = num(flag, value(), 1); break;
-      case '--rounds': o.rounds = num(flag, value(), 1); break;
-      case '--warmup': o.warmup = num(flag, value(), 0); break;
-      case '--keys': o.keys = num(flag, value(), 1); break;
-      case '--verify': { const v = value(); o.verify = v === 'all' ? Infinity : num(flag, v, 0); break; }
-      case '--skip-peer': o.skipPeer = true; break;
-      case '--node-args': o.nodeArgs = (value() ?? '').split(/\s+/).filter(Boolean); break;
-      case '--json': o.json = true; break;
-      case '--help': case '-h': process.stdout.write(USAGE + '\n'); process.exit(0);
-      default: throw new Error(`unknown option ${a}\n${USAGE}`);
+      case '--requests':
+        o.requests = num(flag, value(), 1);
+        break;
+      case '--concurrency':
+        o.concurrency = num(flag, value(), 1);
+        break;
+      case '--rounds':
+        o.rounds = num(flag, value(), 1);
+        break;
+      case '--warmup':
+        o.warmup = num(flag, value(), 0);
+        break;
+      case '--keys':
+        o.keys = num(flag, value(), 1);
+        break;
+      case '--verify': {
+        const v = value();
+        o.verify = v === 'all' ? Infinity : num(flag, v, 0);
+        break;
+      }
+      case '--skip-peer':
+        o.skipPeer = true;
+        break;
+      case '--node-args':
+        o.nodeArgs = (value() ?? '').split(/\s+/).filter(Boolean);
+        break;
+      case '--json':
+        o.json = true;
+        break;
+      case '--help':
+      case '-h':
+        process.stdout.write(USAGE + '\n');
+        process.exit(0);
+      default:
+        throw new Error(`unknown option ${a}\n${USAGE}`);
     }
   }
   return o;
@@ -113,7 +137,10 @@ async function startOurs(nodeArgs: string[]): Promise<Target> {
     await waitFor(
       async () => {
         if (!d.isRunning()) throw new Error(`our server exited: ${d.output()}`);
-        return fetch(`${url}?operation=GetCACaps`).then((r) => r.ok, () => false);
+        return fetch(`${url}?operation=GetCACaps`).then(
+          (r) => r.ok,
+          () => false,
+        );
       },
       30_000,
       'our server',
@@ -168,7 +195,11 @@ async function prepare(client: ScepClient, cas: CaCertificates, keys: KeyObject[
 }
 
 /** After timing: opens a sample of the answers counted as enrollments and checks them fully. */
-async function verifySample(batch: Batch, result: LoadResult, sample: number): Promise<{ checked: number; bad: number; reasons: string[]; replyCiphers: string[] }> {
+async function verifySample(
+  batch: Batch,
+  result: LoadResult,
+  sample: number,
+): Promise<{ checked: number; bad: number; reasons: string[]; replyCiphers: string[] }> {
   const indexes = result.ok.flatMap((ok, i) => (ok ? [i] : []));
   const step = Math.max(1, Math.floor(indexes.length / Math.min(sample, indexes.length || 1)));
   const chosen = sample === Infinity ? indexes : indexes.filter((_, k) => k % step === 0).slice(0, sample);
@@ -181,11 +212,17 @@ async function verifySample(batch: Batch, result: LoadResult, sample: number): P
       ciphers.add(contentCipherByOid(rep.cipherOid ?? '')?.name ?? String(rep.cipherOid));
       const spki = createPublicKey(req.requester.key).export({ type: 'spki', format: 'der' });
       const cert = rep.certificates.find((c) => c.spkiDer.equals(spki));
-      const problem = !rep.signatureValid ? 'CertRep signature does not verify'
-        : rep.message.pkiStatus !== PkiStatus.SUCCESS ? 'not SUCCESS'
-        : rep.message.transactionId !== req.transactionId ? 'wrong transactionID'
-        : !rep.message.recipientNonce?.equals(req.senderNonce) ? 'recipientNonce does not match'
-        : !cert ? 'no certificate for the requester key' : undefined;
+      const problem = !rep.signatureValid
+        ? 'CertRep signature does not verify'
+        : rep.message.pkiStatus !== PkiStatus.SUCCESS
+          ? 'not SUCCESS'
+          : rep.message.transactionId !== req.transactionId
+            ? 'wrong transactionID'
+            : !rep.message.recipientNonce?.equals(req.senderNonce)
+              ? 'recipientNonce does not match'
+              : !cert
+                ? 'no certificate for the requester key'
+                : undefined;
       if (problem) reasons.push(`#${i}: ${problem}`);
     } catch (err) {
       reasons.push(`#${i}: ${(err as Error).message}`);
@@ -214,10 +251,16 @@ interface Row {
 function table(rows: Row[]): string {
   const head = ['server', 'round', 'enroll/s', 'p50 ms', 'p99 ms', 'failures', 'srv CPU ms/enr', 'client CPU', 'verified', 'reply cipher'];
   const lines = rows.map((r) => [
-    r.server, String(r.round), r.perSecond.toFixed(1), r.p50.toFixed(1), r.p99.toFixed(1),
+    r.server,
+    String(r.round),
+    r.perSecond.toFixed(1),
+    r.p50.toFixed(1),
+    r.p99.toFixed(1),
     `${r.failures}/${r.requests}` + (r.failures ? ` ${JSON.stringify(r.failureKinds)}` : ''),
-    r.serverCpuMsPerEnrollment.toFixed(2), `${(r.clientCpuShare * 100).toFixed(0)}%`,
-    `${r.verified - r.verifyProblems.length}/${r.verified}`, r.replyCiphers.join(' '),
+    r.serverCpuMsPerEnrollment.toFixed(2),
+    `${(r.clientCpuShare * 100).toFixed(0)}%`,
+    `${r.verified - r.verifyProblems.length}/${r.verified}`,
+    r.replyCiphers.join(' '),
   ]);
   const widths = head.map((h, c) => Math.max(h.length, ...lines.map((l) => l[c]!.length)));
   return [head, ...lines].map((l) => l.map((x, c) => x.padEnd(widths[c]!)).join('  ')).join('\n');
@@ -243,7 +286,9 @@ async function main(): Promise<void> {
         plan.push({ target, round: r, warmup, timed: await prepare(client, cas, keys, `${target.name}-r${r}`, o.requests) });
       }
     }
-    log(`prepared ${o.keys} keys and ${(o.warmup + o.requests) * plan.length} requests for ${plan.length} servers in ${((Date.now() - t) / 1000).toFixed(1)} s (untimed)`);
+    log(
+      `prepared ${o.keys} keys and ${(o.warmup + o.requests) * plan.length} requests for ${plan.length} servers in ${((Date.now() - t) / 1000).toFixed(1)} s (untimed)`,
+    );
 
     const rows: Row[] = [];
     for (const p of plan) {
@@ -252,10 +297,19 @@ async function main(): Promise<void> {
       const v = await verifySample(p.timed, res, o.verify);
       const enrolled = res.requests - res.failures;
       rows.push({
-        server: p.target.name, round: p.round, requests: res.requests, perSecond: res.perSecond, p50: res.p50, p99: res.p99,
-        failures: res.failures + v.bad, failureKinds: { ...res.failureKinds, ...(v.bad ? { 'bad on verify (sample)': v.bad } : {}) },
-        serverCpuMsPerEnrollment: (res.serverCpu * 1000) / Math.max(1, enrolled), clientCpuShare: res.clientCpu / res.seconds,
-        verified: v.checked, verifyProblems: v.reasons, replyCiphers: v.replyCiphers,
+        server: p.target.name,
+        round: p.round,
+        requests: res.requests,
+        perSecond: res.perSecond,
+        p50: res.p50,
+        p99: res.p99,
+        failures: res.failures + v.bad,
+        failureKinds: { ...res.failureKinds, ...(v.bad ? { 'bad on verify (sample)': v.bad } : {}) },
+        serverCpuMsPerEnrollment: (res.serverCpu * 1000) / Math.max(1, enrolled),
+        clientCpuShare: res.clientCpu / res.seconds,
+        verified: v.checked,
+        verifyProblems: v.reasons,
+        replyCiphers: v.replyCiphers,
       });
       log(`  ${p.target.name} round ${p.round}: ${res.perSecond.toFixed(1)} enrollments/s, ${res.failures} failures`);
     }

@@ -43,13 +43,17 @@ function cpuSeconds(pid: number): number {
   }
 }
 function pidsNamed(comm: string): number[] {
-  return fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((p) => {
-    try {
-      return fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim() === comm;
-    } catch {
-      return false;
-    }
-  });
+  return fs
+    .readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number)
+    .filter((p) => {
+      try {
+        return fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim() === comm;
+      } catch {
+        return false;
+      }
+    });
 }
 
 /** busy CPU seconds of the whole machine (all processes, ours or not) from /proc/stat */
@@ -58,7 +62,13 @@ function machineBusySeconds(): number {
   return (f.reduce((a, b) => a + b, 0) - f[3]! - f[4]!) / TICK; // minus idle and iowait
 }
 
-interface Run { instances: number; load: LoadResult; cpu: Record<string, number>; machine: number; throttled?: number }
+interface Run {
+  instances: number;
+  load: LoadResult;
+  cpu: Record<string, number>;
+  machine: number;
+  throttled?: number;
+}
 
 async function measure(c: PgCluster, warm: Buffer[], timed: Buffer[], concurrency: number, budgets: CpuBudget[]): Promise<Run> {
   const url = `${c.url}/scep?operation=PKIOperation`;
@@ -77,10 +87,12 @@ async function measure(c: PgCluster, warm: Buffer[], timed: Buffer[], concurrenc
   cpu.loadgen = load.clientCpu;
   // share of scheduler periods in which the quota held an instance back: near 1 means CPU-bound on its budget
   const throttled = budgets.length
-    ? budgets.map((b, i) => {
-        const t = b.throttled();
-        return (t.throttled - throttle0[i]!.throttled) / Math.max(1, t.periods - throttle0[i]!.periods);
-      }).reduce((a, b) => a + b, 0) / budgets.length
+    ? budgets
+        .map((b, i) => {
+          const t = b.throttled();
+          return (t.throttled - throttle0[i]!.throttled) / Math.max(1, t.periods - throttle0[i]!.periods);
+        })
+        .reduce((a, b) => a + b, 0) / budgets.length
     : undefined;
   return { instances: c.instances.length, load, cpu, machine, throttled };
 }
@@ -103,7 +115,13 @@ async function main(): Promise<void> {
       cas = await client.getCaCertificates();
       const keys = await pooledKeys(16);
       for (let i = 0; i < warmup + requests; i++) {
-        const r = await client.preparePkcsReq({ cas, key: keys[i % keys.length]!, challenge: TEST_CHALLENGE, transactionId: `pgscale-${i}`, subject: [{ type: 'CN', value: `pgscale-${i}` }] });
+        const r = await client.preparePkcsReq({
+          cas,
+          key: keys[i % keys.length]!,
+          challenge: TEST_CHALLENGE,
+          transactionId: `pgscale-${i}`,
+          subject: [{ type: 'CN', value: `pgscale-${i}` }],
+        });
         bodies.push(r.der);
       }
     } finally {
@@ -111,7 +129,9 @@ async function main(): Promise<void> {
     }
     const warm = bodies.slice(0, warmup);
     const timed = bodies.slice(warmup);
-    console.log(`cores ${os.cpus().length}; ${requests} timed enrollments (+${warmup} warm-up) at concurrency ${concurrency}, each setup on a fresh PostgreSQL database behind nginx${instanceCpu ? `; each instance limited to ${instanceCpu} core(s) by a cgroup CPU quota` : ''}`);
+    console.log(
+      `cores ${os.cpus().length}; ${requests} timed enrollments (+${warmup} warm-up) at concurrency ${concurrency}, each setup on a fresh PostgreSQL database behind nginx${instanceCpu ? `; each instance limited to ${instanceCpu} core(s) by a cgroup CPU quota` : ''}`,
+    );
     const runs: Run[] = [];
     for (let round = 0; round < rounds; round++) {
       for (const n of [1, 2]) {
@@ -127,9 +147,13 @@ async function main(): Promise<void> {
           }
           const r = await measure(cluster, warm, timed, concurrency, budgets);
           runs.push(r);
-          const cpu = Object.entries(r.cpu).map(([k, v]) => `${k} ${v.toFixed(1)}s`).join(', ');
+          const cpu = Object.entries(r.cpu)
+            .map(([k, v]) => `${k} ${v.toFixed(1)}s`)
+            .join(', ');
           const busy = Object.values(r.cpu).reduce((a, b) => a + b, 0) / r.load.seconds; // cores kept busy by these components
-          console.log(`round ${round + 1}, ${n} instance(s): ${r.load.perSecond.toFixed(1)} enrollments/s in ${r.load.seconds.toFixed(1)} s, p50 ${r.load.p50.toFixed(0)} ms, p99 ${r.load.p99.toFixed(0)} ms, failures ${r.load.failures}${r.load.failures ? ` ${JSON.stringify(r.load.failureKinds)}` : ''}; CPU: ${cpu} = ${busy.toFixed(2)} cores; whole machine ${(r.machine / r.load.seconds).toFixed(2)} of ${os.cpus().length} cores busy (the rest: other processes)${r.throttled !== undefined ? `; instances held back by their quota in ${(r.throttled * 100).toFixed(0)}% of periods` : ''}`);
+          console.log(
+            `round ${round + 1}, ${n} instance(s): ${r.load.perSecond.toFixed(1)} enrollments/s in ${r.load.seconds.toFixed(1)} s, p50 ${r.load.p50.toFixed(0)} ms, p99 ${r.load.p99.toFixed(0)} ms, failures ${r.load.failures}${r.load.failures ? ` ${JSON.stringify(r.load.failureKinds)}` : ''}; CPU: ${cpu} = ${busy.toFixed(2)} cores; whole machine ${(r.machine / r.load.seconds).toFixed(2)} of ${os.cpus().length} cores busy (the rest: other processes)${r.throttled !== undefined ? `; instances held back by their quota in ${(r.throttled * 100).toFixed(0)}% of periods` : ''}`,
+          );
         } finally {
           await cluster.stop();
           for (const b of budgets) b.remove();
@@ -138,7 +162,9 @@ async function main(): Promise<void> {
     }
     const best = (n: number) => Math.max(...runs.filter((r) => r.instances === n).map((r) => r.load.perSecond));
     const ratio = best(2) / best(1);
-    console.log(`\none instance ${best(1).toFixed(1)}/s, two instances ${best(2).toFixed(1)}/s: ratio ${ratio.toFixed(2)}x (target 1.6x) ${ratio >= 1.6 ? 'MET' : 'NOT MET'}`);
+    console.log(
+      `\none instance ${best(1).toFixed(1)}/s, two instances ${best(2).toFixed(1)}/s: ratio ${ratio.toFixed(2)}x (target 1.6x) ${ratio >= 1.6 ? 'MET' : 'NOT MET'}`,
+    );
     if (runs.some((r) => r.load.failures)) process.exitCode = 1;
   } finally {
     fs.rmSync(certs, { recursive: true, force: true });

@@ -90,9 +90,16 @@ async function main(): Promise<void> {
   const port = await freeTcpPort();
   const base = `http://127.0.0.1:${port}`;
   const env = {
-    SCEPTER_HTTP_PORT: String(port), SCEPTER_HOST: '127.0.0.1', SCEPTER_PUBLIC_URL: base, SCEPTER_TLS_PORT: '0',
-    SCEPTER_DATABASE: path.join(dir, 'soak.sqlite'), SCEPTER_CERTS_DIR: path.join(dir, 'certs'), SCEPTER_CA_KEY_BITS: '2048',
-    SCEPTER_TRUSTED_PROXIES: '127.0.0.1', SCEPTER_CHALLENGE_CACHE_LIMIT: '1000000', SCEPTER_LOG_LEVEL: 'warn',
+    SCEPTER_HTTP_PORT: String(port),
+    SCEPTER_HOST: '127.0.0.1',
+    SCEPTER_PUBLIC_URL: base,
+    SCEPTER_TLS_PORT: '0',
+    SCEPTER_DATABASE: path.join(dir, 'soak.sqlite'),
+    SCEPTER_CERTS_DIR: path.join(dir, 'certs'),
+    SCEPTER_CA_KEY_BITS: '2048',
+    SCEPTER_TRUSTED_PROXIES: '127.0.0.1',
+    SCEPTER_CHALLENGE_CACHE_LIMIT: '1000000',
+    SCEPTER_LOG_LEVEL: 'warn',
     SCEPTER_HEAP_PROBE_FILE: path.join(dir, 'heap.json'),
   };
   let server: ServerProcess | undefined;
@@ -100,13 +107,20 @@ async function main(): Promise<void> {
     server = await startServerProcess(env, 30_000, ['-r', path.join(__dirname, 'heap-probe.js')]);
     const pid = server.child.pid!;
     // setup (untimed): an ios-certs integration, a read-only API key, one certificate for trust/OCSP
-    const integ = JSON.parse(cli(env, ['--json', 'integration', 'create', '--type', 'ios-certs', '--name', 'soak', '--allow-legacy'])) as { id: string; challengeUsername: string; challengePassword: string };
+    const integ = JSON.parse(cli(env, ['--json', 'integration', 'create', '--type', 'ios-certs', '--name', 'soak', '--allow-legacy'])) as {
+      id: string;
+      challengeUsername: string;
+      challengePassword: string;
+    };
     cli(env, ['policy', 'set', 'allow-all']); // every trust check looks the certificate up and is logged
     const apiKey = (JSON.parse(cli(env, ['--json', 'admin', 'create-key', '--role', 'read-only'])) as { key: string }).key;
     const scep = new ScepClient(`${base}/scep/${integ.id}`);
     const cas: CaCertificates = await scep.getCaCertificates();
     const keys = await pooledKeys(8);
-    const challengeAuth = { Authorization: `Basic ${Buffer.from(`${integ.challengeUsername}:${integ.challengePassword}`).toString('base64')}`, Accept: 'application/json' };
+    const challengeAuth = {
+      Authorization: `Basic ${Buffer.from(`${integ.challengeUsername}:${integ.challengePassword}`).toString('base64')}`,
+      Accept: 'application/json',
+    };
     const fetchChallenge = async () => {
       const r = await request(`${base}/certsrv/mscep_admin/`, { headers: challengeAuth });
       if (r.status !== 200) throw new Error(`challenge HTTP ${r.status}`);
@@ -116,7 +130,16 @@ async function main(): Promise<void> {
     const enroll = async () => {
       const i = seq++;
       const challenge = await fetchChallenge();
-      const r = await scep.enroll({ cas, key: keys[i % keys.length]!, challenge, transactionId: `soak-${i}`, subject: [{ type: 'OU', value: integ.id }, { type: 'CN', value: `soak-${i}` }] });
+      const r = await scep.enroll({
+        cas,
+        key: keys[i % keys.length]!,
+        challenge,
+        transactionId: `soak-${i}`,
+        subject: [
+          { type: 'OU', value: integ.id },
+          { type: 'CN', value: `soak-${i}` },
+        ],
+      });
       if (r.status !== PkiStatus.SUCCESS) throw new Error(`enroll: ${r.failText}`);
       return r.certificate!;
     };
@@ -136,7 +159,8 @@ async function main(): Promise<void> {
       trust: async () => {
         const r = await request(`${base}/v1/device-trust?user=soak&application=vpn`, { headers: { 'X-SSL-Client-Cert': certHeader } });
         const body = r.status === 200 ? (JSON.parse(r.body.toString()) as { decision?: string; reason?: string }) : {};
-        if (body.decision !== 'allow' || body.reason === 'not-checked' || body.reason === 'no-certificate') throw new Error(`trust HTTP ${r.status} ${r.body.toString().slice(0, 120)}`);
+        if (body.decision !== 'allow' || body.reason === 'not-checked' || body.reason === 'no-certificate')
+          throw new Error(`trust HTTP ${r.status} ${r.body.toString().slice(0, 120)}`);
       },
       ocsp: async () => {
         const r = await request(`${base}/ocsp`, { method: 'POST', headers: { 'Content-Type': 'application/ocsp-request' }, body: ocspBody });
@@ -147,7 +171,10 @@ async function main(): Promise<void> {
         if (r.status !== 200) throw new Error(`admin HTTP ${r.status}`);
       },
     };
-    const stats = Object.fromEntries(Object.keys(RATES).map((k) => [k, { count: 0, errors: 0, lat: [] as number[], firstError: '' }])) as Record<Endpoint, { count: number; errors: number; lat: number[]; firstError: string }>;
+    const stats = Object.fromEntries(Object.keys(RATES).map((k) => [k, { count: 0, errors: 0, lat: [] as number[], firstError: '' }])) as Record<
+      Endpoint,
+      { count: number; errors: number; lat: number[]; firstError: string }
+    >;
     const samples: { t: number; heapMb: number; rssMb: number; fds: number }[] = [];
     const started = Date.now();
     const endAt = started + minutes * 60_000;
@@ -193,14 +220,18 @@ async function main(): Promise<void> {
     await sample();
 
     const secs = (Date.now() - started) / 1000;
-    console.log(`\nsoak ${minutes} min (${secs.toFixed(0)} s), rates/s ${JSON.stringify(Object.fromEntries(Object.entries(RATES).map(([k, v]) => [k, v * scale])))}`);
+    console.log(
+      `\nsoak ${minutes} min (${secs.toFixed(0)} s), rates/s ${JSON.stringify(Object.fromEntries(Object.entries(RATES).map(([k, v]) => [k, v * scale])))}`,
+    );
     console.log('endpoint    count  errors   p50 ms   p99 ms   max ms');
     let errors = 0;
     for (const ep of Object.keys(RATES) as Endpoint[]) {
       const s = stats[ep];
       errors += s.errors;
       const sorted = [...s.lat].sort((a, b) => a - b);
-      console.log(`${ep.padEnd(10)} ${String(s.count).padStart(6)} ${String(s.errors).padStart(7)} ${median(sorted).toFixed(1).padStart(8)} ${p99(sorted).toFixed(1).padStart(8)} ${sorted[sorted.length - 1]!.toFixed(1).padStart(8)}${s.firstError ? `  first error: ${s.firstError}` : ''}`);
+      console.log(
+        `${ep.padEnd(10)} ${String(s.count).padStart(6)} ${String(s.errors).padStart(7)} ${median(sorted).toFixed(1).padStart(8)} ${p99(sorted).toFixed(1).padStart(8)} ${sorted[sorted.length - 1]!.toFixed(1).padStart(8)}${s.firstError ? `  first error: ${s.firstError}` : ''}`,
+      );
     }
     if (shed) console.log(`shed (over 256 in flight): ${shed}`);
     // flatness: median of the first three samples in the window vs the last three
@@ -218,7 +249,9 @@ async function main(): Promise<void> {
     const heapFlat = win.length >= 4 && heap1 - heap0 <= Math.max(4, heap0 * 0.1);
     const fdFlat = win.length >= 4 && fd1 - fd0 <= 5;
     const verdict = (ok: boolean) => (win.length < 4 ? 'run too short to judge' : ok ? 'flat' : 'GROWING');
-    console.log(`window t>=${from}s (${win.length} samples): live heap ${heap0.toFixed(1)} -> ${heap1.toFixed(1)} MB (${verdict(heapFlat)}), fds ${fd0} -> ${fd1} (${verdict(fdFlat)}), rss ${rss0.toFixed(1)} -> ${rss1.toFixed(1)} MB (reported, not judged)`);
+    console.log(
+      `window t>=${from}s (${win.length} samples): live heap ${heap0.toFixed(1)} -> ${heap1.toFixed(1)} MB (${verdict(heapFlat)}), fds ${fd0} -> ${fd1} (${verdict(fdFlat)}), rss ${rss0.toFixed(1)} -> ${rss1.toFixed(1)} MB (reported, not judged)`,
+    );
     const pass = errors === 0 && shed === 0 && heapFlat && fdFlat;
     console.log(pass ? 'PASS' : 'FAIL');
     process.exitCode = pass ? 0 : 1;

@@ -93,10 +93,15 @@ async function main(): Promise<void> {
       ours.push(a.rate);
       peer.push(b.rate);
       const per = (cpu: number, total: number) => ((cpu * 1000) / total).toFixed(2);
-      log(`  round ${r + 1}: Scepter ${a.rate.toFixed(0)}/s (${per(oursCpu, a.total)} ms CPU each), nginx ${b.rate.toFixed(0)}/s (${per(peerCpu, b.total)} ms CPU each)`);
+      log(
+        `  round ${r + 1}: Scepter ${a.rate.toFixed(0)}/s (${per(oursCpu, a.total)} ms CPU each), nginx ${b.rate.toFixed(0)}/s (${per(peerCpu, b.total)} ms CPU each)`,
+      );
     }
     const ratio = ROUNDS ? median(ours) / median(peer) : NaN;
-    if (ROUNDS) log(`  median: Scepter ${median(ours).toFixed(0)} handshakes/s, nginx ${median(peer).toFixed(0)}/s, ratio ${(ratio * 100).toFixed(0)}% (target >= 80%) ${ratio >= 0.8 ? 'PASS' : 'FAIL'}`);
+    if (ROUNDS)
+      log(
+        `  median: Scepter ${median(ours).toFixed(0)} handshakes/s, nginx ${median(peer).toFixed(0)}/s, ratio ${(ratio * 100).toFixed(0)}% (target >= 80%) ${ratio >= 0.8 ? 'PASS' : 'FAIL'}`,
+      );
 
     if (!KEEPALIVE_SECONDS) return;
     log(`\nKeep-alive: ${CONNECTIONS} connections, check after check on each, ${KEEPALIVE_SECONDS} s, ${Math.max(1, ROUNDS)} rounds`);
@@ -108,7 +113,9 @@ async function main(): Promise<void> {
       const serverCpu = treeCpu(server.pid) - cpu0;
       const own = process.cpuUsage(own0);
       runs.push(k);
-      log(`  round ${r + 1}: ${k.rate.toFixed(0)} checks/s, p50 ${k.p50.toFixed(2)} ms, p99 ${k.p99.toFixed(2)} ms, max ${k.max.toFixed(2)} ms, ${k.errors} errors; server CPU ${((serverCpu / KEEPALIVE_SECONDS) * 100).toFixed(0)}% of a core (${((serverCpu * 1e6) / k.count).toFixed(0)} µs per check), load generator ${((own.user + own.system) / 1e4 / KEEPALIVE_SECONDS).toFixed(0)}%`);
+      log(
+        `  round ${r + 1}: ${k.rate.toFixed(0)} checks/s, p50 ${k.p50.toFixed(2)} ms, p99 ${k.p99.toFixed(2)} ms, max ${k.max.toFixed(2)} ms, ${k.errors} errors; server CPU ${((serverCpu / KEEPALIVE_SECONDS) * 100).toFixed(0)}% of a core (${((serverCpu * 1e6) / k.count).toFixed(0)} µs per check), load generator ${((own.user + own.system) / 1e4 / KEEPALIVE_SECONDS).toFixed(0)}%`,
+      );
     }
     const mid = [...runs].sort((a, b) => a.rate - b.rate)[Math.floor(runs.length / 2)]!;
     const ok = mid.rate >= 5000 && mid.p99 < 10 && !runs.some((k) => k.errors);
@@ -148,7 +155,15 @@ async function seed(env: Record<string, string>, dir: string): Promise<{ integra
     for (let i = 0; i < DEVICES; i++) {
       const key = await newRsaKey();
       const { challenge } = await s.challenges.mint(integ.id);
-      const r = await client.enroll({ cas, subject: [{ type: 'OU', value: integ.id }, { type: 'CN', value: `BENCH-UDID-${i}` }], challenge, key });
+      const r = await client.enroll({
+        cas,
+        subject: [
+          { type: 'OU', value: integ.id },
+          { type: 'CN', value: `BENCH-UDID-${i}` },
+        ],
+        challenge,
+        key,
+      });
       if (r.status !== PkiStatus.SUCCESS) throw new Error(`enrollment failed: ${r.failText}`);
       const cert = path.join(dir, `device-${i}.pem`);
       const keyFile = path.join(dir, `device-${i}.key`);
@@ -183,7 +198,24 @@ async function bulkInsert(dbFile: string, integrationId: string): Promise<void> 
                 CASE WHEN n % ? = 0 AND n / ? <= ? THEN ? ELSE NULL END,
                 CASE WHEN n % ? = 0 AND n / ? <= ? THEN 1 ELSE NULL END, ?
          FROM seq`,
-        [CERTS, d(new Date(now.getTime() - 86_400_000)), d(new Date(now.getTime() + 365 * 86_400_000)), integrationId, integrationId, every, every, REVOKED, every, every, REVOKED, d(now), every, every, REVOKED, d(now)],
+        [
+          CERTS,
+          d(new Date(now.getTime() - 86_400_000)),
+          d(new Date(now.getTime() + 365 * 86_400_000)),
+          integrationId,
+          integrationId,
+          every,
+          every,
+          REVOKED,
+          every,
+          every,
+          REVOKED,
+          d(now),
+          every,
+          every,
+          REVOKED,
+          d(now),
+        ],
       );
       await m.query('UPDATE crl_state SET revision = revision + 1');
     });
@@ -218,8 +250,19 @@ async function startPeer(env: Record<string, string>): Promise<Nginx> {
   const caDer = pemDecode(fs.readFileSync(path.join(certsDir, 'ca.cert.pem'), 'utf8'), 'CERTIFICATE');
   const caKey = createPrivateKey(fs.readFileSync(path.join(certsDir, 'ca.key.pem')));
   const now = new Date();
-  const entries = Array.from({ length: 10_000 }, (_, i) => ({ serialHex: `6E${(i + 1).toString(16).toUpperCase().padStart(30, '0')}`, revokedAt: now, reason: 'keyCompromise' as const }));
-  const crl = await buildCrl({ issuerCertDer: caDer, issuerKey: caKey, crlNumber: 1n, thisUpdate: new Date(now.getTime() - 60_000), nextUpdate: new Date(now.getTime() + 86_400_000), entries });
+  const entries = Array.from({ length: 10_000 }, (_, i) => ({
+    serialHex: `6E${(i + 1).toString(16).toUpperCase().padStart(30, '0')}`,
+    revokedAt: now,
+    reason: 'keyCompromise' as const,
+  }));
+  const crl = await buildCrl({
+    issuerCertDer: caDer,
+    issuerKey: caKey,
+    crlNumber: 1n,
+    thisUpdate: new Date(now.getTime() - 60_000),
+    nextUpdate: new Date(now.getTime() + 86_400_000),
+    entries,
+  });
   return startNginx({
     workers: WORKERS,
     files: {
@@ -266,7 +309,24 @@ async function handshakes(port: number, f: Files, seconds = SECONDS): Promise<{ 
   const t0 = Date.now();
   const results = await Promise.all(
     Array.from({ length: CLIENTS }, (_, i) =>
-      run('openssl', ['s_time', '-connect', `127.0.0.1:${port}`, '-new', '-cert', f.certs[i % DEVICES]!, '-key', f.keys[i % DEVICES]!, '-www', CHECK_PATH, '-time', String(seconds)], { timeoutMs: (seconds + 30) * 1000 }),
+      run(
+        'openssl',
+        [
+          's_time',
+          '-connect',
+          `127.0.0.1:${port}`,
+          '-new',
+          '-cert',
+          f.certs[i % DEVICES]!,
+          '-key',
+          f.keys[i % DEVICES]!,
+          '-www',
+          CHECK_PATH,
+          '-time',
+          String(seconds),
+        ],
+        { timeoutMs: (seconds + 30) * 1000 },
+      ),
     ),
   );
   const elapsed = (Date.now() - t0) / 1000;
@@ -297,7 +357,14 @@ async function keepAlive(port: number, f: Files): Promise<KeepAliveResult> {
   const request = Buffer.from(`GET ${CHECK_PATH} HTTP/1.1\r\nHost: localhost\r\n\r\n`);
   const one = (i: number) =>
     new Promise<void>((resolve, reject) => {
-      const socket = tls.connect({ host: '127.0.0.1', port, ca, cert: fs.readFileSync(f.certs[i % DEVICES]!), key: fs.readFileSync(f.keys[i % DEVICES]!), servername: 'localhost' });
+      const socket = tls.connect({
+        host: '127.0.0.1',
+        port,
+        ca,
+        cert: fs.readFileSync(f.certs[i % DEVICES]!),
+        key: fs.readFileSync(f.keys[i % DEVICES]!),
+        servername: 'localhost',
+      });
       let buf: Buffer = Buffer.alloc(0);
       let sent = 0n;
       const send = () => {

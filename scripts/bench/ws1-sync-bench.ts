@@ -85,11 +85,23 @@ async function main(): Promise<void> {
   const o = parse(process.argv.slice(2));
   const sim = await startSimChild(o);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ws1-bench-'));
-  const services = await buildServices(loadConfig({ SCEPTER_DATABASE: path.join(dir, 'scepter.sqlite'), SCEPTER_CERTS_DIR: path.join(dir, 'certs'), SCEPTER_CA_KEY_BITS: '2048', SCEPTER_WS1_ALLOW_HTTP: 'on', SCEPTER_LOG_LEVEL: 'warn' }));
+  const services = await buildServices(
+    loadConfig({
+      SCEPTER_DATABASE: path.join(dir, 'scepter.sqlite'),
+      SCEPTER_CERTS_DIR: path.join(dir, 'certs'),
+      SCEPTER_CA_KEY_BITS: '2048',
+      SCEPTER_WS1_ALLOW_HTTP: 'on',
+      SCEPTER_LOG_LEVEL: 'warn',
+    }),
+  );
   try {
     const actor = { who: 'bench', from: 'bench' };
     const { id } = await services.integrations.create({ type: 'ios', name: 'bench', allowLegacy: false }, actor);
-    await services.ws1Settings.configure(id, { baseUrl: sim.url, username: SIM_DEFAULTS.username, password: SIM_DEFAULTS.password, apiKey: SIM_DEFAULTS.tenantCode }, actor);
+    await services.ws1Settings.configure(
+      id,
+      { baseUrl: sim.url, username: SIM_DEFAULTS.username, password: SIM_DEFAULTS.password, apiKey: SIM_DEFAULTS.tenantCode },
+      actor,
+    );
     global.gc?.();
     const rssStart = process.memoryUsage().rss;
 
@@ -110,7 +122,17 @@ async function main(): Promise<void> {
     for (let i = 0; i < o.searches; i++) {
       const d = fleet[(i * 7919) % fleet.length]!;
       const kind = i % 5;
-      ids.push(kind === 0 ? d.udid.toUpperCase() : kind === 1 ? d.serialNumber.toLowerCase() : kind === 2 ? d.macAddress.toLowerCase().match(/../g)!.join(':') : kind === 3 ? d.imei || d.udid : `missing-${i}`);
+      ids.push(
+        kind === 0
+          ? d.udid.toUpperCase()
+          : kind === 1
+            ? d.serialNumber.toLowerCase()
+            : kind === 2
+              ? d.macAddress.toLowerCase().match(/../g)!.join(':')
+              : kind === 3
+                ? d.imei || d.udid
+                : `missing-${i}`,
+      );
     }
     for (const x of ids.slice(0, 500)) await services.ws1Sync.search(id, x); // warm-up
     const times: number[] = [];
@@ -139,7 +161,13 @@ async function main(): Promise<void> {
       ratioToPeer: +(second.ms / peer.ms).toFixed(2),
       rssStartMb: mb(rssStart),
       rssPeakMb: mb(Math.max(first.peakRss, second.peakRss)),
-      search: { n: times.length, found, p50Ms: +percentile(times, 50).toFixed(3), p99Ms: +percentile(times, 99).toFixed(3), maxMs: +times[times.length - 1]!.toFixed(3) },
+      search: {
+        n: times.length,
+        found,
+        p50Ms: +percentile(times, 50).toFixed(3),
+        p99Ms: +percentile(times, 99).toFixed(3),
+        maxMs: +times[times.length - 1]!.toFixed(3),
+      },
       peerSelect1: { p50Ms: +percentile(pingTimes, 50).toFixed(3), p99Ms: +percentile(pingTimes, 99).toFixed(3) },
       goals: { syncSeconds: 60, rssMb: 300, searchP99Ms: 5 },
     };

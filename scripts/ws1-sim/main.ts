@@ -73,7 +73,10 @@ export function parseArgs(argv: string[]): Record<string, string | number | bool
     let value: string | undefined;
     const eq = arg.indexOf('=');
     if (arg.startsWith('--') && eq > 0) [arg, value] = [arg.slice(0, eq), arg.slice(eq + 1)];
-    if (arg === '--help' || arg === '-h') { out.help = true; continue; }
+    if (arg === '--help' || arg === '-h') {
+      out.help = true;
+      continue;
+    }
     const flag = FLAGS[arg];
     if (!flag) throw new Error(`unknown option ${arg} (see --help)`);
     value ??= argv[++i];
@@ -117,8 +120,8 @@ async function main(): Promise<void> {
   // Neither the password nor the API key is printed, even the simulator's own.
   process.stdout.write(
     `WS1 simulator on ${sim.url} (${sim.devices.size} devices, ready in ${Date.now() - started} ms), username ${sim.credentials.username}\n` +
-    `  try: curl -u "${sim.credentials.username}:$WS1_PASSWORD" -H "aw-tenant-code: $WS1_TENANT_CODE" ` +
-    `-H 'Accept: application/json;version=2' '${sim.url}/API/mdm/devices/search?platform=Apple&page=0&pagesize=2'\n`,
+      `  try: curl -u "${sim.credentials.username}:$WS1_PASSWORD" -H "aw-tenant-code: $WS1_TENANT_CODE" ` +
+      `-H 'Accept: application/json;version=2' '${sim.url}/API/mdm/devices/search?platform=Apple&page=0&pagesize=2'\n`,
   );
   const stop = () => void sim.close().then(() => process.exit(0));
   process.on('SIGINT', stop);

@@ -42,7 +42,10 @@ export class QuotaWindow {
   private used = 0;
   private resetAt: number;
 
-  constructor(private limit: number, private windowSeconds: number) {
+  constructor(
+    private limit: number,
+    private windowSeconds: number,
+  ) {
     this.resetAt = Date.now() + windowSeconds * 1000;
   }
 

@@ -33,10 +33,27 @@ export interface GenerateOptions {
 }
 
 const MODELS: Record<string, [string, string][]> = {
-  Apple: [['iPhone 15 Pro', '17.5.1'], ['iPhone 14', '17.4.1'], ['iPad Pro (11-inch)', '17.3'], ['iPhone SE', '16.7.8']],
-  AppleOsX: [['MacBook Pro (14-inch, 2023)', '14.5.0'], ['MacBook Air (M2, 2022)', '14.4.1'], ['iMac (24-inch, M3)', '13.6.7']],
-  Android: [['SM-S911B', '14.0.0'], ['Pixel 8', '14.0.0'], ['TC52', '11.0.0']],
-  WinRT: [['Surface Pro 9', '10.0.22631'], ['Latitude 7440', '10.0.22621'], ['ThinkPad T14', '10.0.19045']],
+  Apple: [
+    ['iPhone 15 Pro', '17.5.1'],
+    ['iPhone 14', '17.4.1'],
+    ['iPad Pro (11-inch)', '17.3'],
+    ['iPhone SE', '16.7.8'],
+  ],
+  AppleOsX: [
+    ['MacBook Pro (14-inch, 2023)', '14.5.0'],
+    ['MacBook Air (M2, 2022)', '14.4.1'],
+    ['iMac (24-inch, M3)', '13.6.7'],
+  ],
+  Android: [
+    ['SM-S911B', '14.0.0'],
+    ['Pixel 8', '14.0.0'],
+    ['TC52', '11.0.0'],
+  ],
+  WinRT: [
+    ['Surface Pro 9', '10.0.22631'],
+    ['Latitude 7440', '10.0.22621'],
+    ['ThinkPad T14', '10.0.19045'],
+  ],
 };
 const NOT_ENROLLED = ['Unenrolled', 'EnrollmentInProgress', 'EnterpriseWipePending', 'DeviceWipePending'];
 const SERIAL_CHARS = '0123456789ABCDEFGHJKLMNPQRSTUVWXYZ';
@@ -71,9 +88,16 @@ export function generateInventory(opts: GenerateOptions): SimDevice[] {
     const n = typeof opts.perPlatform === 'number' ? opts.perPlatform : (opts.perPlatform[platform] ?? 0);
     for (let i = 0; i < n; i++) {
       const [model, os] = pick(MODELS[platform]);
-      const udid = platform === 'Apple' ? hex(40) : platform === 'Android' ? hex(32)
-        : platform === 'AppleOsX' ? hex(32).toUpperCase().replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-')
-        : hex(32).toUpperCase(); // WinRT: a GUID without dashes
+      const udid =
+        platform === 'Apple'
+          ? hex(40)
+          : platform === 'Android'
+            ? hex(32)
+            : platform === 'AppleOsX'
+              ? hex(32)
+                  .toUpperCase()
+                  .replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-')
+              : hex(32).toUpperCase(); // WinRT: a GUID without dashes
       let serial = '';
       for (let k = 0; k < (platform === 'Android' ? 11 : 12); k++) serial += SERIAL_CHARS[(rnd() * SERIAL_CHARS.length) | 0];
       const cellular = (platform === 'Apple' || platform === 'Android') && rnd() < 0.6;
@@ -121,18 +145,38 @@ export function loadInventoryFile(path: string): SimDeviceInput[] {
     const d = parseDevice(raw);
     if (!d.udid || !d.platform) throw new Error(`${path}: device #${i} lacks Udid or Platform`);
     return {
-      id: d.id, udid: d.udid, platform: d.platform, serialNumber: d.serialNumber, macAddress: d.macAddress, imei: d.imei,
-      friendlyName: d.friendlyName, model: d.model, operatingSystem: d.operatingSystem, userName: d.userName,
-      userEmail: d.userEmail, enrollmentStatus: d.enrollmentStatus, lastSeen: d.lastSeen,
+      id: d.id,
+      udid: d.udid,
+      platform: d.platform,
+      serialNumber: d.serialNumber,
+      macAddress: d.macAddress,
+      imei: d.imei,
+      friendlyName: d.friendlyName,
+      model: d.model,
+      operatingSystem: d.operatingSystem,
+      userName: d.userName,
+      userEmail: d.userEmail,
+      enrollmentStatus: d.enrollmentStatus,
+      lastSeen: d.lastSeen,
     };
   });
 }
 
 export function toWireV2(d: SimDevice, version: 1 | 2): Ws1DeviceV2 {
   const w: Ws1DeviceV2 = {
-    Id: { Value: d.id }, Udid: d.udid, SerialNumber: d.serialNumber, MacAddress: d.macAddress, Imei: d.imei,
-    DeviceFriendlyName: d.friendlyName, Platform: d.platform, Model: d.model, OperatingSystem: d.operatingSystem,
-    UserName: d.userName, UserEmailAddress: d.userEmail, EnrollmentStatus: d.enrollmentStatus, LastSeen: formatWs1Date(d.lastSeen),
+    Id: { Value: d.id },
+    Udid: d.udid,
+    SerialNumber: d.serialNumber,
+    MacAddress: d.macAddress,
+    Imei: d.imei,
+    DeviceFriendlyName: d.friendlyName,
+    Platform: d.platform,
+    Model: d.model,
+    OperatingSystem: d.operatingSystem,
+    UserName: d.userName,
+    UserEmailAddress: d.userEmail,
+    EnrollmentStatus: d.enrollmentStatus,
+    LastSeen: formatWs1Date(d.lastSeen),
   };
   if (version === 2) w.Uuid = d.uuid;
   return w;
@@ -140,8 +184,19 @@ export function toWireV2(d: SimDevice, version: 1 | 2): Ws1DeviceV2 {
 
 export function toWireV3(d: SimDevice): Ws1DeviceV3 {
   return {
-    id: d.id, uuid: d.uuid, udid: d.udid, serial_number: d.serialNumber, mac_address: d.macAddress, imei: d.imei,
-    device_friendly_name: d.friendlyName, platform: d.platform, model: d.model, operating_system: d.operatingSystem,
-    user_name: d.userName, user_email_address: d.userEmail, enrollment_status: d.enrollmentStatus, last_seen: formatWs1Date(d.lastSeen),
+    id: d.id,
+    uuid: d.uuid,
+    udid: d.udid,
+    serial_number: d.serialNumber,
+    mac_address: d.macAddress,
+    imei: d.imei,
+    device_friendly_name: d.friendlyName,
+    platform: d.platform,
+    model: d.model,
+    operating_system: d.operatingSystem,
+    user_name: d.userName,
+    user_email_address: d.userEmail,
+    enrollment_status: d.enrollmentStatus,
+    last_seen: formatWs1Date(d.lastSeen),
   };
 }

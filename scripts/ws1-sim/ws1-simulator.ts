@@ -64,7 +64,13 @@ export interface Ws1Simulator {
 
 export const SIM_DEFAULTS = { username: 'api-admin', password: 'sim-password', tenantCode: 'SIMTENANTCODE0000000000000000000' };
 const ERR = { badCredentials: 1005, badTenant: 1013, noPermission: 1001, notFound: 5061, badRequest: 1000, badVersion: 1008 };
-const SEARCH_BY: Record<string, SimSearchBy> = { udid: 'udid', serialnumber: 'serialnumber', macaddress: 'macaddress', imeinumber: 'imeinumber', deviceid: 'deviceid' };
+const SEARCH_BY: Record<string, SimSearchBy> = {
+  udid: 'udid',
+  serialnumber: 'serialnumber',
+  macaddress: 'macaddress',
+  imeinumber: 'imeinumber',
+  deviceid: 'deviceid',
+};
 
 /** A Workspace ONE UEM REST API subset on a local port, for tests, demos and benchmarks. */
 export async function startWs1Simulator(options: Ws1SimulatorOptions = {}): Promise<Ws1Simulator> {
@@ -78,8 +84,11 @@ export async function startWs1Simulator(options: Ws1SimulatorOptions = {}): Prom
     accounts.set(a.username.toLowerCase(), a);
   }
   const tokens = new Set(options.bearerTokens ?? []);
-  const initial = options.inventory ?? (options.inventoryFile ? loadInventoryFile(options.inventoryFile)
-    : generateInventory({ perPlatform: options.devicesPerPlatform ?? 0, seed: options.seed, unenrolledRatio: options.unenrolledRatio }));
+  const initial =
+    options.inventory ??
+    (options.inventoryFile
+      ? loadInventoryFile(options.inventoryFile)
+      : generateInventory({ perPlatform: options.devicesPerPlatform ?? 0, seed: options.seed, unenrolledRatio: options.unenrolledRatio }));
   const devices = new SimDeviceIndex(initial);
   const faults = new SimFaults();
   const quota = new QuotaWindow(options.quota ?? 50_000, options.quotaWindowSeconds ?? 86_400);
@@ -151,9 +160,10 @@ export async function startWs1Simulator(options: Ws1SimulatorOptions = {}): Prom
       res.writeHead(204);
       return void res.end();
     }
-    const body = version === 3
-      ? { devices: slice.map(toWireV3), page, page_size: size, total: all.length }
-      : { Devices: slice.map((d) => toWireV2(d, version)), Page: page, PageSize: size, Total: all.length };
+    const body =
+      version === 3
+        ? { devices: slice.map(toWireV3), page, page_size: size, total: all.length }
+        : { Devices: slice.map((d) => toWireV2(d, version)), Page: page, PageSize: size, Total: all.length };
     sendJson(res, 200, body);
   }
 
@@ -188,17 +198,25 @@ export async function startWs1Simulator(options: Ws1SimulatorOptions = {}): Prom
     devices,
     stats,
     setFault: (f) => faults.set(f),
-    setLatency: (ms) => { latencyMs = ms; },
+    setLatency: (ms) => {
+      latencyMs = ms;
+    },
     setQuota: (limit, windowSeconds) => quota.reconfigure(limit, windowSeconds),
-    setInventory: (list) => { devices.clear(); devices.add(list); },
+    setInventory: (list) => {
+      devices.clear();
+      devices.add(list);
+    },
     addDevices: (list) => devices.add(list),
     removeDevices: (udids) => devices.remove(udids),
     setEnrollmentStatus: (udid, status) => devices.update(udid, { enrollmentStatus: status }),
-    addAccount: (a) => { accounts.set(a.username.toLowerCase(), a); },
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections(); // includes requests parked by a 'hang' fault
-    }),
+    addAccount: (a) => {
+      accounts.set(a.username.toLowerCase(), a);
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections(); // includes requests parked by a 'hang' fault
+      }),
   };
 }
 

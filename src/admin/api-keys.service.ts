@@ -40,7 +40,10 @@ export interface NewApiKey {
  * constant-time comparison. A key may expire; its last use is recorded (to the minute).
  */
 export class ApiKeyService {
-  constructor(private readonly store: ApiKeyStore, private readonly clock: Clock) {}
+  constructor(
+    private readonly store: ApiKeyStore,
+    private readonly clock: Clock,
+  ) {}
 
   /** The key id of a well-formed presented key (for the per-credential failure count), else undefined. */
   static keyIdOf(presented: string): string | undefined {
@@ -48,15 +51,35 @@ export class ApiKeyService {
     return prefix === PREFIX && id !== undefined && KEY_ID.test(id) && !!secret && extra === undefined ? id : undefined;
   }
 
-  async create(role: Role, actor: Actor, opts: NewApiKey = {}): Promise<{ key: string; id: string; role: Role; name: string | null; expiresAt: string | null }> {
+  async create(
+    role: Role,
+    actor: Actor,
+    opts: NewApiKey = {},
+  ): Promise<{ key: string; id: string; role: Role; name: string | null; expiresAt: string | null }> {
     const now = this.clock.now();
     const name = opts.name === undefined ? null : checkedName(opts.name);
     if (opts.expiresAt !== undefined && !(opts.expiresAt.getTime() > now.getTime())) throw new BadRequestError('the expiry must be in the future');
     const id = randomId('AK', 14);
     const secret = randomSecret();
     const expiresAt = opts.expiresAt ?? null;
-    const row: StoredApiKey = { id, name, role, secretHash: hashSecret(id, secret), createdBy: actor.who, createdAt: now, expiresAt, lastUsedAt: null, revokedAt: null };
-    await this.store.insertKey(row, { actor, action: 'api-key.create', target: id, details: { role, name, expiresAt: expiresAt?.toISOString() ?? null }, at: now });
+    const row: StoredApiKey = {
+      id,
+      name,
+      role,
+      secretHash: hashSecret(id, secret),
+      createdBy: actor.who,
+      createdAt: now,
+      expiresAt,
+      lastUsedAt: null,
+      revokedAt: null,
+    };
+    await this.store.insertKey(row, {
+      actor,
+      action: 'api-key.create',
+      target: id,
+      details: { role, name, expiresAt: expiresAt?.toISOString() ?? null },
+      at: now,
+    });
     return { key: `${PREFIX}.${id}.${secret}`, id, role, name, expiresAt: expiresAt?.toISOString() ?? null };
   }
 
@@ -78,7 +101,8 @@ export class ApiKeyService {
 
   async revoke(id: string, actor: Actor): Promise<void> {
     const now = this.clock.now();
-    if (!(await this.store.revokeKey(id, now, { actor, action: 'api-key.revoke', target: id, at: now }))) throw new NotFoundError(`no active API key ${id.slice(0, 40)}`);
+    if (!(await this.store.revokeKey(id, now, { actor, action: 'api-key.revoke', target: id, at: now })))
+      throw new NotFoundError(`no active API key ${id.slice(0, 40)}`);
   }
 
   async find(id: string): Promise<ApiKeyInfo | undefined> {
@@ -97,5 +121,14 @@ function checkedName(name: string): string {
 
 function info(k: StoredApiKey): ApiKeyInfo {
   const iso = (d: Date | null) => d?.toISOString() ?? null;
-  return { id: k.id, name: k.name, role: k.role, createdBy: k.createdBy, createdAt: k.createdAt.toISOString(), expiresAt: iso(k.expiresAt), lastUsedAt: iso(k.lastUsedAt), revokedAt: iso(k.revokedAt) };
+  return {
+    id: k.id,
+    name: k.name,
+    role: k.role,
+    createdBy: k.createdBy,
+    createdAt: k.createdAt.toISOString(),
+    expiresAt: iso(k.expiresAt),
+    lastUsedAt: iso(k.lastUsedAt),
+    revokedAt: iso(k.revokedAt),
+  };
 }

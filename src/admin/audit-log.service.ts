@@ -4,7 +4,10 @@ import { Actor, AuditEntry } from './audit.types';
 
 /** Reads the audit log; writes happen inside the stores' change transactions. */
 export class AuditLogService {
-  constructor(private readonly store: AuditStore, private readonly clock: Clock) {}
+  constructor(
+    private readonly store: AuditStore,
+    private readonly clock: Clock,
+  ) {}
 
   list(q: Partial<AuditQuery> = {}): Promise<AuditEntry[]> {
     return this.store.list({ limit: Math.min(Math.max(q.limit ?? 100, 1), 1000), afterId: q.afterId, action: q.action });

@@ -20,7 +20,11 @@ interface Entry {
 class Buckets {
   private readonly entries = new Map<string, Entry>();
 
-  constructor(private readonly max: number, private readonly windowMs: number, private readonly maxTracked: number) {}
+  constructor(
+    private readonly max: number,
+    private readonly windowMs: number,
+    private readonly maxTracked: number,
+  ) {}
 
   retryAfterMs(key: string, now: number): number {
     const e = this.entries.get(key);
@@ -68,7 +72,10 @@ export class AuthFailureLimiter {
   private readonly addresses: Buckets;
   private readonly credentials: Buckets;
 
-  constructor(limits: AuthFailureLimits, private readonly clock: Clock) {
+  constructor(
+    limits: AuthFailureLimits,
+    private readonly clock: Clock,
+  ) {
     const windowMs = limits.cooldownSeconds * 1000;
     const tracked = limits.maxTracked ?? 10_000;
     this.addresses = new Buckets(limits.maxFailures, windowMs, tracked);

@@ -10,15 +10,18 @@ export type Role = (typeof ROLES)[number];
  */
 export const PERMISSIONS = {
   'session:read': 'see which key and role is calling (whoami) and the OpenAPI document',
-  'integrations:read': 'list and show integrations, WS1 settings (without secrets) and sync state, the device-trust policy, certificates, devices and the synced inventory (lists and CSV), deletion previews, inventory search, App Config keys, migration states',
-  'integrations:write': 'create and rename integrations, set status, rotate challenge credentials, set the subject template, mint profiles, run WS1 Test Configuration and sync, set and remove device-trust policies',
+  'integrations:read':
+    'list and show integrations, WS1 settings (without secrets) and sync state, the device-trust policy, certificates, devices and the synced inventory (lists and CSV), deletion previews, inventory search, App Config keys, migration states',
+  'integrations:write':
+    'create and rename integrations, set status, rotate challenge credentials, set the subject template, mint profiles, run WS1 Test Configuration and sync, set and remove device-trust policies',
   'certificates:revoke': 'revoke one certificate, or the certificates of one device',
   'integrations:delete': 'delete an integration, revoking all its certificates in bulk (with or without force)',
   'ws1:configure': 'set the WS1 destination: URL, username, password, API key and extra CA',
-  'migrations:run': 'run the legacy ios-certs migration steps (plan, apply, verify, cutover, finalize, rollback), including their force options: cutover moves users and finalize revokes the legacy certificates in bulk',
+  'migrations:run':
+    'run the legacy ios-certs migration steps (plan, apply, verify, cutover, finalize, rollback), including their force options: cutover moves users and finalize revokes the legacy certificates in bulk',
   'groups:read': 'list and show user groups',
   'groups:write': 'create and delete groups, add and remove their members',
-  'audit:read': 'read the audit log, the authentication log and a device\'s logins',
+  'audit:read': "read the audit log, the authentication log and a device's logins",
   'api-keys:manage': 'create, list and revoke API keys (owner keys only by an owner)',
 } as const;
 export type Permission = keyof typeof PERMISSIONS;

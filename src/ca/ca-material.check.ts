@@ -26,7 +26,10 @@ export function readPrivateKey(file: string, pem: string, passphrase: string | u
   const fileVariable = variable === 'SCEPTER_CA_KEY_PASSPHRASE' ? 'SCEPTER_CERTS_DIR' : variable;
   if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) throw new ConfigError(fileVariable, `${file}: no PEM private key in this file`);
   if (passphrase !== undefined && !isEncryptedPem(pem)) {
-    throw new ConfigError('SCEPTER_CA_KEY_PASSPHRASE', `${file} is stored unencrypted although a passphrase is set: run \`${ENCRYPT_KEY_COMMAND}\` (with SCEPTER_CA_KEY_PASSPHRASE set) to encrypt it`);
+    throw new ConfigError(
+      'SCEPTER_CA_KEY_PASSPHRASE',
+      `${file} is stored unencrypted although a passphrase is set: run \`${ENCRYPT_KEY_COMMAND}\` (with SCEPTER_CA_KEY_PASSPHRASE set) to encrypt it`,
+    );
   }
   try {
     return createPrivateKey({ key: pem, passphrase });

@@ -89,9 +89,7 @@ async function newKey(bits: number): Promise<KeyObject> {
 }
 
 function writeKey(file: string, key: KeyObject, passphrase?: string): void {
-  const pem = passphrase
-    ? key.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase })
-    : key.export({ type: 'pkcs8', format: 'pem' });
+  const pem = passphrase ? key.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase }) : key.export({ type: 'pkcs8', format: 'pem' });
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, pem, { mode: 0o600 });
   fs.renameSync(tmp, file);
@@ -114,7 +112,10 @@ function spki(key: KeyObject): Buffer {
 }
 
 async function selfSignedCa(key: KeyObject, o: CaMaterialOptions): Promise<ParsedCertificate> {
-  const name = buildName([{ type: 'O', value: 'Scepter' }, { type: 'CN', value: o.commonName }]);
+  const name = buildName([
+    { type: 'O', value: 'Scepter' },
+    { type: 'CN', value: o.commonName },
+  ]);
   const now = Date.now();
   const der = await buildCertificate(
     {
@@ -134,13 +135,21 @@ async function selfSignedCa(key: KeyObject, o: CaMaterialOptions): Promise<Parse
   return ParsedCertificate.fromDer(der);
 }
 
-async function raCertificate(ca: KeyPairIdentity, key: KeyObject, usage: 'digitalSignature' | 'keyEncipherment', o: CaMaterialOptions): Promise<ParsedCertificate> {
+async function raCertificate(
+  ca: KeyPairIdentity,
+  key: KeyObject,
+  usage: 'digitalSignature' | 'keyEncipherment',
+  o: CaMaterialOptions,
+): Promise<ParsedCertificate> {
   const now = Date.now();
   const role = usage === 'digitalSignature' ? 'RA Signing' : 'RA Encryption';
   const der = await buildCertificate(
     {
       serial: randomSerial(),
-      subject: buildName([{ type: 'O', value: 'Scepter' }, { type: 'CN', value: `${o.commonName} ${role}` }]),
+      subject: buildName([
+        { type: 'O', value: 'Scepter' },
+        { type: 'CN', value: `${o.commonName} ${role}` },
+      ]),
       issuer: ca.certificate.subjectDer,
       subjectPublicKeyInfo: spki(key),
       authorityKeyId: keyIdentifier(ca.certificate.spkiDer),

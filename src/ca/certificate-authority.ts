@@ -39,7 +39,10 @@ export class CertificateAuthority {
     const { raSigning, raEncryption } = material;
     this.getCaCertBody =
       raSigning && raEncryption
-        ? { contentType: 'application/x-x509-ca-ra-cert', body: buildDegenerateSignedData([raSigning.certificate, raEncryption.certificate, this.caCertificate]) }
+        ? {
+            contentType: 'application/x-x509-ca-ra-cert',
+            body: buildDegenerateSignedData([raSigning.certificate, raEncryption.certificate, this.caCertificate]),
+          }
         : { contentType: 'application/x-x509-ca-cert', body: this.caCertificate.der };
   }
 

@@ -57,7 +57,17 @@ export class IntegrationDeletion {
         ? `integration ${i.id} is active (status ${i.status}${i.groupName ? `, group ${i.groupName}` : ''}) and a device-trust policy requires trusted devices: ` +
           `deleting it makes its ${devices} device(s) untrusted and locks their users out. Disable the integration or relax the policy first, or force it`
         : undefined;
-    return { id: i.id, name: i.name, type: i.type, status: i.status, group: i.groupName, certificates, devices, deviceTrustRequired, ...(refusal ? { refusal } : {}) };
+    return {
+      id: i.id,
+      name: i.name,
+      type: i.type,
+      status: i.status,
+      group: i.groupName,
+      certificates,
+      devices,
+      deviceTrustRequired,
+      ...(refusal ? { refusal } : {}),
+    };
   }
 
   async delete(id: string, o: { actor: Actor; force?: boolean }): Promise<DeletionResult> {

@@ -70,10 +70,12 @@ export class OcspResponder {
     private readonly clock: Clock,
     private readonly opts: OcspResponderOptions,
   ) {
-    this.issuerHashes = new Map(HASHES.map((h) => {
-      const id = certIdFor(ca.certificate.der, '01', h);
-      return [h, Buffer.concat([id.issuerNameHash, id.issuerKeyHash])];
-    }));
+    this.issuerHashes = new Map(
+      HASHES.map((h) => {
+        const id = certIdFor(ca.certificate.der, '01', h);
+        return [h, Buffer.concat([id.issuerNameHash, id.issuerKeyHash])];
+      }),
+    );
     this.signer = opts.signer;
     this.extraCerts = opts.delegated ? [opts.signer.certificate.der] : [];
   }
@@ -104,7 +106,8 @@ export class OcspResponder {
       const revision = this.view.revisionSeen;
       const key = request.nonce || !this.opts.presignedMaxAgeMs ? undefined : Buffer.from(der).toString('base64');
       const hit = key ? this.presigned.get(key) : undefined;
-      if (hit && hit.revision === revision && hit.signer === this.signer && now.getTime() - hit.at < this.opts.presignedMaxAgeMs) return { body: hit.body, status: 'successful' };
+      if (hit && hit.revision === revision && hit.signer === this.signer && now.getTime() - hit.at < this.opts.presignedMaxAgeMs)
+        return { body: hit.body, status: 'successful' };
 
       const responses: OcspSingleResponse[] = await Promise.all(
         request.requests.map(async (certId, i) => {

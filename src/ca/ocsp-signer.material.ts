@@ -41,7 +41,8 @@ export async function loadOrCreateOcspSigner(ca: KeyPairIdentity, o: OcspSignerO
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, signerPem(created, o.passphrase), { mode: 0o600 });
   try {
-    if (existing) fs.renameSync(tmp, file); // replacing a stale one
+    if (existing)
+      fs.renameSync(tmp, file); // replacing a stale one
     else fs.linkSync(tmp, file); // fails if another instance created it meanwhile: use theirs
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -75,9 +76,7 @@ function readSigner(file: string, ca: KeyPairIdentity, passphrase?: string): Key
 }
 
 function signerPem(s: KeyPairIdentity, passphrase?: string): string {
-  const key = passphrase
-    ? s.key.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase })
-    : s.key.export({ type: 'pkcs8', format: 'pem' });
+  const key = passphrase ? s.key.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase }) : s.key.export({ type: 'pkcs8', format: 'pem' });
   return `${key}${pemEncode('CERTIFICATE', s.certificate.der)}`;
 }
 
@@ -87,7 +86,10 @@ async function createSigner(ca: KeyPairIdentity, o: OcspSignerOptions, now: Date
   const der = await buildCertificate(
     {
       serial: randomSerial(),
-      subject: buildName([{ type: 'O', value: 'Scepter' }, { type: 'CN', value: `${o.commonName} OCSP Responder` }]),
+      subject: buildName([
+        { type: 'O', value: 'Scepter' },
+        { type: 'CN', value: `${o.commonName} OCSP Responder` },
+      ]),
       issuer: ca.certificate.subjectDer,
       subjectPublicKeyInfo: spki,
       authorityKeyId: keyIdentifier(ca.certificate.spkiDer),

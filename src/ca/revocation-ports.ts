@@ -11,8 +11,7 @@ export interface RevokedEntry {
 }
 
 export type SerialRevocation =
-  | { outcome: 'revoked' | 'already-revoked'; serial: string; revokedAt: Date; reason: RevocationReason }
-  | { outcome: 'not-found'; serial: string };
+  { outcome: 'revoked' | 'already-revoked'; serial: string; revokedAt: Date; reason: RevocationReason } | { outcome: 'not-found'; serial: string };
 
 export interface RevocationStateRow {
   revision: number;

@@ -26,7 +26,12 @@ export function bindBulkRevocation(fn: BulkRevocation): void {
   bulkRevocation = fn;
 }
 
-export function revokeAllForIntegration(manager: unknown, integrationId: string, reason: RevocationReason = 'cessationOfOperation', now: Date = new Date()): Promise<number> {
+export function revokeAllForIntegration(
+  manager: unknown,
+  integrationId: string,
+  reason: RevocationReason = 'cessationOfOperation',
+  now: Date = new Date(),
+): Promise<number> {
   if (!bulkRevocation) throw new Error('revokeAllForIntegration is not wired (buildServices binds it)');
   return bulkRevocation(manager, integrationId, reason, now);
 }
@@ -83,17 +88,33 @@ export class RevocationService {
     const serial = parseSerial(serialInput);
     const reason = parseReason(o.reason, 'unspecified');
     const now = this.clock.now();
-    const r = await this.store.revokeSerial(serial, reason, now, () => ({ actor: o.actor, action: 'certificate.revoke', target: serial, details: { reason }, at: now }));
+    const r = await this.store.revokeSerial(serial, reason, now, () => ({
+      actor: o.actor,
+      action: 'certificate.revoke',
+      target: serial,
+      details: { reason },
+      at: now,
+    }));
     if (r.outcome === 'not-found') throw new NotFoundError(`no certificate with serial ${serial} was issued by this CA`);
     if (r.outcome === 'revoked') await this.changed();
     return { serial, revoked: r.outcome === 'revoked', revokedAt: r.revokedAt, reason: r.reason };
   }
 
   /** Every unexpired certificate of one device (integration id + UDID). */
-  async revokeDevice(integrationId: string, deviceId: string, o: { reason?: string; actor: Actor }): Promise<{ revoked: number; certificates: number; reason: RevocationReason }> {
+  async revokeDevice(
+    integrationId: string,
+    deviceId: string,
+    o: { reason?: string; actor: Actor },
+  ): Promise<{ revoked: number; certificates: number; reason: RevocationReason }> {
     const reason = parseReason(o.reason, 'unspecified');
     const now = this.clock.now();
-    const audit = (revoked: number) => ({ actor: o.actor, action: 'device.revoke', target: `${integrationId}:${deviceId}`, details: { reason, revoked }, at: now });
+    const audit = (revoked: number) => ({
+      actor: o.actor,
+      action: 'device.revoke',
+      target: `${integrationId}:${deviceId}`,
+      details: { reason, revoked },
+      at: now,
+    });
     const r = await this.store.revokeDevice(checkId('integration id', integrationId, 64), checkId('device id', deviceId, 256), reason, now, audit);
     if (!r.matched) throw new NotFoundError(`no certificates for device ${deviceId.slice(0, 80)} in integration ${integrationId.slice(0, 64)}`);
     if (r.revoked) await this.changed();
@@ -104,7 +125,13 @@ export class RevocationService {
   async revokeIntegration(integrationId: string, o: { reason?: string; actor: Actor }): Promise<number> {
     const reason = parseReason(o.reason, 'cessationOfOperation');
     const now = this.clock.now();
-    const audit = (revoked: number) => ({ actor: o.actor, action: 'integration.revoke-certificates', target: integrationId, details: { reason, revoked }, at: now });
+    const audit = (revoked: number) => ({
+      actor: o.actor,
+      action: 'integration.revoke-certificates',
+      target: integrationId,
+      details: { reason, revoked },
+      at: now,
+    });
     const n = await this.store.revokeIntegration(checkId('integration id', integrationId, 64), reason, now, audit);
     if (n) await this.changed();
     return n;
@@ -113,5 +140,4 @@ export class RevocationService {
   countRevocable(integrationId: string): Promise<{ certificates: number; devices: number }> {
     return this.store.countRevocable(checkId('integration id', integrationId, 64), this.clock.now());
   }
-
 }

@@ -36,7 +36,11 @@ export function challengeHash(integrationId: string, challenge: string): string 
 
 /** Mints NDES-style one-time challenges (uppercase hex, valid `ttlMinutes`, capped per integration). */
 export class ChallengeService {
-  constructor(private readonly store: ChallengeStore, private readonly settings: ChallengeSettings, private readonly clock: Clock) {}
+  constructor(
+    private readonly store: ChallengeStore,
+    private readonly settings: ChallengeSettings,
+    private readonly clock: Clock,
+  ) {}
 
   get ttlMinutes(): number {
     return this.settings.ttlMinutes;
@@ -44,10 +48,21 @@ export class ChallengeService {
 
   /** `deviceId` (already validated, see DeviceIdRule): the challenge issues only for that device. */
   async mint(integrationId: string, deviceId?: string): Promise<MintedChallenge> {
-    const challenge = randomBytes(Math.ceil(this.settings.length / 2)).toString('hex').toUpperCase().slice(0, this.settings.length);
+    const challenge = randomBytes(Math.ceil(this.settings.length / 2))
+      .toString('hex')
+      .toUpperCase()
+      .slice(0, this.settings.length);
     const now = this.clock.now();
     const expiresAt = new Date(now.getTime() + this.settings.ttlMinutes * 60_000);
-    const row = { id: randomUUID(), integrationId, challengeHash: challengeHash(integrationId, challenge), createdAt: now, expiresAt, usedAt: null, deviceId: deviceId ?? null };
+    const row = {
+      id: randomUUID(),
+      integrationId,
+      challengeHash: challengeHash(integrationId, challenge),
+      createdAt: now,
+      expiresAt,
+      usedAt: null,
+      deviceId: deviceId ?? null,
+    };
     if (!(await this.store.insertWithinLimit(row, this.settings.cacheLimit, now))) throw new ChallengeCacheFullError();
     return deviceId === undefined ? { challenge, expiresAt } : { challenge, expiresAt, deviceId };
   }

@@ -9,7 +9,11 @@ import { challengeHash } from './challenge.service';
  * both get a certificate. The lookup is by hash: timing reveals nothing about the challenge.
  */
 export class DynamicChallengeVerifier implements ChallengeVerifier {
-  constructor(private readonly integrationId: string, private readonly store: ChallengeStore, private readonly clock: Clock) {}
+  constructor(
+    private readonly integrationId: string,
+    private readonly store: ChallengeStore,
+    private readonly clock: Clock,
+  ) {}
 
   async precheck(password: string | undefined) {
     if (password === undefined || password === '') return { ok: false as const, reason: 'challengePassword missing' };

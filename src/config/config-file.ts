@@ -21,7 +21,10 @@ export function configFilePath(env: NodeJS.ProcessEnv = process.env): string {
 export function readConfigFile(file: string): Record<string, string> {
   const text = fs.readFileSync(file, 'utf8');
   const values = dotenv.parse(text);
-  checkSecretsPrivate(file, Object.keys(values).filter((name) => SECRET_SETTINGS.includes(name)));
+  checkSecretsPrivate(
+    file,
+    Object.keys(values).filter((name) => SECRET_SETTINGS.includes(name)),
+  );
   for (const name of Object.keys(values)) {
     if (name === 'SCEPTER_HOME') throw new ConfigError('SCEPTER_HOME', `${file}: SCEPTER_HOME cannot be set inside the home's own config file`);
     if (!SETTING_NAMES.includes(name) && !OTHER_SETTINGS.has(name)) {

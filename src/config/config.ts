@@ -49,10 +49,18 @@ const schema = {
   SCEPTER_TLS_PORT: portSetting().default(8443),
   SCEPTER_TLS_CERT: z.string().min(1).optional(),
   SCEPTER_TLS_KEY: z.string().min(1).optional(),
-  SCEPTER_TRUSTED_PROXIES: z.string().default('').transform((s, ctx) => parseProxyList(s) ?? (ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of IP addresses or CIDR ranges' }), z.NEVER)),
+  SCEPTER_TRUSTED_PROXIES: z
+    .string()
+    .default('')
+    .transform(
+      (s, ctx) => parseProxyList(s) ?? (ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of IP addresses or CIDR ranges' }), z.NEVER),
+    ),
   // 0.0.0.0/0 or ::/0 in SCEPTER_TRUSTED_PROXIES only with this on
   SCEPTER_TRUST_ANY_PROXY: z.enum(['on', 'off']).default('off'),
-  SCEPTER_CLIENT_CERT_HEADER: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name').default('X-SSL-Client-Cert'),
+  SCEPTER_CLIENT_CERT_HEADER: z
+    .string()
+    .regex(/^[A-Za-z0-9-]{1,64}$/, 'must be an HTTP header name')
+    .default('X-SSL-Client-Cert'),
   SCEPTER_TRUST_POLL_MS: int(100, 60_000).default(500),
   SCEPTER_WORKERS: int(1, 64).default(1),
   // issue 4: sign OCSP responses with a delegated responder certificate (created beside the CA) or the CA key
@@ -60,8 +68,14 @@ const schema = {
   // the delegated responder's key: rsa (RSA-2048, what every client takes) or ec (P-256, ~10x cheaper signatures)
   SCEPTER_OCSP_KEY: z.enum(['rsa', 'ec']).default('rsa'),
   // issue 6: key for secrets at rest (WS1 password, API key); unset = generated certs/secret.key
-  SCEPTER_SECRET_KEY: z.string().transform((s, ctx) => parseSecretKey(s) ?? (ctx.addIssue({ code: 'custom', message: 'must be 32 bytes as 64 hex digits or base64' }), z.NEVER)).optional(),
-  SCEPTER_SYNC_SCHEDULE: z.string().regex(/^(off|([01]\d|2[0-3]):[0-5]\d)$/, 'must be HH:MM (24-hour, server local time) or off').default('02:00'),
+  SCEPTER_SECRET_KEY: z
+    .string()
+    .transform((s, ctx) => parseSecretKey(s) ?? (ctx.addIssue({ code: 'custom', message: 'must be 32 bytes as 64 hex digits or base64' }), z.NEVER))
+    .optional(),
+  SCEPTER_SYNC_SCHEDULE: z
+    .string()
+    .regex(/^(off|([01]\d|2[0-3]):[0-5]\d)$/, 'must be HH:MM (24-hour, server local time) or off')
+    .default('02:00'),
   SCEPTER_SYNC_SPREAD_MINUTES: int(0, 720).default(30),
   SCEPTER_WS1_TIMEOUT_SECONDS: int(1, 600).default(30),
   // http:// WS1 URLs send the WS1 password in clear: only for a local test server or simulator
@@ -96,7 +110,14 @@ export interface Config {
   logFormat: 'json' | 'pretty';
   /** a separate listener for the admin API; undefined = the admin API is on the public port */
   admin?: { host: string; port: number };
-  http: { port: number; host: string; publicUrl: string; maxBodyBytes: number; headersTimeoutMs: number; /** SCEPTER_PUBLIC_URL unset: the http://localhost:<port> default */ publicUrlIsDefault: boolean };
+  http: {
+    port: number;
+    host: string;
+    publicUrl: string;
+    maxBodyBytes: number;
+    headersTimeoutMs: number;
+    /** SCEPTER_PUBLIC_URL unset: the http://localhost:<port> default */ publicUrlIsDefault: boolean;
+  };
   databaseUrl: string;
   /** PostgreSQL pool size per process (SQLite has one connection) */
   databasePoolSize: number;
@@ -150,7 +171,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = homeOf(en
     home: cwd,
     logFormat: e.SCEPTER_LOG_FORMAT,
     admin: adminListener(e.SCEPTER_ADMIN_HOST, e.SCEPTER_ADMIN_PORT, port),
-    http: { port, host: e.SCEPTER_HOST, publicUrl, maxBodyBytes: e.SCEPTER_MAX_BODY_BYTES, headersTimeoutMs: e.SCEPTER_HEADERS_TIMEOUT_MS, publicUrlIsDefault: e.SCEPTER_PUBLIC_URL === undefined },
+    http: {
+      port,
+      host: e.SCEPTER_HOST,
+      publicUrl,
+      maxBodyBytes: e.SCEPTER_MAX_BODY_BYTES,
+      headersTimeoutMs: e.SCEPTER_HEADERS_TIMEOUT_MS,
+      publicUrlIsDefault: e.SCEPTER_PUBLIC_URL === undefined,
+    },
     databaseUrl: /^postgres(ql)?:\/\//.test(db) || db === ':memory:' ? db : path.resolve(cwd, db),
     databasePoolSize: e.SCEPTER_DATABASE_POOL_SIZE,
     certsDir: path.resolve(cwd, e.SCEPTER_CERTS_DIR),
@@ -171,7 +199,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = homeOf(en
       cacheLimit: e.SCEPTER_CHALLENGE_CACHE_LIMIT,
     },
     deviceIdPattern: e.SCEPTER_DEVICE_ID_PATTERN,
-    auth: { maxFailures: e.SCEPTER_AUTH_MAX_FAILURES, maxFailuresPerCredential: e.SCEPTER_AUTH_MAX_FAILURES_PER_CREDENTIAL, cooldownSeconds: e.SCEPTER_AUTH_COOLDOWN_SECONDS },
+    auth: {
+      maxFailures: e.SCEPTER_AUTH_MAX_FAILURES,
+      maxFailuresPerCredential: e.SCEPTER_AUTH_MAX_FAILURES_PER_CREDENTIAL,
+      cooldownSeconds: e.SCEPTER_AUTH_COOLDOWN_SECONDS,
+    },
     crlValidityHours: e.SCEPTER_CRL_VALIDITY_HOURS,
     tls: { port: e.SCEPTER_TLS_PORT, ...tlsFiles(e.SCEPTER_TLS_CERT, e.SCEPTER_TLS_KEY, cwd) },
     trust: { trustedProxies: e.SCEPTER_TRUSTED_PROXIES, clientCertHeader: e.SCEPTER_CLIENT_CERT_HEADER.toLowerCase(), pollMs: e.SCEPTER_TRUST_POLL_MS },
@@ -179,7 +211,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = homeOf(en
     ocspDelegated: e.SCEPTER_OCSP_DELEGATED === 'on',
     ocspKeyType: e.SCEPTER_OCSP_KEY,
     secretKey: e.SCEPTER_SECRET_KEY,
-    ws1: { syncTime: e.SCEPTER_SYNC_SCHEDULE === 'off' ? null : e.SCEPTER_SYNC_SCHEDULE, spreadMinutes: e.SCEPTER_SYNC_SPREAD_MINUTES, timeoutMs: e.SCEPTER_WS1_TIMEOUT_SECONDS * 1000, allowHttp: e.SCEPTER_WS1_ALLOW_HTTP === 'on' },
+    ws1: {
+      syncTime: e.SCEPTER_SYNC_SCHEDULE === 'off' ? null : e.SCEPTER_SYNC_SCHEDULE,
+      spreadMinutes: e.SCEPTER_SYNC_SPREAD_MINUTES,
+      timeoutMs: e.SCEPTER_WS1_TIMEOUT_SECONDS * 1000,
+      allowHttp: e.SCEPTER_WS1_ALLOW_HTTP === 'on',
+    },
     retention: {
       authLogDays: e.SCEPTER_AUTH_LOG_RETENTION_DAYS,
       auditDays: e.SCEPTER_AUDIT_RETENTION_DAYS,
@@ -200,7 +237,10 @@ function isRegExp(source: string): boolean {
 }
 
 function parseProxyList(text: string): string[] | undefined {
-  const items = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const item of items) {
     const [addr, bits, extra] = item.split('/');
     const family = isIP(addr ?? '');

@@ -37,12 +37,17 @@ export function isEveryAddress(entry: string): boolean {
  */
 export function checkTrustedProxies(entries: string[], allowAny: boolean): void {
   const every = entries.find(isEveryAddress);
-  if (every && !allowAny) throw new ConfigError('SCEPTER_TRUSTED_PROXIES', `${every} trusts every address as a proxy (any client could then forge X-Forwarded-For and the client-certificate header); list your proxies, or set SCEPTER_TRUST_ANY_PROXY=on if a firewall guarantees only proxies reach Scepter`);
+  if (every && !allowAny)
+    throw new ConfigError(
+      'SCEPTER_TRUSTED_PROXIES',
+      `${every} trusts every address as a proxy (any client could then forge X-Forwarded-For and the client-certificate header); list your proxies, or set SCEPTER_TRUST_ANY_PROXY=on if a firewall guarantees only proxies reach Scepter`,
+    );
 }
 
 /** Cluster workers are separate processes: on SQLite they would fight over one file's write lock. */
 export function checkWorkers(workers: number, databaseUrl: string): void {
-  if (workers > 1 && !/^postgres(ql)?:\/\//.test(databaseUrl)) throw new ConfigError('SCEPTER_WORKERS', `${workers} workers need PostgreSQL (SCEPTER_DATABASE=postgres://...); SQLite allows 1`);
+  if (workers > 1 && !/^postgres(ql)?:\/\//.test(databaseUrl))
+    throw new ConfigError('SCEPTER_WORKERS', `${workers} workers need PostgreSQL (SCEPTER_DATABASE=postgres://...); SQLite allows 1`);
 }
 
 /**
@@ -53,5 +58,6 @@ export function checkWorkers(workers: number, databaseUrl: string): void {
 export function checkSecretsPrivate(file: string, secrets: string[], variable = 'SCEPTER_HOME'): void {
   if (secrets.length === 0) return;
   const mode = fs.statSync(file).mode & 0o777;
-  if (mode & 0o077) throw new ConfigError(variable, `${file} holds ${secrets.join(', ')} but other users can read it (mode 0${mode.toString(8)}); run chmod 600 ${file}`);
+  if (mode & 0o077)
+    throw new ConfigError(variable, `${file} holds ${secrets.join(', ')} but other users can read it (mode 0${mode.toString(8)}); run chmod 600 ${file}`);
 }

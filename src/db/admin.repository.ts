@@ -44,12 +44,7 @@ export class AdminRepository implements ApiKeyStore, AuditStore {
 
   async revokeKey(id: string, now: Date, audit: AuditRecord): Promise<boolean> {
     return this.db.transaction(async (m) => {
-      const res = await m
-        .createQueryBuilder()
-        .update('ApiKey')
-        .set({ revokedAt: now })
-        .where('id = :id AND revoked_at IS NULL', { id })
-        .execute();
+      const res = await m.createQueryBuilder().update('ApiKey').set({ revokedAt: now }).where('id = :id AND revoked_at IS NULL', { id }).execute();
       if (!res.affected) return false;
       await insertAudit(m, audit);
       return true;
@@ -78,6 +73,15 @@ export class AdminRepository implements ApiKeyStore, AuditStore {
 }
 
 function toKey(r: ApiKeyRow): StoredApiKey {
-  return { id: r.id, name: r.name, role: r.role as Role, secretHash: r.secretHash, createdBy: r.createdBy, createdAt: r.createdAt, expiresAt: r.expiresAt, lastUsedAt: r.lastUsedAt, revokedAt: r.revokedAt };
+  return {
+    id: r.id,
+    name: r.name,
+    role: r.role as Role,
+    secretHash: r.secretHash,
+    createdBy: r.createdBy,
+    createdAt: r.createdAt,
+    expiresAt: r.expiresAt,
+    lastUsedAt: r.lastUsedAt,
+    revokedAt: r.revokedAt,
+  };
 }
-

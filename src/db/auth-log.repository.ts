@@ -59,7 +59,14 @@ export class AuthLogRepository implements AuthLogStore {
 
   lastForDevice(deviceId: string): Promise<AuthLogEntry | undefined> {
     return this.read(async (m) => {
-      const row = await m.getRepository<AuthLogRow>('AuthLog').createQueryBuilder('a').where('a.device_id = :deviceId', { deviceId }).orderBy('a.at', 'DESC').addOrderBy('a.id', 'DESC').limit(1).getOne();
+      const row = await m
+        .getRepository<AuthLogRow>('AuthLog')
+        .createQueryBuilder('a')
+        .where('a.device_id = :deviceId', { deviceId })
+        .orderBy('a.at', 'DESC')
+        .addOrderBy('a.id', 'DESC')
+        .limit(1)
+        .getOne();
       return row ? entry(row) : undefined;
     });
   }

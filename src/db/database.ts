@@ -19,7 +19,16 @@ import { migrationStateEntity } from './entities/migration-state.entity';
 /** Every entity, built for one dialect's column types. Later modules add theirs here. */
 export function entitiesFor(dialect: Dialect): EntitySchema<any>[] {
   const t = columnTypes(dialect);
-  return [certificateEntity(t), scepTransactionEntity(t), ...integrationAdminEntities(t), crlStateEntity(t), trustPolicyEntity(t), authLogEntity(t), ...ws1Entities(t), migrationStateEntity(t) /* issue 7 */];
+  return [
+    certificateEntity(t),
+    scepTransactionEntity(t),
+    ...integrationAdminEntities(t),
+    crlStateEntity(t),
+    trustPolicyEntity(t),
+    authLogEntity(t),
+    ...ws1Entities(t),
+    migrationStateEntity(t) /* issue 7 */,
+  ];
 }
 
 // issue 3: integrations, challenges, users and groups, API keys, audit log
@@ -64,7 +73,10 @@ function quietSqlite3(): unknown {
 export class Database {
   private queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(readonly dataSource: DataSource, readonly dialect: Dialect) {}
+  private constructor(
+    readonly dataSource: DataSource,
+    readonly dialect: Dialect,
+  ) {}
 
   static async open(url: string, opts: { migrate?: boolean; poolSize?: number } = {}): Promise<Database> {
     const sqliteFile = dialectOf(url) === 'sqlite' && url !== ':memory:' ? url : undefined;

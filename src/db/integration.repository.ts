@@ -65,7 +65,12 @@ export class IntegrationRepository implements IntegrationStore, GroupStore {
     });
   }
 
-  async rotateChallengePassword(id: string, change: { hash: string; previousUntil: Date | null; expireUnusedChallenges: boolean }, now: Date, audit: (expired: number) => AuditRecord): Promise<number> {
+  async rotateChallengePassword(
+    id: string,
+    change: { hash: string; previousUntil: Date | null; expireUnusedChallenges: boolean },
+    now: Date,
+    audit: (expired: number) => AuditRecord,
+  ): Promise<number> {
     return this.db.transaction(async (m) => {
       const current = await this.integrations(m).findOne({ where: { id } });
       const keepPrevious = change.previousUntil !== null && current?.challengePasswordHash;
@@ -79,7 +84,12 @@ export class IntegrationRepository implements IntegrationStore, GroupStore {
       if (change.expireUnusedChallenges) {
         const at = dateParam(this.db.dialect, now);
         // expired as of their own creation: whatever the clock of the instance that checks them later
-        const res = await m.createQueryBuilder().update('Challenge').set({ expiresAt: () => 'created_at' }).where('integration_id = :id AND used_at IS NULL AND expires_at > :at', { id, at }).execute();
+        const res = await m
+          .createQueryBuilder()
+          .update('Challenge')
+          .set({ expiresAt: () => 'created_at' })
+          .where('integration_id = :id AND used_at IS NULL AND expires_at > :at', { id, at })
+          .execute();
         expired = res.affected ?? 0;
       }
       await insertAudit(m, audit(expired));
@@ -103,7 +113,12 @@ export class IntegrationRepository implements IntegrationStore, GroupStore {
 
   async markDeleted(id: string, now: Date, audit: AuditRecord, inTransaction?: InTransaction): Promise<boolean> {
     return this.db.transaction(async (m) => {
-      const res = await m.createQueryBuilder().update('Integration').set({ deletedAt: now, updatedAt: now }).where('id = :id AND deleted_at IS NULL', { id }).execute();
+      const res = await m
+        .createQueryBuilder()
+        .update('Integration')
+        .set({ deletedAt: now, updatedAt: now })
+        .where('id = :id AND deleted_at IS NULL', { id })
+        .execute();
       if (!res.affected) return false;
       const extra = (await inTransaction?.(m)) ?? undefined;
       await insertAudit(m, extra ? { ...audit, details: { ...audit.details, ...extra } } : audit);

@@ -7,7 +7,23 @@ import { Database } from './database';
 import { dateParam, dbDate, Dialect } from './dialect';
 import { Ws1SyncStateRow } from './entities/ws1-inventory.entity';
 
-const COLUMNS = ['integration_id', 'generation', 'udid_norm', 'udid', 'serial_number', 'serial_norm', 'mac_address', 'mac_norm', 'imei', 'imei_norm', 'platform', 'enrollment_status', 'last_seen', 'user_name', 'synced_at'];
+const COLUMNS = [
+  'integration_id',
+  'generation',
+  'udid_norm',
+  'udid',
+  'serial_number',
+  'serial_norm',
+  'mac_address',
+  'mac_norm',
+  'imei',
+  'imei_norm',
+  'platform',
+  'enrollment_status',
+  'last_seen',
+  'user_name',
+  'synced_at',
+];
 /** rows per INSERT: 15 x 500 parameters stay far below SQLite's and PostgreSQL's limits */
 const INSERT_CHUNK = 500;
 /** rows per transaction: commits are what costs on SQLite, and a few hundred ms of write lock is fine */
@@ -54,7 +70,9 @@ export class InventoryRepository implements InventoryStore, InventoryReader {
     }
     if (rows.length) await this.insertRows(rows);
     const flipped = await this.db.transaction(async (m) => {
-      const qb = m.createQueryBuilder().update('Ws1SyncState')
+      const qb = m
+        .createQueryBuilder()
+        .update('Ws1SyncState')
         .set({ generation: next, deviceCount: seen.size, lastSuccessAt: syncedAt })
         .where('integration_id = :integrationId AND generation = :current', { integrationId, current });
       if (leaseOwner !== undefined) qb.andWhere('lock_owner = :leaseOwner', { leaseOwner });
@@ -70,7 +88,12 @@ export class InventoryRepository implements InventoryStore, InventoryReader {
   async recordSyncFailure(integrationId: string, message: string, at: Date): Promise<void> {
     await this.ensureState(integrationId);
     await this.db.transaction((m) =>
-      m.createQueryBuilder().update('Ws1SyncState').set({ lastFailureAt: at, lastFailureMessage: clip(message, 1024) }).where('integration_id = :integrationId', { integrationId }).execute(),
+      m
+        .createQueryBuilder()
+        .update('Ws1SyncState')
+        .set({ lastFailureAt: at, lastFailureMessage: clip(message, 1024) })
+        .where('integration_id = :integrationId', { integrationId })
+        .execute(),
     );
   }
 
@@ -86,7 +109,12 @@ export class InventoryRepository implements InventoryStore, InventoryReader {
     const params = Array.from({ length: 4 }, () => [integrationId, integrationId, id]).flat();
     const [r] = (await this.db.manager.query(placeholders(this.db.dialect, sql), params)) as Record<string, unknown>[];
     if (!r) return undefined;
-    const device: StoredManagedDevice = { udid: String(r.udid), serialNumber: (r.serial_number as string | null) ?? '', platform: String(r.platform), enrollmentStatus: String(r.enrollment_status) };
+    const device: StoredManagedDevice = {
+      udid: String(r.udid),
+      serialNumber: (r.serial_number as string | null) ?? '',
+      platform: String(r.platform),
+      enrollmentStatus: String(r.enrollment_status),
+    };
     if (r.mac_address) device.macAddress = String(r.mac_address);
     if (r.imei) device.imei = String(r.imei);
     if (r.last_seen) device.lastSeen = dbDate(r.last_seen);
@@ -121,12 +149,20 @@ export class InventoryRepository implements InventoryStore, InventoryReader {
     const norm = (v: string | undefined, n: number) => (v ? clip(normalizeIdentifier(v), n) || null : null);
     const dialect = this.db.dialect;
     return [
-      integrationId, generation, udidNorm, clip(d.udid, 256),
-      d.serialNumber ? clip(d.serialNumber, 128) : null, norm(d.serialNumber, 128),
-      d.macAddress ? clip(d.macAddress, 64) : null, norm(d.macAddress, 64),
-      d.imei ? clip(d.imei, 64) : null, norm(d.imei, 64),
-      clip(d.platform, 32), clip(d.enrollmentStatus, 32),
-      d.lastSeen ? dateParam(dialect, d.lastSeen) : null, d.userName ? clip(d.userName, 256) : null,
+      integrationId,
+      generation,
+      udidNorm,
+      clip(d.udid, 256),
+      d.serialNumber ? clip(d.serialNumber, 128) : null,
+      norm(d.serialNumber, 128),
+      d.macAddress ? clip(d.macAddress, 64) : null,
+      norm(d.macAddress, 64),
+      d.imei ? clip(d.imei, 64) : null,
+      norm(d.imei, 64),
+      clip(d.platform, 32),
+      clip(d.enrollmentStatus, 32),
+      d.lastSeen ? dateParam(dialect, d.lastSeen) : null,
+      d.userName ? clip(d.userName, 256) : null,
       dateParam(dialect, syncedAt),
     ];
   }
@@ -146,10 +182,20 @@ export class InventoryRepository implements InventoryStore, InventoryReader {
   private async deleteGenerations(integrationId: string, condition: string, params: Record<string, number>): Promise<void> {
     for (;;) {
       const affected = await this.db.transaction(async (m) => {
-        const keys = m.createQueryBuilder().subQuery().select('k.udid_norm').from('ws1_devices', 'k')
-          .where(`k.integration_id = :integrationId AND k.${condition}`).limit(DELETE_CHUNK).getQuery();
-        const res = await m.createQueryBuilder().delete().from('Ws1Device')
-          .where(`integration_id = :integrationId AND ${condition} AND udid_norm IN ${keys}`, { integrationId, ...params }).execute();
+        const keys = m
+          .createQueryBuilder()
+          .subQuery()
+          .select('k.udid_norm')
+          .from('ws1_devices', 'k')
+          .where(`k.integration_id = :integrationId AND k.${condition}`)
+          .limit(DELETE_CHUNK)
+          .getQuery();
+        const res = await m
+          .createQueryBuilder()
+          .delete()
+          .from('Ws1Device')
+          .where(`integration_id = :integrationId AND ${condition} AND udid_norm IN ${keys}`, { integrationId, ...params })
+          .execute();
         return res.affected ?? 0;
       });
       if (affected < DELETE_CHUNK) return;

@@ -86,7 +86,13 @@ export class IssuanceBatcher {
     if (redeeming.length) {
       const set = redeeming.map(() => 'WHEN ? THEN ?').join(' ');
       const w = each(redeeming, 'id = ? AND expires_at > ?', (u) => [u.r.challengeId, at(u)]);
-      const res = await rawQuery<{ affected?: number }>(m, d, `UPDATE challenges SET used_at = CASE id ${set} END WHERE used_at IS NULL AND (${w.where})`, [...redeeming.flatMap((u) => [u.r.challengeId, at(u)]), ...w.params], true);
+      const res = await rawQuery<{ affected?: number }>(
+        m,
+        d,
+        `UPDATE challenges SET used_at = CASE id ${set} END WHERE used_at IS NULL AND (${w.where})`,
+        [...redeeming.flatMap((u) => [u.r.challengeId, at(u)]), ...w.params],
+        true,
+      );
       if (res.affected !== redeeming.length) throw new BatchDeclined('a challenge is gone');
     }
     const failures = each(units, 'endpoint_id = ? AND transaction_id = ?', (u) => [u.r.endpointId, u.r.transactionId]);
@@ -104,7 +110,21 @@ export class IssuanceBatcher {
       `INSERT INTO certificates (serial, subject, fingerprint_sha256, public_key_hash, not_before, not_after, der, transaction_id, endpoint_id, integration_id, device_id, status, created_at) VALUES ${units.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
       units.flatMap((u) => {
         const c = u.r.certificate;
-        return [c.serialHex, c.subject.slice(0, 1024), c.fingerprintSha256, u.r.publicKeyHash, dateParam(d, c.notBefore), dateParam(d, c.notAfter), c.der, u.r.transactionId, u.r.endpointId, u.r.integrationId ?? null, u.r.deviceId ?? null, 'valid', at(u)];
+        return [
+          c.serialHex,
+          c.subject.slice(0, 1024),
+          c.fingerprintSha256,
+          u.r.publicKeyHash,
+          dateParam(d, c.notBefore),
+          dateParam(d, c.notAfter),
+          c.der,
+          u.r.transactionId,
+          u.r.endpointId,
+          u.r.integrationId ?? null,
+          u.r.deviceId ?? null,
+          'valid',
+          at(u),
+        ];
       }),
     );
   }

@@ -30,12 +30,22 @@ export class JobLeaseRepository {
   async release(job: string, owner: string, now: Date, result: string): Promise<void> {
     const d = this.db.dialect;
     await this.db.transaction((m) =>
-      rawQuery(m, d, 'UPDATE job_leases SET owner = NULL, expires_at = NULL, last_run_at = ?, last_result = ? WHERE name = ? AND owner = ?', [dateParam(d, now), result.slice(0, 512), job, owner]),
+      rawQuery(m, d, 'UPDATE job_leases SET owner = NULL, expires_at = NULL, last_run_at = ?, last_result = ? WHERE name = ? AND owner = ?', [
+        dateParam(d, now),
+        result.slice(0, 512),
+        job,
+        owner,
+      ]),
     );
   }
 
   async lastRun(job: string): Promise<{ at: Date; result: string | null } | undefined> {
-    const rows = await rawQuery<{ last_run_at: string | Date | null; last_result: string | null }[]>(this.db.manager, this.db.dialect, 'SELECT last_run_at, last_result FROM job_leases WHERE name = ?', [job]);
+    const rows = await rawQuery<{ last_run_at: string | Date | null; last_result: string | null }[]>(
+      this.db.manager,
+      this.db.dialect,
+      'SELECT last_run_at, last_result FROM job_leases WHERE name = ?',
+      [job],
+    );
     const r = rows[0];
     if (!r?.last_run_at) return undefined;
     return { at: r.last_run_at instanceof Date ? r.last_run_at : new Date(`${r.last_run_at.replace(' ', 'T')}Z`), result: r.last_result };

@@ -77,7 +77,10 @@ export class MigrationRepository implements MigrationStore {
         return;
       }
       // planning again after a rollback starts a new attempt; the App Config integration is kept
-      const again = w.from === 'rolled-back' ? { attempt: () => 'attempt + 1', previousStatus: null, previousGroup: null, appliedAt: null, verifiedAt: null, cutoverAt: null, rolledBackAt: null } : {};
+      const again =
+        w.from === 'rolled-back'
+          ? { attempt: () => 'attempt + 1', previousStatus: null, previousGroup: null, appliedAt: null, verifiedAt: null, cutoverAt: null, rolledBackAt: null }
+          : {};
       await this.advance(m, w, { ...values, ...again });
     });
   }
@@ -95,7 +98,13 @@ export class MigrationRepository implements MigrationStore {
         const res = await m.getRepository('Ws1Settings').update({ integrationId }, changes);
         if (!res.affected) await m.getRepository('Ws1Settings').insert({ ...w.ws1Settings, createdAt });
       }
-      await this.advance(m, w, { state: 'applied', appConfigIntegrationId: w.appConfigId, ws1SourceIntegrationId: w.ws1SourceId, appliedAt: w.now, updatedAt: w.now });
+      await this.advance(m, w, {
+        state: 'applied',
+        appConfigIntegrationId: w.appConfigId,
+        ws1SourceIntegrationId: w.ws1SourceId,
+        appliedAt: w.now,
+        updatedAt: w.now,
+      });
     });
   }
 
@@ -108,18 +117,34 @@ export class MigrationRepository implements MigrationStore {
       const groupId = await this.groupId(m, w.legacyGroup);
       const scopeWhere = groupId === null ? 'group_id IS NULL' : 'group_id = :groupId';
       // the legacy scope must still be what the admin confirmed
-      const legacy = await m.createQueryBuilder().update('Integration').set({ status: 'disabled', groupId: null, updatedAt: w.now })
-        .where(`id = :id AND deleted_at IS NULL AND status = :status AND ${scopeWhere}`, { id: w.legacyId, status: w.legacyStatus, groupId }).execute();
+      const legacy = await m
+        .createQueryBuilder()
+        .update('Integration')
+        .set({ status: 'disabled', groupId: null, updatedAt: w.now })
+        .where(`id = :id AND deleted_at IS NULL AND status = :status AND ${scopeWhere}`, { id: w.legacyId, status: w.legacyStatus, groupId })
+        .execute();
       if (!legacy.affected) throw new MigrationConflictError(`the status of ${w.legacyId} changed since this cutover was prepared: run it again`);
       await this.setScope(m, w.appConfigId, w.legacyStatus, groupId, w.now, true);
-      await this.advance(m, w, { state: 'cut-over', previousStatus: w.legacyStatus, previousGroup: w.legacyGroup, ...readinessValues(w.readiness), cutoverAt: w.now, updatedAt: w.now });
+      await this.advance(m, w, {
+        state: 'cut-over',
+        previousStatus: w.legacyStatus,
+        previousGroup: w.legacyGroup,
+        ...readinessValues(w.readiness),
+        cutoverAt: w.now,
+        updatedAt: w.now,
+      });
     });
   }
 
   async finalize(w: FinalizeWrite): Promise<{ record: MigrationRecord; revoked: number }> {
     let revoked = 0;
     const record = await this.step({ ...w, audit: [] }, async (m) => {
-      const deleted = await m.createQueryBuilder().update('Integration').set({ deletedAt: w.now, updatedAt: w.now }).where('id = :id AND deleted_at IS NULL', { id: w.legacyId }).execute();
+      const deleted = await m
+        .createQueryBuilder()
+        .update('Integration')
+        .set({ deletedAt: w.now, updatedAt: w.now })
+        .where('id = :id AND deleted_at IS NULL', { id: w.legacyId })
+        .execute();
       if (!deleted.affected) throw new MigrationConflictError(`${w.legacyId} was deleted by someone else meanwhile`);
       // issue 4's bulk revocation on this transaction: the deletion and the revocations commit together
       revoked = await revokeAllForIntegration(m, w.legacyId, 'cessationOfOperation', w.now);
@@ -154,12 +179,22 @@ export class MigrationRepository implements MigrationStore {
 
   /** The state change, only from the state the step was prepared in. */
   private async advance(m: EntityManager, w: Pick<StepWrite, 'legacyId' | 'from'>, values: Record<string, unknown>): Promise<void> {
-    const res = await m.createQueryBuilder().update(ENTITY).set(values).where('legacy_integration_id = :id AND state = :from', { id: w.legacyId, from: w.from }).execute();
+    const res = await m
+      .createQueryBuilder()
+      .update(ENTITY)
+      .set(values)
+      .where('legacy_integration_id = :id AND state = :from', { id: w.legacyId, from: w.from })
+      .execute();
     if (!res.affected) throw conflict(w.legacyId);
   }
 
   private async setScope(m: EntityManager, id: string, status: IntegrationStatus, groupId: number | null, now: Date, required: boolean): Promise<void> {
-    const res = await m.createQueryBuilder().update('Integration').set({ status, groupId, updatedAt: now }).where('id = :id AND deleted_at IS NULL', { id }).execute();
+    const res = await m
+      .createQueryBuilder()
+      .update('Integration')
+      .set({ status, groupId, updatedAt: now })
+      .where('id = :id AND deleted_at IS NULL', { id })
+      .execute();
     if (!res.affected && required) throw new MigrationConflictError(`integration ${id} was deleted meanwhile`);
   }
 
@@ -176,7 +211,9 @@ export class MigrationRepository implements MigrationStore {
 }
 
 function conflict(legacyId: string): MigrationConflictError {
-  return new MigrationConflictError(`the migration of ${legacyId} changed while this step ran (another run?): nothing was changed; run scepter migrate status and try again`);
+  return new MigrationConflictError(
+    `the migration of ${legacyId} changed while this step ran (another run?): nothing was changed; run scepter migrate status and try again`,
+  );
 }
 
 function readinessValues(r: ReadinessReport) {

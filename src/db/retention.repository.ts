@@ -16,7 +16,13 @@ export class RetentionRepository {
   async deleteLogBatch(table: 'auth_log' | 'audit_log', cutoff: Date, limit: number): Promise<number> {
     const d = this.db.dialect;
     return this.db.transaction(async (m) => {
-      const res = await rawQuery<{ affected?: number }>(m, d, `DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE at < ? ORDER BY at LIMIT ?)`, [dateParam(d, cutoff), limit], true);
+      const res = await rawQuery<{ affected?: number }>(
+        m,
+        d,
+        `DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE at < ? ORDER BY at LIMIT ?)`,
+        [dateParam(d, cutoff), limit],
+        true,
+      );
       return res.affected ?? 0;
     });
   }

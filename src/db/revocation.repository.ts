@@ -32,7 +32,12 @@ function dialectOfManager(m: EntityManager): Dialect {
  * revision N committed has every row stamped N or less.
  */
 async function takeRevision(m: EntityManager, now: Date): Promise<number> {
-  await m.createQueryBuilder().update('CrlState').set({ revision: () => 'revision + 1', updatedAt: now }).where('id = :id', { id: STATE_ID }).execute();
+  await m
+    .createQueryBuilder()
+    .update('CrlState')
+    .set({ revision: () => 'revision + 1', updatedAt: now })
+    .where('id = :id', { id: STATE_ID })
+    .execute();
   const [row] = await m.createQueryBuilder().select('s.revision', 'revision').from('crl_state', 's').where('s.id = :id', { id: STATE_ID }).getRawMany();
   return Number(row.revision);
 }
@@ -58,11 +63,18 @@ async function revokeWhere(m: EntityManager, where: string, params: Record<strin
  * every instance to republish. Returns how many it revoked.
  */
 export function revokeIntegrationCertificates(m: EntityManager, integrationId: string, reason: RevocationReason, now: Date): Promise<number> {
-  return revokeWhere(m, 'integration_id = :integrationId AND status <> :revoked AND not_after > :now', { integrationId, revoked: 'revoked', now: dateParam(dialectOfManager(m), now) }, reason, now);
+  return revokeWhere(
+    m,
+    'integration_id = :integrationId AND status <> :revoked AND not_after > :now',
+    { integrationId, revoked: 'revoked', now: dateParam(dialectOfManager(m), now) },
+    reason,
+    now,
+  );
 }
 
 /** revokeIntegrationCertificates as the ca/ port sees it: the transaction handle is our EntityManager. */
-export const bulkRevocation: BulkRevocation = (tx, integrationId, reason, now) => revokeIntegrationCertificates(tx as EntityManager, integrationId, reason, now);
+export const bulkRevocation: BulkRevocation = (tx, integrationId, reason, now) =>
+  revokeIntegrationCertificates(tx as EntityManager, integrationId, reason, now);
 
 /** TypeORM implementation of the revocation port. */
 export class RevocationRepository implements RevocationStore {
@@ -87,7 +99,9 @@ export class RevocationRepository implements RevocationStore {
         if (audit) await insertAudit(m, audit(1));
         return { outcome: 'revoked', serial, revokedAt: now, reason };
       }
-      const row = await m.getRepository<CertificateRow>('Certificate').findOne({ where: { serial }, select: { id: true, revokedAt: true, revocationReason: true } });
+      const row = await m
+        .getRepository<CertificateRow>('Certificate')
+        .findOne({ where: { serial }, select: { id: true, revokedAt: true, revocationReason: true } });
       if (!row) return { outcome: 'not-found', serial };
       return { outcome: 'already-revoked', serial, revokedAt: row.revokedAt ?? now, reason: reasonOf(row.revocationReason) };
     });
@@ -226,8 +240,12 @@ export class RevocationRepository implements RevocationStore {
       for (let i = 0; i < serials.length; i += 500) {
         const rows = await m
           .getRepository<CertificateRow>('Certificate')
-          .find({ where: { serial: In(serials.slice(i, i + 500)) }, select: { id: true, serial: true, status: true, revokedAt: true, revocationReason: true } });
-        for (const r of rows) found.set(r.serial, r.status === 'revoked' ? { revokedAt: r.revokedAt, reason: reasonOf(r.revocationReason) } : { revokedAt: null, reason: null });
+          .find({
+            where: { serial: In(serials.slice(i, i + 500)) },
+            select: { id: true, serial: true, status: true, revokedAt: true, revocationReason: true },
+          });
+        for (const r of rows)
+          found.set(r.serial, r.status === 'revoked' ? { revokedAt: r.revokedAt, reason: reasonOf(r.revocationReason) } : { revokedAt: null, reason: null });
       }
       return found;
     });

@@ -42,7 +42,9 @@ export class ScepStoreRepository implements ScepStore {
   }
 
   private async readTransaction(m: EntityManager, endpointId: string, transactionId: string): Promise<StoredTransaction | undefined> {
-    const rows = await rawQuery<{ public_key_hash: string; pki_status: number; fail_info: number | null; fail_text: string | null; certificate_serial: string | null }[]>(
+    const rows = await rawQuery<
+      { public_key_hash: string; pki_status: number; fail_info: number | null; fail_text: string | null; certificate_serial: string | null }[]
+    >(
       m,
       this.db.dialect,
       'SELECT public_key_hash, pki_status, fail_info, fail_text, certificate_serial FROM scep_transactions WHERE endpoint_id = ? AND transaction_id = ? LIMIT 1',
@@ -92,13 +94,23 @@ export class ScepStoreRepository implements ScepStore {
         const sql = <T>(text: string, params: unknown[]) => rawQuery<T>(m, this.db.dialect, text, params);
         const at = dateParam(this.db.dialect, now);
         // refusals are no longer stored; one written by an older version binds no key
-        await sql('DELETE FROM scep_transactions WHERE endpoint_id = ? AND transaction_id = ? AND pki_status = ?', [r.endpointId, r.transactionId, PkiStatus.FAILURE]);
+        await sql('DELETE FROM scep_transactions WHERE endpoint_id = ? AND transaction_id = ? AND pki_status = ?', [
+          r.endpointId,
+          r.transactionId,
+          PkiStatus.FAILURE,
+        ]);
         for (const serial of [...(r.supersedes ?? []), ...(r.renews ? [r.renews] : [])]) {
           await txRepo.delete({ endpointId: r.endpointId, transactionId: r.transactionId, publicKeyHash: r.publicKeyHash, certificateSerial: serial });
         }
         if (r.renews) {
           // the renewed certificate must still be valid: of two renewals of one certificate, one wins
-          const res = await rawQuery<{ affected?: number }>(m, this.db.dialect, 'UPDATE certificates SET status = ? WHERE serial = ? AND status = ?', ['superseded', r.renews, 'valid'], true);
+          const res = await rawQuery<{ affected?: number }>(
+            m,
+            this.db.dialect,
+            'UPDATE certificates SET status = ? WHERE serial = ? AND status = ?',
+            ['superseded', r.renews, 'valid'],
+            true,
+          );
           if (res.affected !== 1) throw new AlreadyRenewed();
         }
         await sql(
@@ -125,7 +137,22 @@ export class ScepStoreRepository implements ScepStore {
         }
         await sql(
           'INSERT INTO certificates (serial, subject, fingerprint_sha256, public_key_hash, not_before, not_after, der, transaction_id, endpoint_id, integration_id, device_id, status, renewed_from, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-          [cert.serialHex, cert.subject.slice(0, 1024), cert.fingerprintSha256, r.publicKeyHash, dateParam(this.db.dialect, cert.notBefore), dateParam(this.db.dialect, cert.notAfter), cert.der, r.transactionId, r.endpointId, r.integrationId ?? null, r.deviceId ?? null, 'valid', r.renews ?? null, at],
+          [
+            cert.serialHex,
+            cert.subject.slice(0, 1024),
+            cert.fingerprintSha256,
+            r.publicKeyHash,
+            dateParam(this.db.dialect, cert.notBefore),
+            dateParam(this.db.dialect, cert.notAfter),
+            cert.der,
+            r.transactionId,
+            r.endpointId,
+            r.integrationId ?? null,
+            r.deviceId ?? null,
+            'valid',
+            r.renews ?? null,
+            at,
+          ],
         );
       });
       return 'issued';

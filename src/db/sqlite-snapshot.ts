@@ -18,8 +18,10 @@ function open(file: string, mode: number): Promise<Sqlite3Db> {
     const db = new sqlite3.Database(file, mode, (err) => (err ? reject(err) : resolve(db)));
   });
 }
-const run = (db: Sqlite3Db, sql: string, params: unknown[] = []) => new Promise<void>((resolve, reject) => db.run(sql, params, (err) => (err ? reject(err) : resolve())));
-const all = (db: Sqlite3Db, sql: string, params: unknown[] = []) => new Promise<Record<string, unknown>[]>((resolve, reject) => db.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows))));
+const run = (db: Sqlite3Db, sql: string, params: unknown[] = []) =>
+  new Promise<void>((resolve, reject) => db.run(sql, params, (err) => (err ? reject(err) : resolve())));
+const all = (db: Sqlite3Db, sql: string, params: unknown[] = []) =>
+  new Promise<Record<string, unknown>[]>((resolve, reject) => db.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows))));
 const close = (db: Sqlite3Db) => new Promise<void>((resolve) => db.close(() => resolve()));
 
 /**

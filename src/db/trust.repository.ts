@@ -34,7 +34,19 @@ export class TrustRepository implements TrustCertificateStore, TrustPolicyStore 
         where: { deviceId },
         order: { notBefore: 'ASC', id: 'ASC' },
         take: 1000,
-        select: { id: true, serial: true, subject: true, fingerprintSha256: true, integrationId: true, deviceId: true, status: true, notBefore: true, notAfter: true, revokedAt: true, lastSeenAt: true },
+        select: {
+          id: true,
+          serial: true,
+          subject: true,
+          fingerprintSha256: true,
+          integrationId: true,
+          deviceId: true,
+          status: true,
+          notBefore: true,
+          notAfter: true,
+          revokedAt: true,
+          lastSeenAt: true,
+        },
       });
       return rows.map((r) => ({
         serial: r.serial,

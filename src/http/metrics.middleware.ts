@@ -53,7 +53,8 @@ function countArea(metrics: Metrics, ctx: Context, area: Area, seconds: number):
       return countScep(metrics, ctx, seconds);
     case 'trust': {
       const body = ctx.body as { decision?: unknown; reason?: unknown } | undefined;
-      if (body && typeof body.decision === 'string' && typeof body.reason === 'string') metrics.trustDecisions.inc({ decision: body.decision, reason: body.reason });
+      if (body && typeof body.decision === 'string' && typeof body.reason === 'string')
+        metrics.trustDecisions.inc({ decision: body.decision, reason: body.reason });
       else metrics.trustDecisions.inc({ decision: 'error', reason: `http_${ctx.status}` });
       return;
     }
@@ -90,7 +91,8 @@ function countScep(metrics: Metrics, ctx: Context, seconds: number): void {
   const failInfo = outcome.failInfo === undefined ? '' : (FailInfo[outcome.failInfo] ?? String(outcome.failInfo));
   metrics.scepDuration.observe({ operation: messageType }, seconds);
   metrics.scepOperations.inc({ message_type: messageType, status, fail_info: failInfo });
-  if (ENROLLMENT_TYPES.has(messageType)) metrics.enrollments.inc({ outcome: outcome.pkiStatus === PkiStatus.SUCCESS ? 'issued' : 'refused', fail_info: failInfo });
+  if (ENROLLMENT_TYPES.has(messageType))
+    metrics.enrollments.inc({ outcome: outcome.pkiStatus === PkiStatus.SUCCESS ? 'issued' : 'refused', fail_info: failInfo });
 }
 
 function challengeResult(status: number): string {

@@ -19,7 +19,13 @@ export interface ScepRouterDeps {
 }
 
 const DEFAULT_PATHS = ['/scep', '/certsrv/mscep/mscep.dll', '/certsrv/mscep/mscep.dll/pkiclient.exe'];
-const POST_TYPES = new Set(['application/x-pki-message', 'application/octet-stream', 'application/pkcs7-mime', 'text/plain', 'application/x-www-form-urlencoded']);
+const POST_TYPES = new Set([
+  'application/x-pki-message',
+  'application/octet-stream',
+  'application/pkcs7-mime',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+]);
 
 /** The SCEP HTTP binding (RFC 8894 section 4): `?operation=` over GET and POST. */
 export function scepRouter(deps: ScepRouterDeps): Router {
@@ -39,7 +45,8 @@ export function scepRouter(deps: ScepRouterDeps): Router {
     return ep;
   };
   for (const p of DEFAULT_PATHS) router.all(p, handle(byDefault));
-  for (const p of ['/scep/:id', '/scep/:id/pkiclient.exe', '/certsrv/mscep/:id/mscep.dll', '/certsrv/mscep/:id/mscep.dll/pkiclient.exe']) router.all(p, handle(byId));
+  for (const p of ['/scep/:id', '/scep/:id/pkiclient.exe', '/certsrv/mscep/:id/mscep.dll', '/certsrv/mscep/:id/mscep.dll/pkiclient.exe'])
+    router.all(p, handle(byId));
   return router;
 }
 
@@ -81,7 +88,8 @@ async function serve(ctx: Context, endpoint: ScepEndpoint, deps: ScepRouterDeps)
 
 function logOperation(logger: Logger, endpoint: ScepEndpoint, outcome: ScepOutcome | undefined, started: bigint): void {
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  if (outcome?.cause) logger.error({ err: outcome.cause, endpoint: endpoint.id, transactionId: outcome.transactionId }, 'scep: storage unavailable, answered FAILURE');
+  if (outcome?.cause)
+    logger.error({ err: outcome.cause, endpoint: endpoint.id, transactionId: outcome.transactionId }, 'scep: storage unavailable, answered FAILURE');
   logger.info(
     {
       operation: 'PKIOperation',

@@ -80,12 +80,21 @@ function readIfUsable(keyFile: string, certFile: string, ca: KeyPairIdentity, no
   const haveKey = fs.existsSync(keyFile);
   const haveCert = fs.existsSync(certFile);
   if (!haveKey && !haveCert) return undefined;
-  if (!haveKey || !haveCert) throw new ConfigError('SCEPTER_CERTS_DIR', `${haveKey ? certFile : keyFile} is missing (remove ${haveKey ? keyFile : certFile} too to have a new pair made)`);
+  if (!haveKey || !haveCert)
+    throw new ConfigError(
+      'SCEPTER_CERTS_DIR',
+      `${haveKey ? certFile : keyFile} is missing (remove ${haveKey ? keyFile : certFile} too to have a new pair made)`,
+    );
   const certPem = readFile(certFile, 'SCEPTER_CERTS_DIR');
   const keyPem = readFile(keyFile, 'SCEPTER_CERTS_DIR');
   const certificate = readCertificate(certFile, certPem);
   checkKeyMatches(certificate, readPrivateKey(keyFile, keyPem, undefined, 'SCEPTER_CERTS_DIR'), certFile, keyFile);
-  checkIssuedByCa(certificate, ca.certificate, certFile, `the CA certificate (remove ${TLS_FILES.cert} and ${TLS_FILES.key} if the CA was replaced on purpose)`);
+  checkIssuedByCa(
+    certificate,
+    ca.certificate,
+    certFile,
+    `the CA certificate (remove ${TLS_FILES.cert} and ${TLS_FILES.key} if the CA was replaced on purpose)`,
+  );
   const renewAt = certificate.notAfter.getTime() - RENEW_BEFORE_DAYS * 86_400_000;
   return now.getTime() >= renewAt ? undefined : { keyPem, certPem };
 }
@@ -104,7 +113,10 @@ async function issueServerCertificate(ca: KeyPairIdentity, key: KeyObject, hosts
   const der = await buildCertificate(
     {
       serial: randomSerial(),
-      subject: buildName([{ type: 'O', value: 'Scepter' }, { type: 'CN', value: names.find((n) => !isIP(n) && n !== 'localhost') ?? 'localhost' }]),
+      subject: buildName([
+        { type: 'O', value: 'Scepter' },
+        { type: 'CN', value: names.find((n) => !isIP(n) && n !== 'localhost') ?? 'localhost' },
+      ]),
       issuer: ca.certificate.subjectDer,
       subjectPublicKeyInfo: spki,
       authorityKeyId: keyIdentifier(ca.certificate.spkiDer),

@@ -32,7 +32,13 @@ export function trustRouter(d: TrustRouterDeps): Router {
   r.get(DEVICE_TRUST_PATH, async (ctx) => {
     const q = ctx.query;
     const one = (k: string) => (Array.isArray(q[k]) ? badRepeat(k) : q[k]);
-    await answer(ctx, { user: one('user'), application: one('application'), identifier: one('identifier'), platform: one('platform'), configurationKey: one('configurationKey') });
+    await answer(ctx, {
+      user: one('user'),
+      application: one('application'),
+      identifier: one('identifier'),
+      platform: one('platform'),
+      configurationKey: one('configurationKey'),
+    });
   });
   r.post(DEVICE_TRUST_PATH, async (ctx) => {
     const b = await readJsonObject(ctx, MAX_JSON_BYTES);
@@ -64,7 +70,10 @@ function presentedCertificate(ctx: Context, d: TrustRouterDeps): Pick<TrustCheck
       return certificate ? { certificate, sourceAddress } : { certificateMalformed: true, sourceAddress, note: 'malformed-certificate-header' };
     }
     note = 'spoofed-certificate-header';
-    d.logger.warn({ peer, header: d.certificateHeader, path: ctx.path }, 'client certificate header from an address that is not a trusted proxy: ignored (spoofing attempt?)');
+    d.logger.warn(
+      { peer, header: d.certificateHeader, path: ctx.path },
+      'client certificate header from an address that is not a trusted proxy: ignored (spoofing attempt?)',
+    );
   }
   if (!socket.encrypted) return { sourceAddress, note };
   let certificate = peerCertificates.get(socket);

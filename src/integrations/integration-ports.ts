@@ -27,7 +27,12 @@ export interface IntegrationStore {
    * With `expireUnusedChallenges`, every unused challenge of the integration expires at `now`, in
    * the same transaction. Resolves to the number of challenges expired.
    */
-  rotateChallengePassword(id: string, change: { hash: string; previousUntil: Date | null; expireUnusedChallenges: boolean }, now: Date, audit: (expired: number) => AuditRecord): Promise<number>;
+  rotateChallengePassword(
+    id: string,
+    change: { hash: string; previousUntil: Date | null; expireUnusedChallenges: boolean },
+    now: Date,
+    audit: (expired: number) => AuditRecord,
+  ): Promise<number>;
   setSubjectTemplate(id: string, template: string, now: Date, audit: AuditRecord): Promise<void>;
   /** throws NotFoundError for an unknown or deleted integration */
   rename(id: string, name: string, now: Date, audit: AuditRecord): Promise<void>;

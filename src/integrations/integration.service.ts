@@ -36,7 +36,19 @@ export class IntegrationService {
     if (input.type === 'ios-certs' && !input.allowLegacy) throw new LegacyIntegrationRefused();
     const now = this.clock.now();
     const id = randomId('DI');
-    const row: Integration = { id, name, type: input.type, status: 'disabled', groupName: null, subjectTemplate: null, challengeUsername: null, challengePasswordHash: null, createdAt: now, updatedAt: now, deletedAt: null };
+    const row: Integration = {
+      id,
+      name,
+      type: input.type,
+      status: 'disabled',
+      groupName: null,
+      subjectTemplate: null,
+      challengeUsername: null,
+      challengePasswordHash: null,
+      createdAt: now,
+      updatedAt: now,
+      deletedAt: null,
+    };
     let password: string | undefined;
     if (input.type === 'ios-certs') {
       row.subjectTemplate = defaultSubjectTemplate(id);
@@ -44,7 +56,13 @@ export class IntegrationService {
       password = randomSecret(24);
       row.challengePasswordHash = hashSecret(row.challengeUsername, password);
     }
-    await this.store.insertIntegration(row, { actor, action: 'integration.create', target: id, details: { type: row.type, name, legacy: row.type === 'ios-certs' }, at: now });
+    await this.store.insertIntegration(row, {
+      actor,
+      action: 'integration.create',
+      target: id,
+      details: { type: row.type, name, legacy: row.type === 'ios-certs' },
+      at: now,
+    });
     return integrationView(row, this.publicUrl, password);
   }
 
@@ -70,7 +88,13 @@ export class IntegrationService {
     if (status !== 'test-group' && groupName) throw new BadRequestError('a group goes only with status test-group');
     await this.get(id);
     const now = this.clock.now();
-    await this.store.setStatus(id, { status: status as IntegrationStatus, groupName }, now, { actor, action: 'integration.status', target: id, details: { status, group: groupName }, at: now });
+    await this.store.setStatus(id, { status: status as IntegrationStatus, groupName }, now, {
+      actor,
+      action: 'integration.status',
+      target: id,
+      details: { status, group: groupName },
+      at: now,
+    });
     return this.show(id);
   }
 
@@ -79,28 +103,47 @@ export class IntegrationService {
    * keeps working for `grace` (default 24h; `0`: not at all) so enrollments do not fail while WS1
    * is updated; `expireUnusedChallenges` expires every challenge already minted and not yet used.
    */
-  async rotateChallengeCredentials(id: string, actor: Actor, opts: RotationOptions = {}): Promise<IntegrationView & { previousPasswordValidUntil: string | null; expiredChallenges: number }> {
+  async rotateChallengeCredentials(
+    id: string,
+    actor: Actor,
+    opts: RotationOptions = {},
+  ): Promise<IntegrationView & { previousPasswordValidUntil: string | null; expiredChallenges: number }> {
     const graceSeconds = parseGrace(opts.grace);
     const expireUnusedChallenges = parseExpireUnused(opts.expireUnusedChallenges);
     const i = await this.requireIosCerts(id);
     const password = randomSecret(24);
     const now = this.clock.now();
     const previousUntil = graceSeconds > 0 ? new Date(now.getTime() + graceSeconds * 1000) : null;
-    const expiredChallenges = await this.store.rotateChallengePassword(id, { hash: hashSecret(i.challengeUsername!, password), previousUntil, expireUnusedChallenges }, now, (expired) => ({
-      actor,
-      action: 'integration.rotate-challenge-credentials',
-      target: id,
-      details: { graceSeconds, previousPasswordValidUntil: previousUntil?.toISOString() ?? null, expireUnusedChallenges, expiredChallenges: expired },
-      at: now,
-    }));
-    return { ...integrationView(await this.get(id), this.publicUrl, password), previousPasswordValidUntil: previousUntil?.toISOString() ?? null, expiredChallenges };
+    const expiredChallenges = await this.store.rotateChallengePassword(
+      id,
+      { hash: hashSecret(i.challengeUsername!, password), previousUntil, expireUnusedChallenges },
+      now,
+      (expired) => ({
+        actor,
+        action: 'integration.rotate-challenge-credentials',
+        target: id,
+        details: { graceSeconds, previousPasswordValidUntil: previousUntil?.toISOString() ?? null, expireUnusedChallenges, expiredChallenges: expired },
+        at: now,
+      }),
+    );
+    return {
+      ...integrationView(await this.get(id), this.publicUrl, password),
+      previousPasswordValidUntil: previousUntil?.toISOString() ?? null,
+      expiredChallenges,
+    };
   }
 
   async setSubjectTemplate(id: string, template: string, actor: Actor): Promise<IntegrationView> {
     await this.requireIosCerts(id);
     const parsed = SubjectTemplate.parse(template.trim());
     const now = this.clock.now();
-    await this.store.setSubjectTemplate(id, parsed.text, now, { actor, action: 'integration.subject-template', target: id, details: { subjectName: parsed.text }, at: now });
+    await this.store.setSubjectTemplate(id, parsed.text, now, {
+      actor,
+      action: 'integration.subject-template',
+      target: id,
+      details: { subjectName: parsed.text },
+      at: now,
+    });
     return this.show(id);
   }
 
@@ -119,7 +162,8 @@ export class IntegrationService {
    */
   async markDeleted(id: string, actor: Actor, inTransaction?: InTransaction): Promise<void> {
     const now = this.clock.now();
-    const ok = /^[A-Za-z0-9_-]{1,64}$/.test(id) && (await this.store.markDeleted(id, now, { actor, action: 'integration.delete', target: id, at: now }, inTransaction));
+    const ok =
+      /^[A-Za-z0-9_-]{1,64}$/.test(id) && (await this.store.markDeleted(id, now, { actor, action: 'integration.delete', target: id, at: now }, inTransaction));
     if (!ok) throw new NotFoundError(`no integration ${id.slice(0, 64)}`);
   }
 
@@ -153,7 +197,8 @@ export class IntegrationService {
 
   private async requireIosCerts(id: string): Promise<Integration> {
     const i = await this.get(id);
-    if (i.type !== 'ios-certs' || !i.challengeUsername) throw new ConflictError(`integration ${id} is of type ${i.type}: only ios-certs integrations have challenge credentials and a certificate template`);
+    if (i.type !== 'ios-certs' || !i.challengeUsername)
+      throw new ConflictError(`integration ${id} is of type ${i.type}: only ios-certs integrations have challenge credentials and a certificate template`);
     return i;
   }
 }
@@ -163,4 +208,3 @@ function validName(name: unknown): string {
   if (!s || s.length > 200 || /[\u0000-\u001f\u007f]/.test(s)) throw new BadRequestError('name must be 1 to 200 printable characters');
   return s;
 }
-

@@ -33,7 +33,8 @@ export class IosProfileService {
 
   async build(id: string, deviceUid: string | undefined, actor: Actor): Promise<IosProfile> {
     const i = await this.deps.integrations.get(id);
-    if (i.type !== 'ios-certs' || !i.subjectTemplate) throw new ConflictError(`integration ${id} is of type ${i.type}: only ios-certs integrations enroll by SCEP`);
+    if (i.type !== 'ios-certs' || !i.subjectTemplate)
+      throw new ConflictError(`integration ${id} is of type ${i.type}: only ios-certs integrations enroll by SCEP`);
     // without WS1 nobody fills in {DeviceUid}: make up a test identifier unless one is given
     const uid = deviceUid === undefined ? `TEST-${randomId('', 16)}` : this.deps.deviceIds.check(deviceUid, 'deviceUid');
     const template = SubjectTemplate.parse(i.subjectTemplate);

@@ -32,7 +32,10 @@ export const MAX_MATCHED_VALUE = 256;
  * no regular expressions: each value is compared piece by piece in time linear in its length.
  */
 export class SubjectTemplate {
-  private constructor(readonly text: string, readonly attributes: TemplateAttribute[]) {}
+  private constructor(
+    readonly text: string,
+    readonly attributes: TemplateAttribute[],
+  ) {}
 
   static parse(text: string): SubjectTemplate {
     if (text.length > 512) throw new BadRequestError('subject template must have 1 to 16 attributes and at most 512 characters');
@@ -41,11 +44,18 @@ export class SubjectTemplate {
     const attributes = parts.map((part) => {
       const eq = part.indexOf('=');
       const type = eq > 0 && CANONICAL.get(part.slice(0, eq).trim().toUpperCase());
-      const value = eq > 0 ? part.slice(eq + 1).trim().replace(/\\,/g, ',') : '';
+      const value =
+        eq > 0
+          ? part
+              .slice(eq + 1)
+              .trim()
+              .replace(/\\,/g, ',')
+          : '';
       if (!type || value === '') throw new BadRequestError(`subject template: "${part.slice(0, 40)}" is not TYPE=VALUE with TYPE one of ${TYPES.join(', ')}`);
       const pieces = toPieces(value);
       for (let i = 1; i < pieces.length; i++) {
-        if ('placeholder' in pieces[i]! && 'placeholder' in pieces[i - 1]!) throw new BadRequestError(`subject template: "${part.slice(0, 40)}" has two lookup values with nothing between them (which text belongs to which?)`);
+        if ('placeholder' in pieces[i]! && 'placeholder' in pieces[i - 1]!)
+          throw new BadRequestError(`subject template: "${part.slice(0, 40)}" has two lookup values with nothing between them (which text belongs to which?)`);
       }
       const holdsDeviceUid = pieces.some((p) => 'uid' in p && p.uid);
       return { type, value, pieces, holdsDeviceUid, literal: pieces.every((p) => 'literal' in p) };
@@ -61,11 +71,13 @@ export class SubjectTemplate {
    */
   match(subject: NameAttribute[]): SubjectMatch {
     // caps first: matching work stays bounded whatever the subject
-    if (subject.length > this.attributes.length) return { ok: false, reason: `subject has ${subject.length} attributes, the template ${this.text} has ${this.attributes.length}` };
+    if (subject.length > this.attributes.length)
+      return { ok: false, reason: `subject has ${subject.length} attributes, the template ${this.text} has ${this.attributes.length}` };
     if (subject.some((a) => a.value.length > MAX_MATCHED_VALUE)) return { ok: false, reason: `a subject value is longer than ${MAX_MATCHED_VALUE} characters` };
     const uidAttr = this.attributes.find((a) => a.holdsDeviceUid)!;
     const uidValues = subject.filter((a) => a.type === uidAttr.type && a.value.trim() !== '');
-    if (uidValues.length === 0) return { ok: false, reason: `subject has no ${uidAttr.type}: the device identifier (${uidAttr.type}=${uidAttr.value} in the template ${this.text})` };
+    if (uidValues.length === 0)
+      return { ok: false, reason: `subject has no ${uidAttr.type}: the device identifier (${uidAttr.type}=${uidAttr.value} in the template ${this.text})` };
     for (const type of new Set([...this.attributes.map((a) => a.type), ...subject.map((a) => a.type)])) {
       const expected = this.attributes.filter((a) => a.type === type).length;
       const got = subject.filter((a) => a.type === type).length;

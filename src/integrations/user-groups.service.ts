@@ -11,7 +11,10 @@ export interface GroupView {
 
 /** Users and the named groups a `test-group` status limits an integration to. */
 export class UserGroupService {
-  constructor(private readonly store: GroupStore, private readonly clock: Clock) {}
+  constructor(
+    private readonly store: GroupStore,
+    private readonly clock: Clock,
+  ) {}
 
   async create(name: unknown, actor: Actor): Promise<GroupView> {
     const n = validName(name, 'group name');
@@ -29,7 +32,13 @@ export class UserGroupService {
 
   async removeMember(group: string, user: unknown, actor: Actor): Promise<GroupView & { removed: boolean }> {
     const username = validName(user, 'user name');
-    const res = await this.store.removeMember(group, username, { actor, action: 'group.remove-member', target: group, details: { user: username }, at: this.clock.now() });
+    const res = await this.store.removeMember(group, username, {
+      actor,
+      action: 'group.remove-member',
+      target: group,
+      details: { user: username },
+      at: this.clock.now(),
+    });
     return { ...(await this.show(group)), removed: res === 'removed' };
   }
 

@@ -45,7 +45,11 @@ export class RetentionJob {
   private stopping = false;
   private readonly owner = `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
 
-  constructor(private readonly repo: RetentionRepository, private readonly leases: JobLeaseRepository, private readonly o: RetentionOptions) {}
+  constructor(
+    private readonly repo: RetentionRepository,
+    private readonly leases: JobLeaseRepository,
+    private readonly o: RetentionOptions,
+  ) {}
 
   start(): void {
     if (this.timer) return;
@@ -97,7 +101,9 @@ export class RetentionJob {
       const finished = [
         this.o.authLogDays > 0 ? await this.pruneLog('auth_log', cutoff(this.o.authLogDays), batch, more, (n) => (deleted.authLog += n)) : true,
         this.o.auditDays > 0 ? await this.pruneLog('audit_log', cutoff(this.o.auditDays), batch, more, (n) => (deleted.audit += n)) : true,
-        this.o.scepTransactionDays > 0 ? await this.pruneTransactions(cutoff(this.o.scepTransactionDays), started, batch, more, (n) => (deleted.scepTransactions += n)) : true,
+        this.o.scepTransactionDays > 0
+          ? await this.pruneTransactions(cutoff(this.o.scepTransactionDays), started, batch, more, (n) => (deleted.scepTransactions += n))
+          : true,
       ];
       partial = finished.includes(false);
       const ms = Date.now() - started.getTime();
@@ -106,7 +112,10 @@ export class RetentionJob {
       metrics.retentionDeleted.inc({ table: 'scep_transactions' }, deleted.scepTransactions);
       metrics.retentionRuns.inc({ result: 'done' });
       metrics.retentionLastSuccess.set(clock.now().getTime() / 1000);
-      logger.info({ deleted, partial, ms, days: { authLog: this.o.authLogDays, audit: this.o.auditDays, scepTransactions: this.o.scepTransactionDays } }, 'retention run finished');
+      logger.info(
+        { deleted, partial, ms, days: { authLog: this.o.authLogDays, audit: this.o.auditDays, scepTransactions: this.o.scepTransactionDays } },
+        'retention run finished',
+      );
       result = JSON.stringify({ deleted, partial });
       return { deleted, partial, ms };
     } catch (err) {

@@ -36,7 +36,10 @@ export class Ws1SyncScheduler {
   private delays = new Map<string, number>();
   private tried = new Set<string>();
 
-  constructor(private readonly target: ScheduledSyncTarget, private readonly opts: Ws1SyncSchedulerOptions) {}
+  constructor(
+    private readonly target: ScheduledSyncTarget,
+    private readonly opts: Ws1SyncSchedulerOptions,
+  ) {}
 
   start(): void {
     if (this.timer) return;

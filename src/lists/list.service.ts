@@ -32,7 +32,10 @@ export type ListKind = 'certificates' | 'devices' | 'inventory';
  * the filters (same errors in both), keyset pages, and the page-by-page walk a CSV export streams.
  */
 export class ListService {
-  constructor(private readonly repo: ListRepository, private readonly clock: Clock) {}
+  constructor(
+    private readonly repo: ListRepository,
+    private readonly clock: Clock,
+  ) {}
 
   async certificates(raw: RawListParams, pageSize?: number): Promise<Page<CertificateListItem> & { order: CertificateOrder }> {
     const f: CertificateFilter = {
@@ -44,7 +47,11 @@ export class ListService {
     // the order follows the most selective filter, so the page is an index range, not a scan
     const order: CertificateOrder = f.expiringBefore || f.status === 'expired' ? 'notAfter' : f.devicePrefix ? 'device' : 'id';
     const limit = pageSize ?? limitOf(raw.limit);
-    let after = decodeCursor(raw.cursor, `certificates:${order}`, order === 'id' ? ['number'] : order === 'notAfter' ? ['string', 'number'] : ['string', 'number']);
+    let after = decodeCursor(
+      raw.cursor,
+      `certificates:${order}`,
+      order === 'id' ? ['number'] : order === 'notAfter' ? ['string', 'number'] : ['string', 'number'],
+    );
     if (after && order === 'notAfter' && Number.isNaN(Date.parse(after[0] as string))) throw cursorError();
     if (raw.after !== undefined) {
       if (order !== 'id' || after) throw new BadRequestError('after (a certificate id) pages only lists in id order without a cursor; use cursor');
@@ -138,6 +145,7 @@ function text(v: string | undefined, what: string, max: number): string | undefi
 function date(v: string | undefined, what: string): Date | undefined {
   if (v === undefined) return undefined;
   const d = new Date(v);
-  if (!/^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d\d:?\d\d)?)?$/.test(v) || Number.isNaN(d.getTime())) throw new BadRequestError(`${what} must be a date (YYYY-MM-DD) or an ISO 8601 time`);
+  if (!/^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d\d:?\d\d)?)?$/.test(v) || Number.isNaN(d.getTime()))
+    throw new BadRequestError(`${what} must be a date (YYYY-MM-DD) or an ISO 8601 time`);
   return d;
 }

@@ -33,7 +33,11 @@ const ready = (r: ReadinessReport | undefined, minReady: number) => !r || r.read
  * cutover (finalize only with `finalize`), stopping at the first one that is not ready. Resumable:
  * a rerun continues each migration from its persisted state.
  */
-export async function migrateAll(svc: MigrationService, opts: MigrateAllOptions, hooks: { onResult(r: StepResult): Promise<void> | void; progress?: ProgressSink }): Promise<MigrateAllSummary> {
+export async function migrateAll(
+  svc: MigrationService,
+  opts: MigrateAllOptions,
+  hooks: { onResult(r: StepResult): Promise<void> | void; progress?: ProgressSink },
+): Promise<MigrateAllSummary> {
   const entries: MigrateAllEntry[] = [];
   const run = async (p: PreparedStep) => {
     const r = opts.dryRun ? p.preview : await p.execute(hooks.progress);

@@ -44,7 +44,15 @@ export class MigrationService {
     const legacy = (await this.deps.integrations.listIntegrations()).filter((i) => i.type === 'ios-certs' && (!i.deletedAt || records.has(i.id)));
     const integrations: LegacyIntegrationStatus[] = [];
     for (const i of legacy) {
-      integrations.push({ id: i.id, name: i.name, status: i.status, group: i.groupName, deleted: Boolean(i.deletedAt), certificates: await this.deps.store.certificateCounts(i.id, now, soon), migration: records.get(i.id) ?? null });
+      integrations.push({
+        id: i.id,
+        name: i.name,
+        status: i.status,
+        group: i.groupName,
+        deleted: Boolean(i.deletedAt),
+        certificates: await this.deps.store.certificateCounts(i.id, now, soon),
+        migration: records.get(i.id) ?? null,
+      });
     }
     return {
       notice: IOS_CERTS_EOL_NOTICE.split(' Pass --allow-legacy')[0]!,

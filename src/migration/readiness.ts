@@ -26,26 +26,39 @@ export function devicesOf(certs: readonly LegacyCertificate[]): Omit<DeviceReadi
  * enrolled (only enrolled devices are managed, so only they will pass the identifier check).
  */
 export function readinessFromLive(certs: readonly LegacyCertificate[], ws1: ReadonlyMap<string, Ws1DeviceFacts>, at: Date): ReadinessReport {
-  return report('ws1-live', at, devicesOf(certs).map((d) => {
-    const w = ws1.get(normalizeIdentifier(d.udid));
-    const facts = w ? { ws1EnrollmentStatus: w.enrollmentStatus, ...(w.userName ? { ws1User: w.userName } : {}) } : {};
-    if (!w) return { ...d, ready: false, reason: 'not-in-ws1' as const };
-    return w.enrollmentStatus === 'Enrolled' ? { ...d, ...facts, ready: true } : { ...d, ...facts, ready: false, reason: 'not-enrolled' as const };
-  }));
+  return report(
+    'ws1-live',
+    at,
+    devicesOf(certs).map((d) => {
+      const w = ws1.get(normalizeIdentifier(d.udid));
+      const facts = w ? { ws1EnrollmentStatus: w.enrollmentStatus, ...(w.userName ? { ws1User: w.userName } : {}) } : {};
+      if (!w) return { ...d, ready: false, reason: 'not-in-ws1' as const };
+      return w.enrollmentStatus === 'Enrolled' ? { ...d, ...facts, ready: true } : { ...d, ...facts, ready: false, reason: 'not-enrolled' as const };
+    }),
+  );
 }
 
 /**
  * Readiness against the App Config integration's synced inventory, which is exactly what the
  * identifier check consults at login. `live` (optional) explains why the others are missing.
  */
-export function readinessFromSync(certs: readonly LegacyCertificate[], synced: ReadonlySet<string>, at: Date, live?: ReadonlyMap<string, Ws1DeviceFacts>): ReadinessReport {
-  return report('ws1-sync', at, devicesOf(certs).map((d) => {
-    const key = normalizeIdentifier(d.udid);
-    if (synced.has(key)) return { ...d, ready: true, ws1EnrollmentStatus: 'Enrolled' };
-    const w = live?.get(key);
-    const reason: AtRiskReason = !live || !w ? (live ? 'not-in-ws1' : 'not-synced') : w.enrollmentStatus === 'Enrolled' ? 'not-synced' : 'not-enrolled';
-    return { ...d, ready: false, reason, ...(w ? { ws1EnrollmentStatus: w.enrollmentStatus } : {}), ...(w?.userName ? { ws1User: w.userName } : {}) };
-  }));
+export function readinessFromSync(
+  certs: readonly LegacyCertificate[],
+  synced: ReadonlySet<string>,
+  at: Date,
+  live?: ReadonlyMap<string, Ws1DeviceFacts>,
+): ReadinessReport {
+  return report(
+    'ws1-sync',
+    at,
+    devicesOf(certs).map((d) => {
+      const key = normalizeIdentifier(d.udid);
+      if (synced.has(key)) return { ...d, ready: true, ws1EnrollmentStatus: 'Enrolled' };
+      const w = live?.get(key);
+      const reason: AtRiskReason = !live || !w ? (live ? 'not-in-ws1' : 'not-synced') : w.enrollmentStatus === 'Enrolled' ? 'not-synced' : 'not-enrolled';
+      return { ...d, ready: false, reason, ...(w ? { ws1EnrollmentStatus: w.enrollmentStatus } : {}), ...(w?.userName ? { ws1User: w.userName } : {}) };
+    }),
+  );
 }
 
 function report(source: ReadinessSource, at: Date, devices: DeviceReadiness[]): ReadinessReport {

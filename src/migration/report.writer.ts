@@ -59,7 +59,17 @@ function devicesCsv(devices: DeviceReadiness[]): string {
   const lines = ['udid,readiness,reason,reason_text,ws1_enrollment_status,ws1_user,certificates,serials,not_after'];
   for (const d of devices) {
     lines.push(
-      [d.udid, d.ready ? 'ready' : 'at-risk', d.reason ?? '', d.reason ? AT_RISK_TEXT[d.reason] : '', d.ws1EnrollmentStatus ?? '', d.ws1User ?? '', String(d.serials.length), d.serials.join(' '), d.notAfter.toISOString()]
+      [
+        d.udid,
+        d.ready ? 'ready' : 'at-risk',
+        d.reason ?? '',
+        d.reason ? AT_RISK_TEXT[d.reason] : '',
+        d.ws1EnrollmentStatus ?? '',
+        d.ws1User ?? '',
+        String(d.serials.length),
+        d.serials.join(' '),
+        d.notAfter.toISOString(),
+      ]
         .map(csvCell)
         .join(','),
     );
@@ -79,7 +89,9 @@ function csvCell(value: string): string {
 }
 
 function md(value: unknown): string {
-  return String(value ?? '').replace(/[|\\`*_<>[\]]/g, (c) => `\\${c}`).replace(/\r?\n/g, ' ');
+  return String(value ?? '')
+    .replace(/[|\\`*_<>[\]]/g, (c) => `\\${c}`)
+    .replace(/\r?\n/g, ' ');
 }
 
 function markdown(r: Reportable, readiness: ReadinessReport | undefined): string {
@@ -95,12 +107,24 @@ function markdown(r: Reportable, readiness: ReadinessReport | undefined): string
   list('Warnings', (r as StepResult).warnings);
   list('Integrations', (r as { entries?: unknown[] }).entries);
   if (readiness) {
-    out.push('', '## Readiness', '', `Source: ${readiness.source} at ${readiness.at.toISOString()}`, '', `- devices with a valid legacy certificate: ${readiness.total}`, `- ready: ${readiness.ready} (${readiness.percentReady}%)`, `- at risk: ${readiness.atRisk}`);
+    out.push(
+      '',
+      '## Readiness',
+      '',
+      `Source: ${readiness.source} at ${readiness.at.toISOString()}`,
+      '',
+      `- devices with a valid legacy certificate: ${readiness.total}`,
+      `- ready: ${readiness.ready} (${readiness.percentReady}%)`,
+      `- at risk: ${readiness.atRisk}`,
+    );
     for (const [reason, n] of Object.entries(readiness.byReason)) out.push(`  - ${reason}: ${n} (${AT_RISK_TEXT[reason as keyof typeof AT_RISK_TEXT]})`);
     const atRisk = readiness.devices.filter((d) => !d.ready);
     if (atRisk.length) {
       out.push('', '### Devices at risk', '', '| UDID | reason | WS1 status | WS1 user | certificate expires |', '|---|---|---|---|---|');
-      for (const d of atRisk.slice(0, MARKDOWN_DEVICE_LIMIT)) out.push(`| ${md(d.udid)} | ${md(d.reason)} | ${md(d.ws1EnrollmentStatus ?? '-')} | ${md(d.ws1User ?? '-')} | ${d.notAfter.toISOString().slice(0, 10)} |`);
+      for (const d of atRisk.slice(0, MARKDOWN_DEVICE_LIMIT))
+        out.push(
+          `| ${md(d.udid)} | ${md(d.reason)} | ${md(d.ws1EnrollmentStatus ?? '-')} | ${md(d.ws1User ?? '-')} | ${d.notAfter.toISOString().slice(0, 10)} |`,
+        );
       if (atRisk.length > MARKDOWN_DEVICE_LIMIT) out.push('', `(${atRisk.length - MARKDOWN_DEVICE_LIMIT} more in the CSV report)`);
     }
   }

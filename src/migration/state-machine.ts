@@ -53,11 +53,13 @@ export const TARGET: Record<MigrationStep, MigrationState> = {
 };
 
 export function decide(step: MigrationStep, state: MigrationState | null, legacyId: string): StepDecision {
-  if (state === 'finalized') throw new MigrationStepError(`the migration of ${legacyId} is already finalized (its certificates are revoked); nothing to ${step}`);
+  if (state === 'finalized')
+    throw new MigrationStepError(`the migration of ${legacyId} is already finalized (its certificates are revoked); nothing to ${step}`);
   if (FROM[step].includes(state)) return { kind: 'run', from: state };
   if (AFTER[step].includes(state as MigrationState)) return { kind: 'done' };
   if (step === 'plan') return { kind: 'report' };
   if (state === null) throw new MigrationStepError(`no migration of ${legacyId} yet: run scepter migrate plan ${legacyId} first`);
-  if (state === 'rolled-back') throw new MigrationStepError(`the migration of ${legacyId} was rolled back: run scepter migrate plan ${legacyId} to start again`);
+  if (state === 'rolled-back')
+    throw new MigrationStepError(`the migration of ${legacyId} was rolled back: run scepter migrate plan ${legacyId} to start again`);
   throw new MigrationStepError(`cannot ${step} ${legacyId}: the migration is ${state}; run scepter ${NEEDS[step]} ${legacyId} first`);
 }

@@ -74,14 +74,25 @@ export class EncryptingWriter {
   /** plaintext bytes taken so far */
   written = 0;
 
-  constructor(private readonly fd: number, passphrase: string, opts: { kdf?: KdfParams; chunkSize?: number } = {}) {
+  constructor(
+    private readonly fd: number,
+    passphrase: string,
+    opts: { kdf?: KdfParams; chunkSize?: number } = {},
+  ) {
     const kdf = opts.kdf ?? DEFAULT_KDF;
     this.chunkSize = opts.chunkSize ?? DEFAULT_CHUNK;
     this.chunk = Buffer.allocUnsafe(this.chunkSize);
     const salt = randomBytes(16);
     const { key, check } = deriveKeys(passphrase, salt, kdf);
     this.key = key;
-    const header: Header = { kdf: 'scrypt', ...kdf, salt: salt.toString('base64'), noncePrefix: this.prefix.toString('base64'), chunkSize: this.chunkSize, check: check.toString('base64') };
+    const header: Header = {
+      kdf: 'scrypt',
+      ...kdf,
+      salt: salt.toString('base64'),
+      noncePrefix: this.prefix.toString('base64'),
+      chunkSize: this.chunkSize,
+      check: check.toString('base64'),
+    };
     const json = Buffer.from(JSON.stringify(header), 'utf8');
     const len = Buffer.alloc(4);
     len.writeUInt32BE(json.length);
@@ -135,12 +146,16 @@ export class DecryptingReader {
   consumed = 0;
   readonly size: number;
 
-  constructor(private readonly fd: number, passphrase: string) {
+  constructor(
+    private readonly fd: number,
+    passphrase: string,
+  ) {
     this.size = fs.fstatSync(fd).size;
     const head = this.readRaw(0, MAGIC.length + 5, 'not a Scepter backup (file too short)');
     if (!head.subarray(0, MAGIC.length).equals(MAGIC)) throw new BackupError('not a Scepter backup file (unknown format)');
     const version = head[MAGIC.length]!;
-    if (version !== VERSION) throw new BackupError(`backup format version ${version} is not supported by this version of Scepter (it reads version ${VERSION})`);
+    if (version !== VERSION)
+      throw new BackupError(`backup format version ${version} is not supported by this version of Scepter (it reads version ${VERSION})`);
     const hlen = head.readUInt32BE(MAGIC.length + 1);
     if (hlen > 64 * 1024) throw new BackupError('backup file header is damaged');
     const json = this.readRaw(head.length, hlen, 'backup file header is truncated');
@@ -152,11 +167,22 @@ export class DecryptingReader {
     }
     const salt = Buffer.from(String(h.salt), 'base64');
     this.prefix = Buffer.from(String(h.noncePrefix), 'base64');
-    const sane = h.kdf === 'scrypt' && [h.N, h.r, h.p, h.chunkSize].every(Number.isInteger) && h.N >= 1 << 14 && h.N <= 1 << 20 && h.r >= 1 && h.r <= 32 && h.p >= 1 && h.p <= 16 && h.chunkSize > 0 && h.chunkSize <= 64 << 20;
+    const sane =
+      h.kdf === 'scrypt' &&
+      [h.N, h.r, h.p, h.chunkSize].every(Number.isInteger) &&
+      h.N >= 1 << 14 &&
+      h.N <= 1 << 20 &&
+      h.r >= 1 &&
+      h.r <= 32 &&
+      h.p >= 1 &&
+      h.p <= 16 &&
+      h.chunkSize > 0 &&
+      h.chunkSize <= 64 << 20;
     if (!sane || salt.length !== 16 || this.prefix.length !== 7) throw new BackupError('backup file header is damaged');
     const { key, check } = deriveKeys(passphrase, salt, h);
     const stored = Buffer.from(String(h.check), 'base64');
-    if (stored.length !== check.length || !timingSafeEqual(stored, check)) throw new BackupError('wrong passphrase for this backup (or its header was altered)');
+    if (stored.length !== check.length || !timingSafeEqual(stored, check))
+      throw new BackupError('wrong passphrase for this backup (or its header was altered)');
     this.key = key;
     this.maxChunk = h.chunkSize + TAG;
     this.aad = Buffer.concat([head, json]);

@@ -72,7 +72,8 @@ export async function createBackup(config: Config, o: BackupOptions): Promise<Ba
   const dialect = dialectOf(config.databaseUrl);
   const warnings: string[] = [];
   if (config.secretKey) warnings.push('SCEPTER_SECRET_KEY is set in the environment: it is not in the backup; keep it with the backup passphrase');
-  if (config.tls.certFile && path.dirname(config.tls.certFile) !== config.certsDir) warnings.push(`SCEPTER_TLS_CERT/SCEPTER_TLS_KEY (${config.tls.certFile}) are outside the certs directory and not in the backup`);
+  if (config.tls.certFile && path.dirname(config.tls.certFile) !== config.certsDir)
+    warnings.push(`SCEPTER_TLS_CERT/SCEPTER_TLS_KEY (${config.tls.certFile}) are outside the certs directory and not in the backup`);
   if (dialect === 'sqlite' && !fs.existsSync(config.databaseUrl)) throw new BackupError(`no database at ${config.databaseUrl} (is SCEPTER_DATABASE right?)`);
   const certs = certFiles(config.certsDir);
   if (!certs.includes('ca.key.pem') || !certs.includes('ca.cert.pem')) throw new BackupError(`${config.certsDir} holds no CA (ca.key.pem, ca.cert.pem)`);
@@ -94,7 +95,11 @@ export async function createBackup(config: Config, o: BackupOptions): Promise<Ba
     snapshotMs = Date.now() - t;
     o.onProgress?.('snapshot', 1, 1);
     const dbEntry = dialect === 'sqlite' ? DATABASE_ENTRY : PG_DUMP_ENTRY;
-    const entries: { name: string; file: string; size: number }[] = certs.map((f) => ({ name: `certs/${f}`, file: path.join(config.certsDir, f), size: fs.statSync(path.join(config.certsDir, f)).size }));
+    const entries: { name: string; file: string; size: number }[] = certs.map((f) => ({
+      name: `certs/${f}`,
+      file: path.join(config.certsDir, f),
+      size: fs.statSync(path.join(config.certsDir, f)).size,
+    }));
     entries.unshift({ name: dbEntry, file: snapshot, size: fs.statSync(snapshot).size });
     const manifest: BackupManifest = {
       format: 'scepter-backup',
@@ -127,7 +132,16 @@ export async function createBackup(config: Config, o: BackupOptions): Promise<Ba
       fs.closeSync(fd);
     }
     fs.renameSync(partial, out);
-    return { file: out, bytes: fs.statSync(out).size, dialect, databaseIncluded: true, certificates: manifest.certificates, files: entries.map((e) => e.name), ms: { snapshot: snapshotMs, total: Date.now() - started }, warnings };
+    return {
+      file: out,
+      bytes: fs.statSync(out).size,
+      dialect,
+      databaseIncluded: true,
+      certificates: manifest.certificates,
+      files: entries.map((e) => e.name),
+      ms: { snapshot: snapshotMs, total: Date.now() - started },
+      warnings,
+    };
   } finally {
     fs.rmSync(snapshot, { force: true });
     fs.rmSync(partial, { force: true });

@@ -20,9 +20,17 @@ function run(tool: string, args: string[], env: NodeJS.ProcessEnv): Promise<void
     const child = spawn(tool, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
     child.once('error', (e: NodeJS.ErrnoException) =>
-      reject(new BackupError(e.code === 'ENOENT' ? `${tool} is not installed (PostgreSQL's client tools, of the server's major version or newer, are needed here)` : `${tool} could not start: ${e.message}`)),
+      reject(
+        new BackupError(
+          e.code === 'ENOENT'
+            ? `${tool} is not installed (PostgreSQL's client tools, of the server's major version or newer, are needed here)`
+            : `${tool} could not start: ${e.message}`,
+        ),
+      ),
     );
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new BackupError(`${tool} failed (exit ${code}): ${err.trim().split('\n').slice(-3).join(' ').slice(0, 500)}`))));
+    child.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new BackupError(`${tool} failed (exit ${code}): ${err.trim().split('\n').slice(-3).join(' ').slice(0, 500)}`)),
+    );
   });
 }
 

@@ -133,7 +133,8 @@ function extract(reader: DecryptingReader, stage: string, onProgress?: Progress)
   let done = 0;
   const seen = new Set<string>();
   for (let head = readRecordHead(reader); head; head = readRecordHead(reader)) {
-    if (!ENTRY_NAME.test(head.name) || seen.has(head.name) || expected.get(head.name) !== head.size) throw new BackupError(`backup content is damaged (unexpected entry ${JSON.stringify(head.name.slice(0, 80))})`);
+    if (!ENTRY_NAME.test(head.name) || seen.has(head.name) || expected.get(head.name) !== head.size)
+      throw new BackupError(`backup content is damaged (unexpected entry ${JSON.stringify(head.name.slice(0, 80))})`);
     seen.add(head.name);
     readRecordToFile(reader, head.size, path.join(stage, head.name), (n) => onProgress?.('decrypt', (done += n), total));
   }
@@ -161,7 +162,8 @@ function checkKeys(certs: string, keyPassphrase?: string): string[] {
     if (certFile === f && !/BEGIN CERTIFICATE/.test(text)) throw new BackupError(`certs/${f} holds a key without a certificate`);
     if (!files.includes(certFile)) throw new BackupError(`certs/${f} has no certificate (${certFile}) beside it`);
     const encrypted = keyPem.includes('ENCRYPTED');
-    if (encrypted && !keyPassphrase) throw new BackupError(`certs/${f} is encrypted: set SCEPTER_CA_KEY_PASSPHRASE so that restore can check it against its certificate`);
+    if (encrypted && !keyPassphrase)
+      throw new BackupError(`certs/${f} is encrypted: set SCEPTER_CA_KEY_PASSPHRASE so that restore can check it against its certificate`);
     let key;
     try {
       key = createPrivateKey({ key: keyPem, passphrase: encrypted ? keyPassphrase : undefined });
@@ -169,7 +171,9 @@ function checkKeys(certs: string, keyPassphrase?: string): string[] {
       throw new BackupError(encrypted ? `certs/${f} does not open with SCEPTER_CA_KEY_PASSPHRASE` : `certs/${f} is not a readable private key`);
     }
     const cert = new X509Certificate(fs.readFileSync(path.join(certs, certFile)));
-    const same = createPublicKey(key).export({ type: 'spki', format: 'der' }).equals(cert.publicKey.export({ type: 'spki', format: 'der' }));
+    const same = createPublicKey(key)
+      .export({ type: 'spki', format: 'der' })
+      .equals(cert.publicKey.export({ type: 'spki', format: 'der' }));
     if (!same) throw new BackupError(`certs/${f} does not belong to the certificate in certs/${certFile}`);
     checks.push(`${f}: matches ${certFile === f ? 'its certificate' : certFile}`);
   }
@@ -186,7 +190,8 @@ async function checkDatabase(url: string, caCertFile: string, expected: number |
     db = await Database.open(url, { migrate: true });
     if (db.dialect === 'sqlite') {
       const integrity = (await db.dataSource.query('PRAGMA quick_check')) as { quick_check: string }[];
-      if (integrity[0]?.quick_check !== 'ok') throw new BackupError(`the restored database fails its integrity check: ${String(integrity[0]?.quick_check).slice(0, 200)}`);
+      if (integrity[0]?.quick_check !== 'ok')
+        throw new BackupError(`the restored database fails its integrity check: ${String(integrity[0]?.quick_check).slice(0, 200)}`);
       checks.push('database: integrity ok');
     }
     if (await db.dataSource.showMigrations()) throw new BackupError('the restored database still has pending migrations');
@@ -194,14 +199,16 @@ async function checkDatabase(url: string, caCertFile: string, expected: number |
     const latest = (await db.dataSource.query('SELECT der FROM certificates ORDER BY created_at DESC LIMIT 1')) as { der: Buffer }[];
     if (latest[0]) {
       const ca = new X509Certificate(fs.readFileSync(caCertFile));
-      if (!new X509Certificate(latest[0].der).verify(ca.publicKey)) throw new BackupError('the certificates in the database were not issued by the CA in this backup');
+      if (!new X509Certificate(latest[0].der).verify(ca.publicKey))
+        throw new BackupError('the certificates in the database were not issued by the CA in this backup');
       checks.push('database: newest certificate verifies under the restored CA');
     }
     certificates = Number(((await db.dataSource.query('SELECT COUNT(*) AS n FROM certificates')) as { n: number | string }[])[0]!.n);
   } finally {
     await db?.close();
   }
-  if (expected !== null && certificates !== expected) throw new BackupError(`the restored database holds ${certificates} certificates, the manifest says ${expected}`);
+  if (expected !== null && certificates !== expected)
+    throw new BackupError(`the restored database holds ${certificates} certificates, the manifest says ${expected}`);
   checks.push(`database: ${certificates} certificates${expected !== null ? ', as the manifest says' : ''}`);
   const after = await migrationNames(url);
   return { checks, applied: after.filter((m) => !before.includes(m)), certificates };
@@ -211,7 +218,9 @@ async function migrationNames(url: string): Promise<string[]> {
   if (!/^postgres(ql)?:\/\//.test(url)) return (await sqliteFacts(url)).migrations;
   const db = await Database.open(url, { migrate: false });
   try {
-    const t = (await db.dataSource.query("SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'migrations'")) as unknown[];
+    const t = (await db.dataSource.query(
+      "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'migrations'",
+    )) as unknown[];
     return t.length ? ((await db.dataSource.query('SELECT name FROM migrations ORDER BY id')) as { name: string }[]).map((r) => r.name) : [];
   } finally {
     await db.close();

@@ -98,7 +98,10 @@ export async function buildCertificate(t: CertificateTemplate, signerKey: KeyObj
   if (t.ocspNoCheck) extensions.push(derExtension(OID.ocspNoCheck, DER_NULL));
   if (t.subjectAltName?.dns?.length || t.subjectAltName?.ip?.length) {
     // GeneralNames: dNSName [2] IA5String, iPAddress [7] OCTET STRING (4 or 16 bytes)
-    const names = [...(t.subjectAltName.dns ?? []).map((d) => tlv(0x82, Buffer.from(d, 'latin1'))), ...(t.subjectAltName.ip ?? []).map((ip) => tlv(0x87, ipBytes(ip)))];
+    const names = [
+      ...(t.subjectAltName.dns ?? []).map((d) => tlv(0x82, Buffer.from(d, 'latin1'))),
+      ...(t.subjectAltName.ip ?? []).map((ip) => tlv(0x87, ipBytes(ip))),
+    ];
     extensions.push(derExtension(OID.subjectAltName, derSequence(...names)));
   }
 

@@ -74,7 +74,10 @@ export class ParsedCertificate {
   private issuerText?: string;
   private extensionValues?: Map<string, { critical: boolean; value: Buffer }>;
 
-  private constructor(readonly der: Buffer, f: TbsFields) {
+  private constructor(
+    readonly der: Buffer,
+    f: TbsFields,
+  ) {
     this.serialHex = f.serialHex;
     this.serialDer = f.serialDer;
     this.issuerDer = f.issuerDer;

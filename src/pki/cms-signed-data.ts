@@ -122,7 +122,9 @@ function readSignedData(der: Uint8Array, what: string): ParsedSignedData {
     async verify() {
       const md = attributes.get(OID.messageDigest)?.octets;
       if (!md) return false;
-      const actual = createHash(digest).update(content ?? Buffer.alloc(0)).digest();
+      const actual = createHash(digest)
+        .update(content ?? Buffer.alloc(0))
+        .digest();
       if (!actual.equals(md)) return false;
       try {
         return verifyInline(digest, signedAttrsDer, certificate.publicKey, signatureValue);
@@ -197,7 +199,10 @@ export async function buildSignedData(opts: {
     Buffer.from([0x02, 0x01, 0x01]),
     tlv(0x31, digestAlg),
     encap,
-    derSetOf(opts.certificates.map((c) => c.der), 0xa0),
+    derSetOf(
+      opts.certificates.map((c) => c.der),
+      0xa0,
+    ),
     tlv(0x31, signerInfo),
   );
   return contentInfo(OID.signedData, sd);
@@ -209,7 +214,10 @@ export function buildDegenerateSignedData(certificates: ParsedCertificate[], crl
     Buffer.from([0x02, 0x01, 0x01]),
     tlv(0x31),
     derSequence(derOid(OID.data)),
-    derSetOf(certificates.map((c) => c.der), 0xa0),
+    derSetOf(
+      certificates.map((c) => c.der),
+      0xa0,
+    ),
     ...(crls.length ? [derSetOf(crls, 0xa1)] : []),
     tlv(0x31),
   );

@@ -1,17 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { readCertificateFields } from './certificate';
-import {
-  derExplicit,
-  derExtension,
-  derIntegerFromBigInt,
-  derIntegerFromHex,
-  derEnumerated,
-  derSequence,
-  derTime,
-  tlv,
-  tlvOf,
-  TAG,
-} from './der-writer';
+import { derExplicit, derExtension, derIntegerFromBigInt, derIntegerFromHex, derEnumerated, derSequence, derTime, tlv, tlvOf, TAG } from './der-writer';
 import { OID } from './oids';
 import { revocationReasonCode, type RevocationReason } from './revocation-reason';
 import { sha256SignatureAlgorithm, signStructure } from './signed-structure';

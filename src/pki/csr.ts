@@ -24,7 +24,10 @@ export class ParsedCsr {
   private readonly attributes: [DerElement, DerElement][];
   private subjectText?: string;
 
-  private constructor(readonly der: Buffer, sameKey?: ParsedCertificate) {
+  private constructor(
+    readonly der: Buffer,
+    sameKey?: ParsedCertificate,
+  ) {
     const [info, alg, sig, extra] = childrenOf(readSingle(der), 0x30, 'CertificationRequest');
     if (extra) throw new Asn1DecodeError('CertificationRequest: too many values');
     const [version, subject, spki, attrs, more] = childrenOf(info, 0x30, 'CertificationRequestInfo');

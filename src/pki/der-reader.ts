@@ -35,7 +35,7 @@ function readAt(buf: Buffer, offset: number, depth: number): { element: DerEleme
   if (length === 0x80) {
     if (!(tag & 0x20)) throw new Asn1DecodeError('indefinite length on a primitive value');
     if (depth >= MAX_INDEFINITE_DEPTH) throw new Asn1DecodeError('indefinite lengths nested too deeply');
-    for (let pos = offset + 2; ; ) {
+    for (let pos = offset + 2; ;) {
       if (pos + 2 > buf.length) throw new Asn1DecodeError('missing end-of-contents octets');
       if (buf[pos] === 0) {
         if (buf[pos + 1] !== 0) throw new Asn1DecodeError('bad end-of-contents octets');
@@ -66,7 +66,7 @@ export function readElement(buf: Buffer, offset: number): { element: DerElement;
 /** The consecutive TLVs that make up `buf` exactly (the children of a constructed value). */
 export function readChildren(buf: Buffer): DerElement[] {
   const out: DerElement[] = [];
-  for (let offset = 0; offset < buf.length; ) {
+  for (let offset = 0; offset < buf.length;) {
     const { element, end } = readAt(buf, offset, 0);
     out.push(element);
     offset = end;

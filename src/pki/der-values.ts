@@ -168,7 +168,7 @@ export function definiteForm(el: DerElement, sortSets = false): Buffer {
 function isPlainDer(buf: Buffer, start: number, end: number, sortSets: boolean): boolean {
   let prev = -1;
   let prevEnd = -1;
-  for (let off = start; off < end; ) {
+  for (let off = start; off < end;) {
     if (off + 2 > end) return false;
     const tag = buf[off]!;
     let len = buf[off + 1]!;
@@ -199,7 +199,7 @@ function isPlainDer(buf: Buffer, start: number, end: number, sortSets: boolean):
 function setInOrder(buf: Buffer, start: number, end: number): boolean {
   let prevStart = -1;
   let prevEnd = -1;
-  for (let off = start; off < end; ) {
+  for (let off = start; off < end;) {
     const { end: next } = readElement(buf, off);
     if (prevStart >= 0 && Buffer.compare(buf.subarray(prevStart, prevEnd), buf.subarray(off, next)) > 0) return false;
     prevStart = off;

@@ -151,7 +151,5 @@ export function derTime(date: Date): Buffer {
 
 /** Extension ::= SEQUENCE { extnID, critical DEFAULT FALSE, extnValue OCTET STRING } */
 export function derExtension(oid: string, value: Uint8Array, critical = false): Buffer {
-  return critical
-    ? derSequence(derOid(oid), DER_TRUE, derOctetString(value))
-    : derSequence(derOid(oid), derOctetString(value));
+  return critical ? derSequence(derOid(oid), DER_TRUE, derOctetString(value)) : derSequence(derOid(oid), derOctetString(value));
 }

@@ -1,12 +1,4 @@
-import {
-  childrenOf,
-  decodeOid,
-  integerHex,
-  primitiveOf,
-  readChildren,
-  readSingle,
-  type DerElement,
-} from './der-reader';
+import { childrenOf, decodeOid, integerHex, primitiveOf, readChildren, readSingle, type DerElement } from './der-reader';
 import { OID } from './oids';
 import { Asn1DecodeError } from './pki-errors';
 
@@ -140,4 +132,3 @@ export function parseOcspRequest(der: Uint8Array, options: ParseOcspRequestOptio
     throw new OcspMalformedError('malformed OCSP request', err);
   }
 }
-

@@ -79,9 +79,7 @@ function encodeStatus(status: OcspCertStatus): Buffer {
   // revoked [1] IMPLICIT RevokedInfo { revocationTime, revocationReason [0] EXPLICIT CRLReason OPTIONAL };
   // like the CRL, leave the reason out rather than say "unspecified".
   const time = derGeneralizedTime(status.revokedAt);
-  return status.reason === 'unspecified'
-    ? tlv(0xa1, time)
-    : tlv(0xa1, time, derExplicit(0, derEnumerated(revocationReasonCode(status.reason))));
+  return status.reason === 'unspecified' ? tlv(0xa1, time) : tlv(0xa1, time, derExplicit(0, derEnumerated(revocationReasonCode(status.reason))));
 }
 
 /** Whether `certId` names the CA in `issuerCertDer` (issuerNameHash and issuerKeyHash both match). */
@@ -115,18 +113,11 @@ export async function buildOcspResponse(input: BuildOcspResponseInput): Promise<
   const responderId = input.responderIdByKey
     ? derExplicit(2, derOctetString(createHash('sha1').update(responder.publicKeyBits).digest()))
     : derExplicit(1, responder.subjectDer);
-  const fields = [
-    responderId,
-    derGeneralizedTime(input.producedAt),
-    tlvOf(0x30, input.responses.map(encodeSingleResponse)),
-  ];
+  const fields = [responderId, derGeneralizedTime(input.producedAt), tlvOf(0x30, input.responses.map(encodeSingleResponse))];
   if (input.nonce) fields.push(derExplicit(1, derSequence(derExtension(OCSP_NONCE_OID, input.nonce))));
   const tbsResponseData = tlvOf(0x30, fields);
 
   const certs = input.extraCerts?.length ? [derExplicit(0, tlvOf(0x30, input.extraCerts))] : [];
   const basic = await signStructure(tbsResponseData, input.responderKey, certs);
-  return derSequence(
-    derEnumerated(OCSP_RESPONSE_STATUS.successful),
-    derExplicit(0, derSequence(derOid(OCSP_BASIC_OID), derOctetString(basic))),
-  );
+  return derSequence(derEnumerated(OCSP_RESPONSE_STATUS.successful), derExplicit(0, derSequence(derOid(OCSP_BASIC_OID), derOctetString(basic))));
 }

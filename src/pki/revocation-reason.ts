@@ -19,9 +19,7 @@ export type RevocationReason = keyof typeof REVOCATION_REASON_CODES;
 export const REVOCATION_REASONS = Object.keys(REVOCATION_REASON_CODES) as RevocationReason[];
 
 /** Code -> name, the reverse of REVOCATION_REASON_CODES. */
-export const REVOCATION_REASON_NAMES: ReadonlyMap<number, RevocationReason> = new Map(
-  REVOCATION_REASONS.map((name) => [REVOCATION_REASON_CODES[name], name]),
-);
+export const REVOCATION_REASON_NAMES: ReadonlyMap<number, RevocationReason> = new Map(REVOCATION_REASONS.map((name) => [REVOCATION_REASON_CODES[name], name]));
 
 export function revocationReasonCode(reason: RevocationReason): number {
   // hasOwn: a name like "toString" must not reach Object.prototype.

@@ -31,7 +31,8 @@ export class RsaWorkerPool {
   static fromEnv(env: NodeJS.ProcessEnv = process.env): RsaWorkerPool | undefined {
     const raw = env.SCEPTER_RSA_THREADS;
     const size = raw === undefined || raw === '' ? Math.min(4, availableParallelism() - 1) : Number(raw);
-    if (!Number.isInteger(size) || size < 0 || size > 64) throw new ConfigError('SCEPTER_RSA_THREADS', `must be an integer from 0 to 64 (got ${JSON.stringify(raw)})`);
+    if (!Number.isInteger(size) || size < 0 || size > 64)
+      throw new ConfigError('SCEPTER_RSA_THREADS', `must be an integer from 0 to 64 (got ${JSON.stringify(raw)})`);
     return size > 0 ? new RsaWorkerPool(size) : undefined;
   }
 

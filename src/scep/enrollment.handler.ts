@@ -37,7 +37,8 @@ export class EnrollmentHandler {
       if (previous.publicKeyHash !== keyHash) throw new ScepFailure(FailInfo.badRequest, 'transactionID already used with another key');
       // a request signed by the very certificate this transaction produced is a renewal with the
       // same key (certmonger's resubmit), not a retry: it gets a new certificate
-      const renewsOwnResult = previous.certificateSerial === msg.signerCertificate.serialHex && msg.signerCertificate.issuerDer.equals(this.authority.caCertificate.subjectDer);
+      const renewsOwnResult =
+        previous.certificateSerial === msg.signerCertificate.serialHex && msg.signerCertificate.issuerDer.equals(this.authority.caCertificate.subjectDer);
       if (!renewsOwnResult) return this.stored(previous.certificateSerial);
     }
     // a refusal is answered and logged, never stored: unauthenticated clients leave no rows behind,
@@ -55,7 +56,8 @@ export class EnrollmentHandler {
 
     const { renewing, challengeId, boundDeviceId, supersedes } = await this.authorize(endpoint, msg, csr, keyHash);
     const decision = endpoint.policy.evaluate(csr, renewing);
-    if (boundDeviceId !== undefined && decision.deviceId !== boundDeviceId) throw new ScepFailure(FailInfo.badRequest, 'the challengePassword was issued for another device');
+    if (boundDeviceId !== undefined && decision.deviceId !== boundDeviceId)
+      throw new ScepFailure(FailInfo.badRequest, 'the challengePassword was issued for another device');
     const cert = await this.authority.issue(csr, decision.profile);
     parseBack(cert, this.authority.caCertificate.publicKey);
     const outcome = await this.store.recordIssuance(
@@ -74,7 +76,8 @@ export class EnrollmentHandler {
       this.clock.now(),
     );
     if (outcome === 'challenge-used') throw new ScepFailure(FailInfo.badRequest, 'challengePassword already used or expired');
-    if (outcome === 'already-renewed') throw new ScepFailure(FailInfo.badCertId, 'the signing certificate was already renewed or replaced: only the current certificate renews');
+    if (outcome === 'already-renewed')
+      throw new ScepFailure(FailInfo.badCertId, 'the signing certificate was already renewed or replaced: only the current certificate renews');
     if (outcome === 'duplicate-transaction') {
       // a concurrent identical request won the race: answer what it got
       const winner = await this.store.findTransaction(endpoint.id, msg.transactionId);
@@ -92,11 +95,17 @@ export class EnrollmentHandler {
    * enrollment when it carries a valid challenge (it then replaces the signing certificate, whatever
    * the renewal window says), else a renewal like a RenewalReq.
    */
-  private async authorize(endpoint: ScepEndpoint, msg: PkiMessage, csr: ParsedCsr, keyHash: string): Promise<{ renewing?: StoredCertificate; challengeId?: string; boundDeviceId?: string; supersedes?: string[] }> {
+  private async authorize(
+    endpoint: ScepEndpoint,
+    msg: PkiMessage,
+    csr: ParsedCsr,
+    keyHash: string,
+  ): Promise<{ renewing?: StoredCertificate; challengeId?: string; boundDeviceId?: string; supersedes?: string[] }> {
     const signer = msg.signerCertificate;
     const ours = await this.renewal.issuedByUs(signer);
     if (!ours) {
-      if (msg.messageType === MessageType.RenewalReq) throw new ScepFailure(FailInfo.badCertId, 'RenewalReq must be signed by a valid certificate issued by this CA');
+      if (msg.messageType === MessageType.RenewalReq)
+        throw new ScepFailure(FailInfo.badCertId, 'RenewalReq must be signed by a valid certificate issued by this CA');
       if (signer.publicKeyHash !== keyHash) throw new ScepFailure(FailInfo.badMessageCheck, 'signer certificate does not hold the CSR key');
       const verdict = await endpoint.verifier.precheck(csr.challengePassword);
       if (!verdict.ok) throw new ScepFailure(FailInfo.badRequest, verdict.reason);

@@ -42,7 +42,8 @@ export class RenewalPolicy {
   check(endpoint: ScepEndpoint, current: StoredCertificate, signer: ParsedCertificate, csr: ParsedCsr, now: Date): void {
     if (current.integrationId !== (endpoint.integrationId ?? null)) throw new ScepFailure(FailInfo.badCertId, 'certificate belongs to another endpoint');
     if (current.status === 'revoked') throw new ScepFailure(FailInfo.badCertId, 'the signing certificate is revoked');
-    if (current.status === 'superseded') throw new ScepFailure(FailInfo.badCertId, 'the signing certificate was already renewed or replaced: only the current certificate renews');
+    if (current.status === 'superseded')
+      throw new ScepFailure(FailInfo.badCertId, 'the signing certificate was already renewed or replaced: only the current certificate renews');
     if (current.notAfter <= now) throw new ScepFailure(FailInfo.badCertId, 'the signing certificate has expired: enroll again with a challenge');
     if (!csr.subjectDer.equals(signer.subjectDer)) throw new ScepFailure(FailInfo.badRequest, 'a renewal must keep the subject of the certificate it renews');
     endpoint.policy.checkRenewal(current, now);

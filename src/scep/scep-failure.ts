@@ -14,7 +14,10 @@ export enum FailInfo {
  * carrying `failInfo` and `text` (as failInfoText), never an HTTP error.
  */
 export class ScepFailure extends AppError {
-  constructor(readonly failInfo: FailInfo, message: string) {
+  constructor(
+    readonly failInfo: FailInfo,
+    message: string,
+  ) {
     super(message, { status: 200, code: `scep_${FailInfo[failInfo]}` });
   }
 }

@@ -90,7 +90,8 @@ export class ScepService {
         const tx = await this.store.findTransaction(endpoint.id, msg.transactionId);
         if (!tx) throw new ScepFailure(FailInfo.badCertId, 'no request with this transactionID');
         if (tx.publicKeyHash !== msg.signerCertificate.publicKeyHash) throw new ScepFailure(FailInfo.badRequest, 'transactionID belongs to another key');
-        if (tx.pkiStatus !== PkiStatus.SUCCESS || !tx.certificateSerial) throw new ScepFailure(tx.failInfo ?? FailInfo.badRequest, tx.failText ?? 'request was refused');
+        if (tx.pkiStatus !== PkiStatus.SUCCESS || !tx.certificateSerial)
+          throw new ScepFailure(tx.failInfo ?? FailInfo.badRequest, tx.failText ?? 'request was refused');
         const cert = await this.certificateBySerial(tx.certificateSerial);
         return this.success(msg, cipher, { certificates: [cert] }, cert.serialHex);
       }
@@ -115,7 +116,12 @@ export class ScepService {
     return ParsedCertificate.fromDer(stored.der);
   }
 
-  private async success(msg: PkiMessage, cipher: ContentCipher, payload: { certificates?: ParsedCertificate[]; crl?: Buffer }, serial?: string): Promise<ScepOutcome> {
+  private async success(
+    msg: PkiMessage,
+    cipher: ContentCipher,
+    payload: { certificates?: ParsedCertificate[]; crl?: Buffer },
+    serial?: string,
+  ): Promise<ScepOutcome> {
     // answer with the client's own algorithm: a client may not support another one
     const body = await this.certRep(msg, { status: PkiStatus.SUCCESS, success: { ...payload, recipient: msg.signerCertificate, cipher } });
     return { body, messageType: msg.messageType, transactionId: msg.transactionId, pkiStatus: PkiStatus.SUCCESS, serial };

@@ -8,9 +8,22 @@ const UTF8 = 0x0c;
 const PRINTABLE = 0x13;
 const IA5 = 0x16;
 const TAG_NAMES: Record<number, string> = {
-  0x02: 'INTEGER', 0x04: 'OCTET STRING', 0x05: 'NULL', 0x06: 'OBJECT IDENTIFIER', 0x0c: 'UTF8String', 0x12: 'NumericString', 0x13: 'PrintableString',
-  0x14: 'TeletexString', 0x15: 'VideotexString', 0x16: 'IA5String', 0x1a: 'VisibleString', 0x1b: 'GeneralString', 0x1c: 'UniversalString', 0x1e: 'BMPString',
-  0x30: 'SEQUENCE', 0x31: 'SET',
+  0x02: 'INTEGER',
+  0x04: 'OCTET STRING',
+  0x05: 'NULL',
+  0x06: 'OBJECT IDENTIFIER',
+  0x0c: 'UTF8String',
+  0x12: 'NumericString',
+  0x13: 'PrintableString',
+  0x14: 'TeletexString',
+  0x15: 'VideotexString',
+  0x16: 'IA5String',
+  0x1a: 'VisibleString',
+  0x1b: 'GeneralString',
+  0x1c: 'UniversalString',
+  0x1e: 'BMPString',
+  0x30: 'SEQUENCE',
+  0x31: 'SET',
 };
 
 interface AttributeSpec {

@@ -23,7 +23,10 @@ export class BadRequestError extends AppError {
   }
 }
 export class UnauthorizedError extends AppError {
-  constructor(message = 'authentication required', readonly challenge?: string) {
+  constructor(
+    message = 'authentication required',
+    readonly challenge?: string,
+  ) {
     super(message, { status: 401, code: 'unauthorized' });
   }
 }
@@ -48,7 +51,10 @@ export class PayloadTooLargeError extends AppError {
   }
 }
 export class TooManyRequestsError extends AppError {
-  constructor(message = 'too many requests', readonly retryAfterSeconds = 60) {
+  constructor(
+    message = 'too many requests',
+    readonly retryAfterSeconds = 60,
+  ) {
     super(message, { status: 429, code: 'too_many_requests' });
   }
 }
@@ -76,7 +82,8 @@ const SQLITE_UNAVAILABLE = /^SQLITE_(FULL|IOERR|READONLY|CANTOPEN|BUSY|LOCKED|PR
 const PG_UNAVAILABLE = /^(08...|53...|57P0[1-4]|3D000|25006|58030)$/;
 // errors of the connection itself (pg's socket, TypeORM's pool) rather than of a statement
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'ENOSPC', 'EROFS', 'EIO', 'EDQUOT']);
-const CONNECTION_TEXT = /Connection terminated|connection (timeout|is closed)|timeout exceeded when trying to connect|Client has encountered a connection error|database is locked|disk is full|readonly database|disk I\/O error/i;
+const CONNECTION_TEXT =
+  /Connection terminated|connection (timeout|is closed)|timeout exceeded when trying to connect|Client has encountered a connection error|database is locked|disk is full|readonly database|disk I\/O error/i;
 
 /**
  * The one place database failures are recognised: a StorageUnavailableError wrapping `err` when it
@@ -98,7 +105,10 @@ export function asStorageUnavailable(err: unknown): StorageUnavailableError | un
 
 /** Invalid configuration: start-up stops with one line naming the variable (exit code 2). */
 export class ConfigError extends AppError {
-  constructor(readonly variable: string, message: string) {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
     super(`${variable}: ${message}`, { status: 500, code: 'config', expose: false });
   }
 }

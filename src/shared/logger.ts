@@ -11,7 +11,14 @@ export type Logger = pino.Logger;
 export function createLogger(level: string, destination?: pino.DestinationStream, format: 'json' | 'pretty' = 'json'): Logger {
   if (format === 'pretty') {
     const out = (destination ?? process.stdout) as NodeJS.WritableStream & { isTTY?: boolean };
-    destination = pretty({ destination: out, sync: true, colorize: Boolean(out.isTTY), translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l o', ignore: 'pid,hostname,service', singleLine: true });
+    destination = pretty({
+      destination: out,
+      sync: true,
+      colorize: Boolean(out.isTTY),
+      translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l o',
+      ignore: 'pid,hostname,service',
+      singleLine: true,
+    });
   }
   return pino(
     {

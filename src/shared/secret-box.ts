@@ -30,7 +30,10 @@ export class SecretBox {
   decrypt(stored: string, context: string): string {
     const [version, keyId, data, extra] = stored.split('.');
     if (version !== 'v1' || !keyId || !data || extra !== undefined) throw new SecretBoxError('stored secret has an unknown format');
-    if (keyId !== this.keyId) throw new SecretBoxError(`stored secret was encrypted under another key (key id ${keyId}, current ${this.keyId}); restore that SCEPTER_SECRET_KEY or secret.key, or enter the secret again`);
+    if (keyId !== this.keyId)
+      throw new SecretBoxError(
+        `stored secret was encrypted under another key (key id ${keyId}, current ${this.keyId}); restore that SCEPTER_SECRET_KEY or secret.key, or enter the secret again`,
+      );
     const raw = Buffer.from(data, 'base64url');
     if (raw.length < 12 + 16) throw new SecretBoxError('stored secret is truncated');
     const decipher = createDecipheriv('aes-256-gcm', this.#key, raw.subarray(0, 12));

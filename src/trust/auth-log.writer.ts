@@ -20,7 +20,10 @@ export class AuthLogWriter {
   private flushing: Promise<void> = Promise.resolve();
   private closed = false;
 
-  constructor(private readonly store: AuthLogStore, private readonly opts: AuthLogWriterOptions) {}
+  constructor(
+    private readonly store: AuthLogStore,
+    private readonly opts: AuthLogWriterOptions,
+  ) {}
 
   append(record: AuthLogRecord): void {
     this.buffer.push(record);

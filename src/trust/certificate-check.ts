@@ -22,7 +22,10 @@ export class CertificateCheck {
   private readonly cache: LruCache<string, CheckedCertificate>;
   private readonly caKey: KeyObject;
 
-  constructor(private readonly ca: X509Certificate, cacheSize = 100_000) {
+  constructor(
+    private readonly ca: X509Certificate,
+    cacheSize = 100_000,
+  ) {
     this.caKey = ca.publicKey;
     this.cache = new LruCache(cacheSize);
   }

@@ -80,7 +80,8 @@ function text(v: unknown, name: string, max: number, required: boolean): string 
     if (required) throw new BadRequestError(`${name} is required`);
     return undefined;
   }
-  if (typeof v !== 'string' || v.length > max || /[\u0000-\u001f\u007f]/.test(v)) throw new BadRequestError(`${name} must be a string of at most ${max} printable characters`);
+  if (typeof v !== 'string' || v.length > max || /[\u0000-\u001f\u007f]/.test(v))
+    throw new BadRequestError(`${name} must be a string of at most ${max} printable characters`);
   return v;
 }
 
@@ -91,6 +92,7 @@ function identifierEvidence(r: TrustCheckRequest): IdentifierEvidence | undefine
     return undefined;
   }
   const platform = text(r.platform, 'platform', 16, false);
-  if (platform !== undefined && !(IDENTIFIER_PLATFORMS as readonly string[]).includes(platform)) throw new BadRequestError(`platform must be one of ${IDENTIFIER_PLATFORMS.join(', ')}`);
+  if (platform !== undefined && !(IDENTIFIER_PLATFORMS as readonly string[]).includes(platform))
+    throw new BadRequestError(`platform must be one of ${IDENTIFIER_PLATFORMS.join(', ')}`);
   return { identifier, platform: platform as IdentifierPlatform | undefined, configurationKey: text(r.configurationKey, 'configurationKey', 128, false) };
 }

@@ -12,7 +12,10 @@ export interface PolicyView {
 
 /** Device-trust policy: global, with per-application overrides. Reads the database every time (admin path). */
 export class TrustPolicyService {
-  constructor(private readonly store: TrustPolicyStore, private readonly clock: Clock) {}
+  constructor(
+    private readonly store: TrustPolicyStore,
+    private readonly clock: Clock,
+  ) {}
 
   async set(policy: unknown, application: unknown, actor: Actor): Promise<PolicyView> {
     if (!isTrustPolicy(policy)) throw new BadRequestError(`policy must be one of ${TRUST_POLICIES.join(', ')}`);
@@ -25,7 +28,8 @@ export class TrustPolicyService {
 
   /** Back to the global policy for this application; NotFoundError when it has no override. */
   async removeOverride(application: unknown, actor: Actor): Promise<PolicyView> {
-    if (typeof application !== 'string' || !application || application.length > 200) throw new BadRequestError('application must be 1 to 200 printable characters');
+    if (typeof application !== 'string' || !application || application.length > 200)
+      throw new BadRequestError('application must be 1 to 200 printable characters');
     const ok = await this.store.removePolicy(application, { actor, action: 'trust.policy.remove', target: application, at: this.clock.now() });
     if (!ok) throw new NotFoundError(`application ${application.slice(0, 200)} has no policy override`);
     return this.show();

@@ -43,7 +43,13 @@ export class TrustEvaluator {
   ) {}
 
   async byCertificate(cert: X509Certificate | undefined, user: string, now: Date): Promise<TrustVerdict & { recognised: boolean }> {
-    const no = (reason: TrustReason, extra: Partial<TrustVerdict> = {}) => ({ trusted: false, reason, method: 'certificate' as const, recognised: false, ...extra });
+    const no = (reason: TrustReason, extra: Partial<TrustVerdict> = {}) => ({
+      trusted: false,
+      reason,
+      method: 'certificate' as const,
+      recognised: false,
+      ...extra,
+    });
     if (!cert) return { ...no('no-certificate'), method: 'none' };
     const c = this.check.check(cert);
     if (!c.ours) return no('unknown-issuer');
@@ -73,7 +79,8 @@ export class TrustEvaluator {
     if (e.configurationKey !== undefined) {
       const id = await this.keyOwner(e.configurationKey);
       const i = id === undefined ? undefined : this.snapshot.integration(id);
-      if (!i || !APP_CONFIG.has(i.type) || (e.platform && i.type !== e.platform)) return { trusted: false, reason: 'configuration-key-mismatch', method: 'identifier' };
+      if (!i || !APP_CONFIG.has(i.type) || (e.platform && i.type !== e.platform))
+        return { trusted: false, reason: 'configuration-key-mismatch', method: 'identifier' };
       return this.inIntegration(i, e.identifier, user);
     }
     if (e.platform && APP_CONFIG.has(e.platform)) return { trusted: false, reason: 'configuration-key-mismatch', method: 'identifier' };
@@ -124,4 +131,3 @@ export class TrustEvaluator {
     return row;
   }
 }
-

@@ -47,7 +47,6 @@ export class TrustSnapshot {
     return this.reloads.run();
   }
 
-
   private async load(): Promise<void> {
     const [integrations, policies] = await Promise.all([this.directory.listIntegrations(), this.policies.listPolicies()]);
     this.integrations = new Map(integrations.map((i) => [i.id, i]));

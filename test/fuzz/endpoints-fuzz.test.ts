@@ -50,7 +50,9 @@ describe(`fuzz: OCSP, challenge URL and device trust (seed ${SEED})`, function (
     });
     const bodies = fc.sample(mutatedInputs(seeds), { numRuns: OCSP_RUNS, seed: SEED + 2 });
     const cases: FuzzCase[] = bodies.map((b, i) =>
-      i % 4 === 0 ? { method: 'GET', path: `/ocsp/${encodeURIComponent(b.toString('base64'))}` } : { method: 'POST', path: '/ocsp', body: b, headers: { 'Content-Type': 'application/ocsp-request' } },
+      i % 4 === 0
+        ? { method: 'GET', path: `/ocsp/${encodeURIComponent(b.toString('base64'))}` }
+        : { method: 'POST', path: '/ocsp', body: b, headers: { 'Content-Type': 'application/ocsp-request' } },
     );
     const report = await runFuzzCases(server.url, cases, {
       check: (_c, status, body) => {
@@ -71,12 +73,30 @@ describe(`fuzz: OCSP, challenge URL and device trust (seed ${SEED})`, function (
       fc.string({ maxLength: 100 }).map((s) => s.replace(/[\r\n\0]/g, '')),
       fc.constant('Bearer x'),
     );
-    const inputs = fc.sample(fc.tuple(header, fc.constantFrom('/certsrv/mscep_admin/', '/certsrv/mscep_admin/mscep.dll', '/certsrv/mscep_admin/DI000000000000000000/', '/certsrv/mscep_admin/%00%ff/'), fc.constantFrom('text/html', 'application/json', '*/*')), {
-      numRuns: CHALLENGE_RUNS,
-      seed: SEED + 3,
+    const inputs = fc.sample(
+      fc.tuple(
+        header,
+        fc.constantFrom(
+          '/certsrv/mscep_admin/',
+          '/certsrv/mscep_admin/mscep.dll',
+          '/certsrv/mscep_admin/DI000000000000000000/',
+          '/certsrv/mscep_admin/%00%ff/',
+        ),
+        fc.constantFrom('text/html', 'application/json', '*/*'),
+      ),
+      {
+        numRuns: CHALLENGE_RUNS,
+        seed: SEED + 3,
+      },
+    );
+    const cases: FuzzCase[] = inputs.map(([auth, p, accept]) => ({
+      method: 'GET',
+      path: p,
+      headers: { Authorization: auth.replace(/[^\x20-\x7e]/g, '?'), Accept: accept },
+    }));
+    const report = await runFuzzCases(server.url, cases, {
+      check: (_c, status) => ([400, 401, 404, 429].includes(status) ? undefined : `unexpected status ${status}`),
     });
-    const cases: FuzzCase[] = inputs.map(([auth, p, accept]) => ({ method: 'GET', path: p, headers: { Authorization: auth.replace(/[^\x20-\x7e]/g, '?'), Accept: accept } }));
-    const report = await runFuzzCases(server.url, cases, { check: (_c, status) => ([400, 401, 404, 429].includes(status) ? undefined : `unexpected status ${status}`) });
     console.log(`      statuses: ${JSON.stringify(report.byStatus)}`);
     expect(report.serverErrors, JSON.stringify(report.serverErrors.slice(0, 3).map((e) => [e.status, e.body]))).to.deep.equal([]);
     expect(report.byStatus[200] ?? 0).to.equal(0);
@@ -84,12 +104,31 @@ describe(`fuzz: OCSP, challenge URL and device trust (seed ${SEED})`, function (
 
   it(`device trust: ${TRUST_RUNS} generated queries, JSON bodies and mutated proxy certificate headers: 200/400/403, never a 500`, async () => {
     const pemSeed = Buffer.from(leafPem);
-    const value = fc.oneof(fc.string({ maxLength: 60 }), fc.constant(undefined), fc.integer(), fc.constant(null), fc.array(fc.string({ maxLength: 5 }), { maxLength: 3 }), fc.object({ maxDepth: 1 }));
+    const value = fc.oneof(
+      fc.string({ maxLength: 60 }),
+      fc.constant(undefined),
+      fc.integer(),
+      fc.constant(null),
+      fc.array(fc.string({ maxLength: 5 }), { maxLength: 3 }),
+      fc.object({ maxDepth: 1 }),
+    );
     const inputs = fc.sample(
       fc.tuple(
         fc.constantFrom('GET', 'POST'),
-        fc.record({ user: value, application: value, identifier: value, platform: fc.oneof(value, fc.constantFrom('windows', 'macos', 'ios', 'android')), configurationKey: value }, { requiredKeys: [] }),
-        fc.option(mutatedInputs([pemSeed]).map((b) => encodeURIComponent(b.toString('latin1'))), { nil: undefined }),
+        fc.record(
+          {
+            user: value,
+            application: value,
+            identifier: value,
+            platform: fc.oneof(value, fc.constantFrom('windows', 'macos', 'ios', 'android')),
+            configurationKey: value,
+          },
+          { requiredKeys: [] },
+        ),
+        fc.option(
+          mutatedInputs([pemSeed]).map((b) => encodeURIComponent(b.toString('latin1'))),
+          { nil: undefined },
+        ),
         fc.option(fc.string({ maxLength: 300 }), { nil: undefined }),
       ),
       { numRuns: TRUST_RUNS, seed: SEED + 4 },
@@ -97,13 +136,15 @@ describe(`fuzz: OCSP, challenge URL and device trust (seed ${SEED})`, function (
     const cases: FuzzCase[] = inputs.map(([method, fields, certHeader, raw]) => {
       const headers: Record<string, string> = certHeader ? { 'X-SSL-Client-Cert': certHeader.slice(0, 8000) } : {};
       if (method === 'GET') {
-        const qs = Object.entries(fields).map(([k, v]) => `${k}=${encodeURIComponent(typeof v === 'string' ? v : JSON.stringify(v) ?? '')}`);
+        const qs = Object.entries(fields).map(([k, v]) => `${k}=${encodeURIComponent(typeof v === 'string' ? v : (JSON.stringify(v) ?? ''))}`);
         return { method, path: `/v1/device-trust?${qs.join('&')}`, headers };
       }
       const body = Buffer.from(raw !== undefined && raw.length % 3 === 0 ? raw : JSON.stringify(fields));
       return { method, path: '/v1/device-trust', body, headers: { ...headers, 'Content-Type': 'application/json' } };
     });
-    const report = await runFuzzCases(server.url, cases, { check: (_c, status) => ([200, 400, 403, 413, 415, 431].includes(status) ? undefined : `unexpected status ${status}`) });
+    const report = await runFuzzCases(server.url, cases, {
+      check: (_c, status) => ([200, 400, 403, 413, 415, 431].includes(status) ? undefined : `unexpected status ${status}`),
+    });
     console.log(`      statuses: ${JSON.stringify(report.byStatus)}; live heap MB: ${report.rssMb.join(' ')}`);
     expect(report.serverErrors, JSON.stringify(report.serverErrors.slice(0, 3).map((e) => [e.status, e.body]))).to.deep.equal([]);
     expect(flat(report.rssMb)).to.be.below(64);

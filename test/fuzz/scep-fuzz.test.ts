@@ -34,7 +34,11 @@ describe(`fuzz: SCEP PKIOperation (${RUNS} inputs, seed ${SEED})`, function () {
   it('never answers 500, every 200 is a signed CertRep, memory flat', async () => {
     const cas = await server.client.getCaCertificates();
     const keys = await pooledKeys(3);
-    const fresh = await Promise.all(keys.map((key, i) => server.client.preparePkcsReq({ cas, subject: [{ type: 'CN', value: `fuzz-${i}` }], challenge: TEST_CHALLENGE, key, transactionId: `fuzz-${i}` })));
+    const fresh = await Promise.all(
+      keys.map((key, i) =>
+        server.client.preparePkcsReq({ cas, subject: [{ type: 'CN', value: `fuzz-${i}` }], challenge: TEST_CHALLENGE, key, transactionId: `fuzz-${i}` }),
+      ),
+    );
     const seeds = [...fresh.map((r) => r.der), readFixture('scepclient-pkcsreq-des.der'), readFixture('certmonger-pkcsreq-aes.der')];
     const bodies = fc.sample(mutatedInputs(seeds), { numRuns: RUNS, seed: SEED });
     const cases: FuzzCase[] = bodies.map((body, i) =>
@@ -61,7 +65,13 @@ describe(`fuzz: SCEP PKIOperation (${RUNS} inputs, seed ${SEED})`, function () {
     const half = report.rssMb.slice(Math.floor(report.rssMb.length / 2));
     expect(Math.max(...half) - half[0]!).to.be.below(64);
     // and the server still enrolls
-    const ok = await server.client.enroll({ cas, subject: [{ type: 'CN', value: 'after-fuzz' }], challenge: TEST_CHALLENGE, key: keys[0], transactionId: 'after-fuzz' });
+    const ok = await server.client.enroll({
+      cas,
+      subject: [{ type: 'CN', value: 'after-fuzz' }],
+      challenge: TEST_CHALLENGE,
+      key: keys[0],
+      transactionId: 'after-fuzz',
+    });
     expect(ok.status).to.equal(0);
   });
 
@@ -76,7 +86,16 @@ describe(`fuzz: SCEP PKIOperation (${RUNS} inputs, seed ${SEED})`, function () {
     const cipher = contentCipherByOid(OID.aes128Cbc)!;
     const cases: FuzzCase[] = [];
     for (const [i, [messageType, data]] of inner.entries()) {
-      const m = await buildPkiMessage({ messageType: messageType as MessageType, messageData: data, transactionId: `inner-${i}`, recipient: cas.recipient, cipher, digest: 'sha256', signerCert: signer, signerKey: key! });
+      const m = await buildPkiMessage({
+        messageType: messageType as MessageType,
+        messageData: data,
+        transactionId: `inner-${i}`,
+        recipient: cas.recipient,
+        cipher,
+        digest: 'sha256',
+        signerCert: signer,
+        signerKey: key!,
+      });
       cases.push({ method: 'POST', path: '/scep?operation=PKIOperation', body: m.der, headers: { 'Content-Type': 'application/x-pki-message' } });
     }
     const report = await runFuzzCases(server.url, cases, {

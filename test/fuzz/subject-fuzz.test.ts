@@ -75,7 +75,22 @@ const text = fc.oneof(
   { weight: 1, arbitrary: fc.integer({ min: 60, max: 300 }).map((n) => 'x'.repeat(n)) },
   { weight: 1, arbitrary: fc.constantFrom('US', 'USA', 'a@example.com', 'example', 'dev-1', '') },
 );
-const oid = fc.constantFrom(ATTR.CN, ATTR.CN, ATTR.O, ATTR.OU, ATTR.C, ATTR.serialNumber, ATTR.emailAddress, ATTR.DC, ATTR.title, L, ST, UID, '1.2.3.4', '2.5.4.3.1');
+const oid = fc.constantFrom(
+  ATTR.CN,
+  ATTR.CN,
+  ATTR.O,
+  ATTR.OU,
+  ATTR.C,
+  ATTR.serialNumber,
+  ATTR.emailAddress,
+  ATTR.DC,
+  ATTR.title,
+  L,
+  ST,
+  UID,
+  '1.2.3.4',
+  '2.5.4.3.1',
+);
 const tag = fc.constantFrom(0x0c, 0x0c, 0x0c, 0x13, 0x13, 0x16, 0x1e, 0x14, 0x1c, 0x12, 0x04, 0x02, 0x30);
 const attribute = fc.tuple(oid, tag, text).map(([o, t, v]) => atv(o, t, v));
 const rdn = fc.oneof({ weight: 9, arbitrary: attribute }, { weight: 1, arbitrary: fc.array(attribute, { minLength: 2, maxLength: 3 }) });
@@ -84,7 +99,10 @@ const plainCn = fc.string({ minLength: 1, maxLength: 64 }).filter((s) => !/[\u00
 /** Subjects for /scep: random names, near-valid ones with one hostile attribute, raw garbage. */
 const defaultSubject = fc.oneof(
   { weight: 5, arbitrary: fc.array(rdn, { maxLength: 5 }).map((rdns) => nameDer(...rdns)) },
-  { weight: 4, arbitrary: fc.tuple(plainCn, fc.option(rdn, { nil: undefined })).map(([cn, extra]) => nameDer(atv(ATTR.CN, 0x0c, cn), ...(extra ? [extra] : []))) },
+  {
+    weight: 4,
+    arbitrary: fc.tuple(plainCn, fc.option(rdn, { nil: undefined })).map(([cn, extra]) => nameDer(atv(ATTR.CN, 0x0c, cn), ...(extra ? [extra] : []))),
+  },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 48 }).map((b) => tlv(0x30, Buffer.from(b))) },
 );
 
@@ -149,8 +167,14 @@ describe(`fuzz: hostile CSR subjects (${RUNS} + ${INTEGRATION_RUNS} inputs, seed
     const [key] = await pooledKeys(1);
     const ou = atv(ATTR.OU, 0x0c, integ.id);
     const integrationSubject = fc.oneof(
-      { weight: 3, arbitrary: fc.tuple(fc.option(rdn, { nil: undefined }), text).map(([extra, cn]) => nameDer(ou, atv(ATTR.CN, 0x0c, cn), ...(extra ? [extra] : []))) },
-      { weight: 2, arbitrary: fc.tuple(fc.option(rdn, { nil: undefined }), plainCn).map(([extra, cn]) => nameDer(ou, atv(ATTR.CN, 0x0c, cn), ...(extra ? [extra] : []))) },
+      {
+        weight: 3,
+        arbitrary: fc.tuple(fc.option(rdn, { nil: undefined }), text).map(([extra, cn]) => nameDer(ou, atv(ATTR.CN, 0x0c, cn), ...(extra ? [extra] : []))),
+      },
+      {
+        weight: 2,
+        arbitrary: fc.tuple(fc.option(rdn, { nil: undefined }), plainCn).map(([extra, cn]) => nameDer(ou, atv(ATTR.CN, 0x0c, cn), ...(extra ? [extra] : []))),
+      },
       { weight: 1, arbitrary: fc.array(rdn, { maxLength: 4 }).map((rdns) => nameDer(ou, ...rdns)) },
     );
     const subjects = fc.sample(integrationSubject, { numRuns: INTEGRATION_RUNS, seed: SEED + 1 });

@@ -16,14 +16,23 @@ describe('admin API /admin/v1 (API keys, roles, audit log)', function () {
 
   before(async () => {
     server = await startIntegrationServer({ SCEPTER_AUTH_MAX_FAILURES: '4' });
-    for (const role of ['owner', 'administrator', 'application-manager', 'read-only'] as Role[]) keys[role] = await server.app.services.apiKeys.create(role, TEST_ACTOR);
+    for (const role of ['owner', 'administrator', 'application-manager', 'read-only'] as Role[])
+      keys[role] = await server.app.services.apiKeys.create(role, TEST_ACTOR);
   });
   after(async () => server.destroy());
 
-  const api = (method: string, path: string, opts: { key?: string; body?: unknown; from?: string; headers?: Record<string, string> } = {}): Promise<ApiResponse> =>
+  const api = (
+    method: string,
+    path: string,
+    opts: { key?: string; body?: unknown; from?: string; headers?: Record<string, string> } = {},
+  ): Promise<ApiResponse> =>
     new Promise((resolve, reject) => {
       const payload = opts.body === undefined ? undefined : Buffer.from(typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body));
-      const headers: Record<string, string> = { ...(opts.key ? { Authorization: `Bearer ${opts.key}` } : {}), ...(payload ? { 'Content-Type': 'application/json' } : {}), ...opts.headers };
+      const headers: Record<string, string> = {
+        ...(opts.key ? { Authorization: `Bearer ${opts.key}` } : {}),
+        ...(payload ? { 'Content-Type': 'application/json' } : {}),
+        ...opts.headers,
+      };
       const req = http.request(`${server.url}/admin/v1${path}`, { method, headers, localAddress: opts.from, agent: false }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -79,12 +88,25 @@ describe('admin API /admin/v1 (API keys, roles, audit log)', function () {
     const created = await api('POST', '/integrations', { key, body: { type: 'ios-certs', name: 'Legacy', allowLegacy: true } });
     expect(created.status).to.equal(201);
     const v = created.body;
-    expect(v).to.include({ type: 'ios-certs', name: 'Legacy', status: 'disabled', scepUrl: `${server.url}/scep/${v.id}`, challengeUrl: `${server.url}/certsrv/mscep_admin/`, subjectName: `CN={DeviceUid},OU=${v.id}` });
+    expect(v).to.include({
+      type: 'ios-certs',
+      name: 'Legacy',
+      status: 'disabled',
+      scepUrl: `${server.url}/scep/${v.id}`,
+      challengeUrl: `${server.url}/certsrv/mscep_admin/`,
+      subjectName: `CN={DeviceUid},OU=${v.id}`,
+    });
     expect(v.challengeUsername).to.match(/^ndes-/);
     expect(v.challengePassword).to.be.a('string').with.length.above(20);
     const shown = await api('GET', `/integrations/${v.id}`, { key });
     expect(shown.body).to.not.have.property('challengePassword');
-    expect(shown.body.ws1.certificateAuthority).to.include({ authorityType: 'Microsoft ADCS', protocol: 'SCEP', version: 'NDES 2008/2012', challengeType: 'Dynamic', challengePassword: null });
+    expect(shown.body.ws1.certificateAuthority).to.include({
+      authorityType: 'Microsoft ADCS',
+      protocol: 'SCEP',
+      version: 'NDES 2008/2012',
+      challengeType: 'Dynamic',
+      challengePassword: null,
+    });
     expect((await api('PUT', `/integrations/${v.id}/status`, { key, body: { status: 'all' } })).body.status).to.equal('all');
     const rotated = await api('POST', `/integrations/${v.id}/rotate-challenge-credentials`, { key });
     expect(rotated.body.challengePassword).to.be.a('string').and.not.equal(v.challengePassword);
@@ -152,7 +174,17 @@ describe('admin API /admin/v1 (API keys, roles, audit log)', function () {
     expect(create!.from).to.match(/127\.0\.0\.1$/);
     expect(Date.parse(create!.at)).to.be.closeTo(Date.now(), 60_000);
     const actions = entries.filter((e) => e.who !== 'test').map((e) => e.action);
-    for (const a of ['integration.create', 'integration.status', 'integration.rotate-challenge-credentials', 'integration.profile', 'group.create', 'group.add-member', 'api-key.create', 'api-key.revoke']) expect(actions).to.include(a);
+    for (const a of [
+      'integration.create',
+      'integration.status',
+      'integration.rotate-challenge-credentials',
+      'integration.profile',
+      'group.create',
+      'group.add-member',
+      'api-key.create',
+      'api-key.revoke',
+    ])
+      expect(actions).to.include(a);
     // refused and read-only requests change nothing and are not logged as changes
     expect(entries.filter((e) => e.action === 'integration.create' && e.who === keys['read-only'].id)).to.have.length(0);
     // no secrets in the log

@@ -16,11 +16,13 @@ describe('admin completeness: undoing group, integration and policy changes; mig
     });
     return { status: res.status, body: (await res.json()) as any };
   };
-  const audit = async (action: string) => (await server.app.services.audit.list({ action, limit: 100 })).map((e) => ({ target: e.target, details: e.details, who: e.who }));
+  const audit = async (action: string) =>
+    (await server.app.services.audit.list({ action, limit: 100 })).map((e) => ({ target: e.target, details: e.details, who: e.who }));
 
   before(async () => {
     server = await startIntegrationServer({ SCEPTER_SYNC_SCHEDULE: 'off' });
-    for (const role of ['owner', 'administrator', 'application-manager', 'read-only'] as const) keys[role] = (await server.app.services.apiKeys.create(role, TEST_ACTOR)).key;
+    for (const role of ['owner', 'administrator', 'application-manager', 'read-only'] as const)
+      keys[role] = (await server.app.services.apiKeys.create(role, TEST_ACTOR)).key;
   });
   after(async () => server?.destroy());
 
@@ -67,7 +69,10 @@ describe('admin completeness: undoing group, integration and policy changes; mig
     const gone = await cli(server, ['group', 'delete', 'testers']);
     expect(gone.code).to.equal(1);
     expect(gone.stderr).to.equal('scepter: no group testers\n');
-    expect((await audit('group.delete')).map((e) => [e.target, e.details])).to.deep.equal([['testers', { members: 1 }], ['testers', { members: 0 }]]);
+    expect((await audit('group.delete')).map((e) => [e.target, e.details])).to.deep.equal([
+      ['testers', { members: 1 }],
+      ['testers', { members: 0 }],
+    ]);
   });
 
   it('renames an integration (application managers may), keeping its id; bad names are refused', async () => {
@@ -121,7 +126,13 @@ describe('admin completeness: undoing group, integration and policy changes; mig
       const integ = await createIosCerts(server, 'Legacy');
       legacy = integ.id;
       await s.integrations.setStatus(legacy, 'all', undefined, TEST_ACTOR);
-      udids = (await enrollMany(server, integ, Array.from({ length: 3 }, (_, i) => udid('dddd', i)))).map((d) => d.udid);
+      udids = (
+        await enrollMany(
+          server,
+          integ,
+          Array.from({ length: 3 }, (_, i) => udid('dddd', i)),
+        )
+      ).map((d) => d.udid);
       sim = await startWs1Simulator({ inventory: udids.map((u) => appleDevice(u)) });
     });
     after(async () => sim?.close());
@@ -129,7 +140,9 @@ describe('admin completeness: undoing group, integration and policy changes; mig
     it('plan, apply, verify, cutover, rollback as the CLI does them; dry runs change nothing; roles and bad bodies refused', async () => {
       const ws1 = { url: sim.url, username: sim.credentials.username, password: sim.credentials.password, apiKey: sim.credentials.tenantCode };
       expect((await call('POST', `/migrations/${legacy}/plan`, keys['read-only'], { ws1 })).status).to.equal(403);
-      expect((await call('POST', `/migrations/${legacy}/plan`, keys.administrator, { ws1: { url: sim.url } })).body.message).to.match(/ws1.username \(string\) is required/);
+      expect((await call('POST', `/migrations/${legacy}/plan`, keys.administrator, { ws1: { url: sim.url } })).body.message).to.match(
+        /ws1.username \(string\) is required/,
+      );
       expect((await call('POST', `/migrations/${legacy}/plan`, keys.administrator, '{"dryRun": "yes"}')).status).to.equal(400);
       expect((await call('POST', `/migrations/${legacy}/plan`, keys.administrator, 'not json')).status).to.equal(400);
       expect((await call('POST', `/migrations/${legacy}/cutover`)).body.message).to.match(/no migration of .* yet/);
@@ -145,7 +158,8 @@ describe('admin completeness: undoing group, integration and policy changes; mig
       expect((await call('POST', `/migrations/${legacy}/apply`, keys.administrator, { dryRun: true })).body.message).to.match(/missing WS1 settings/);
       const dryApply = await call('POST', `/migrations/${legacy}/apply`, keys.administrator, { ws1, dryRun: true });
       expect(dryApply.body).to.include({ outcome: 'dry-run' });
-      const state = async () => (await server.app.services.db.manager.query('SELECT state FROM legacy_migrations WHERE legacy_integration_id = ?', [legacy]))[0]?.state ?? null;
+      const state = async () =>
+        (await server.app.services.db.manager.query('SELECT state FROM legacy_migrations WHERE legacy_integration_id = ?', [legacy]))[0]?.state ?? null;
       expect(await state()).to.equal('planned');
       const apply = await call('POST', `/migrations/${legacy}/apply`, keys.administrator, { ws1, name: 'Via the API' });
       expect(apply.body).to.include({ outcome: 'done', state: 'applied' });

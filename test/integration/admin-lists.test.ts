@@ -36,7 +36,11 @@ function bulkRows(now: number): Bulk[] {
 
 function cli(server: TestServer, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: server.dir, env: { ...process.env, ...server.env, SCEPTER_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: server.dir,
+      env: { ...process.env, ...server.env, SCEPTER_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c));
@@ -61,7 +65,12 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     const api = async (p: string, k = key) => {
       const res = await fetch(`${server.url}/admin/v1${p}`, { headers: { Authorization: `Bearer ${k}` } });
       const text = await res.text();
-      return { status: res.status, type: res.headers.get('content-type') ?? '', text, body: /json/.test(res.headers.get('content-type') ?? '') ? JSON.parse(text) : undefined };
+      return {
+        status: res.status,
+        type: res.headers.get('content-type') ?? '',
+        text,
+        body: /json/.test(res.headers.get('content-type') ?? '') ? JSON.parse(text) : undefined,
+      };
     };
     /** every page of a list, following nextCursor */
     const walk = async (kind: string, query: string, limit: number) => {
@@ -110,17 +119,44 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
             m,
             db.dialect,
             'INSERT INTO certificates (serial, subject, fingerprint_sha256, public_key_hash, not_before, not_after, der, endpoint_id, integration_id, device_id, status, revoked_at, revocation_reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-            [r.serial, `CN=${r.deviceId}`, r.serial.padEnd(64, '0'), r.serial.padEnd(64, '0'), d(new Date(now - 30 * DAY)), d(r.notAfter), Buffer.from([0x30, 0]), 'bulk', r.integrationId, r.deviceId, r.status, revoked ? d(new Date(now)) : null, revoked ? 1 : null, d(new Date(now))],
+            [
+              r.serial,
+              `CN=${r.deviceId}`,
+              r.serial.padEnd(64, '0'),
+              r.serial.padEnd(64, '0'),
+              d(new Date(now - 30 * DAY)),
+              d(r.notAfter),
+              Buffer.from([0x30, 0]),
+              'bulk',
+              r.integrationId,
+              r.deviceId,
+              r.status,
+              revoked ? d(new Date(now)) : null,
+              revoked ? 1 : null,
+              d(new Date(now)),
+            ],
           );
         }
       });
-      const ids: { id: number; serial: string }[] = await rawQuery(db.manager, db.dialect, "SELECT id, serial FROM certificates WHERE endpoint_id = 'bulk'", []);
+      const ids: { id: number; serial: string }[] = await rawQuery(
+        db.manager,
+        db.dialect,
+        "SELECT id, serial FROM certificates WHERE endpoint_id = 'bulk'",
+        [],
+      );
       const byserial = new Map(ids.map((r) => [r.serial, Number(r.id)]));
       for (const r of bulk) r.id = byserial.get(r.serial);
 
       const inventory = new InventoryRepository(db);
       const devices = (n: number, prefix: string) =>
-        Array.from({ length: n }, (_, i) => ({ udid: `${prefix}${String(i).padStart(4, '0')}`, serialNumber: `SN${i}`, platform: i % 3 === 0 ? 'Android' : 'Apple', enrollmentStatus: i === 5 ? 'Unenrolled' : 'Enrolled', userName: `user${i}`, lastSeen: new Date(now - DAY) }));
+        Array.from({ length: n }, (_, i) => ({
+          udid: `${prefix}${String(i).padStart(4, '0')}`,
+          serialNumber: `SN${i}`,
+          platform: i % 3 === 0 ? 'Android' : 'Apple',
+          enrollmentStatus: i === 5 ? 'Unenrolled' : 'Enrolled',
+          userName: `user${i}`,
+          lastSeen: new Date(now - DAY),
+        }));
       await inventory.replaceInventory(a, devices(30, 'AAUDID-'), new Date(now));
       await inventory.replaceInventory(b, devices(5, 'BBUDID-'), new Date(now));
     });
@@ -145,20 +181,32 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
 
     it('filters: status (each), integration, device prefix, expiring before, combined', async () => {
       const now = Date.now();
-      const expect_ = (pred: (r: Bulk) => boolean) => bulk.filter(pred).map((r) => r.serial).sort();
+      const expect_ = (pred: (r: Bulk) => boolean) =>
+        bulk
+          .filter(pred)
+          .map((r) => r.serial)
+          .sort();
       const ours = new Set(bulk.map((r) => r.serial));
-      const serials = (items: { serial: string }[]) => items.map((c) => c.serial).filter((s) => ours.has(s)).sort();
+      const serials = (items: { serial: string }[]) =>
+        items
+          .map((c) => c.serial)
+          .filter((s) => ours.has(s))
+          .sort();
       const expired = await walk('certificates', 'status=expired', 13);
       expect(serials(expired)).to.deep.equal(expect_((r) => r.status !== 'revoked' && r.notAfter.getTime() <= now));
       const times = expired.map((c) => Date.parse(c.notAfter));
       expect(times).to.deep.equal([...times].sort((x, y) => x - y)); // soonest first
       expect(serials(await walk('certificates', 'status=revoked', 11))).to.deep.equal(expect_((r) => r.status === 'revoked'));
-      expect(serials(await walk('certificates', 'status=superseded', 11))).to.deep.equal(expect_((r) => r.status === 'superseded' && r.notAfter.getTime() > now));
+      expect(serials(await walk('certificates', 'status=superseded', 11))).to.deep.equal(
+        expect_((r) => r.status === 'superseded' && r.notAfter.getTime() > now),
+      );
       const valid = await walk('certificates', 'status=valid', 50);
       expect(serials(valid)).to.deep.equal(expect_((r) => r.status !== 'revoked' && r.notAfter.getTime() > now));
       expect(valid.map((c) => c.serial)).to.include.members([real.first, real.second, real.other]);
       expect(serials(await walk('certificates', 'integration=DI-BULK1', 17))).to.deep.equal(expect_((r) => r.integrationId === 'DI-BULK1'));
-      expect(serials(await walk('certificates', 'integration=DI-BULK1&status=revoked', 3))).to.deep.equal(expect_((r) => r.integrationId === 'DI-BULK1' && r.status === 'revoked'));
+      expect(serials(await walk('certificates', 'integration=DI-BULK1&status=revoked', 3))).to.deep.equal(
+        expect_((r) => r.integrationId === 'DI-BULK1' && r.status === 'revoked'),
+      );
       const byDevice = await walk('certificates', 'device=bulk-01', 4);
       expect(serials(byDevice)).to.deep.equal(expect_((r) => r.deviceId.startsWith('bulk-01')));
       expect(byDevice.map((c) => c.deviceId)).to.deep.equal([...byDevice.map((c) => c.deviceId)].sort());
@@ -171,8 +219,26 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     it('devices: counts, latest serial, trust, last seen; filters and paging', async () => {
       const ofA = (await api(`/devices?integration=${a}`)).body.devices;
       expect(ofA).to.deep.equal([
-        { integrationId: a, deviceId: 'UDID-1', certificates: 2, validCertificates: 2, revokedCertificates: 0, latestSerial: real.second, trust: 'trusted', lastSeenAt: null },
-        { integrationId: a, deviceId: 'UDID-2', certificates: 1, validCertificates: 0, revokedCertificates: 1, latestSerial: real.revoked, trust: 'revoked', lastSeenAt: null },
+        {
+          integrationId: a,
+          deviceId: 'UDID-1',
+          certificates: 2,
+          validCertificates: 2,
+          revokedCertificates: 0,
+          latestSerial: real.second,
+          trust: 'trusted',
+          lastSeenAt: null,
+        },
+        {
+          integrationId: a,
+          deviceId: 'UDID-2',
+          certificates: 1,
+          validCertificates: 0,
+          revokedCertificates: 1,
+          latestSerial: real.revoked,
+          trust: 'revoked',
+          lastSeenAt: null,
+        },
       ]);
       const all = await walk('devices', '', 9);
       const pairs = all.map((d) => `${d.deviceId}|${d.integrationId}`);
@@ -182,14 +248,20 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const now = Date.now();
       const trustOf = (key: string) => {
         const rows = bulk.filter((r) => `${r.deviceId}|${r.integrationId}` === key);
-        return rows.some((r) => r.status !== 'revoked' && r.notAfter.getTime() > now) ? 'trusted' : rows.some((r) => r.status === 'revoked') ? 'revoked' : 'expired';
+        return rows.some((r) => r.status !== 'revoked' && r.notAfter.getTime() > now)
+          ? 'trusted'
+          : rows.some((r) => r.status === 'revoked')
+            ? 'revoked'
+            : 'expired';
       };
       for (const t of ['trusted', 'revoked', 'expired']) {
         const got = (await walk('devices', `trust=${t}`, 7)).map((d) => `${d.deviceId}|${d.integrationId}`).filter((p) => !p.startsWith('UDID-'));
         expect(got.sort(), t).to.deep.equal([...expected].filter((k) => trustOf(k) === t).sort());
       }
       const prefixed = await walk('devices', 'device=bulk-04&integration=DI-BULK2', 2);
-      expect(prefixed.map((d) => d.deviceId)).to.deep.equal([...new Set(bulk.filter((r) => r.integrationId === 'DI-BULK2' && r.deviceId.startsWith('bulk-04')).map((r) => r.deviceId))].sort());
+      expect(prefixed.map((d) => d.deviceId)).to.deep.equal(
+        [...new Set(bulk.filter((r) => r.integrationId === 'DI-BULK2' && r.deviceId.startsWith('bulk-04')).map((r) => r.deviceId))].sort(),
+      );
     });
 
     it('the synced WS1 inventory: every device once, filters (platform, status, UDID prefix in any case)', async () => {
@@ -202,7 +274,9 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect((await walk('inventory', 'platform=Android', 3)).map((d) => d.udid)).to.have.length(10 + 2);
       expect((await walk('inventory', `integration=${b}&platform=Android`, 3)).map((d) => d.udid)).to.deep.equal(['BBUDID-0000', 'BBUDID-0003']);
       expect((await api('/inventory?enrollmentStatus=Unenrolled')).body.inventory.map((d: { udid: string }) => d.udid).sort()).to.deep.equal(['AAUDID-0005']);
-      expect((await api('/inventory?device=aaudid-001')).body.inventory.map((d: { udid: string }) => d.udid)).to.deep.equal(Array.from({ length: 10 }, (_, i) => `AAUDID-001${i}`));
+      expect((await api('/inventory?device=aaudid-001')).body.inventory.map((d: { udid: string }) => d.udid)).to.deep.equal(
+        Array.from({ length: 10 }, (_, i) => `AAUDID-001${i}`),
+      );
     });
 
     it('format=csv streams every page as CSV (header, rows, formula cells neutralised)', async () => {
@@ -218,10 +292,15 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const whole = await api('/certificates?format=csv');
       expect(whole.text.trimEnd().split('\n')).to.have.length(BULK + 4 + 1); // more than one export page
       const devices = await api(`/devices?format=csv&integration=${a}`);
-      expect(devices.text.trimEnd().split('\n').slice(1)).to.deep.equal([`${a},UDID-1,trusted,2,2,0,${real.second},`, `${a},UDID-2,revoked,1,0,1,${real.revoked},`]);
+      expect(devices.text.trimEnd().split('\n').slice(1)).to.deep.equal([
+        `${a},UDID-1,trusted,2,2,0,${real.second},`,
+        `${a},UDID-2,revoked,1,0,1,${real.revoked},`,
+      ]);
       const inv = await api('/inventory?format=csv&platform=Android');
       expect(inv.text.trimEnd().split('\n')).to.have.length(13);
-      expect((await api('/inventory?format=csv&integration=DI-NONE')).text).to.equal('integrationId,udid,platform,enrollmentStatus,serialNumber,macAddress,imei,userName,lastSeen,syncedAt\n');
+      expect((await api('/inventory?format=csv&integration=DI-NONE')).text).to.equal(
+        'integrationId,udid,platform,enrollmentStatus,serialNumber,macAddress,imei,userName,lastSeen,syncedAt\n',
+      );
     });
 
     it('bad input: clear JSON 400s; a cursor only fits its own list and filters; a key is needed', async () => {
@@ -234,7 +313,10 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         ['/certificates?cursor=%%%', /cursor is not a cursor of this list/],
         [`/certificates?cursor=${cursorOfDevices}`, /cursor is not a cursor of this list/],
         [`/devices?integration=${a}&cursor=${cursorOfDevices}`, /cursor is not a cursor of this list/],
-        [`/certificates?status=expired&cursor=${Buffer.from('{"o":"certificates:notAfter","k":["not a time",1]}').toString('base64url')}`, /cursor is not a cursor of this list/],
+        [
+          `/certificates?status=expired&cursor=${Buffer.from('{"o":"certificates:notAfter","k":["not a time",1]}').toString('base64url')}`,
+          /cursor is not a cursor of this list/,
+        ],
         [`/certificates?cursor=${Buffer.from('{"o":"certificates:id","k":[1.5]}').toString('base64url')}`, /cursor is not a cursor of this list/],
         ['/certificates?expiringBefore=tomorrow', /expiringBefore must be a date/],
         ['/certificates?integration=a%20b', /integration must be an integration id/],
@@ -267,7 +349,9 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         expect(text.stdout).to.match(/\(more: --cursor [A-Za-z0-9_-]+\)\n$/);
         const devices = await cli(server, ['device', 'list', '--csv', '--integration', a]);
         expect(devices.code, devices.stderr).to.equal(0);
-        expect(devices.stdout).to.equal(`integrationId,deviceId,trust,certificates,validCertificates,revokedCertificates,latestSerial,lastSeenAt\n${a},UDID-1,trusted,2,2,0,${real.second},\n${a},UDID-2,revoked,1,0,1,${real.revoked},\n`);
+        expect(devices.stdout).to.equal(
+          `integrationId,deviceId,trust,certificates,validCertificates,revokedCertificates,latestSerial,lastSeenAt\n${a},UDID-1,trusted,2,2,0,${real.second},\n${a},UDID-2,revoked,1,0,1,${real.revoked},\n`,
+        );
         const devText = await cli(server, ['device', 'list', '--integration', a]);
         expect(devText.stdout.split('\n')[0]).to.match(/^INTEGRATION +DEVICE +TRUST +CERTS +VALID +LATEST SERIAL +LAST SEEN$/);
         const all = await cli(server, ['cert', 'list', '--csv']);

@@ -14,7 +14,9 @@ function registeredRoutes(server: IntegrationServer): string[] {
   const router = buildAdminRouter(server.app.services, new AuthFailureLimiter(server.app.services.config.auth, server.app.services.clock), () => '127.0.0.1');
   const out: string[] = [];
   for (const layer of router.stack) {
-    const path = String(layer.path).replace(/^\/admin\/v1/, '').replace(/:(\w+)/g, '{$1}');
+    const path = String(layer.path)
+      .replace(/^\/admin\/v1/, '')
+      .replace(/:(\w+)/g, '{$1}');
     for (const m of layer.methods) if (m !== 'HEAD') out.push(`${m} ${path}`);
   }
   return out.sort();
@@ -49,7 +51,8 @@ describe('admin API: the OpenAPI document against the routes and their answers; 
     const op = (doc.paths as Record<string, Record<string, any>>)[template]?.[method];
     expect(op, `${method} ${template} is documented`).to.not.equal(undefined);
     const response = op.responses[String(res.status)] ?? op.responses.default;
-    if (res.status >= 400) expect(op.responses[String(res.status)], `${method} ${template} ${res.status} is an error, described by default`).to.equal(undefined);
+    if (res.status >= 400)
+      expect(op.responses[String(res.status)], `${method} ${template} ${res.status} is an error, described by default`).to.equal(undefined);
     const schema = response.content?.['application/json']?.schema;
     expect(schema, `${method} ${template} ${res.status} has a JSON schema`).to.not.equal(undefined);
     const validate = ajv.compile({ ...schema, components: doc.components });
@@ -73,21 +76,31 @@ describe('admin API: the OpenAPI document against the routes and their answers; 
     const registered = registeredRoutes(server);
     expect(registered.length).to.be.greaterThan(40);
     const documented = documentedRoutes(doc);
-    expect(registered.filter((r) => !documented.includes(r)), 'registered but not documented').to.deep.equal([]);
-    expect(documented.filter((r) => !registered.includes(r)), 'documented but not registered').to.deep.equal([]);
+    expect(
+      registered.filter((r) => !documented.includes(r)),
+      'registered but not documented',
+    ).to.deep.equal([]);
+    expect(
+      documented.filter((r) => !registered.includes(r)),
+      'documented but not registered',
+    ).to.deep.equal([]);
     for (const [path, ops] of Object.entries(doc.paths) as [string, Record<string, any>][]) {
       for (const [method, op] of Object.entries(ops)) {
         expect(METHODS).to.include(method);
         expect(op.summary, `${method} ${path}`).to.be.a('string').and.not.equal('');
         expect(op['x-permission'], `${method} ${path}`).to.be.a('string');
         const params = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
-        expect((op.parameters ?? []).filter((p: { in: string }) => p.in === 'path').map((p: { name: string }) => p.name), `${method} ${path}`).to.deep.equal(params);
+        expect(
+          (op.parameters ?? []).filter((p: { in: string }) => p.in === 'path').map((p: { name: string }) => p.name),
+          `${method} ${path}`,
+        ).to.deep.equal(params);
         expect(op.responses.default.content['application/json'].schema).to.deep.equal({ $ref: '#/components/schemas/Error' });
       }
     }
     // every schema the document refers to exists, and compiles
     for (const m of JSON.stringify(doc).matchAll(/"\$ref":"#\/components\/schemas\/(\w+)"/g)) expect(doc.components.schemas, m[1]).to.have.property(m[1]!);
-    for (const [name, schema] of Object.entries(doc.components.schemas)) expect(() => ajv.compile({ ...schema, components: doc.components }), name).to.not.throw();
+    for (const [name, schema] of Object.entries(doc.components.schemas))
+      expect(() => ajv.compile({ ...schema, components: doc.components }), name).to.not.throw();
   });
 
   it('real answers of the main routes match the documented schemas (successes and errors)', async () => {
@@ -131,8 +144,10 @@ describe('admin API: the OpenAPI document against the routes and their answers; 
     expect(documented.filter((r) => r.includes('/migrations/{legacyId}/')).every((r) => r.endsWith(' migrations:run'))).to.equal(true);
   });
 
-  it("x-permission is what the route enforces: every role on every GET route without parameters", async () => {
-    const keys = Object.fromEntries(await Promise.all(ROLES.map(async (role) => [role, (await server.app.services.apiKeys.create(role, TEST_ACTOR)).key] as const)));
+  it('x-permission is what the route enforces: every role on every GET route without parameters', async () => {
+    const keys = Object.fromEntries(
+      await Promise.all(ROLES.map(async (role) => [role, (await server.app.services.apiKeys.create(role, TEST_ACTOR)).key] as const)),
+    );
     const gets = Object.entries(doc.paths as Record<string, Record<string, any>>).filter(([path, ops]) => ops.get && !path.includes('{'));
     expect(gets.length).to.be.greaterThan(10);
     for (const [path, ops] of gets) {

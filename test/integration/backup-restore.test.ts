@@ -17,9 +17,14 @@ const CLI = path.resolve(__dirname, '../../src/cli/index.js');
 
 function cli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: 120_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    const child = execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { ...process.env, ...env }, timeout: 120_000, maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
     child.stdin?.end();
   });
 }
@@ -83,7 +88,13 @@ describe('backup during enrollment load, restore into a new home', function () {
       Array.from({ length: 8 }, async (_, w) => {
         while (!backupEnded || received.filter((r) => r.at > backupEnded).length < 10) {
           const i = n++;
-          const r = await client.enroll({ cas, subject: [{ type: 'CN', value: `backup-${i}` }], challenge: TEST_CHALLENGE, key: keys[w], transactionId: `backup-${i}` });
+          const r = await client.enroll({
+            cas,
+            subject: [{ type: 'CN', value: `backup-${i}` }],
+            challenge: TEST_CHALLENGE,
+            key: keys[w],
+            transactionId: `backup-${i}`,
+          });
           expect(r.status, r.failText).to.equal(PkiStatus.SUCCESS);
           const file = path.join(certsOut, `c${i}.pem`);
           fs.writeFileSync(file, pemEncode('CERTIFICATE', r.certificate!.der));
@@ -100,7 +111,14 @@ describe('backup during enrollment load, restore into a new home', function () {
     expect(backup.code, backup.stderr + backup.stdout).to.equal(0);
     const summary = JSON.parse(backup.stdout) as { file: string; certificates: number; files: string[]; databaseIncluded: boolean };
     expect(summary.databaseIncluded).to.equal(true);
-    expect(summary.files).to.include.members(['data/scepter.sqlite', 'certs/ca.key.pem', 'certs/ca.cert.pem', 'certs/secret.key', 'certs/ocsp-signer.pem', 'certs/tls-server.key.pem']);
+    expect(summary.files).to.include.members([
+      'data/scepter.sqlite',
+      'certs/ca.key.pem',
+      'certs/ca.cert.pem',
+      'certs/secret.key',
+      'certs/ocsp-signer.pem',
+      'certs/tls-server.key.pem',
+    ]);
     expect(fs.statSync(backupFile).mode & 0o777).to.equal(0o600);
     expect(backup.stderr).to.match(/database snapshot taken/);
     const before = received.filter((r) => r.at < backupStarted);
@@ -153,7 +171,13 @@ describe('backup during enrollment load, restore into a new home', function () {
     expect(restore.code, restore.stderr + restore.stdout).to.equal(0);
     const restored = JSON.parse(restore.stdout) as { certificates: number; checks: string[]; env: Record<string, string> };
     expect(restored.certificates).to.equal(summary.certificates);
-    expect(restored.checks).to.include.members(['ca.key.pem: matches ca.cert.pem', 'ocsp-signer.pem: matches its certificate', 'tls-server.key.pem: matches tls-server.cert.pem', 'secret.key: a 32-byte key', 'database: migrations up to date']);
+    expect(restored.checks).to.include.members([
+      'ca.key.pem: matches ca.cert.pem',
+      'ocsp-signer.pem: matches its certificate',
+      'tls-server.key.pem: matches tls-server.cert.pem',
+      'secret.key: a 32-byte key',
+      'database: migrations up to date',
+    ]);
     expect(fs.statSync(path.join(target, 'certs', 'ca.key.pem')).mode & 0o777).to.equal(0o600);
     expect(restored.env.SCEPTER_DATABASE).to.equal(path.join(target, 'data', 'scepter.sqlite'));
     const forced = await cli(['restore', backupFile, '--to', busy, '--passphrase-file', passFile, '--force', '--json'], {});
@@ -165,7 +189,11 @@ describe('backup during enrollment load, restore into a new home', function () {
     servers.push(await startServerProcess(homeEnv(target, port2)));
     const caPem = path.join(target, 'certs', 'ca.cert.pem');
     expect(fs.readFileSync(caPem)).to.deep.equal(fs.readFileSync(path.join(home, 'certs', 'ca.cert.pem')));
-    const statuses = await ocspStatuses(port2, caPem, received.map((r) => r.file));
+    const statuses = await ocspStatuses(
+      port2,
+      caPem,
+      received.map((r) => r.file),
+    );
     const good = [...statuses.values()].filter((s) => s === 'good').length;
     for (const r of before) expect(statuses.get(r.file), r.file).to.equal('good');
     // issued after the snapshot: unknown to the restored server (it is a snapshot, not a live copy)
@@ -254,19 +282,30 @@ describe('restore of an encrypted CA with an RA pair', function () {
       const missing = await cli(['restore', file, '--to', path.join(server.dir, 'r1'), '--passphrase-file', pass], {});
       expect(missing.code).to.equal(1);
       expect(missing.stderr).to.contain('certs/ca.key.pem is encrypted: set SCEPTER_CA_KEY_PASSPHRASE');
-      const wrong = await cli(['restore', file, '--to', path.join(server.dir, 'r1'), '--passphrase-file', pass], { SCEPTER_CA_KEY_PASSPHRASE: 'not the CA passphrase' });
+      const wrong = await cli(['restore', file, '--to', path.join(server.dir, 'r1'), '--passphrase-file', pass], {
+        SCEPTER_CA_KEY_PASSPHRASE: 'not the CA passphrase',
+      });
       expect(wrong.stderr).to.contain('certs/ca.key.pem does not open with SCEPTER_CA_KEY_PASSPHRASE');
       expect(fs.existsSync(path.join(server.dir, 'r1'))).to.equal(false);
-      const ok = await cli(['restore', file, '--to', path.join(server.dir, 'r1'), '--passphrase-file', pass, '--json'], { SCEPTER_CA_KEY_PASSPHRASE: 'the CA key passphrase' });
+      const ok = await cli(['restore', file, '--to', path.join(server.dir, 'r1'), '--passphrase-file', pass, '--json'], {
+        SCEPTER_CA_KEY_PASSPHRASE: 'the CA key passphrase',
+      });
       expect(ok.code, ok.stderr).to.equal(0);
-      expect((JSON.parse(ok.stdout) as { checks: string[] }).checks).to.include.members(['ca.key.pem: matches ca.cert.pem', 'ra-sign.key.pem: matches ra-sign.cert.pem', 'ra-encrypt.key.pem: matches ra-encrypt.cert.pem', 'ocsp-signer.pem: matches its certificate']);
+      expect((JSON.parse(ok.stdout) as { checks: string[] }).checks).to.include.members([
+        'ca.key.pem: matches ca.cert.pem',
+        'ra-sign.key.pem: matches ra-sign.cert.pem',
+        'ra-encrypt.key.pem: matches ra-encrypt.cert.pem',
+        'ocsp-signer.pem: matches its certificate',
+      ]);
       // a certs directory whose RA signing key is the encryption one: refused, naming the pair
       const mixed = path.join(server.dir, 'mixed-certs');
       fs.cpSync(server.env.SCEPTER_CERTS_DIR!, mixed, { recursive: true });
       fs.copyFileSync(path.join(mixed, 'ra-encrypt.key.pem'), path.join(mixed, 'ra-sign.key.pem'));
       const mixedFile = path.join(server.dir, 'mixed.bak');
       expect((await cli(['backup', '--out', mixedFile, '--passphrase-file', pass], { ...server.env, SCEPTER_CERTS_DIR: mixed })).code).to.equal(0);
-      const refused = await cli(['restore', mixedFile, '--to', path.join(server.dir, 'r2'), '--passphrase-file', pass], { SCEPTER_CA_KEY_PASSPHRASE: 'the CA key passphrase' });
+      const refused = await cli(['restore', mixedFile, '--to', path.join(server.dir, 'r2'), '--passphrase-file', pass], {
+        SCEPTER_CA_KEY_PASSPHRASE: 'the CA key passphrase',
+      });
       expect(refused.code).to.equal(1);
       expect(refused.stderr).to.contain('scepter: certs/ra-sign.key.pem does not belong to the certificate in certs/ra-sign.cert.pem\n');
       expect(fs.existsSync(path.join(server.dir, 'r2'))).to.equal(false);

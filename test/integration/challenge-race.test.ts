@@ -3,7 +3,17 @@ import { CaCertificates, ScepClient } from '../../src/scep/client/scep-client';
 import { FailInfo, PkiStatus } from '../../src/scep/scep-types';
 import { pooledKeys } from '../support/keys';
 import { runScepclient } from '../support/scepclient';
-import { createIosCerts, fetchChallenge, getChallengePage, httpGet, basic, IntegrationServer, ServerProcess, spawnServerProcess, startIntegrationServer } from './integrations-support';
+import {
+  createIosCerts,
+  fetchChallenge,
+  getChallengePage,
+  httpGet,
+  basic,
+  IntegrationServer,
+  ServerProcess,
+  spawnServerProcess,
+  startIntegrationServer,
+} from './integrations-support';
 
 /**
  * A challenge is consumed by a conditional UPDATE in the issuing transaction, so concurrent
@@ -32,7 +42,18 @@ describe('dynamic challenges: single use under concurrency', function () {
     const keys = await pooledKeys(contenders);
     const challenge = await fetchChallenge(a, integ);
     const reqs = await Promise.all(
-      keys.map((key, i) => a.scepClient(integ.id).preparePkcsReq({ cas, key, transactionId: `${round}-${i}`, challenge, subject: [{ type: 'OU', value: integ.id }, { type: 'CN', value: `${round}-${i}` }] })),
+      keys.map((key, i) =>
+        a.scepClient(integ.id).preparePkcsReq({
+          cas,
+          key,
+          transactionId: `${round}-${i}`,
+          challenge,
+          subject: [
+            { type: 'OU', value: integ.id },
+            { type: 'CN', value: `${round}-${i}` },
+          ],
+        }),
+      ),
     );
     const results = await Promise.all(reqs.map((r, i) => clients[i % clients.length]!.submit(r)));
     const rows = await a.app.services.db.manager.query('SELECT COUNT(*) AS n FROM certificates WHERE transaction_id LIKE ?', [`${round}-%`]);
@@ -56,7 +77,10 @@ describe('dynamic challenges: single use under concurrency', function () {
   it('two server processes on one SQLite file, 8 enrollments split between them: one certificate', async () => {
     for (const round of ['two-a', 'two-b', 'two-c', 'two-d', 'two-e']) {
       const { results, recorded } = await race([a.scepClient(integ.id), b.scepClient(integ.id)], 8, round);
-      expect(results.filter((r) => r.status === PkiStatus.SUCCESS), round).to.have.length(1);
+      expect(
+        results.filter((r) => r.status === PkiStatus.SUCCESS),
+        round,
+      ).to.have.length(1);
       expect(results.filter((r) => r.status === PkiStatus.FAILURE && r.failInfo === FailInfo.badRequest)).to.have.length(7);
       expect(recorded).to.equal(1);
     }
@@ -75,7 +99,9 @@ describe('dynamic challenges: single use under concurrency', function () {
     const fresh = await createIosCerts(a, 'cache race');
     const auth = { ...basic(fresh.challengeUsername, fresh.challengePassword), Accept: 'application/json' };
     const answers = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => (i % 2 ? getChallengePage(a, fresh.challengeUsername, fresh.challengePassword, { json: true }) : httpGet(`${b.url}/certsrv/mscep_admin/`, auth))),
+      Array.from({ length: 20 }, (_, i) =>
+        i % 2 ? getChallengePage(a, fresh.challengeUsername, fresh.challengePassword, { json: true }) : httpGet(`${b.url}/certsrv/mscep_admin/`, auth),
+      ),
     );
     expect(answers.filter((r) => r.status === 200)).to.have.length(5);
     expect(answers.filter((r) => r.status === 503)).to.have.length(15);

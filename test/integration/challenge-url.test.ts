@@ -27,7 +27,7 @@ describe('challenge URL (NDES mscep_admin, dynamic challenges)', function () {
   });
   after(async () => server.destroy());
 
-  it('answers NDES\'s page: UTF-16LE with a BOM, the challenge, the CA thumbprint, the 60-minute sentence', async () => {
+  it("answers NDES's page: UTF-16LE with a BOM, the challenge, the CA thumbprint, the 60-minute sentence", async () => {
     const res = await getChallengePage(server, a.challengeUsername, a.challengePassword);
     expect(res.status).to.equal(200);
     expect(res.headers['content-type']).to.match(/^text\/html; charset=utf-16/);
@@ -57,15 +57,21 @@ describe('challenge URL (NDES mscep_admin, dynamic challenges)', function () {
     for (let i = 0; i < 5; i++) seen.add(parseNdesChallenge((await getChallengePage(server, a.challengeUsername, a.challengePassword)).body));
     expect(seen.size).to.equal(5);
     await server.app.services.db.manager.query('PRAGMA wal_checkpoint(FULL)');
-    const files = fs.readdirSync(server.dir).filter((f) => f.startsWith('scepter.sqlite')).map((f) => fs.readFileSync(path.join(server.dir, f)).toString('latin1'));
+    const files = fs
+      .readdirSync(server.dir)
+      .filter((f) => f.startsWith('scepter.sqlite'))
+      .map((f) => fs.readFileSync(path.join(server.dir, f)).toString('latin1'));
     for (const secret of [...seen, a.challengePassword]) for (const f of files) expect(f.includes(secret), 'secret found in the database').to.equal(false);
   });
 
-  it('also answers on /certsrv/mscep_admin/<id>/, only to that integration\'s credentials', async () => {
+  it("also answers on /certsrv/mscep_admin/<id>/, only to that integration's credentials", async () => {
     const own = await getChallengePage(server, a.challengeUsername, a.challengePassword, { path: `/certsrv/mscep_admin/${a.id}/` });
     expect(own.status).to.equal(200);
     parseNdesChallenge(own.body);
-    const other = await getChallengePage(server, b.challengeUsername, b.challengePassword, { path: `/certsrv/mscep_admin/${a.id}/`, localAddress: '127.0.0.4' });
+    const other = await getChallengePage(server, b.challengeUsername, b.challengePassword, {
+      path: `/certsrv/mscep_admin/${a.id}/`,
+      localAddress: '127.0.0.4',
+    });
     expect(other.status).to.equal(401);
     const unknown = await getChallengePage(server, a.challengeUsername, a.challengePassword, { path: '/certsrv/mscep_admin/DINOSUCHINTEGRATION1/' });
     expect(unknown.status).to.equal(404);
@@ -156,7 +162,15 @@ describe('challenge URL: cache limit and length', function () {
     const [key] = await pooledKeys(1);
     const client = server.scepClient(c.id);
     const cas = await client.getCaCertificates();
-    const r = await client.enroll({ cas, subject: [{ type: 'OU', value: c.id }, { type: 'CN', value: 'cache-device' }], challenge: challenges[3 - 1], key });
+    const r = await client.enroll({
+      cas,
+      subject: [
+        { type: 'OU', value: c.id },
+        { type: 'CN', value: 'cache-device' },
+      ],
+      challenge: challenges[3 - 1],
+      key,
+    });
     expect(r.status).to.equal(PkiStatus.SUCCESS);
     expect((await getChallengePage(server, c.challengeUsername, c.challengePassword, { json: true })).status).to.equal(200);
     expect((await getChallengePage(server, c.challengeUsername, c.challengePassword, { json: true })).status).to.equal(503);

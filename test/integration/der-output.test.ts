@@ -89,7 +89,15 @@ describe('DER output: every kind of message the server emits is strict DER', fun
       it('CertRep SUCCESS (PKCSReq), the envelope, the degenerate SignedData and the issued certificate', async () => {
         const [key] = await pooledKeys(1);
         const cas = await server.client.getCaCertificates();
-        const req = await server.client.preparePkcsReq({ cas, subject: [{ type: 'CN', value: `der-${ra}` }, { type: 'O', value: 'Scepter DER' }], challenge: TEST_CHALLENGE, key });
+        const req = await server.client.preparePkcsReq({
+          cas,
+          subject: [
+            { type: 'CN', value: `der-${ra}` },
+            { type: 'O', value: 'Scepter DER' },
+          ],
+          challenge: TEST_CHALLENGE,
+          key,
+        });
         const body = Buffer.from(await (await server.client.send(req.der)).arrayBuffer());
         const { msg, inner } = checkCertRep(body, req.requester, 'PKCSReq');
         expect(msg.pkiStatus).to.equal(PkiStatus.SUCCESS);
@@ -106,10 +114,19 @@ describe('DER output: every kind of message the server emits is strict DER', fun
         const signer = { certificate: device.cert, key: device.key };
         const ias = derSequence(cas.ca.subjectDer, device.cert.serialDer);
         const ians = derSequence(cas.ca.subjectDer, device.cert.subjectDer);
-        for (const [messageType, data] of [[MessageType.GetCert, ias], [MessageType.CertPoll, ians]] as const) {
+        for (const [messageType, data] of [
+          [MessageType.GetCert, ias],
+          [MessageType.CertPoll, ians],
+        ] as const) {
           const m = await buildPkiMessage({
-            messageType, messageData: data, recipient: cas.recipient, cipher: contentCipherByOid(OID.aes128Cbc)!, digest: 'sha256',
-            signerCert: device.cert, signerKey: device.key, transactionId,
+            messageType,
+            messageData: data,
+            recipient: cas.recipient,
+            cipher: contentCipherByOid(OID.aes128Cbc)!,
+            digest: 'sha256',
+            signerCert: device.cert,
+            signerKey: device.key,
+            transactionId,
           });
           const body = Buffer.from(await (await server.client.send(m.der)).arrayBuffer());
           const { msg, inner } = checkCertRep(body, signer, MessageType[messageType]);
@@ -132,8 +149,13 @@ describe('DER output: every kind of message the server emits is strict DER', fun
         await server.app.services.revocation.revoke(device.cert.serialHex, { reason: 'key-compromise', actor: TEST_ACTOR });
         const cas = await server.client.getCaCertificates();
         const m = await buildPkiMessage({
-          messageType: MessageType.GetCRL, messageData: derSequence(cas.ca.subjectDer, device.cert.serialDer), recipient: cas.recipient,
-          cipher: contentCipherByOid(OID.desEde3Cbc)!, digest: 'sha1', signerCert: device.cert, signerKey: device.key,
+          messageType: MessageType.GetCRL,
+          messageData: derSequence(cas.ca.subjectDer, device.cert.serialDer),
+          recipient: cas.recipient,
+          cipher: contentCipherByOid(OID.desEde3Cbc)!,
+          digest: 'sha1',
+          signerCert: device.cert,
+          signerKey: device.key,
         });
         const body = Buffer.from(await (await server.client.send(m.der)).arrayBuffer());
         const { msg, inner } = checkCertRep(body, { certificate: device.cert, key: device.key }, 'GetCRL');
@@ -155,7 +177,11 @@ describe('DER output: every kind of message the server emits is strict DER', fun
         await req('mixed.req', ['-cert', good.pem, '-cert', device.pem, '-serial', '0x0a0b']);
         const statuses: string[] = [];
         for (const name of ['good', 'revoked', 'unknown', 'mixed']) {
-          const res = await fetch(`${server.url}/ocsp`, { method: 'POST', body: new Uint8Array(fs.readFileSync(files.file(`${name}.req`))), headers: { 'Content-Type': 'application/ocsp-request' } });
+          const res = await fetch(`${server.url}/ocsp`, {
+            method: 'POST',
+            body: new Uint8Array(fs.readFileSync(files.file(`${name}.req`))),
+            headers: { 'Content-Type': 'application/ocsp-request' },
+          });
           const body = Buffer.from(await res.arrayBuffer());
           assertStrictDer(body, `OCSP ${name}`);
           const r = await ossl(['ocsp', '-respin', files.file(`${name}.resp`, body), '-resp_text', '-noverify']);
@@ -166,7 +192,11 @@ describe('DER output: every kind of message the server emits is strict DER', fun
           if (pem) assertStrictDer(Buffer.from(pem[0].replace(/-----[A-Z ]+-----|\s/g, ''), 'base64'), 'OCSP responder certificate');
         }
         expect(statuses).to.deep.equal(['good', 'revoked', 'unknown', 'good', 'revoked', 'unknown']);
-        const bad = await fetch(`${server.url}/ocsp`, { method: 'POST', body: new Uint8Array(Buffer.from('not der')), headers: { 'Content-Type': 'application/ocsp-request' } });
+        const bad = await fetch(`${server.url}/ocsp`, {
+          method: 'POST',
+          body: new Uint8Array(Buffer.from('not der')),
+          headers: { 'Content-Type': 'application/ocsp-request' },
+        });
         assertStrictDer(Buffer.from(await bad.arrayBuffer()), 'OCSP malformedRequest');
       });
 
@@ -183,7 +213,11 @@ describe('DER output: every kind of message the server emits is strict DER', fun
         const csr = toBer(await buildCsr({ subject: name, key, challengePassword: TEST_CHALLENGE }), { chunk: 3 });
         const envelope = toBer(buildEnvelopedData(csr, cas.recipient, contentCipherByOid(OID.aes256Cbc)!), { chunk: 100, longLengths: true });
         const der = await buildSignedData({
-          content: envelope, signerCert: signer, signerKey: key, digest: 'sha256', certificates: [signer],
+          content: envelope,
+          signerCert: signer,
+          signerKey: key,
+          digest: 'sha256',
+          certificates: [signer],
           attributes: [
             attribute(OID.scepTransactionId, tlv(0x13, Buffer.from(`ber-${ra}`))),
             attribute(OID.scepMessageType, tlv(0x13, Buffer.from(String(MessageType.PKCSReq)))),
@@ -216,9 +250,12 @@ describe('DER output: every kind of message the server emits is strict DER', fun
       const dir = makeTempDir('scepter-der-fixtures');
       fs.mkdirSync(`${dir}/certs`, { mode: 0o700 });
       const files: [string, string][] = [
-        ['test-ca.key.pem', 'ca.key.pem'], ['test-ca.cert.pem', 'ca.cert.pem'],
-        ['test-ra-sign.key.pem', 'ra-sign.key.pem'], ['test-ra-sign.cert.pem', 'ra-sign.cert.pem'],
-        ['test-ra-encrypt.key.pem', 'ra-encrypt.key.pem'], ['test-ra-encrypt.cert.pem', 'ra-encrypt.cert.pem'],
+        ['test-ca.key.pem', 'ca.key.pem'],
+        ['test-ca.cert.pem', 'ca.cert.pem'],
+        ['test-ra-sign.key.pem', 'ra-sign.key.pem'],
+        ['test-ra-sign.cert.pem', 'ra-sign.cert.pem'],
+        ['test-ra-encrypt.key.pem', 'ra-encrypt.key.pem'],
+        ['test-ra-encrypt.cert.pem', 'ra-encrypt.cert.pem'],
       ];
       for (const [from, to] of files) fs.copyFileSync(fixturePath(from), `${dir}/certs/${to}`);
       for (const [, to] of files) fs.chmodSync(`${dir}/certs/${to}`, 0o600);

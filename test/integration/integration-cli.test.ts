@@ -28,7 +28,8 @@ describe('scepter CLI: integrations, groups, keys, audit (beside a running serve
   });
   after(async () => server.destroy());
 
-  const cli = (...args: string[]): Promise<RunResult> => run('node', [BIN, ...args], { env: { ...process.env, ...server.env, SCEPTER_LOG_LEVEL: 'warn' }, timeoutMs: 30_000 });
+  const cli = (...args: string[]): Promise<RunResult> =>
+    run('node', [BIN, ...args], { env: { ...process.env, ...server.env, SCEPTER_LOG_LEVEL: 'warn' }, timeoutMs: 30_000 });
   const json = async (...args: string[]) => {
     const r = await cli('--json', ...args);
     expect(r.exitCode, r.stderr + r.stdout).to.equal(0);
@@ -61,7 +62,16 @@ describe('scepter CLI: integrations, groups, keys, audit (beside a running serve
     const challenge = parseNdesChallenge(page.body);
     const [key] = await pooledKeys(1);
     const client = server.scepClient(created.id);
-    const r = await client.enroll({ cas: await client.getCaCertificates(), subject: [{ type: 'OU', value: created.id }, { type: 'CN', value: 'CLI-UDID' }], challenge, key, transactionId: 'cli-1' });
+    const r = await client.enroll({
+      cas: await client.getCaCertificates(),
+      subject: [
+        { type: 'OU', value: created.id },
+        { type: 'CN', value: 'CLI-UDID' },
+      ],
+      challenge,
+      key,
+      transactionId: 'cli-1',
+    });
     expect(r.status).to.equal(PkiStatus.SUCCESS);
   });
 
@@ -84,7 +94,12 @@ describe('scepter CLI: integrations, groups, keys, audit (beside a running serve
     expect(r.stdout).to.not.contain(created.challengePassword);
     const j = await json('integration', 'show', created.id);
     expect(j).to.not.have.property('challengePassword');
-    expect(j.ws1.certificateTemplate).to.deep.equal({ subjectName: `CN={DeviceUid},OU=${created.id}`, privateKeyLength: 2048, privateKeyType: 'Signing', autoRenewalPeriodDays: 14 });
+    expect(j.ws1.certificateTemplate).to.deep.equal({
+      subjectName: `CN={DeviceUid},OU=${created.id}`,
+      privateKeyLength: 2048,
+      privateKeyType: 'Signing',
+      autoRenewalPeriodDays: 14,
+    });
   });
 
   it('lists integrations, creates groups, sets status (test-group needs a group)', async () => {
@@ -112,14 +127,24 @@ describe('scepter CLI: integrations, groups, keys, audit (beside a running serve
     created.challengePassword = rotated.challengePassword;
   });
 
-  it('writes an iOS profile that plist (and Python\'s plistlib) read back key by key, whose challenge enrolls', async () => {
+  it("writes an iOS profile that plist (and Python's plistlib) read back key by key, whose challenge enrolls", async () => {
     const out = path.join(server.dir, 'test.mobileconfig');
     const info = await json('integration', 'profile', created.id, '--out', out, '--device-uid', 'PROFILE-UDID-000000000001');
     expect(info).to.include({ file: out, deviceUid: 'PROFILE-UDID-000000000001' });
     const xml = fs.readFileSync(out, 'utf8');
     const { parse } = await loadPlist();
     const p = parse(xml) as any;
-    expect(Object.keys(p).sort()).to.deep.equal(['PayloadContent', 'PayloadDescription', 'PayloadDisplayName', 'PayloadIdentifier', 'PayloadOrganization', 'PayloadRemovalDisallowed', 'PayloadType', 'PayloadUUID', 'PayloadVersion']);
+    expect(Object.keys(p).sort()).to.deep.equal([
+      'PayloadContent',
+      'PayloadDescription',
+      'PayloadDisplayName',
+      'PayloadIdentifier',
+      'PayloadOrganization',
+      'PayloadRemovalDisallowed',
+      'PayloadType',
+      'PayloadUUID',
+      'PayloadVersion',
+    ]);
     expect(p).to.include({ PayloadType: 'Configuration', PayloadVersion: 1, PayloadIdentifier: `com.scepter.${created.id}`, PayloadRemovalDisallowed: false });
     expect(p.PayloadUUID).to.match(/^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$/);
     expect(p.PayloadContent).to.have.length(1);
@@ -127,7 +152,9 @@ describe('scepter CLI: integrations, groups, keys, audit (beside a running serve
     expect(scep).to.include({ PayloadType: 'com.apple.security.scep', PayloadVersion: 1, PayloadIdentifier: `com.scepter.${created.id}.scep` });
     expect(scep.PayloadUUID).to.not.equal(p.PayloadUUID);
     const c = scep.PayloadContent;
-    expect(Object.keys(c).sort()).to.deep.equal(['CAFingerprint', 'Challenge', 'Key Type', 'Key Usage', 'Keysize', 'Name', 'Retries', 'RetryDelay', 'Subject', 'URL'].sort());
+    expect(Object.keys(c).sort()).to.deep.equal(
+      ['CAFingerprint', 'Challenge', 'Key Type', 'Key Usage', 'Keysize', 'Name', 'Retries', 'RetryDelay', 'Subject', 'URL'].sort(),
+    );
     expect(c.URL).to.equal(`${server.url}/scep/${created.id}`);
     expect(c.Name).to.equal(created.id);
     expect(c.Subject).to.deep.equal([[['CN', 'PROFILE-UDID-000000000001']], [['OU', created.id]]]);
@@ -140,9 +167,18 @@ describe('scepter CLI: integrations, groups, keys, audit (beside a running serve
     expect(Buffer.from(c.CAFingerprint).equals(server.app.services.authority.caCertificate.fingerprintSha1)).to.equal(true);
     expect(xml).to.match(/<key>CAFingerprint<\/key>\s*<data>/);
 
-    const py = await run('python3', ['-c', 'import plistlib,sys,json; p=plistlib.load(open(sys.argv[1],"rb")); c=p["PayloadContent"][0]["PayloadContent"]; print(json.dumps([c["Keysize"], c["Key Usage"], c["CAFingerprint"].hex(), c["Subject"]]))', out]);
+    const py = await run('python3', [
+      '-c',
+      'import plistlib,sys,json; p=plistlib.load(open(sys.argv[1],"rb")); c=p["PayloadContent"][0]["PayloadContent"]; print(json.dumps([c["Keysize"], c["Key Usage"], c["CAFingerprint"].hex(), c["Subject"]]))',
+      out,
+    ]);
     expect(py.exitCode, py.stderr).to.equal(0);
-    expect(JSON.parse(py.stdout)).to.deep.equal([2048, 1, server.app.services.authority.caCertificate.fingerprintSha1.toString('hex'), [[['CN', 'PROFILE-UDID-000000000001']], [['OU', created.id]]]]);
+    expect(JSON.parse(py.stdout)).to.deep.equal([
+      2048,
+      1,
+      server.app.services.authority.caCertificate.fingerprintSha1.toString('hex'),
+      [[['CN', 'PROFILE-UDID-000000000001']], [['OU', created.id]]],
+    ]);
 
     // what iOS would send with this profile
     const [key] = await pooledKeys(2);
@@ -171,7 +207,17 @@ describe('scepter CLI: integrations, groups, keys, audit (beside a running serve
     const mine = entries.filter((e: { who: string }) => e.who === `cli:${user}`);
     expect(mine.every((e: { from: string }) => e.from === 'cli')).to.equal(true);
     const actions = mine.map((e: { action: string }) => e.action);
-    for (const a of ['integration.create', 'group.create', 'group.add-member', 'integration.status', 'integration.rotate-challenge-credentials', 'integration.profile', 'api-key.create', 'api-key.revoke']) expect(actions).to.include(a);
+    for (const a of [
+      'integration.create',
+      'group.create',
+      'group.add-member',
+      'integration.status',
+      'integration.rotate-challenge-credentials',
+      'integration.profile',
+      'api-key.create',
+      'api-key.revoke',
+    ])
+      expect(actions).to.include(a);
     const text = await cli('audit', '--limit', '3');
     expect(text.stdout.trim().split('\n')).to.have.length(3);
     expect(text.stdout).to.match(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\S+Z  cli:${user}  cli  api-key\\.revoke  AK`, 'm'));

@@ -80,7 +80,10 @@ export async function spawnServerProcess(server: IntegrationServer): Promise<Ser
   return { url, scepClient: (id) => new ScepClient(`${url}/scep/${id}`), stop: () => daemon.stop() };
 }
 
-export async function createIosCerts(server: IntegrationServer, name = 'iOS certificates'): Promise<IntegrationView & { challengeUsername: string; challengePassword: string }> {
+export async function createIosCerts(
+  server: IntegrationServer,
+  name = 'iOS certificates',
+): Promise<IntegrationView & { challengeUsername: string; challengePassword: string }> {
   const v = await server.app.services.integrations.create({ type: 'ios-certs', name, allowLegacy: true }, TEST_ACTOR);
   return v as IntegrationView & { challengeUsername: string; challengePassword: string };
 }
@@ -108,7 +111,12 @@ export function basic(username: string, password: string): Record<string, string
   return { Authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` };
 }
 
-export function getChallengePage(server: IntegrationServer, username: string, password: string, opts: { path?: string; json?: boolean; localAddress?: string } = {}): Promise<RawResponse> {
+export function getChallengePage(
+  server: IntegrationServer,
+  username: string,
+  password: string,
+  opts: { path?: string; json?: boolean; localAddress?: string } = {},
+): Promise<RawResponse> {
   const headers = { ...basic(username, password), ...(opts.json ? { Accept: 'application/json' } : {}) };
   return httpGet(`${server.url}${opts.path ?? '/certsrv/mscep_admin/'}`, headers, opts.localAddress);
 }

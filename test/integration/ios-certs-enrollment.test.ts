@@ -31,8 +31,17 @@ describe('ios-certs enrollment policy (our SCEP client)', function () {
     ...(ou === null ? [] : [{ type: 'OU', value: ou }]),
     ...(cn === undefined ? [] : [{ type: 'CN', value: cn }]),
   ];
-  const enroll = async (cn: string | undefined, opts: { ou?: string | null; extra?: { type: string; value: string }[]; key?: KeyObject; challenge?: string | null } = {}) =>
-    client.enroll({ cas, transactionId: tid(), subject: subject(cn, opts.ou === undefined ? integ.id : opts.ou, opts.extra), challenge: opts.challenge === null ? undefined : (opts.challenge ?? (await fetchChallenge(server, integ))), key: opts.key ?? keys[0] });
+  const enroll = async (
+    cn: string | undefined,
+    opts: { ou?: string | null; extra?: { type: string; value: string }[]; key?: KeyObject; challenge?: string | null } = {},
+  ) =>
+    client.enroll({
+      cas,
+      transactionId: tid(),
+      subject: subject(cn, opts.ou === undefined ? integ.id : opts.ou, opts.extra),
+      challenge: opts.challenge === null ? undefined : (opts.challenge ?? (await fetchChallenge(server, integ))),
+      key: opts.key ?? keys[0],
+    });
 
   it('enrolls whatever the status (a new integration is disabled), and records the UDID', async () => {
     expect((await server.app.services.integrations.show(integ.id)).status).to.equal('disabled');
@@ -60,9 +69,11 @@ describe('ios-certs enrollment policy (our SCEP client)', function () {
   it('deletes atomically with work done in the same transaction (e.g. revocation); a failure keeps the integration', async () => {
     const gone = await createIosCerts(server, 'delete hook');
     let err: unknown;
-    await server.app.services.integrations.markDeleted(gone.id, TEST_ACTOR, async () => {
-      throw new Error('revocation failed');
-    }).catch((e) => (err = e));
+    await server.app.services.integrations
+      .markDeleted(gone.id, TEST_ACTOR, async () => {
+        throw new Error('revocation failed');
+      })
+      .catch((e) => (err = e));
     expect(String(err)).to.contain('revocation failed');
     expect((await server.app.services.integrations.show(gone.id)).id).to.equal(gone.id);
     await server.app.services.integrations.markDeleted(gone.id, TEST_ACTOR, async (tx) => {
@@ -83,7 +94,8 @@ describe('ios-certs enrollment policy (our SCEP client)', function () {
     };
     it('no CN: badRequest naming the device identifier', async () => refused(await enroll(undefined), /subject has no CN: the device identifier/));
     it('empty CN: badRequest', async () => refused(await enroll('  '), /subject has no CN/));
-    it('two CNs: badRequest (which one is the UDID?)', async () => refused(await enroll('UDID-B', { extra: [{ type: 'CN', value: 'UDID-C' }] }), /CN appears more often than the template/));
+    it('two CNs: badRequest (which one is the UDID?)', async () =>
+      refused(await enroll('UDID-B', { extra: [{ type: 'CN', value: 'UDID-C' }] }), /CN appears more often than the template/));
     it('OU of another integration: badRequest', async () => refused(await enroll('UDID-B', { ou: 'DIOTHERINTEGRATION1' }), /no OU matching/));
     it('no OU: badRequest', async () => refused(await enroll('UDID-B', { ou: null }), /0 OU attribute/));
     it('no challenge: badRequest', async () => refused(await enroll('UDID-B', { challenge: null }), /challengePassword missing/));
@@ -98,11 +110,31 @@ describe('ios-certs enrollment policy (our SCEP client)', function () {
     const other = await createIosCerts(server, 'templated');
     await server.app.services.integrations.setSubjectTemplate(other.id, `CN=iOS-{DeviceUid},OU=${other.id},O={EnrollmentUser}`, TEST_ACTOR);
     const c = server.scepClient(other.id);
-    const ok = await c.enroll({ cas, transactionId: tid(), subject: [{ type: 'O', value: 'alice' }, { type: 'OU', value: other.id }, { type: 'CN', value: 'iOS-UDID-T' }], challenge: await fetchChallenge(server, other), key: keys[2] });
+    const ok = await c.enroll({
+      cas,
+      transactionId: tid(),
+      subject: [
+        { type: 'O', value: 'alice' },
+        { type: 'OU', value: other.id },
+        { type: 'CN', value: 'iOS-UDID-T' },
+      ],
+      challenge: await fetchChallenge(server, other),
+      key: keys[2],
+    });
     expect(ok.status).to.equal(PkiStatus.SUCCESS);
     const [row] = await server.app.services.db.manager.query('SELECT device_id FROM certificates WHERE serial = ?', [ok.certificate!.serialHex]);
     expect(row.device_id).to.equal('UDID-T');
-    const noPrefix = await c.enroll({ cas, transactionId: tid(), subject: [{ type: 'O', value: 'alice' }, { type: 'OU', value: other.id }, { type: 'CN', value: 'UDID-T' }], challenge: await fetchChallenge(server, other), key: keys[2] });
+    const noPrefix = await c.enroll({
+      cas,
+      transactionId: tid(),
+      subject: [
+        { type: 'O', value: 'alice' },
+        { type: 'OU', value: other.id },
+        { type: 'CN', value: 'UDID-T' },
+      ],
+      challenge: await fetchChallenge(server, other),
+      key: keys[2],
+    });
     expect(noPrefix.failInfo).to.equal(FailInfo.badRequest);
     let err: unknown;
     await server.app.services.integrations.setSubjectTemplate(other.id, 'CN=fixed,OU=x', TEST_ACTOR).catch((e) => (err = e));
@@ -121,9 +153,18 @@ describe('ios-certs enrollment policy (our SCEP client)', function () {
 
       server.clock.advance(80 * DAY); // 10 days before expiry
       try {
-        const renewed = await client.enroll({ cas, subject: subject('UDID-R'), key: keys[4], transactionId: tid(), messageType: MessageType.RenewalReq, signer });
+        const renewed = await client.enroll({
+          cas,
+          subject: subject('UDID-R'),
+          key: keys[4],
+          transactionId: tid(),
+          messageType: MessageType.RenewalReq,
+          signer,
+        });
         expect(renewed.status).to.equal(PkiStatus.SUCCESS);
-        const rows = await server.app.services.db.manager.query('SELECT serial, status, device_id FROM certificates WHERE device_id = ? ORDER BY id', ['UDID-R']);
+        const rows = await server.app.services.db.manager.query('SELECT serial, status, device_id FROM certificates WHERE device_id = ? ORDER BY id', [
+          'UDID-R',
+        ]);
         expect(rows).to.deep.equal([
           { serial: first.certificate!.serialHex, status: 'superseded', device_id: 'UDID-R' },
           { serial: renewed.certificate!.serialHex, status: 'valid', device_id: 'UDID-R' },
@@ -136,9 +177,25 @@ describe('ios-certs enrollment policy (our SCEP client)', function () {
     it('refuses a RenewalReq signed by a certificate of another integration (badCertId)', async () => {
       const other = await createIosCerts(server, 'renewal-other');
       const c = server.scepClient(other.id);
-      const theirs = await c.enroll({ cas, transactionId: tid(), subject: [{ type: 'OU', value: other.id }, { type: 'CN', value: 'UDID-X' }], challenge: await fetchChallenge(server, other), key: keys[5] });
+      const theirs = await c.enroll({
+        cas,
+        transactionId: tid(),
+        subject: [
+          { type: 'OU', value: other.id },
+          { type: 'CN', value: 'UDID-X' },
+        ],
+        challenge: await fetchChallenge(server, other),
+        key: keys[5],
+      });
       expect(theirs.status).to.equal(PkiStatus.SUCCESS);
-      const r = await client.enroll({ cas, subject: subject('UDID-X'), key: keys[4], transactionId: tid(), messageType: MessageType.RenewalReq, signer: { certificate: theirs.certificate!, key: keys[5]! } });
+      const r = await client.enroll({
+        cas,
+        subject: subject('UDID-X'),
+        key: keys[4],
+        transactionId: tid(),
+        messageType: MessageType.RenewalReq,
+        signer: { certificate: theirs.certificate!, key: keys[5]! },
+      });
       expect([r.status, r.failInfo]).to.deep.equal([PkiStatus.FAILURE, FailInfo.badCertId]);
     });
   });

@@ -27,7 +27,13 @@ describe('PostgreSQL: a migration through the service, and racing steps', functi
     const integ = await createIosCerts(server, 'PG legacy');
     legacy = integ.id;
     await server.app.services.integrations.setStatus(legacy, 'all', undefined, TEST_ACTOR);
-    const udids = (await enrollMany(server, integ, Array.from({ length: 4 }, (_, i) => udid('9a9a', i)))).map((d) => d.udid);
+    const udids = (
+      await enrollMany(
+        server,
+        integ,
+        Array.from({ length: 4 }, (_, i) => udid('9a9a', i)),
+      )
+    ).map((d) => d.udid);
     sim = await startWs1Simulator({ inventory: udids.slice(1).map((u) => appleDevice(u)) });
     svc = buildMigration(server.app.services);
   });
@@ -63,8 +69,10 @@ describe('PostgreSQL: a migration through the service, and racing steps', functi
     const results = await Promise.allSettled([x!.execute(), y!.execute()]);
     expect(results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<{ revoked?: number }>).value.revoked)).to.deep.equal([4]);
     expect(await snapshot(server)).to.not.equal(before);
-    const [row] = await server.app.services.db.manager.query("SELECT COUNT(*) AS n FROM certificates WHERE integration_id = $1 AND status = 'revoked'", [legacy]);
+    const [row] = await server.app.services.db.manager.query("SELECT COUNT(*) AS n FROM certificates WHERE integration_id = $1 AND status = 'revoked'", [
+      legacy,
+    ]);
     expect(Number(row.n)).to.equal(4);
-    expect((await svc.find(legacy))).to.include({ state: 'finalized', revokedCount: 4, attempt: 2 });
+    expect(await svc.find(legacy)).to.include({ state: 'finalized', revokedCount: 4, attempt: 2 });
   });
 });

@@ -19,7 +19,8 @@ describe('migration steps: refusals, crashes and reruns, migrate-all', function 
   let windows: string;
   let reports: string;
   const m = (...args: string[]) => cli(server, ['migrate', ...args, '--report-dir', reports, '--json']);
-  const state = async (id: string) => (await server.app.services.db.manager.query('SELECT state FROM legacy_migrations WHERE legacy_integration_id = ?', [id]))[0]?.state ?? null;
+  const state = async (id: string) =>
+    (await server.app.services.db.manager.query('SELECT state FROM legacy_migrations WHERE legacy_integration_id = ?', [id]))[0]?.state ?? null;
   /** runs `args`, SIGKILLs it once `when` holds, and checks that it died of it */
   const killWhen = async (args: string[], when: () => boolean): Promise<CliResult> => {
     const { child, done } = spawnCli(server, ['migrate', ...args, '--report-dir', reports, '--json']);
@@ -41,7 +42,16 @@ describe('migration steps: refusals, crashes and reruns, migrate-all', function 
     const make = async (name: string, prefix: string, n: number) => {
       const integ = await createIosCerts(server, name);
       await s.integrations.setStatus(integ.id, 'all', undefined, TEST_ACTOR);
-      return { id: integ.id, udids: (await enrollMany(server, integ, Array.from({ length: n }, (_, i) => udid(prefix, i)))).map((d) => d.udid) };
+      return {
+        id: integ.id,
+        udids: (
+          await enrollMany(
+            server,
+            integ,
+            Array.from({ length: n }, (_, i) => udid(prefix, i)),
+          )
+        ).map((d) => d.udid),
+      };
     };
     const A = await make('A', 'aaaa', 6);
     const R = await make('Ready', 'bbbb', 3);
@@ -50,7 +60,11 @@ describe('migration steps: refusals, crashes and reruns, migrate-all', function 
     // A: one device unknown to WS1 (83% ready); Ready: all; Not ready: two of four
     sim = await startWs1Simulator({ inventory: [...A.udids.slice(1), ...R.udids, ...N.udids.slice(2)].map((u) => appleDevice(u)) });
     windows = (await s.integrations.create({ type: 'windows', name: 'PCs', allowLegacy: false }, TEST_ACTOR)).id;
-    await s.ws1Settings.configure(windows, { baseUrl: sim.url, username: sim.credentials.username, password: sim.credentials.password, apiKey: sim.credentials.tenantCode }, TEST_ACTOR);
+    await s.ws1Settings.configure(
+      windows,
+      { baseUrl: sim.url, username: sim.credentials.username, password: sim.credentials.password, apiKey: sim.credentials.tenantCode },
+      TEST_ACTOR,
+    );
   });
   after(async () => {
     await server?.destroy();
@@ -152,13 +166,19 @@ describe('migration steps: refusals, crashes and reruns, migrate-all', function 
     const before = await snapshot(server);
     const dry = await cli(server, ['migrate-all', '--ws1-from', windows, '--dry-run', '--report-dir', reports, '--json']);
     expect(dry.code, dry.stdout + dry.stderr).to.equal(1);
-    expect(JSON.parse(dry.stdout).entries.map((e: { legacyId: string; outcome: string }) => [e.legacyId, e.outcome])).to.deep.equal([[ready, 'would-migrate'], [notReady, 'not-ready']]);
+    expect(JSON.parse(dry.stdout).entries.map((e: { legacyId: string; outcome: string }) => [e.legacyId, e.outcome])).to.deep.equal([
+      [ready, 'would-migrate'],
+      [notReady, 'not-ready'],
+    ]);
     expect(await snapshot(server)).to.equal(before);
     const r = await cli(server, ['migrate-all', '--ws1-from', windows, '--yes', '--report-dir', reports, '--json']);
     expect(r.code, r.stderr).to.equal(1);
     const summary = JSON.parse(r.stdout);
     expect(summary.stoppedAt, r.stdout + r.stderr).to.equal(notReady);
-    expect(summary.entries.map((e: { legacyId: string; outcome: string }) => [e.legacyId, e.outcome])).to.deep.equal([[ready, 'migrated'], [notReady, 'not-ready']]);
+    expect(summary.entries.map((e: { legacyId: string; outcome: string }) => [e.legacyId, e.outcome])).to.deep.equal([
+      [ready, 'migrated'],
+      [notReady, 'not-ready'],
+    ]);
     expect(summary.entries[1].note).to.contain('2 of 4 devices ready (50%)');
     expect(await state(ready)).to.equal('cut-over');
     expect(await state(notReady)).to.equal('planned');

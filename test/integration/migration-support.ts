@@ -23,7 +23,11 @@ export interface CliResult {
 /** `node bin/scepter ...` on the server's database and certs folder (not a terminal: no prompts). */
 export function spawnCli(server: IntegrationServer, args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<CliResult> } {
   // cwd: the server's folder, so the default --report-dir never lands in the repository
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: server.dir, env: { ...process.env, ...server.env, SCEPTER_LOG_LEVEL: 'warn', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: server.dir,
+    env: { ...process.env, ...server.env, SCEPTER_LOG_LEVEL: 'warn', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (c: Buffer) => (stdout += c));
@@ -80,7 +84,11 @@ export function udid(prefix: string, i: number): string {
 }
 
 /** Enrolls devices with our own SCEP client, a few at a time, each with its own new key. */
-export async function enrollMany(server: IntegrationServer, integ: { id: string; challengeUsername: string; challengePassword: string }, udids: string[]): Promise<Device[]> {
+export async function enrollMany(
+  server: IntegrationServer,
+  integ: { id: string; challengeUsername: string; challengePassword: string },
+  udids: string[],
+): Promise<Device[]> {
   const keys: KeyObject[] = await Promise.all(udids.map(() => newRsaKey()));
   const out: Device[] = [];
   for (let i = 0; i < udids.length; i += 4) out.push(...(await Promise.all(udids.slice(i, i + 4).map((u, j) => enrollDevice(server, integ, u, keys[i + j]!)))));
@@ -88,12 +96,24 @@ export async function enrollMany(server: IntegrationServer, integ: { id: string;
 }
 
 export function appleDevice(udidValue: string, extra: Partial<SimDeviceInput> = {}): SimDeviceInput {
-  return { udid: udidValue, platform: 'Apple', enrollmentStatus: 'Enrolled', userName: `user-${udidValue.slice(-4)}`, serialNumber: `SN${udidValue.slice(0, 10).toUpperCase()}`, ...extra };
+  return {
+    udid: udidValue,
+    platform: 'Apple',
+    enrollmentStatus: 'Enrolled',
+    userName: `user-${udidValue.slice(-4)}`,
+    serialNumber: `SN${udidValue.slice(0, 10).toUpperCase()}`,
+    ...extra,
+  };
 }
 
 /** Files the report folder holds for one step of one integration. */
 export function reportFiles(dir: string, legacyId: string, step: string): string[] {
-  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.startsWith(`${legacyId}-${step}-`)).sort() : [];
+  return fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir)
+        .filter((f) => f.startsWith(`${legacyId}-${step}-`))
+        .sort()
+    : [];
 }
 
 export function secretFile(dir: string, name: string, value: string): string {

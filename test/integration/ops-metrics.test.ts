@@ -13,7 +13,9 @@ async function scrape(server: TestServer): Promise<Sample[]> {
   return parsePromText(await res.text());
 }
 
-async function readyz(server: TestServer): Promise<{ status: number; body: { status: string; failed: string[]; checks: { name: string; ok: boolean; detail?: string }[] } }> {
+async function readyz(
+  server: TestServer,
+): Promise<{ status: number; body: { status: string; failed: string[]; checks: { name: string; ok: boolean; detail?: string }[] } }> {
   const res = await fetch(`${server.url}/readyz`);
   return { status: res.status, body: (await res.json()) as never };
 }
@@ -43,7 +45,10 @@ describe('ops: /metrics and /readyz', function () {
     const refused = await server.client.enroll({ cas, subject: [{ type: 'CN', value: 'metrics-bad' }], challenge: 'not-the-challenge', key: k3 });
     expect(refused.status).to.equal(PkiStatus.FAILURE);
     // garbage before decryption: HTTP 400
-    expect((await fetch(`${server.scepUrl}?operation=PKIOperation`, { method: 'POST', body: 'garbage', headers: { 'Content-Type': 'application/x-pki-message' } })).status).to.equal(400);
+    expect(
+      (await fetch(`${server.scepUrl}?operation=PKIOperation`, { method: 'POST', body: 'garbage', headers: { 'Content-Type': 'application/x-pki-message' } }))
+        .status,
+    ).to.equal(400);
     // device trust without a certificate: deny with a reason
     const trust = await fetch(`${server.url}/v1/device-trust?user=alice`);
     const decision = (await trust.json()) as { decision: string; reason: string };
@@ -80,7 +85,11 @@ describe('ops: /metrics and /readyz', function () {
       const s = server.app.services;
       const actor = { who: 'test', from: 'test' };
       const id = (await s.integrations.create({ type: 'android', name: 'Metrics Androids', allowLegacy: false }, actor)).id;
-      await s.ws1Settings.configure(id, { baseUrl: sim.url, username: sim.credentials.username, password: sim.credentials.password, apiKey: sim.credentials.tenantCode }, actor);
+      await s.ws1Settings.configure(
+        id,
+        { baseUrl: sim.url, username: sim.credentials.username, password: sim.credentials.password, apiKey: sim.credentials.tenantCode },
+        actor,
+      );
       const ok = await s.ws1Sync.sync(id);
       expect(ok!.ok).to.equal(true);
       sim.setFault({ type: 'status', status: 401 });
@@ -90,7 +99,9 @@ describe('ops: /metrics and /readyz', function () {
       expect(sumOf(m, 'scepter_ws1_syncs_total', { result: 'success' })).to.equal(1);
       expect(sumOf(m, 'scepter_ws1_syncs_total', { result: 'failure' })).to.equal(1);
       expect(sumOf(m, 'scepter_ws1_sync_duration_seconds_count', { result: 'success' })).to.equal(1);
-      expect(sumOf(m, 'scepter_ws1_sync_devices', { integration: id })).to.equal((ok as { fetched: number }).fetched).and.be.greaterThan(0);
+      expect(sumOf(m, 'scepter_ws1_sync_devices', { integration: id }))
+        .to.equal((ok as { fetched: number }).fetched)
+        .and.be.greaterThan(0);
     } finally {
       await sim.close();
     }

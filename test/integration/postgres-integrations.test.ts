@@ -31,10 +31,24 @@ describe('PostgreSQL: integrations, dynamic challenges, admin tables', function 
   });
 
   it('creates the tables with PostgreSQL types and enrolls through an integration', async () => {
-    const cols = await a.app.services.db.manager.query("SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_name IN ('challenges', 'audit_log') AND column_name IN ('expires_at', 'details')");
-    expect(cols.map((c: { column_name: string; data_type: string }) => `${c.column_name}:${c.data_type}`).sort()).to.deep.equal(['details:text', 'expires_at:timestamp with time zone']);
+    const cols = await a.app.services.db.manager.query(
+      "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_name IN ('challenges', 'audit_log') AND column_name IN ('expires_at', 'details')",
+    );
+    expect(cols.map((c: { column_name: string; data_type: string }) => `${c.column_name}:${c.data_type}`).sort()).to.deep.equal([
+      'details:text',
+      'expires_at:timestamp with time zone',
+    ]);
     const [key] = await pooledKeys(1);
-    const r = await a.scepClient(integ.id).enroll({ cas, key, transactionId: 'pg-int-1', challenge: await fetchChallenge(a, integ), subject: [{ type: 'OU', value: integ.id }, { type: 'CN', value: 'PG-UDID' }] });
+    const r = await a.scepClient(integ.id).enroll({
+      cas,
+      key,
+      transactionId: 'pg-int-1',
+      challenge: await fetchChallenge(a, integ),
+      subject: [
+        { type: 'OU', value: integ.id },
+        { type: 'CN', value: 'PG-UDID' },
+      ],
+    });
     expect(r.status).to.equal(PkiStatus.SUCCESS);
     const [row] = await a.app.services.db.manager.query('SELECT device_id, integration_id FROM certificates WHERE serial = $1', [r.certificate!.serialHex]);
     expect(row).to.deep.equal({ device_id: 'PG-UDID', integration_id: integ.id });
@@ -44,7 +58,20 @@ describe('PostgreSQL: integrations, dynamic challenges, admin tables', function 
     const keys = await pooledKeys(8);
     for (const round of ['pg-race-a', 'pg-race-b']) {
       const challenge = await fetchChallenge(a, integ);
-      const reqs = await Promise.all(keys.map((key, i) => a.scepClient(integ.id).preparePkcsReq({ cas, key, challenge, transactionId: `${round}-${i}`, subject: [{ type: 'OU', value: integ.id }, { type: 'CN', value: `${round}-${i}` }] })));
+      const reqs = await Promise.all(
+        keys.map((key, i) =>
+          a.scepClient(integ.id).preparePkcsReq({
+            cas,
+            key,
+            challenge,
+            transactionId: `${round}-${i}`,
+            subject: [
+              { type: 'OU', value: integ.id },
+              { type: 'CN', value: `${round}-${i}` },
+            ],
+          }),
+        ),
+      );
       const results = await Promise.all(reqs.map((r, i) => (i % 2 ? a : b).scepClient(integ.id).submit(r)));
       expect(results.filter((r) => r.status === PkiStatus.SUCCESS)).to.have.length(1);
       expect(results.filter((r) => r.failInfo === FailInfo.badRequest)).to.have.length(7);
@@ -56,7 +83,16 @@ describe('PostgreSQL: integrations, dynamic challenges, admin tables', function 
     const [key] = await pooledKeys(1);
     a.clock.advance(61 * 60_000);
     try {
-      const r = await a.scepClient(integ.id).enroll({ cas, key, transactionId: 'pg-late', challenge, subject: [{ type: 'OU', value: integ.id }, { type: 'CN', value: 'PG-LATE' }] });
+      const r = await a.scepClient(integ.id).enroll({
+        cas,
+        key,
+        transactionId: 'pg-late',
+        challenge,
+        subject: [
+          { type: 'OU', value: integ.id },
+          { type: 'CN', value: 'PG-LATE' },
+        ],
+      });
       expect([r.status, r.failText]).to.deep.equal([PkiStatus.FAILURE, 'challengePassword expired']);
     } finally {
       a.clock.advance(-61 * 60_000);
@@ -65,7 +101,9 @@ describe('PostgreSQL: integrations, dynamic challenges, admin tables', function 
 
   it('keeps the cache cap bounded under concurrent minting from two instances', async () => {
     const fresh = await createIosCerts(a, 'pg cache');
-    const answers = await Promise.all(Array.from({ length: 80 }, (_, i) => getChallengePage(i % 2 ? a : b, fresh.challengeUsername, fresh.challengePassword, { json: true })));
+    const answers = await Promise.all(
+      Array.from({ length: 80 }, (_, i) => getChallengePage(i % 2 ? a : b, fresh.challengeUsername, fresh.challengePassword, { json: true })),
+    );
     const ok = answers.filter((r) => r.status === 200).length;
     // READ COMMITTED: concurrent transactions may overshoot by those in flight, never unbounded
     expect(ok).to.be.within(50, 60);

@@ -33,14 +33,29 @@ describe('PostgreSQL: migrations and SCEP enrollment', function () {
     const rows = await server.app.services.db.manager.query('SELECT der, not_after FROM certificates WHERE serial = $1', [r.certificate!.serialHex]);
     expect(Buffer.isBuffer(rows[0].der)).to.equal(true);
     expect(rows[0].not_after).to.be.instanceOf(Date);
-    const cols = await server.app.services.db.manager.query("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'certificates' AND column_name IN ('der', 'not_after')");
-    expect(Object.fromEntries(cols.map((c: { column_name: string; data_type: string }) => [c.column_name, c.data_type]))).to.deep.equal({ der: 'bytea', not_after: 'timestamp with time zone' });
+    const cols = await server.app.services.db.manager.query(
+      "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'certificates' AND column_name IN ('der', 'not_after')",
+    );
+    expect(Object.fromEntries(cols.map((c: { column_name: string; data_type: string }) => [c.column_name, c.data_type]))).to.deep.equal({
+      der: 'bytea',
+      not_after: 'timestamp with time zone',
+    });
   });
 
   it('keeps serials unique and answers a repeated transaction under concurrent load', async () => {
     const cas = await server.client.getCaCertificates();
     const keys = await pooledKeys(8);
-    const reqs = await Promise.all(Array.from({ length: 40 }, (_, i) => server.client.preparePkcsReq({ cas, subject: [{ type: 'CN', value: `pgc-${i}` }], challenge: TEST_CHALLENGE, key: keys[i % 8], transactionId: `pgc-${i % 20}` })));
+    const reqs = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        server.client.preparePkcsReq({
+          cas,
+          subject: [{ type: 'CN', value: `pgc-${i}` }],
+          challenge: TEST_CHALLENGE,
+          key: keys[i % 8],
+          transactionId: `pgc-${i % 20}`,
+        }),
+      ),
+    );
     const results = await Promise.all(reqs.map((r) => server.client.submit(r)));
     // requests i and i+20 share a transactionID but not a key ((i+20) % 8 != i % 8), sent at once:
     // exactly one of each pair may be issued, the other refused

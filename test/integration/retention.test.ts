@@ -29,7 +29,21 @@ async function seed(server: TestServer) {
   const sql = (text: string, params: unknown[]) => rawQuery(db.manager, d, text, params);
   const ago = (days: number) => dateParam(d, new Date(Date.now() - days * DAY));
   // 2,500 old auth-log rows (three batches of 1,000) and 3 recent ones
-  const authRow = (days: number, i: number) => [ago(days), `user-${i}`, null, 'deny', false, 'no-certificate', 'require', 'none', null, null, null, '127.0.0.1', null];
+  const authRow = (days: number, i: number) => [
+    ago(days),
+    `user-${i}`,
+    null,
+    'deny',
+    false,
+    'no-certificate',
+    'require',
+    'none',
+    null,
+    null,
+    null,
+    '127.0.0.1',
+    null,
+  ];
   const insertAuth = async (rows: unknown[][]) => {
     for (let i = 0; i < rows.length; i += 100) {
       const chunk = rows.slice(i, i + 100);
@@ -41,21 +55,39 @@ async function seed(server: TestServer) {
   };
   await insertAuth(Array.from({ length: 2500 }, (_, i) => authRow(91 + (i % 50), i)));
   await insertAuth([authRow(89, 1), authRow(10, 2), authRow(0, 3)]);
-  for (const [days, action] of [[400, 'old.a'], [366, 'old.b'], [364, 'new.a'], [1, 'new.b']] as const) {
+  for (const [days, action] of [
+    [400, 'old.a'],
+    [366, 'old.b'],
+    [364, 'new.a'],
+    [1, 'new.b'],
+  ] as const) {
     await sql('INSERT INTO audit_log (at, actor, source, action, target, details) VALUES (?, ?, ?, ?, ?, ?)', [ago(days), 'test', 'test', action, null, null]);
   }
   // SCEP transactions: two real enrollments made to look old, one of them with its certificate expired
   const cas = await server.client.getCaCertificates();
   const [kValid, kExpired] = await pooledKeys(2);
-  const valid = await server.client.enroll({ cas, subject: [{ type: 'CN', value: 'kept' }], challenge: TEST_CHALLENGE, key: kValid, transactionId: 'tid-valid' });
-  const expired = await server.client.enroll({ cas, subject: [{ type: 'CN', value: 'gone' }], challenge: TEST_CHALLENGE, key: kExpired, transactionId: 'tid-expired' });
+  const valid = await server.client.enroll({
+    cas,
+    subject: [{ type: 'CN', value: 'kept' }],
+    challenge: TEST_CHALLENGE,
+    key: kValid,
+    transactionId: 'tid-valid',
+  });
+  const expired = await server.client.enroll({
+    cas,
+    subject: [{ type: 'CN', value: 'gone' }],
+    challenge: TEST_CHALLENGE,
+    key: kExpired,
+    transactionId: 'tid-expired',
+  });
   expect([valid.status, expired.status]).to.deep.equal([PkiStatus.SUCCESS, PkiStatus.SUCCESS]);
   await sql('UPDATE scep_transactions SET updated_at = ?, created_at = ? WHERE transaction_id IN (?, ?)', [ago(40), ago(40), 'tid-valid', 'tid-expired']);
   await sql('UPDATE certificates SET not_after = ? WHERE serial = ?', [ago(1), expired.certificate!.serialHex]);
   const tx = (tid: string, status: number, days: number) =>
-    sql('INSERT INTO scep_transactions (endpoint_id, transaction_id, public_key_hash, message_type, pki_status, fail_info, fail_text, certificate_serial, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', [
-      'default', tid, 'ab'.repeat(20), 19, status, status === 2 ? 2 : null, status === 2 ? 'refused' : null, null, ago(days), ago(days),
-    ]);
+    sql(
+      'INSERT INTO scep_transactions (endpoint_id, transaction_id, public_key_hash, message_type, pki_status, fail_info, fail_text, certificate_serial, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ['default', tid, 'ab'.repeat(20), 19, status, status === 2 ? 2 : null, status === 2 ? 'refused' : null, null, ago(days), ago(days)],
+    );
   await tx('tid-old-failure', 2, 31);
   await tx('tid-new-failure', 2, 29);
   await tx('tid-old-pending', 3, 100);
@@ -106,10 +138,27 @@ function retentionSuite(name: string, env: () => Promise<{ env: Record<string, s
       }
       expect(deleted).to.deep.equal({ authLog: 2500, audit: 2, scepTransactions: 2 });
       expect(await count(server, 'auth_log')).to.equal(3);
-      expect((await rawQuery<{ action: string }[]>(server.app.services.db.manager, server.app.services.db.dialect, 'SELECT action FROM audit_log WHERE action LIKE ? ORDER BY action', ['%.%'])).map((r) => r.action)).to.include.members(['new.a', 'new.b']).and.not.include.members(['old.a', 'old.b']);
+      expect(
+        (
+          await rawQuery<{ action: string }[]>(
+            server.app.services.db.manager,
+            server.app.services.db.dialect,
+            'SELECT action FROM audit_log WHERE action LIKE ? ORDER BY action',
+            ['%.%'],
+          )
+        ).map((r) => r.action),
+      )
+        .to.include.members(['new.a', 'new.b'])
+        .and.not.include.members(['old.a', 'old.b']);
       expect(await transactionIds(server)).to.deep.equal(['tid-new-failure', 'tid-old-pending', 'tid-valid']);
       // the kept transaction still answers a retry with the same certificate
-      const again = await server.client.enroll({ cas, subject: [{ type: 'CN', value: 'kept' }], challenge: TEST_CHALLENGE, key: kValid, transactionId: 'tid-valid' });
+      const again = await server.client.enroll({
+        cas,
+        subject: [{ type: 'CN', value: 'kept' }],
+        challenge: TEST_CHALLENGE,
+        key: kValid,
+        transactionId: 'tid-valid',
+      });
       expect(again.certificate!.serialHex).to.equal(valid.certificate!.serialHex);
       // a second run finds nothing more
       const second = await server.app.services.retention.runOnce();
@@ -119,8 +168,16 @@ function retentionSuite(name: string, env: () => Promise<{ env: Record<string, s
     it('serves enrollments while a long run deletes in batches', async () => {
       const { db } = server.app.services;
       const old = dateParam(db.dialect, new Date(Date.now() - 200 * DAY));
-      const gen = db.dialect === 'postgres' ? 'SELECT g AS i FROM generate_series(1, 60000) AS g' : 'WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < 60000) SELECT i FROM seq';
-      await rawQuery(db.manager, db.dialect, `INSERT INTO auth_log (at, user_name, decision, trusted, reason, policy, method, source_address) SELECT ?, 'bulk', 'deny', ${db.dialect === 'postgres' ? 'false' : '0'}, 'no-certificate', 'require', 'none', '127.0.0.1' FROM (${gen}) AS s`, [old]);
+      const gen =
+        db.dialect === 'postgres'
+          ? 'SELECT g AS i FROM generate_series(1, 60000) AS g'
+          : 'WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < 60000) SELECT i FROM seq';
+      await rawQuery(
+        db.manager,
+        db.dialect,
+        `INSERT INTO auth_log (at, user_name, decision, trusted, reason, policy, method, source_address) SELECT ?, 'bulk', 'deny', ${db.dialect === 'postgres' ? 'false' : '0'}, 'no-certificate', 'require', 'none', '127.0.0.1' FROM (${gen}) AS s`,
+        [old],
+      );
       let finished = false;
       // 60 batches of 1,000 with a 50 ms pause between them
       const run = server.app.services.retention.runOnce().then((r) => {
@@ -155,9 +212,13 @@ function retentionSuite(name: string, env: () => Promise<{ env: Record<string, s
 }
 
 retentionSuite('SQLite (through the CLI)', async () => ({ env: {}, cleanup: async () => undefined }), true);
-retentionSuite('PostgreSQL', async () => {
-  const why = await postgresAvailable();
-  if (why) throw new Error(`PostgreSQL suite did not run: ${why}`);
-  const db = await createTestDatabase();
-  return { env: { SCEPTER_DATABASE: db.url }, cleanup: db.drop };
-}, false);
+retentionSuite(
+  'PostgreSQL',
+  async () => {
+    const why = await postgresAvailable();
+    if (why) throw new Error(`PostgreSQL suite did not run: ${why}`);
+    const db = await createTestDatabase();
+    return { env: { SCEPTER_DATABASE: db.url }, cleanup: db.drop };
+  },
+  false,
+);

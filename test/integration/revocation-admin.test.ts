@@ -10,9 +10,14 @@ const ROOT = path.resolve(__dirname, '..', '..', '..');
 /** `node bin/scepter ...` in another process, on the server's database and CA (its environment). */
 function cli(server: TestServer, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [path.join(ROOT, 'bin', 'scepter'), ...args], { cwd: ROOT, env: { PATH: process.env.PATH, ...server.env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    const child = execFile(
+      process.execPath,
+      [path.join(ROOT, 'bin', 'scepter'), ...args],
+      { cwd: ROOT, env: { PATH: process.env.PATH, ...server.env }, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
     child.stdin?.end();
   });
 }
@@ -124,7 +129,9 @@ describe('revocation: CLI, admin API, devices and integrations', function () {
         text = await crlText(server, files.dir, await fetchCrl(server));
         return [certs.a1!, certs.a2!, certs.b!, certs.c!].every((c) => text.includes(c.cert.serialHex));
       });
-      expect(text).to.match(new RegExp(`${certs.c!.cert.serialHex}\\s+Revocation Date: [^\\n]+\\s+CRL entry extensions:\\s+X509v3 CRL Reason Code:\\s+Cessation Of Operation`));
+      expect(text).to.match(
+        new RegExp(`${certs.c!.cert.serialHex}\\s+Revocation Date: [^\\n]+\\s+CRL entry extensions:\\s+X509v3 CRL Reason Code:\\s+Cessation Of Operation`),
+      );
       expect(await ocspSays(server, certs.other!, 'good')).to.equal(true);
       expect(await db.transaction((m) => revokeAllForIntegration(m, integrationId))).to.equal(0);
     });
@@ -147,7 +154,10 @@ describe('revocation: CLI, admin API, devices and integrations', function () {
     let admin: string;
     let readOnly: string;
     const api = (p: string, key: string, init: RequestInit = {}) =>
-      fetch(`${server.url}/admin/v1${p}`, { ...init, headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json', ...(init.headers ?? {}) } });
+      fetch(`${server.url}/admin/v1${p}`, {
+        ...init,
+        headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json', ...(init.headers ?? {}) },
+      });
 
     before(async () => {
       admin = (await server.app.services.apiKeys.create('administrator', TEST_ACTOR)).key;

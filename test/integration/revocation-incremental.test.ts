@@ -34,9 +34,23 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const now = new Date();
       const at = (d: Date) => dateParam(other.dialect, d);
       for (let i = 0; i < CERTS; i++) {
-        await rawQuery(other.manager, other.dialect, 'INSERT INTO certificates (serial, subject, fingerprint_sha256, public_key_hash, not_before, not_after, der, endpoint_id, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', [
-          serialOf(i), `CN=inc-${i}`, `fp${i}`, `pk${i}`, at(new Date(now.getTime() - 3_600_000)), at(new Date(now.getTime() + 86_400_000)), Buffer.from([0]), 'default', 'valid', at(now),
-        ]);
+        await rawQuery(
+          other.manager,
+          other.dialect,
+          'INSERT INTO certificates (serial, subject, fingerprint_sha256, public_key_hash, not_before, not_after, der, endpoint_id, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          [
+            serialOf(i),
+            `CN=inc-${i}`,
+            `fp${i}`,
+            `pk${i}`,
+            at(new Date(now.getTime() - 3_600_000)),
+            at(new Date(now.getTime() + 86_400_000)),
+            Buffer.from([0]),
+            'default',
+            'valid',
+            at(now),
+          ],
+        );
       }
     });
     after(async () => {
@@ -95,7 +109,10 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const at = dateParam(other.dialect, new Date());
       // what the previous version did: revoke, bump the revision, no revocation_revision
       await other.transaction(async (m) => {
-        await rawQuery(m, other.dialect, "UPDATE certificates SET status = 'revoked', revoked_at = ?, revocation_reason = 1 WHERE serial = ?", [at, serialOf(CERTS - 1)]);
+        await rawQuery(m, other.dialect, "UPDATE certificates SET status = 'revoked', revoked_at = ?, revocation_reason = 1 WHERE serial = ?", [
+          at,
+          serialOf(CERTS - 1),
+        ]);
         await rawQuery(m, other.dialect, 'UPDATE crl_state SET revision = revision + 1 WHERE id = 1', []);
       });
       await view.sync();
@@ -105,7 +122,11 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     it('rows revoked without a revision stamp (before the migration) are loaded at start', async () => {
       await server.stop();
       const at = dateParam(other.dialect, new Date());
-      await rawQuery(other.manager, other.dialect, "UPDATE certificates SET status = 'revoked', revoked_at = ?, revocation_reason = 1 WHERE serial IN (?, ?)", [at, serialOf(REVOKE), serialOf(REVOKE + 1)]);
+      await rawQuery(other.manager, other.dialect, "UPDATE certificates SET status = 'revoked', revoked_at = ?, revocation_reason = 1 WHERE serial IN (?, ?)", [
+        at,
+        serialOf(REVOKE),
+        serialOf(REVOKE + 1),
+      ]);
       await rawQuery(other.manager, other.dialect, 'UPDATE crl_state SET revision = revision + 1 WHERE id = 1', []);
       server = await startTestServer(server.env, server.dir);
       const view = server.app.services.revocationView;

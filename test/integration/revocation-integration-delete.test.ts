@@ -8,9 +8,14 @@ const ROOT = path.resolve(__dirname, '..', '..', '..');
 
 function cli(server: TestServer, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [path.join(ROOT, 'bin', 'scepter'), ...args], { cwd: ROOT, env: { PATH: process.env.PATH, ...server.env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    const child = execFile(
+      process.execPath,
+      [path.join(ROOT, 'bin', 'scepter'), ...args],
+      { cwd: ROOT, env: { PATH: process.env.PATH, ...server.env }, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
     child.stdin?.end(); // not a terminal: confirmation needs --yes
   });
 }
@@ -43,7 +48,14 @@ describe('revocation: deleting an integration revokes everything it issued', fun
     const noForce = await cli(server, ['integration', 'delete', doomed, '--yes']);
     expect(noForce.code).to.equal(1);
     expect(noForce.stderr).to.match(/refused: integration \S+ is active \(status all\) and a device-trust policy requires trusted devices/);
-    expect((await ocspQuery(server, certs.map((c) => c.pem))).out).to.not.contain(': revoked');
+    expect(
+      (
+        await ocspQuery(
+          server,
+          certs.map((c) => c.pem),
+        )
+      ).out,
+    ).to.not.contain(': revoked');
   });
 
   it('CLI --yes --force: revokes all its certificates in one go, republishes the CRL, 404s its SCEP URL, audits the count', async () => {

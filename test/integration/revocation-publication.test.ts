@@ -85,7 +85,8 @@ describe('revocation: publication across instances and over time', function () {
       const leaf = await issue(server, files.dir, 'no-nonce');
       const req = files.file('no-nonce.req');
       expect((await ossl(['ocsp', '-issuer', server.caPemFile, '-cert', leaf.pem, '-no_nonce', '-reqout', req])).code).to.equal(0);
-      const ask = async () => Buffer.from(await (await fetch(`${server.url}/ocsp`, { method: 'POST', body: new Uint8Array(fs.readFileSync(req)) })).arrayBuffer());
+      const ask = async () =>
+        Buffer.from(await (await fetch(`${server.url}/ocsp`, { method: 'POST', body: new Uint8Array(fs.readFileSync(req)) })).arrayBuffer());
       const first = await ask();
       await new Promise((r) => setTimeout(r, 1100)); // a second later: a fresh signature would differ in producedAt
       expect((await ask()).equals(first)).to.equal(true);
@@ -104,8 +105,11 @@ describe('revocation: publication across instances and over time', function () {
 
     before(async () => {
       const config = loadConfig({
-        SCEPTER_DATABASE: path.join(dir, 'db.sqlite'), SCEPTER_CERTS_DIR: path.join(dir, 'certs'), SCEPTER_CA_KEY_BITS: '2048',
-        SCEPTER_LOG_LEVEL: 'silent', SCEPTER_CRL_VALIDITY_HOURS: '10',
+        SCEPTER_DATABASE: path.join(dir, 'db.sqlite'),
+        SCEPTER_CERTS_DIR: path.join(dir, 'certs'),
+        SCEPTER_CA_KEY_BITS: '2048',
+        SCEPTER_LOG_LEVEL: 'silent',
+        SCEPTER_CRL_VALIDITY_HOURS: '10',
       });
       services = await buildServices(config, { clock: { now: () => new Date(t) } });
     });
@@ -117,8 +121,19 @@ describe('revocation: publication across instances and over time', function () {
     async function insertCertificate(serial: string, notAfter: Date, revoked: boolean): Promise<void> {
       const repo = services.db.manager.getRepository('Certificate');
       await repo.insert({
-        serial, subject: `CN=${serial}`, fingerprintSha256: serial.padEnd(64, '0'), publicKeyHash: serial.padEnd(64, '0'), notBefore: new Date(t - 86_400_000), notAfter,
-        der: Buffer.from([0x30, 0x00]), transactionId: null, endpointId: 'test', integrationId: null, deviceId: null, status: 'valid', createdAt: new Date(t),
+        serial,
+        subject: `CN=${serial}`,
+        fingerprintSha256: serial.padEnd(64, '0'),
+        publicKeyHash: serial.padEnd(64, '0'),
+        notBefore: new Date(t - 86_400_000),
+        notAfter,
+        der: Buffer.from([0x30, 0x00]),
+        transactionId: null,
+        endpointId: 'test',
+        integrationId: null,
+        deviceId: null,
+        status: 'valid',
+        createdAt: new Date(t),
       });
       if (revoked) await services.revocation.revoke(serial, { reason: 'keyCompromise', actor: TEST_ACTOR });
     }
@@ -142,7 +157,8 @@ describe('revocation: publication across instances and over time', function () {
     it('leaves expired revoked certificates off the CRL, while OCSP still says revoked', async () => {
       await insertCertificate('7A01', new Date(t + 2 * HOUR), true);
       await insertCertificate('7A02', new Date(t + 100 * HOUR), true);
-      const listed = async () => (await crlText({ caPemFile: path.join(dir, 'certs', 'ca.cert.pem') } as TestServer, files.dir, (await services.revocationView.crl()).der));
+      const listed = async () =>
+        await crlText({ caPemFile: path.join(dir, 'certs', 'ca.cert.pem') } as TestServer, files.dir, (await services.revocationView.crl()).der);
       expect(await listed()).to.contain('7A01');
       t += 6 * HOUR; // 7A01 expired, and the CRL is due again
       await services.revocationView.sync();

@@ -19,7 +19,7 @@ export const TEST_ACTOR: Actor = { who: 'test', from: 'test' };
 export function ossl(args: string[], cwd?: string): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
     const child = execFile('openssl', args, { cwd, timeout: 30_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null) : 0;
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null) : 0;
       resolve({ code, out: `${stdout}${stderr}` });
     });
     child.stdin?.end();
@@ -71,7 +71,14 @@ export async function issueForDevice(server: TestServer, dir: string, integratio
   const { challenge } = await server.app.services.challenges.mint(integrationId);
   const client = new ScepClient(`${server.url}/scep/${integrationId}`);
   const cas = await client.getCaCertificates();
-  const r = await client.enroll({ cas, subject: [{ type: 'OU', value: integrationId }, { type: 'CN', value: udid }], challenge });
+  const r = await client.enroll({
+    cas,
+    subject: [
+      { type: 'OU', value: integrationId },
+      { type: 'CN', value: udid },
+    ],
+    challenge,
+  });
   expect(r.status, r.failText).to.equal(PkiStatus.SUCCESS);
   return { cert: r.certificate!, key: r.key, pem: writeCertPem(dir, `${integrationId}-${udid}-${r.certificate!.serialHex}`, r.certificate!.der) };
 }

@@ -44,7 +44,9 @@ describe('revocation: CRL, OCSP and SCEP GetCRL (real server, openssl)', functio
     expect(text).to.contain('Version 2 (0x1)');
     expect(text).to.match(/X509v3 CRL Number:\s+\d+/);
     expect(text).to.contain('X509v3 Authority Key Identifier');
-    expect(text).to.match(new RegExp(`Serial Number: ${revoked.cert.serialHex}\\s+Revocation Date: [^\\n]+\\s+CRL entry extensions:\\s+X509v3 CRL Reason Code:\\s+Key Compromise`));
+    expect(text).to.match(
+      new RegExp(`Serial Number: ${revoked.cert.serialHex}\\s+Revocation Date: [^\\n]+\\s+CRL entry extensions:\\s+X509v3 CRL Reason Code:\\s+Key Compromise`),
+    );
     expect(text).to.not.contain(good.cert.serialHex);
     const next = /Next Update: (.+)/.exec(text)![1]!;
     const last = /Last Update: (.+)/.exec(text)![1]!;
@@ -120,7 +122,8 @@ describe('revocation: CRL, OCSP and SCEP GetCRL (real server, openssl)', functio
   });
 
   it('answers malformedRequest (HTTP 200, application/ocsp-response) to bad input, never a 500', async () => {
-    const post = (body: Buffer) => fetch(`${server.url}/ocsp`, { method: 'POST', body: new Uint8Array(body), headers: { 'Content-Type': 'application/ocsp-request' } });
+    const post = (body: Buffer) =>
+      fetch(`${server.url}/ocsp`, { method: 'POST', body: new Uint8Array(body), headers: { 'Content-Type': 'application/ocsp-request' } });
     const answers = [
       await post(Buffer.from('not der at all')),
       await post(Buffer.alloc(0)),
@@ -142,27 +145,71 @@ describe('revocation: CRL, OCSP and SCEP GetCRL (real server, openssl)', functio
   describe('a request about another CA', () => {
     before(async () => {
       const d = files.dir;
-      await ossl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'other-ca.key', '-out', 'other-ca.pem', '-subj', '/CN=Other CA', '-days', '2'], d);
+      await ossl(
+        ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'other-ca.key', '-out', 'other-ca.pem', '-subj', '/CN=Other CA', '-days', '2'],
+        d,
+      );
       await ossl(['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'other-leaf.key', '-subj', '/CN=other', '-out', 'other-leaf.csr'], d);
       // same serial as our revoked certificate: only the issuer hashes tell them apart
-      await ossl(['x509', '-req', '-in', 'other-leaf.csr', '-CA', 'other-ca.pem', '-CAkey', 'other-ca.key', '-set_serial', `0x${revoked.cert.serialHex}`, '-days', '1', '-out', 'other-leaf.pem'], d);
+      await ossl(
+        [
+          'x509',
+          '-req',
+          '-in',
+          'other-leaf.csr',
+          '-CA',
+          'other-ca.pem',
+          '-CAkey',
+          'other-ca.key',
+          '-set_serial',
+          `0x${revoked.cert.serialHex}`,
+          '-days',
+          '1',
+          '-out',
+          'other-leaf.pem',
+        ],
+        d,
+      );
     });
 
     it('is unauthorized when it asks only about that CA', async () => {
       const r = await ossl(['ocsp', '-issuer', files.file('other-ca.pem'), '-cert', files.file('other-leaf.pem'), '-url', `${server.url}/ocsp`, '-noverify']);
       expect(r.out).to.match(/Responder Error: unauthorized \(6\)/);
-      const raw = await ossl(['ocsp', '-issuer', files.file('other-ca.pem'), '-cert', files.file('other-leaf.pem'), '-no_nonce', '-reqout', files.file('other.req')]);
+      const raw = await ossl([
+        'ocsp',
+        '-issuer',
+        files.file('other-ca.pem'),
+        '-cert',
+        files.file('other-leaf.pem'),
+        '-no_nonce',
+        '-reqout',
+        files.file('other.req'),
+      ]);
       expect(raw.code).to.equal(0);
-      const res = await fetch(`${server.url}/ocsp`, { method: 'POST', body: new Uint8Array(fs.readFileSync(files.file('other.req'))), headers: { 'Content-Type': 'application/ocsp-request' } });
+      const res = await fetch(`${server.url}/ocsp`, {
+        method: 'POST',
+        body: new Uint8Array(fs.readFileSync(files.file('other.req'))),
+        headers: { 'Content-Type': 'application/ocsp-request' },
+      });
       expect(Buffer.from(await res.arrayBuffer()).equals(UNAUTHORIZED)).to.equal(true);
     });
 
     it('gets unknown for that certificate in a request that also asks about ours', async () => {
       const r = await ossl([
-        'ocsp', '-issuer', files.file('other-ca.pem'), '-cert', files.file('other-leaf.pem'),
+        'ocsp',
+        '-issuer',
+        files.file('other-ca.pem'),
+        '-cert',
+        files.file('other-leaf.pem'),
         // -noverify: openssl accepts a responder only when it is authorised for every CertID in the
         // response, which no responder can be for two CAs; the signature is checked in the tests above
-        '-issuer', server.caPemFile, '-cert', good.pem, '-url', `${server.url}/ocsp`, '-noverify',
+        '-issuer',
+        server.caPemFile,
+        '-cert',
+        good.pem,
+        '-url',
+        `${server.url}/ocsp`,
+        '-noverify',
       ]);
       expect(r.out).to.contain(`${files.file('other-leaf.pem')}: unknown`);
       expect(r.out).to.contain(`${good.pem}: good`);
@@ -173,8 +220,13 @@ describe('revocation: CRL, OCSP and SCEP GetCRL (real server, openssl)', functio
     const cas = await server.client.getCaCertificates();
     const ias = derSequence(cas.ca.subjectDer, good.cert.serialDer);
     const m = await buildPkiMessage({
-      messageType: MessageType.GetCRL, messageData: new Uint8Array(ias), recipient: cas.recipient,
-      cipher: contentCipherByOid(OID.aes128Cbc)!, digest: 'sha256', signerCert: good.cert, signerKey: good.key,
+      messageType: MessageType.GetCRL,
+      messageData: new Uint8Array(ias),
+      recipient: cas.recipient,
+      cipher: contentCipherByOid(OID.aes128Cbc)!,
+      digest: 'sha256',
+      signerCert: good.cert,
+      signerKey: good.key,
     });
     const res = await server.client.send(m.der);
     const rep = await openCertRep(Buffer.from(await res.arrayBuffer()), { certificate: good.cert, key: good.key });
@@ -199,7 +251,11 @@ describe('revocation: CRL, OCSP and SCEP GetCRL (real server, openssl)', functio
     });
 
     it('refuses a non-hex serial, an unknown reason and removeFromCRL', async () => {
-      for (const [serial, reason] of [['xyz', undefined], [good.cert.serialHex, 'because'], [good.cert.serialHex, 'removeFromCRL']]) {
+      for (const [serial, reason] of [
+        ['xyz', undefined],
+        [good.cert.serialHex, 'because'],
+        [good.cert.serialHex, 'removeFromCRL'],
+      ]) {
         const err = await server.app.services.revocation.revoke(serial!, { reason, actor: TEST_ACTOR }).catch((e: unknown) => e);
         expect(err, `${serial} ${reason}`).to.be.instanceOf(BadRequestError);
       }

@@ -50,14 +50,25 @@ describe('SCEP bad input: a short 400, never a stack trace, and the server keeps
     const otherKey = await newRsaKey();
     const otherCa = await selfSignedFor(otherKey, buildName([{ type: 'CN', value: 'Some Other CA' }]));
     const [key] = await pooledKeys(1);
-    const req = await server.client.preparePkcsReq({ cas: { ca: otherCa, recipient: otherCa }, subject: [{ type: 'CN', value: 'x' }], challenge: TEST_CHALLENGE, key });
+    const req = await server.client.preparePkcsReq({
+      cas: { ca: otherCa, recipient: otherCa },
+      subject: [{ type: 'CN', value: 'x' }],
+      challenge: TEST_CHALLENGE,
+      key,
+    });
     await expect400(await post(req.der), /not encrypted to this CA/);
   });
 
   it('still enrolls after all of that', async () => {
     const cas = await server.client.getCaCertificates();
     const [key] = await pooledKeys(1);
-    const r = await new ScepClient(server.scepUrl).enroll({ cas, subject: [{ type: 'CN', value: 'after' }], challenge: TEST_CHALLENGE, key, transactionId: 'after-bad-input' });
+    const r = await new ScepClient(server.scepUrl).enroll({
+      cas,
+      subject: [{ type: 'CN', value: 'after' }],
+      challenge: TEST_CHALLENGE,
+      key,
+      transactionId: 'after-bad-input',
+    });
     expect(r.status).to.equal(PkiStatus.SUCCESS);
   });
 

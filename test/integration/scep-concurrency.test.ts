@@ -17,7 +17,15 @@ describe('SCEP concurrency', function () {
     // distinct transactionIDs; keys may repeat (the server does not require distinct keys)
     const requests: PreparedRequest[] = [];
     for (let i = 0; i < 200; i++) {
-      requests.push(await server.client.preparePkcsReq({ cas, subject: [{ type: 'CN', value: `conc-${i}` }], challenge: TEST_CHALLENGE, key: keys[i % keys.length], transactionId: `conc-${i}` }));
+      requests.push(
+        await server.client.preparePkcsReq({
+          cas,
+          subject: [{ type: 'CN', value: `conc-${i}` }],
+          challenge: TEST_CHALLENGE,
+          key: keys[i % keys.length],
+          transactionId: `conc-${i}`,
+        }),
+      );
     }
     const serials: string[] = [];
     let failures = 0;

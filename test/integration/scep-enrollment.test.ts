@@ -26,7 +26,10 @@ describe('SCEP enrollment over HTTP (real server, real SQLite)', function () {
   });
   after(async () => server.destroy());
 
-  const subject = (cn: string) => [{ type: 'O', value: 'Scepter Tests' }, { type: 'CN', value: cn }];
+  const subject = (cn: string) => [
+    { type: 'O', value: 'Scepter Tests' },
+    { type: 'CN', value: cn },
+  ];
 
   it('answers GetCACaps with the capabilities, one per line', async () => {
     const res = await fetch(`${server.scepUrl}?operation=GetCACaps`);
@@ -66,9 +69,22 @@ describe('SCEP enrollment over HTTP (real server, real SQLite)', function () {
     expect(days).to.be.closeTo(365, 0.01);
   });
 
-  for (const [name, oid] of Object.entries({ 'DES-CBC': OID.desCbc, 'DES-EDE3-CBC': OID.desEde3Cbc, 'AES-128-CBC': OID.aes128Cbc, 'AES-192-CBC': OID.aes192Cbc, 'AES-256-CBC': OID.aes256Cbc })) {
+  for (const [name, oid] of Object.entries({
+    'DES-CBC': OID.desCbc,
+    'DES-EDE3-CBC': OID.desEde3Cbc,
+    'AES-128-CBC': OID.aes128Cbc,
+    'AES-192-CBC': OID.aes192Cbc,
+    'AES-256-CBC': OID.aes256Cbc,
+  })) {
     it(`accepts ${name} requests and answers with the same algorithm`, async () => {
-      const r = await server.client.enroll({ cas, subject: subject(`cipher-${name}`), challenge: TEST_CHALLENGE, key: keys[1], cipherOid: oid, transactionId: `cipher-${name}` });
+      const r = await server.client.enroll({
+        cas,
+        subject: subject(`cipher-${name}`),
+        challenge: TEST_CHALLENGE,
+        key: keys[1],
+        cipherOid: oid,
+        transactionId: `cipher-${name}`,
+      });
       expect(r.status).to.equal(PkiStatus.SUCCESS);
       expect(r.cipherOid).to.equal(oid);
     });
@@ -76,7 +92,14 @@ describe('SCEP enrollment over HTTP (real server, real SQLite)', function () {
 
   for (const digest of ['sha1', 'sha256', 'sha512'] as const) {
     it(`accepts ${digest} signed requests and answers a verifiable CertRep`, async () => {
-      const r = await server.client.enroll({ cas, subject: subject(`digest-${digest}`), challenge: TEST_CHALLENGE, key: keys[2], digest, transactionId: `digest-${digest}` });
+      const r = await server.client.enroll({
+        cas,
+        subject: subject(`digest-${digest}`),
+        challenge: TEST_CHALLENGE,
+        key: keys[2],
+        digest,
+        transactionId: `digest-${digest}`,
+      });
       expect(r.status).to.equal(PkiStatus.SUCCESS);
       expect(r.signatureValid).to.equal(true);
     });
@@ -96,7 +119,11 @@ describe('SCEP enrollment over HTTP (real server, real SQLite)', function () {
 
   it('accepts a base64 POST body', async () => {
     const req = await server.client.preparePkcsReq({ cas, subject: subject('b64-post'), challenge: TEST_CHALLENGE, key: keys[3], transactionId: 'b64-post' });
-    const res = await fetch(`${server.scepUrl}?operation=PKIOperation`, { method: 'POST', body: req.der.toString('base64'), headers: { 'Content-Type': 'text/plain' } });
+    const res = await fetch(`${server.scepUrl}?operation=PKIOperation`, {
+      method: 'POST',
+      body: req.der.toString('base64'),
+      headers: { 'Content-Type': 'text/plain' },
+    });
     expect(res.status).to.equal(200);
     expect(res.headers.get('content-type')).to.equal('application/x-pki-message');
   });
@@ -113,10 +140,22 @@ describe('SCEP enrollment over HTTP (real server, real SQLite)', function () {
 
   it('answers CertPoll and GetCert with the issued certificate', async () => {
     const issued = await server.client.enroll({ cas, subject: subject('poll'), challenge: TEST_CHALLENGE, key: keys[6], transactionId: 'poll-1' });
-    const requester = { certificate: (await server.client.preparePkcsReq({ cas, subject: subject('poll'), key: keys[6] })).requester.certificate, key: keys[6] };
+    const requester = {
+      certificate: (await server.client.preparePkcsReq({ cas, subject: subject('poll'), key: keys[6] })).requester.certificate,
+      key: keys[6],
+    };
     const ias = derSequence(cas.ca.subjectDer, issued.certificate!.subjectDer);
     const send = async (type: MessageType, data: Uint8Array, tid: string, signer = requester) => {
-      const m = await buildPkiMessage({ messageType: type, messageData: data, transactionId: tid, recipient: cas.recipient, cipher: contentCipherByOid(OID.aes128Cbc)!, digest: 'sha256', signerCert: signer.certificate, signerKey: keys[6]! });
+      const m = await buildPkiMessage({
+        messageType: type,
+        messageData: data,
+        transactionId: tid,
+        recipient: cas.recipient,
+        cipher: contentCipherByOid(OID.aes128Cbc)!,
+        digest: 'sha256',
+        signerCert: signer.certificate,
+        signerKey: keys[6]!,
+      });
       const res = await server.client.send(m.der);
       return openCertRep(Buffer.from(await res.arrayBuffer()), signer);
     };
@@ -156,14 +195,30 @@ describe('SCEP enrollment over HTTP (real server, real SQLite)', function () {
     });
     it('signer certificate without the CSR key: badMessageCheck', async () => {
       const other = await server.client.preparePkcsReq({ cas, subject: subject('x'), key: keys[0] });
-      const r = await server.client.enroll({ cas, subject: subject('mismatch'), challenge: TEST_CHALLENGE, key: keys[7], signer: other.requester, transactionId: 'mismatch' });
+      const r = await server.client.enroll({
+        cas,
+        subject: subject('mismatch'),
+        challenge: TEST_CHALLENGE,
+        key: keys[7],
+        signer: other.requester,
+        transactionId: 'mismatch',
+      });
       expect([r.status, r.failInfo]).to.deep.equal([PkiStatus.FAILURE, FailInfo.badMessageCheck]);
     });
     it('a message whose signature does not verify: badMessageCheck', async () => {
       const signer = (await server.client.preparePkcsReq({ cas, subject: subject('sig'), key: keys[0] })).requester.certificate;
       const csr = await buildCsr({ subject: buildName(subject('sig')), key: keys[0]!, challengePassword: TEST_CHALLENGE });
       // signed with another key than the one in the embedded signer certificate
-      const m = await buildPkiMessage({ messageType: MessageType.PKCSReq, messageData: csr, transactionId: 'badsig', recipient: cas.recipient, cipher: contentCipherByOid(OID.aes128Cbc)!, digest: 'sha256', signerCert: signer, signerKey: keys[7]! });
+      const m = await buildPkiMessage({
+        messageType: MessageType.PKCSReq,
+        messageData: csr,
+        transactionId: 'badsig',
+        recipient: cas.recipient,
+        cipher: contentCipherByOid(OID.aes128Cbc)!,
+        digest: 'sha256',
+        signerCert: signer,
+        signerKey: keys[7]!,
+      });
       const res = await server.client.send(m.der);
       expect(res.status).to.equal(200);
       const rep = await openCertRep(Buffer.from(await res.arrayBuffer()), { certificate: signer, key: keys[0]! });
@@ -177,10 +232,20 @@ describe('SCEP enrollment over HTTP (real server, real SQLite)', function () {
 
   it('renews with a RenewalReq signed by a valid certificate it issued, and supersedes the old one', async () => {
     const first = await server.client.enroll({ cas, subject: subject('renew'), challenge: TEST_CHALLENGE, key: keys[0], transactionId: 'renew-1' });
-    const renewed = await server.client.enroll({ cas, subject: subject('renew'), key: keys[1], messageType: MessageType.RenewalReq, signer: { certificate: first.certificate!, key: keys[0]! }, transactionId: 'renew-2' });
+    const renewed = await server.client.enroll({
+      cas,
+      subject: subject('renew'),
+      key: keys[1],
+      messageType: MessageType.RenewalReq,
+      signer: { certificate: first.certificate!, key: keys[0]! },
+      transactionId: 'renew-2',
+    });
     expect(renewed.status).to.equal(PkiStatus.SUCCESS);
     expect(renewed.certificate!.serialHex).to.not.equal(first.certificate!.serialHex);
-    const rows = await server.app.services.db.manager.query('SELECT serial, status FROM certificates WHERE serial IN (?, ?)', [first.certificate!.serialHex, renewed.certificate!.serialHex]);
+    const rows = await server.app.services.db.manager.query('SELECT serial, status FROM certificates WHERE serial IN (?, ?)', [
+      first.certificate!.serialHex,
+      renewed.certificate!.serialHex,
+    ]);
     const status = Object.fromEntries(rows.map((r: { serial: string; status: string }) => [r.serial, r.status]));
     expect(status).to.deep.equal({ [first.certificate!.serialHex]: 'superseded', [renewed.certificate!.serialHex]: 'valid' });
   });

@@ -13,7 +13,13 @@ const SERVER = path.resolve(__dirname, '../../src/server.js');
 
 describe('start-up, configuration and CA material', function () {
   it('stops with one line naming the invalid variable and exit code 2', () => {
-    for (const [name, value] of [['SCEPTER_CA_KEY_BITS', '1000'], ['SCEPTER_HTTP_PORT', 'eighty'], ['SCEPTER_PUBLIC_URL', 'not a url'], ['SCEPTER_CERT_VALIDITY_DAYS', '-1'], ['SCEPTER_DATABASE_POOL_SIZE', '0']]) {
+    for (const [name, value] of [
+      ['SCEPTER_CA_KEY_BITS', '1000'],
+      ['SCEPTER_HTTP_PORT', 'eighty'],
+      ['SCEPTER_PUBLIC_URL', 'not a url'],
+      ['SCEPTER_CERT_VALIDITY_DAYS', '-1'],
+      ['SCEPTER_DATABASE_POOL_SIZE', '0'],
+    ]) {
       const r = spawnSync(process.execPath, [SERVER], { env: { ...process.env, [name]: value }, encoding: 'utf8', timeout: 20_000 });
       expect(r.status, `${name}=${value}`).to.equal(2);
       const lines = r.stderr.trim().split('\n');
@@ -25,7 +31,16 @@ describe('start-up, configuration and CA material', function () {
   it('creates the CA on first start (keyUsage, mode 0600), prints URL and fingerprint, and reuses CA and database on the second start', async function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scepter-start-'));
     const port = await freeTcpPort();
-    const env = { ...process.env, SCEPTER_HOME: dir, SCEPTER_TLS_PORT: '0', SCEPTER_HTTP_PORT: String(port), SCEPTER_HOST: '127.0.0.1', SCEPTER_CA_KEY_BITS: '2048', SCEPTER_STATIC_CHALLENGE: TEST_CHALLENGE, SCEPTER_LOG_LEVEL: 'warn' };
+    const env = {
+      ...process.env,
+      SCEPTER_HOME: dir,
+      SCEPTER_TLS_PORT: '0',
+      SCEPTER_HTTP_PORT: String(port),
+      SCEPTER_HOST: '127.0.0.1',
+      SCEPTER_CA_KEY_BITS: '2048',
+      SCEPTER_STATIC_CHALLENGE: TEST_CHALLENGE,
+      SCEPTER_LOG_LEVEL: 'warn',
+    };
     const start = () =>
       new Promise<{ out: string; stop: () => Promise<void> }>((resolve, reject) => {
         const child = spawn(process.execPath, [SERVER], { cwd: dir, env });
@@ -94,13 +109,21 @@ describe('start-up, configuration and CA material', function () {
       expect(cas.raEncryption!.serialHex).to.equal(ra.raEncryption!.certificate.serialHex);
       const [k1, k2] = await pooledKeys(2);
       const viaRa = await s.client.enroll({ cas, subject: [{ type: 'CN', value: 'via-ra' }], challenge: TEST_CHALLENGE, key: k1, transactionId: 'via-ra' });
-      const viaCa = await s.client.enroll({ cas: { ...cas, recipient: cas.ca }, subject: [{ type: 'CN', value: 'via-ca' }], challenge: TEST_CHALLENGE, key: k2, transactionId: 'via-ca' });
+      const viaCa = await s.client.enroll({
+        cas: { ...cas, recipient: cas.ca },
+        subject: [{ type: 'CN', value: 'via-ca' }],
+        challenge: TEST_CHALLENGE,
+        key: k2,
+        transactionId: 'via-ca',
+      });
       for (const r of [viaRa, viaCa]) {
         expect(r.status).to.equal(PkiStatus.SUCCESS);
         expect(r.signerSerial).to.equal(ra.raSigning!.certificate.serialHex);
       }
       const text = openssl(['x509', '-noout', '-ext', 'keyUsage', '-in', path.join(s.dir, 'certs', 'ra-encrypt.cert.pem')]).out;
-      expect(text).to.match(/Key Encipherment/).and.not.match(/Digital Signature/);
+      expect(text)
+        .to.match(/Key Encipherment/)
+        .and.not.match(/Digital Signature/);
     } finally {
       await s.destroy();
     }

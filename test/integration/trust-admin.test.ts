@@ -24,7 +24,11 @@ describe('device trust: identifiers, proxy header, authentication log, CLI and a
   const settle = () => server.app.trust.refresh();
   const post = (body: unknown) => mtlsCheck(server.app.tlsPort(), caPem, '', undefined, { method: 'POST', body });
   const admin = async (key: string, method: string, p: string, body?: unknown) => {
-    const res = await fetch(`${server.url}/admin/v1${p}`, { method, headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(`${server.url}/admin/v1${p}`, {
+      method,
+      headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     return { status: res.status, body: (await res.json()) as Record<string, any> };
   };
 
@@ -60,8 +64,16 @@ describe('device trust: identifiers, proxy header, authentication log, CLI and a
       configKey = (await services().appConfig.forIntegration(iosId))!.configurationKey;
       // what the nightly WS1 sync would have stored
       const now = new Date();
-      await inventory.replaceInventory(windowsId, [{ udid: 'WIN-UDID-0001', serialNumber: 'PF3ABCDE', macAddress: '00:1A:2B:3C:4D:5E', platform: 'WinRT', enrollmentStatus: 'Enrolled' }], now);
-      await inventory.replaceInventory(iosId, [{ udid: '00008030-001A2B3C4D5E802E', serialNumber: 'F2LXK0ABCD', platform: 'Apple', enrollmentStatus: 'Enrolled' }], now);
+      await inventory.replaceInventory(
+        windowsId,
+        [{ udid: 'WIN-UDID-0001', serialNumber: 'PF3ABCDE', macAddress: '00:1A:2B:3C:4D:5E', platform: 'WinRT', enrollmentStatus: 'Enrolled' }],
+        now,
+      );
+      await inventory.replaceInventory(
+        iosId,
+        [{ udid: '00008030-001A2B3C4D5E802E', serialNumber: 'F2LXK0ABCD', platform: 'Apple', enrollmentStatus: 'Enrolled' }],
+        now,
+      );
       await settle();
     });
 
@@ -85,10 +97,18 @@ describe('device trust: identifiers, proxy header, authentication log, CLI and a
       const ok = await post({ user: 'erin', identifier: '00008030-001a2b3c4d5e802e', platform: 'ios', configurationKey: configKey.toLowerCase() });
       expect(ok.status).to.equal(200);
       expect(ok.body).to.include({ trusted: true, integration: iosId, device: '00008030-001A2B3C4D5E802E' });
-      expect((await post({ user: 'frank', identifier: '00008030-001A2B3C4D5E802E', configurationKey: configKey })).body).to.include({ reason: 'user-not-in-test-group' });
-      expect((await post({ user: 'erin', identifier: '00008030-001A2B3C4D5E802E', configurationKey: 'AAAAAAAAAAAAAAAAAAAA' })).body).to.include({ reason: 'configuration-key-mismatch' });
-      expect((await post({ user: 'erin', identifier: '00008030-001A2B3C4D5E802E', platform: 'ios' })).body).to.include({ reason: 'configuration-key-mismatch' });
-      expect((await post({ user: 'erin', identifier: 'F2LXK0ABCD', configurationKey: configKey, platform: 'android' })).body).to.include({ reason: 'configuration-key-mismatch' });
+      expect((await post({ user: 'frank', identifier: '00008030-001A2B3C4D5E802E', configurationKey: configKey })).body).to.include({
+        reason: 'user-not-in-test-group',
+      });
+      expect((await post({ user: 'erin', identifier: '00008030-001A2B3C4D5E802E', configurationKey: 'AAAAAAAAAAAAAAAAAAAA' })).body).to.include({
+        reason: 'configuration-key-mismatch',
+      });
+      expect((await post({ user: 'erin', identifier: '00008030-001A2B3C4D5E802E', platform: 'ios' })).body).to.include({
+        reason: 'configuration-key-mismatch',
+      });
+      expect((await post({ user: 'erin', identifier: 'F2LXK0ABCD', configurationKey: configKey, platform: 'android' })).body).to.include({
+        reason: 'configuration-key-mismatch',
+      });
     });
 
     it('refuses malformed requests with 400', async () => {
@@ -100,7 +120,8 @@ describe('device trust: identifiers, proxy header, authentication log, CLI and a
 
   describe('behind a TLS-terminating proxy (plain HTTP port)', () => {
     const header = (pem: string) => ({ 'X-SSL-Client-Cert': encodeURIComponent(pem) });
-    const get = (localAddress: string, headers: Record<string, string>) => httpGet(`${server.url}/v1/device-trust?user=alice&application=proxy-test`, headers, localAddress);
+    const get = (localAddress: string, headers: Record<string, string>) =>
+      httpGet(`${server.url}/v1/device-trust?user=alice&application=proxy-test`, headers, localAddress);
 
     it('honours the certificate header from a trusted proxy address', async () => {
       const r = await get('127.0.0.2', { ...header(device.certPem), 'X-Forwarded-For': '203.0.113.7' });
@@ -138,7 +159,19 @@ describe('device trust: identifiers, proxy header, authentication log, CLI and a
       expect(r.exitCode, r.stderr).to.equal(0);
       const entries = r.json().entries as Record<string, unknown>[];
       expect(entries).to.have.length(2);
-      expect(entries[0]).to.include({ user: 'gina', application: 'mail', decision: 'allow', trusted: true, reason: 'trusted', integration: integId, device: 'UDID-ADMIN-1', serial: device.serial, sourceAddress: '127.0.0.1', policy: 'require-trusted', method: 'certificate' });
+      expect(entries[0]).to.include({
+        user: 'gina',
+        application: 'mail',
+        decision: 'allow',
+        trusted: true,
+        reason: 'trusted',
+        integration: integId,
+        device: 'UDID-ADMIN-1',
+        serial: device.serial,
+        sourceAddress: '127.0.0.1',
+        policy: 'require-trusted',
+        method: 'certificate',
+      });
       expect(entries[1]).to.include({ user: 'gina', decision: 'deny', trusted: false, reason: 'no-certificate' });
       const text = await cli('auth-log', '--user', 'gina');
       expect(text.stdout).to.match(/allow\s+trusted\s+trusted\s+user=gina\s+app=mail/);
@@ -191,7 +224,11 @@ describe('device trust: identifiers, proxy header, authentication log, CLI and a
       const reader = (await services().apiKeys.create('read-only', TEST_ACTOR)).key;
       const set = await admin(owner, 'PUT', '/trust/policy', { policy: 'allow-all', application: 'crm' });
       expect(set.status).to.equal(200);
-      expect(set.body.applications).to.deep.include({ application: 'crm', policy: 'allow-all', updatedAt: set.body.applications.find((a: { application: string }) => a.application === 'crm').updatedAt });
+      expect(set.body.applications).to.deep.include({
+        application: 'crm',
+        policy: 'allow-all',
+        updatedAt: set.body.applications.find((a: { application: string }) => a.application === 'crm').updatedAt,
+      });
       expect((await admin(reader, 'PUT', '/trust/policy', { policy: 'allow-all' })).status).to.equal(403);
       expect((await admin(owner, 'PUT', '/trust/policy', { policy: 'nope' })).status).to.equal(400);
       expect((await admin(reader, 'GET', '/trust/policy')).body.global).to.equal('require-trusted');

@@ -50,7 +50,17 @@ describe('device trust over mTLS (real server, certificates issued through SCEP)
     await settle();
     const r = await check('user=alice&application=vpn', device);
     expect(r.status).to.equal(200);
-    expect(r.body).to.deep.include({ decision: 'allow', trusted: true, reason: 'trusted', integration: integ.id, device: 'UDID-TRUSTED-1', serial: device.serial, policy: 'require-trusted', user: 'alice', application: 'vpn' });
+    expect(r.body).to.deep.include({
+      decision: 'allow',
+      trusted: true,
+      reason: 'trusted',
+      integration: integ.id,
+      device: 'UDID-TRUSTED-1',
+      serial: device.serial,
+      policy: 'require-trusted',
+      user: 'alice',
+      application: 'vpn',
+    });
   });
 
   it('denies with 403 and says why: no certificate, another CA, expired, not yet valid', async () => {

@@ -22,11 +22,25 @@ export interface Device {
 export const keyPem = (k: KeyObject) => k.export({ type: 'pkcs8', format: 'pem' }) as string;
 
 /** Enrolls a device through the integration's own SCEP URL with a challenge from its challenge URL. */
-export async function enrollDevice(server: IntegrationServer, integ: { id: string; challengeUsername: string; challengePassword: string }, udid: string, key: KeyObject): Promise<Device> {
+export async function enrollDevice(
+  server: IntegrationServer,
+  integ: { id: string; challengeUsername: string; challengePassword: string },
+  udid: string,
+  key: KeyObject,
+): Promise<Device> {
   const client = server.scepClient(integ.id);
   const cas = await client.getCaCertificates();
   const challenge = await fetchChallenge(server, integ);
-  const r = await client.enroll({ cas, subject: [{ type: 'OU', value: integ.id }, { type: 'CN', value: udid }], challenge, key, transactionId: `trust-${udid}-${Date.now()}` });
+  const r = await client.enroll({
+    cas,
+    subject: [
+      { type: 'OU', value: integ.id },
+      { type: 'CN', value: udid },
+    ],
+    challenge,
+    key,
+    transactionId: `trust-${udid}-${Date.now()}`,
+  });
   if (r.status !== PkiStatus.SUCCESS) throw new Error(`enrollment failed: ${r.failText}`);
   return { udid, serial: r.certificate!.serialHex, certPem: pemEncode('CERTIFICATE', r.certificate!.der), keyPem: keyPem(key) };
 }
@@ -37,7 +51,13 @@ export interface CheckResponse {
 }
 
 /** One check over a fresh mTLS connection (no agent, so no session reuse), verifying the server. */
-export function mtlsCheck(port: number, caPem: string, query: string, client?: { certPem: string; keyPem: string }, opts: { method?: string; body?: unknown; agent?: https.Agent } = {}): Promise<CheckResponse> {
+export function mtlsCheck(
+  port: number,
+  caPem: string,
+  query: string,
+  client?: { certPem: string; keyPem: string },
+  opts: { method?: string; body?: unknown; agent?: https.Agent } = {},
+): Promise<CheckResponse> {
   return new Promise((resolve, reject) => {
     const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
     const req = https.request(
@@ -74,7 +94,12 @@ function rsa(): KeyObject {
 }
 
 /** A device certificate signed by our CA key directly, with any validity (expired, not yet valid). */
-export async function craftWithOurCa(authority: CertificateAuthority, cn: string, notBefore: Date, notAfter: Date): Promise<{ certPem: string; keyPem: string }> {
+export async function craftWithOurCa(
+  authority: CertificateAuthority,
+  cn: string,
+  notBefore: Date,
+  notAfter: Date,
+): Promise<{ certPem: string; keyPem: string }> {
   const key = rsa();
   const spki = createPublicKey(key).export({ type: 'spki', format: 'der' });
   const der = await buildCertificate(

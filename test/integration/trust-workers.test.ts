@@ -52,7 +52,10 @@ describe('device trust with SCEPTER_WORKERS=2 (node:cluster)', function () {
     for (let i = 0; i < 10; i++) expect((await mtlsCheck(tlsPort, caPem, 'user=after')).body).to.include({ policy: 'allow-all', decision: 'allow' });
     daemon.child.kill('SIGTERM');
     await daemon.exited;
-    const log = await run(process.execPath, [BIN, 'auth-log', '--since', '10m', '--limit', '1000', '--json'], { env: { ...process.env, ...env }, timeoutMs: 60_000 });
+    const log = await run(process.execPath, [BIN, 'auth-log', '--since', '10m', '--limit', '1000', '--json'], {
+      env: { ...process.env, ...env },
+      timeoutMs: 60_000,
+    });
     expect(JSON.parse(log.stdout).entries).to.have.length(20);
   });
 });

@@ -30,11 +30,33 @@ describe('WS1 through the CLI: configure, test, sync, search, show', function ()
     return r;
   };
   const configure = (extra: string[] = [], opts: Parameters<typeof cli>[2] = {}) =>
-    run(['integration', 'configure', id, '--ws1-url', sim.url, '--ws1-username', sim.credentials.username, '--ws1-password-file', files.passwordFile, '--ws1-api-key-file', files.apiKeyFile, ...extra], opts);
+    run(
+      [
+        'integration',
+        'configure',
+        id,
+        '--ws1-url',
+        sim.url,
+        '--ws1-username',
+        sim.credentials.username,
+        '--ws1-password-file',
+        files.passwordFile,
+        '--ws1-api-key-file',
+        files.apiKeyFile,
+        ...extra,
+      ],
+      opts,
+    );
   const enrolledApple = () => sim.devices.search('Apple').filter((d) => d.enrollmentStatus === 'Enrolled');
 
   before(async () => {
-    sim = await startWs1Simulator({ password: PASSWORD, tenantCode: TENANT, devicesPerPlatform: { Apple: 1234, WinRT: 7 }, seed: 11, accounts: [{ username: 'no-rest', password: PASSWORD, restRead: false }] });
+    sim = await startWs1Simulator({
+      password: PASSWORD,
+      tenantCode: TENANT,
+      devicesPerPlatform: { Apple: 1234, WinRT: 7 },
+      seed: 11,
+      accounts: [{ username: 'no-rest', password: PASSWORD, restRead: false }],
+    });
     logs = capturingLogger();
     server = await startTestServer({ SCEPTER_SYNC_SCHEDULE: 'off' }, undefined, { logger: logs.logger });
     id = (await server.app.services.integrations.create({ type: 'ios', name: 'iPhones', allowLegacy: false }, ACTOR)).id;
@@ -61,7 +83,10 @@ describe('WS1 through the CLI: configure, test, sync, search, show', function ()
     expect(fs.statSync(keyFile).mode & 0o777).to.equal(0o600);
     // nowhere in the database files either (WAL included). Read by another process: closing a file
     // descriptor of the database in this one would drop SQLite's POSIX locks for the server's connection.
-    const files = fs.readdirSync(server.dir).filter((n) => n.startsWith('scepter.sqlite')).map((n) => path.join(server.dir, n));
+    const files = fs
+      .readdirSync(server.dir)
+      .filter((n) => n.startsWith('scepter.sqlite'))
+      .map((n) => path.join(server.dir, n));
     for (const secret of [PASSWORD, TENANT]) {
       expect(spawnSync('grep', ['-c', '-F', '-a', secret, ...files]).status, secret).to.equal(1); // 1: no line matched
     }
@@ -96,10 +121,16 @@ describe('WS1 through the CLI: configure, test, sync, search, show', function ()
     const wrong = path.join(server.dir, 'wrong.txt');
     fs.writeFileSync(wrong, 'not-the-secret\n');
     try {
-      expect(await expectFailure('bad-credentials', () => configure(['--ws1-password-file', wrong]))).to.contain('username or password').and.contain('1005');
-      expect(await expectFailure('bad-tenant-code', () => configure(['--ws1-api-key-file', wrong]))).to.contain('API key').and.contain('1013');
+      expect(await expectFailure('bad-credentials', () => configure(['--ws1-password-file', wrong])))
+        .to.contain('username or password')
+        .and.contain('1005');
+      expect(await expectFailure('bad-tenant-code', () => configure(['--ws1-api-key-file', wrong])))
+        .to.contain('API key')
+        .and.contain('1013');
       expect(await expectFailure('no-permission', () => configure(['--ws1-username', 'no-rest']))).to.contain('REST API');
-      expect(await expectFailure('host-not-found', () => configure(['--ws1-url', 'as9999.ws1-scepter-test.invalid']))).to.contain('as9999.ws1-scepter-test.invalid');
+      expect(await expectFailure('host-not-found', () => configure(['--ws1-url', 'as9999.ws1-scepter-test.invalid']))).to.contain(
+        'as9999.ws1-scepter-test.invalid',
+      );
       sim.setFault({ type: 'hang' });
       expect(await expectFailure('timeout', () => configure(), { SCEPTER_WS1_TIMEOUT_SECONDS: '1' })).to.contain('did not answer within 1 s');
     } finally {
@@ -116,11 +147,39 @@ describe('WS1 through the CLI: configure, test, sync, search, show', function ()
       fs.writeFileSync(caFile, tls.cert);
       // a new URL needs the secrets again in the same change
       expect((await run(['integration', 'configure', id, '--ws1-url', tlsSim.url])).code).to.equal(1);
-      expect((await run(['integration', 'configure', id, '--ws1-url', tlsSim.url, '--ws1-password-file', files.passwordFile, '--ws1-api-key-file', files.apiKeyFile])).code).to.equal(0);
+      expect(
+        (
+          await run([
+            'integration',
+            'configure',
+            id,
+            '--ws1-url',
+            tlsSim.url,
+            '--ws1-password-file',
+            files.passwordFile,
+            '--ws1-api-key-file',
+            files.apiKeyFile,
+          ])
+        ).code,
+      ).to.equal(0);
       expect(json(await run(['integration', 'test', id, '--json']))).to.include({ ok: false, reason: 'tls' });
       // so does a new extra CA (it decides who may stand in for WS1)
       expect((await run(['integration', 'configure', id, '--ws1-ca-file', caFile])).code).to.equal(1);
-      expect((await run(['integration', 'configure', id, '--ws1-ca-file', caFile, '--ws1-password-file', files.passwordFile, '--ws1-api-key-file', files.apiKeyFile])).code).to.equal(0);
+      expect(
+        (
+          await run([
+            'integration',
+            'configure',
+            id,
+            '--ws1-ca-file',
+            caFile,
+            '--ws1-password-file',
+            files.passwordFile,
+            '--ws1-api-key-file',
+            files.apiKeyFile,
+          ])
+        ).code,
+      ).to.equal(0);
       expect(json(await run(['integration', 'test', id, '--json']))).to.include({ ok: true });
     } finally {
       await tlsSim.close();
@@ -141,7 +200,15 @@ describe('WS1 through the CLI: configure, test, sync, search, show', function ()
     for (const identifier of [d.udid.toUpperCase(), d.serialNumber.toLowerCase(), d.macAddress.toLowerCase().match(/../g)!.join(':'), d.imei]) {
       const body = json<{ found: boolean; device: Record<string, string>; lastSuccessAt: string }>(await run(['device', 'search', id, identifier, '--json']));
       expect(body.found, identifier).to.equal(true);
-      expect(body.device).to.include({ udid: d.udid, serialNumber: d.serialNumber, macAddress: d.macAddress, imei: d.imei, platform: 'Apple', enrollmentStatus: 'Enrolled', userName: d.userName });
+      expect(body.device).to.include({
+        udid: d.udid,
+        serialNumber: d.serialNumber,
+        macAddress: d.macAddress,
+        imei: d.imei,
+        platform: 'Apple',
+        enrollmentStatus: 'Enrolled',
+        userName: d.userName,
+      });
       expect(body.device.syncedAt).to.equal(body.lastSuccessAt);
     }
     const text = await run(['device', 'search', id, d.serialNumber.toLowerCase()]);
@@ -160,8 +227,13 @@ describe('WS1 through the CLI: configure, test, sync, search, show', function ()
     expect(text.stdout).to.match(/trustedEndpointIdentifier\s+String\s+\{DeviceUid\}/);
     expect(text.stdout).to.contain(`<key>trustedEndpointConfigurationKey</key>\n    <string>${key}</string>`);
     expect(text.stdout).to.contain(`"trustedEndpointIdentifier": "{DeviceUid}"`);
-    expect(text.stdout).to.match(/Last good sync: \d{4}-/).and.contain(`Devices:        ${enrolledApple().length}`);
-    const body = json<{ appConfig: { configurationKey: string; entries: unknown[]; json: Record<string, string> }; ws1Api: { settings: Record<string, unknown> } }>(await run(['integration', 'show', id, '--json']));
+    expect(text.stdout)
+      .to.match(/Last good sync: \d{4}-/)
+      .and.contain(`Devices:        ${enrolledApple().length}`);
+    const body = json<{
+      appConfig: { configurationKey: string; entries: unknown[]; json: Record<string, string> };
+      ws1Api: { settings: Record<string, unknown> };
+    }>(await run(['integration', 'show', id, '--json']));
     expect(body.appConfig.configurationKey).to.equal(key); // stable
     expect(body.appConfig.entries).to.deep.equal([
       { key: 'trustedEndpointConfigurationKey', valueType: 'String', value: key },
@@ -172,7 +244,20 @@ describe('WS1 through the CLI: configure, test, sync, search, show', function ()
 
   it('a windows integration gets WS1 settings but no App Config key', async () => {
     const win = (await server.app.services.integrations.create({ type: 'windows', name: 'PCs', allowLegacy: false }, ACTOR)).id;
-    const r = await run(['integration', 'configure', win, '--ws1-url', sim.url, '--ws1-username', sim.credentials.username, '--ws1-password-file', files.passwordFile, '--ws1-api-key-file', files.apiKeyFile, '--json']);
+    const r = await run([
+      'integration',
+      'configure',
+      win,
+      '--ws1-url',
+      sim.url,
+      '--ws1-username',
+      sim.credentials.username,
+      '--ws1-password-file',
+      files.passwordFile,
+      '--ws1-api-key-file',
+      files.apiKeyFile,
+      '--json',
+    ]);
     expect(json(r), r.stdout).to.include({ platform: 'WinRT' });
     expect(json(await run(['integration', 'sync', win, '--json']))).to.include({ ok: true, fetched: 7 });
     const body = json(await run(['integration', 'show', win, '--json']));
@@ -192,7 +277,9 @@ describe('WS1 through the CLI: configure, test, sync, search, show', function ()
   it('never printed or logged the password or the API key', () => {
     expect(outputs.length).to.be.greaterThan(20);
     for (const o of outputs) {
-      expect(o.stdout + o.stderr).to.not.contain(PASSWORD).and.not.contain(TENANT);
+      expect(o.stdout + o.stderr)
+        .to.not.contain(PASSWORD)
+        .and.not.contain(TENANT);
     }
     expect(logs.text()).to.contain('ws1 sync finished'); // the log was really captured
     expect(logs.text()).to.not.contain(PASSWORD).and.not.contain(TENANT);

@@ -8,7 +8,7 @@ import { createIosCerts, fetchChallenge, getChallengePage, IntegrationServer, st
 import { createLogger } from '../../src/shared/logger';
 import { FailInfo } from '../../src/scep/scep-types';
 
-describe('ios-certs integration end to end with Debian\'s scepclient', function () {
+describe("ios-certs integration end to end with Debian's scepclient", function () {
   this.timeout(60_000);
   let server: IntegrationServer;
   let integ: Awaited<ReturnType<typeof createIosCerts>>;
@@ -46,7 +46,9 @@ describe('ios-certs integration end to end with Debian\'s scepclient', function 
     expect(openssl.keyBits(r.certPem!)).to.equal(2048);
     // exactly the template's attributes
     expect(openssl.subject(r.certPem!)).to.equal(`CN=${udid},OU=${integ.id}`);
-    const [row] = await server.app.services.db.manager.query('SELECT integration_id, device_id, status, endpoint_id FROM certificates WHERE device_id = ?', [udid]);
+    const [row] = await server.app.services.db.manager.query('SELECT integration_id, device_id, status, endpoint_id FROM certificates WHERE device_id = ?', [
+      udid,
+    ]);
     expect(row).to.deep.equal({ integration_id: integ.id, device_id: udid, status: 'valid', endpoint_id: integ.id });
   });
 
@@ -95,7 +97,12 @@ describe('ios-certs integration end to end with Debian\'s scepclient', function 
     expect(r.stdout).to.contain('failInfo: badRequest (2)');
     expect(await lastFailure()).to.deep.equal({ fail_info: 2, fail_text: 'challengePassword not accepted' });
     // and the challenge still works where it belongs
-    const own = await runScepclient({ url: `${server.url}/scep/${other.id}`, challenge: await fetchChallenge(server, other), cn: 'cross-device', ou: other.id });
+    const own = await runScepclient({
+      url: `${server.url}/scep/${other.id}`,
+      challenge: await fetchChallenge(server, other),
+      cn: 'cross-device',
+      ou: other.id,
+    });
     expect(own.ok, own.stderr).to.equal(true);
   });
 

@@ -29,8 +29,19 @@ async function decryptCsr(derFile: string, recipient: 'ca' | 'ra-encrypt'): Prom
     const v = await run('openssl', ['cms', '-verify', '-inform', 'DER', '-in', derFile, '-noverify', '-binary', '-out', env]);
     expect(v.exitCode, v.stderr).to.equal(0);
     const d = await run('openssl', [
-      'cms', '-decrypt', '-inform', 'DER', '-in', env, '-binary', '-out', csr,
-      '-recip', fixturePath(`test-${recipient}.cert.pem`), '-inkey', fixturePath(`test-${recipient}.key.pem`),
+      'cms',
+      '-decrypt',
+      '-inform',
+      'DER',
+      '-in',
+      env,
+      '-binary',
+      '-out',
+      csr,
+      '-recip',
+      fixturePath(`test-${recipient}.cert.pem`),
+      '-inkey',
+      fixturePath(`test-${recipient}.key.pem`),
     ]);
     expect(d.exitCode, d.stderr).to.equal(0);
     return (await run('openssl', ['req', '-inform', 'DER', '-in', csr, '-noout', '-text'])).stdout;
@@ -97,7 +108,10 @@ describe('interop harness: real clients against micromdm scepserver', function (
     try {
       await cm.addCa('peer', peer.url);
       const r = await cm.request({ caName: 'peer', id: 'harness-cm-1', cn: 'harness-cm-1', challenge: 'peer-secret', timeoutSec: 20 });
-      expect(peer.issued().some((e) => e.subject === '/CN=harness-cm-1'), 'issued by scepserver').to.equal(true);
+      expect(
+        peer.issued().some((e) => e.subject === '/CN=harness-cm-1'),
+        'issued by scepserver',
+      ).to.equal(true);
       expect(r.status, r.listing.raw).to.equal('NEED_GUIDANCE');
       expect(r.certPem).to.equal(undefined);
     } finally {

@@ -30,7 +30,11 @@ describe('migration of a legacy ios-certs integration to App Config, end to end 
   let unenrolled: string;
   const m = (...args: string[]) => cli(server, ['migrate', ...args, '--report-dir', reports, '--json']);
   const certCheck = (d: Device, user = 'alice') => mtlsCheck(server.app.tlsPort(), caPem, `user=${user}&application=vpn`, d);
-  const idCheck = (u: string, user = 'alice') => mtlsCheck(server.app.tlsPort(), caPem, '', undefined, { method: 'POST', body: { user, application: 'vpn', identifier: u, platform: 'ios', configurationKey: configKey } });
+  const idCheck = (u: string, user = 'alice') =>
+    mtlsCheck(server.app.tlsPort(), caPem, '', undefined, {
+      method: 'POST',
+      body: { user, application: 'vpn', identifier: u, platform: 'ios', configurationKey: configKey },
+    });
 
   before(async () => {
     server = await startIntegrationServer({ SCEPTER_SYNC_SCHEDULE: 'off' });
@@ -48,23 +52,41 @@ describe('migration of a legacy ios-certs integration to App Config, end to end 
     const viaScepclient: Device[] = [];
     for (let i = 0; i < 3; i++) {
       const u = `00008030-00${i}A2D3C0E8880${i}E`;
-      const r = await runScepclient({ url: `${server.url}/certsrv/mscep/${legacy.id}/mscep.dll`, challenge: await fetchChallenge(server, legacy), cn: u, ou: legacy.id });
+      const r = await runScepclient({
+        url: `${server.url}/certsrv/mscep/${legacy.id}/mscep.dll`,
+        challenge: await fetchChallenge(server, legacy),
+        cn: u,
+        ou: legacy.id,
+      });
       expect(r.ok, r.stdout + r.stderr).to.equal(true);
       const serial = (await run('openssl', ['x509', '-noout', '-serial'], { input: r.certPem! })).stdout.trim().replace('serial=', '');
       viaScepclient.push({ udid: u, serial, certPem: r.certPem!, keyPem: r.keyPem });
     }
-    devices = [...viaScepclient, ...(await enrollMany(server, legacy, Array.from({ length: 17 }, (_, i) => udid('a11ce', i))))];
+    devices = [
+      ...viaScepclient,
+      ...(await enrollMany(
+        server,
+        legacy,
+        Array.from({ length: 17 }, (_, i) => udid('a11ce', i)),
+      )),
+    ];
     // one device renews (new key, fresh challenge): two certificates, still one device
     await enrollMany(server, legacy, [devices[5]!.udid]);
     devices.forEach((d, i) => fs.writeFileSync(path.join(dir, `d${i}.pem`), d.certPem));
     // WS1 knows all but two; one of those it knows is not enrolled; UDIDs in other case, plus others
     missing.push(devices[1]!.udid, devices[10]!.udid);
     unenrolled = devices[12]!.udid;
-    const inventory = devices.filter((d) => !missing.includes(d.udid)).map((d) => appleDevice(d.udid.toUpperCase(), d.udid === unenrolled ? { enrollmentStatus: 'Unenrolled' } : {}));
+    const inventory = devices
+      .filter((d) => !missing.includes(d.udid))
+      .map((d) => appleDevice(d.udid.toUpperCase(), d.udid === unenrolled ? { enrollmentStatus: 'Unenrolled' } : {}));
     sim = await startWs1Simulator({ inventory: [...inventory, ...Array.from({ length: 40 }, (_, i) => appleDevice(udid('0the7', i)))] });
     // an existing WS1 integration of the same tenant, whose settings apply copies
     ws1Integration = (await s.integrations.create({ type: 'windows', name: 'PCs', allowLegacy: false }, TEST_ACTOR)).id;
-    await s.ws1Settings.configure(ws1Integration, { baseUrl: sim.url, username: sim.credentials.username, password: sim.credentials.password, apiKey: sim.credentials.tenantCode }, TEST_ACTOR);
+    await s.ws1Settings.configure(
+      ws1Integration,
+      { baseUrl: sim.url, username: sim.credentials.username, password: sim.credentials.password, apiKey: sim.credentials.tenantCode },
+      TEST_ACTOR,
+    );
     await settle();
   });
   after(async () => {
@@ -82,19 +104,26 @@ describe('migration of a legacy ios-certs integration to App Config, end to end 
   });
 
   it('before cutover the certificates make their devices trusted', async () => {
-    for (const d of [devices[0]!, devices[7]!]) expect((await certCheck(d)).body).to.include({ decision: 'allow', trusted: true, integration: legacy.id, device: d.udid });
+    for (const d of [devices[0]!, devices[7]!])
+      expect((await certCheck(d)).body).to.include({ decision: 'allow', trusted: true, integration: legacy.id, device: d.udid });
     expect((await certCheck(devices[0]!, 'carol')).body).to.include({ trusted: false, reason: 'user-not-in-test-group' });
   });
 
   it('plan (entered WS1 settings) reports each device ready or at risk with the reason, and writes the reports', async () => {
     const pw = secretFile(dir, 'pw', sim.credentials.password);
     const key = secretFile(dir, 'key', sim.credentials.tenantCode);
-    const r = ok(await m('plan', legacy.id, '--ws1-url', sim.url, '--ws1-username', sim.credentials.username, '--ws1-password-file', pw, '--ws1-api-key-file', key));
+    const r = ok(
+      await m('plan', legacy.id, '--ws1-url', sim.url, '--ws1-username', sim.credentials.username, '--ws1-password-file', pw, '--ws1-api-key-file', key),
+    );
     expect(r).to.include({ outcome: 'done', stateBefore: null, state: 'planned' });
     expect(r.readiness).to.include({ source: 'ws1-live', total: 20, ready: 17, atRisk: 3, percentReady: 85 });
     expect(r.readiness.byReason).to.deep.equal({ 'not-in-ws1': 2, 'not-enrolled': 1 });
     const atRisk = r.readiness.devices.filter((d: { ready: boolean }) => !d.ready).map((d: { udid: string; reason: string }) => [d.udid, d.reason]);
-    expect(atRisk).to.have.deep.members([[missing[0], 'not-in-ws1'], [missing[1], 'not-in-ws1'], [unenrolled, 'not-enrolled']]);
+    expect(atRisk).to.have.deep.members([
+      [missing[0], 'not-in-ws1'],
+      [missing[1], 'not-in-ws1'],
+      [unenrolled, 'not-enrolled'],
+    ]);
     expect(r.readiness.devices.find((d: { udid: string }) => d.udid === devices[5]!.udid).serials).to.have.length(2);
     expect(reportFiles(reports, legacy.id, 'plan').map((f) => path.extname(f))).to.have.members(['.json', '.csv', '.md']);
     const csv = fs.readFileSync(r.reports.csv, 'utf8').trim().split('\n');
@@ -117,7 +146,9 @@ describe('migration of a legacy ios-certs integration to App Config, end to end 
     expect(i).to.include({ type: 'ios', status: 'disabled', name: 'WS1 iPhones (certificates) (App Config)' });
     const text = await cli(server, ['migrate', 'apply', legacy.id, '--report-dir', reports]);
     expect(text.code).to.equal(0);
-    expect(text.stdout).to.contain('nothing to do').and.match(new RegExp(`trustedEndpointConfigurationKey\\s+String\\s+${configKey}`));
+    expect(text.stdout)
+      .to.contain('nothing to do')
+      .and.match(new RegExp(`trustedEndpointConfigurationKey\\s+String\\s+${configKey}`));
   });
 
   it('verify runs Test Configuration and a sync, then readiness against the synced inventory', async () => {
@@ -139,7 +170,8 @@ describe('migration of a legacy ios-certs integration to App Config, end to end 
   });
 
   it('after cutover the identifier check with the configuration key trusts the ready devices', async () => {
-    for (const d of [devices[0]!, devices[7]!, devices[19]!]) expect((await idCheck(d.udid)).body, d.udid).to.include({ decision: 'allow', trusted: true, integration: appConfigId });
+    for (const d of [devices[0]!, devices[7]!, devices[19]!])
+      expect((await idCheck(d.udid)).body, d.udid).to.include({ decision: 'allow', trusted: true, integration: appConfigId });
     expect((await idCheck(missing[0]!)).body).to.include({ trusted: false, reason: 'device-not-found' });
     expect((await idCheck(unenrolled)).body).to.include({ trusted: false, reason: 'device-not-found' });
     expect((await idCheck(devices[0]!.udid, 'carol')).body).to.include({ trusted: false, reason: 'user-not-in-test-group' });
@@ -172,7 +204,10 @@ describe('migration of a legacy ios-certs integration to App Config, end to end 
     refused(await cli(server, ['migrate', 'finalize', legacy.id, '--yes']), /grace period .* ends .* \(14 days after cutover\)/);
     const r = ok(await m('finalize', legacy.id, '--grace', '0', '--yes'));
     expect(r).to.include({ state: 'finalized', revoked: 21 });
-    const rows = await server.app.services.db.manager.query("SELECT COUNT(*) AS n FROM certificates WHERE integration_id = ? AND status = 'revoked' AND revocation_reason = 5", [legacy.id]);
+    const rows = await server.app.services.db.manager.query(
+      "SELECT COUNT(*) AS n FROM certificates WHERE integration_id = ? AND status = 'revoked' AND revocation_reason = 5",
+      [legacy.id],
+    );
     expect(Number(rows[0].n)).to.equal(21);
     refused(await cli(server, ['migrate', 'finalize', legacy.id, '--grace', '0', '--yes']), /already finalized/);
   });
@@ -205,7 +240,18 @@ describe('migration of a legacy ios-certs integration to App Config, end to end 
     expect(l.certificates).to.include({ valid: 0, revoked: 21, devices: 0 });
     const audit = await server.app.services.audit.list({ limit: 1000 });
     const steps = audit.filter((e) => e.action.startsWith('migration.') && e.target === legacy.id).map((e) => e.action);
-    expect(steps).to.deep.equal(['migration.plan', 'migration.apply', 'migration.verify', 'migration.cutover', 'migration.rollback', 'migration.plan', 'migration.apply', 'migration.verify', 'migration.cutover', 'migration.finalize']);
+    expect(steps).to.deep.equal([
+      'migration.plan',
+      'migration.apply',
+      'migration.verify',
+      'migration.cutover',
+      'migration.rollback',
+      'migration.plan',
+      'migration.apply',
+      'migration.verify',
+      'migration.cutover',
+      'migration.finalize',
+    ]);
     expect(audit.find((e) => e.action === 'integration.delete' && e.target === legacy.id)?.details).to.include({ revoked: 21, reason: 'cessationOfOperation' });
   });
 });

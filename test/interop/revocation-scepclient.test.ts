@@ -55,7 +55,10 @@ describe('revocation interop: scepclient-enrolled certificates, openssl CRL and 
       devices.push(await enroll(`${server.url}/scep/${id}`, challenge, udid, id));
     }
     expect(await server.app.services.revocation.revokeIntegration(id, { actor: TEST_ACTOR })).to.equal(2);
-    const ocsp = await ocspQuery(server, devices.map((d) => d.pem));
+    const ocsp = await ocspQuery(
+      server,
+      devices.map((d) => d.pem),
+    );
     for (const d of devices) expect(ocsp.out).to.match(new RegExp(`${d.pem}: revoked\\s+This Update: [^\\n]+\\s+Reason: cessationOfOperation`));
     const text = await crlText(server, files.dir, await fetchCrl(server));
     for (const d of devices) expect(text).to.contain(`Serial Number: ${d.serial}`);

@@ -62,7 +62,9 @@ describe('interop: real SCEP clients against Scepter', function () {
         const after = fs.readFileSync(r.certFile, 'utf8');
         expect(after).to.not.equal(before);
         checkDeviceCertificate(after);
-        const rows: { status: string }[] = await server.app.services.db.manager.query("SELECT status FROM certificates WHERE subject = ? ORDER BY id", [`CN=certmonger-${ra ? 'ra' : 'ca'}`]);
+        const rows: { status: string }[] = await server.app.services.db.manager.query('SELECT status FROM certificates WHERE subject = ? ORDER BY id', [
+          `CN=certmonger-${ra ? 'ra' : 'ca'}`,
+        ]);
         expect(rows.map((x) => x.status)).to.deep.equal(['superseded', 'valid']);
       });
 

@@ -87,7 +87,25 @@ describe('device trust with real TLS clients and an nginx proxy', function () {
 
   it('openssl s_client: verifies our server certificate and gets a trusted answer', async () => {
     const req = 'GET /v1/device-trust?user=alice&application=s_client HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n';
-    const r = await run('openssl', ['s_client', '-connect', `127.0.0.1:${server.app.tlsPort()}`, '-CAfile', f('ca.pem'), '-verify_return_error', '-verify_ip', '127.0.0.1', '-cert', f('device.pem'), '-key', f('device.key'), '-quiet'], { input: req, timeoutMs: 20_000 });
+    const r = await run(
+      'openssl',
+      [
+        's_client',
+        '-connect',
+        `127.0.0.1:${server.app.tlsPort()}`,
+        '-CAfile',
+        f('ca.pem'),
+        '-verify_return_error',
+        '-verify_ip',
+        '127.0.0.1',
+        '-cert',
+        f('device.pem'),
+        '-key',
+        f('device.key'),
+        '-quiet',
+      ],
+      { input: req, timeoutMs: 20_000 },
+    );
     expect(r.stdout).to.match(/^HTTP\/1\.1 200 OK/);
     expect(r.stdout).to.contain('"trusted":true');
     expect(r.stdout).to.contain(`"serial":"${device.serial}"`);

@@ -31,7 +31,12 @@ describe('WS1 device sync', () => {
     expect(expected.length).to.be.within(1000, 1233); // the seed really produced unenrolled devices
     expect(r).to.include({ ok: true, pages: 3, fetched: 1234, managed: expected.length });
     expect(progress.map((p) => p.fetched)).to.deep.equal([500, 1000, 1234]);
-    expect(store.list(INT).map((d) => d.udid).sort()).to.deep.equal(expected.map((d) => d.udid).sort());
+    expect(
+      store
+        .list(INT)
+        .map((d) => d.udid)
+        .sort(),
+    ).to.deep.equal(expected.map((d) => d.udid).sort());
     expect(store.list(INT).every((d) => d.enrollmentStatus === 'Enrolled' && d.platform === 'Apple')).to.equal(true);
     expect(store.getStatus(INT)).to.include({ deviceCount: expected.length });
 

@@ -55,13 +55,23 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     after(() => cleanup?.());
 
     it('stores a snapshot and finds devices by any identifier, whatever the case or MAC format', async () => {
-      await inventory.replaceInventory('I1', [...fleet(0, 1200), device(5000, { imei: undefined, macAddress: undefined, lastSeen: undefined, userName: undefined })], now);
+      await inventory.replaceInventory(
+        'I1',
+        [...fleet(0, 1200), device(5000, { imei: undefined, macAddress: undefined, lastSeen: undefined, userName: undefined })],
+        now,
+      );
       const d = device(7);
       for (const id of [d.udid.toLowerCase(), 'ser7x', 'aa:bb:cc:00:00:07', 'AA-BB-CC-00-00-07', ` ${d.imei} `]) {
         const found = await inventory.findByIdentifier('I1', id);
         expect(found, id).to.deep.equal({ ...d, syncedAt: now });
       }
-      expect(await inventory.findByIdentifier('I1', device(5000).udid)).to.deep.equal({ udid: device(5000).udid, serialNumber: 'SER5000X', platform: 'Apple', enrollmentStatus: 'Enrolled', syncedAt: now });
+      expect(await inventory.findByIdentifier('I1', device(5000).udid)).to.deep.equal({
+        udid: device(5000).udid,
+        serialNumber: 'SER5000X',
+        platform: 'Apple',
+        enrollmentStatus: 'Enrolled',
+        syncedAt: now,
+      });
       expect(await inventory.findByIdentifier('I1', 'SER99999X')).to.equal(undefined);
       expect(await inventory.findByIdentifier('other', d.udid)).to.equal(undefined);
       expect(await inventory.getSyncStatus('I1')).to.deep.equal({ deviceCount: 1201, lastSuccessAt: now });
@@ -71,7 +81,9 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       // one device in both snapshots (with another user name), 1,200 devices before, 12,000 after
       const shared = device(1_100);
       const visibleCount = async () => {
-        const sql = 'SELECT COUNT(*) AS n FROM ws1_devices d JOIN ws1_sync_state s ON s.integration_id = d.integration_id AND s.generation = d.generation WHERE s.integration_id = ' + (dialect === 'postgres' ? '$1' : '?');
+        const sql =
+          'SELECT COUNT(*) AS n FROM ws1_devices d JOIN ws1_sync_state s ON s.integration_id = d.integration_id AND s.generation = d.generation WHERE s.integration_id = ' +
+          (dialect === 'postgres' ? '$1' : '?');
         return Number((await db.manager.query(sql, ['I1']))[0].n);
       };
       const seen = new Set<string>();
@@ -86,7 +98,10 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       await swap;
       seen.add(`device:${(await inventory.findByIdentifier('I1', shared.udid))?.userName}`).add(`count:${await visibleCount()}`);
       const allowed = new Set(['device:user1100', 'device:renamed', 'count:1201', 'count:12000']);
-      expect([...seen].filter((x) => !allowed.has(x)), [...seen].join(' ')).to.deep.equal([]);
+      expect(
+        [...seen].filter((x) => !allowed.has(x)),
+        [...seen].join(' '),
+      ).to.deep.equal([]);
       expect(seen.has('device:renamed') && seen.has('count:12000')).to.equal(true);
       expect(await inventory.findByIdentifier('I1', device(0).udid)).to.equal(undefined);
       const rows = await db.manager.query('SELECT COUNT(*) AS n FROM ws1_devices');
@@ -118,13 +133,21 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(await leases.tryAcquire('L2', 'slow', now, later(1000))).to.equal(true);
       expect(await leases.tryAcquire('L2', 'fast', later(2000), later(60_000))).to.equal(true);
       let err: unknown;
-      await leases.fencedStore('slow').replaceInventory('L2', fleet(100, 5), later(3000)).catch((e) => (err = e));
+      await leases
+        .fencedStore('slow')
+        .replaceInventory('L2', fleet(100, 5), later(3000))
+        .catch((e) => (err = e));
       expect(err).to.be.instanceOf(SyncLeaseLostError);
       expect((await inventory.getSyncStatus('L2')).deviceCount).to.equal(10);
       expect(await inventory.findByIdentifier('L2', device(100).udid)).to.equal(undefined);
       await leases.fencedStore('fast').replaceInventory('L2', fleet(200, 3), later(4000));
       expect((await inventory.getSyncStatus('L2')).deviceCount).to.equal(3);
-      const rows = await db.manager.query(dialect === 'postgres' ? 'SELECT COUNT(*) AS n FROM ws1_devices WHERE integration_id = $1' : 'SELECT COUNT(*) AS n FROM ws1_devices WHERE integration_id = ?', ['L2']);
+      const rows = await db.manager.query(
+        dialect === 'postgres'
+          ? 'SELECT COUNT(*) AS n FROM ws1_devices WHERE integration_id = $1'
+          : 'SELECT COUNT(*) AS n FROM ws1_devices WHERE integration_id = ?',
+        ['L2'],
+      );
       expect(Number(rows[0].n)).to.equal(3);
     });
 

@@ -16,11 +16,13 @@ async function collect(it: AsyncIterable<Ws1DevicePage>): Promise<Ws1DevicePage[
 /** A raw GET to the simulator, to check what it sends (headers, status) independent of the client. */
 function rawGet(url: string, headers: http.OutgoingHttpHeaders): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
-    http.get(url, { headers }, (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    }).on('error', reject);
+    http
+      .get(url, { headers }, (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      })
+      .on('error', reject);
   });
 }
 
@@ -47,7 +49,11 @@ describe('WS1 client against the simulator', () => {
   it('pages through 1,234 devices in pages of 500 from page 0', async () => {
     const before = sim.stats.searchRequests;
     const pages = await collect(client(settingsFor(sim), FAST_RETRY).searchDevices('Apple'));
-    expect(pages.map((p) => [p.page, p.devices.length, p.total])).to.deep.equal([[0, 500, 1234], [1, 500, 1234], [2, 234, 1234]]);
+    expect(pages.map((p) => [p.page, p.devices.length, p.total])).to.deep.equal([
+      [0, 500, 1234],
+      [1, 500, 1234],
+      [2, 234, 1234],
+    ]);
     expect(sim.stats.searchRequests - before).to.equal(3); // stops at Total, no trailing 204 probe
     const udids = new Set(pages.flatMap((p) => p.devices.map((d) => d.udid)));
     expect(udids.size).to.equal(1234);

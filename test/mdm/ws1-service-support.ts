@@ -17,7 +17,15 @@ export interface CliResult {
 export function cli(server: TestServer, args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, SCEPTER_DATABASE: server.env.SCEPTER_DATABASE!, SCEPTER_CERTS_DIR: server.env.SCEPTER_CERTS_DIR!, SCEPTER_CA_KEY_BITS: '2048', SCEPTER_WS1_ALLOW_HTTP: 'on', SCEPTER_LOG_LEVEL: 'debug', ...opts.env },
+      env: {
+        ...process.env,
+        SCEPTER_DATABASE: server.env.SCEPTER_DATABASE!,
+        SCEPTER_CERTS_DIR: server.env.SCEPTER_CERTS_DIR!,
+        SCEPTER_CA_KEY_BITS: '2048',
+        SCEPTER_WS1_ALLOW_HTTP: 'on',
+        SCEPTER_LOG_LEVEL: 'debug',
+        ...opts.env,
+      },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

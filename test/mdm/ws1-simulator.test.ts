@@ -64,7 +64,10 @@ describe('WS1 simulator', () => {
         expect((err as Ws1ProtocolError).upstreamStatus).to.equal(400);
       }
       const v4 = new Ws1Client(settingsFor(sim, { apiVersion: 4 as 3 }), { maxAttempts: 1 });
-      await v4.searchPage('Apple', 0, 1).then(() => expect.fail('v4'), (err) => expect(err.upstreamStatus).to.equal(406));
+      await v4.searchPage('Apple', 0, 1).then(
+        () => expect.fail('v4'),
+        (err) => expect(err.upstreamStatus).to.equal(406),
+      );
       v4.close();
     } finally {
       c.close();
@@ -75,12 +78,15 @@ describe('WS1 simulator', () => {
   it('loads an inventory file in WS1 field names', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ws1-inv-'));
     const file = join(dir, 'inventory.json');
-    writeFileSync(file, JSON.stringify({
-      Devices: [
-        { Id: { Value: 7 }, Udid: 'ABC', SerialNumber: 'S1', Platform: 'Apple', EnrollmentStatus: 'Enrolled', LastSeen: '2024-06-01T10:00:00' },
-        { udid: 'DEF', serial_number: 'S2', platform: 'Android', enrollment_status: 'Unenrolled' },
-      ],
-    }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        Devices: [
+          { Id: { Value: 7 }, Udid: 'ABC', SerialNumber: 'S1', Platform: 'Apple', EnrollmentStatus: 'Enrolled', LastSeen: '2024-06-01T10:00:00' },
+          { udid: 'DEF', serial_number: 'S2', platform: 'Android', enrollment_status: 'Unenrolled' },
+        ],
+      }),
+    );
     const sim = await startWs1Simulator({ inventoryFile: file });
     try {
       expect(sim.devices.size).to.equal(2);
@@ -113,8 +119,9 @@ describe('WS1 simulator', () => {
   });
 
   it('parses its command line', () => {
-    expect(parseArgs(['--port', '9000', '--devices-per-platform=25000', '--quota', '10', '--tenant-code', 'T', '--username', 'u', '--password', 'p']))
-      .to.deep.equal({ port: 9000, devicesPerPlatform: 25000, quota: 10, tenantCode: 'T', username: 'u', password: 'p' });
+    expect(
+      parseArgs(['--port', '9000', '--devices-per-platform=25000', '--quota', '10', '--tenant-code', 'T', '--username', 'u', '--password', 'p']),
+    ).to.deep.equal({ port: 9000, devicesPerPlatform: 25000, quota: 10, tenantCode: 'T', username: 'u', password: 'p' });
     expect(parseArgs(['--help'])).to.deep.equal({ help: true });
     expect(parseArgs(['--inventory', 'f.json'])).to.deep.equal({ inventoryFile: 'f.json' });
     expect(() => parseArgs(['--port', 'x'])).to.throw(/integer/);

@@ -35,7 +35,11 @@ describe('nightly WS1 sync across two server instances', function () {
     b = await buildServices(loadConfig(a.env), { logger }); // a second instance on the same database
     const actor = { who: 'test', from: 'test' };
     id = (await a.app.services.integrations.create({ type: 'windows', name: 'PCs', allowLegacy: false }, actor)).id;
-    await a.app.services.ws1Settings.configure(id, { baseUrl: sim.url, username: sim.credentials.username, password: sim.credentials.password, apiKey: sim.credentials.tenantCode }, actor);
+    await a.app.services.ws1Settings.configure(
+      id,
+      { baseUrl: sim.url, username: sim.credentials.username, password: sim.credentials.password, apiKey: sim.credentials.tenantCode },
+      actor,
+    );
   });
   after(async () => {
     await b?.db.close();
@@ -47,7 +51,9 @@ describe('nightly WS1 sync across two server instances', function () {
     let now = new Date();
     const time = currentSlot({ hour: now.getHours(), minute: now.getMinutes() }, now).startsAt; // the slot began this minute
     const opts = { time: { hour: time.getHours(), minute: time.getMinutes() }, spreadMinutes: 0, clock: { now: () => now }, logger };
-    const schedulers = [a.app.services, b].map((s) => new Ws1SyncScheduler({ listConfigured: () => s.ws1Settings.listConfigured(), sync: (i, o) => s.ws1Sync.sync(i, o) }, opts));
+    const schedulers = [a.app.services, b].map(
+      (s) => new Ws1SyncScheduler({ listConfigured: () => s.ws1Settings.listConfigured(), sync: (i, o) => s.ws1Sync.sync(i, o) }, opts),
+    );
     const requests = () => sim.stats.searchRequests;
 
     const r0 = requests();

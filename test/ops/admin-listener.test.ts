@@ -17,10 +17,12 @@ async function get(url: string, key?: string): Promise<{ status: number; body: s
 
 function tlsGet(port: number, p: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    https.get({ host: '127.0.0.1', port, path: p, rejectUnauthorized: false }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    }).on('error', reject);
+    https
+      .get({ host: '127.0.0.1', port, path: p, rejectUnauthorized: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      })
+      .on('error', reject);
   });
 }
 
@@ -77,7 +79,23 @@ describe('admin API on its own listener (SCEPTER_ADMIN_HOST / SCEPTER_ADMIN_PORT
   it('deploy/nginx-scepter.conf in front of it: SCEP and CRL pass, the admin API does not', async function () {
     if (!nginxAvailable()) throw new Error('nginx is not installed (apt-get install nginx; .ci/run installs it)');
     const dir = scratchDir('nginx-tls');
-    const r = await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=scepter.example.com', '-keyout', path.join(dir, 'privkey.pem'), '-out', path.join(dir, 'fullchain.pem')]);
+    const r = await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=scepter.example.com',
+      '-keyout',
+      path.join(dir, 'privkey.pem'),
+      '-out',
+      path.join(dir, 'fullchain.pem'),
+    ]);
     expect(r.exitCode, r.stderr).to.equal(0);
     const httpPort = await freeTcpPort();
     const site = fs
@@ -95,11 +113,13 @@ describe('admin API on its own listener (SCEPTER_ADMIN_HOST / SCEPTER_ADMIN_PORT
       const base = `https://127.0.0.1:${nginx.port}`;
       const viaTls = (p: string) =>
         new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
-          https.get(`${base}${p}`, { rejectUnauthorized: false, headers: { Authorization: `Bearer ${key}` } }, (res) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-          }).on('error', reject);
+          https
+            .get(`${base}${p}`, { rejectUnauthorized: false, headers: { Authorization: `Bearer ${key}` } }, (res) => {
+              const chunks: Buffer[] = [];
+              res.on('data', (c: Buffer) => chunks.push(c));
+              res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+            })
+            .on('error', reject);
         });
       const caps = await viaTls('/scep?operation=GetCACaps');
       expect(caps.status).to.equal(200);

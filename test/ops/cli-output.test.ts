@@ -14,13 +14,20 @@ describe('CLI output and log format', function () {
   });
 
   it('argument errors follow --json: one JSON object on stdout, nothing on stderr, exit 1', async () => {
-    for (const args of [['--json', 'cert', 'list', '--bogus'], ['cert', 'revoke', '--json'], ['--json', 'no-such-command'], ['--json', 'cert', 'list', '--status', 'sideways']]) {
+    for (const args of [
+      ['--json', 'cert', 'list', '--bogus'],
+      ['cert', 'revoke', '--json'],
+      ['--json', 'no-such-command'],
+      ['--json', 'cert', 'list', '--status', 'sideways'],
+    ]) {
       const r = await scepter(args, { env: { SCEPTER_HOME: home } });
       expect(r.code, args.join(' ')).to.equal(1);
       expect(r.stderr, args.join(' ')).to.equal('');
       const parsed = JSON.parse(r.stdout);
       expect(Object.keys(parsed), args.join(' ')).to.deep.equal(['error']);
-      expect(parsed.error).to.be.a('string').and.not.match(/^error:/);
+      expect(parsed.error)
+        .to.be.a('string')
+        .and.not.match(/^error:/);
     }
     const text = await scepter(['cert', 'list', '--bogus'], { env: { SCEPTER_HOME: home } });
     expect(text.code).to.equal(1);
@@ -33,7 +40,13 @@ describe('CLI output and log format', function () {
 
   it('human output: "1 member", "2 members"', async () => {
     const env = { SCEPTER_HOME: home };
-    for (const args of [['group', 'create', 'solo'], ['group', 'add-member', 'solo', 'alice'], ['group', 'create', 'pair'], ['group', 'add-member', 'pair', 'bob'], ['group', 'add-member', 'pair', 'carol']]) {
+    for (const args of [
+      ['group', 'create', 'solo'],
+      ['group', 'add-member', 'solo', 'alice'],
+      ['group', 'create', 'pair'],
+      ['group', 'add-member', 'pair', 'bob'],
+      ['group', 'add-member', 'pair', 'carol'],
+    ]) {
       const r = await scepter(args, { env });
       expect(r.code, r.stderr).to.equal(0);
     }
@@ -44,7 +57,7 @@ describe('CLI output and log format', function () {
     expect(none.stdout.trim()).to.equal('no certificates');
   });
 
-  it('logs never reach the CLI\'s stdout, and the server\'s log level in scepter.env does not make the CLI chatty', async () => {
+  it("logs never reach the CLI's stdout, and the server's log level in scepter.env does not make the CLI chatty", async () => {
     const sim = await startWs1Simulator({ devicesPerPlatform: { Apple: 3 } });
     try {
       const logHome = await initHome(['--public-url', 'https://logs2.example.com']);
@@ -52,7 +65,22 @@ describe('CLI output and log format', function () {
       const env = { SCEPTER_HOME: logHome, SCEPTER_WS1_ALLOW_HTTP: 'on' };
       const id = JSON.parse((await scepter(['--json', 'integration', 'create', '--type', 'ios', '--name', 'Phones'], { env })).stdout).id as string;
       const files = secretFiles(scratchDir('secrets'), SIM_DEFAULTS.password, SIM_DEFAULTS.tenantCode);
-      const conf = await scepter(['integration', 'configure', id, '--ws1-url', sim.url, '--ws1-username', SIM_DEFAULTS.username, '--ws1-password-file', files.passwordFile, '--ws1-api-key-file', files.apiKeyFile], { env });
+      const conf = await scepter(
+        [
+          'integration',
+          'configure',
+          id,
+          '--ws1-url',
+          sim.url,
+          '--ws1-username',
+          SIM_DEFAULTS.username,
+          '--ws1-password-file',
+          files.passwordFile,
+          '--ws1-api-key-file',
+          files.apiKeyFile,
+        ],
+        { env },
+      );
       expect(conf.code, conf.stderr).to.equal(0);
       // one 503 makes the sync retry, which logs at info level
       const sync = async (extraEnv: Record<string, string>) => {
@@ -85,10 +113,15 @@ describe('CLI output and log format', function () {
       const port = await freeTcpPort();
       const server = await startHomeServer(home, { SCEPTER_HTTP_PORT: String(port), SCEPTER_LOG_LEVEL: 'info', SCEPTER_LOG_FORMAT: format });
       try {
-        const r = await fetch(`http://127.0.0.1:${port}/certsrv/mscep_admin/`, { headers: { Authorization: `Basic ${Buffer.from('nobody:wrong').toString('base64')}` } });
+        const r = await fetch(`http://127.0.0.1:${port}/certsrv/mscep_admin/`, {
+          headers: { Authorization: `Basic ${Buffer.from('nobody:wrong').toString('base64')}` },
+        });
         expect(r.status).to.equal(401);
         await waitFor(() => /bad credentials/.test(server.output()), 10_000, 'the log line');
-        const line = server.output().split('\n').find((l) => l.includes('bad credentials'))!;
+        const line = server
+          .output()
+          .split('\n')
+          .find((l) => l.includes('bad credentials'))!;
         if (format === 'json') expect(JSON.parse(line)).to.include({ level: 40, msg: 'challenge URL: bad credentials' });
         else {
           expect(() => JSON.parse(line)).to.throw();

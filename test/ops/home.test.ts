@@ -30,7 +30,14 @@ describe('one home: SCEPTER_HOME, scepter.env, scepter init and status', functio
     const r = await scepter(['status', '--json'], { env: { SCEPTER_HOME: home } });
     expect(r.code, r.stderr).to.equal(0);
     const s = JSON.parse(r.stdout);
-    expect(s).to.include({ home, homeFrom: 'SCEPTER_HOME', configFile: file, publicUrl: 'https://scepter.example.com', publicUrlIsDefault: false, ready: true });
+    expect(s).to.include({
+      home,
+      homeFrom: 'SCEPTER_HOME',
+      configFile: file,
+      publicUrl: 'https://scepter.example.com',
+      publicUrlIsDefault: false,
+      ready: true,
+    });
     expect(s.database).to.deep.equal({ url: path.join(home, 'data', 'scepter.sqlite'), state: 'ready', pendingMigrations: [] });
     expect(s.ca.subject).to.equal('CN=Ops Test CA,O=Scepter');
     expect(s.ca.sha256).to.equal(await opensslFingerprint(path.join(home, 'certs', 'ca.cert.pem')));
@@ -46,7 +53,9 @@ describe('one home: SCEPTER_HOME, scepter.env, scepter init and status', functio
     const r = await scepter(['integration', 'list'], { env: { SCEPTER_HOME: home } });
     expect(r.code).to.equal(2);
     expect(r.stdout).to.equal('');
-    expect(r.stderr.trim()).to.equal(`scepter: SCEPTER_CERTS_DIR: no CA in ${home}/certs (home ${home}, no config file); set SCEPTER_HOME, or start the server or run \`scepter init\` there first`);
+    expect(r.stderr.trim()).to.equal(
+      `scepter: SCEPTER_CERTS_DIR: no CA in ${home}/certs (home ${home}, no config file); set SCEPTER_HOME, or start the server or run \`scepter init\` there first`,
+    );
     const j = await scepter(['--json', 'cert', 'list'], { env: { SCEPTER_HOME: home } });
     expect(j.code).to.equal(2);
     expect(JSON.parse(j.stdout).error).to.contain(`no CA in ${home}/certs`);
@@ -111,7 +120,9 @@ describe('one home: SCEPTER_HOME, scepter.env, scepter init and status', functio
       const crl = await fetch(`http://127.0.0.1:${port}/crl/ca.crl`);
       expect(crl.status).to.equal(200);
       // the CLI, from another folder, on the same database: the paste block carries the public URL
-      const created = await scepter(['--json', 'integration', 'create', '--type', 'ios-certs', '--name', 'Laptops', '--allow-legacy'], { env: { SCEPTER_HOME: home } });
+      const created = await scepter(['--json', 'integration', 'create', '--type', 'ios-certs', '--name', 'Laptops', '--allow-legacy'], {
+        env: { SCEPTER_HOME: home },
+      });
       expect(created.code, created.stderr).to.equal(0);
       const v = JSON.parse(created.stdout);
       expect(v.scepUrl).to.equal(`https://scep.example.org/scep/${v.id}`);
@@ -144,7 +155,17 @@ describe('one home: SCEPTER_HOME, scepter.env, scepter init and status', functio
   it('status lists pending migrations without running them', async () => {
     const home = await initHome();
     const db = path.join(home, 'data', 'scepter.sqlite');
-    const sqlite = (sql: string) => run(process.execPath, ['-e', `const s=require('sqlite3');const d=new s.Database(process.argv[1]);d.all(process.argv[2],(e,r)=>{if(e)throw e;console.log(JSON.stringify(r));d.close();})`, db, sql], { cwd: path.resolve(__dirname, '..', '..', '..') });
+    const sqlite = (sql: string) =>
+      run(
+        process.execPath,
+        [
+          '-e',
+          `const s=require('sqlite3');const d=new s.Database(process.argv[1]);d.all(process.argv[2],(e,r)=>{if(e)throw e;console.log(JSON.stringify(r));d.close();})`,
+          db,
+          sql,
+        ],
+        { cwd: path.resolve(__dirname, '..', '..', '..') },
+      );
     const last = JSON.parse((await sqlite('SELECT name FROM migrations ORDER BY timestamp DESC LIMIT 1')).stdout)[0].name as string;
     await sqlite(`DELETE FROM migrations WHERE name = '${last}'`);
     const s = JSON.parse((await scepter(['status', '--json'], { env: { SCEPTER_HOME: home } })).stdout);

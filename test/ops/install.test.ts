@@ -27,7 +27,15 @@ describe('install and run: npx scepter on a fresh clone, builds only when needed
     expect(r.exitCode, r.stderr).to.equal(0);
     expect((r.stdout + r.stderr).trim()).to.equal('');
     const text = fs.readFileSync(unit, 'utf8');
-    for (const line of ['NoNewPrivileges=yes', 'ProtectSystem=strict', 'ReadWritePaths=/var/lib/scepter', 'PrivateTmp=yes', 'Environment=SCEPTER_HOME=/var/lib/scepter', 'CapabilityBoundingSet=', 'User=scepter']) {
+    for (const line of [
+      'NoNewPrivileges=yes',
+      'ProtectSystem=strict',
+      'ReadWritePaths=/var/lib/scepter',
+      'PrivateTmp=yes',
+      'Environment=SCEPTER_HOME=/var/lib/scepter',
+      'CapabilityBoundingSet=',
+      'User=scepter',
+    ]) {
       expect(text.split('\n')).to.include(line);
     }
     // the check can fail: a misspelt directive and a missing binary are reported

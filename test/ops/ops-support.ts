@@ -29,7 +29,10 @@ export function scratchDir(prefix: string): string {
 }
 
 /** `node bin/scepter ...` from `cwd` (default: a fresh empty folder, never the checkout). */
-export async function scepter(args: string[], o: { env?: Record<string, string>; cwd?: string; input?: string } = {}): Promise<RunResult & { code: number | null }> {
+export async function scepter(
+  args: string[],
+  o: { env?: Record<string, string>; cwd?: string; input?: string } = {},
+): Promise<RunResult & { code: number | null }> {
   const cwd = o.cwd ?? scratchDir('cwd');
   const r = await run(process.execPath, [BIN, ...args], { env: cleanEnv(o.env), cwd, timeoutMs: 120_000, input: o.input ?? '' });
   return { ...r, code: r.exitCode };
@@ -45,6 +48,10 @@ export async function initHome(extra: string[] = [], home = path.join(scratchDir
 /** The server as its own process on a home; only SCEPTER_HOME (and `env`) come from outside. */
 export function startHomeServer(home: string, env: Record<string, string> = {}): Promise<ServerProcess> {
   // startServerProcess adds process.env: blank the caller's SCEPTER_* (blank counts as unset)
-  const cleared = Object.fromEntries(Object.keys(process.env).filter((k) => k.startsWith('SCEPTER_')).map((k) => [k, '']));
+  const cleared = Object.fromEntries(
+    Object.keys(process.env)
+      .filter((k) => k.startsWith('SCEPTER_'))
+      .map((k) => [k, '']),
+  );
   return startServerProcess({ ...cleared, SCEPTER_HOME: home, SCEPTER_TLS_PORT: '0', ...env });
 }

@@ -26,7 +26,11 @@ describe('WS1 simulator command line', function () {
       await waitFor(() => /WS1 simulator on/.test(sim.output()), 20_000, 'the simulator');
       const search = () =>
         fetch(`http://127.0.0.1:${port}/API/mdm/devices/search?platform=Apple&page=0&pagesize=10`, {
-          headers: { Authorization: `Basic ${Buffer.from(`${SIM_DEFAULTS.username}:${SIM_DEFAULTS.password}`).toString('base64')}`, 'aw-tenant-code': SIM_DEFAULTS.tenantCode, Accept: 'application/json;version=2' },
+          headers: {
+            Authorization: `Basic ${Buffer.from(`${SIM_DEFAULTS.username}:${SIM_DEFAULTS.password}`).toString('base64')}`,
+            'aw-tenant-code': SIM_DEFAULTS.tenantCode,
+            Accept: 'application/json;version=2',
+          },
         });
       expect((await search()).status).to.equal(503);
       const ok = await search();

@@ -16,10 +16,18 @@ const BULK = 2000;
  * Runs `scepter integration delete ID --yes --force`. Times count from the preview on stderr (printed
  * just before the deleting transaction starts), so kills land in the deletion, not in node's start-up.
  */
-function deleteCli(env: Record<string, string>, id: string, killAfterMs?: number): Promise<{ code: number | null; signal: string | null; ms: number; err: string }> {
+function deleteCli(
+  env: Record<string, string>,
+  id: string,
+  killAfterMs?: number,
+): Promise<{ code: number | null; signal: string | null; ms: number; err: string }> {
   return new Promise((resolve) => {
     let started = Date.now();
-    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'scepter'), 'integration', 'delete', id, '--yes', '--force'], { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'scepter'), 'integration', 'delete', id, '--yes', '--force'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let err = '';
     let timer: NodeJS.Timeout | undefined;
     let previewed = false;
@@ -56,7 +64,10 @@ describe('crash safety: SIGKILL during integration delete', function () {
   async function state(file: string): Promise<{ total: number; revoked: number; deleted: boolean }> {
     const db = await Database.open(file);
     try {
-      const [c] = await db.manager.query("SELECT COUNT(*) AS total, SUM(CASE WHEN status = 'revoked' THEN 1 ELSE 0 END) AS revoked FROM certificates WHERE integration_id = ?", [integrationId]);
+      const [c] = await db.manager.query(
+        "SELECT COUNT(*) AS total, SUM(CASE WHEN status = 'revoked' THEN 1 ELSE 0 END) AS revoked FROM certificates WHERE integration_id = ?",
+        [integrationId],
+      );
       const [i] = await db.manager.query('SELECT deleted_at FROM integrations WHERE id = ?', [integrationId]);
       return { total: Number(c.total), revoked: Number(c.revoked ?? 0), deleted: i.deleted_at !== null };
     } finally {
@@ -66,12 +77,25 @@ describe('crash safety: SIGKILL during integration delete', function () {
 
   before(async () => {
     const port = await freeTcpPort();
-    env = { SCEPTER_HTTP_PORT: String(port), SCEPTER_HOST: '127.0.0.1', SCEPTER_TLS_PORT: '0', SCEPTER_DATABASE: template, SCEPTER_CERTS_DIR: path.join(dir, 'certs'), SCEPTER_CA_KEY_BITS: '2048', SCEPTER_STATIC_CHALLENGE: TEST_CHALLENGE, SCEPTER_LOG_LEVEL: 'warn' };
+    env = {
+      SCEPTER_HTTP_PORT: String(port),
+      SCEPTER_HOST: '127.0.0.1',
+      SCEPTER_TLS_PORT: '0',
+      SCEPTER_DATABASE: template,
+      SCEPTER_CERTS_DIR: path.join(dir, 'certs'),
+      SCEPTER_CA_KEY_BITS: '2048',
+      SCEPTER_STATIC_CHALLENGE: TEST_CHALLENGE,
+      SCEPTER_LOG_LEVEL: 'warn',
+    };
     const server = await startServerProcess(env);
     let serial: string;
     try {
       const client = new ScepClient(`http://127.0.0.1:${port}/scep`);
-      const r = await client.enroll({ cas: await client.getCaCertificates(), challenge: TEST_CHALLENGE, subject: [{ type: 'CN', value: 'crash-del-template' }] });
+      const r = await client.enroll({
+        cas: await client.getCaCertificates(),
+        challenge: TEST_CHALLENGE,
+        subject: [{ type: 'CN', value: 'crash-del-template' }],
+      });
       expect(r.status).to.equal(PkiStatus.SUCCESS);
       serial = r.certificate!.serialHex;
     } finally {
@@ -80,7 +104,11 @@ describe('crash safety: SIGKILL during integration delete', function () {
     const db = await Database.open(template);
     try {
       const made = await new Promise<string>((resolve, reject) => {
-        const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'scepter'), '--json', 'integration', 'create', '--type', 'ios-certs', '--name', 'doomed', '--allow-legacy'], { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(
+          process.execPath,
+          [path.join(ROOT, 'bin', 'scepter'), '--json', 'integration', 'create', '--type', 'ios-certs', '--name', 'doomed', '--allow-legacy'],
+          { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+        );
         let out = '';
         child.stdout.on('data', (d) => (out += d));
         child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`integration create exited ${code}`))));

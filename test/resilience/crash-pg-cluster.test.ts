@@ -35,7 +35,16 @@ describe('crash safety: SIGKILL of one of two instances on PostgreSQL during enr
     const cas = await lb.getCaCertificates();
     const keys = await pooledKeys(8);
     const requests: PreparedRequest[] = [];
-    for (let i = 0; i < TOTAL; i++) requests.push(await lb.preparePkcsReq({ cas, subject: [{ type: 'CN', value: `pgcrash-${i}` }], challenge: TEST_CHALLENGE, key: keys[i % 8]!, transactionId: `pgcrash-${i}` }));
+    for (let i = 0; i < TOTAL; i++)
+      requests.push(
+        await lb.preparePkcsReq({
+          cas,
+          subject: [{ type: 'CN', value: `pgcrash-${i}` }],
+          challenge: TEST_CHALLENGE,
+          key: keys[i % 8]!,
+          transactionId: `pgcrash-${i}`,
+        }),
+      );
 
     const received = new Map<string, string>(); // transactionId -> serial
     const queue = requests.map((_, i) => i);
@@ -82,7 +91,13 @@ describe('crash safety: SIGKILL of one of two instances on PostgreSQL during enr
     // the killed instance serves again, on its own (not through nginx)
     const direct = new ScepClient(`${a!.url}/scep`);
     expect(await direct.getCaCaps()).to.include('POSTPKIOperation');
-    const fresh = await direct.enroll({ cas, key: keys[0]!, challenge: TEST_CHALLENGE, transactionId: 'pgcrash-after', subject: [{ type: 'CN', value: 'pgcrash-after' }] });
+    const fresh = await direct.enroll({
+      cas,
+      key: keys[0]!,
+      challenge: TEST_CHALLENGE,
+      transactionId: 'pgcrash-after',
+      subject: [{ type: 'CN', value: 'pgcrash-after' }],
+    });
     expect(fresh.status).to.equal(PkiStatus.SUCCESS);
 
     // every recorded certificate is fetchable again by its transaction (same key, same answer)
@@ -95,11 +110,14 @@ describe('crash safety: SIGKILL of one of two instances on PostgreSQL during enr
     const db = new Client({ connectionString: c.databaseUrl });
     await db.connect();
     try {
-      const { rows } = await db.query<{ serial: string; transaction_id: string }>("SELECT serial, transaction_id FROM certificates WHERE transaction_id LIKE 'pgcrash-%'");
+      const { rows } = await db.query<{ serial: string; transaction_id: string }>(
+        "SELECT serial, transaction_id FROM certificates WHERE transaction_id LIKE 'pgcrash-%'",
+      );
       expect(new Set(rows.map((r) => r.serial)).size, 'no duplicate serials').to.equal(rows.length);
       // nothing recorded that no client could fetch: one certificate per transaction, the one received
       expect(rows.length).to.equal(TOTAL + 1);
-      for (const row of rows.filter((r) => r.transaction_id !== 'pgcrash-after')) expect(received.get(row.transaction_id), row.transaction_id).to.equal(row.serial);
+      for (const row of rows.filter((r) => r.transaction_id !== 'pgcrash-after'))
+        expect(received.get(row.transaction_id), row.transaction_id).to.equal(row.serial);
     } finally {
       await db.end();
     }

@@ -21,13 +21,29 @@ describe('crash safety: SIGKILL during enrollment load (SQLite)', function () {
 
   it('loses nothing and issues nothing unfetchable', async () => {
     const port = await freeTcpPort();
-    const env = { SCEPTER_HTTP_PORT: String(port), SCEPTER_HOST: '127.0.0.1', SCEPTER_DATABASE: path.join(dir, 'db.sqlite'), SCEPTER_CERTS_DIR: path.join(dir, 'certs'), SCEPTER_CA_KEY_BITS: '2048', SCEPTER_STATIC_CHALLENGE: TEST_CHALLENGE };
+    const env = {
+      SCEPTER_HTTP_PORT: String(port),
+      SCEPTER_HOST: '127.0.0.1',
+      SCEPTER_DATABASE: path.join(dir, 'db.sqlite'),
+      SCEPTER_CERTS_DIR: path.join(dir, 'certs'),
+      SCEPTER_CA_KEY_BITS: '2048',
+      SCEPTER_STATIC_CHALLENGE: TEST_CHALLENGE,
+    };
     let server = await startServerProcess(env);
     const client = new ScepClient(`http://127.0.0.1:${port}/scep`);
     const cas = await client.getCaCertificates();
     const keys = await pooledKeys(8);
     const requests: PreparedRequest[] = [];
-    for (let i = 0; i < 240; i++) requests.push(await client.preparePkcsReq({ cas, subject: [{ type: 'CN', value: `crash-${i}` }], challenge: TEST_CHALLENGE, key: keys[i % 8], transactionId: `crash-${i}` }));
+    for (let i = 0; i < 240; i++)
+      requests.push(
+        await client.preparePkcsReq({
+          cas,
+          subject: [{ type: 'CN', value: `crash-${i}` }],
+          challenge: TEST_CHALLENGE,
+          key: keys[i % 8],
+          transactionId: `crash-${i}`,
+        }),
+      );
 
     const received = new Map<string, string>(); // transactionId -> serial
     const pending = new Set(requests.map((_, i) => i));
@@ -72,7 +88,9 @@ describe('crash safety: SIGKILL during enrollment load (SQLite)', function () {
 
     const db = await Database.open(env.SCEPTER_DATABASE);
     try {
-      const rows: { serial: string; transaction_id: string }[] = await db.manager.query("SELECT serial, transaction_id FROM certificates WHERE transaction_id LIKE 'crash-%'");
+      const rows: { serial: string; transaction_id: string }[] = await db.manager.query(
+        "SELECT serial, transaction_id FROM certificates WHERE transaction_id LIKE 'crash-%'",
+      );
       expect(new Set(rows.map((r) => r.serial)).size).to.equal(rows.length);
       // nothing recorded that no client could fetch: one certificate per transaction, the one received
       expect(rows.length).to.equal(requests.length);

@@ -17,9 +17,13 @@ describe('resilience: HTTP limits against hostile clients', function () {
   before(async () => {
     port = await freeTcpPort();
     server = await startServerProcess({
-      SCEPTER_HTTP_PORT: String(port), SCEPTER_HOST: '127.0.0.1', SCEPTER_TLS_PORT: '0',
-      SCEPTER_DATABASE: path.join(dir, 'db.sqlite'), SCEPTER_CERTS_DIR: path.join(dir, 'certs'),
-      SCEPTER_CA_KEY_BITS: '2048', SCEPTER_STATIC_CHALLENGE: TEST_CHALLENGE,
+      SCEPTER_HTTP_PORT: String(port),
+      SCEPTER_HOST: '127.0.0.1',
+      SCEPTER_TLS_PORT: '0',
+      SCEPTER_DATABASE: path.join(dir, 'db.sqlite'),
+      SCEPTER_CERTS_DIR: path.join(dir, 'certs'),
+      SCEPTER_CA_KEY_BITS: '2048',
+      SCEPTER_STATIC_CHALLENGE: TEST_CHALLENGE,
       SCEPTER_HEADERS_TIMEOUT_MS: '2000', // short, so the test sees the cut-off
     });
   });
@@ -79,10 +83,20 @@ describe('resilience: HTTP limits against hostile clients', function () {
 
   it('an oversized body (1 MB, limit 64 KB) gets a 4xx', async () => {
     const status = await new Promise<number>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/scep?operation=PKIOperation', headers: { 'Content-Type': 'application/x-pki-message', 'Content-Length': String(1 << 20) }, agent: false }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/scep?operation=PKIOperation',
+          headers: { 'Content-Type': 'application/x-pki-message', 'Content-Length': String(1 << 20) },
+          agent: false,
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on('error', reject);
       req.end(Buffer.alloc(1 << 20, 0x30));
     });

@@ -16,8 +16,11 @@ const ROOT = path.resolve(__dirname, '../../..');
 
 function cli(env: Record<string, string>, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [path.join(ROOT, 'bin', 'scepter'), ...args], { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    const child = execFile(
+      process.execPath,
+      [path.join(ROOT, 'bin', 'scepter'), ...args],
+      { cwd: ROOT, env: { PATH: process.env.PATH, ...env }, timeout: 60_000 },
+      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
     child.stdin?.end();
   });
@@ -42,16 +45,22 @@ describe('resilience: two instances on one PostgreSQL behind nginx', function ()
   it('100 enrollments through nginx land on both instances with distinct, recorded serials', async () => {
     const lb = new ScepClient(`${c.url}/scep`);
     const keys = await pooledKeys(8);
-    const reqs = await Promise.all(Array.from({ length: 100 }, (_, i) => lb.preparePkcsReq({ cas, key: keys[i % 8]!, transactionId: `mi-${i}`, challenge: TEST_CHALLENGE, subject: [{ type: 'CN', value: `mi-${i}` }] })));
+    const reqs = await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        lb.preparePkcsReq({ cas, key: keys[i % 8]!, transactionId: `mi-${i}`, challenge: TEST_CHALLENGE, subject: [{ type: 'CN', value: `mi-${i}` }] }),
+      ),
+    );
     const before = c.upstreams().length;
     const queue = [...reqs];
-    await Promise.all(Array.from({ length: 8 }, async () => {
-      for (let r = queue.shift(); r; r = queue.shift()) {
-        const res = await lb.submit(r);
-        expect(res.status, res.failText).to.equal(PkiStatus.SUCCESS);
-        serials.push(res.certificate!.serialHex);
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        for (let r = queue.shift(); r; r = queue.shift()) {
+          const res = await lb.submit(r);
+          expect(res.status, res.failText).to.equal(PkiStatus.SUCCESS);
+          serials.push(res.certificate!.serialHex);
+        }
+      }),
+    );
     expect(new Set(serials).size).to.equal(100);
     const served = c.upstreams().slice(before);
     for (const inst of c.instances) expect(served.filter((u) => u === `127.0.0.1:${inst.port}`).length, `requests served by ${inst.url}`).to.be.above(20);
@@ -73,10 +82,29 @@ describe('resilience: two instances on one PostgreSQL behind nginx', function ()
     for (const round of ['r1', 'r2', 'r3']) {
       const challenge = await fetchChallenge({ url: c.instances[1]!.url } as IntegrationServer, integ);
       const clients = c.instances.map((i) => new ScepClient(`${i.url}/scep/${integ.id}`));
-      const reqs = await Promise.all(clients.map((cl, i) => cl.preparePkcsReq({ cas, key: keys[i]!, challenge, transactionId: `mi-ch-${round}-${i}`, subject: [{ type: 'OU', value: integ.id }, { type: 'CN', value: `mi-ch-${round}-${i}` }] })));
+      const reqs = await Promise.all(
+        clients.map((cl, i) =>
+          cl.preparePkcsReq({
+            cas,
+            key: keys[i]!,
+            challenge,
+            transactionId: `mi-ch-${round}-${i}`,
+            subject: [
+              { type: 'OU', value: integ.id },
+              { type: 'CN', value: `mi-ch-${round}-${i}` },
+            ],
+          }),
+        ),
+      );
       const results = await Promise.all(reqs.map((r, i) => clients[i]!.submit(r)));
-      expect(results.filter((r) => r.status === PkiStatus.SUCCESS), round).to.have.length(1);
-      expect(results.filter((r) => r.status === PkiStatus.FAILURE && r.failInfo === FailInfo.badRequest), round).to.have.length(1);
+      expect(
+        results.filter((r) => r.status === PkiStatus.SUCCESS),
+        round,
+      ).to.have.length(1);
+      expect(
+        results.filter((r) => r.status === PkiStatus.FAILURE && r.failInfo === FailInfo.badRequest),
+        round,
+      ).to.have.length(1);
     }
   });
 

@@ -25,10 +25,14 @@ describe('security: the auth-failure limiter cannot be turned against everyone (
   const challenge = (from: string, username: string, password: string, headers: Record<string, string> = {}): Promise<number> =>
     new Promise((resolve, reject) => {
       const auth = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
-      const req = http.request(`${base}/certsrv/mscep_admin/`, { localAddress: from, agent: false, headers: { Authorization: auth, Accept: 'application/json', ...headers } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      });
+      const req = http.request(
+        `${base}/certsrv/mscep_admin/`,
+        { localAddress: from, agent: false, headers: { Authorization: auth, Accept: 'application/json', ...headers } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
       req.on('error', reject);
       req.end();
     });
@@ -66,7 +70,7 @@ describe('security: the auth-failure limiter cannot be turned against everyone (
   // every test starts with fresh counts: each cool-down is over
   afterEach(() => server.clock.advance(301_000));
 
-  it('ten bad challenge logins from one client block that client only: not another client\'s challenge fetches, nor the admin API', async () => {
+  it("ten bad challenge logins from one client block that client only: not another client's challenge fetches, nor the admin API", async () => {
     for (let i = 0; i < 10; i++) expect(await challenge(ATTACKER, wsOne.username, `wrong-${i}`)).to.equal(401);
     expect(await challenge(ATTACKER, wsOne.username, wsOne.password)).to.equal(429);
     expect(await challenge(VICTIM, wsOne.username, wsOne.password)).to.equal(200);
@@ -75,7 +79,7 @@ describe('security: the auth-failure limiter cannot be turned against everyone (
     expect(await whoami(ATTACKER, key.key)).to.equal(200);
   });
 
-  it('ten bad API keys from one client (one of them the victim key\'s id) block neither another client\'s admin API nor any challenge fetch', async () => {
+  it("ten bad API keys from one client (one of them the victim key's id) block neither another client's admin API nor any challenge fetch", async () => {
     const wrongSecret = key.key.replace(/\.[^.]+$/, '.not-the-secret');
     for (let i = 0; i < 10; i++) expect(await whoami(ATTACKER, i === 0 ? wrongSecret : badKey(i))).to.equal(401);
     expect(await whoami(ATTACKER, key.key)).to.equal(429);

@@ -113,7 +113,12 @@ describe('security: CA material is checked at start', function () {
     expect(line).to.contain('SCEPTER_CA_KEY_PASSPHRASE').and.contain('scepter ca encrypt-key');
     const r = await runCli(['ca', 'encrypt-key', '--json'], { ...ours.env, SCEPTER_RA: 'on', ...passphrase }, ours.dir);
     expect(r.code, r.stderr).to.equal(0);
-    expect(JSON.parse(r.stdout).encrypted.map((f: string) => path.basename(f))).to.have.members(['ca.key.pem', 'ra-sign.key.pem', 'ra-encrypt.key.pem', 'ocsp-signer.pem']);
+    expect(JSON.parse(r.stdout).encrypted.map((f: string) => path.basename(f))).to.have.members([
+      'ca.key.pem',
+      'ra-sign.key.pem',
+      'ra-encrypt.key.pem',
+      'ocsp-signer.pem',
+    ]);
     for (const f of ['ca.key.pem', 'ra-sign.key.pem', 'ra-encrypt.key.pem', 'ocsp-signer.pem']) {
       const file = path.join(certs(), f);
       expect(fs.readFileSync(file, 'utf8'), f).to.contain('BEGIN ENCRYPTED PRIVATE KEY').and.not.contain('BEGIN PRIVATE KEY');

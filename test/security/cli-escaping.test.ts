@@ -57,7 +57,10 @@ describe('security: device ids and other user text are escaped in CLI output', f
   });
 
   it('integration list and integration show', async () => {
-    for (const args of [['integration', 'list'], ['integration', 'show', integration]]) {
+    for (const args of [
+      ['integration', 'list'],
+      ['integration', 'show', integration],
+    ]) {
       const r = await cli(server, args);
       expect(r.code, r.stderr).to.equal(0);
       expectSafe(r, args.join(' '));

@@ -78,10 +78,28 @@ describe('security: challenge credential rotation', function () {
     const client = server.scepClient(integ.id);
     const cas = await client.getCaCertificates();
     const [key] = await pooledKeys(1);
-    const refused = await client.enroll({ cas, subject: [{ type: 'OU', value: integ.id }, { type: 'CN', value: 'LEAKED-CHALLENGE-1' }], challenge: minted[0]!, key: key!, transactionId: `leak-${Date.now()}` });
+    const refused = await client.enroll({
+      cas,
+      subject: [
+        { type: 'OU', value: integ.id },
+        { type: 'CN', value: 'LEAKED-CHALLENGE-1' },
+      ],
+      challenge: minted[0]!,
+      key: key!,
+      transactionId: `leak-${Date.now()}`,
+    });
     expect(refused.status).to.equal(PkiStatus.FAILURE);
     // a challenge minted with the new password works
-    const ok = await client.enroll({ cas, subject: [{ type: 'OU', value: integ.id }, { type: 'CN', value: 'AFTER-ROTATION-1' }], challenge: await fetchChallenge(server, { challengeUsername: integ.challengeUsername, challengePassword: r.body.challengePassword as string }), key: key!, transactionId: `after-${Date.now()}` });
+    const ok = await client.enroll({
+      cas,
+      subject: [
+        { type: 'OU', value: integ.id },
+        { type: 'CN', value: 'AFTER-ROTATION-1' },
+      ],
+      challenge: await fetchChallenge(server, { challengeUsername: integ.challengeUsername, challengePassword: r.body.challengePassword as string }),
+      key: key!,
+      transactionId: `after-${Date.now()}`,
+    });
     expect(ok.status, ok.failText).to.equal(PkiStatus.SUCCESS);
   });
 
@@ -103,7 +121,17 @@ describe('security: challenge credential rotation', function () {
     const client = server.scepClient(integ.id);
     const cas = await client.getCaCertificates();
     const [key] = await pooledKeys(1);
-    const enroll = (udid: string, challenge: string, tid: string) => client.enroll({ cas, subject: [{ type: 'OU', value: integ.id }, { type: 'CN', value: udid }], challenge, key: key!, transactionId: `${tid}-${Date.now()}` });
+    const enroll = (udid: string, challenge: string, tid: string) =>
+      client.enroll({
+        cas,
+        subject: [
+          { type: 'OU', value: integ.id },
+          { type: 'CN', value: udid },
+        ],
+        challenge,
+        key: key!,
+        transactionId: `${tid}-${Date.now()}`,
+      });
     const other = await enroll(udidB, duringGrace.challenge, 'grace-other');
     expect([other.status, other.failText]).to.deep.equal([PkiStatus.FAILURE, 'the challengePassword was issued for another device']);
     expect((await enroll(udidA, duringGrace.challenge, 'grace-own')).status).to.equal(PkiStatus.SUCCESS);
@@ -129,7 +157,9 @@ describe('security: challenge credential rotation', function () {
       expect((await getChallengePage(fresh, integ.challengeUsername, g.challengePassword)).status).to.equal(200);
       const text = await runCli(['integration', 'rotate-challenge-credentials', integ.id, '--grace', '0', '--expire-unused-challenges'], env, fresh.dir);
       expect(text.code, text.stderr).to.equal(0);
-      expect(text.stdout).to.contain('The previous password no longer works.').and.match(/Expired [1-9]\d* unused challenge/);
+      expect(text.stdout)
+        .to.contain('The previous password no longer works.')
+        .and.match(/Expired [1-9]\d* unused challenge/);
       expect((await getChallengePage(fresh, integ.challengeUsername, g.challengePassword)).status).to.equal(401);
       const bad = await runCli(['integration', 'rotate-challenge-credentials', integ.id, '--grace', 'soon'], env, fresh.dir);
       expect(bad.code).to.equal(1);

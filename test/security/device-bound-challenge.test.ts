@@ -11,7 +11,15 @@ import { pooledKeys } from '../support/keys';
 import { createTestDatabase, postgresAvailable } from '../support/postgres';
 import { run } from '../support/proc';
 import { ATTR, sendRawPkcsReq, utf8Name } from '../support/raw-scep';
-import { createIosCerts, fetchChallenge, getChallengePage, IntegrationServer, parseNdesChallenge, startIntegrationServer, TEST_ACTOR } from '../integration/integrations-support';
+import {
+  createIosCerts,
+  fetchChallenge,
+  getChallengePage,
+  IntegrationServer,
+  parseNdesChallenge,
+  startIntegrationServer,
+  TEST_ACTOR,
+} from '../integration/integrations-support';
 
 const BIN = path.resolve(__dirname, '..', '..', '..', 'bin', 'scepter');
 const UDID_A = '00008030-001A35E83C38802E';
@@ -47,11 +55,15 @@ describe('security: a challenge minted for a device issues only for that device'
   const profile = (body: unknown): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> =>
     new Promise((resolve, reject) => {
       const payload = Buffer.from(JSON.stringify(body));
-      const req = http.request(`${server.url}/admin/v1/integrations/${integ.id}/profile`, { method: 'POST', headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' }, agent: false }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString() }));
-      });
+      const req = http.request(
+        `${server.url}/admin/v1/integrations/${integ.id}/profile`,
+        { method: 'POST', headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' }, agent: false },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString() }));
+        },
+      );
       req.on('error', reject);
       req.end(payload);
     });
@@ -64,7 +76,12 @@ describe('security: a challenge minted for a device issues only for that device'
       expect(p.headers['x-device-uid']).to.equal(UDID_A);
       const challenge = profileChallenge(p.text);
       const other = await enroll(UDID_B, challenge);
-      expect([other.httpStatus, other.status, other.failInfo, other.failText]).to.deep.equal([200, PkiStatus.FAILURE, FailInfo.badRequest, 'the challengePassword was issued for another device']);
+      expect([other.httpStatus, other.status, other.failInfo, other.failText]).to.deep.equal([
+        200,
+        PkiStatus.FAILURE,
+        FailInfo.badRequest,
+        'the challengePassword was issued for another device',
+      ]);
       expect(other.certificates).to.deep.equal([]);
       // the refusal did not use the challenge up
       const own = await enroll(UDID_A, challenge, integ.id, keys[1]);
@@ -91,7 +108,10 @@ describe('security: a challenge minted for a device issues only for that device'
 
     it('the CLI refuses an invalid --device-uid with a clear error and exit code 1', async () => {
       const out = path.join(server.dir, 'bad.mobileconfig');
-      const r = await run('node', [BIN, 'integration', 'profile', integ.id, '--out', out, '--device-uid', 'bad\nline'], { env: { ...process.env, ...server.env, SCEPTER_LOG_LEVEL: 'warn' }, timeoutMs: 30_000 });
+      const r = await run('node', [BIN, 'integration', 'profile', integ.id, '--out', out, '--device-uid', 'bad\nline'], {
+        env: { ...process.env, ...server.env, SCEPTER_LOG_LEVEL: 'warn' },
+        timeoutMs: 30_000,
+      });
       expect(r.exitCode).to.equal(1);
       expect(r.stderr).to.contain('deviceUid must match');
       expect(fs.existsSync(out)).to.equal(false);
@@ -104,13 +124,20 @@ describe('security: a challenge minted for a device issues only for that device'
       expect(page.status).to.equal(200);
       const bound = parseNdesChallenge(page.body);
       const refused = await enroll(UDID_B, bound);
-      expect([refused.status, refused.failInfo, refused.failText]).to.deep.equal([PkiStatus.FAILURE, FailInfo.badRequest, 'the challengePassword was issued for another device']);
+      expect([refused.status, refused.failInfo, refused.failText]).to.deep.equal([
+        PkiStatus.FAILURE,
+        FailInfo.badRequest,
+        'the challengePassword was issued for another device',
+      ]);
       expect((await enroll(UDID_A, bound, integ.id, keys[1])).status).to.equal(PkiStatus.SUCCESS);
       expect((await enroll(UDID_B, await fetchChallenge(server, integ))).status).to.equal(PkiStatus.SUCCESS);
     });
 
     it('JSON mode echoes the bound deviceUid; the /<id>/ form binds too', async () => {
-      const r = await getChallengePage(server, integ.challengeUsername, integ.challengePassword, { path: `/certsrv/mscep_admin/${integ.id}/?deviceUid=${UDID_B}`, json: true });
+      const r = await getChallengePage(server, integ.challengeUsername, integ.challengePassword, {
+        path: `/certsrv/mscep_admin/${integ.id}/?deviceUid=${UDID_B}`,
+        json: true,
+      });
       expect(r.status).to.equal(200);
       const body = JSON.parse(r.body.toString());
       expect(body).to.have.keys('challenge', 'expiresAt', 'deviceUid');
@@ -120,11 +147,16 @@ describe('security: a challenge minted for a device issues only for that device'
 
     it('answers 400 for an invalid deviceUid (after authentication), 401 without credentials', async () => {
       for (const bad of ['%0D%0AX', 'short', `${UDID_A}&deviceUid=${UDID_B}`]) {
-        const r = await getChallengePage(server, integ.challengeUsername, integ.challengePassword, { path: `/certsrv/mscep_admin/?deviceUid=${bad}`, json: true });
+        const r = await getChallengePage(server, integ.challengeUsername, integ.challengePassword, {
+          path: `/certsrv/mscep_admin/?deviceUid=${bad}`,
+          json: true,
+        });
         expect(r.status, bad).to.equal(400);
         expect(JSON.parse(r.body.toString()).message).to.match(/deviceUid must (match|be given once)/);
       }
-      expect((await getChallengePage(server, integ.challengeUsername, 'wrong', { path: '/certsrv/mscep_admin/?deviceUid=short', localAddress: '127.0.0.7' })).status).to.equal(401);
+      expect(
+        (await getChallengePage(server, integ.challengeUsername, 'wrong', { path: '/certsrv/mscep_admin/?deviceUid=short', localAddress: '127.0.0.7' })).status,
+      ).to.equal(401);
     });
   });
 
@@ -140,7 +172,10 @@ describe('security: a challenge minted for a device issues only for that device'
         const i = await createIosCerts(custom, 'custom ids');
         const ok = await getChallengePage(custom, i.challengeUsername, i.challengePassword, { path: '/certsrv/mscep_admin/?deviceUid=DEV-123', json: true });
         expect(ok.status).to.equal(200);
-        const apple = await getChallengePage(custom, i.challengeUsername, i.challengePassword, { path: `/certsrv/mscep_admin/?deviceUid=${UDID_A}`, json: true });
+        const apple = await getChallengePage(custom, i.challengeUsername, i.challengePassword, {
+          path: `/certsrv/mscep_admin/?deviceUid=${UDID_A}`,
+          json: true,
+        });
         expect(apple.status).to.equal(400);
         expect(JSON.parse(apple.body.toString()).message).to.contain('DEV-[0-9]{3}');
       } finally {
@@ -157,7 +192,12 @@ describe('security: a challenge minted for a device issues only for that device'
       const t = await createIosCerts(server, 'crafted');
       await server.app.services.integrations.setSubjectTemplate(t.id, crafted(t.id), TEST_ACTOR);
       const long = await enroll('a'.repeat(2000), await fetchChallenge(server, t), t.id);
-      expect([long.httpStatus, long.status, long.failInfo, long.failText]).to.deep.equal([200, PkiStatus.FAILURE, FailInfo.badRequest, 'subject refused: CN is longer than 64 characters']);
+      expect([long.httpStatus, long.status, long.failInfo, long.failText]).to.deep.equal([
+        200,
+        PkiStatus.FAILURE,
+        FailInfo.badRequest,
+        'subject refused: CN is longer than 64 characters',
+      ]);
       const ok = await enroll('UDIDaXaYaZaW!', await fetchChallenge(server, t), t.id);
       expect(ok.status, ok.failText).to.equal(PkiStatus.SUCCESS);
       const [row] = await server.app.services.db.manager.query('SELECT device_id FROM certificates WHERE serial = ?', [ok.certificates[0]!.serialHex]);
@@ -166,12 +206,37 @@ describe('security: a challenge minted for a device issues only for that device'
 
     it('the matcher itself: caps values before matching, answers pathological inputs correctly', () => {
       const t = SubjectTemplate.parse(crafted('X'));
-      expect(t.match([{ type: 'OU', value: 'X' }, { type: 'CN', value: 'a'.repeat(2000) }])).to.deep.equal({ ok: false, reason: 'a subject value is longer than 256 characters' });
-      expect(t.match([{ type: 'OU', value: 'X' }, { type: 'CN', value: 'a'.repeat(255) }])).to.deep.include({ ok: false });
-      expect(t.match([{ type: 'OU', value: 'X' }, { type: 'CN', value: `${'a'.repeat(250)}!` }])).to.deep.equal({ ok: true, deviceUid: 'a' });
+      expect(
+        t.match([
+          { type: 'OU', value: 'X' },
+          { type: 'CN', value: 'a'.repeat(2000) },
+        ]),
+      ).to.deep.equal({ ok: false, reason: 'a subject value is longer than 256 characters' });
+      expect(
+        t.match([
+          { type: 'OU', value: 'X' },
+          { type: 'CN', value: 'a'.repeat(255) },
+        ]),
+      ).to.deep.include({ ok: false });
+      expect(
+        t.match([
+          { type: 'OU', value: 'X' },
+          { type: 'CN', value: `${'a'.repeat(250)}!` },
+        ]),
+      ).to.deep.equal({ ok: true, deviceUid: 'a' });
       const user = SubjectTemplate.parse('CN={EnrollmentUser}-{DeviceUid},OU=X');
-      expect(user.match([{ type: 'OU', value: 'X' }, { type: 'CN', value: `alice-${UDID_A}` }])).to.deep.equal({ ok: true, deviceUid: UDID_A });
-      expect(user.match([{ type: 'OU', value: 'X' }, { type: 'CN', value: '-x' }])).to.deep.include({ ok: false });
+      expect(
+        user.match([
+          { type: 'OU', value: 'X' },
+          { type: 'CN', value: `alice-${UDID_A}` },
+        ]),
+      ).to.deep.equal({ ok: true, deviceUid: UDID_A });
+      expect(
+        user.match([
+          { type: 'OU', value: 'X' },
+          { type: 'CN', value: '-x' },
+        ]),
+      ).to.deep.include({ ok: false });
     });
 
     it('refuses templates whose lookup values touch (no way to tell which text is which)', () => {
@@ -186,13 +251,16 @@ describe('security: a challenge minted for a device issues only for that device'
       const db = await createTestDatabase();
       const pg = await startIntegrationServer({ SCEPTER_DATABASE: db.url });
       try {
-        const [col] = await pg.app.services.db.manager.query("SELECT is_nullable FROM information_schema.columns WHERE table_name = 'challenges' AND column_name = 'device_id'");
+        const [col] = await pg.app.services.db.manager.query(
+          "SELECT is_nullable FROM information_schema.columns WHERE table_name = 'challenges' AND column_name = 'device_id'",
+        );
         expect(col).to.deep.equal({ is_nullable: 'YES' });
         const i = await createIosCerts(pg, 'pg bound');
         const pcas = await pg.scepClient(i.id).getCaCertificates();
         const page = await getChallengePage(pg, i.challengeUsername, i.challengePassword, { path: `/certsrv/mscep_admin/?deviceUid=${UDID_A}`, json: true });
         const challenge = JSON.parse(page.body.toString()).challenge;
-        const send = (udid: string, key: KeyObject) => sendRawPkcsReq(`${pg.url}/scep/${i.id}`, pcas, utf8Name([ATTR.OU, i.id], [ATTR.CN, udid]), key, challenge, `pg-bound-${++n}`);
+        const send = (udid: string, key: KeyObject) =>
+          sendRawPkcsReq(`${pg.url}/scep/${i.id}`, pcas, utf8Name([ATTR.OU, i.id], [ATTR.CN, udid]), key, challenge, `pg-bound-${++n}`);
         expect((await send(UDID_B, keys[0]!)).failText).to.equal('the challengePassword was issued for another device');
         expect((await send(UDID_A, keys[1]!)).status).to.equal(PkiStatus.SUCCESS);
       } finally {

@@ -29,7 +29,11 @@ describe('security: file modes and report names', function () {
     const db = path.join(data, 'scepter.sqlite');
     fs.mkdirSync(data, { mode: 0o755 });
     fs.chmodSync(data, 0o755);
-    const child = spawn(process.execPath, [SERVER], { cwd: dir, env: { ...process.env, ...env, SCEPTER_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [SERVER], {
+      cwd: dir,
+      env: { ...process.env, ...env, SCEPTER_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));

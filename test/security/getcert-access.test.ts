@@ -14,7 +14,7 @@ import { createIosCerts, fetchChallenge, IntegrationServer, startIntegrationServ
  * answer only a requester signing with a valid certificate the endpoint issued, and only with that
  * holder's certificates of that endpoint; everything else is a signed FAILURE without a certificate.
  */
-describe('security: GetCert serves only the endpoint\'s own certificates to their holders', function () {
+describe("security: GetCert serves only the endpoint's own certificates to their holders", function () {
   this.timeout(120_000);
   let server: IntegrationServer;
   let cas: CaCertificates;
@@ -60,10 +60,16 @@ describe('security: GetCert serves only the endpoint\'s own certificates to thei
   it('refuses harvesting: serials from the CRL sent to /scep with a self-signed signer get no certificate', async () => {
     const victim = await enrollDefault('victim', keys[3]!);
     const victimDevice = await enrollIntegration(integ, '00008030-00AA00000000002E', keys[3]!);
-    for (const s of [victim, victimDevice]) await server.app.services.revocation.revoke(s.certificate.serialHex, { reason: 'keyCompromise', actor: TEST_ACTOR });
+    for (const s of [victim, victimDevice])
+      await server.app.services.revocation.revoke(s.certificate.serialHex, { reason: 'keyCompromise', actor: TEST_ACTOR });
     const res = await fetch(`${server.url}/crl/ca.crl`);
     const crl = pkijs.CertificateRevocationList.fromBER(await res.arrayBuffer());
-    const serials = (crl.revokedCertificates ?? []).map((r) => Buffer.from(r.userCertificate.valueBlock.valueHexView).toString('hex').replace(/^(00)+/, '').toUpperCase());
+    const serials = (crl.revokedCertificates ?? []).map((r) =>
+      Buffer.from(r.userCertificate.valueBlock.valueHexView)
+        .toString('hex')
+        .replace(/^(00)+/, '')
+        .toUpperCase(),
+    );
     expect(serials).to.include.members([victim.certificate.serialHex, victimDevice.certificate.serialHex]);
     const harvester = await selfSigned(keys[5]!, 'harvester');
     for (const serial of [...serials, alice.certificate.serialHex, device.certificate.serialHex]) {
@@ -82,7 +88,7 @@ describe('security: GetCert serves only the endpoint\'s own certificates to thei
     expect(dev.certificates[0]!.der.equals(device.certificate.der)).to.equal(true);
   });
 
-  it('a holder gets no other holder\'s certificate (badCertId, same answer as an unknown serial)', async () => {
+  it("a holder gets no other holder's certificate (badCertId, same answer as an unknown serial)", async () => {
     const other = await getCert(scep(), alice, bob.certificate.serialHex);
     refusedWith(other, FailInfo.badCertId);
     const unknown = await getCert(scep(), alice, '0102030405');
@@ -102,7 +108,7 @@ describe('security: GetCert serves only the endpoint\'s own certificates to thei
     refusedWith(await getCert(integScep(), stranger, device.certificate.serialHex), FailInfo.badRequest);
   });
 
-  it('never serves a deleted integration\'s certificates', async () => {
+  it("never serves a deleted integration's certificates", async () => {
     const doomed = await createIosCerts(server, 'getcert-deleted');
     const holder = await enrollIntegration(doomed, '00008030-00CC00000000002E', keys[4]!);
     expect((await getCert(integScep(doomed.id), holder, holder.certificate.serialHex)).status).to.equal(PkiStatus.SUCCESS);

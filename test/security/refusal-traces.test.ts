@@ -63,7 +63,13 @@ describe('security: refused unauthenticated requests leave only bounded traces',
   it('a refusal never reserves its transactionID: a later request with another key and a valid challenge succeeds', async () => {
     const squatter = await server.client.enroll({ cas, subject: name('squat'), challenge: 'wrong-challenge', key: keys[0], transactionId: 'device-tid-1' });
     expect([squatter.status, squatter.failInfo]).to.deep.equal([PkiStatus.FAILURE, FailInfo.badRequest]);
-    const unknownSigner = await server.client.enroll({ cas, subject: name('squat'), key: keys[0], transactionId: 'device-tid-2', messageType: MessageType.RenewalReq });
+    const unknownSigner = await server.client.enroll({
+      cas,
+      subject: name('squat'),
+      key: keys[0],
+      transactionId: 'device-tid-2',
+      messageType: MessageType.RenewalReq,
+    });
     expect([unknownSigner.status, unknownSigner.failInfo]).to.deep.equal([PkiStatus.FAILURE, FailInfo.badCertId]);
     for (const transactionId of ['device-tid-1', 'device-tid-2']) {
       const device = await server.client.enroll({ cas, subject: name('device'), challenge: TEST_CHALLENGE, key: keys[1], transactionId });

@@ -29,7 +29,10 @@ describe('security: renewal is bounded (default endpoint /scep)', function () {
   let keys: KeyObject[];
   let n = 0;
   const tid = () => `renew-bounds-${++n}`;
-  const name = (cn: string): Name => [{ type: 'O', value: 'Scepter Tests' }, { type: 'CN', value: cn }];
+  const name = (cn: string): Name => [
+    { type: 'O', value: 'Scepter Tests' },
+    { type: 'CN', value: cn },
+  ];
 
   before(async () => {
     server = await startTestServer({}, undefined, { clock });
@@ -46,23 +49,40 @@ describe('security: renewal is bounded (default endpoint /scep)', function () {
   }
   /** a renewal signed by `held`: RenewalReq, or (certmonger, macOS) PKCSReq signed by the current certificate */
   const renew = (held: Held, o: { key: KeyObject; subject?: Name; type?: MessageType; challenge?: string; transactionId?: string }) =>
-    server.client.enroll({ cas, subject: o.subject ?? name(cnOf(held)), key: o.key, messageType: o.type ?? MessageType.RenewalReq, signer: held, challenge: o.challenge, transactionId: o.transactionId ?? tid() });
+    server.client.enroll({
+      cas,
+      subject: o.subject ?? name(cnOf(held)),
+      key: o.key,
+      messageType: o.type ?? MessageType.RenewalReq,
+      signer: held,
+      challenge: o.challenge,
+      transactionId: o.transactionId ?? tid(),
+    });
   const cnOf = (held: Held) => /CN=([^,]+)/.exec(held.certificate.subject)![1]!;
   const intoWindow = (held: Held, daysBeforeExpiry = 10) => (clock.offsetMs = held.certificate.notAfter.getTime() - daysBeforeExpiry * DAY - Date.now());
   const rows = async (cn: string): Promise<{ serial: string; status: string; renewed_from: string | null }[]> =>
     server.app.services.db.manager.query('SELECT serial, status, renewed_from FROM certificates WHERE subject = ? ORDER BY id', [`CN=${cn},O=Scepter Tests`]);
 
-  it('a certificate from /scep cannot renew into the CA\'s own name (RenewalReq or PKCSReq signed by it, no challenge)', async () => {
+  it("a certificate from /scep cannot renew into the CA's own name (RenewalReq or PKCSReq signed by it, no challenge)", async () => {
     const held = await enroll('dev-name', keys[0]!);
     intoWindow(held);
-    const caName = [{ type: 'O', value: 'Scepter' }, { type: 'CN', value: 'Scepter Device CA' }];
+    const caName = [
+      { type: 'O', value: 'Scepter' },
+      { type: 'CN', value: 'Scepter Device CA' },
+    ];
     for (const type of [MessageType.RenewalReq, MessageType.PKCSReq]) {
       const r = await renew(held, { key: keys[1]!, subject: caName, type });
-      expect([r.status, r.failInfo, r.failText]).to.deep.equal([PkiStatus.FAILURE, FailInfo.badRequest, 'a renewal must keep the subject of the certificate it renews']);
+      expect([r.status, r.failInfo, r.failText]).to.deep.equal([
+        PkiStatus.FAILURE,
+        FailInfo.badRequest,
+        'a renewal must keep the subject of the certificate it renews',
+      ]);
     }
     const other = await renew(held, { key: keys[1]!, subject: name('another-device') });
     expect([other.status, other.failInfo]).to.deep.equal([PkiStatus.FAILURE, FailInfo.badRequest]);
-    const [{ c }] = await server.app.services.db.manager.query("SELECT COUNT(*) AS c FROM certificates WHERE subject LIKE '%Scepter Device CA%' OR subject LIKE '%another-device%'");
+    const [{ c }] = await server.app.services.db.manager.query(
+      "SELECT COUNT(*) AS c FROM certificates WHERE subject LIKE '%Scepter Device CA%' OR subject LIKE '%another-device%'",
+    );
     expect(Number(c)).to.equal(0);
     expect((await rows('dev-name')).map((x) => x.status)).to.deep.equal(['valid']);
   });
@@ -71,7 +91,11 @@ describe('security: renewal is bounded (default endpoint /scep)', function () {
     const held = await enroll('dev-window', keys[0]!);
     const early = await renew(held, { key: keys[1]! });
     const opens = new Date(held.certificate.notAfter.getTime() - 14 * DAY).toISOString();
-    expect([early.status, early.failInfo, early.failText]).to.deep.equal([PkiStatus.FAILURE, FailInfo.badRequest, `renewal not yet allowed: the 14-day renewal window opens ${opens}`]);
+    expect([early.status, early.failInfo, early.failText]).to.deep.equal([
+      PkiStatus.FAILURE,
+      FailInfo.badRequest,
+      `renewal not yet allowed: the 14-day renewal window opens ${opens}`,
+    ]);
     intoWindow(held, 13);
     const renewed = await renew(held, { key: keys[1]! });
     expect(renewed.status, renewed.failText).to.equal(PkiStatus.SUCCESS);
@@ -109,7 +133,14 @@ describe('security: renewal is bounded (default endpoint /scep)', function () {
   it('a resent identical renewal (same transactionID and key) gets the same certificate back; another key under that transactionID is refused', async () => {
     const held = await enroll('dev-resend', keys[0]!);
     intoWindow(held);
-    const req = await server.client.preparePkcsReq({ cas, subject: name('dev-resend'), key: keys[1], messageType: MessageType.RenewalReq, signer: held, transactionId: 'resend-1' });
+    const req = await server.client.preparePkcsReq({
+      cas,
+      subject: name('dev-resend'),
+      key: keys[1],
+      messageType: MessageType.RenewalReq,
+      signer: held,
+      transactionId: 'resend-1',
+    });
     const first = await server.client.submit(req);
     const again = await server.client.submit(req);
     expect([first.status, again.status]).to.deep.equal([PkiStatus.SUCCESS, PkiStatus.SUCCESS]);
@@ -201,7 +232,7 @@ describe('security: renewal is bounded (ios-certs integration)', function () {
   });
   after(async () => server?.destroy());
 
-  it('keeps the DN, not only the device id; only the device\'s latest certificate renews', async () => {
+  it("keeps the DN, not only the device id; only the device's latest certificate renews", async () => {
     const dn = (udid: string, extra: Name = []) => [...extra, { type: 'OU', value: integ.id }, { type: 'CN', value: udid }];
     const first = await client.enroll({ cas, subject: dn('UDID-B1'), challenge: await fetchChallenge(server, integ), key: keys[0], transactionId: 'ib-1' });
     expect(first.status).to.equal(PkiStatus.SUCCESS);
@@ -209,7 +240,8 @@ describe('security: renewal is bounded (ios-certs integration)', function () {
     let moved = 20 * DAY;
     server.clock.advance(moved);
     try {
-      const renewal = (subject: Name, key: KeyObject, transactionId: string, signer = held) => client.enroll({ cas, subject, key, messageType: MessageType.RenewalReq, signer, transactionId });
+      const renewal = (subject: Name, key: KeyObject, transactionId: string, signer = held) =>
+        client.enroll({ cas, subject, key, messageType: MessageType.RenewalReq, signer, transactionId });
       const addsO = await renewal(dn('UDID-B1', [{ type: 'O', value: 'Scepter' }]), keys[1]!, 'ib-2');
       expect([addsO.status, addsO.failInfo]).to.deep.equal([PkiStatus.FAILURE, FailInfo.badRequest]);
       const otherDevice = await renewal(dn('UDID-B2'), keys[1]!, 'ib-3');
@@ -254,7 +286,11 @@ describe('security: renewal is bounded (PostgreSQL: concurrent transactions)', f
     const first = await server.client.enroll({ cas, subject, challenge: TEST_CHALLENGE, key: keys[0], transactionId: 'pg-race-0' });
     const held = { certificate: first.certificate!, key: keys[0]! };
     clock.offsetMs = held.certificate.notAfter.getTime() - 3 * DAY - Date.now();
-    const results = await Promise.all([1, 2, 3, 4].map((i) => server.client.enroll({ cas, subject, key: keys[i], messageType: MessageType.RenewalReq, signer: held, transactionId: `pg-race-${i}` })));
+    const results = await Promise.all(
+      [1, 2, 3, 4].map((i) =>
+        server.client.enroll({ cas, subject, key: keys[i], messageType: MessageType.RenewalReq, signer: held, transactionId: `pg-race-${i}` }),
+      ),
+    );
     expect(results.filter((r) => r.status === PkiStatus.SUCCESS)).to.have.length(1);
     expect(results.filter((r) => r.failInfo === FailInfo.badCertId)).to.have.length(3);
     const rows = await server.app.services.db.manager.query('SELECT status, renewed_from FROM certificates WHERE subject = $1 ORDER BY id', ['CN=pg-race']);

@@ -20,7 +20,15 @@ type Action =
 
 const KEYS = 4;
 const action: fc.Arbitrary<Action> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('renew' as const), pick: fc.nat(20), key: fc.nat(KEYS - 1), type: fc.constantFrom(MessageType.RenewalReq, MessageType.PKCSReq) }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('renew' as const),
+      pick: fc.nat(20),
+      key: fc.nat(KEYS - 1),
+      type: fc.constantFrom(MessageType.RenewalReq, MessageType.PKCSReq),
+    }),
+  },
   { weight: 2, arbitrary: fc.constant({ kind: 'resend' as const }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('other-subject' as const), pick: fc.nat(20), key: fc.nat(KEYS - 1) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('same-tid-other-key' as const), key: fc.nat(KEYS - 1) }) },
@@ -61,7 +69,10 @@ describe(`fuzz: renewal sequences (${RUNS} sequences, seed ${SEED})`, function (
     await fc.assert(
       fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: 10 }), async (actions) => {
         const cn = `fz-${++run}`;
-        const subject = [{ type: 'O', value: 'Fuzz' }, { type: 'CN', value: cn }];
+        const subject = [
+          { type: 'O', value: 'Fuzz' },
+          { type: 'CN', value: cn },
+        ];
         const root = await server.client.enroll({ cas, subject, challenge: TEST_CHALLENGE, key: keys[0], transactionId: `${cn}-root` });
         expect(root.status).to.equal(PkiStatus.SUCCESS);
         const certs: Known[] = [{ certificate: root.certificate!, key: keys[0]!, status: 'valid' }];
@@ -83,7 +94,14 @@ describe(`fuzz: renewal sequences (${RUNS} sequences, seed ${SEED})`, function (
           } else if (a.kind === 'same-tid-other-key') {
             if (!last) continue;
             const parent = certs.find((c) => c.certificate.serialHex === successorsParent(successors, last!.serial))!;
-            const r = await server.client.enroll({ cas, subject, key: keys[a.key], messageType: MessageType.RenewalReq, signer: parent, transactionId: last.req.transactionId });
+            const r = await server.client.enroll({
+              cas,
+              subject,
+              key: keys[a.key],
+              messageType: MessageType.RenewalReq,
+              signer: parent,
+              transactionId: last.req.transactionId,
+            });
             if (keys[a.key] === last.req.requester.key || r.status === PkiStatus.SUCCESS) {
               // the same key under the same transactionID is the resend above
               if (r.status === PkiStatus.SUCCESS) expect(r.certificate!.serialHex).to.equal(last.serial);
@@ -92,7 +110,19 @@ describe(`fuzz: renewal sequences (${RUNS} sequences, seed ${SEED})`, function (
             const parent = certs[a.pick % certs.length]!;
             const otherSubject = a.kind === 'other-subject';
             const type = a.kind === 'renew' ? a.type : MessageType.RenewalReq;
-            const req = await server.client.preparePkcsReq({ cas, subject: otherSubject ? [{ type: 'O', value: 'Scepter' }, { type: 'CN', value: 'Scepter Device CA' }] : subject, key: keys[a.key], messageType: type, signer: parent, transactionId: tid });
+            const req = await server.client.preparePkcsReq({
+              cas,
+              subject: otherSubject
+                ? [
+                    { type: 'O', value: 'Scepter' },
+                    { type: 'CN', value: 'Scepter Device CA' },
+                  ]
+                : subject,
+              key: keys[a.key],
+              messageType: type,
+              signer: parent,
+              transactionId: tid,
+            });
             const r = await server.client.submit(req);
             const expectSuccess = !otherSubject && parent.status === 'valid';
             expect(r.status, `${a.kind} of a ${parent.status} certificate: ${r.failText}`).to.equal(expectSuccess ? PkiStatus.SUCCESS : PkiStatus.FAILURE);
@@ -113,17 +143,23 @@ describe(`fuzz: renewal sequences (${RUNS} sequences, seed ${SEED})`, function (
         }
 
         for (const [parent, set] of successors) expect(set.size, `successors of ${parent}`).to.equal(1);
-        const rows: { serial: string; status: string }[] = await server.app.services.db.manager.query('SELECT serial, status FROM certificates WHERE subject = ? ORDER BY id', [`CN=${cn},O=Fuzz`]);
+        const rows: { serial: string; status: string }[] = await server.app.services.db.manager.query(
+          'SELECT serial, status FROM certificates WHERE subject = ? ORDER BY id',
+          [`CN=${cn},O=Fuzz`],
+        );
         expect(rows.map((r) => r.serial)).to.deep.equal(certs.map((c) => c.certificate.serialHex));
         expect(rows.filter((r) => r.status === 'valid').length).to.be.at.most(1);
         expect(rows.map((r) => r.status)).to.deep.equal(certs.map((c) => c.status));
-        const lineage: { renewed_from: string | null }[] = await server.app.services.db.manager.query('SELECT renewed_from FROM certificates WHERE subject = ?', [`CN=${cn},O=Fuzz`]);
+        const lineage: { renewed_from: string | null }[] = await server.app.services.db.manager.query(
+          'SELECT renewed_from FROM certificates WHERE subject = ?',
+          [`CN=${cn},O=Fuzz`],
+        );
         const parents = lineage.map((r) => r.renewed_from).filter((p): p is string => p !== null);
         expect(new Set(parents).size).to.equal(parents.length);
       }),
       { numRuns: RUNS, seed: SEED },
     );
-    expect(renewals, "renewals that succeeded").to.be.greaterThan(RUNS / 2);
+    expect(renewals, 'renewals that succeeded').to.be.greaterThan(RUNS / 2);
   });
 });
 

@@ -63,13 +63,21 @@ describe('security: roles follow one documented table, route by route', function
   const migrations = new Map<string, Promise<string>>();
   const legacyAt = (state: (typeof MIGRATION_PATH)[number]) => {
     if (!migrations.has(state)) {
-      migrations.set(state, (async () => {
-        const id = await createCertIntegration(server, `Legacy ${state}`);
-        await s().integrations.setStatus(id, 'all', undefined, TEST_ACTOR);
-        const steps = { planned: ['plan'], applied: ['plan', 'apply'], verified: ['plan', 'apply', 'verify'], 'cut-over': ['plan', 'apply', 'verify', 'cutover'] }[state];
-        for (const step of steps) await owner('POST', `/migrations/${id}/${step}`, step === 'plan' || step === 'apply' ? { ws1: ws1Body() } : {});
-        return id;
-      })());
+      migrations.set(
+        state,
+        (async () => {
+          const id = await createCertIntegration(server, `Legacy ${state}`);
+          await s().integrations.setStatus(id, 'all', undefined, TEST_ACTOR);
+          const steps = {
+            planned: ['plan'],
+            applied: ['plan', 'apply'],
+            verified: ['plan', 'apply', 'verify'],
+            'cut-over': ['plan', 'apply', 'verify', 'cutover'],
+          }[state];
+          for (const step of steps) await owner('POST', `/migrations/${id}/${step}`, step === 'plan' || step === 'apply' ? { ws1: ws1Body() } : {});
+          return id;
+        })(),
+      );
     }
     return migrations.get(state)!;
   };
@@ -84,8 +92,15 @@ describe('security: roles follow one documented table, route by route', function
     'POST /admin/v1/integrations': async () => ({ method: 'POST', path: '/integrations', body: { type: 'windows', name: `W${next()}` } }),
     'GET /admin/v1/integrations/:id': async () => ({ method: 'GET', path: `/integrations/${android}` }),
     'PUT /admin/v1/integrations/:id/status': async () => ({ method: 'PUT', path: `/integrations/${android}/status`, body: { status: 'disabled' } }),
-    'POST /admin/v1/integrations/:id/rotate-challenge-credentials': async () => ({ method: 'POST', path: `/integrations/${certs}/rotate-challenge-credentials` }),
-    'PUT /admin/v1/integrations/:id/subject-template': async () => ({ method: 'PUT', path: `/integrations/${certs}/subject-template`, body: { subjectName: (await s().integrations.show(certs)).subjectName } }),
+    'POST /admin/v1/integrations/:id/rotate-challenge-credentials': async () => ({
+      method: 'POST',
+      path: `/integrations/${certs}/rotate-challenge-credentials`,
+    }),
+    'PUT /admin/v1/integrations/:id/subject-template': async () => ({
+      method: 'PUT',
+      path: `/integrations/${certs}/subject-template`,
+      body: { subjectName: (await s().integrations.show(certs)).subjectName },
+    }),
     'POST /admin/v1/integrations/:id/profile': async () => ({ method: 'POST', path: `/integrations/${certs}/profile`, body: { deviceUid: udid() } }),
     'GET /admin/v1/groups': async () => ({ method: 'GET', path: '/groups' }),
     'POST /admin/v1/groups': async () => ({ method: 'POST', path: '/groups', body: { name: `group-${next()}` } }),
@@ -95,7 +110,11 @@ describe('security: roles follow one documented table, route by route', function
     'GET /admin/v1/api-keys': async () => ({ method: 'GET', path: '/api-keys' }),
     'POST /admin/v1/api-keys': async () => ({ method: 'POST', path: '/api-keys', body: { role: 'read-only', name: `made ${next()}` } }),
     'DELETE /admin/v1/api-keys/:id': async () => ({ method: 'DELETE', path: `/api-keys/${(await s().apiKeys.create('read-only', TEST_ACTOR)).id}` }),
-    'PUT /admin/v1/integrations/:id/ws1': async () => ({ method: 'PUT', path: `/integrations/${android}/ws1`, body: { url: sim.url, username: sim.credentials.username, password: sim.credentials.password, apiKey: sim.credentials.tenantCode } }),
+    'PUT /admin/v1/integrations/:id/ws1': async () => ({
+      method: 'PUT',
+      path: `/integrations/${android}/ws1`,
+      body: { url: sim.url, username: sim.credentials.username, password: sim.credentials.password, apiKey: sim.credentials.tenantCode },
+    }),
     'GET /admin/v1/integrations/:id/ws1': async () => ({ method: 'GET', path: `/integrations/${android}/ws1` }),
     'POST /admin/v1/integrations/:id/ws1/test': async () => ({ method: 'POST', path: `/integrations/${android}/ws1/test` }),
     'POST /admin/v1/integrations/:id/ws1/sync': async () => ({ method: 'POST', path: `/integrations/${android}/ws1/sync` }),
@@ -110,14 +129,20 @@ describe('security: roles follow one documented table, route by route', function
       return { method: 'GET', path: `/devices/${d}` };
     },
     'GET /admin/v1/certificates': async () => ({ method: 'GET', path: '/certificates?limit=5' }),
-    'POST /admin/v1/certificates/:serial/revoke': async () => ({ method: 'POST', path: `/certificates/${(await issue(server, files.dir, `revoke-me-${next()}`)).cert.serialHex}/revoke` }),
+    'POST /admin/v1/certificates/:serial/revoke': async () => ({
+      method: 'POST',
+      path: `/certificates/${(await issue(server, files.dir, `revoke-me-${next()}`)).cert.serialHex}/revoke`,
+    }),
     'POST /admin/v1/integrations/:id/devices/:udid/revoke': async () => {
       const d = udid();
       await issueForDevice(server, files.dir, certs, d);
       return { method: 'POST', path: `/integrations/${certs}/devices/${d}/revoke` };
     },
     'GET /admin/v1/integrations/:id/deletion': async () => ({ method: 'GET', path: `/integrations/${certs}/deletion` }),
-    'DELETE /admin/v1/integrations/:id': async () => ({ method: 'DELETE', path: `/integrations/${(await s().integrations.create({ type: 'windows', name: `doomed ${next()}`, allowLegacy: false }, TEST_ACTOR)).id}?force=true` }),
+    'DELETE /admin/v1/integrations/:id': async () => ({
+      method: 'DELETE',
+      path: `/integrations/${(await s().integrations.create({ type: 'windows', name: `doomed ${next()}`, allowLegacy: false }, TEST_ACTOR)).id}?force=true`,
+    }),
     'GET /admin/v1/openapi.json': async () => ({ method: 'GET', path: '/openapi.json' }),
     'GET /admin/v1/devices': async () => ({ method: 'GET', path: '/devices?limit=5' }),
     'GET /admin/v1/inventory': async () => ({ method: 'GET', path: '/inventory?limit=5' }),
@@ -139,12 +164,36 @@ describe('security: roles follow one documented table, route by route', function
     },
     'GET /admin/v1/migrations': async () => ({ method: 'GET', path: '/migrations' }),
     // each step from the state it runs in, as a dry run (2xx, changes nothing)
-    'POST /admin/v1/migrations/:legacyId/plan': async () => ({ method: 'POST', path: `/migrations/${await createCertIntegration(server, `Unplanned ${next()}`)}/plan`, body: { ws1: ws1Body(), dryRun: true } }),
-    'POST /admin/v1/migrations/:legacyId/apply': async () => ({ method: 'POST', path: `/migrations/${await legacyAt('planned')}/apply`, body: { ws1: ws1Body(), dryRun: true } }),
-    'POST /admin/v1/migrations/:legacyId/verify': async () => ({ method: 'POST', path: `/migrations/${await legacyAt('applied')}/verify`, body: { dryRun: true } }),
-    'POST /admin/v1/migrations/:legacyId/cutover': async () => ({ method: 'POST', path: `/migrations/${await legacyAt('verified')}/cutover`, body: { dryRun: true } }),
-    'POST /admin/v1/migrations/:legacyId/finalize': async () => ({ method: 'POST', path: `/migrations/${await legacyAt('cut-over')}/finalize`, body: { graceDays: 0, dryRun: true } }),
-    'POST /admin/v1/migrations/:legacyId/rollback': async () => ({ method: 'POST', path: `/migrations/${await legacyAt('planned')}/rollback`, body: { dryRun: true } }),
+    'POST /admin/v1/migrations/:legacyId/plan': async () => ({
+      method: 'POST',
+      path: `/migrations/${await createCertIntegration(server, `Unplanned ${next()}`)}/plan`,
+      body: { ws1: ws1Body(), dryRun: true },
+    }),
+    'POST /admin/v1/migrations/:legacyId/apply': async () => ({
+      method: 'POST',
+      path: `/migrations/${await legacyAt('planned')}/apply`,
+      body: { ws1: ws1Body(), dryRun: true },
+    }),
+    'POST /admin/v1/migrations/:legacyId/verify': async () => ({
+      method: 'POST',
+      path: `/migrations/${await legacyAt('applied')}/verify`,
+      body: { dryRun: true },
+    }),
+    'POST /admin/v1/migrations/:legacyId/cutover': async () => ({
+      method: 'POST',
+      path: `/migrations/${await legacyAt('verified')}/cutover`,
+      body: { dryRun: true },
+    }),
+    'POST /admin/v1/migrations/:legacyId/finalize': async () => ({
+      method: 'POST',
+      path: `/migrations/${await legacyAt('cut-over')}/finalize`,
+      body: { graceDays: 0, dryRun: true },
+    }),
+    'POST /admin/v1/migrations/:legacyId/rollback': async () => ({
+      method: 'POST',
+      path: `/migrations/${await legacyAt('planned')}/rollback`,
+      body: { dryRun: true },
+    }),
   };
 
   before(async () => {
@@ -152,7 +201,11 @@ describe('security: roles follow one documented table, route by route', function
     server = await startTestServer({ SCEPTER_SYNC_SCHEDULE: 'off' });
     for (const role of ROLES) keys[role] = (await s().apiKeys.create(role, TEST_ACTOR, { name: `${role} key` })).key;
     android = (await s().integrations.create({ type: 'android', name: 'Androids', allowLegacy: false }, TEST_ACTOR)).id;
-    await s().ws1Settings.configure(android, { baseUrl: sim.url, username: sim.credentials.username, password: sim.credentials.password, apiKey: sim.credentials.tenantCode }, TEST_ACTOR);
+    await s().ws1Settings.configure(
+      android,
+      { baseUrl: sim.url, username: sim.credentials.username, password: sim.credentials.password, apiKey: sim.credentials.tenantCode },
+      TEST_ACTOR,
+    );
     certs = await createCertIntegration(server, 'Legacy iPhones');
     await s().groups.create('pilots', TEST_ACTOR);
   });
@@ -167,7 +220,10 @@ describe('security: roles follow one documented table, route by route', function
     const key = (r: { method: string; path: string; permission: string }) => `${r.method} ${r.path} ${r.permission}`;
     expect(server.app.adminRoutes.map(key).sort()).to.deep.equal(documented.map(key).sort());
     expect(documented.filter((r) => !CASES[`${r.method} ${r.path}`]).map(key), 'routes without a case in CASES').to.deep.equal([]);
-    expect(Object.keys(CASES).filter((c) => !documented.some((r) => `${r.method} ${r.path}` === c)), 'cases for routes that do not exist').to.deep.equal([]);
+    expect(
+      Object.keys(CASES).filter((c) => !documented.some((r) => `${r.method} ${r.path}` === c)),
+      'cases for routes that do not exist',
+    ).to.deep.equal([]);
   });
 
   it('every route with every role: 2xx where the documented table grants its permission, 403 everywhere else', async () => {
@@ -183,7 +239,10 @@ describe('security: roles follow one documented table, route by route', function
         calls++;
         const allowed = grants.get(route.permission)?.has(role) ?? false;
         const ok = allowed ? r.status >= 200 && r.status < 300 : r.status === 403;
-        if (!ok) failures.push(`${role}: ${route.method} ${route.path} (${route.permission}): ${r.status} ${JSON.stringify(r.body)?.slice(0, 160)}, expected ${allowed ? '2xx' : '403'}`);
+        if (!ok)
+          failures.push(
+            `${role}: ${route.method} ${route.path} (${route.permission}): ${r.status} ${JSON.stringify(r.body)?.slice(0, 160)}, expected ${allowed ? '2xx' : '403'}`,
+          );
       }
     }
     expect(failures).to.deep.equal([]);
@@ -193,8 +252,18 @@ describe('security: roles follow one documented table, route by route', function
   it('an application manager cannot delete integrations (forced or not), revoke in bulk or change WS1 destinations', async () => {
     const manager = keys['application-manager'];
     const victim = (await s().integrations.create({ type: 'windows', name: 'kept', allowLegacy: false }, TEST_ACTOR)).id;
-    for (const p of [`/integrations/${victim}`, `/integrations/${victim}?force=true`, `/integrations/${certs}?force=true`]) expect((await adminApi(server.url, 'DELETE', p, manager)).status).to.equal(403);
-    expect((await adminApi(server.url, 'PUT', `/integrations/${android}/ws1`, manager, { url: 'https://elsewhere.example', username: 'x', password: 'y', apiKey: 'z' })).status).to.equal(403);
+    for (const p of [`/integrations/${victim}`, `/integrations/${victim}?force=true`, `/integrations/${certs}?force=true`])
+      expect((await adminApi(server.url, 'DELETE', p, manager)).status).to.equal(403);
+    expect(
+      (
+        await adminApi(server.url, 'PUT', `/integrations/${android}/ws1`, manager, {
+          url: 'https://elsewhere.example',
+          username: 'x',
+          password: 'y',
+          apiKey: 'z',
+        })
+      ).status,
+    ).to.equal(403);
     expect((await s().integrations.show(victim)).id).to.equal(victim);
     expect((await s().ws1Settings.view(android))!.baseUrl).to.equal(sim.url);
   });
@@ -203,8 +272,15 @@ describe('security: roles follow one documented table, route by route', function
     const manager = keys['application-manager'];
     const verified = await legacyAt('verified');
     const cutOver = await legacyAt('cut-over');
-    const states = async () => (await s().db.manager.query('SELECT legacy_integration_id AS id, state FROM legacy_migrations WHERE legacy_integration_id IN (?, ?) ORDER BY state', [verified, cutOver])) as { id: string; state: string }[];
-    expect(await states()).to.deep.equal([{ id: cutOver, state: 'cut-over' }, { id: verified, state: 'verified' }]);
+    const states = async () =>
+      (await s().db.manager.query('SELECT legacy_integration_id AS id, state FROM legacy_migrations WHERE legacy_integration_id IN (?, ?) ORDER BY state', [
+        verified,
+        cutOver,
+      ])) as { id: string; state: string }[];
+    expect(await states()).to.deep.equal([
+      { id: cutOver, state: 'cut-over' },
+      { id: verified, state: 'verified' },
+    ]);
     const attempts: [string, string, unknown][] = [
       [verified, 'cutover', { force: true, minReady: 100 }],
       [verified, 'cutover', { force: true, dryRun: true }],
@@ -218,14 +294,19 @@ describe('security: roles follow one documented table, route by route', function
       expect(r.status, `${step} ${JSON.stringify(body)}`).to.equal(403);
       expect(r.body.message).to.contain('needs migrations:run');
     }
-    expect(await states()).to.deep.equal([{ id: cutOver, state: 'cut-over' }, { id: verified, state: 'verified' }]);
+    expect(await states()).to.deep.equal([
+      { id: cutOver, state: 'cut-over' },
+      { id: verified, state: 'verified' },
+    ]);
     expect((await s().integrations.show(cutOver)).id).to.equal(cutOver);
     expect((await s().integrations.show(verified)).status).to.equal('all');
     // an administrator may, with the same body
-    expect((await adminApi(server.url, 'POST', `/migrations/${cutOver}/finalize`, keys.administrator, { graceDays: 0, force: true, dryRun: true })).status).to.equal(200);
+    expect(
+      (await adminApi(server.url, 'POST', `/migrations/${cutOver}/finalize`, keys.administrator, { graceDays: 0, force: true, dryRun: true })).status,
+    ).to.equal(200);
   });
 
-  it('the role table in docs/integrations.md is the code\'s: every permission, every role', () => {
+  it("the role table in docs/integrations.md is the code's: every permission, every role", () => {
     const doc = fs.readFileSync(DOC, 'utf8');
     const header = `| Permission | ${ROLES.map((r) => `\`${r}\``).join(' | ')} | Operations |`;
     expect(doc).to.contain(header);

@@ -67,9 +67,25 @@ describe('security: secrets stay out of logs and /metrics; no internals reach a 
   });
 
   it('API keys, challenge credentials, challenges and WS1 secrets appear neither in the log (trace level), nor in /metrics, nor in the audit log', async () => {
-    const secrets: Record<string, string> = { owner, manager, challengePassword: certs.challengePassword, staticChallenge: TEST_CHALLENGE, ws1Password: sim.credentials.password, ws1ApiKey: sim.credentials.tenantCode };
+    const secrets: Record<string, string> = {
+      owner,
+      manager,
+      challengePassword: certs.challengePassword,
+      staticChallenge: TEST_CHALLENGE,
+      ws1Password: sim.credentials.password,
+      ws1ApiKey: sim.credentials.tenantCode,
+    };
     // WS1 configured, tested and synced through the API
-    expect((await adminApi(server.url, 'PUT', `/integrations/${android}/ws1`, owner, { url: sim.url, username: sim.credentials.username, password: sim.credentials.password, apiKey: sim.credentials.tenantCode })).status).to.equal(200);
+    expect(
+      (
+        await adminApi(server.url, 'PUT', `/integrations/${android}/ws1`, owner, {
+          url: sim.url,
+          username: sim.credentials.username,
+          password: sim.credentials.password,
+          apiKey: sim.credentials.tenantCode,
+        })
+      ).status,
+    ).to.equal(200);
     expect((await adminApi(server.url, 'POST', `/integrations/${android}/ws1/test`, manager)).body).to.include({ ok: true });
     expect((await adminApi(server.url, 'POST', `/integrations/${android}/ws1/sync`, manager)).status).to.equal(200);
     // a wrong WS1 password entered: the simulator refuses it, and that refusal is logged without it
@@ -78,7 +94,10 @@ describe('security: secrets stay out of logs and /metrics; no internals reach a 
     await adminApi(server.url, 'PUT', `/integrations/${android}/ws1`, owner, { password: wrongWs1 });
     await adminApi(server.url, 'POST', `/integrations/${android}/ws1/test`, owner);
     // challenge URL: good and bad credentials; JSON and HTML; bound to a device
-    const page = await httpGet(`${server.url}/certsrv/mscep_admin/?deviceUid=${UDID}`, { ...basic(certs.challengeUsername, certs.challengePassword), Accept: 'application/json' });
+    const page = await httpGet(`${server.url}/certsrv/mscep_admin/?deviceUid=${UDID}`, {
+      ...basic(certs.challengeUsername, certs.challengePassword),
+      Accept: 'application/json',
+    });
     expect(page.status).to.equal(200);
     const challenge = JSON.parse(page.body.toString()).challenge as string;
     expect(challenge).to.be.a('string').with.length.greaterThan(7);
@@ -101,13 +120,24 @@ describe('security: secrets stay out of logs and /metrics; no internals reach a 
     // SCEP enrollments: the dynamic challenge, the static one, and a wrong static one
     const [key] = await pooledKeys(1);
     const integrationCas = await new ScepClient(`${server.url}/scep/${certs.id}`).getCaCertificates();
-    const dyn = await sendRawPkcsReq(`${server.url}/scep/${certs.id}`, integrationCas, utf8Name([ATTR.OU, certs.id], [ATTR.CN, UDID]), key!, challenge, 'log-check-1');
+    const dyn = await sendRawPkcsReq(
+      `${server.url}/scep/${certs.id}`,
+      integrationCas,
+      utf8Name([ATTR.OU, certs.id], [ATTR.CN, UDID]),
+      key!,
+      challenge,
+      'log-check-1',
+    );
     expect(dyn.status, dyn.failText).to.equal(PkiStatus.SUCCESS);
     const cas = await server.client.getCaCertificates();
-    expect((await sendRawPkcsReq(server.scepUrl, cas, utf8Name([ATTR.CN, 'log-check']), key!, TEST_CHALLENGE, 'log-check-2')).status).to.equal(PkiStatus.SUCCESS);
+    expect((await sendRawPkcsReq(server.scepUrl, cas, utf8Name([ATTR.CN, 'log-check']), key!, TEST_CHALLENGE, 'log-check-2')).status).to.equal(
+      PkiStatus.SUCCESS,
+    );
     const wrongStatic = 'wrong-static-challenge-99';
     secrets.wrongStatic = wrongStatic;
-    expect((await sendRawPkcsReq(server.scepUrl, cas, utf8Name([ATTR.CN, 'log-check-3']), key!, wrongStatic, 'log-check-3')).status).to.equal(PkiStatus.FAILURE);
+    expect((await sendRawPkcsReq(server.scepUrl, cas, utf8Name([ATTR.CN, 'log-check-3']), key!, wrongStatic, 'log-check-3')).status).to.equal(
+      PkiStatus.FAILURE,
+    );
 
     const metrics = await raw(server.url, 'GET', '/metrics');
     expect(metrics.status).to.equal(200);
@@ -117,11 +147,15 @@ describe('security: secrets stay out of logs and /metrics; no internals reach a 
     const base64 = (s: string) => Buffer.from(s).toString('base64');
     const found: string[] = [];
     for (const [name, value] of Object.entries(secrets)) {
-      for (const [where, text] of [['log', log], ['/metrics', metrics.text]] as const) {
+      for (const [where, text] of [
+        ['log', log],
+        ['/metrics', metrics.text],
+      ] as const) {
         if (text.includes(value)) found.push(`${name} in ${where}`);
       }
       // Basic credentials as sent on the wire
-      if (log.includes(base64(`${certs.challengeUsername}:${value}`)) || log.includes(base64(`${sim.credentials.username}:${value}`))) found.push(`${name} (Basic) in log`);
+      if (log.includes(base64(`${certs.challengeUsername}:${value}`)) || log.includes(base64(`${sim.credentials.username}:${value}`)))
+        found.push(`${name} (Basic) in log`);
     }
     // nor in the audit log (in the database, readable by the read-only role)
     const audit = JSON.stringify(await server.app.services.audit.list({ limit: 1000 }));
@@ -135,7 +169,14 @@ describe('security: secrets stay out of logs and /metrics; no internals reach a 
     const cas = await server.client.getCaCertificates();
     const signer = await selfSigned(key!);
     for (const type of [250, 251, 987654321]) {
-      const r = await sendPkiMessage(server.scepUrl, cas, type as MessageType, rawCsr(utf8Name([ATTR.CN, 'made-up-type']), key!, TEST_CHALLENGE), signer, `made-up-${type}`);
+      const r = await sendPkiMessage(
+        server.scepUrl,
+        cas,
+        type as MessageType,
+        rawCsr(utf8Name([ATTR.CN, 'made-up-type']), key!, TEST_CHALLENGE),
+        signer,
+        `made-up-${type}`,
+      );
       expect([r.httpStatus, r.status]).to.deep.equal([200, PkiStatus.FAILURE]);
     }
     const text = (await raw(server.url, 'GET', '/metrics')).text;

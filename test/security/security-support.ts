@@ -8,7 +8,14 @@ export interface ApiAnswer {
 }
 
 /** One admin API call with a Bearer key, optionally from a chosen local address (127.0.0.x). */
-export function adminApi(baseUrl: string, method: string, path: string, key: string | undefined, body?: unknown, opts: { from?: string; port?: number } = {}): Promise<ApiAnswer> {
+export function adminApi(
+  baseUrl: string,
+  method: string,
+  path: string,
+  key: string | undefined,
+  body?: unknown,
+  opts: { from?: string; port?: number } = {},
+): Promise<ApiAnswer> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers: Record<string, string> = { ...(key ? { Authorization: `Bearer ${key}` } : {}), ...(payload ? { 'Content-Type': 'application/json' } : {}) };

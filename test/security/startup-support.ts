@@ -45,7 +45,11 @@ export function runServer(env: Record<string, string>, cwd: string, timeoutMs = 
 /** Runs the `scepter` CLI (bin/scepter) asynchronously. */
 export function runCli(args: string[], env: Record<string, string>, cwd: string): Promise<Exit> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, SCEPTER_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd,
+      env: { ...process.env, SCEPTER_LOG_LEVEL: 'warn', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -77,6 +81,7 @@ export async function serverEnv(prefix: string): Promise<{ dir: string; env: Rec
 export function refusal(r: Exit | 'listening', what: string): string {
   if (r === 'listening') throw new Error(`the server started instead of refusing (${what})`);
   const lines = r.stderr.trim().split('\n');
-  if (r.code !== 2 || lines.length !== 1 || !lines[0]!.includes(what)) throw new Error(`expected exit 2 with one line naming ${what}, got ${r.code}: ${r.stderr}${r.stdout}`);
+  if (r.code !== 2 || lines.length !== 1 || !lines[0]!.includes(what))
+    throw new Error(`expected exit 2 with one line naming ${what}, got ${r.code}: ${r.stderr}${r.stdout}`);
   return lines[0]!;
 }

@@ -25,7 +25,11 @@ function capturedLogs(): { lines: string[]; write(s: string): void } {
 const asIntegrationServer = (s: TestServer, clock: TestClock) => ({ ...s, clock }) as unknown as IntegrationServer;
 
 async function adminPost(server: TestServer, key: string, p: string, body: unknown): Promise<{ status: number; retryAfter: string | null; body: string }> {
-  const res = await fetch(`${server.url}${p}`, { method: 'POST', headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${server.url}${p}`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, retryAfter: res.headers.get('retry-after'), body: await res.text() };
 }
 
@@ -54,7 +58,10 @@ describe('security: a full disk or a failed database write', function () {
       mnt = path.join(base, 'db');
       fs.mkdirSync(mnt);
       execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=24m', 'tmpfs', mnt]);
-      server = await startTestServer({ SCEPTER_DATABASE: path.join(mnt, 'scepter.sqlite'), SCEPTER_LOG_LEVEL: 'warn' }, base, { clock, logger: createLogger('warn', logs) });
+      server = await startTestServer({ SCEPTER_DATABASE: path.join(mnt, 'scepter.sqlite'), SCEPTER_LOG_LEVEL: 'warn' }, base, {
+        clock,
+        logger: createLogger('warn', logs),
+      });
       cas = await server.client.getCaCertificates();
       keys = await pooledKeys(3);
       ownerKey = (await server.app.services.apiKeys.create('owner', TEST_ACTOR)).key;
@@ -86,12 +93,23 @@ describe('security: a full disk or a failed database write', function () {
     const certificateCount = async () => Number((await server.app.services.db.manager.query('SELECT COUNT(*) AS c FROM certificates'))[0].c);
 
     it('SCEP enrollment: a signed CertRep FAILURE (not a 500), the cause logged, no certificate; the same request succeeds once there is room', async () => {
-      const req = await server.client.preparePkcsReq({ cas, subject: [{ type: 'CN', value: 'disk-full' }], challenge: TEST_CHALLENGE, key: keys[0], transactionId: 'disk-full-1' });
+      const req = await server.client.preparePkcsReq({
+        cas,
+        subject: [{ type: 'CN', value: 'disk-full' }],
+        challenge: TEST_CHALLENGE,
+        key: keys[0],
+        transactionId: 'disk-full-1',
+      });
       const before = await certificateCount();
       await fillDisk();
       logs.lines.length = 0;
       const refused = await server.client.submit(req);
-      expect([refused.status, refused.failInfo, refused.failText, refused.signatureValid]).to.deep.equal([PkiStatus.FAILURE, FailInfo.badRequest, STORAGE_TEXT, true]);
+      expect([refused.status, refused.failInfo, refused.failText, refused.signatureValid]).to.deep.equal([
+        PkiStatus.FAILURE,
+        FailInfo.badRequest,
+        STORAGE_TEXT,
+        true,
+      ]);
       expect(refused.certificate).to.equal(undefined);
       expect(logs.lines.join('\n')).to.match(/SQLITE_FULL|database or disk is full/);
 
@@ -104,11 +122,24 @@ describe('security: a full disk or a failed database write', function () {
     });
 
     it('renewal: refused while the disk is full and nothing half-written (the old certificate stays valid); renews afterwards', async () => {
-      const first = await server.client.enroll({ cas, subject: [{ type: 'CN', value: 'disk-renew' }], challenge: TEST_CHALLENGE, key: keys[1], transactionId: 'disk-renew-1' });
+      const first = await server.client.enroll({
+        cas,
+        subject: [{ type: 'CN', value: 'disk-renew' }],
+        challenge: TEST_CHALLENGE,
+        key: keys[1],
+        transactionId: 'disk-renew-1',
+      });
       const held = { certificate: first.certificate!, key: keys[1]! };
       clock.offsetMs = held.certificate.notAfter.getTime() - 5 * DAY - Date.now();
       try {
-        const req = await server.client.preparePkcsReq({ cas, subject: [{ type: 'CN', value: 'disk-renew' }], key: keys[2], messageType: MessageType.RenewalReq, signer: held, transactionId: 'disk-renew-2' });
+        const req = await server.client.preparePkcsReq({
+          cas,
+          subject: [{ type: 'CN', value: 'disk-renew' }],
+          key: keys[2],
+          messageType: MessageType.RenewalReq,
+          signer: held,
+          transactionId: 'disk-renew-2',
+        });
         await fillDisk();
         const refused = await server.client.submit(req);
         expect([refused.status, refused.failText]).to.deep.equal([PkiStatus.FAILURE, STORAGE_TEXT]);
@@ -136,7 +167,9 @@ describe('security: a full disk or a failed database write', function () {
 
       fs.rmSync(filler());
       expect((await getChallengePage(asIntegrationServer(server, clock), integ.challengeUsername, integ.challengePassword)).status).to.equal(200);
-      expect((await adminPost(server, ownerKey, '/admin/v1/integrations', { type: 'ios-certs', name: 'after full', allowLegacy: true })).status).to.be.oneOf([200, 201]);
+      expect((await adminPost(server, ownerKey, '/admin/v1/integrations', { type: 'ios-certs', name: 'after full', allowLegacy: true })).status).to.be.oneOf([
+        200, 201,
+      ]);
     });
   });
 

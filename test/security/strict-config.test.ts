@@ -14,7 +14,15 @@ describe('security: configuration is strict', function () {
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('ports are decimal 1-65535 (or exactly 0): 0x50, 1e3, +8080, 8080.0, " 8080" and 65536 stop the start with exit 2 naming the variable', async () => {
-    for (const [name, value] of [['SCEPTER_HTTP_PORT', '0x50'], ['SCEPTER_HTTP_PORT', '1e3'], ['SCEPTER_HTTP_PORT', '+8080'], ['SCEPTER_TLS_PORT', '8080.0'], ['SCEPTER_TLS_PORT', ' 8443'], ['SCEPTER_HTTP_PORT', '65536'], ['SCEPTER_TLS_PORT', '0x0']] as const) {
+    for (const [name, value] of [
+      ['SCEPTER_HTTP_PORT', '0x50'],
+      ['SCEPTER_HTTP_PORT', '1e3'],
+      ['SCEPTER_HTTP_PORT', '+8080'],
+      ['SCEPTER_TLS_PORT', '8080.0'],
+      ['SCEPTER_TLS_PORT', ' 8443'],
+      ['SCEPTER_HTTP_PORT', '65536'],
+      ['SCEPTER_TLS_PORT', '0x0'],
+    ] as const) {
       const line = refusal(await runServer({ ...env, [name]: value }, dir), name);
       expect(line, `${name}=${value}`).to.contain('decimal port');
     }
@@ -29,7 +37,14 @@ describe('security: configuration is strict', function () {
   it('every other number setting is decimal too: 0x10, 1e2, " 5", 5.0 and -1 stop the start naming the variable; plain digits work', async () => {
     const line = refusal(await runServer({ ...env, SCEPTER_WORKERS: '0x1' }, dir), 'SCEPTER_WORKERS');
     expect(line).to.contain('whole decimal number');
-    for (const [name, value] of [['SCEPTER_AUTH_MAX_FAILURES', '0x10'], ['SCEPTER_RENEWAL_WINDOW_DAYS', '1e2'], ['SCEPTER_CERT_VALIDITY_DAYS', ' 5'], ['SCEPTER_CHALLENGE_TTL_MINUTES', '5.0'], ['SCEPTER_AUTH_COOLDOWN_SECONDS', '-1'], ['SCEPTER_MAX_BODY_BYTES', 'Infinity']] as const) {
+    for (const [name, value] of [
+      ['SCEPTER_AUTH_MAX_FAILURES', '0x10'],
+      ['SCEPTER_RENEWAL_WINDOW_DAYS', '1e2'],
+      ['SCEPTER_CERT_VALIDITY_DAYS', ' 5'],
+      ['SCEPTER_CHALLENGE_TTL_MINUTES', '5.0'],
+      ['SCEPTER_AUTH_COOLDOWN_SECONDS', '-1'],
+      ['SCEPTER_MAX_BODY_BYTES', 'Infinity'],
+    ] as const) {
       expect(() => loadConfig({ [name]: value }), `${name}=${value}`).to.throw(new RegExp(`${name}: must be a whole decimal number`));
     }
     const c = loadConfig({ SCEPTER_AUTH_MAX_FAILURES: '12', SCEPTER_RENEWAL_WINDOW_DAYS: '30', SCEPTER_SYNC_SPREAD_MINUTES: '0' });
@@ -66,7 +81,9 @@ describe('security: configuration is strict', function () {
       const pass = path.join(home, 'ca.pass');
       fs.writeFileSync(pass, 'a long passphrase\n');
       fs.chmodSync(pass, 0o640);
-      expect(() => loadConfig({ SCEPTER_CA_KEY_PASSPHRASE_FILE: pass })).to.throw(/^SCEPTER_CA_KEY_PASSPHRASE_FILE: .*ca\.pass holds the CA key passphrase but other users can read it \(mode 0640\)/);
+      expect(() => loadConfig({ SCEPTER_CA_KEY_PASSPHRASE_FILE: pass })).to.throw(
+        /^SCEPTER_CA_KEY_PASSPHRASE_FILE: .*ca\.pass holds the CA key passphrase but other users can read it \(mode 0640\)/,
+      );
       fs.chmodSync(pass, 0o400);
       expect(loadConfig({ SCEPTER_CA_KEY_PASSPHRASE_FILE: pass }).ca.passphrase).to.equal('a long passphrase');
     } finally {

@@ -61,7 +61,8 @@ describe('security: CSR subjects are validated before anything is signed', funct
     await refused(tlv(TAG.sequence, tlv(TAG.set)), /empty RDN/);
     await refused(utf8Name([ATTR.CN, '']), /CN is empty/);
   });
-  it('refuses a CN that is an OCTET STRING', () => refused(nameDer(atv(ATTR.CN, TAG.octetString, 'device')), /CN is an OCTET STRING; it must be a UTF8String or a PrintableString/));
+  it('refuses a CN that is an OCTET STRING', () =>
+    refused(nameDer(atv(ATTR.CN, TAG.octetString, 'device')), /CN is an OCTET STRING; it must be a UTF8String or a PrintableString/));
   it('refuses a subject of SEQUENCE { INTEGER }', () => refused(tlv(TAG.sequence, tlv(TAG.integer, Buffer.from([5]))), /not a Name/));
   it('refuses BMPString and TeletexString values', async () => {
     await refused(nameDer(atv(ATTR.CN, TAG.bmp, 'device')), /CN is a BMPString; it must be a UTF8String or a PrintableString/);
@@ -86,9 +87,20 @@ describe('security: CSR subjects are validated before anything is signed', funct
   });
   it('takes IA5String only where RFC 5280 allows it: emailAddress and domainComponent', async () => {
     await refused(nameDer(atv(ATTR.CN, TAG.ia5, 'dev')), /CN is an IA5String/);
-    await refused(nameDer(atv(ATTR.emailAddress, TAG.utf8, 'a@example.com'), atv(ATTR.CN, TAG.utf8, 'dev')), /emailAddress is a UTF8String; it must be an IA5String/);
+    await refused(
+      nameDer(atv(ATTR.emailAddress, TAG.utf8, 'a@example.com'), atv(ATTR.CN, TAG.utf8, 'dev')),
+      /emailAddress is a UTF8String; it must be an IA5String/,
+    );
     await refused(nameDer(atv(ATTR.emailAddress, TAG.ia5, Buffer.from('a\u00e9@example.com', 'latin1')), atv(ATTR.CN, TAG.utf8, 'dev')), /outside IA5String/);
-    const cert = await issued(nameDer(atv(ATTR.DC, TAG.ia5, 'com'), atv(ATTR.DC, TAG.ia5, 'example'), atv(ATTR.C, TAG.printable, 'US'), atv(ATTR.emailAddress, TAG.ia5, 'a@example.com'), atv(ATTR.CN, TAG.utf8, 'mail-dev')));
+    const cert = await issued(
+      nameDer(
+        atv(ATTR.DC, TAG.ia5, 'com'),
+        atv(ATTR.DC, TAG.ia5, 'example'),
+        atv(ATTR.C, TAG.printable, 'US'),
+        atv(ATTR.emailAddress, TAG.ia5, 'a@example.com'),
+        atv(ATTR.CN, TAG.utf8, 'mail-dev'),
+      ),
+    );
     expect(cert.subject.split('\n')).to.deep.equal(['DC=com', 'DC=example', 'C=US', 'emailAddress=a@example.com', 'CN=mail-dev']);
   });
   it('on /scep: attribute types outside the allow-list are refused', async () => {
@@ -139,7 +151,8 @@ describe('security: CSR subjects are validated before anything is signed', funct
     });
     after(async () => integ.destroy());
 
-    const enroll = async (subject: Buffer) => sendRawPkcsReq(`${integ.url}/scep/${target.id}`, icas, subject, key, await fetchChallenge(integ, target), `integ-${++n}`);
+    const enroll = async (subject: Buffer) =>
+      sendRawPkcsReq(`${integ.url}/scep/${target.id}`, icas, subject, key, await fetchChallenge(integ, target), `integ-${++n}`);
     const udid = '00008030-001A35E83C38802E';
 
     it('refuses an attribute the template does not name', async () => {
@@ -150,7 +163,11 @@ describe('security: CSR subjects are validated before anything is signed', funct
     });
     it('refuses a second OU and control characters in the UDID', async () => {
       const twice = await enroll(utf8Name([ATTR.OU, target.id], [ATTR.OU, 'extra'], [ATTR.CN, udid]));
-      expect([twice.status, twice.failInfo, twice.failText]).to.deep.equal([PkiStatus.FAILURE, FailInfo.badRequest, `subject refused: OU appears more often than the template CN={DeviceUid},OU=${target.id} allows`]);
+      expect([twice.status, twice.failInfo, twice.failText]).to.deep.equal([
+        PkiStatus.FAILURE,
+        FailInfo.badRequest,
+        `subject refused: OU appears more often than the template CN={DeviceUid},OU=${target.id} allows`,
+      ]);
       const nul = await enroll(utf8Name([ATTR.OU, target.id], [ATTR.CN, `${udid}\u0000x`]));
       expect([nul.status, nul.failInfo]).to.deep.equal([PkiStatus.FAILURE, FailInfo.badRequest]);
       expect(nul.failText).to.match(/control characters/);

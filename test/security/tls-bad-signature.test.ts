@@ -16,7 +16,9 @@ interface Run {
 /** Asynchronous, so the server in this process keeps answering. */
 const run = (cmd: string, args: string[], input?: string): Promise<Run> =>
   new Promise((resolve) => {
-    const child = execFile(cmd, args, { timeout: 30_000 }, (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    const child = execFile(cmd, args, { timeout: 30_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
     if (input !== undefined) child.stdin!.end(input);
   });
 
@@ -77,8 +79,14 @@ describe('security: a client certificate with a bad signature gets the policy an
     // openssl s_client and Node get the same answer, and the log records the denials
 
     const bad = await tampered(100);
-    const s = await run('openssl', ['s_client', '-connect', `127.0.0.1:${server.app.tlsPort()}`, '-CAfile', path.join(dir, 'ca.pem'), '-cert', bad.certFile, '-key', bad.keyFile, '-quiet'], 'GET /v1/device-trust?user=bob HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
-    expect(s.stdout).to.match(/^HTTP\/1\.1 403/).and.contain('"reason":"unknown-issuer"');
+    const s = await run(
+      'openssl',
+      ['s_client', '-connect', `127.0.0.1:${server.app.tlsPort()}`, '-CAfile', path.join(dir, 'ca.pem'), '-cert', bad.certFile, '-key', bad.keyFile, '-quiet'],
+      'GET /v1/device-trust?user=bob HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n',
+    );
+    expect(s.stdout)
+      .to.match(/^HTTP\/1\.1 403/)
+      .and.contain('"reason":"unknown-issuer"');
     const n = await mtlsCheck(server.app.tlsPort(), caPem, 'user=carol', await tampered(101));
     expect(n.status).to.equal(403);
     expect(n.body.reason).to.equal('unknown-issuer');

@@ -86,14 +86,18 @@ describe('security: stored WS1 secrets never follow a changed destination', func
     }
   });
 
-  it('a new extra CA (a trust anchor of one\'s own, to stand in for WS1) needs the secrets again too; removing it does not', async () => {
+  it("a new extra CA (a trust anchor of one's own, to stand in for WS1) needs the secrets again too; removing it does not", async () => {
     const pem = selfSignedCert().cert.toString();
     const before = (await api('GET', `/integrations/${id}/ws1`, admin)).body.settings;
     const alone = await api('PUT', `/integrations/${id}/ws1`, admin, { caPem: pem });
     expect(alone.status).to.equal(400);
     expect(alone.body.message).to.contain('extra CA').and.contain('password').and.contain('apiKey');
     expect((await api('GET', `/integrations/${id}/ws1`, admin)).body.settings).to.deep.equal(before);
-    const withSecrets = await api('PUT', `/integrations/${id}/ws1`, admin, { caPem: pem, password: sim.credentials.password, apiKey: sim.credentials.tenantCode });
+    const withSecrets = await api('PUT', `/integrations/${id}/ws1`, admin, {
+      caPem: pem,
+      password: sim.credentials.password,
+      apiKey: sim.credentials.tenantCode,
+    });
     expect(withSecrets.status).to.equal(200);
     expect(withSecrets.body.extraCa ?? withSecrets.body.settings?.extraCa).to.equal(true);
     // the same CA again, or dropping it (trust only narrows), needs nothing
@@ -103,15 +107,22 @@ describe('security: stored WS1 secrets never follow a changed destination', func
 
   it('a destination changed behind the service (in the database) gets no secret: they only decrypt for the URL and username they were entered with', async () => {
     const db = server.app.services.db;
-    for (const [column, value] of [['base_url', listener.url], ['username', 'attacker']] as const) {
+    for (const [column, value] of [
+      ['base_url', listener.url],
+      ['username', 'attacker'],
+    ] as const) {
       await db.transaction((m) => m.query(`UPDATE ws1_settings SET ${column} = $1 WHERE integration_id = $2`.replace(/\$\d/g, '?'), [value, id]));
       const t = await api('POST', `/integrations/${id}/ws1/test`, admin);
       const sync = await api('POST', `/integrations/${id}/ws1/sync`, admin);
       expect(t.status).to.equal(409);
       expect(t.body.message).to.contain('enter the password and the API key again');
       expect(sync.status === 200 && sync.body.ok).to.not.equal(true);
-      expect(JSON.stringify([t.body, sync.body])).to.not.contain(sim.credentials.password).and.not.contain(sim.credentials.tenantCode);
-      await db.transaction((m) => m.query('UPDATE ws1_settings SET base_url = ?, username = ? WHERE integration_id = ?', [sim.url, sim.credentials.username, id]));
+      expect(JSON.stringify([t.body, sync.body]))
+        .to.not.contain(sim.credentials.password)
+        .and.not.contain(sim.credentials.tenantCode);
+      await db.transaction((m) =>
+        m.query('UPDATE ws1_settings SET base_url = ?, username = ? WHERE integration_id = ?', [sim.url, sim.credentials.username, id]),
+      );
     }
     expect(leaked()).to.have.length(0);
     expect(listener.requests).to.have.length(0);
@@ -135,7 +146,23 @@ describe('security: stored WS1 secrets never follow a changed destination', func
     const off = { SCEPTER_WS1_ALLOW_HTTP: 'off' };
     const dir = fs.mkdtempSync(path.join(server.dir, 'secrets-'));
     const files = secretFiles(dir, 'pw-for-listener', 'key-for-listener');
-    const r = await cli(server, ['integration', 'configure', id, '--ws1-url', listener.url, '--ws1-username', 'u', '--ws1-password-file', files.passwordFile, '--ws1-api-key-file', files.apiKeyFile], { env: off });
+    const r = await cli(
+      server,
+      [
+        'integration',
+        'configure',
+        id,
+        '--ws1-url',
+        listener.url,
+        '--ws1-username',
+        'u',
+        '--ws1-password-file',
+        files.passwordFile,
+        '--ws1-api-key-file',
+        files.apiKeyFile,
+      ],
+      { env: off },
+    );
     expect(r.code).to.equal(1);
     expect(r.stderr).to.contain('https').and.contain('SCEPTER_WS1_ALLOW_HTTP');
     // the simulator's http URL stored earlier (allowed then) is not used once http is off

@@ -32,7 +32,7 @@ function read(buf: Buffer, offset: number): { node: Node; end: number } {
 
 function children(value: Buffer): Node[] {
   const out: Node[] = [];
-  for (let off = 0; off < value.length; ) {
+  for (let off = 0; off < value.length;) {
     const { node, end } = read(value, off);
     out.push(node);
     off = end;

@@ -27,18 +27,32 @@ function liveHeapMb(): number {
 }
 
 /** Sends cases over keep-alive connections, `concurrency` at a time, recording statuses and memory. */
-export async function runFuzzCases(baseUrl: string, cases: FuzzCase[], opts: { concurrency?: number; check?: (c: FuzzCase, status: number, body: Buffer) => string | undefined } = {}): Promise<FuzzReport> {
+export async function runFuzzCases(
+  baseUrl: string,
+  cases: FuzzCase[],
+  opts: { concurrency?: number; check?: (c: FuzzCase, status: number, body: Buffer) => string | undefined } = {},
+): Promise<FuzzReport> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: opts.concurrency ?? 16 });
   const url = new URL(baseUrl);
   const report: FuzzReport = { sent: 0, byStatus: {}, serverErrors: [], rssMb: [] };
   let next = 0;
   const send = (c: FuzzCase) =>
     new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
-      const req = http.request({ host: url.hostname, port: url.port, method: c.method, path: c.path, agent, headers: { ...(c.body ? { 'Content-Length': String(c.body.length) } : {}), ...c.headers } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (d) => chunks.push(d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      });
+      const req = http.request(
+        {
+          host: url.hostname,
+          port: url.port,
+          method: c.method,
+          path: c.path,
+          agent,
+          headers: { ...(c.body ? { 'Content-Length': String(c.body.length) } : {}), ...c.headers },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (d) => chunks.push(d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        },
+      );
       req.on('error', reject);
       req.end(c.body);
     });

@@ -58,7 +58,12 @@ function extension(text: string, name: string): { critical: boolean; value: stri
 }
 
 function list(value: string | undefined): string[] {
-  return value ? value.split(',').map((s) => s.trim()).filter(Boolean) : [];
+  return value
+    ? value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : [];
 }
 
 /** e.g. ['Digital Signature', 'Key Encipherment']; [] when absent. */

@@ -8,7 +8,12 @@ import { startNginx, nginxAvailable, Nginx } from './nginx';
 import { startServerProcess, ServerProcess } from './server-process';
 import { freeTcpPort, TEST_CHALLENGE } from './test-server';
 
-export interface Instance { url: string; port: number; env: Record<string, string>; proc: ServerProcess }
+export interface Instance {
+  url: string;
+  port: number;
+  env: Record<string, string>;
+  proc: ServerProcess;
+}
 
 export interface PgCluster {
   instances: Instance[];
@@ -41,8 +46,14 @@ export async function startPgCluster(count: number, extraEnv: Record<string, str
     for (let i = 0; i < count; i++) {
       const port = await freeTcpPort();
       const env = {
-        SCEPTER_HTTP_PORT: String(port), SCEPTER_HOST: '127.0.0.1', SCEPTER_PUBLIC_URL: `http://127.0.0.1:${port}`, SCEPTER_TLS_PORT: '0',
-        SCEPTER_DATABASE: db.url, SCEPTER_CERTS_DIR: path.join(dir, 'certs'), SCEPTER_CA_KEY_BITS: '2048', SCEPTER_STATIC_CHALLENGE: TEST_CHALLENGE,
+        SCEPTER_HTTP_PORT: String(port),
+        SCEPTER_HOST: '127.0.0.1',
+        SCEPTER_PUBLIC_URL: `http://127.0.0.1:${port}`,
+        SCEPTER_TLS_PORT: '0',
+        SCEPTER_DATABASE: db.url,
+        SCEPTER_CERTS_DIR: path.join(dir, 'certs'),
+        SCEPTER_CA_KEY_BITS: '2048',
+        SCEPTER_STATIC_CHALLENGE: TEST_CHALLENGE,
         ...extraEnv,
       };
       instances.push({ url: `http://127.0.0.1:${port}`, port, env, proc: await startServerProcess(env) });
@@ -62,7 +73,11 @@ export async function startPgCluster(count: number, extraEnv: Record<string, str
     });
     const logFile = path.join(dir, 'upstream.log');
     return {
-      instances, url: `http://127.0.0.1:${nginx.port}`, dir, databaseUrl: db.url, stop,
+      instances,
+      url: `http://127.0.0.1:${nginx.port}`,
+      dir,
+      databaseUrl: db.url,
+      stop,
       upstreams: () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').filter(Boolean) : []),
     };
   } catch (err) {

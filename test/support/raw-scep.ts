@@ -26,7 +26,14 @@ export const ATTR = {
 export function tlv(tag: number, ...parts: Uint8Array[]): Buffer {
   const body = Buffer.concat(parts);
   const n = body.length;
-  const len = n < 0x80 ? Buffer.from([n]) : n < 0x100 ? Buffer.from([0x81, n]) : n < 0x10000 ? Buffer.from([0x82, n >> 8, n & 0xff]) : Buffer.from([0x83, n >> 16, (n >> 8) & 0xff, n & 0xff]);
+  const len =
+    n < 0x80
+      ? Buffer.from([n])
+      : n < 0x100
+        ? Buffer.from([0x81, n])
+        : n < 0x10000
+          ? Buffer.from([0x82, n >> 8, n & 0xff])
+          : Buffer.from([0x83, n >> 16, (n >> 8) & 0xff, n & 0xff]);
   return Buffer.concat([Buffer.from([tag]), len, body]);
 }
 
@@ -43,7 +50,14 @@ export function oid(dotted: string): Buffer {
 
 /** One AttributeTypeAndValue; `value` as text in the tag's usual encoding, or raw contents. */
 export function atv(type: string, tag: number, value: string | Buffer): Buffer {
-  const bytes = typeof value !== 'string' ? value : tag === TAG.bmp ? Buffer.from(value, 'utf16le').swap16() : tag === TAG.utf8 ? Buffer.from(value, 'utf8') : Buffer.from(value, 'latin1');
+  const bytes =
+    typeof value !== 'string'
+      ? value
+      : tag === TAG.bmp
+        ? Buffer.from(value, 'utf16le').swap16()
+        : tag === TAG.utf8
+          ? Buffer.from(value, 'utf8')
+          : Buffer.from(value, 'latin1');
   return tlv(TAG.sequence, oid(type), tlv(tag, bytes));
 }
 
@@ -80,9 +94,29 @@ export async function selfSigned(key: KeyObject, cn = 'requester'): Promise<Sign
 }
 
 /** Sends one pkiMessage to `scepUrl` and opens the CertRep (when the answer is 200). */
-export async function sendPkiMessage(scepUrl: string, cas: CaCertificates, messageType: MessageType, messageData: Buffer, signer: Signer, transactionId: string): Promise<RawReply> {
-  const msg = await buildPkiMessage({ messageType, messageData, transactionId, recipient: cas.recipient, cipher: contentCipherByOid(OID.aes256Cbc)!, digest: 'sha256', signerCert: signer.certificate, signerKey: signer.key });
-  const res = await fetch(`${scepUrl}?operation=PKIOperation`, { method: 'POST', body: new Uint8Array(msg.der), headers: { 'Content-Type': 'application/x-pki-message' } });
+export async function sendPkiMessage(
+  scepUrl: string,
+  cas: CaCertificates,
+  messageType: MessageType,
+  messageData: Buffer,
+  signer: Signer,
+  transactionId: string,
+): Promise<RawReply> {
+  const msg = await buildPkiMessage({
+    messageType,
+    messageData,
+    transactionId,
+    recipient: cas.recipient,
+    cipher: contentCipherByOid(OID.aes256Cbc)!,
+    digest: 'sha256',
+    signerCert: signer.certificate,
+    signerKey: signer.key,
+  });
+  const res = await fetch(`${scepUrl}?operation=PKIOperation`, {
+    method: 'POST',
+    body: new Uint8Array(msg.der),
+    headers: { 'Content-Type': 'application/x-pki-message' },
+  });
   const body = Buffer.from(await res.arrayBuffer());
   if (res.status !== 200) return { httpStatus: res.status, certificates: [] };
   const rep = await openCertRep(body, signer);
@@ -91,7 +125,14 @@ export async function sendPkiMessage(scepUrl: string, cas: CaCertificates, messa
 }
 
 /** A PKCSReq for `subjectDer`, signed by a self-signed certificate of the CSR key. */
-export async function sendRawPkcsReq(scepUrl: string, cas: CaCertificates, subjectDer: Buffer, key: KeyObject, challenge: string | undefined, transactionId: string): Promise<RawReply> {
+export async function sendRawPkcsReq(
+  scepUrl: string,
+  cas: CaCertificates,
+  subjectDer: Buffer,
+  key: KeyObject,
+  challenge: string | undefined,
+  transactionId: string,
+): Promise<RawReply> {
   return sendPkiMessage(scepUrl, cas, MessageType.PKCSReq, rawCsr(subjectDer, key, challenge), await selfSigned(key), transactionId);
 }
 

@@ -51,11 +51,10 @@ export async function startScepserver(opts: ScepserverOptions = {}): Promise<Sce
   const dir = makeTempDir('scepter-scepserver');
   const depot = path.join(dir, 'depot');
   try {
-    const init = await run(
-      'scepserver',
-      ['ca', '-init', '-depot', depot, '-keySize', String(opts.keySize ?? 2048), '-organization', 'Scepter Test Peer'],
-      { cwd: dir, timeoutMs: 60_000 },
-    );
+    const init = await run('scepserver', ['ca', '-init', '-depot', depot, '-keySize', String(opts.keySize ?? 2048), '-organization', 'Scepter Test Peer'], {
+      cwd: dir,
+      timeoutMs: 60_000,
+    });
     if (init.exitCode !== 0) throw new Error(`scepserver ca -init failed: ${init.stdout}${init.stderr}`);
     const port = opts.port ?? (await freePort());
     const args = ['-depot', depot, '-port', String(port)];

@@ -14,7 +14,10 @@ export interface ServerProcess {
  * `nodeArgs` go before the script (e.g. `-r` a preload).
  */
 export async function startServerProcess(env: Record<string, string>, readyTimeoutMs = 30_000, nodeArgs: string[] = []): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, SERVER], { env: { ...process.env, SCEPTER_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, SERVER], {
+    env: { ...process.env, SCEPTER_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));

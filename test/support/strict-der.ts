@@ -13,7 +13,10 @@
  */
 
 export class StrictDerError extends Error {
-  constructor(readonly path: string, message: string) {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
     super(`${path}: ${message}`);
   }
 }
@@ -85,7 +88,7 @@ function readTlv(buf: Buffer, offset: number, path: string): { tlv: Tlv; end: nu
 
 function readAll(buf: Buffer, path: string): Tlv[] {
   const out: Tlv[] = [];
-  for (let off = 0; off < buf.length; ) {
+  for (let off = 0; off < buf.length;) {
     const { tlv, end } = readTlv(buf, off, path);
     out.push(tlv);
     off = end;

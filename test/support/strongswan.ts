@@ -42,7 +42,10 @@ export async function pkiScepCa(url: string): Promise<StrongswanCa> {
   const dir = makeTempDir('scepter-strongswan');
   const r = await run('pki', ['--scepca', '--url', url, '--caout', 'ca.der', '--raout', 'ra.der', '--force'], { cwd: dir, timeoutMs: 30_000 });
   const caFile = path.join(dir, 'ca.der');
-  const ra = fs.readdirSync(dir).filter((f) => /^ra(-\d+)?\.der$/.test(f)).map((f) => path.join(dir, f));
+  const ra = fs
+    .readdirSync(dir)
+    .filter((f) => /^ra(-\d+)?\.der$/.test(f))
+    .map((f) => path.join(dir, f));
   let raEncryptionFile: string | undefined;
   let raSigningFile: string | undefined;
   for (const f of ra) {
@@ -66,7 +69,11 @@ export async function pkiScepEnroll(o: { url: string; ca: StrongswanCa; dn: stri
   }
 }
 
-async function enroll(o: { url: string; ca: StrongswanCa; dn: string; password: string; digest?: string }, key: string, dir: string): Promise<StrongswanEnrollResult> {
+async function enroll(
+  o: { url: string; ca: StrongswanCa; dn: string; password: string; digest?: string },
+  key: string,
+  dir: string,
+): Promise<StrongswanEnrollResult> {
   const args = ['--scep', '--url', o.url, '--in', key, '--dn', o.dn, '--password', o.password, '--cipher', 'des3', '--outform', 'pem'];
   args.push('--cacert-enc', o.ca.raEncryptionFile ?? o.ca.caFile, '--cacert-sig', o.ca.raSigningFile ?? o.ca.caFile);
   if (o.ca.raSigningFile) args.push('--cacert', o.ca.caFile);

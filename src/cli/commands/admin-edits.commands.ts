@@ -15,7 +15,11 @@ export function registerAdminEditCommands(program: Command): void {
     .action(async (name: string, user: string, _opts, cmd: Command) =>
       withServices(cmd, async ({ groups }) => {
         const g = await groups.removeMember(name, user, cliActor());
-        output(cmd, g, () => `${g.removed ? 'removed' : 'not a member:'} ${user}\nGroup:    ${g.name}\nMembers:  ${g.members.length ? g.members.join(', ') : '(none)'}`);
+        output(
+          cmd,
+          g,
+          () => `${g.removed ? 'removed' : 'not a member:'} ${user}\nGroup:    ${g.name}\nMembers:  ${g.members.length ? g.members.join(', ') : '(none)'}`,
+        );
       }),
     );
   group

@@ -24,11 +24,20 @@ export function registerAdminCommands(program: Command): void {
     .description('create an admin API key; it is printed once and stored only as a hash')
     .addOption(new Option('--role <role>', 'what the key may do').choices([...ROLES]).makeOptionMandatory())
     .option('--name <name>', 'what the key is for (shown by list-keys), e.g. "WS1 migration script"')
-    .option('--expires <when>', 'refuse the key after this: an ISO 8601 date/time (2027-01-31, 2027-01-31T12:00:00Z) or a duration from now (90d, 12h)', parseExpiry)
+    .option(
+      '--expires <when>',
+      'refuse the key after this: an ISO 8601 date/time (2027-01-31, 2027-01-31T12:00:00Z) or a duration from now (90d, 12h)',
+      parseExpiry,
+    )
     .action(async (opts: { role: Role; name?: string; expires?: Date }, cmd: Command) =>
       withServices(cmd, async ({ apiKeys }) => {
         const k = await apiKeys.create(opts.role, cliActor(), { name: opts.name, expiresAt: opts.expires });
-        output(cmd, k, () => cliText`${k.key}\n(key ${k.id}${k.name ? ` "${k.name}"` : ''}, role ${k.role}${k.expiresAt ? `, expires ${k.expiresAt}` : ''}: store it now, it is not shown again; use it as "Authorization: Bearer <key>")`);
+        output(
+          cmd,
+          k,
+          () =>
+            cliText`${k.key}\n(key ${k.id}${k.name ? ` "${k.name}"` : ''}, role ${k.role}${k.expiresAt ? `, expires ${k.expiresAt}` : ''}: store it now, it is not shown again; use it as "Authorization: Bearer <key>")`,
+        );
       }),
     );
   admin
@@ -41,7 +50,11 @@ export function registerAdminCommands(program: Command): void {
           keys.length
             ? keys
                 .map((k) => {
-                  const state = k.revokedAt ? `REVOKED ${k.revokedAt}` : k.expiresAt && Date.parse(k.expiresAt) <= Date.now() ? `EXPIRED ${k.expiresAt}` : `expires ${k.expiresAt ?? 'never'}`;
+                  const state = k.revokedAt
+                    ? `REVOKED ${k.revokedAt}`
+                    : k.expiresAt && Date.parse(k.expiresAt) <= Date.now()
+                      ? `EXPIRED ${k.expiresAt}`
+                      : `expires ${k.expiresAt ?? 'never'}`;
                   return cliText`${k.id}  ${k.role.padEnd(19)}  ${(k.name ?? '-').padEnd(24)}  created ${k.createdAt} by ${k.createdBy}  last used ${k.lastUsedAt ?? 'never'}  ${state}`;
                 })
                 .join('\n')

@@ -20,7 +20,14 @@ export function registerAuditCommands(program: Command): void {
         const json = entries.map((e) => ({ ...e, at: e.at.toISOString() }));
         output(cmd, { entries: json }, () =>
           entries.length
-            ? entries.map((e) => [e.at.toISOString(), e.who, e.from, e.action, e.target ?? '-', e.details ? JSON.stringify(e.details) : ''].map(escapeText).join('  ').trimEnd()).join('\n')
+            ? entries
+                .map((e) =>
+                  [e.at.toISOString(), e.who, e.from, e.action, e.target ?? '-', e.details ? JSON.stringify(e.details) : '']
+                    .map(escapeText)
+                    .join('  ')
+                    .trimEnd(),
+                )
+                .join('\n')
             : 'the audit log is empty',
         );
       }),

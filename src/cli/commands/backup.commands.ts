@@ -19,7 +19,11 @@ function progress(verb: string): (phase: string, done: number, total: number) =>
     lastPhase = phase;
     last = now;
     const pct = total ? Math.floor((done / total) * 100) : 0;
-    process.stderr.write(phase === 'snapshot' ? `${verb}: ${done ? 'database snapshot taken' : 'taking a database snapshot'}\n` : `${verb}: ${phase} ${size(done)} of ${size(total)} (${pct}%)\n`);
+    process.stderr.write(
+      phase === 'snapshot'
+        ? `${verb}: ${done ? 'database snapshot taken' : 'taking a database snapshot'}\n`
+        : `${verb}: ${phase} ${size(done)} of ${size(total)} (${pct}%)\n`,
+    );
   };
 }
 
@@ -51,7 +55,9 @@ export function registerBackupCommands(program: Command): void {
         output(cmd, r, () =>
           [
             `Backup written to ${r.file} (${(r.bytes / 1048576).toFixed(1)} MiB, mode 0600) in ${(r.ms.total / 1000).toFixed(1)} s`,
-            r.dialect === 'sqlite' ? `Database: SQLite snapshot with ${r.certificates} certificates (snapshot ${(r.ms.snapshot / 1000).toFixed(1)} s)` : `Database: pg_dump of PostgreSQL (${(r.ms.snapshot / 1000).toFixed(1)} s)`,
+            r.dialect === 'sqlite'
+              ? `Database: SQLite snapshot with ${r.certificates} certificates (snapshot ${(r.ms.snapshot / 1000).toFixed(1)} s)`
+              : `Database: pg_dump of PostgreSQL (${(r.ms.snapshot / 1000).toFixed(1)} s)`,
             `Files: ${r.files.join(', ')}`,
             'Keep the passphrase apart from the file: without it the backup cannot be read.',
           ].join('\n'),
@@ -70,14 +76,25 @@ export function registerBackupCommands(program: Command): void {
       run(cmd, async () => {
         const passphrase = await readPassphrase({ file: opts.passphraseFile, confirm: false });
         if (opts.database && !/^postgres(ql)?:\/\//.test(opts.database)) throw new BackupError('--database takes a postgres:// URL');
-        const r = await restoreBackup({ file, to: opts.to, passphrase, force: opts.force, database: opts.database, keyPassphrase: process.env.SCEPTER_CA_KEY_PASSPHRASE || undefined, onProgress: progress('restore') });
+        const r = await restoreBackup({
+          file,
+          to: opts.to,
+          passphrase,
+          force: opts.force,
+          database: opts.database,
+          keyPassphrase: process.env.SCEPTER_CA_KEY_PASSPHRASE || undefined,
+          onProgress: progress('restore'),
+        });
         output(cmd, { ...r, env: { SCEPTER_DATABASE: r.database, SCEPTER_CERTS_DIR: r.certsDir } }, () =>
           [
             `Restored the backup of ${r.createdAt} into ${r.home} in ${(r.ms / 1000).toFixed(1)} s`,
             ...r.checks.map((c) => `  ok  ${c}`),
             r.migrationsApplied.length ? `Migrations applied: ${r.migrationsApplied.join(', ')}` : 'No migrations needed.',
             ...(r.pendingDump
-              ? ['The PostgreSQL dump is not restored yet: into an empty database (createdb), run', `  scepter restore ${file} --to <new dir> --database postgres://...   or   pg_restore --no-owner --dbname=postgres://... ${r.pendingDump}`]
+              ? [
+                  'The PostgreSQL dump is not restored yet: into an empty database (createdb), run',
+                  `  scepter restore ${file} --to <new dir> --database postgres://...   or   pg_restore --no-owner --dbname=postgres://... ${r.pendingDump}`,
+                ]
               : ['Start a server on it with:', `  SCEPTER_DATABASE=${r.database} SCEPTER_CERTS_DIR=${r.certsDir} npm start`]),
           ].join('\n'),
         );

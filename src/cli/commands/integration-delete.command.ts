@@ -14,7 +14,9 @@ import { cliText } from '../../shared/terminal-text';
 export function registerIntegrationDeleteCommand(program: Command): void {
   commandGroup(program, 'integration', 'integrations (windows, macos, android, ios, ios-certs)')
     .command('delete <id>')
-    .description('delete an integration: revokes its unexpired certificates (cessationOfOperation), republishes the CRL; its SCEP and challenge URLs answer 404')
+    .description(
+      'delete an integration: revokes its unexpired certificates (cessationOfOperation), republishes the CRL; its SCEP and challenge URLs answer 404',
+    )
     .option('--yes', 'do not ask for confirmation (scripts)')
     .option('--force', 'even when it is active and a device-trust policy requires trusted devices (locks its users out)')
     .action(async (id: string, opts: { yes?: boolean; force?: boolean }, cmd: Command) =>
@@ -25,7 +27,11 @@ export function registerIntegrationDeleteCommand(program: Command): void {
         if (preview.refusal) process.stderr.write(cliText`warning: ${preview.refusal}; going ahead (--force)\n`);
         if (!opts.yes) await confirm(cliText`Delete ${preview.id} and revoke ${preview.certificates} certificate(s)?`);
         const r = await integrationDeletion.delete(id, { actor: cliActor(), force: opts.force });
-        output(cmd, r, () => cliText`Deleted integration ${r.id}; revoked ${r.revoked} certificate(s) (cessationOfOperation); CRL number ${r.crlNumber ?? '-'} published`);
+        output(
+          cmd,
+          r,
+          () => cliText`Deleted integration ${r.id}; revoked ${r.revoked} certificate(s) (cessationOfOperation); CRL number ${r.crlNumber ?? '-'} published`,
+        );
       }),
     );
 }

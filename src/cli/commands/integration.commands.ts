@@ -16,7 +16,8 @@ import { cliText, escapeText } from '../../shared/terminal-text';
 export function registerIntegrationCommands(program: Command): Command {
   // find-or-create: other command files add to the same group, in any order
   const integration =
-    program.commands.find((c) => c.name() === 'integration') ?? program.command('integration').description('integrations (windows, macos, android, ios, ios-certs)');
+    program.commands.find((c) => c.name() === 'integration') ??
+    program.command('integration').description('integrations (windows, macos, android, ios, ios-certs)');
   integration
     .command('create')
     .description('create an integration (status disabled); prints what `show` prints, with the challenge password once')
@@ -37,7 +38,13 @@ export function registerIntegrationCommands(program: Command): Command {
       withServices(cmd, async ({ integrations }) => {
         const all = await integrations.list();
         output(cmd, { integrations: all }, () =>
-          all.length ? all.map((i) => `${escapeText(i.id)}  ${i.type.padEnd(9)}  ${escapeText(i.status + (i.group ? `:${i.group}` : '')).padEnd(18)}  ${escapeText(i.name)}`).join('\n') : 'no integrations',
+          all.length
+            ? all
+                .map(
+                  (i) => `${escapeText(i.id)}  ${i.type.padEnd(9)}  ${escapeText(i.status + (i.group ? `:${i.group}` : '')).padEnd(18)}  ${escapeText(i.name)}`,
+                )
+                .join('\n')
+            : 'no integrations',
         );
       }),
     );
@@ -68,13 +75,18 @@ export function registerIntegrationCommands(program: Command): Command {
     .option('--expire-unused-challenges', 'also expire every challenge already minted and not yet used (after a leak)')
     .action(async (id: string, opts: { grace: string; expireUnusedChallenges?: boolean }, cmd: Command) =>
       withServices(cmd, async ({ integrations }) => {
-        const v = await integrations.rotateChallengeCredentials(id, cliActor(), { grace: opts.grace, expireUnusedChallenges: Boolean(opts.expireUnusedChallenges) });
+        const v = await integrations.rotateChallengeCredentials(id, cliActor(), {
+          grace: opts.grace,
+          expireUnusedChallenges: Boolean(opts.expireUnusedChallenges),
+        });
         output(cmd, v, () =>
           [
             cliText`Challenge Username: ${v.challengeUsername}`,
             cliText`Challenge Password: ${v.challengePassword}`,
             '(shown once: paste it into the WS1 Certificate Authority now)',
-            v.previousPasswordValidUntil ? `The previous password keeps working until ${v.previousPasswordValidUntil}.` : 'The previous password no longer works.',
+            v.previousPasswordValidUntil
+              ? `The previous password keeps working until ${v.previousPasswordValidUntil}.`
+              : 'The previous password no longer works.',
             ...(opts.expireUnusedChallenges ? [`Expired ${v.expiredChallenges} unused challenge(s).`] : []),
           ].join('\n'),
         );

@@ -32,7 +32,9 @@ export function registerListCommands(program: Command): void {
   paging(
     cert
       .command('list')
-      .description('issued certificates (valid includes superseded ones, usable until they expire); oldest first, or soonest to expire with --expiring-before/--status expired, or by device id with --device')
+      .description(
+        'issued certificates (valid includes superseded ones, usable until they expire); oldest first, or soonest to expire with --expiring-before/--status expired, or by device id with --device',
+      )
       .option('--integration <id>', 'only this integration')
       .addOption(new Option('--status <status>', 'only these').choices([...CERTIFICATE_STATUSES]))
       .option('--device <prefix>', 'device ids starting with this')
@@ -88,7 +90,8 @@ function paging(cmd: Command, kind: ListKind, defaultLimit = '100'): void {
         const toJson: (i: unknown) => unknown = ITEM_JSON[kind];
         const items = page.items as unknown[];
         const json: Record<string, unknown> = { [kind]: items.map((i) => toJson(i)), nextCursor: page.nextCursor };
-        if (kind === 'certificates') json.next = 'order' in page && page.order === 'id' && page.nextCursor ? (items[items.length - 1] as CertificateListItem).id : null;
+        if (kind === 'certificates')
+          json.next = 'order' in page && page.order === 'id' && page.nextCursor ? (items[items.length - 1] as CertificateListItem).id : null;
         output(c, json, () => table(kind, items, page.nextCursor));
       }),
     );
@@ -117,13 +120,16 @@ function table(kind: ListKind, items: unknown[], next: string | null): string {
   let rows: string[][];
   if (kind === 'certificates') {
     rows = [['SERIAL', 'STATUS', 'NOT AFTER', 'INTEGRATION', 'DEVICE', 'SUBJECT']];
-    for (const c of items as CertificateListItem[]) rows.push([c.serial, c.status, c.notAfter.slice(0, 10), safe(c.integrationId), safe(c.deviceId), safe(c.subject)]);
+    for (const c of items as CertificateListItem[])
+      rows.push([c.serial, c.status, c.notAfter.slice(0, 10), safe(c.integrationId), safe(c.deviceId), safe(c.subject)]);
   } else if (kind === 'devices') {
     rows = [['INTEGRATION', 'DEVICE', 'TRUST', 'CERTS', 'VALID', 'LATEST SERIAL', 'LAST SEEN']];
-    for (const d of items as DeviceListItem[]) rows.push([d.integrationId, safe(d.deviceId), d.trust, String(d.certificates), String(d.validCertificates), d.latestSerial ?? '-', day(d.lastSeenAt)]);
+    for (const d of items as DeviceListItem[])
+      rows.push([d.integrationId, safe(d.deviceId), d.trust, String(d.certificates), String(d.validCertificates), d.latestSerial ?? '-', day(d.lastSeenAt)]);
   } else {
     rows = [['INTEGRATION', 'UDID', 'PLATFORM', 'STATUS', 'SERIAL NUMBER', 'USER', 'LAST SEEN']];
-    for (const d of items as InventoryListItem[]) rows.push([d.integrationId, safe(d.udid), safe(d.platform), safe(d.enrollmentStatus), safe(d.serialNumber), safe(d.userName), day(d.lastSeen)]);
+    for (const d of items as InventoryListItem[])
+      rows.push([d.integrationId, safe(d.udid), safe(d.platform), safe(d.enrollmentStatus), safe(d.serialNumber), safe(d.userName), day(d.lastSeen)]);
   }
   const widths = rows[0]!.map((_, i) => Math.min(40, Math.max(...rows.map((r) => r[i]!.length))));
   const lines = rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  '));

@@ -50,24 +50,48 @@ export function registerMigrateCommands(program: Command): void {
         output(cmd, v, () => statusText(v));
       }),
     );
-  step(ws1Options(migrate.command('plan <legacyId>')), 'plan', 'changes nothing: readiness of every device against the live WS1 inventory, and what each step will do', (svc, id, o) => svc.plan(id, { actor: cliActor(), ws1: ws1Source(o), persist: !o.dryRun }));
-  step(ws1Options(migrate.command('apply <legacyId>')).option('--name <name>', 'name of the new App Config integration (default: "<legacy name> (App Config)")'), 'apply', 'create the App Config integration (disabled) with its WS1 settings and configuration key', (svc, id, o) =>
-    svc.apply(id, { actor: cliActor(), ws1: ws1Source(o), name: o.name as string | undefined }),
-  );
-  step(migrate.command('verify <legacyId>'), 'verify', 'Test Configuration and a sync of the App Config integration, then readiness against the synced inventory', (svc, id) => svc.verify(id, { actor: cliActor() }));
   step(
-    migrate.command('cutover <legacyId>').option('--min-ready <percent>', 'least share of ready devices', percentArg, DEFAULT_MIN_READY_PERCENT).option('--force', 'cut over even below --min-ready'),
+    ws1Options(migrate.command('plan <legacyId>')),
+    'plan',
+    'changes nothing: readiness of every device against the live WS1 inventory, and what each step will do',
+    (svc, id, o) => svc.plan(id, { actor: cliActor(), ws1: ws1Source(o), persist: !o.dryRun }),
+  );
+  step(
+    ws1Options(migrate.command('apply <legacyId>')).option('--name <name>', 'name of the new App Config integration (default: "<legacy name> (App Config)")'),
+    'apply',
+    'create the App Config integration (disabled) with its WS1 settings and configuration key',
+    (svc, id, o) => svc.apply(id, { actor: cliActor(), ws1: ws1Source(o), name: o.name as string | undefined }),
+  );
+  step(
+    migrate.command('verify <legacyId>'),
+    'verify',
+    'Test Configuration and a sync of the App Config integration, then readiness against the synced inventory',
+    (svc, id) => svc.verify(id, { actor: cliActor() }),
+  );
+  step(
+    migrate
+      .command('cutover <legacyId>')
+      .option('--min-ready <percent>', 'least share of ready devices', percentArg, DEFAULT_MIN_READY_PERCENT)
+      .option('--force', 'cut over even below --min-ready'),
     'cutover',
     'give the App Config integration the legacy scope and disable the legacy integration',
     (svc, id, o) => svc.cutover(id, { actor: cliActor(), minReady: o.minReady as number, force: Boolean(o.force) }),
   );
   step(
-    migrate.command('finalize <legacyId>').option('--grace <days>', 'days after cutover before finalize may run (0: now)', daysArg, DEFAULT_GRACE_DAYS).option('--force', 'even if the legacy integration was re-activated and a policy requires trusted devices'),
+    migrate
+      .command('finalize <legacyId>')
+      .option('--grace <days>', 'days after cutover before finalize may run (0: now)', daysArg, DEFAULT_GRACE_DAYS)
+      .option('--force', 'even if the legacy integration was re-activated and a policy requires trusted devices'),
     'finalize',
     'delete the legacy integration, revoking its certificates, and republish the CRL',
     (svc, id, o) => svc.finalize(id, { actor: cliActor(), graceDays: o.grace as number, force: Boolean(o.force) }),
   );
-  step(migrate.command('rollback <legacyId>'), 'rollback', 'before finalize: restore the legacy status and group, disable the App Config integration', (svc, id) => svc.rollback(id, { actor: cliActor() }));
+  step(
+    migrate.command('rollback <legacyId>'),
+    'rollback',
+    'before finalize: restore the legacy status and group, disable the App Config integration',
+    (svc, id) => svc.rollback(id, { actor: cliActor() }),
+  );
 
   const all = ws1Options(program.command('migrate-all'))
     .description('every legacy integration in turn up to cutover, stopping at the first that is not ready')
@@ -78,18 +102,32 @@ export function registerMigrateCommands(program: Command): void {
     withServices(cmd, async (s) => {
       const svc = buildMigration(s);
       const ws1 = ws1Source(o);
-      if (!o.dryRun) await confirm(o, `migrate-all: plan, apply, verify and cut over ${(await svc.legacyIds()).join(', ') || 'nothing'} in turn${o.finalize ? `, finalizing after ${o.grace} days` : ''}; stops at the first below ${o.minReady}% ready`);
+      if (!o.dryRun)
+        await confirm(
+          o,
+          `migrate-all: plan, apply, verify and cut over ${(await svc.legacyIds()).join(', ') || 'nothing'} in turn${o.finalize ? `, finalizing after ${o.grace} days` : ''}; stops at the first below ${o.minReady}% ready`,
+        );
       const json = Boolean(cmd.optsWithGlobals().json);
       const summary = await reported(o.reportDir, 'migrate-all', null, () =>
-        migrateAll(svc, { actor: cliActor(), ws1, minReady: o.minReady, finalize: Boolean(o.finalize), graceDays: o.grace, dryRun: Boolean(o.dryRun) }, {
-          progress: progressSink(json),
-          onResult: (r) => {
-            writeReport(o.reportDir, r);
-            if (!json) process.stderr.write(`${stepText(r).split('\n')[0]}\n`);
+        migrateAll(
+          svc,
+          { actor: cliActor(), ws1, minReady: o.minReady, finalize: Boolean(o.finalize), graceDays: o.grace, dryRun: Boolean(o.dryRun) },
+          {
+            progress: progressSink(json),
+            onResult: (r) => {
+              writeReport(o.reportDir, r);
+              if (!json) process.stderr.write(`${stepText(r).split('\n')[0]}\n`);
+            },
           },
-        }),
+        ),
       );
-      const files = writeReport(o.reportDir, { step: 'migrate-all', legacyId: null, at: s.clock.now(), outcome: summary.stoppedAt ? 'stopped' : 'completed', ...summary });
+      const files = writeReport(o.reportDir, {
+        step: 'migrate-all',
+        legacyId: null,
+        at: s.clock.now(),
+        outcome: summary.stoppedAt ? 'stopped' : 'completed',
+        ...summary,
+      });
       output(cmd, { ...summary, reports: files }, () => `${migrateAllText(summary)}\nReport: ${files.markdown}`);
       if (summary.stoppedAt) process.exitCode = 1;
     }),
@@ -157,7 +195,8 @@ function ws1Source(o: CommonOpts): Ws1Source | undefined {
   }
   if (entered.every((v) => v === undefined) && !o.ws1CaFile) return undefined;
   if (entered.some((v) => v === undefined)) throw new BadRequestError(MISSING_WS1);
-  if (o.ws1PasswordFile === '-' && o.ws1ApiKeyFile === '-') throw new BadRequestError('only one of --ws1-password-file and --ws1-api-key-file can be "-" (standard input)');
+  if (o.ws1PasswordFile === '-' && o.ws1ApiKeyFile === '-')
+    throw new BadRequestError('only one of --ws1-password-file and --ws1-api-key-file can be "-" (standard input)');
   return {
     settings: {
       baseUrl: o.ws1Url!,
@@ -172,7 +211,8 @@ function ws1Source(o: CommonOpts): Ws1Source | undefined {
 /** --yes, or a yes on the terminal; without a terminal, refuse (scripts must say --yes). */
 async function confirm(o: CommonOpts, preview: string): Promise<void> {
   if (o.yes) return;
-  if (!process.stdin.isTTY || !process.stderr.isTTY) throw new BadRequestError('refusing to change anything without --yes (no terminal to confirm on); --dry-run shows what would happen');
+  if (!process.stdin.isTTY || !process.stderr.isTTY)
+    throw new BadRequestError('refusing to change anything without --yes (no terminal to confirm on); --dry-run shows what would happen');
   process.stderr.write(`${preview}\n`);
   const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
   try {

@@ -12,7 +12,11 @@ export function registerRetentionCommands(program: Command): void {
         const r = await job.runOnce();
         const days = { authLog: config.retention.authLogDays, audit: config.retention.auditDays, scepTransactions: config.retention.scepTransactionDays };
         if (!r) {
-          output(cmd, { ran: false, reason: 'another instance is running retention now', days }, () => 'Another instance is running retention now; nothing done.');
+          output(
+            cmd,
+            { ran: false, reason: 'another instance is running retention now', days },
+            () => 'Another instance is running retention now; nothing done.',
+          );
           return;
         }
         const keep = (n: number) => (n > 0 ? `older than ${n} days` : 'kept forever');

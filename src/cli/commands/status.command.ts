@@ -58,7 +58,12 @@ export const colonHex = (hex: string) => hex.toUpperCase().match(/../g)!.join(':
 
 function text(s: HomeStatus): string {
   const db = s.database;
-  const migrations = db.state !== 'ready' ? '-' : db.pendingMigrations.length ? `${db.pendingMigrations.length} pending (${db.pendingMigrations.join(', ')}); the server runs them at start` : 'up to date';
+  const migrations =
+    db.state !== 'ready'
+      ? '-'
+      : db.pendingMigrations.length
+        ? `${db.pendingMigrations.length} pending (${db.pendingMigrations.join(', ')}); the server runs them at start`
+        : 'up to date';
   return [
     `Home:         ${s.home} (${s.homeFrom})`,
     `Config file:  ${s.configFile ?? `none (looked for ${path.join(s.home, 'scepter.env')})`}`,

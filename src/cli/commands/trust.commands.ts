@@ -16,16 +16,32 @@ const entryJson = (e: AuthLogEntry) => ({ ...e, at: e.at.toISOString() });
 
 function entryLine(e: AuthLogEntry): string {
   const who = [e.integration, e.device, e.serial].filter(Boolean).map(escapeText).join(' ');
-  return [e.at.toISOString(), e.decision.padEnd(5), e.trusted ? 'trusted  ' : 'untrusted', escapeText(e.reason), cliText`user=${e.user}`, cliText`app=${e.application ?? '-'}`, cliText`from=${e.sourceAddress}`, who, escapeText(e.note ?? '')].join('  ').trimEnd();
+  return [
+    e.at.toISOString(),
+    e.decision.padEnd(5),
+    e.trusted ? 'trusted  ' : 'untrusted',
+    escapeText(e.reason),
+    cliText`user=${e.user}`,
+    cliText`app=${e.application ?? '-'}`,
+    cliText`from=${e.sourceAddress}`,
+    who,
+    escapeText(e.note ?? ''),
+  ]
+    .join('  ')
+    .trimEnd();
 }
 
 function deviceText(v: DeviceView): string {
   const lines = [cliText`Device:       ${v.device}`, cliText`Integrations: ${v.integrations.join(', ') || '-'}`];
   const last = v.lastLogin;
-  lines.push(`Last login:   ${last ? cliText`${last.at.toISOString()} user=${last.user} ${last.decision} (${last.reason}) from ${last.sourceAddress}` : 'never'}`);
+  lines.push(
+    `Last login:   ${last ? cliText`${last.at.toISOString()} user=${last.user} ${last.decision} (${last.reason}) from ${last.sourceAddress}` : 'never'}`,
+  );
   lines.push('Certificates:');
   for (const c of v.certificates) {
-    lines.push(cliText`  ${c.serial}  ${c.state.padEnd(10)}  ${c.notBefore} .. ${c.notAfter}  integration=${c.integrationId ?? '-'}  last seen ${c.lastSeenAt ?? 'never'}`);
+    lines.push(
+      cliText`  ${c.serial}  ${c.state.padEnd(10)}  ${c.notBefore} .. ${c.notAfter}  integration=${c.integrationId ?? '-'}  last seen ${c.lastSeenAt ?? 'never'}`,
+    );
   }
   if (!v.certificates.length) lines.push('  (none)');
   return lines.join('\n');

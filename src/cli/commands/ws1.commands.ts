@@ -28,19 +28,26 @@ export function registerWs1Commands(program: Command): void {
     .option('--ws1-password-file <file>', 'file holding its password ("-": standard input)')
     .option('--ws1-api-key-file <file>', 'file holding the REST API key, sent as aw-tenant-code ("-": standard input)')
     .option('--ws1-ca-file <file>', 'extra trust anchor (PEM) for an on-premises WS1 with a private CA')
-    .action(async (id: string, opts: { ws1Url?: string; ws1Username?: string; ws1PasswordFile?: string; ws1ApiKeyFile?: string; ws1CaFile?: string }, cmd: Command) =>
-      withServices(cmd, async ({ ws1Settings }) => {
-        if (opts.ws1PasswordFile === '-' && opts.ws1ApiKeyFile === '-') throw new BadRequestError('only one of --ws1-password-file and --ws1-api-key-file can be "-" (standard input)');
-        const input: Ws1SettingsInput = {
-          baseUrl: opts.ws1Url,
-          username: opts.ws1Username,
-          password: opts.ws1PasswordFile === undefined ? undefined : readSecret('--ws1-password-file', opts.ws1PasswordFile),
-          apiKey: opts.ws1ApiKeyFile === undefined ? undefined : readSecret('--ws1-api-key-file', opts.ws1ApiKeyFile),
-          caPem: opts.ws1CaFile === undefined ? undefined : readText('--ws1-ca-file', opts.ws1CaFile),
-        };
-        const v = await ws1Settings.configure(id, input, cliActor());
-        output(cmd, v, () => cliText`${v.integrationId}: Workspace ONE API settings saved (${v.baseUrl}, user ${v.username}, platform ${v.platform}; password and API key encrypted)\nCheck them with: scepter integration test ${v.integrationId}`);
-      }),
+    .action(
+      async (id: string, opts: { ws1Url?: string; ws1Username?: string; ws1PasswordFile?: string; ws1ApiKeyFile?: string; ws1CaFile?: string }, cmd: Command) =>
+        withServices(cmd, async ({ ws1Settings }) => {
+          if (opts.ws1PasswordFile === '-' && opts.ws1ApiKeyFile === '-')
+            throw new BadRequestError('only one of --ws1-password-file and --ws1-api-key-file can be "-" (standard input)');
+          const input: Ws1SettingsInput = {
+            baseUrl: opts.ws1Url,
+            username: opts.ws1Username,
+            password: opts.ws1PasswordFile === undefined ? undefined : readSecret('--ws1-password-file', opts.ws1PasswordFile),
+            apiKey: opts.ws1ApiKeyFile === undefined ? undefined : readSecret('--ws1-api-key-file', opts.ws1ApiKeyFile),
+            caPem: opts.ws1CaFile === undefined ? undefined : readText('--ws1-ca-file', opts.ws1CaFile),
+          };
+          const v = await ws1Settings.configure(id, input, cliActor());
+          output(
+            cmd,
+            v,
+            () =>
+              cliText`${v.integrationId}: Workspace ONE API settings saved (${v.baseUrl}, user ${v.username}, platform ${v.platform}; password and API key encrypted)\nCheck them with: scepter integration test ${v.integrationId}`,
+          );
+        }),
     );
   integration
     .command('test <id>')
@@ -58,7 +65,13 @@ export function registerWs1Commands(program: Command): void {
     .action(async (id: string, _opts, cmd: Command) =>
       withServices(cmd, async ({ ws1Sync }) => {
         const json = Boolean(cmd.optsWithGlobals().json);
-        const bar = !json && process.stderr.isTTY ? new SingleBar({ stream: process.stderr, format: 'WS1 sync |{bar}| {value}/{total} devices, page {page}, {managed} managed', hideCursor: true }, Presets.shades_classic) : undefined;
+        const bar =
+          !json && process.stderr.isTTY
+            ? new SingleBar(
+                { stream: process.stderr, format: 'WS1 sync |{bar}| {value}/{total} devices, page {page}, {managed} managed', hideCursor: true },
+                Presets.shades_classic,
+              )
+            : undefined;
         let started = false;
         let outcome: SyncOutcome | undefined;
         try {
@@ -76,7 +89,11 @@ export function registerWs1Commands(program: Command): void {
           bar?.stop();
         }
         const o = outcome!;
-        output(cmd, o, () => (o.ok ? cliText`Synced ${count(o.managed, 'managed device')} (${o.fetched} fetched on ${o.pages} page(s)) in ${(o.durationMs / 1000).toFixed(1)} s; last good sync ${o.syncedAt}` : escapeText(o.message)));
+        output(cmd, o, () =>
+          o.ok
+            ? cliText`Synced ${count(o.managed, 'managed device')} (${o.fetched} fetched on ${o.pages} page(s)) in ${(o.durationMs / 1000).toFixed(1)} s; last good sync ${o.syncedAt}`
+            : escapeText(o.message),
+        );
         if (!o.ok) process.exitCode = 1;
       }),
     );

@@ -68,7 +68,8 @@ export function adminRoutes(router: Router): AdminRoute[] {
     const methods = layer.methods.filter((m) => m !== 'HEAD');
     if (!methods.length) continue; // router.use() middleware
     const guards = layer.stack.filter((fn): fn is PermissionGuard => typeof (fn as Partial<PermissionGuard>).permission === 'string');
-    if (guards.length !== 1) throw new Error(`admin route ${methods.join(',')} ${layer.path} must declare exactly one permission with allow(...) (has ${guards.length})`);
+    if (guards.length !== 1)
+      throw new Error(`admin route ${methods.join(',')} ${layer.path} must declare exactly one permission with allow(...) (has ${guards.length})`);
     for (const method of methods) routes.push({ method, path: String(layer.path), permission: guards[0]!.permission });
   }
   return routes;

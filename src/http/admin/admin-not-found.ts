@@ -12,7 +12,8 @@ export function adminNotFound() {
     if (!(ctx.path === ADMIN_PREFIX || ctx.path.startsWith(`${ADMIN_PREFIX}/`)) || ctx.body != null) return;
     const status = ctx.status;
     if (status === 404) ctx.body = { error: 'not_found', message: `no admin API route ${ctx.method} ${ctx.path.slice(0, 200)}` };
-    else if (status === 405) ctx.body = { error: 'method_not_allowed', message: `${ctx.path.slice(0, 200)} answers ${ctx.get('Allow') || ctx.response.get('Allow')}` };
+    else if (status === 405)
+      ctx.body = { error: 'method_not_allowed', message: `${ctx.path.slice(0, 200)} answers ${ctx.get('Allow') || ctx.response.get('Allow')}` };
     else if (status === 501) ctx.body = { error: 'not_implemented', message: `method ${ctx.method.slice(0, 20)} is not supported` };
     else return;
     ctx.status = status; // Koa turns an implicit 404 into 200 when a body is set

@@ -58,7 +58,10 @@ export function adminRouter(d: AdminRouterDeps): Router {
   });
   r.post('/integrations/:id/rotate-challenge-credentials', allow('integrations:write'), async (ctx) => {
     const b = await jsonBody(ctx, true); // optional: {"grace": "24h", "expireUnusedChallenges": true}
-    ctx.body = await d.integrations.rotateChallengeCredentials(ctx.params.id!, adminState(ctx).actor, { grace: b.grace, expireUnusedChallenges: b.expireUnusedChallenges });
+    ctx.body = await d.integrations.rotateChallengeCredentials(ctx.params.id!, adminState(ctx).actor, {
+      grace: b.grace,
+      expireUnusedChallenges: b.expireUnusedChallenges,
+    });
   });
   r.put('/integrations/:id/subject-template', allow('integrations:write'), async (ctx) => {
     const b = await jsonBody(ctx);

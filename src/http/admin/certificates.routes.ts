@@ -9,7 +9,11 @@ import { readBody } from '../read-body';
 import { adminState, allow } from './admin-auth';
 
 /** Listing is reading an integration; one certificate or one device's are revoked singly, a deletion revokes in bulk. */
-export const CERTIFICATE_PERMISSIONS: { read: Permission; revoke: Permission; delete: Permission } = { read: 'integrations:read', revoke: 'certificates:revoke', delete: 'integrations:delete' };
+export const CERTIFICATE_PERMISSIONS: { read: Permission; revoke: Permission; delete: Permission } = {
+  read: 'integrations:read',
+  revoke: 'certificates:revoke',
+  delete: 'integrations:delete',
+};
 
 /**
  * Certificate routes of the admin API, registered on a router that already authenticates

@@ -40,7 +40,8 @@ export function registerListRoutes(r: Router, d: { lists: ListService; logger: L
       const toJson: (i: unknown) => unknown = ITEM_JSON[kind];
       const body: Record<string, unknown> = { [kind]: (page.items as unknown[]).map((i) => toJson(i)), nextCursor: page.nextCursor };
       // certificates in id order also answer `next` (the last id), which `after` takes
-      if (kind === 'certificates') body.next = 'order' in page && page.order === 'id' && page.nextCursor ? (page.items[page.items.length - 1] as { id: number }).id : null;
+      if (kind === 'certificates')
+        body.next = 'order' in page && page.order === 'id' && page.nextCursor ? (page.items[page.items.length - 1] as { id: number }).id : null;
       ctx.body = body;
     });
   }

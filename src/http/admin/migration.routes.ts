@@ -60,7 +60,8 @@ function ws1Source(v: unknown): Ws1Source | undefined {
   if (!v || typeof v !== 'object' || Array.isArray(v)) throw new BadRequestError('ws1 must be an object');
   const o = v as Body;
   if (o.fromIntegration !== undefined) {
-    if (typeof o.fromIntegration !== 'string' || Object.keys(o).length !== 1) throw new BadRequestError('ws1 takes either fromIntegration (alone) or url, username, password and apiKey');
+    if (typeof o.fromIntegration !== 'string' || Object.keys(o).length !== 1)
+      throw new BadRequestError('ws1 takes either fromIntegration (alone) or url, username, password and apiKey');
     return { fromIntegration: o.fromIntegration };
   }
   const s = (k: string) => {

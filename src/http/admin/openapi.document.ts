@@ -18,7 +18,20 @@ const arrayOf = (s: Schema): Schema => ({ type: 'array', items: s });
 const schemas: Record<string, Schema> = {
   Error: obj({ error: str, message: str }),
   Integration: obj(
-    { id: str, type: { enum: ['windows', 'macos', 'android', 'ios', 'ios-certs'] }, name: str, status: { enum: ['disabled', 'test-group', 'all'] }, group: nullable(str), createdAt: time, updatedAt: time, scepUrl: str, challengeUrl: str, challengeUsername: str, challengePassword: str, subjectName: str },
+    {
+      id: str,
+      type: { enum: ['windows', 'macos', 'android', 'ios', 'ios-certs'] },
+      name: str,
+      status: { enum: ['disabled', 'test-group', 'all'] },
+      group: nullable(str),
+      createdAt: time,
+      updatedAt: time,
+      scepUrl: str,
+      challengeUrl: str,
+      challengeUsername: str,
+      challengePassword: str,
+      subjectName: str,
+    },
     ['id', 'type', 'name', 'status', 'group', 'createdAt', 'updatedAt'],
   ),
   Group: obj({ name: str, members: arrayOf(str), createdAt: time }),
@@ -48,8 +61,25 @@ const schemas: Record<string, Schema> = {
     trust: { enum: [...DEVICE_TRUST] },
     lastSeenAt: nullable(time),
   }),
-  InventoryDevice: obj({ integrationId: str, udid: str, serialNumber: nullable(str), macAddress: nullable(str), imei: nullable(str), platform: str, enrollmentStatus: str, userName: nullable(str), lastSeen: nullable(time), syncedAt: time }),
-  MigrationStep: obj({ step: str, legacyId: str, outcome: { enum: ['done', 'already', 'report-only', 'dry-run'] }, actions: arrayOf(str), warnings: arrayOf(str) }),
+  InventoryDevice: obj({
+    integrationId: str,
+    udid: str,
+    serialNumber: nullable(str),
+    macAddress: nullable(str),
+    imei: nullable(str),
+    platform: str,
+    enrollmentStatus: str,
+    userName: nullable(str),
+    lastSeen: nullable(time),
+    syncedAt: time,
+  }),
+  MigrationStep: obj({
+    step: str,
+    legacyId: str,
+    outcome: { enum: ['done', 'already', 'report-only', 'dry-run'] },
+    actions: arrayOf(str),
+    warnings: arrayOf(str),
+  }),
 };
 
 interface Op {
@@ -64,7 +94,11 @@ interface Op {
 }
 
 const page = (key: string, item: string, extra: Record<string, Schema> = {}) => obj({ [key]: arrayOf(ref(item)), nextCursor: nullable(str), ...extra });
-const listQuery = { limit: 'rows per page, 1 to 1000 (default 100)', cursor: 'nextCursor of the previous page (same filters)', format: 'json (default) or csv: every page from the cursor on, streamed' };
+const listQuery = {
+  limit: 'rows per page, 1 to 1000 (default 100)',
+  cursor: 'nextCursor of the previous page (same filters)',
+  format: 'json (default) or csv: every page from the cursor on, streamed',
+};
 const stepBody = obj({ dryRun: { type: 'boolean' } }, []);
 const R: Permission = 'integrations:read';
 const W: Permission = 'integrations:write';
@@ -76,24 +110,59 @@ const OPS: Record<string, Record<string, Op>> = {
   '/openapi.json': { get: { summary: 'this document', permission: S, ok: obj({ openapi: str, paths: { type: 'object' } }) } },
   '/integrations': {
     get: { summary: 'integrations that are not deleted', permission: R, ok: obj({ integrations: arrayOf(ref('Integration')) }) },
-    post: { summary: 'create an integration (disabled)', permission: W, body: obj({ type: str, name: str, allowLegacy: { type: 'boolean' } }, ['type', 'name']), ok: ref('Integration'), status: 201 },
+    post: {
+      summary: 'create an integration (disabled)',
+      permission: W,
+      body: obj({ type: str, name: str, allowLegacy: { type: 'boolean' } }, ['type', 'name']),
+      ok: ref('Integration'),
+      status: 201,
+    },
   },
   '/integrations/{id}': {
     get: { summary: 'one integration, with its WS1 settings and sync state', permission: R, ok: ref('Integration') },
-    delete: { summary: 'delete it, revoking its certificates (409 when it needs force)', permission: 'integrations:delete', query: { force: 'true to delete an active integration while a policy requires trusted devices' } },
+    delete: {
+      summary: 'delete it, revoking its certificates (409 when it needs force)',
+      permission: 'integrations:delete',
+      query: { force: 'true to delete an active integration while a policy requires trusted devices' },
+    },
   },
-  '/integrations/{id}/status': { put: { summary: 'set the status', permission: W, body: obj({ status: str, group: nullable(str) }, ['status']), ok: ref('Integration') } },
+  '/integrations/{id}/status': {
+    put: { summary: 'set the status', permission: W, body: obj({ status: str, group: nullable(str) }, ['status']), ok: ref('Integration') },
+  },
   '/integrations/{id}/name': { put: { summary: 'rename (id, URLs and certificates stay)', permission: W, body: obj({ name: str }), ok: ref('Integration') } },
   '/integrations/{id}/rotate-challenge-credentials': { post: { summary: 'new challenge password (shown once)', permission: W, ok: ref('Integration') } },
-  '/integrations/{id}/subject-template': { put: { summary: 'certificate subject template (ios-certs)', permission: W, body: obj({ subjectName: str }), ok: ref('Integration') } },
-  '/integrations/{id}/profile': { post: { summary: 'an iOS configuration profile with a fresh challenge (application/x-apple-aspen-config)', permission: W, body: obj({ deviceUid: str }, []) } },
+  '/integrations/{id}/subject-template': {
+    put: { summary: 'certificate subject template (ios-certs)', permission: W, body: obj({ subjectName: str }), ok: ref('Integration') },
+  },
+  '/integrations/{id}/profile': {
+    post: {
+      summary: 'an iOS configuration profile with a fresh challenge (application/x-apple-aspen-config)',
+      permission: W,
+      body: obj({ deviceUid: str }, []),
+    },
+  },
   '/integrations/{id}/ws1': {
-    get: { summary: 'WS1 API settings (no secrets) and sync state', permission: R, ok: obj({ settings: nullable({ type: 'object' }), sync: { type: 'object' } }) },
-    put: { summary: 'WS1 API settings (secrets never echoed)', permission: 'ws1:configure', body: obj({ url: str, username: str, password: str, apiKey: str, caPem: nullable(str) }, []) },
+    get: {
+      summary: 'WS1 API settings (no secrets) and sync state',
+      permission: R,
+      ok: obj({ settings: nullable({ type: 'object' }), sync: { type: 'object' } }),
+    },
+    put: {
+      summary: 'WS1 API settings (secrets never echoed)',
+      permission: 'ws1:configure',
+      body: obj({ url: str, username: str, password: str, apiKey: str, caPem: nullable(str) }, []),
+    },
   },
   '/integrations/{id}/ws1/test': { post: { summary: 'Test Configuration', permission: W, ok: obj({ ok: { type: 'boolean' }, message: str }) } },
   '/integrations/{id}/ws1/sync': { post: { summary: 'sync the WS1 inventory now (409 while one runs)', permission: W } },
-  '/integrations/{id}/devices/search': { get: { summary: 'find a device in the synced inventory', permission: R, query: { identifier: 'UDID, serial number, MAC or IMEI' }, ok: obj({ found: { type: 'boolean' } }) } },
+  '/integrations/{id}/devices/search': {
+    get: {
+      summary: 'find a device in the synced inventory',
+      permission: R,
+      query: { identifier: 'UDID, serial number, MAC or IMEI' },
+      ok: obj({ found: { type: 'boolean' } }),
+    },
+  },
   '/integrations/{id}/app-config': { get: { summary: 'the App Config key and values to paste into WS1', permission: R } },
   '/integrations/{id}/devices/{udid}/revoke': { post: { summary: "revoke a device's certificates", permission: REVOKE, body: obj({ reason: str }, []) } },
   '/integrations/{id}/deletion': { get: { summary: 'what deleting it would revoke, and whether it needs force', permission: R } },
@@ -103,11 +172,26 @@ const OPS: Record<string, Record<string, Op>> = {
   },
   '/groups/{name}': {
     get: { summary: 'one group', permission: 'groups:read', ok: ref('Group') },
-    delete: { summary: 'delete a group (409 while a test-group status names it)', permission: 'groups:write', ok: obj({ name: str, deleted: { const: true }, members: { type: 'integer' } }) },
+    delete: {
+      summary: 'delete a group (409 while a test-group status names it)',
+      permission: 'groups:write',
+      ok: obj({ name: str, deleted: { const: true }, members: { type: 'integer' } }),
+    },
   },
-  '/groups/{name}/members': { post: { summary: 'add a member (the user is created if new)', permission: 'groups:write', body: obj({ user: str }), ok: ref('Group') } },
-  '/groups/{name}/members/{user}': { delete: { summary: 'remove a member', permission: 'groups:write', ok: { allOf: [ref('Group'), obj({ removed: { type: 'boolean' } })] } } },
-  '/audit': { get: { summary: 'the audit log, oldest first', permission: 'audit:read', query: { limit: 'at most this many', afterId: 'entries after this id', action: 'only this action' }, ok: obj({ entries: arrayOf(ref('AuditEntry')) }) } },
+  '/groups/{name}/members': {
+    post: { summary: 'add a member (the user is created if new)', permission: 'groups:write', body: obj({ user: str }), ok: ref('Group') },
+  },
+  '/groups/{name}/members/{user}': {
+    delete: { summary: 'remove a member', permission: 'groups:write', ok: { allOf: [ref('Group'), obj({ removed: { type: 'boolean' } })] } },
+  },
+  '/audit': {
+    get: {
+      summary: 'the audit log, oldest first',
+      permission: 'audit:read',
+      query: { limit: 'at most this many', afterId: 'entries after this id', action: 'only this action' },
+      ok: obj({ entries: arrayOf(ref('AuditEntry')) }),
+    },
+  },
   '/api-keys': {
     get: { summary: 'API keys (never the secret)', permission: 'api-keys:manage', ok: obj({ keys: arrayOf(ref('ApiKey')) }) },
     post: { summary: 'create a key (the secret is shown once)', permission: 'api-keys:manage', body: obj({ role: { enum: [...ROLES] } }), status: 201 },
@@ -115,28 +199,69 @@ const OPS: Record<string, Record<string, Op>> = {
   '/api-keys/{id}': { delete: { summary: 'revoke a key', permission: 'api-keys:manage', status: 204 } },
   '/trust/policy': {
     get: { summary: 'the device-trust policy, global and per application', permission: R, ok: ref('Policy') },
-    put: { summary: 'set the global policy, or an application override', permission: W, body: obj({ policy: str, application: str }, ['policy']), ok: ref('Policy') },
+    put: {
+      summary: 'set the global policy, or an application override',
+      permission: W,
+      body: obj({ policy: str, application: str }, ['policy']),
+      ok: ref('Policy'),
+    },
   },
   '/trust/policy/applications/{application}': { delete: { summary: "remove an application's override", permission: W, ok: ref('Policy') } },
-  '/auth-log': { get: { summary: 'the authentication log, newest first', permission: 'audit:read', query: { user: 'only this user', since: 'ISO time', limit: 'at most this many' } } },
+  '/auth-log': {
+    get: {
+      summary: 'the authentication log, newest first',
+      permission: 'audit:read',
+      query: { user: 'only this user', since: 'ISO time', limit: 'at most this many' },
+    },
+  },
   '/devices/{udid}': { get: { summary: "a device's certificates and last login", permission: 'audit:read' } },
   '/certificates': {
     get: {
       summary: 'issued certificates, keyset-paged: in id order, by notAfter with expiringBefore or status=expired, by device id with device',
       permission: R,
-      query: { integration: 'integration id', status: CERTIFICATE_STATUSES.join(' | '), device: 'device id prefix', expiringBefore: 'date or ISO time', after: 'certificate id (id order only)', ...listQuery },
+      query: {
+        integration: 'integration id',
+        status: CERTIFICATE_STATUSES.join(' | '),
+        device: 'device id prefix',
+        expiringBefore: 'date or ISO time',
+        after: 'certificate id (id order only)',
+        ...listQuery,
+      },
       ok: page('certificates', 'Certificate', { next: nullable({ type: 'integer' }) }),
       csv: true,
     },
   },
   '/certificates/{serial}/revoke': { post: { summary: 'revoke one certificate', permission: REVOKE, body: obj({ reason: str }, []) } },
-  '/devices': { get: { summary: 'devices with certificates, by device id', permission: R, query: { integration: 'integration id', device: 'device id prefix', trust: DEVICE_TRUST.join(' | '), ...listQuery }, ok: page('devices', 'Device'), csv: true } },
-  '/inventory': { get: { summary: 'synced WS1 devices, integration by integration, by UDID', permission: R, query: { integration: 'integration id', platform: 'e.g. Apple', enrollmentStatus: 'e.g. Enrolled', device: 'UDID prefix', ...listQuery }, ok: page('inventory', 'InventoryDevice'), csv: true } },
+  '/devices': {
+    get: {
+      summary: 'devices with certificates, by device id',
+      permission: R,
+      query: { integration: 'integration id', device: 'device id prefix', trust: DEVICE_TRUST.join(' | '), ...listQuery },
+      ok: page('devices', 'Device'),
+      csv: true,
+    },
+  },
+  '/inventory': {
+    get: {
+      summary: 'synced WS1 devices, integration by integration, by UDID',
+      permission: R,
+      query: { integration: 'integration id', platform: 'e.g. Apple', enrollmentStatus: 'e.g. Enrolled', device: 'UDID prefix', ...listQuery },
+      ok: page('inventory', 'InventoryDevice'),
+      csv: true,
+    },
+  },
   '/migrations': { get: { summary: 'legacy integrations and their migration state', permission: R, ok: { type: 'object' } } },
   ...Object.fromEntries(
     (['plan', 'apply', 'verify', 'cutover', 'finalize', 'rollback'] as const).map((step) => [
       `/migrations/{legacyId}/${step}`,
-      { post: { summary: `migration step ${step} (as scepter migrate ${step}); {"dryRun": true} changes nothing`, permission: 'migrations:run', body: stepBody, ok: ref('MigrationStep') } },
+      {
+        post: {
+          summary: `migration step ${step} (as scepter migrate ${step}); {"dryRun": true} changes nothing`,
+          permission: 'migrations:run',
+          body: stepBody,
+          ok: ref('MigrationStep'),
+        },
+      },
     ]),
   ),
 };
@@ -166,7 +291,11 @@ export function openApiDocument() {
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'Scepter admin API', version: '1', description: 'Bearer API keys (scepter admin create-key --role ROLE); x-permission names what the role must grant.' },
+    info: {
+      title: 'Scepter admin API',
+      version: '1',
+      description: 'Bearer API keys (scepter admin create-key --role ROLE); x-permission names what the role must grant.',
+    },
     servers: [{ url: '/admin/v1' }],
     security: [{ bearer: [] }],
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } }, schemas },

@@ -64,4 +64,3 @@ function optionalString(b: Record<string, unknown>, key: string): string | undef
   if (typeof v !== 'string') throw new BadRequestError(`${key} must be a string`);
   return v;
 }
-

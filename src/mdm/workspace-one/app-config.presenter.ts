@@ -40,10 +40,15 @@ export function appConfigText(v: AppConfigView): string {
     ...v.entries.map((e) => row(e.key, e.valueType, e.value)),
     '',
     'As an iOS managed app configuration (plist):',
-    ...v.plist.trimEnd().split('\n').map((l) => `  ${escapeText(l)}`),
+    ...v.plist
+      .trimEnd()
+      .split('\n')
+      .map((l) => `  ${escapeText(l)}`),
     '',
     'As JSON:',
-    ...JSON.stringify(v.json, null, 2).split('\n').map((l) => `  ${l}`),
+    ...JSON.stringify(v.json, null, 2)
+      .split('\n')
+      .map((l) => `  ${l}`),
   ].join('\n');
 }
 

@@ -10,7 +10,11 @@ import type { IntegrationFinder } from './ws1-settings.service';
  * first `integration show` or configure), then stable; several processes agree on one key.
  */
 export class AppConfigService {
-  constructor(private readonly integrations: IntegrationFinder, private readonly keys: AppConfigKeyStore, private readonly clock: Clock) {}
+  constructor(
+    private readonly integrations: IntegrationFinder,
+    private readonly keys: AppConfigKeyStore,
+    private readonly clock: Clock,
+  ) {}
 
   /** What to paste into WS1's Application Configuration; undefined for types without App Config. */
   async forIntegration(id: string): Promise<AppConfigView | undefined> {

@@ -1,7 +1,13 @@
 import { Ws1Client, Ws1ClientSettings } from './ws1-client';
 import {
-  Ws1AuthenticationError, Ws1Error, Ws1HostNotFoundError, Ws1PermissionError, Ws1SettingsError, Ws1TenantCodeError,
-  Ws1TimeoutError, Ws1TlsError,
+  Ws1AuthenticationError,
+  Ws1Error,
+  Ws1HostNotFoundError,
+  Ws1PermissionError,
+  Ws1SettingsError,
+  Ws1TenantCodeError,
+  Ws1TimeoutError,
+  Ws1TlsError,
 } from './ws1-errors';
 
 export type TestConfigurationReason = 'bad-credentials' | 'bad-tenant-code' | 'no-permission' | 'host-not-found' | 'tls' | 'timeout' | 'unexpected';

@@ -2,8 +2,16 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseDevice, parseSearchEnvelope, formatWs1Date } from './ws1-envelope.mapper';
 import {
-  Ws1AuthenticationError, Ws1Error, Ws1ErrorDetails, Ws1NetworkError, Ws1PermissionError, Ws1ProtocolError,
-  Ws1RateLimitError, Ws1ServerError, Ws1TenantCodeError, Ws1TimeoutError,
+  Ws1AuthenticationError,
+  Ws1Error,
+  Ws1ErrorDetails,
+  Ws1NetworkError,
+  Ws1PermissionError,
+  Ws1ProtocolError,
+  Ws1RateLimitError,
+  Ws1ServerError,
+  Ws1TenantCodeError,
+  Ws1TimeoutError,
 } from './ws1-errors';
 import { DEFAULT_TIMEOUT_MS, loadCa, normalizeBaseUrl, Ws1ClientSettings } from './ws1-settings';
 import { Ws1RawResponse, Ws1Transport } from './ws1-transport';
@@ -29,9 +37,7 @@ export interface Ws1ClientOptions {
   random?: () => number;
 }
 
-export type Ws1ClientEvent =
-  | { type: 'retry'; attempt: number; delayMs: number; reason: string }
-  | { type: 'rate-limit-wait'; delayMs: number };
+export type Ws1ClientEvent = { type: 'retry'; attempt: number; delayMs: number; reason: string } | { type: 'rate-limit-wait'; delayMs: number };
 
 export type Ws1SearchBy = 'Udid' | 'Serialnumber' | 'Macaddress' | 'ImeiNumber' | 'DeviceId';
 

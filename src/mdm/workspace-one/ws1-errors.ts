@@ -56,14 +56,20 @@ export class Ws1PermissionError extends Ws1Error {
 }
 
 export class Ws1HostNotFoundError extends Ws1Error {
-  constructor(readonly host: string, cause?: unknown) {
+  constructor(
+    readonly host: string,
+    cause?: unknown,
+  ) {
     super(`Workspace ONE host not found: ${host}`, 'ws1_host_not_found', 502, { cause });
   }
 }
 
 /** Certificate verification or handshake failure; `tlsCode` is OpenSSL's/Node's code. */
 export class Ws1TlsError extends Ws1Error {
-  constructor(readonly tlsCode: string, cause?: unknown) {
+  constructor(
+    readonly tlsCode: string,
+    cause?: unknown,
+  ) {
     super(`TLS connection to Workspace ONE failed (${tlsCode})`, 'ws1_tls', 502, { cause });
   }
 }
@@ -76,7 +82,10 @@ export class Ws1TimeoutError extends Ws1Error {
 
 /** The quota is exhausted and waiting for its reset would exceed the configured maximum. */
 export class Ws1RateLimitError extends Ws1Error {
-  constructor(readonly retryAfterMs: number, details: Ws1ErrorDetails = {}) {
+  constructor(
+    readonly retryAfterMs: number,
+    details: Ws1ErrorDetails = {},
+  ) {
     super(`Workspace ONE API quota exhausted; it resets in ${Math.ceil(retryAfterMs / 1000)} s`, 'ws1_rate_limited', 503, details);
   }
 }
@@ -91,7 +100,11 @@ export class Ws1ServerError extends Ws1Error {
 /** Connection refused/reset and similar, after the retries. */
 export class Ws1NetworkError extends Ws1Error {
   /** `retryable`: a transient condition (reset, refused, EAI_AGAIN ...) worth a retry. */
-  constructor(readonly networkCode: string, readonly retryable: boolean, cause?: unknown) {
+  constructor(
+    readonly networkCode: string,
+    readonly retryable: boolean,
+    cause?: unknown,
+  ) {
     super(`Network error talking to Workspace ONE (${networkCode})`, 'ws1_network', 502, { cause });
   }
 }

@@ -47,7 +47,10 @@ export interface Ws1SettingsView {
 
 export class Ws1NotConfiguredError extends AppError {
   constructor(id: string) {
-    super(`integration ${id} has no Workspace ONE API settings yet (scepter integration configure ${id} --ws1-url ...)`, { status: 409, code: 'ws1_not_configured' });
+    super(`integration ${id} has no Workspace ONE API settings yet (scepter integration configure ${id} --ws1-url ...)`, {
+      status: 409,
+      code: 'ws1_not_configured',
+    });
   }
 }
 
@@ -72,7 +75,10 @@ export class Ws1SettingsService {
     const i = await this.integrations.findIntegration(id);
     if (!i || i.deletedAt) throw new NotFoundError(`no integration ${id}`);
     const platform = WS1_PLATFORM_BY_TYPE[i.type];
-    if (!platform) throw new BadRequestError(`integration ${id} is of type ${i.type}, which takes no Workspace ONE API settings (only ${Object.keys(WS1_PLATFORM_BY_TYPE).join(', ')})`);
+    if (!platform)
+      throw new BadRequestError(
+        `integration ${id} is of type ${i.type}, which takes no Workspace ONE API settings (only ${Object.keys(WS1_PLATFORM_BY_TYPE).join(', ')})`,
+      );
     return { id: i.id, type: i.type, platform };
   }
 
@@ -88,7 +94,10 @@ export class Ws1SettingsService {
     const newTrustAnchor = typeof input.caPem === 'string' && input.caPem.trim() !== (old?.caPem ?? '').trim();
     if (old && (baseUrl !== old.baseUrl || username !== old.username || newTrustAnchor)) {
       const secretsMissing = (['password', 'apiKey'] as const).filter((k) => input[k] === undefined);
-      if (secretsMissing.length) throw new BadRequestError(`changing the WS1 URL, username or extra CA needs the password and the API key again in the same change; missing: ${secretsMissing.map(fieldName).join(', ')}`);
+      if (secretsMissing.length)
+        throw new BadRequestError(
+          `changing the WS1 URL, username or extra CA needs the password and the API key again in the same change; missing: ${secretsMissing.map(fieldName).join(', ')}`,
+        );
     }
     const box = this.secretBox();
     const now = this.clock.now();
@@ -105,7 +114,13 @@ export class Ws1SettingsService {
     };
     const changed = (['baseUrl', 'username', 'password', 'apiKey', 'caPem'] as const).filter((k) => input[k] !== undefined);
     // names of what changed, never the values of secrets
-    await this.store.save(row, { actor, action: 'integration.ws1.configure', target: id, details: { baseUrl: row.baseUrl, username: row.username, changed }, at: now });
+    await this.store.save(row, {
+      actor,
+      action: 'integration.ws1.configure',
+      target: id,
+      details: { baseUrl: row.baseUrl, username: row.username, changed },
+      at: now,
+    });
     return view(row, integration.platform);
   }
 
@@ -123,7 +138,10 @@ export class Ws1SettingsService {
   async clientSettings(id: string): Promise<Ws1ClientSettings> {
     const row = await this.store.find(id);
     if (!row) throw new Ws1NotConfiguredError(id);
-    if (!this.options.allowHttp && /^http:/i.test(row.baseUrl)) throw new BadRequestError(`the stored WS1 URL of ${id} uses http://, which would send the password unencrypted; configure an https URL (SCEPTER_WS1_ALLOW_HTTP=on allows http for a local test server)`);
+    if (!this.options.allowHttp && /^http:/i.test(row.baseUrl))
+      throw new BadRequestError(
+        `the stored WS1 URL of ${id} uses http://, which would send the password unencrypted; configure an https URL (SCEPTER_WS1_ALLOW_HTTP=on allows http for a local test server)`,
+      );
     const box = this.secretBox();
     const bound = { baseUrl: row.baseUrl, username: row.username };
     return {
@@ -166,7 +184,10 @@ export class Ws1SettingsService {
 
   private checkedBaseUrl(input: string): string {
     const url = checkedBaseUrl(input);
-    if (!this.options.allowHttp && url.startsWith('http:')) throw new BadRequestError('the WS1 URL must use https:// (http:// would send the password unencrypted; SCEPTER_WS1_ALLOW_HTTP=on allows it for a local test server)');
+    if (!this.options.allowHttp && url.startsWith('http:'))
+      throw new BadRequestError(
+        'the WS1 URL must use https:// (http:// would send the password unencrypted; SCEPTER_WS1_ALLOW_HTTP=on allows it for a local test server)',
+      );
     return url;
   }
 }
@@ -188,13 +209,24 @@ function openSecret(box: SecretBox, stored: string, id: string, field: string, b
       return box.decrypt(stored, context(id, field));
     } catch {
       if (!(err instanceof SecretBoxError) || !/failed authentication/.test(err.message)) throw err;
-      throw new ConflictError(`the stored WS1 ${field === 'password' ? 'password' : 'API key'} of ${id} was not entered for this URL and username (or was altered); enter the password and the API key again`);
+      throw new ConflictError(
+        `the stored WS1 ${field === 'password' ? 'password' : 'API key'} of ${id} was not entered for this URL and username (or was altered); enter the password and the API key again`,
+      );
     }
   }
 }
 
 function fieldName(k: string): string {
-  return ({ baseUrl: 'the WS1 URL (url, --ws1-url)', username: 'the username (username, --ws1-username)', password: 'the password (password, --ws1-password-file)', apiKey: 'the API key (apiKey, --ws1-api-key-file)' } as Record<string, string>)[k] ?? k;
+  return (
+    (
+      {
+        baseUrl: 'the WS1 URL (url, --ws1-url)',
+        username: 'the username (username, --ws1-username)',
+        password: 'the password (password, --ws1-password-file)',
+        apiKey: 'the API key (apiKey, --ws1-api-key-file)',
+      } as Record<string, string>
+    )[k] ?? k
+  );
 }
 
 function checked(what: string, value: string, max: number): string {
@@ -220,5 +252,14 @@ function checkedCa(pem: string): string {
 }
 
 function view(row: StoredWs1Settings, platform: Ws1Platform): Ws1SettingsView {
-  return { integrationId: row.integrationId, platform, baseUrl: row.baseUrl, username: row.username, password: 'set', apiKey: 'set', extraCa: Boolean(row.caPem), updatedAt: row.updatedAt.toISOString() };
+  return {
+    integrationId: row.integrationId,
+    platform,
+    baseUrl: row.baseUrl,
+    username: row.username,
+    password: 'set',
+    apiKey: 'set',
+    extraCa: Boolean(row.caPem),
+    updatedAt: row.updatedAt.toISOString(),
+  };
 }

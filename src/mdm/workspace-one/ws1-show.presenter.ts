@@ -29,7 +29,9 @@ export function ws1ShowText(x: Ws1ShowExtras): string {
     const { settings: s, sync } = x.ws1Api;
     parts.push(
       'Workspace ONE API (device sync):',
-      s ? cliText`  URL:            ${s.baseUrl}\n  Username:       ${s.username}\n  Password:       (set)\n  API key:        (set)${s.extraCa ? '\n  Extra CA:       (set)' : ''}` : '  not configured: scepter integration configure ID --ws1-url URL --ws1-username USER --ws1-password-file FILE --ws1-api-key-file FILE',
+      s
+        ? cliText`  URL:            ${s.baseUrl}\n  Username:       ${s.username}\n  Password:       (set)\n  API key:        (set)${s.extraCa ? '\n  Extra CA:       (set)' : ''}`
+        : '  not configured: scepter integration configure ID --ws1-url URL --ws1-username USER --ws1-password-file FILE --ws1-api-key-file FILE',
       `  Platform:       ${sync.platform}`,
       `  Devices:        ${sync.deviceCount}${sync.running ? ' (sync running)' : ''}`,
       `  Last good sync: ${sync.lastSuccessAt ?? 'never'}`,

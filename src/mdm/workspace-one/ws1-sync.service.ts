@@ -14,7 +14,10 @@ import type { Ws1Platform } from './ws1-types';
 /** Another sync of the integration holds the lease (this process or another one). */
 export class Ws1SyncBusyError extends AppError {
   constructor(id: string, lease?: SyncLeaseInfo) {
-    super(`a sync of integration ${id} is already running${lease ? ` (${lease.owner}, lease until ${lease.expiresAt.toISOString()})` : ''}; try again when it has finished`, { status: 409, code: 'sync_busy' });
+    super(
+      `a sync of integration ${id} is already running${lease ? ` (${lease.owner}, lease until ${lease.expiresAt.toISOString()})` : ''}; try again when it has finished`,
+      { status: 409, code: 'sync_busy' },
+    );
   }
 }
 
@@ -99,12 +102,15 @@ export class Ws1SyncService {
       if (opts.slot) return undefined;
       throw new Ws1SyncBusyError(id, await leases.currentLease(id, clock.now()));
     }
-    const heartbeat = setInterval(() => {
-      leases.renew(id, owner, new Date(clock.now().getTime() + this.leaseMs)).then(
-        (held) => held || logger.warn({ integrationId: id }, 'ws1 sync lease lost; this run will not swap the inventory'),
-        (err) => logger.warn({ integrationId: id, err }, 'ws1 sync lease renewal failed'),
-      );
-    }, Math.max(1_000, Math.floor(this.leaseMs / 3)));
+    const heartbeat = setInterval(
+      () => {
+        leases.renew(id, owner, new Date(clock.now().getTime() + this.leaseMs)).then(
+          (held) => held || logger.warn({ integrationId: id }, 'ws1 sync lease lost; this run will not swap the inventory'),
+          (err) => logger.warn({ integrationId: id, err }, 'ws1 sync lease renewal failed'),
+        );
+      },
+      Math.max(1_000, Math.floor(this.leaseMs / 3)),
+    );
     heartbeat.unref();
     const client = new Ws1Client(clientSettings, {
       ...this.deps.clientOptions,
@@ -112,14 +118,25 @@ export class Ws1SyncService {
     });
     logger.info({ integrationId: id, platform: integration.platform, scheduled: Boolean(opts.slot) }, 'ws1 sync started');
     try {
-      const r = await syncDevices({ client, platform: integration.platform, store: leases.fencedStore(owner), integrationId: id, onProgress: opts.onProgress, clock });
+      const r = await syncDevices({
+        client,
+        platform: integration.platform,
+        store: leases.fencedStore(owner),
+        integrationId: id,
+        onProgress: opts.onProgress,
+        clock,
+      });
       const outcome = toOutcome(r);
       if (outcome.ok) logger.info({ ...outcome }, 'ws1 sync finished');
       else logger.warn({ ...outcome }, 'ws1 sync failed; previous inventory kept');
       this.deps.onOutcome?.(outcome);
       const actor = opts.actor ?? { who: opts.slot ? 'scheduler' : 'system', from: this.instance };
-      const details = outcome.ok ? { ok: true, managed: outcome.managed, scheduled: Boolean(opts.slot) } : { ok: false, message: outcome.message, scheduled: Boolean(opts.slot) };
-      await this.deps.audit?.(actor, 'integration.ws1.sync', id, details).catch((err) => logger.warn({ integrationId: id, err }, 'audit record of a ws1 sync failed'));
+      const details = outcome.ok
+        ? { ok: true, managed: outcome.managed, scheduled: Boolean(opts.slot) }
+        : { ok: false, message: outcome.message, scheduled: Boolean(opts.slot) };
+      await this.deps
+        .audit?.(actor, 'integration.ws1.sync', id, details)
+        .catch((err) => logger.warn({ integrationId: id, err }, 'audit record of a ws1 sync failed'));
       return outcome;
     } finally {
       clearInterval(heartbeat);

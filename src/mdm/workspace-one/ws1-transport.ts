@@ -25,7 +25,10 @@ export class Ws1Transport {
   private readonly agent: http.Agent;
   private readonly mod: typeof http | typeof https;
 
-  constructor(readonly baseUrl: URL, private readonly options: Ws1TransportOptions) {
+  constructor(
+    readonly baseUrl: URL,
+    private readonly options: Ws1TransportOptions,
+  ) {
     if (baseUrl.protocol === 'https:') {
       const secureContext = tls.createSecureContext(options.ca === undefined ? {} : { ca: [...tls.rootCertificates, options.ca.toString()] });
       this.agent = new https.Agent({ keepAlive: true, maxSockets: 4, secureContext, rejectUnauthorized: true });

@@ -18,7 +18,10 @@ export async function prepareApply(deps: MigrationDeps, legacyId: string, opts: 
   const reuse = record?.appConfigId ? await deps.integrations.findIntegration(record.appConfigId) : undefined;
   const reusable = reuse && !reuse.deletedAt && reuse.type === 'ios' ? reuse : undefined;
   // the reused integration keeps its settings unless new ones are given
-  const ws1 = reusable && !opts.ws1 && (await deps.ws1.hasSettings(reusable.id)) ? undefined : await resolveWs1(deps, opts.ws1, record ? { ...record, appConfigId: null } : undefined);
+  const ws1 =
+    reusable && !opts.ws1 && (await deps.ws1.hasSettings(reusable.id))
+      ? undefined
+      : await resolveWs1(deps, opts.ws1, record ? { ...record, appConfigId: null } : undefined);
   const name = checkName(opts.name ?? `${legacy.name} (App Config)`);
   const id = reusable?.id ?? randomId('DI');
   const configKey = reusable ? undefined : generateConfigKey();
@@ -26,7 +29,9 @@ export async function prepareApply(deps: MigrationDeps, legacyId: string, opts: 
   // and names none, rather than an id the real apply would not use
   const preview = { ...baseResult('apply', legacy, record, now), appConfigId: reusable ? id : null };
   preview.actions = [
-    reusable ? `reuse the App Config (ios) integration ${id} "${reusable.name}" (status disabled)` : `create an App Config (ios) integration "${name}" with status disabled (its id is assigned when it is created)`,
+    reusable
+      ? `reuse the App Config (ios) integration ${id} "${reusable.name}" (status disabled)`
+      : `create an App Config (ios) integration "${name}" with status disabled (its id is assigned when it is created)`,
     ws1 ? `store its WS1 API settings: ${ws1.description}` : 'keep its WS1 API settings',
     reusable ? 'keep its Trusted Endpoints Configuration Key' : 'generate its Trusted Endpoints Configuration Key; Identifier value {DeviceUid}',
     'then paste the Application Configuration shown below into WS1 (Duo Mobile > Assignment > Application Configuration)',
@@ -39,11 +44,44 @@ export async function prepareApply(deps: MigrationDeps, legacyId: string, opts: 
       const at = deps.clock.now();
       const integration: Integration | undefined = reusable
         ? undefined
-        : { id, name, type: 'ios', status: 'disabled', groupName: null, subjectTemplate: null, challengeUsername: null, challengePasswordHash: null, createdAt: at, updatedAt: at, deletedAt: null };
+        : {
+            id,
+            name,
+            type: 'ios',
+            status: 'disabled',
+            groupName: null,
+            subjectTemplate: null,
+            challengeUsername: null,
+            challengePasswordHash: null,
+            createdAt: at,
+            updatedAt: at,
+            deletedAt: null,
+          };
       const audit = [
         ...(integration ? [auditRecord(opts.actor, 'integration.create', id, { type: 'ios', name, legacy: false, migratedFrom: legacy.id }, at)] : []),
-        ...(ws1 ? [auditRecord(opts.actor, 'integration.ws1.configure', id, { baseUrl: ws1.complete.baseUrl, username: ws1.complete.username, copiedFrom: ws1.sourceId, changed: ['baseUrl', 'username', 'password', 'apiKey'] }, at)] : []),
-        auditRecord(opts.actor, 'migration.apply', legacy.id, { from: decision.kind === 'run' ? decision.from : null, appConfigId: id, reused: Boolean(reusable) }, at),
+        ...(ws1
+          ? [
+              auditRecord(
+                opts.actor,
+                'integration.ws1.configure',
+                id,
+                {
+                  baseUrl: ws1.complete.baseUrl,
+                  username: ws1.complete.username,
+                  copiedFrom: ws1.sourceId,
+                  changed: ['baseUrl', 'username', 'password', 'apiKey'],
+                },
+                at,
+              ),
+            ]
+          : []),
+        auditRecord(
+          opts.actor,
+          'migration.apply',
+          legacy.id,
+          { from: decision.kind === 'run' ? decision.from : null, appConfigId: id, reused: Boolean(reusable) },
+          at,
+        ),
       ];
       const saved = await deps.store.apply({
         legacyId: legacy.id,
@@ -57,7 +95,15 @@ export async function prepareApply(deps: MigrationDeps, legacyId: string, opts: 
         beforeCommit: () => deps.crashPoint('apply:before-commit'),
       });
       const created = integration ? [`created the App Config (ios) integration ${id} "${name}" with status disabled`] : [];
-      return { ...preview, appConfigId: id, actions: [...created, ...preview.actions.slice(integration ? 1 : 0)], at, outcome: 'done', state: saved.state, appConfig: await deps.appConfig(id) };
+      return {
+        ...preview,
+        appConfigId: id,
+        actions: [...created, ...preview.actions.slice(integration ? 1 : 0)],
+        at,
+        outcome: 'done',
+        state: saved.state,
+        appConfig: await deps.appConfig(id),
+      };
     },
   };
 }

@@ -13,16 +13,25 @@ export class GracePeriodError extends ConflictError {}
  * certificate it issued (cessationOfOperation): the deletion, the revocations, the migration row
  * and the audit entries are one transaction. Then the CRL is republished.
  */
-export async function prepareFinalize(deps: MigrationDeps, legacyId: string, opts: StepOptions & { graceDays?: number; force?: boolean }): Promise<PreparedStep> {
+export async function prepareFinalize(
+  deps: MigrationDeps,
+  legacyId: string,
+  opts: StepOptions & { graceDays?: number; force?: boolean },
+): Promise<PreparedStep> {
   const { legacy, record, decision } = await loadForStep(deps, 'finalize', legacyId);
   const grace = opts.graceDays ?? DEFAULT_GRACE_DAYS;
   if (!(Number.isInteger(grace) && grace >= 0 && grace <= 3650)) throw new BadRequestError('--grace must be a whole number of days from 0 to 3650');
   const now = deps.clock.now();
   const endsAt = new Date(record!.cutoverAt!.getTime() + grace * DAY_MS);
-  if (now < endsAt) throw new GracePeriodError(`the grace period of ${legacy.id} ends ${endsAt.toISOString()} (${grace} days after cutover): finalize then, or now with --grace 0`);
+  if (now < endsAt)
+    throw new GracePeriodError(
+      `the grace period of ${legacy.id} ends ${endsAt.toISOString()} (${grace} days after cutover): finalize then, or now with --grace 0`,
+    );
   // re-activated after cutover: deleting it now could lock its users out (as integration delete refuses)
   if (legacy.status !== 'disabled' && !opts.force && (await deps.deviceTrustRequired())) {
-    throw new ConflictError(`${legacy.id} is active again (${scope(legacy.status, legacy.groupName)}) and a policy requires trusted devices: deleting it would lock its users out; disable it first, or pass --force`);
+    throw new ConflictError(
+      `${legacy.id} is active again (${scope(legacy.status, legacy.groupName)}) and a policy requires trusted devices: deleting it would lock its users out; disable it first, or pass --force`,
+    );
   }
   const counts = await deps.store.certificateCounts(legacy.id, now, now);
   const preview = { ...baseResult('finalize', legacy, record, now), certificates: counts.valid };
@@ -41,9 +50,24 @@ export async function prepareFinalize(deps: MigrationDeps, legacyId: string, opt
         auditRecord(opts.actor, 'integration.delete', legacy.id, { revoked, reason: 'cessationOfOperation', migration: legacy.id }, at),
         auditRecord(opts.actor, 'migration.finalize', legacy.id, { appConfigId: record!.appConfigId, revoked, graceDays: grace }, at),
       ];
-      const { record: saved, revoked } = await deps.store.finalize({ legacyId: legacy.id, from: 'cut-over', now: at, audit, beforeCommit: () => deps.crashPoint('finalize:before-commit') });
-      const result = { ...preview, at, outcome: 'done' as const, state: saved.state, revoked, actions: [...preview.actions.slice(0, 1), `revoked ${count(revoked, 'certificate')}`, preview.actions[2]!] };
-      await deps.republish().catch(() => result.warnings.push('could not republish the CRL now; running servers republish it within a second, others at start'));
+      const { record: saved, revoked } = await deps.store.finalize({
+        legacyId: legacy.id,
+        from: 'cut-over',
+        now: at,
+        audit,
+        beforeCommit: () => deps.crashPoint('finalize:before-commit'),
+      });
+      const result = {
+        ...preview,
+        at,
+        outcome: 'done' as const,
+        state: saved.state,
+        revoked,
+        actions: [...preview.actions.slice(0, 1), `revoked ${count(revoked, 'certificate')}`, preview.actions[2]!],
+      };
+      await deps
+        .republish()
+        .catch(() => result.warnings.push('could not republish the CRL now; running servers republish it within a second, others at start'));
       return result;
     },
   };

@@ -35,10 +35,24 @@ export async function preparePlan(deps: MigrationDeps, legacyId: string, opts: S
       const now = deps.clock.now();
       const readiness = readinessFromLive(await deps.store.validCertificates(legacy.id, now), inventory, now);
       const result: StepResult = { ...preview, at: now, readiness, outcome: decision.kind === 'run' ? 'done' : 'report-only' };
-      const audit = auditRecord(opts.actor, 'migration.plan', legacy.id, { state: record?.state ?? null, reportOnly: decision.kind !== 'run', total: readiness.total, ready: readiness.ready, ws1: ws1.sourceId ?? 'entered' }, now);
+      const audit = auditRecord(
+        opts.actor,
+        'migration.plan',
+        legacy.id,
+        { state: record?.state ?? null, reportOnly: decision.kind !== 'run', total: readiness.total, ready: readiness.ready, ws1: ws1.sourceId ?? 'entered' },
+        now,
+      );
       if (opts.persist === false) return { ...result, outcome: 'dry-run' };
       if (decision.kind === 'run') {
-        const saved = await deps.store.savePlan({ legacyId: legacy.id, from: decision.from, now, audit: [audit], ws1SourceId: ws1.sourceId, readiness, beforeCommit: () => deps.crashPoint('plan:before-commit') });
+        const saved = await deps.store.savePlan({
+          legacyId: legacy.id,
+          from: decision.from,
+          now,
+          audit: [audit],
+          ws1SourceId: ws1.sourceId,
+          readiness,
+          beforeCommit: () => deps.crashPoint('plan:before-commit'),
+        });
         result.state = saved.state;
         result.appConfigId = saved.appConfigId;
       } else await deps.store.appendAudit(audit);

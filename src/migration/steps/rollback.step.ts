@@ -13,7 +13,9 @@ export async function prepareRollback(deps: MigrationDeps, legacyId: string, opt
   const appConfigId = record!.appConfigId;
   const preview = baseResult('rollback', legacy, record, now);
   preview.actions = [
-    restore ? `restore the legacy integration ${legacy.id} to ${scope(restore.status, restore.group)} (now ${scope(legacy.status, legacy.groupName)})` : `leave the legacy integration ${legacy.id} as it is (${scope(legacy.status, legacy.groupName)}): cutover never happened`,
+    restore
+      ? `restore the legacy integration ${legacy.id} to ${scope(restore.status, restore.group)} (now ${scope(legacy.status, legacy.groupName)})`
+      : `leave the legacy integration ${legacy.id} as it is (${scope(legacy.status, legacy.groupName)}): cutover never happened`,
     appConfigId ? `set the App Config integration ${appConfigId} to disabled (kept for a later attempt)` : 'no App Config integration to disable',
   ];
   return {
@@ -23,11 +25,21 @@ export async function prepareRollback(deps: MigrationDeps, legacyId: string, opt
     execute: async () => {
       const at = deps.clock.now();
       const audit = [
-        ...(restore ? [auditRecord(opts.actor, 'integration.status', legacy.id, { status: restore.status, group: restore.group, migration: legacy.id }, at)] : []),
+        ...(restore
+          ? [auditRecord(opts.actor, 'integration.status', legacy.id, { status: restore.status, group: restore.group, migration: legacy.id }, at)]
+          : []),
         ...(appConfigId ? [auditRecord(opts.actor, 'integration.status', appConfigId, { status: 'disabled', group: null, migration: legacy.id }, at)] : []),
         auditRecord(opts.actor, 'migration.rollback', legacy.id, { from: record!.state, appConfigId, restored: restore }, at),
       ];
-      const saved = await deps.store.rollback({ legacyId: legacy.id, from: record!.state, now: at, audit, appConfigId, restore, beforeCommit: () => deps.crashPoint('rollback:before-commit') });
+      const saved = await deps.store.rollback({
+        legacyId: legacy.id,
+        from: record!.state,
+        now: at,
+        audit,
+        appConfigId,
+        restore,
+        beforeCommit: () => deps.crashPoint('rollback:before-commit'),
+      });
       return { ...preview, at, outcome: 'done', state: saved.state };
     },
   };

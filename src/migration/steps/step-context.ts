@@ -99,7 +99,8 @@ export interface StepOptions {
 export async function legacyIntegration(deps: MigrationDeps, id: string, opts: { allowDeleted?: boolean } = {}): Promise<Integration> {
   const i = /^[A-Za-z0-9_-]{1,64}$/.test(id) ? await deps.integrations.findIntegration(id) : undefined;
   if (!i || (i.deletedAt && !opts.allowDeleted)) throw new NotFoundError(`no integration ${id.slice(0, 64)}`);
-  if (i.type !== 'ios-certs') throw new BadRequestError(`integration ${i.id} is of type ${i.type}, not ios-certs: only legacy certificate integrations are migrated`);
+  if (i.type !== 'ios-certs')
+    throw new BadRequestError(`integration ${i.id} is of type ${i.type}, not ios-certs: only legacy certificate integrations are migrated`);
   return i;
 }
 
@@ -112,7 +113,9 @@ export function scope(status: string, group: string | null): string {
 }
 
 export function readinessLine(r: ReadinessReport): string {
-  const reasons = Object.entries(r.byReason).map(([k, v]) => `${v} ${k}`).join(', ');
+  const reasons = Object.entries(r.byReason)
+    .map(([k, v]) => `${v} ${k}`)
+    .join(', ');
   return `${r.ready} of ${count(r.total, 'device')} ready (${r.percentReady}%)${r.atRisk ? `, ${r.atRisk} at risk (${reasons})` : ''}`;
 }
 
@@ -133,7 +136,12 @@ export function baseResult(step: MigrationStep, legacy: Integration, record: Mig
 
 /** A step that has nothing to do: the migration is already at or past its state. */
 export function alreadyDone(step: MigrationStep, legacy: Integration, record: MigrationRecord, at: Date, extra: Partial<StepResult> = {}): PreparedStep {
-  const result: StepResult = { ...baseResult(step, legacy, record, at), outcome: 'already', actions: [`nothing to do: the migration is already ${record.state}`], ...extra };
+  const result: StepResult = {
+    ...baseResult(step, legacy, record, at),
+    outcome: 'already',
+    actions: [`nothing to do: the migration is already ${record.state}`],
+    ...extra,
+  };
   return { decision: { kind: 'done' }, preview: result, mutating: false, execute: async () => result };
 }
 
@@ -141,7 +149,11 @@ export function alreadyDone(step: MigrationStep, legacy: Integration, record: Mi
  * The legacy integration, its migration and what the step does in that state. A finalized
  * migration answers "already finalized" even though its integration is deleted by then.
  */
-export async function loadForStep(deps: MigrationDeps, step: MigrationStep, legacyId: string): Promise<{ legacy: Integration; record: MigrationRecord | undefined; decision: StepDecision }> {
+export async function loadForStep(
+  deps: MigrationDeps,
+  step: MigrationStep,
+  legacyId: string,
+): Promise<{ legacy: Integration; record: MigrationRecord | undefined; decision: StepDecision }> {
   const legacy = await legacyIntegration(deps, legacyId, { allowDeleted: true });
   const record = await deps.store.find(legacy.id);
   if (legacy.deletedAt && record?.state !== 'finalized') throw new NotFoundError(`no integration ${legacy.id}`);

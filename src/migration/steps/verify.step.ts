@@ -47,9 +47,31 @@ export async function prepareVerify(deps: MigrationDeps, legacyId: string, opts:
       let readiness = readinessFromSync(certs, synced, at);
       // explain the missing ones (not in WS1 / not enrolled) with one live search
       if (readiness.atRisk) readiness = readinessFromSync(certs, synced, at, await deps.live(await deps.ws1.clientSettings(appConfigId)));
-      const audit = auditRecord(opts.actor, 'migration.verify', legacy.id, { from: decision.kind === 'run' ? decision.from : null, appConfigId, total: readiness.total, ready: readiness.ready, synced: sync.managed }, at);
-      const saved = await deps.store.verify({ legacyId: legacy.id, from: record!.state, now: at, audit: [audit], readiness, beforeCommit: () => deps.crashPoint('verify:before-commit') });
-      return { ...preview, at, outcome: 'done', state: saved.state, testConfiguration: test, sync, readiness, actions: [test.message, `synced ${count(sync.managed, 'managed device')}`, readinessLine(readiness)] };
+      const audit = auditRecord(
+        opts.actor,
+        'migration.verify',
+        legacy.id,
+        { from: decision.kind === 'run' ? decision.from : null, appConfigId, total: readiness.total, ready: readiness.ready, synced: sync.managed },
+        at,
+      );
+      const saved = await deps.store.verify({
+        legacyId: legacy.id,
+        from: record!.state,
+        now: at,
+        audit: [audit],
+        readiness,
+        beforeCommit: () => deps.crashPoint('verify:before-commit'),
+      });
+      return {
+        ...preview,
+        at,
+        outcome: 'done',
+        state: saved.state,
+        testConfiguration: test,
+        sync,
+        readiness,
+        actions: [test.message, `synced ${count(sync.managed, 'managed device')}`, readinessLine(readiness)],
+      };
     },
   };
 }

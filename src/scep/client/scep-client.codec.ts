@@ -26,7 +26,10 @@ export interface RequestInput {
 
 /** As iOS does: the transactionID is the hex SHA-1 of the public key. */
 export function transactionIdFor(key: KeyObject): string {
-  return createHash('sha1').update(createPublicKey(key).export({ type: 'spki', format: 'der' })).digest('hex').toUpperCase();
+  return createHash('sha1')
+    .update(createPublicKey(key).export({ type: 'spki', format: 'der' }))
+    .digest('hex')
+    .toUpperCase();
 }
 
 export async function buildPkiMessage(r: RequestInput): Promise<{ der: Buffer; transactionId: string; senderNonce: Buffer }> {

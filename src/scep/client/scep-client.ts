@@ -52,7 +52,15 @@ export async function selfSignedFor(key: KeyObject, subject: Uint8Array): Promis
   const spki = createPublicKey(key).export({ type: 'spki', format: 'der' });
   const now = Date.now();
   const der = await buildCertificate(
-    { serial: randomSerial(), subject, issuer: subject, subjectPublicKeyInfo: spki, notBefore: new Date(now - 60_000), notAfter: new Date(now + 86_400_000), keyUsage: ['digitalSignature', 'keyEncipherment'] },
+    {
+      serial: randomSerial(),
+      subject,
+      issuer: subject,
+      subjectPublicKeyInfo: spki,
+      notBefore: new Date(now - 60_000),
+      notAfter: new Date(now + 86_400_000),
+      keyUsage: ['digitalSignature', 'keyEncipherment'],
+    },
     key,
   );
   return ParsedCertificate.fromDer(der);

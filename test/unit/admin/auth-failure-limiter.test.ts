@@ -2,7 +2,12 @@ import { expect } from 'chai';
 import { AuthFailureLimiter } from '../../../src/admin/auth-failure-limiter';
 
 describe('AuthFailureLimiter', () => {
-  const clock = { t: 1_000_000, now() { return new Date(this.t); } };
+  const clock = {
+    t: 1_000_000,
+    now() {
+      return new Date(this.t);
+    },
+  };
   it('blocks an address after maxFailures within the window for cooldownSeconds; success resets', () => {
     const l = new AuthFailureLimiter({ maxFailures: 3, cooldownSeconds: 60 }, clock);
     l.failed('a');

@@ -16,7 +16,14 @@ function records(messy: boolean): IssuanceRecord[] {
   const out: IssuanceRecord[] = [];
   const add = (o: Partial<IssuanceRecord> = {}) => {
     const n = out.length;
-    const certificate = { serialHex: `AB${n}`, subject: `CN=d${n}`, fingerprintSha256: `f${n}`, notBefore: new Date(T0), notAfter: new Date(T0 + 1e9), der: Buffer.from(`der${n}`) } as unknown as ParsedCertificate;
+    const certificate = {
+      serialHex: `AB${n}`,
+      subject: `CN=d${n}`,
+      fingerprintSha256: `f${n}`,
+      notBefore: new Date(T0),
+      notAfter: new Date(T0 + 1e9),
+      der: Buffer.from(`der${n}`),
+    } as unknown as ParsedCertificate;
     out.push({ endpointId: 'ep', transactionId: `t${n}`, messageType: 19, certificate, publicKeyHash: `h${n}`, ...o });
   };
   for (let i = 0; i < 8; i++) add();
@@ -38,11 +45,31 @@ async function outcome(concurrent: boolean, messy: boolean) {
   const db = await Database.open(path.join(dir, 'db.sqlite'));
   try {
     const q = (sql: string, p: unknown[] = []) => db.manager.query(sql, p);
-    for (const [id, expires] of [['c0', T0 + 1e7], ['c1', T0 + 1e7], ['c2', T0 + 1e7], ['c3', T0 + 1e7], ['c5', T0 + 1e7], ['c6', T0 + 1e7], ['cExpired', T0 - 1]] as const) {
-      await q('INSERT INTO challenges (id, integration_id, challenge_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)', [id, 'int1', `hash-${id}`, ts(T0 - 100), ts(expires)]);
+    for (const [id, expires] of [
+      ['c0', T0 + 1e7],
+      ['c1', T0 + 1e7],
+      ['c2', T0 + 1e7],
+      ['c3', T0 + 1e7],
+      ['c5', T0 + 1e7],
+      ['c6', T0 + 1e7],
+      ['cExpired', T0 - 1],
+    ] as const) {
+      await q('INSERT INTO challenges (id, integration_id, challenge_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)', [
+        id,
+        'int1',
+        `hash-${id}`,
+        ts(T0 - 100),
+        ts(expires),
+      ]);
     }
-    await q("INSERT INTO scep_transactions (endpoint_id, transaction_id, public_key_hash, message_type, pki_status, fail_info, fail_text, created_at, updated_at) VALUES ('ep', 'tFAIL', 'hF', 19, 2, 2, 'x', ?, ?), ('ep', 'tFAIL2', 'hF2', 19, 2, 2, 'x', ?, ?)", [ts(T0), ts(T0), ts(T0), ts(T0)]);
-    await q("INSERT INTO certificates (serial, subject, fingerprint_sha256, public_key_hash, not_before, not_after, der, transaction_id, endpoint_id, integration_id, device_id, status, created_at) VALUES ('OLD', 'CN=old', 'f', 'h', ?, ?, x'00', 'told', 'int1', 'int1', 'devOld', 'valid', ?)", [ts(T0 - 1e9), ts(T0 + 1e9), ts(T0 - 1e9)]);
+    await q(
+      "INSERT INTO scep_transactions (endpoint_id, transaction_id, public_key_hash, message_type, pki_status, fail_info, fail_text, created_at, updated_at) VALUES ('ep', 'tFAIL', 'hF', 19, 2, 2, 'x', ?, ?), ('ep', 'tFAIL2', 'hF2', 19, 2, 2, 'x', ?, ?)",
+      [ts(T0), ts(T0), ts(T0), ts(T0)],
+    );
+    await q(
+      "INSERT INTO certificates (serial, subject, fingerprint_sha256, public_key_hash, not_before, not_after, der, transaction_id, endpoint_id, integration_id, device_id, status, created_at) VALUES ('OLD', 'CN=old', 'f', 'h', ?, ?, x'00', 'told', 'int1', 'int1', 'devOld', 'valid', ?)",
+      [ts(T0 - 1e9), ts(T0 + 1e9), ts(T0 - 1e9)],
+    );
     const store = new ScepStoreRepository(db);
     const now = new Date(T0);
     const recs = records(messy);
@@ -51,8 +78,12 @@ async function outcome(concurrent: boolean, messy: boolean) {
     else for (const r of recs) outs.push(await store.recordIssuance(r, now));
     return {
       outs,
-      certificates: await q('SELECT serial, subject, fingerprint_sha256, public_key_hash, not_before, not_after, hex(der) AS der, transaction_id, endpoint_id, integration_id, device_id, status, created_at FROM certificates ORDER BY serial'),
-      transactions: await q('SELECT endpoint_id, transaction_id, public_key_hash, message_type, pki_status, fail_info, fail_text, certificate_serial, created_at, updated_at FROM scep_transactions ORDER BY endpoint_id, transaction_id'),
+      certificates: await q(
+        'SELECT serial, subject, fingerprint_sha256, public_key_hash, not_before, not_after, hex(der) AS der, transaction_id, endpoint_id, integration_id, device_id, status, created_at FROM certificates ORDER BY serial',
+      ),
+      transactions: await q(
+        'SELECT endpoint_id, transaction_id, public_key_hash, message_type, pki_status, fail_info, fail_text, certificate_serial, created_at, updated_at FROM scep_transactions ORDER BY endpoint_id, transaction_id',
+      ),
       challenges: await q('SELECT id, used_at FROM challenges ORDER BY id'),
     };
   } finally {

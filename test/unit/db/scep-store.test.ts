@@ -26,7 +26,9 @@ describe('ScepStoreRepository on SQLite: a retry sees committed outcomes only', 
     const written = new Promise<void>((r) => (wrote = r));
     const done = db
       .transaction(async (m) => {
-        await m.query("INSERT INTO scep_transactions (endpoint_id, transaction_id, public_key_hash, message_type, pki_status, certificate_serial, created_at, updated_at) VALUES ('ep', 't1', 'h1', 19, 0, 'AB', '2026-01-01 00:00:00', '2026-01-01 00:00:00')");
+        await m.query(
+          "INSERT INTO scep_transactions (endpoint_id, transaction_id, public_key_hash, message_type, pki_status, certificate_serial, created_at, updated_at) VALUES ('ep', 't1', 'h1', 19, 0, 'AB', '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+        );
         wrote();
         await held;
         if (!commit) throw new Error('rolled back');

@@ -15,9 +15,24 @@ describe('IosCertsEnrollmentPolicy', () => {
   const policy = new IosCertsEnrollmentPolicy(SubjectTemplate.parse('CN={DeviceUid},OU=DIX'), 365);
   const csr = async (cn: string) => {
     const [key] = await pooledKeys(1);
-    return ParsedCsr.fromDer(await buildCsr({ subject: buildName([{ type: 'OU', value: 'DIX' }, { type: 'CN', value: cn }]), key: key! }));
+    return ParsedCsr.fromDer(
+      await buildCsr({
+        subject: buildName([
+          { type: 'OU', value: 'DIX' },
+          { type: 'CN', value: cn },
+        ]),
+        key: key!,
+      }),
+    );
   };
-  const stored = (deviceId: string, notAfter: Date): StoredCertificate => ({ serial: '01', der: Buffer.alloc(0), status: 'valid', notAfter, integrationId: 'DIX', deviceId });
+  const stored = (deviceId: string, notAfter: Date): StoredCertificate => ({
+    serial: '01',
+    der: Buffer.alloc(0),
+    status: 'valid',
+    notAfter,
+    integrationId: 'DIX',
+    deviceId,
+  });
   const failure = (fn: () => unknown): ScepFailure => {
     try {
       fn();

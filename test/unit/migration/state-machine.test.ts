@@ -44,7 +44,14 @@ describe('migration readiness and reports', () => {
   const certs = [cert('01', 'UDID-A'), cert('02', 'udid-b'), cert('03', 'UDID-A', 200), cert('04', 'UDID-C'), cert('05', '=HYPERLINK("x")')];
 
   it('groups certificates per device and matches UDIDs case-insensitively against the live inventory', () => {
-    const r = readinessFromLive(certs, new Map([['udid-a', { enrollmentStatus: 'Enrolled', userName: 'ann' }], ['udid-b', { enrollmentStatus: 'Unenrolled' }]]), at);
+    const r = readinessFromLive(
+      certs,
+      new Map([
+        ['udid-a', { enrollmentStatus: 'Enrolled', userName: 'ann' }],
+        ['udid-b', { enrollmentStatus: 'Unenrolled' }],
+      ]),
+      at,
+    );
     expect(r).to.include({ total: 4, ready: 1, atRisk: 3, percentReady: 25 });
     expect(r.byReason).to.deep.equal({ 'not-enrolled': 1, 'not-in-ws1': 2 });
     const a = r.devices.find((d) => d.udid === 'UDID-A')!;
@@ -55,7 +62,10 @@ describe('migration readiness and reports', () => {
   it('against the synced inventory, explains the missing ones with the live one when given', () => {
     const synced = new Set(['udid-a']);
     expect(readinessFromSync(certs, synced, at).byReason).to.deep.equal({ 'not-synced': 3 });
-    const live = new Map([['udid-b', { enrollmentStatus: 'Unenrolled' }], ['udid-c', { enrollmentStatus: 'Enrolled' }]]);
+    const live = new Map([
+      ['udid-b', { enrollmentStatus: 'Unenrolled' }],
+      ['udid-c', { enrollmentStatus: 'Enrolled' }],
+    ]);
     expect(readinessFromSync(certs, synced, at, live).byReason).to.deep.equal({ 'not-enrolled': 1, 'not-synced': 1, 'not-in-ws1': 1 });
   });
 
@@ -68,11 +78,25 @@ describe('migration readiness and reports', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scepter-report-'));
     try {
       const readiness = readinessFromLive(certs, new Map(), at);
-      const files = writeReport(dir, { step: 'plan', legacyId: 'DIX', legacyName: 'x', appConfigId: null, outcome: 'done', stateBefore: null, state: 'planned', at, actions: ['a | b'], warnings: [], readiness });
+      const files = writeReport(dir, {
+        step: 'plan',
+        legacyId: 'DIX',
+        legacyName: 'x',
+        appConfigId: null,
+        outcome: 'done',
+        stateBefore: null,
+        state: 'planned',
+        at,
+        actions: ['a | b'],
+        warnings: [],
+        readiness,
+      });
       expect(JSON.parse(fs.readFileSync(files.json, 'utf8')).readiness.total).to.equal(4);
       const csv = fs.readFileSync(files.csv, 'utf8').trim().split('\n');
       expect(csv).to.have.length(5);
-      expect(csv[1]).to.equal(`"'=HYPERLINK(""x"")",at-risk,not-in-ws1,not in the WS1 inventory of managed iOS devices,,,1,05,${certs[4]!.notAfter.toISOString()}`);
+      expect(csv[1]).to.equal(
+        `"'=HYPERLINK(""x"")",at-risk,not-in-ws1,not in the WS1 inventory of managed iOS devices,,,1,05,${certs[4]!.notAfter.toISOString()}`,
+      );
       expect(fs.readFileSync(files.markdown, 'utf8')).to.contain('- a \\| b').and.contain('### Devices at risk');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -75,7 +75,12 @@ describe('backup container (scrypt + AES-256-GCM chunks)', function () {
     expect(() => open(variant(flipped), PASS, plain.length)).to.throw(/chunk 2 failed authentication/);
     const dropped = Buffer.concat([original.subarray(0, offsets[1]), original.subarray(offsets[2])]);
     expect(() => open(variant(dropped), PASS, plain.length)).to.throw(/chunk 1 failed authentication/);
-    const swapped = Buffer.concat([original.subarray(0, offsets[1]), original.subarray(offsets[2], offsets[3]), original.subarray(offsets[1], offsets[2]), original.subarray(offsets[3])]);
+    const swapped = Buffer.concat([
+      original.subarray(0, offsets[1]),
+      original.subarray(offsets[2], offsets[3]),
+      original.subarray(offsets[1], offsets[2]),
+      original.subarray(offsets[3]),
+    ]);
     expect(() => open(variant(swapped), PASS, plain.length)).to.throw(/failed authentication/);
     const cut = original.subarray(0, offsets[4]);
     expect(() => open(variant(cut), PASS, plain.length)).to.throw(/truncated/);

@@ -77,9 +77,7 @@ describe('pki/crl-builder', function () {
     expect(text).to.contain('Signature Algorithm: sha256WithRSAEncryption');
     expect(text).to.contain('Issuer: C = US, O = Scepter Test, CN = Revocation Test CA');
     expect(text).to.match(/X509v3 CRL Number: \n\s+42\n/);
-    const ski = /X509v3 Subject Key Identifier: \n\s+([0-9A-F:]+)/.exec(
-      openssl(['x509', '-in', 'ca.pem', '-noout', '-text'], { cwd: pki.dir }).out,
-    )![1]!;
+    const ski = /X509v3 Subject Key Identifier: \n\s+([0-9A-F:]+)/.exec(openssl(['x509', '-in', 'ca.pem', '-noout', '-text'], { cwd: pki.dir }).out)![1]!;
     expect(text).to.match(new RegExp(`X509v3 Authority Key Identifier: \\n\\s+(keyid:)?${ski}\\n`));
     expect(text).to.match(/Serial Number: 1001\n\s+Revocation Date: .*GMT\n\s+CRL entry extensions:\n\s+X509v3 CRL Reason Code: \n\s+Key Compromise/);
     // The high-bit serial comes out unsigned, and "unspecified" carries no reason extension.
@@ -175,8 +173,28 @@ describe('pki/crl-builder', function () {
   });
 
   it('signs with an EC issuer key too (ecdsa-with-SHA256)', async () => {
-    const r = openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ec-ca.key',
-      '-out', 'ec-ca.pem', '-subj', '/CN=EC CA', '-days', '2', '-outform', 'PEM'], { cwd: pki.dir });
+    const r = openssl(
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        'ec-ca.key',
+        '-out',
+        'ec-ca.pem',
+        '-subj',
+        '/CN=EC CA',
+        '-days',
+        '2',
+        '-outform',
+        'PEM',
+      ],
+      { cwd: pki.dir },
+    );
     expect(r.code, r.out).to.equal(0);
     expect(openssl(['x509', '-in', 'ec-ca.pem', '-outform', 'DER', '-out', 'ec-ca.der'], { cwd: pki.dir }).code).to.equal(0);
     const certDer = readFileSync(join(pki.dir, 'ec-ca.der'));

@@ -50,14 +50,18 @@ describe('pki DER/BER reader', () => {
         expect(b.equals(der)).to.equal(false);
         const a = ParsedCertificate.fromDer(der);
         const c = ParsedCertificate.fromDer(b);
-        for (const k of ['serialHex', 'subject', 'issuer', 'issuerDer', 'subjectDer', 'spkiDer', 'notBefore', 'notAfter'] as const) expect(c[k], `${f} ${k}`).to.deep.equal(a[k]);
+        for (const k of ['serialHex', 'subject', 'issuer', 'issuerDer', 'subjectDer', 'spkiDer', 'notBefore', 'notAfter'] as const)
+          expect(c[k], `${f} ${k}`).to.deep.equal(a[k]);
         expect(definiteForm(readSingle(b)).equals(der), f).to.equal(true);
       }
     });
 
     it(`decodes BER versions (${JSON.stringify(ber)}) of the captured requests as their DER originals`, async () => {
       const ca = { certificate: ParsedCertificate.fromDer(certDer('test-ca.cert.pem')), key: createPrivateKey(readFixtureText('test-ca.key.pem')) };
-      const ra = { certificate: ParsedCertificate.fromDer(certDer('test-ra-encrypt.cert.pem')), key: createPrivateKey(readFixtureText('test-ra-encrypt.key.pem')) };
+      const ra = {
+        certificate: ParsedCertificate.fromDer(certDer('test-ra-encrypt.cert.pem')),
+        key: createPrivateKey(readFixtureText('test-ra-encrypt.key.pem')),
+      };
       const transport = new RsaKeyTransport(randomBytes(32));
       for (const file of ['scepclient-pkcsreq-des.der', 'scepclient-pkcsreq-ra.der', 'certmonger-pkcsreq-aes.der', 'certmonger-pkcsreq-ra.der']) {
         const der = readFixture(file);

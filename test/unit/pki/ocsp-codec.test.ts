@@ -125,7 +125,12 @@ describe('pki/ocsp-codec', function () {
     }
 
     const certId = (): Buffer =>
-      derSequence(derSequence(derOid('1.3.14.3.2.26'), DER_NULL), derOctetString(Buffer.alloc(20, 1)), derOctetString(Buffer.alloc(20, 2)), derIntegerFromHex('05'));
+      derSequence(
+        derSequence(derOid('1.3.14.3.2.26'), DER_NULL),
+        derOctetString(Buffer.alloc(20, 1)),
+        derOctetString(Buffer.alloc(20, 2)),
+        derIntegerFromHex('05'),
+      );
 
     it('refuses garbage, empty input and non-requests with OcspMalformedError', () => {
       expectMalformed(Buffer.alloc(0));
@@ -164,9 +169,19 @@ describe('pki/ocsp-codec', function () {
       expectMalformed(derSequence(derSequence(derSequence())), /empty requestList/);
       const one = (id: Buffer): Buffer => derSequence(derSequence(derSequence(derSequence(id))));
       expect(parseOcspRequest(one(certId())).requests[0]!.serialHex).to.equal('05');
-      const md5 = derSequence(derSequence(derOid('1.2.840.113549.2.5'), DER_NULL), derOctetString(Buffer.alloc(16)), derOctetString(Buffer.alloc(16)), derIntegerFromHex('05'));
+      const md5 = derSequence(
+        derSequence(derOid('1.2.840.113549.2.5'), DER_NULL),
+        derOctetString(Buffer.alloc(16)),
+        derOctetString(Buffer.alloc(16)),
+        derIntegerFromHex('05'),
+      );
       expectMalformed(one(md5), /unsupported CertID hash/);
-      const short = derSequence(derSequence(derOid('1.3.14.3.2.26'), DER_NULL), derOctetString(Buffer.alloc(19)), derOctetString(Buffer.alloc(20)), derIntegerFromHex('05'));
+      const short = derSequence(
+        derSequence(derOid('1.3.14.3.2.26'), DER_NULL),
+        derOctetString(Buffer.alloc(19)),
+        derOctetString(Buffer.alloc(20)),
+        derIntegerFromHex('05'),
+      );
       expectMalformed(one(short), /hash lengths/);
       const v2 = derSequence(derSequence(derExplicit(0, derIntegerFromHex('01')), derSequence(derSequence(certId()))));
       expectMalformed(v2, /version/);
@@ -267,9 +282,7 @@ describe('pki/ocsp-codec', function () {
 
     it('a signature by the wrong key fails openssl verification (control)', async () => {
       const certId = certIdFor(pki.ca.der, pki.leaves.good.serialHex);
-      const der = await buildOcspResponse(
-        baseInput({ responderKey: pki.otherCa.key, responses: [{ certId, status: 'good', thisUpdate: now }] }),
-      );
+      const der = await buildOcspResponse(baseInput({ responderKey: pki.otherCa.key, responses: [{ certId, status: 'good', thisUpdate: now }] }));
       const r = openssl(['ocsp', '-respin', writeResponse(der), '-issuer', 'ca.pem', '-CAfile', 'ca.pem', '-no_nonce', '-cert', pki.leaves.good.pem], {
         cwd: pki.dir,
       });

@@ -42,9 +42,25 @@ function load(dir: string, name: string, serialHex: string): TestCert {
 
 function makeCa(dir: string, name: string, cn: string): TestCert & { key: KeyObject; keyPath: string } {
   run(dir, [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.pem`,
-    '-subj', `/C=US/O=Scepter Test/CN=${cn}`, '-days', '30', '-set_serial', '1',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    `${name}.key`,
+    '-out',
+    `${name}.pem`,
+    '-subj',
+    `/C=US/O=Scepter Test/CN=${cn}`,
+    '-days',
+    '30',
+    '-set_serial',
+    '1',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
   ]);
   const keyPath = join(dir, `${name}.key`);
   return { ...load(dir, name, '01'), key: createPrivateKey(readFileSync(keyPath)), keyPath };
@@ -54,8 +70,23 @@ function issue(dir: string, ca: string, name: string, serialHex: string, ext: st
   writeFileSync(join(dir, `${name}.ext`), ext);
   run(dir, ['req', '-new', '-key', keyFile, '-subj', `/CN=${name}`, '-out', `${name}.csr`]);
   run(dir, [
-    'x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-set_serial', `0x${serialHex}`,
-    '-days', '10', '-sha256', '-extfile', `${name}.ext`, '-out', `${name}.pem`,
+    'x509',
+    '-req',
+    '-in',
+    `${name}.csr`,
+    '-CA',
+    `${ca}.pem`,
+    '-CAkey',
+    `${ca}.key`,
+    '-set_serial',
+    `0x${serialHex}`,
+    '-days',
+    '10',
+    '-sha256',
+    '-extfile',
+    `${name}.ext`,
+    '-out',
+    `${name}.pem`,
   ]);
   return load(dir, name, serialHex);
 }
@@ -69,7 +100,10 @@ export function makeRevocationPki(): RevocationPki {
   run(dir, ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', 'leaf.key']);
   run(dir, ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', 'ocsp.key']);
   const ocsp = issue(
-    dir, 'ca', 'ocsp', '0100',
+    dir,
+    'ca',
+    'ocsp',
+    '0100',
     'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=OCSPSigning\n' +
       '1.3.6.1.5.5.7.48.1.5=ASN1:NULL\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n',
     'ocsp.key',

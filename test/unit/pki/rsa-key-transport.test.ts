@@ -37,7 +37,11 @@ describe('pki/content-cipher', () => {
     const iv = Buffer.alloc(8);
     const { createCipheriv } = require('node:crypto') as typeof import('node:crypto');
     const c = createCipheriv('des-ede3-cbc', Buffer.concat([key, key, key]), iv).setAutoPadding(false);
-    expect(Buffer.concat([c.update(Buffer.from('0123456789ABCDEF', 'hex')), c.final()]).toString('hex').toUpperCase()).to.equal('85E813540F0AB405');
+    expect(
+      Buffer.concat([c.update(Buffer.from('0123456789ABCDEF', 'hex')), c.final()])
+        .toString('hex')
+        .toUpperCase(),
+    ).to.equal('85E813540F0AB405');
     // and our decryptContent inverts it (with PKCS#7 padding added by encryptContent)
     const enc = encryptContent(des, Buffer.from('hello SCEP'));
     expect(decryptContent(des, enc.key, enc.iv, enc.ciphertext).toString()).to.equal('hello SCEP');

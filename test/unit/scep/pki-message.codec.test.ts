@@ -20,7 +20,15 @@ describe('scep/pki-message codec on requests captured from real clients', () => 
   const ca = { certificate: cert('test-ca.cert.pem'), key: key('test-ca.key.pem') };
   const ra = { certificate: cert('test-ra-encrypt.cert.pem'), key: key('test-ra-encrypt.key.pem') };
   const transport = new RsaKeyTransport(randomBytes(32));
-  const fixtures = JSON.parse(readFixtureText('fixtures.json')).fixtures as Array<{ file: string; challenge: string; cn: string; transactionId: string; encryptedTo: 'ca' | 'ra'; contentEncryption: { oid: string }; digest: { name: string } }>;
+  const fixtures = JSON.parse(readFixtureText('fixtures.json')).fixtures as Array<{
+    file: string;
+    challenge: string;
+    cn: string;
+    transactionId: string;
+    encryptedTo: 'ca' | 'ra';
+    contentEncryption: { oid: string };
+    digest: { name: string };
+  }>;
 
   for (const f of fixtures) {
     it(`${f.file}: verifies, decrypts (${f.contentEncryption.oid}) and yields the CSR`, async () => {
@@ -66,9 +74,25 @@ describe('scep/pki-message codec on requests captured from real clients', () => 
     for (const fi of [FailInfo.badAlg, FailInfo.badMessageCheck, FailInfo.badRequest, FailInfo.badTime, FailInfo.badCertId]) {
       it(`FAILURE ${FailInfo[fi]} carries failInfo and failInfoText, signed`, async () => {
         const nonce = randomBytes(16);
-        const der = await encodeCertRep({ transactionId: 'T1', recipientNonce: nonce, digest: 'sha256', signerCert: ca.certificate, signerKey: ca.key, certificates: [ca.certificate], status: PkiStatus.FAILURE, failInfo: fi, failInfoText: `because ${FailInfo[fi]}` });
+        const der = await encodeCertRep({
+          transactionId: 'T1',
+          recipientNonce: nonce,
+          digest: 'sha256',
+          signerCert: ca.certificate,
+          signerKey: ca.key,
+          certificates: [ca.certificate],
+          status: PkiStatus.FAILURE,
+          failInfo: fi,
+          failInfoText: `because ${FailInfo[fi]}`,
+        });
         const rep = decodePkiMessage(der);
-        expect([rep.messageType, rep.pkiStatus, rep.failInfo, rep.failInfoText, rep.transactionId]).to.deep.equal([MessageType.CertRep, PkiStatus.FAILURE, fi, `because ${FailInfo[fi]}`, 'T1']);
+        expect([rep.messageType, rep.pkiStatus, rep.failInfo, rep.failInfoText, rep.transactionId]).to.deep.equal([
+          MessageType.CertRep,
+          PkiStatus.FAILURE,
+          fi,
+          `because ${FailInfo[fi]}`,
+          'T1',
+        ]);
         expect(rep.recipientNonce!.equals(nonce)).to.equal(true);
         expect(rep.senderNonce).to.have.length(16);
         expect(rep.envelope).to.equal(undefined);
@@ -77,7 +101,16 @@ describe('scep/pki-message codec on requests captured from real clients', () => 
     }
     it('SUCCESS envelopes the certificate for the requester with the requested cipher', async () => {
       for (const oid of [OID.desCbc, OID.desEde3Cbc, OID.aes128Cbc, OID.aes256Cbc]) {
-        const der = await encodeCertRep({ transactionId: 'T2', recipientNonce: randomBytes(16), digest: 'sha1', signerCert: ca.certificate, signerKey: ca.key, certificates: [ca.certificate], status: PkiStatus.SUCCESS, success: { certificates: [ra.certificate], recipient: requester.certificate, cipher: contentCipherByOid(oid)! } });
+        const der = await encodeCertRep({
+          transactionId: 'T2',
+          recipientNonce: randomBytes(16),
+          digest: 'sha1',
+          signerCert: ca.certificate,
+          signerKey: ca.key,
+          certificates: [ca.certificate],
+          status: PkiStatus.SUCCESS,
+          success: { certificates: [ra.certificate], recipient: requester.certificate, cipher: contentCipherByOid(oid)! },
+        });
         const opened = await openCertRep(der, requester);
         expect(opened.signatureValid).to.equal(true);
         expect(opened.cipherOid).to.equal(oid);

@@ -8,7 +8,21 @@ describe('asStorageUnavailable: the one place database failures are recognised',
   const wrapped = (code: string, message = 'x') => new QueryFailedError('INSERT ...', [], driver(code, message));
 
   it('recognises a full, read-only or failing SQLite file and an unreachable or exhausted PostgreSQL', () => {
-    for (const code of ['SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_READONLY', 'SQLITE_BUSY', 'SQLITE_CANTOPEN', '53100', '53300', '57P01', '08006', '3D000', '25006', 'ECONNREFUSED', 'ENOSPC']) {
+    for (const code of [
+      'SQLITE_FULL',
+      'SQLITE_IOERR',
+      'SQLITE_READONLY',
+      'SQLITE_BUSY',
+      'SQLITE_CANTOPEN',
+      '53100',
+      '53300',
+      '57P01',
+      '08006',
+      '3D000',
+      '25006',
+      'ECONNREFUSED',
+      'ENOSPC',
+    ]) {
       for (const err of [driver(code), wrapped(code)]) {
         const s = asStorageUnavailable(err);
         expect(s, code).to.be.instanceOf(StorageUnavailableError);

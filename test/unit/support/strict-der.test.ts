@@ -15,7 +15,20 @@ describe('test support: strict DER validator', () => {
       assertStrictDer(Buffer.from(pem.replace(/-----[A-Z ]+-----|\s/g, ''), 'base64'), f);
     }
     const out = tempFile('strict.csr', '');
-    const csr = openssl(['req', '-new', '-key', path.join(FIXTURES, 'test-ca.key.pem'), '-subj', '/CN=a/O=b', '-addext', 'keyUsage=critical,digitalSignature', '-outform', 'DER', '-out', out]);
+    const csr = openssl([
+      'req',
+      '-new',
+      '-key',
+      path.join(FIXTURES, 'test-ca.key.pem'),
+      '-subj',
+      '/CN=a/O=b',
+      '-addext',
+      'keyUsage=critical,digitalSignature',
+      '-outform',
+      'DER',
+      '-out',
+      out,
+    ]);
     expect(csr.ok, csr.out).to.equal(true);
     assertStrictDer(fs.readFileSync(out), 'CSR');
   });
@@ -52,14 +65,25 @@ describe('test support: strict DER validator', () => {
     const certA = '3003 020101';
     const sd = (certs: string) => {
       const body = `020101 3100 300b06092a864886f70d010701 a00a ${certs} 3100`;
-      return hex(`30${(hex(body).length).toString(16).padStart(2, '0')} ${body}`);
+      return hex(`30${hex(body).length.toString(16).padStart(2, '0')} ${body}`);
     };
     expect(strictDerProblem(sd(certB + certA))).to.match(/not in DER order/);
     expect(strictDerProblem(sd(certA + certB))).to.equal(undefined);
   });
 
   it('accepts the minimal forms', () => {
-    for (const h of ['020100', '0201ff', '02020080', '0202ff7f', '0101ff', '010100', '0500', '03020780', '3106 020101 020102', '170d3235303130313030303030305a']) {
+    for (const h of [
+      '020100',
+      '0201ff',
+      '02020080',
+      '0202ff7f',
+      '0101ff',
+      '010100',
+      '0500',
+      '03020780',
+      '3106 020101 020102',
+      '170d3235303130313030303030305a',
+    ]) {
       expect(strictDerProblem(hex(h)), h).to.equal(undefined);
     }
   });

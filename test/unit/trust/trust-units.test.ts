@@ -65,7 +65,8 @@ describe('device trust units', () => {
     });
     it('SCEPTER_TRUSTED_PROXIES is validated at start', () => {
       expect(loadConfig({ SCEPTER_TRUSTED_PROXIES: '127.0.0.1, 10.0.0.0/8,::1' }).trust.trustedProxies).to.deep.equal(['127.0.0.1', '10.0.0.0/8', '::1']);
-      for (const bad of ['nginx.local', '10.0.0.0/33', '1.2.3.4/8/9']) expect(() => loadConfig({ SCEPTER_TRUSTED_PROXIES: bad })).to.throw('SCEPTER_TRUSTED_PROXIES');
+      for (const bad of ['nginx.local', '10.0.0.0/33', '1.2.3.4/8/9'])
+        expect(() => loadConfig({ SCEPTER_TRUSTED_PROXIES: bad })).to.throw('SCEPTER_TRUSTED_PROXIES');
       expect(() => loadConfig({ SCEPTER_TLS_CERT: 'a.pem' })).to.throw('SCEPTER_TLS_KEY');
     });
   });
