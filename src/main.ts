@@ -316,8 +316,11 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   // retention pruning: every instance looks, the job lease lets one of them run it
   services.retention.start();
   // Node checks header/request timeouts only every connectionsCheckingInterval (30 s default)
+  // Koa's callback settles its own promise (errors go to its error handler), so listeners drop it
+  const koaCallback = koa.callback();
+  const appHandler = (req: http.IncomingMessage, res: http.ServerResponse): void => void koaCallback(req, res);
   // with a separate admin listener, the public listeners answer 404 under /admin
-  const publicHandler = config.admin ? withoutAdminPaths(koa.callback()) : koa.callback();
+  const publicHandler = config.admin ? withoutAdminPaths(appHandler) : appHandler;
   const server = http.createServer({ connectionsCheckingInterval: Math.min(30_000, config.http.headersTimeoutMs) }, publicHandler);
   // slow clients and header floods are cut off by Node's own limits
   server.headersTimeout = config.http.headersTimeoutMs;
@@ -326,7 +329,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   server.maxHeadersCount = 100;
   const tlsServer = createTlsServer(trust.identity, pemEncode('CERTIFICATE', services.authority.caCertificate.der), publicHandler);
   const adminServer = config.admin
-    ? http.createServer({ connectionsCheckingInterval: Math.min(30_000, config.http.headersTimeoutMs) }, adminPathsOnly(koa.callback()))
+    ? http.createServer({ connectionsCheckingInterval: Math.min(30_000, config.http.headersTimeoutMs) }, adminPathsOnly(appHandler))
     : undefined;
   if (adminServer)
     Object.assign(adminServer, {

@@ -81,7 +81,7 @@ async function startSim(file: string): Promise<{ url: string; stop: () => void }
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (c: Buffer) => {
-      out += c;
+      out += c.toString('utf8');
       const m = /on (http\S+)/.exec(out);
       if (m) resolve(m[1]!);
     });
@@ -96,8 +96,8 @@ function cli(env: NodeJS.ProcessEnv, args: string[]): Promise<{ ms: number; code
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin/scepter'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c));
-    child.stderr.on('data', (c: Buffer) => (out += c));
+    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
     child.on('error', reject);
     child.on('close', (code) => resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, code, out }));
   });

@@ -94,7 +94,7 @@ export interface Server {
 export async function startServer(name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd: string, url: string, probe: Buffer): Promise<Server> {
   const child = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
+  child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
   let exited = false;
   const gone = new Promise<void>((resolve) => child.on('exit', () => ((exited = true), resolve())));
   const kill = (sig: NodeJS.Signals) => {

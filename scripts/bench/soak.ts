@@ -154,8 +154,12 @@ async function main(): Promise<void> {
     const certHeader = encodeURIComponent(fs.readFileSync(leafPem, 'utf8')); // as nginx's $ssl_client_escaped_cert
 
     const ops: Record<Endpoint, () => Promise<void>> = {
-      enroll: async () => void (await enroll()),
-      challenge: async () => void (await fetchChallenge()),
+      enroll: async () => {
+        await enroll();
+      },
+      challenge: async () => {
+        await fetchChallenge();
+      },
       trust: async () => {
         const r = await request(`${base}/v1/device-trust?user=soak&application=vpn`, { headers: { 'X-SSL-Client-Cert': certHeader } });
         const body = r.status === 200 ? (JSON.parse(r.body.toString()) as { decision?: string; reason?: string }) : {};
@@ -182,7 +186,10 @@ async function main(): Promise<void> {
     let shed = 0;
     const pending = new Set<Promise<void>>();
     const fire = (ep: Endpoint) => {
-      if (inFlight >= 256) return void shed++; // open loop, but never an unbounded pile-up
+      if (inFlight >= 256) {
+        shed++; // open loop, but never an unbounded pile-up
+        return;
+      }
       inFlight++;
       const t0 = performance.now();
       const p = ops[ep]()
@@ -199,7 +206,10 @@ async function main(): Promise<void> {
     const tick = setInterval(() => {
       for (const ep of Object.keys(RATES) as Endpoint[]) {
         credit[ep] += (RATES[ep] * scale) / 10;
-        while (credit[ep] >= 1) (credit[ep]--, fire(ep));
+        while (credit[ep] >= 1) {
+          credit[ep]--;
+          fire(ep);
+        }
       }
     }, 100);
     const sample = async () => {
@@ -211,10 +221,12 @@ async function main(): Promise<void> {
     };
     await sample();
     let sampling = Promise.resolve();
-    const sampler = setInterval(() => (sampling = sampling.then(sample)), SAMPLE_MS);
+    const sampler = setInterval(() => {
+      sampling = sampling.then(sample);
+    }, SAMPLE_MS);
     await new Promise((r) => setTimeout(r, endAt - Date.now()));
     clearInterval(tick);
-    await Promise.all([...pending]);
+    await Promise.all(pending);
     clearInterval(sampler);
     await sampling;
     await sample();

@@ -55,7 +55,7 @@ async function startSimChild(o: Options): Promise<{ url: string; stop: () => voi
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (c: Buffer) => {
-      out += c;
+      out += c.toString('utf8');
       const m = /URL (\S+)/.exec(out);
       if (m) resolve(m[1]!);
     });

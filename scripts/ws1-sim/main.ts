@@ -69,7 +69,7 @@ export function parseFault(spec: string): Ws1SimFault {
 export function parseArgs(argv: string[]): Record<string, string | number | boolean> {
   const out: Record<string, string | number | boolean> = {};
   for (let i = 0; i < argv.length; i++) {
-    let arg = argv[i];
+    let arg: string = argv[i] ?? '';
     let value: string | undefined;
     const eq = arg.indexOf('=');
     if (arg.startsWith('--') && eq > 0) [arg, value] = [arg.slice(0, eq), arg.slice(eq + 1)];

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { formatWs1Date, parseDevice } from '../../src/mdm/workspace-one/ws1-envelope.mapper';
-import { WS1_PLATFORMS, type Ws1DeviceV2, type Ws1DeviceV3 } from '../../src/mdm/workspace-one/ws1-types';
+import { WS1_PLATFORMS, type Ws1DeviceV2, type Ws1DeviceV3, type Ws1Platform } from '../../src/mdm/workspace-one/ws1-types';
 
 /** A device as the simulator stores it. */
 export interface SimDevice {
@@ -32,7 +32,7 @@ export interface GenerateOptions {
   now?: Date;
 }
 
-const MODELS: Record<string, [string, string][]> = {
+const MODELS: Record<Ws1Platform, readonly [string, string][]> = {
   Apple: [
     ['iPhone 15 Pro', '17.5.1'],
     ['iPhone 14', '17.4.1'],
@@ -79,7 +79,12 @@ export function generateInventory(opts: GenerateOptions): SimDevice[] {
     for (let i = 0; i < digits / 2; i += 4) buf.writeUInt32LE((rnd() * 0x100000000) >>> 0, i);
     return buf.toString('hex', 0, digits / 2);
   };
-  const pick = <T>(xs: readonly T[]) => xs[(rnd() * xs.length) | 0];
+  /** one element of a non-empty list */
+  const pick = <T>(xs: readonly T[]): T => {
+    const x = xs[(rnd() * xs.length) | 0];
+    if (x === undefined) throw new Error('pick from an empty list');
+    return x;
+  };
   const now = (opts.now ?? new Date()).getTime();
   const ratio = opts.unenrolledRatio ?? 0.05;
   const out: SimDevice[] = [];
@@ -99,7 +104,7 @@ export function generateInventory(opts: GenerateOptions): SimDevice[] {
                   .replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-')
               : hex(32).toUpperCase(); // WinRT: a GUID without dashes
       let serial = '';
-      for (let k = 0; k < (platform === 'Android' ? 11 : 12); k++) serial += SERIAL_CHARS[(rnd() * SERIAL_CHARS.length) | 0];
+      for (let k = 0; k < (platform === 'Android' ? 11 : 12); k++) serial += SERIAL_CHARS.charAt((rnd() * SERIAL_CHARS.length) | 0);
       const cellular = (platform === 'Apple' || platform === 'Android') && rnd() < 0.6;
       const user = `user${String(id).padStart(6, '0')}`;
       out.push({

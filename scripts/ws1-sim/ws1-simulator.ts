@@ -135,7 +135,7 @@ export async function startWs1Simulator(options: Ws1SimulatorOptions = {}): Prom
 
   function authenticate(req: http.IncomingMessage): Ws1SimAccount | 'token' | undefined {
     const h = req.headers.authorization ?? '';
-    const [scheme, value = ''] = h.split(' ', 2);
+    const [scheme = '', value = ''] = h.split(' ', 2);
     if (scheme.toLowerCase() === 'bearer') return [...tokens].some((t) => safeEqual(t, value)) ? 'token' : undefined;
     if (scheme.toLowerCase() !== 'basic') return undefined;
     const decoded = Buffer.from(value, 'base64').toString('utf8');

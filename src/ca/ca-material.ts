@@ -108,7 +108,7 @@ export function randomSerial(): Buffer {
 }
 
 function spki(key: KeyObject): Buffer {
-  return createPublicKey(key).export({ type: 'spki', format: 'der' }) as Buffer;
+  return createPublicKey(key).export({ type: 'spki', format: 'der' });
 }
 
 async function selfSignedCa(key: KeyObject, o: CaMaterialOptions): Promise<ParsedCertificate> {

@@ -77,7 +77,7 @@ function readSigner(file: string, ca: KeyPairIdentity, passphrase?: string): Key
 
 function signerPem(s: KeyPairIdentity, passphrase?: string): string {
   const key = passphrase ? s.key.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase }) : s.key.export({ type: 'pkcs8', format: 'pem' });
-  return `${key}${pemEncode('CERTIFICATE', s.certificate.der)}`;
+  return `${key.toString()}${pemEncode('CERTIFICATE', s.certificate.der)}`;
 }
 
 async function createSigner(ca: KeyPairIdentity, o: OcspSignerOptions, now: Date): Promise<KeyPairIdentity> {

@@ -50,7 +50,7 @@ export class RevocationView {
   /** First sync (publishes a CRL if none exists), then polls until stop(). */
   async start(): Promise<void> {
     await this.sync();
-    this.timer ??= setInterval(() => this.sync().catch((err) => this.opts.onError(err)), this.opts.pollMs);
+    this.timer ??= setInterval(() => void this.sync().catch((err: unknown) => this.opts.onError(err)), this.opts.pollMs);
     this.timer.unref();
   }
 

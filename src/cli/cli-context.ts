@@ -37,7 +37,7 @@ const CLI_LOG_LEVEL = process.env.SCEPTER_LOG_LEVEL || 'warn';
 
 /** CLI logs go to stderr and only when something is wrong (warn unless set in the environment), so stdout stays parseable. */
 export function cliLogger(config: Config) {
-  return createLogger(CLI_LOG_LEVEL, process.stderr as never, config.logFormat);
+  return createLogger(CLI_LOG_LEVEL, process.stderr, config.logFormat);
 }
 
 /** Prints `value` as JSON with --json, else the human text. */

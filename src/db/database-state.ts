@@ -18,7 +18,7 @@ export interface DatabaseState {
  */
 export async function inspectDatabase(url: string): Promise<DatabaseState> {
   if (dialectOf(url) === 'sqlite' && (url === ':memory:' || !fs.existsSync(url))) return { reachable: false, initialized: false, pending: [] };
-  const ds = new DataSource({ ...dataSourceOptions(url, 1), ...(dialectOf(url) === 'sqlite' ? { enableWAL: false } : {}) } as never);
+  const ds = new DataSource({ ...dataSourceOptions(url, 1), ...(dialectOf(url) === 'sqlite' ? { enableWAL: false } : {}) });
   await ds.initialize();
   try {
     const qr = ds.createQueryRunner();

@@ -17,7 +17,7 @@ import { ws1DeviceEntity, ws1SyncStateEntity } from './entities/ws1-inventory.en
 import { migrationStateEntity } from './entities/migration-state.entity';
 
 /** Every entity, built for one dialect's column types. Later modules add theirs here. */
-export function entitiesFor(dialect: Dialect): EntitySchema<any>[] {
+export function entitiesFor(dialect: Dialect): EntitySchema[] {
   const t = columnTypes(dialect);
   return [
     certificateEntity(t),

@@ -24,8 +24,8 @@ export class IntegrationRepository implements IntegrationStore, GroupStore {
 
   async insertIntegration(i: Integration, audit: AuditRecord): Promise<void> {
     await this.db.transaction(async (m) => {
-      const { groupName, ...rest } = i;
-      void groupName; // new integrations start disabled, without a group
+      // new integrations start disabled, without a group
+      const { groupName: _groupName, ...rest } = i;
       await this.integrations(m).insert({ ...rest, groupId: null });
       await insertAudit(m, audit);
     });
@@ -76,7 +76,7 @@ export class IntegrationRepository implements IntegrationStore, GroupStore {
       const keepPrevious = change.previousUntil !== null && current?.challengePasswordHash;
       await this.updateLive(m, id, {
         challengePasswordHash: change.hash,
-        previousChallengePasswordHash: keepPrevious ? current!.challengePasswordHash : null,
+        previousChallengePasswordHash: keepPrevious ? current.challengePasswordHash : null,
         previousChallengePasswordUntil: keepPrevious ? change.previousUntil : null,
         updatedAt: now,
       });

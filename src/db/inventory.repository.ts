@@ -107,7 +107,7 @@ export class InventoryRepository implements InventoryStore, InventoryReader {
       `WHERE s.integration_id = ? AND d.integration_id = ? AND d.${col} = ?`;
     const sql = `SELECT * FROM (${['udid_norm', 'serial_norm', 'mac_norm', 'imei_norm'].map((c, i) => probe(c, i)).join(' UNION ALL ')}) x ORDER BY rank LIMIT 1`;
     const params = Array.from({ length: 4 }, () => [integrationId, integrationId, id]).flat();
-    const [r] = (await this.db.manager.query(placeholders(this.db.dialect, sql), params)) as Record<string, unknown>[];
+    const [r] = await this.db.manager.query<Record<string, unknown>[]>(placeholders(this.db.dialect, sql), params);
     if (!r) return undefined;
     const device: StoredManagedDevice = {
       udid: String(r.udid),
@@ -126,7 +126,7 @@ export class InventoryRepository implements InventoryStore, InventoryReader {
   async getSyncStatus(integrationId: string): Promise<SyncStatus> {
     // raw: the not-found answer of every device search reads this
     const sql = 'SELECT device_count, last_success_at, last_failure_at, last_failure_message FROM ws1_sync_state WHERE integration_id = ?';
-    const [s] = (await this.db.manager.query(placeholders(this.db.dialect, sql), [integrationId])) as Record<string, unknown>[];
+    const [s] = await this.db.manager.query<Record<string, unknown>[]>(placeholders(this.db.dialect, sql), [integrationId]);
     const status: SyncStatus = { deviceCount: Number(s?.device_count ?? 0) };
     if (s?.last_success_at) status.lastSuccessAt = dbDate(s.last_success_at);
     if (s?.last_failure_at) status.lastFailureAt = dbDate(s.last_failure_at);

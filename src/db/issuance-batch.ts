@@ -70,7 +70,11 @@ export class IssuanceBatcher {
     } else {
       apart.unshift(...together);
     }
-    for (const u of apart) await this.alone(u.r, u.now).then(u.resolve, u.reject);
+    for (const u of apart)
+      await this.alone(u.r, u.now).then(
+        (v) => u.resolve(v),
+        (e: unknown) => u.reject(e),
+      );
   }
 
   private async writeTogether(m: EntityManager, units: Unit[]): Promise<void> {

@@ -182,7 +182,7 @@ export class ListRepository {
         ...these.params,
         this.dp(now),
       ]);
-      const trusted = new Set(valid.map((r) => `${r.device_id}\u0000${r.integration_id}`));
+      const trusted = new Set(valid.map((r) => `${String(r.device_id)}\u0000${String(r.integration_id)}`));
       for (const p of pairs) if (!trusted.has(`${p[0]}\u0000${p[1]}`) && out.push(p) === limit) return out;
       if (found.length < batch) return out;
       from = pairs[pairs.length - 1];

@@ -39,9 +39,7 @@ export class MigrationRepository implements MigrationStore {
       "SELECT serial, device_id, not_after FROM certificates WHERE integration_id = ? AND status <> 'revoked' AND not_after > ? AND device_id IS NOT NULL",
       [integrationId, dateParam(this.db.dialect, now)],
     );
-    const out: LegacyCertificate[] = new Array(rows.length);
-    for (let i = 0; i < rows.length; i++) out[i] = { serial: rows[i]!.serial, deviceId: rows[i]!.device_id, notAfter: dbDate(rows[i]!.not_after) };
-    return out;
+    return rows.map((r): LegacyCertificate => ({ serial: r.serial, deviceId: r.device_id, notAfter: dbDate(r.not_after) }));
   }
 
   async certificateCounts(integrationId: string, now: Date, expiringBefore: Date): Promise<CertificateCounts> {
@@ -88,8 +86,8 @@ export class MigrationRepository implements MigrationStore {
   apply(w: ApplyWrite): Promise<MigrationRecord> {
     return this.step(w, async (m) => {
       if (w.create) {
-        const { groupName, ...row } = w.create.integration;
-        void groupName; // a new integration starts disabled, without a group
+        // a new integration starts disabled, without a group
+        const { groupName: _groupName, ...row } = w.create.integration;
         await m.getRepository('Integration').insert({ ...row, groupId: null });
         await m.getRepository('AppConfigKey').insert({ integrationId: row.id, configKey: w.create.configKey, createdAt: w.now });
       }

@@ -183,17 +183,15 @@ export class RevocationRepository implements RevocationStore {
       if (since === undefined) qb.where("c.status = 'revoked'");
       else qb.where('c.revocation_revision > :since', { since });
       const rows: { serial: string; revoked_at: unknown; reason: number | null; not_after: unknown }[] = await qb.getRawMany();
-      const entries: RevokedEntry[] = new Array(rows.length);
       let lastRaw: unknown;
       let lastDate = new Date(0);
-      for (let i = 0; i < rows.length; i++) {
-        const r = rows[i]!;
+      const entries = rows.map((r): RevokedEntry => {
         if (r.revoked_at !== lastRaw || r.revoked_at instanceof Date) {
           lastRaw = r.revoked_at;
           lastDate = dbDate(r.revoked_at);
         }
-        entries[i] = { serialHex: r.serial, revokedAt: lastDate, reason: reasonOf(r.reason === null ? null : Number(r.reason)), notAfter: dbDate(r.not_after) };
-      }
+        return { serialHex: r.serial, revokedAt: lastDate, reason: reasonOf(r.reason === null ? null : Number(r.reason)), notAfter: dbDate(r.not_after) };
+      });
       return { revision: Number(state?.revision ?? 0), entries };
     });
   }
@@ -238,12 +236,10 @@ export class RevocationRepository implements RevocationStore {
     return this.read(async (m) => {
       const found = new Map<string, IssuedStatus>();
       for (let i = 0; i < serials.length; i += 500) {
-        const rows = await m
-          .getRepository<CertificateRow>('Certificate')
-          .find({
-            where: { serial: In(serials.slice(i, i + 500)) },
-            select: { id: true, serial: true, status: true, revokedAt: true, revocationReason: true },
-          });
+        const rows = await m.getRepository<CertificateRow>('Certificate').find({
+          where: { serial: In(serials.slice(i, i + 500)) },
+          select: { id: true, serial: true, status: true, revokedAt: true, revocationReason: true },
+        });
         for (const r of rows)
           found.set(r.serial, r.status === 'revoked' ? { revokedAt: r.revokedAt, reason: reasonOf(r.revocationReason) } : { revokedAt: null, reason: null });
       }

@@ -3,7 +3,7 @@ import { hashSecret, randomId, randomSecret, secretMatches } from '../admin/secr
 import { Clock } from '../shared/clock';
 import { BadRequestError, ConflictError, NotFoundError } from '../shared/errors';
 import { GroupStore, InTransaction, IntegrationStore } from './integration-ports';
-import { defaultSubjectTemplate, Integration, IntegrationStatus, IOS_CERTS_EOL_NOTICE, isIntegrationStatus, isIntegrationType } from './integration.types';
+import { defaultSubjectTemplate, Integration, IOS_CERTS_EOL_NOTICE, isIntegrationStatus, isIntegrationType } from './integration.types';
 import { integrationView, IntegrationView } from './integration.view';
 import { SubjectTemplate } from './subject-template';
 import { parseExpireUnused, parseGrace, RotationOptions } from './challenge-rotation';
@@ -88,7 +88,7 @@ export class IntegrationService {
     if (status !== 'test-group' && groupName) throw new BadRequestError('a group goes only with status test-group');
     await this.get(id);
     const now = this.clock.now();
-    await this.store.setStatus(id, { status: status as IntegrationStatus, groupName }, now, {
+    await this.store.setStatus(id, { status: status, groupName }, now, {
       actor,
       action: 'integration.status',
       target: id,

@@ -11,8 +11,7 @@ export function deviceItemJson(d: DeviceListItem) {
 }
 
 export function inventoryItemJson(d: InventoryListItem) {
-  const { udidNorm, ...rest } = d;
-  void udidNorm; // the sort key, not shown
+  const { udidNorm: _sortKey, ...rest } = d; // the sort key, not shown
   return rest;
 }
 

@@ -18,7 +18,7 @@ function run(tool: string, args: string[], env: NodeJS.ProcessEnv): Promise<void
   return new Promise((resolve, reject) => {
     let err = '';
     const child = spawn(tool, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
+    child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
     child.once('error', (e: NodeJS.ErrnoException) =>
       reject(
         new BackupError(

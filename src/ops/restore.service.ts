@@ -189,21 +189,21 @@ async function checkDatabase(url: string, caCertFile: string, expected: number |
   try {
     db = await Database.open(url, { migrate: true });
     if (db.dialect === 'sqlite') {
-      const integrity = (await db.dataSource.query('PRAGMA quick_check')) as { quick_check: string }[];
+      const integrity = await db.dataSource.query<{ quick_check: string }[]>('PRAGMA quick_check');
       if (integrity[0]?.quick_check !== 'ok')
         throw new BackupError(`the restored database fails its integrity check: ${String(integrity[0]?.quick_check).slice(0, 200)}`);
       checks.push('database: integrity ok');
     }
     if (await db.dataSource.showMigrations()) throw new BackupError('the restored database still has pending migrations');
     checks.push('database: migrations up to date');
-    const latest = (await db.dataSource.query('SELECT der FROM certificates ORDER BY created_at DESC LIMIT 1')) as { der: Buffer }[];
+    const latest = await db.dataSource.query<{ der: Buffer }[]>('SELECT der FROM certificates ORDER BY created_at DESC LIMIT 1');
     if (latest[0]) {
       const ca = new X509Certificate(fs.readFileSync(caCertFile));
       if (!new X509Certificate(latest[0].der).verify(ca.publicKey))
         throw new BackupError('the certificates in the database were not issued by the CA in this backup');
       checks.push('database: newest certificate verifies under the restored CA');
     }
-    certificates = Number(((await db.dataSource.query('SELECT COUNT(*) AS n FROM certificates')) as { n: number | string }[])[0]!.n);
+    certificates = Number((await db.dataSource.query<{ n: number | string }[]>('SELECT COUNT(*) AS n FROM certificates'))[0]!.n);
   } finally {
     await db?.close();
   }
@@ -218,10 +218,10 @@ async function migrationNames(url: string): Promise<string[]> {
   if (!/^postgres(ql)?:\/\//.test(url)) return (await sqliteFacts(url)).migrations;
   const db = await Database.open(url, { migrate: false });
   try {
-    const t = (await db.dataSource.query(
+    const t = await db.dataSource.query<unknown[]>(
       "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'migrations'",
-    )) as unknown[];
-    return t.length ? ((await db.dataSource.query('SELECT name FROM migrations ORDER BY id')) as { name: string }[]).map((r) => r.name) : [];
+    );
+    return t.length ? (await db.dataSource.query<{ name: string }[]>('SELECT name FROM migrations ORDER BY id')).map((r) => r.name) : [];
   } finally {
     await db.close();
   }
@@ -236,7 +236,7 @@ async function requireEmptyDatabase(url: string): Promise<void> {
     throw new BackupError(`cannot connect to ${hidePassword(url)}: ${(err as Error).message}`);
   }
   try {
-    const r = (await db.dataSource.query('SELECT COUNT(*)::int AS n FROM information_schema.tables WHERE table_schema = current_schema()')) as { n: number }[];
+    const r = await db.dataSource.query<{ n: number }[]>('SELECT COUNT(*)::int AS n FROM information_schema.tables WHERE table_schema = current_schema()');
     if (r[0]!.n > 0) throw new BackupError(`${hidePassword(url)} is not empty; restore into a new, empty database (createdb)`);
   } finally {
     await db.close();

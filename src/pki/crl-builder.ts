@@ -51,12 +51,10 @@ function reasonExtensions(reason: RevocationReason): Buffer | undefined {
  */
 export function encodeRevokedCertificates(entries: readonly CrlEntry[]): Buffer | undefined {
   if (entries.length === 0) return undefined;
-  const parts: Buffer[] = new Array(entries.length);
   // Revocations often share a second (bulk revocation); reuse the encoded time.
   let lastSecond = NaN;
   let lastTime: Buffer = Buffer.alloc(0);
-  for (let i = 0; i < entries.length; i++) {
-    const e = entries[i]!;
+  const parts = entries.map((e) => {
     const second = Math.floor(e.revokedAt.getTime() / 1000);
     if (second !== lastSecond) {
       if (!Number.isFinite(second)) throw new RangeError(`invalid revokedAt for serial ${e.serialHex}`);
@@ -65,8 +63,8 @@ export function encodeRevokedCertificates(entries: readonly CrlEntry[]): Buffer 
     }
     const ext = reasonExtensions(e.reason);
     const serial = derIntegerFromHex(e.serialHex);
-    parts[i] = ext ? derSequence(serial, lastTime, ext) : derSequence(serial, lastTime);
-  }
+    return ext ? derSequence(serial, lastTime, ext) : derSequence(serial, lastTime);
+  });
   return tlvOf(TAG.sequence, parts);
 }
 

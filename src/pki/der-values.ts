@@ -223,7 +223,7 @@ function reencode(el: DerElement, sortSets: boolean): Buffer {
   const parts = children.map((c) => reencode(c, sortSets));
   let same = !el.indefinite && parts.every((p, i) => p === children[i]!.raw) && el.raw.length === minimalHeaderLength(el.value.length) + el.value.length;
   if (sortSets && el.tag === 0x31) {
-    const sorted = [...parts].sort(Buffer.compare);
+    const sorted = [...parts].sort((a, b) => Buffer.compare(a, b));
     same &&= sorted.every((p, i) => p === parts[i]);
     return same ? el.raw : tlvOf(el.tag, sorted);
   }

@@ -54,7 +54,10 @@ export function tlvOf(tag: number, parts: readonly Uint8Array[]): Buffer {
  * zero padding allows either way.
  */
 export function derSetOf(parts: readonly Uint8Array[], tag: number = TAG.set): Buffer {
-  return tlvOf(tag, [...parts].sort(Buffer.compare));
+  return tlvOf(
+    tag,
+    [...parts].sort((a, b) => Buffer.compare(a, b)),
+  );
 }
 
 export const derSequence = (...parts: Uint8Array[]): Buffer => tlv(TAG.sequence, ...parts);

@@ -47,14 +47,14 @@ export function decodePkiMessage(der: Uint8Array): PkiMessage {
   const status = stringValue(attrs.get(OID.scepPkiStatus));
   const fail = stringValue(attrs.get(OID.scepFailInfo));
   return {
-    messageType: Number(typeText) as MessageType,
+    messageType: Number(typeText),
     transactionId,
     senderNonce: senderNonce ?? Buffer.alloc(0),
     signerCertificate: sd.signer.certificate,
     digest: sd.signer.digest,
     envelope: sd.content?.length ? sd.content : undefined,
-    pkiStatus: status === undefined ? undefined : (Number(status) as PkiStatus),
-    failInfo: fail === undefined ? undefined : (Number(fail) as FailInfo),
+    pkiStatus: status === undefined ? undefined : Number(status),
+    failInfo: fail === undefined ? undefined : Number(fail),
     recipientNonce: octetValue(attrs.get(OID.scepRecipientNonce)),
     failInfoText: stringValue(attrs.get(OID.scepFailInfoText)),
     verify: () => sd.verify(),

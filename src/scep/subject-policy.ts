@@ -146,7 +146,7 @@ function attributeText(spec: AttributeSpec, attr: RawNameAttribute): string {
   // C0 controls (NUL, CR, LF...), DEL and C1 controls: they forge lines and truncate C strings
   if (/[\u0000-\u001f\u007f-\u009f]/.test(text)) refuse(`${spec.name} contains control characters`);
   if (attr.tag === PRINTABLE && !/^[A-Za-z0-9 '()+,\-./:=?]*$/.test(text)) refuse(`${spec.name} holds characters outside PrintableString`);
-  const length = [...text].length;
+  const length = Array.from(text).length; // characters (code points), not UTF-16 units
   if (length === 0) refuse(`${spec.name} is empty`);
   if (spec.exact !== undefined && (length !== spec.exact || !/^[A-Za-z]+$/.test(text))) refuse(`${spec.name} must be ${spec.exact} letters`);
   if (length > spec.max) refuse(`${spec.name} is longer than ${spec.max} characters`);

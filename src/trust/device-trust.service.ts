@@ -50,8 +50,7 @@ export class DeviceTrustService {
       else {
         const v = await this.evaluator.byCertificate(r.certificate, user, now);
         if (v.recognised && v.serial) this.lastSeen.seen(v.serial, now);
-        const { recognised, ...rest } = v;
-        void recognised;
+        const { recognised: _recognised, ...rest } = v;
         verdict = rest;
       }
     }

@@ -33,7 +33,7 @@ export class TrustSnapshot {
 
   async start(): Promise<void> {
     await this.refresh();
-    this.timer ??= setInterval(() => this.refresh().catch((err) => this.opts.onError(err)), this.opts.pollMs);
+    this.timer ??= setInterval(() => void this.refresh().catch((err: unknown) => this.opts.onError(err)), this.opts.pollMs);
     this.timer.unref();
   }
 

@@ -79,8 +79,8 @@ describe(`fuzz: SCEP PKIOperation (${RUNS} inputs, seed ${SEED})`, function () {
     const cas = await server.client.getCaCertificates();
     const [key] = await pooledKeys(1);
     const subject = buildName([{ type: 'CN', value: 'inner' }]);
-    const signer = await selfSignedFor(key!, subject);
-    const csr = await buildCsr({ subject, key: key!, challengePassword: TEST_CHALLENGE });
+    const signer = await selfSignedFor(key, subject);
+    const csr = await buildCsr({ subject, key: key, challengePassword: TEST_CHALLENGE });
     const ias = derSequence(cas.ca.subjectDer, derIntegerFromBigInt(12345n));
     const inner = fc.sample(fc.tuple(fc.constantFrom(17, 19, 20, 21, 22, 3, 99), mutatedInputs([csr, ias])), { numRuns: INNER_RUNS, seed: SEED + 1 });
     const cipher = contentCipherByOid(OID.aes128Cbc)!;
@@ -94,7 +94,7 @@ describe(`fuzz: SCEP PKIOperation (${RUNS} inputs, seed ${SEED})`, function () {
         cipher,
         digest: 'sha256',
         signerCert: signer,
-        signerKey: key!,
+        signerKey: key,
       });
       cases.push({ method: 'POST', path: '/scep?operation=PKIOperation', body: m.der, headers: { 'Content-Type': 'application/x-pki-message' } });
     }

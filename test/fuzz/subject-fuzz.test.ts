@@ -57,7 +57,7 @@ function violation(subjectDer: Buffer, allowed: Set<string>, needCn: boolean): s
     if (/[\u0000-\u001f\u007f-\u009f]/.test(text)) return 'control character';
     if (tag === 0x13 && !/^[A-Za-z0-9 '()+,\-./:=?]+$/.test(text)) return 'PrintableString charset';
     if (tag === 0x16 && /[^\x20-\x7e]/.test(text)) return 'IA5String charset';
-    const length = [...text].length;
+    const length = Array.from(text).length; // characters (code points)
     if (length === 0 || length > RULES[oid].max) return `attribute ${oid} of length ${length}`;
     if (oid === ATTR.C && !/^[A-Za-z]{2}$/.test(text)) return 'C not two letters';
     if (oid === ATTR.CN) cns++;
@@ -147,7 +147,7 @@ describe(`fuzz: hostile CSR subjects (${RUNS} + ${INTEGRATION_RUNS} inputs, seed
         while (next < subjects.length) {
           const i = next++;
           const s = subjects[i]!;
-          const r = await sendRawPkcsReq(scepUrl, cas, s, key!, TEST_CHALLENGE, `subject-fuzz-${i}`);
+          const r = await sendRawPkcsReq(scepUrl, cas, s, key, TEST_CHALLENGE, `subject-fuzz-${i}`);
           if (r.status === PkiStatus.SUCCESS) issued++;
           const p = check(r, s, allowed, true);
           if (p) problems.push(`${p}: ${s.toString('hex')}`);
@@ -182,7 +182,7 @@ describe(`fuzz: hostile CSR subjects (${RUNS} + ${INTEGRATION_RUNS} inputs, seed
     const problems: string[] = [];
     let issued = 0;
     for (const [i, s] of subjects.entries()) {
-      const r = await sendRawPkcsReq(url, cas, s, key!, await fetchChallenge(server, integ), `integration-fuzz-${i}`);
+      const r = await sendRawPkcsReq(url, cas, s, key, await fetchChallenge(server, integ), `integration-fuzz-${i}`);
       if (r.status === PkiStatus.SUCCESS) issued++;
       const p = check(r, s, allowed, true);
       if (p) problems.push(`${p}: ${s.toString('hex')}`);

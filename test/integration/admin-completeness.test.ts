@@ -14,7 +14,7 @@ describe('admin completeness: undoing group, integration and policy changes; mig
       headers: { Authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
-    return { status: res.status, body: (await res.json()) as any };
+    return { status: res.status, body: await res.json() };
   };
   const audit = async (action: string) =>
     (await server.app.services.audit.list({ action, limit: 100 })).map((e) => ({ target: e.target, details: e.details, who: e.who }));

@@ -7,6 +7,7 @@ import { rawQuery } from '../../src/db/raw-sql';
 import { createTestDatabase, postgresAvailable } from '../support/postgres';
 import { startTestServer, TestServer } from '../support/test-server';
 import { createCertIntegration, issueForDevice, scratch, TEST_ACTOR } from './revocation-support';
+import { byString } from '../support/items';
 
 const BIN = path.resolve(__dirname, '../../../bin/scepter');
 const DAY = 86_400_000;
@@ -43,8 +44,8 @@ function cli(server: TestServer, args: string[]): Promise<{ code: number | null;
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c));
-    child.stderr.on('data', (c: Buffer) => (stderr += c));
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
@@ -209,11 +210,11 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       );
       const byDevice = await walk('certificates', 'device=bulk-01', 4);
       expect(serials(byDevice)).to.deep.equal(expect_((r) => r.deviceId.startsWith('bulk-01')));
-      expect(byDevice.map((c) => c.deviceId)).to.deep.equal([...byDevice.map((c) => c.deviceId)].sort());
+      expect(byDevice.map((c) => c.deviceId)).to.deep.equal(byDevice.map((c) => c.deviceId).sort(byString));
       const before = new Date(now + 10 * DAY).toISOString();
       expect(serials(await walk('certificates', `expiringBefore=${before}`, 9))).to.deep.equal(expect_((r) => r.notAfter.getTime() < now + 10 * DAY));
       const udid = await walk('certificates', 'device=UDID-', 2);
-      expect(udid.map((c) => c.serial).sort()).to.deep.equal(Object.values(real).sort());
+      expect(udid.map((c) => c.serial).sort(byString)).to.deep.equal(Object.values(real).sort(byString));
     });
 
     it('devices: counts, latest serial, trust, last seen; filters and paging', async () => {

@@ -136,7 +136,7 @@ describe('DER output: every kind of message the server emits is strict DER', fun
       });
 
       it('CertRep FAILURE (wrong challenge) with failInfo and failInfoText', async () => {
-        const key = (await pooledKeys(2))[1]!;
+        const key = (await pooledKeys(2))[1];
         const cas = await server.client.getCaCertificates();
         const req = await server.client.preparePkcsReq({ cas, subject: [{ type: 'CN', value: 'der-refused' }], challenge: 'wrong', key });
         const body = Buffer.from(await (await server.client.send(req.der)).arrayBuffer());
@@ -168,7 +168,7 @@ describe('DER output: every kind of message the server emits is strict DER', fun
       });
 
       it('OCSP good, revoked, unknown, a mixed answer and malformedRequest', async () => {
-        const key = (await pooledKeys(3))[2]!;
+        const key = (await pooledKeys(3))[2];
         const good = await issue(server, files.dir, `der-good-${ra}`, key);
         const req = (name: string, args: string[]) => ossl(['ocsp', '-issuer', server.caPemFile, ...args, '-reqout', files.file(name)]);
         await req('good.req', ['-cert', good.pem]);
@@ -201,7 +201,7 @@ describe('DER output: every kind of message the server emits is strict DER', fun
       });
 
       it('answers a request that is BER through and through (as Apple sends) with DER', async () => {
-        const key = (await pooledKeys(4))[3]!;
+        const key = (await pooledKeys(4))[3];
         const cas = await server.client.getCaCertificates();
         // the subject's strings arrive chunked by toBer below: the certificate carries them as DER
         const org = tlv(0x31, derSequence(derOid('2.5.4.10'), tlv(0x0c, Buffer.from('BER Inc'))));

@@ -183,7 +183,7 @@ describe('scepter CLI: integrations, groups, keys, audit (beside a running serve
     // what iOS would send with this profile
     const [key] = await pooledKeys(2);
     const client = server.scepClient(created.id);
-    const subject = (c.Subject as [string, string][][]).map(([[type, value]]) => ({ type: type!, value: value! }));
+    const subject = (c.Subject as [[string, string]][]).map(([[type, value]]) => ({ type, value }));
     const r = await client.enroll({ cas: await client.getCaCertificates(), subject, challenge: c.Challenge, key, transactionId: 'profile-1' });
     expect(r.status).to.equal(PkiStatus.SUCCESS);
     expect(r.certificate!.subject).to.equal(`OU=${created.id},CN=PROFILE-UDID-000000000001`);

@@ -50,7 +50,7 @@ export async function startIntegrationServer(env: Record<string, string> = {}, d
     clock,
     scepClient: (id) => new ScepClient(`${server.url}/scep/${id}`),
     sibling: () => startIntegrationServer(env, server.dir),
-    stop: server.stop,
+    stop: () => server.stop(),
     // a sibling (given `dir`) leaves the files of the server it shares them with
     destroy: async () => {
       await server.stop();

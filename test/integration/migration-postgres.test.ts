@@ -50,7 +50,7 @@ describe('PostgreSQL: a migration through the service, and racing steps', functi
     await (await svc.apply(legacy, { ...opts(), ws1 })).execute();
     expect((await (await svc.verify(legacy, opts())).execute()).readiness).to.include({ source: 'ws1-sync', ready: 3 });
     const [x, y] = await Promise.all([svc.cutover(legacy, { ...opts(), minReady: 70 }), svc.cutover(legacy, { ...opts(), minReady: 70 })]);
-    const results = await Promise.allSettled([x!.execute(), y!.execute()]);
+    const results = await Promise.allSettled([x.execute(), y.execute()]);
     expect(results.map((r) => r.status).sort()).to.deep.equal(['fulfilled', 'rejected']);
     expect((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason).to.be.instanceOf(MigrationConflictError);
     const audits = (await server.app.services.audit.list({ limit: 1000, action: 'migration.cutover' })).filter((e) => e.target === legacy);
@@ -66,7 +66,7 @@ describe('PostgreSQL: a migration through the service, and racing steps', functi
     await (await svc.cutover(legacy, { ...opts(), minReady: 70 })).execute();
     const before = await snapshot(server);
     const [x, y] = await Promise.all([svc.finalize(legacy, { ...opts(), graceDays: 0 }), svc.finalize(legacy, { ...opts(), graceDays: 0 })]);
-    const results = await Promise.allSettled([x!.execute(), y!.execute()]);
+    const results = await Promise.allSettled([x.execute(), y.execute()]);
     expect(results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<{ revoked?: number }>).value.revoked)).to.deep.equal([4]);
     expect(await snapshot(server)).to.not.equal(before);
     const [row] = await server.app.services.db.manager.query("SELECT COUNT(*) AS n FROM certificates WHERE integration_id = $1 AND status = 'revoked'", [

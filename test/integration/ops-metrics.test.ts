@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { PkiStatus } from '../../src/scep/scep-types';
-import { startTestServer, TestServer, TEST_CHALLENGE } from '../support/test-server';
+import { startTestServer, TestServer } from '../support/test-server';
 import { pooledKeys } from '../support/keys';
 import { parsePromText, Sample, sumOf } from '../support/prom-text';
 import { issue, ocspQuery, scratch } from './revocation-support';

@@ -153,10 +153,10 @@ describe('revocation: CLI, admin API, devices and integrations', function () {
   describe('admin API', () => {
     let admin: string;
     let readOnly: string;
-    const api = (p: string, key: string, init: RequestInit = {}) =>
+    const api = (p: string, key: string, init: Omit<RequestInit, 'headers'> & { headers?: Record<string, string> } = {}) =>
       fetch(`${server.url}/admin/v1${p}`, {
         ...init,
-        headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json', ...(init.headers ?? {}) },
+        headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json', ...init.headers },
       });
 
     before(async () => {

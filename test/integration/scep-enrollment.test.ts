@@ -1,7 +1,6 @@
 import { expect } from 'chai';
-import { KeyObject } from 'node:crypto';
 import { startTestServer, TestServer, TEST_CHALLENGE } from '../support/test-server';
-import { pooledKeys } from '../support/keys';
+import { pooledKeys, type Keys } from '../support/keys';
 import { openssl, tempFile } from '../support/openssl-cli';
 import { OID } from '../../src/pki/oids';
 import { pemEncode } from '../../src/pki/der';
@@ -16,7 +15,7 @@ import { derSequence, derUnsignedInteger } from '../../src/pki/der-writer';
 describe('SCEP enrollment over HTTP (real server, real SQLite)', function () {
   let server: TestServer;
   let cas: CaCertificates;
-  let keys: KeyObject[];
+  let keys: Keys<8>;
 
   before(async () => {
     // a renewal window as long as the validity: a fresh certificate may renew (see test/security/ for the bounds)
@@ -154,7 +153,7 @@ describe('SCEP enrollment over HTTP (real server, real SQLite)', function () {
         cipher: contentCipherByOid(OID.aes128Cbc)!,
         digest: 'sha256',
         signerCert: signer.certificate,
-        signerKey: keys[6]!,
+        signerKey: keys[6],
       });
       const res = await server.client.send(m.der);
       return openCertRep(Buffer.from(await res.arrayBuffer()), signer);
@@ -167,7 +166,7 @@ describe('SCEP enrollment over HTTP (real server, real SQLite)', function () {
 
     const getCert = (serial: Uint8Array) => derSequence(cas.ca.subjectDer, derUnsignedInteger(serial));
     // GetCert: signed by the certificate it asks for (its holder)
-    const holder = { certificate: issued.certificate!, key: keys[6]! };
+    const holder = { certificate: issued.certificate!, key: keys[6] };
     const got = await send(MessageType.GetCert, new Uint8Array(getCert(Buffer.from(issued.certificate!.serialHex, 'hex'))), 'getcert-1', holder);
     expect(got.message.pkiStatus).to.equal(PkiStatus.SUCCESS);
     expect(got.certificates[0]!.der.equals(issued.certificate!.der)).to.equal(true);
@@ -207,7 +206,7 @@ describe('SCEP enrollment over HTTP (real server, real SQLite)', function () {
     });
     it('a message whose signature does not verify: badMessageCheck', async () => {
       const signer = (await server.client.preparePkcsReq({ cas, subject: subject('sig'), key: keys[0] })).requester.certificate;
-      const csr = await buildCsr({ subject: buildName(subject('sig')), key: keys[0]!, challengePassword: TEST_CHALLENGE });
+      const csr = await buildCsr({ subject: buildName(subject('sig')), key: keys[0], challengePassword: TEST_CHALLENGE });
       // signed with another key than the one in the embedded signer certificate
       const m = await buildPkiMessage({
         messageType: MessageType.PKCSReq,
@@ -217,11 +216,11 @@ describe('SCEP enrollment over HTTP (real server, real SQLite)', function () {
         cipher: contentCipherByOid(OID.aes128Cbc)!,
         digest: 'sha256',
         signerCert: signer,
-        signerKey: keys[7]!,
+        signerKey: keys[7],
       });
       const res = await server.client.send(m.der);
       expect(res.status).to.equal(200);
-      const rep = await openCertRep(Buffer.from(await res.arrayBuffer()), { certificate: signer, key: keys[0]! });
+      const rep = await openCertRep(Buffer.from(await res.arrayBuffer()), { certificate: signer, key: keys[0] });
       expect([rep.message.pkiStatus, rep.message.failInfo, rep.signatureValid]).to.deep.equal([PkiStatus.FAILURE, FailInfo.badMessageCheck, true]);
     });
     it('RenewalReq signed by a certificate we did not issue: badCertId', async () => {
@@ -237,7 +236,7 @@ describe('SCEP enrollment over HTTP (real server, real SQLite)', function () {
       subject: subject('renew'),
       key: keys[1],
       messageType: MessageType.RenewalReq,
-      signer: { certificate: first.certificate!, key: keys[0]! },
+      signer: { certificate: first.certificate!, key: keys[0] },
       transactionId: 'renew-2',
     });
     expect(renewed.status).to.equal(PkiStatus.SUCCESS);

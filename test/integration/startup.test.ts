@@ -19,7 +19,7 @@ describe('start-up, configuration and CA material', function () {
       ['SCEPTER_PUBLIC_URL', 'not a url'],
       ['SCEPTER_CERT_VALIDITY_DAYS', '-1'],
       ['SCEPTER_DATABASE_POOL_SIZE', '0'],
-    ]) {
+    ] as const) {
       const r = spawnSync(process.execPath, [SERVER], { env: { ...process.env, [name]: value }, encoding: 'utf8', timeout: 20_000 });
       expect(r.status, `${name}=${value}`).to.equal(2);
       const lines = r.stderr.trim().split('\n');

@@ -40,7 +40,7 @@ describe('device trust: identifiers, proxy header, authentication log, CLI and a
     integId = integ.id;
     await services().integrations.setStatus(integ.id, 'all', undefined, TEST_ACTOR);
     const [key] = await pooledKeys(1);
-    device = await enrollDevice(server, integ, 'UDID-ADMIN-1', key!);
+    device = await enrollDevice(server, integ, 'UDID-ADMIN-1', key);
     await services().trustPolicy.set('require-trusted', undefined, TEST_ACTOR);
     await settle();
   });

@@ -142,7 +142,7 @@ describe('device trust over mTLS (real server, certificates issued through SCEP)
     const other = await createIosCerts(server, 'to be deleted');
     await server.app.services.integrations.setStatus(other.id, 'all', undefined, TEST_ACTOR);
     const [key] = await pooledKeys(1);
-    const doomed = await enrollDevice(server, other, 'UDID-DOOMED', key!);
+    const doomed = await enrollDevice(server, other, 'UDID-DOOMED', key);
     await settle();
     expect((await check('user=alice', doomed)).body).to.include({ trusted: true, integration: other.id });
     // require-trusted is in force and the integration is active: deleting it needs --force

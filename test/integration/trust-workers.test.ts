@@ -29,7 +29,7 @@ describe('device trust with SCEPTER_WORKERS=2 (node:cluster)', function () {
     const integ = await createIosCerts(seed);
     await seed.app.services.integrations.setStatus(integ.id, 'all', undefined, TEST_ACTOR);
     await seed.app.services.trustPolicy.set('require-trusted', undefined, TEST_ACTOR);
-    device = await enrollDevice(seed, integ, 'UDID-WORKERS-1', (await pooledKeys(1))[0]!);
+    device = await enrollDevice(seed, integ, 'UDID-WORKERS-1', (await pooledKeys(1))[0]);
     caPem = pemEncode('CERTIFICATE', seed.app.services.authority.caCertificate.der);
     await seed.stop();
     tlsPort = await freePort();

@@ -131,7 +131,7 @@ for (const dialect of ['sqlite', 'postgres'] as const)
     it('two concurrent syncs of one integration: one runs, the other gets 409 busy', async () => {
       sim.setLatency(300);
       const [a, b] = await Promise.all([sync(), sync()]);
-      const statuses = [a.status, b.status].sort();
+      const statuses = [a.status, b.status].sort((x, y) => x - y);
       expect(statuses).to.deep.equal([200, 409]);
       const busy = a.status === 409 ? a : b;
       expect(busy.body.message).to.contain('already running');

@@ -10,6 +10,7 @@ import * as openssl from '../support/openssl';
 import { makeTempDir, removeDir, run } from '../support/proc';
 import { runScepclient } from '../support/scepclient';
 import { startScepserver, type Scepserver } from '../support/scepserver';
+import { single } from '../support/items';
 
 function isAlive(pid: number): boolean {
   try {
@@ -151,8 +152,7 @@ describe('interop harness: certmonger against the capture server', function () {
     const r = await cm.request({ caName: 'capture-ca', id: 'harness-cm-2', cn: 'harness-cm-2', challenge: 'harness-pw-2', timeoutSec: 20 });
     // the capture server answers 500 once it has the request
     expect(r.status).to.equal('CA_UNREACHABLE');
-    expect(srv.captures).to.have.length(1);
-    const cap = srv.captures[0];
+    const cap = single(srv.captures, 'captures');
     expect(cap.method).to.equal('GET');
     expect(cap.urlLength).to.be.greaterThan(3000);
     const text = (await run('openssl', ['cms', '-inform', 'DER', '-in', cap.file, '-cmsout', '-print'])).stdout;
@@ -168,8 +168,7 @@ describe('interop harness: certmonger against the capture server', function () {
     await cm.addCa('capture-ra', srv.url);
     const r = await cm.request({ caName: 'capture-ra', id: 'harness-cm-3', cn: 'harness-cm-3', challenge: 'harness-pw-3', timeoutSec: 20 });
     expect(r.status).to.equal('CA_UNREACHABLE');
-    expect(srv.captures).to.have.length(1);
-    const csr = await decryptCsr(srv.captures[0].file, 'ra-encrypt');
+    const csr = await decryptCsr(single(srv.captures, 'captures').file, 'ra-encrypt');
     expect(csr).to.match(/challengePassword\s*:harness-pw-3/);
   });
 });
@@ -183,10 +182,10 @@ describe('interop harness: capture server with scepclient, and openssl helpers',
     try {
       const r = await runScepclient({ url: srv.url, challenge: 'harness-pw-4', cn: 'harness-device-4', timeoutMs: 20_000 });
       expect(r.ok).to.equal(false);
-      expect(srv.captures).to.have.length(1);
-      expect(srv.captures[0].method).to.equal('POST');
+      const cap = single(srv.captures, 'captures');
+      expect(cap.method).to.equal('POST');
       // DES-CBC: openssl needs the legacy provider to open it, so only check the outer layer
-      const v = await run('openssl', ['cms', '-verify', '-inform', 'DER', '-in', srv.captures[0].file, '-noverify', '-out', '/dev/null']);
+      const v = await run('openssl', ['cms', '-verify', '-inform', 'DER', '-in', cap.file, '-noverify', '-out', '/dev/null']);
       expect(v.exitCode, v.stderr).to.equal(0);
     } finally {
       await srv.close();

@@ -20,7 +20,7 @@ describe('revocation interop: scepclient-enrolled certificates, openssl CRL and 
     const r = await runScepclient({ url, challenge, cn, ou });
     expect(r.ok, `${r.stdout}${r.stderr}`).to.equal(true);
     const cert = ParsedCertificate.fromDer(pemDecode(r.certPem!, 'CERTIFICATE'));
-    return { pem: files.file(`${cn}.pem`, r.certPem!), serial: cert.serialHex };
+    return { pem: files.file(`${cn}.pem`, r.certPem), serial: cert.serialHex };
   }
 
   async function crlPem(): Promise<string> {

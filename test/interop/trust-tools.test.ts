@@ -33,7 +33,7 @@ describe('device trust with real TLS clients and an nginx proxy', function () {
     await s.integrations.setStatus(integ.id, 'all', undefined, TEST_ACTOR);
     await s.trustPolicy.set('require-trusted', undefined, TEST_ACTOR);
     const [key] = await pooledKeys(1);
-    device = await enrollDevice(server, integ, 'UDID-TOOLS-1', key!);
+    device = await enrollDevice(server, integ, 'UDID-TOOLS-1', key);
     dir = makeTempDir('scepter-trust-tools');
     fs.writeFileSync(f('ca.pem'), pemEncode('CERTIFICATE', s.authority.caCertificate.der));
     fs.writeFileSync(f('device.pem'), device.certPem);

@@ -5,6 +5,7 @@ import { Ws1Client } from '../../src/mdm/workspace-one/ws1-client';
 import { Ws1RateLimitError, Ws1ServerError } from '../../src/mdm/workspace-one/ws1-errors';
 import { startWs1Simulator, type Ws1Simulator } from '../../scripts/ws1-sim/ws1-simulator';
 import { FAST_RETRY, settingsFor } from './ws1-test-support';
+import { item, single } from '../support/items';
 
 describe('WS1 device sync', () => {
   let sim: Ws1Simulator;
@@ -108,7 +109,9 @@ describe('WS1 device sync', () => {
 
   it('drops a device removed from WS1 (or unenrolled) at the next sync', async () => {
     await syncDevices({ client, platform: 'Apple', store, integrationId: INT });
-    const [gone, wiped] = enrolledApple();
+    const apple = enrolledApple();
+    const gone = item(apple, 0);
+    const wiped = item(apple, 1);
     expect(await store.findByIdentifier(INT, gone.udid)).to.not.equal(undefined);
     sim.removeDevices([gone.udid]);
     sim.setEnrollmentStatus(wiped.udid, 'Unenrolled');
@@ -118,7 +121,7 @@ describe('WS1 device sync', () => {
     expect(r).to.include({ ok: true, fetched: 1234 });
     expect(await store.findByIdentifier(INT, gone.udid)).to.equal(undefined);
     expect(await store.findByIdentifier(INT, wiped.serialNumber)).to.equal(undefined);
-    expect((await store.findByIdentifier(INT, 'newserial001'))?.udid).to.equal(added[0].udid);
+    expect((await store.findByIdentifier(INT, 'newserial001'))?.udid).to.equal(single(added).udid);
     expect(store.list(INT)).to.have.length(enrolledApple().length);
   });
 

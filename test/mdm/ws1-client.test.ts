@@ -6,6 +6,7 @@ import { normalizeBaseUrl } from '../../src/mdm/workspace-one/ws1-settings';
 import type { Ws1DevicePage } from '../../src/mdm/workspace-one/ws1-types';
 import { startWs1Simulator, type Ws1Simulator } from '../../scripts/ws1-sim/ws1-simulator';
 import { FAST_RETRY, settingsFor } from './ws1-test-support';
+import { item, single } from '../support/items';
 
 async function collect(it: AsyncIterable<Ws1DevicePage>): Promise<Ws1DevicePage[]> {
   const pages: Ws1DevicePage[] = [];
@@ -57,7 +58,7 @@ describe('WS1 client against the simulator', () => {
     expect(sim.stats.searchRequests - before).to.equal(3); // stops at Total, no trailing 204 probe
     const udids = new Set(pages.flatMap((p) => p.devices.map((d) => d.udid)));
     expect(udids.size).to.equal(1234);
-    const d = pages[0].devices[0];
+    const d = item(item(pages, 0).devices, 0);
     expect(d.udid).to.match(/^[0-9a-f]{40}$/);
     expect(d.platform).to.equal('Apple');
     expect(d.lastSeen).to.be.instanceOf(Date);
@@ -72,14 +73,15 @@ describe('WS1 client against the simulator', () => {
   for (const apiVersion of [1, 3] as const) {
     it(`parses the v${apiVersion} envelope`, async () => {
       const pages = await collect(client(settingsFor(sim, { apiVersion })).searchDevices('Android'));
-      expect(pages).to.have.length(1);
-      expect(pages[0]).to.include({ page: 0, total: 7 });
+      const page = single(pages, 'pages');
+      expect(page).to.include({ page: 0, total: 7 });
       const expected = sim.devices.search('Android');
-      expect(pages[0].devices.map((d) => d.udid)).to.deep.equal(expected.map((d) => d.udid));
-      const first = pages[0].devices[0];
-      expect(first).to.include({ serialNumber: expected[0].serialNumber, userName: expected[0].userName, enrollmentStatus: expected[0].enrollmentStatus });
+      expect(page.devices.map((d) => d.udid)).to.deep.equal(expected.map((d) => d.udid));
+      const first = item(page.devices, 0);
+      const want = item(expected, 0);
+      expect(first).to.include({ serialNumber: want.serialNumber, userName: want.userName, enrollmentStatus: want.enrollmentStatus });
       // LastSeen comes without a zone and means UTC; milliseconds survive the round trip.
-      expect(first.lastSeen?.getTime()).to.equal(expected[0].lastSeen.getTime());
+      expect(first.lastSeen?.getTime()).to.equal(want.lastSeen.getTime());
     });
   }
 
@@ -136,7 +138,7 @@ describe('WS1 client against the simulator', () => {
 
     const c = client(settingsFor(sim));
     expect(await c.findDevice('Udid', 'no-such-device')).to.equal(undefined);
-    const known = sim.devices.search('WinRT')[1];
+    const known = item(sim.devices.search('WinRT'), 1);
     expect((await c.findDevice('Serialnumber', known.serialNumber.toLowerCase()))?.udid).to.equal(known.udid);
   });
 

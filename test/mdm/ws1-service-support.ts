@@ -30,8 +30,8 @@ export function cli(server: TestServer, args: string[], opts: { input?: string; 
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c));
-    child.stderr.on('data', (c: Buffer) => (stderr += c));
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
     child.stdin.on('error', () => undefined); // EPIPE when the CLI exits before reading its input
@@ -56,7 +56,7 @@ export function capturingLogger(): { logger: ReturnType<typeof createLogger>; te
       done();
     },
   });
-  return { logger: createLogger('debug', sink as never), text: () => lines.join('') };
+  return { logger: createLogger('debug', sink), text: () => lines.join('') };
 }
 
 /** Writes secrets to files (mode 0600) for --ws1-password-file / --ws1-api-key-file. */

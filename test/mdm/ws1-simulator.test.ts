@@ -8,6 +8,7 @@ import { parseArgs } from '../../scripts/ws1-sim/main';
 import { generateInventory } from '../../scripts/ws1-sim/ws1-sim-inventory';
 import { startWs1Simulator } from '../../scripts/ws1-sim/ws1-simulator';
 import { settingsFor } from './ws1-test-support';
+import { item, single } from '../support/items';
 
 function luhnOk(digits: string): boolean {
   let sum = 0;
@@ -24,7 +25,7 @@ describe('WS1 simulator', () => {
     const a = generateInventory({ perPlatform: 50, seed: 9, now });
     const b = generateInventory({ perPlatform: 50, seed: 9, now });
     expect(a.map((d) => d.udid)).to.deep.equal(b.map((d) => d.udid));
-    expect(generateInventory({ perPlatform: 50, seed: 10, now })[0].udid).to.not.equal(a[0].udid);
+    expect(item(generateInventory({ perPlatform: 50, seed: 10, now }), 0).udid).to.not.equal(item(a, 0).udid);
     const of = (p: string) => a.filter((d) => d.platform === p);
     expect(of('Apple').every((d) => /^[0-9a-f]{40}$/.test(d.udid))).to.equal(true);
     expect(of('AppleOsX').every((d) => /^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$/.test(d.udid))).to.equal(true);
@@ -90,7 +91,7 @@ describe('WS1 simulator', () => {
     const sim = await startWs1Simulator({ inventoryFile: file });
     try {
       expect(sim.devices.size).to.equal(2);
-      const [apple] = sim.devices.search('Apple');
+      const apple = single(sim.devices.search('Apple'));
       expect(apple).to.include({ id: 7, udid: 'ABC', serialNumber: 'S1' });
       expect(apple.lastSeen.toISOString()).to.equal('2024-06-01T10:00:00.000Z');
       expect(sim.devices.search('Android')[0]).to.include({ udid: 'DEF', enrollmentStatus: 'Unenrolled' });

@@ -93,7 +93,7 @@ describe('crash safety: SIGKILL of one of two instances on PostgreSQL during enr
     expect(await direct.getCaCaps()).to.include('POSTPKIOperation');
     const fresh = await direct.enroll({
       cas,
-      key: keys[0]!,
+      key: keys[0],
       challenge: TEST_CHALLENGE,
       transactionId: 'pgcrash-after',
       subject: [{ type: 'CN', value: 'pgcrash-after' }],

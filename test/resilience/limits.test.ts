@@ -64,20 +64,20 @@ describe('resilience: HTTP limits against hostile clients', function () {
   it('slowloris (one header byte a second) is cut off by the header timeout', async () => {
     const r = await raw('GET /scep?operation=GetCACaps HTTP/1.1\r\nHost: x\r\nX-Slow: ', 1000);
     expect(r.closedAfterMs, 'closed well before a patient client would finish').to.be.below(10_000);
-    expect(r.reply === '' || /^HTTP\/1\.1 408/.test(r.reply), r.reply).to.equal(true);
+    expect(r.reply === '' || r.reply.startsWith('HTTP/1.1 408'), r.reply).to.equal(true);
     await stillServes();
   });
 
   it('500 headers get 431 or a closed connection', async () => {
     const headers = Array.from({ length: 500 }, (_, i) => `X-Flood-${i}: ${'v'.repeat(40)}\r\n`).join('');
     const r = await raw(`GET /scep?operation=GetCACaps HTTP/1.1\r\nHost: x\r\n${headers}\r\n`);
-    expect(r.reply === '' || /^HTTP\/1\.1 431/.test(r.reply), r.reply.slice(0, 100)).to.equal(true);
+    expect(r.reply === '' || r.reply.startsWith('HTTP/1.1 431'), r.reply.slice(0, 100)).to.equal(true);
     await stillServes();
   });
 
   it('one 100 KB header gets 431 or a closed connection', async () => {
     const r = await raw(`GET /scep?operation=GetCACaps HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(100 * 1024)}\r\n\r\n`);
-    expect(r.reply === '' || /^HTTP\/1\.1 431/.test(r.reply), r.reply.slice(0, 100)).to.equal(true);
+    expect(r.reply === '' || r.reply.startsWith('HTTP/1.1 431'), r.reply.slice(0, 100)).to.equal(true);
     await stillServes();
   });
 

@@ -11,6 +11,7 @@ import { fetchChallenge, IntegrationServer } from '../integration/integrations-s
 import { CaCertificates, ScepClient } from '../../src/scep/client/scep-client';
 import { FailInfo, PkiStatus } from '../../src/scep/scep-types';
 import { pemEncode } from '../../src/pki/der';
+import { byString } from '../support/items';
 
 const ROOT = path.resolve(__dirname, '../../..');
 
@@ -68,7 +69,7 @@ describe('resilience: two instances on one PostgreSQL behind nginx', function ()
     await db.connect();
     try {
       const { rows } = await db.query("SELECT serial FROM certificates WHERE transaction_id LIKE 'mi-%'");
-      expect(rows.map((r) => r.serial).sort()).to.deep.equal([...serials].sort());
+      expect(rows.map((r) => String(r.serial)).sort(byString)).to.deep.equal([...serials].sort(byString));
     } finally {
       await db.end();
     }

@@ -45,7 +45,7 @@ describe('security: challenge credential rotation', function () {
     server.clock.advance(2 * HOUR + 1000);
     expect(await status(user, old)).to.equal(401);
     expect(await status(user, fresh)).to.equal(200);
-    const [entry] = await server.app.services.audit.list({ action: 'integration.rotate-challenge-credentials' } as never);
+    const [entry] = await server.app.services.audit.list({ action: 'integration.rotate-challenge-credentials' });
     expect(entry).to.deep.include({ target: integ.id });
     expect(JSON.stringify(entry)).to.contain('"graceSeconds":7200');
   });
@@ -85,7 +85,7 @@ describe('security: challenge credential rotation', function () {
         { type: 'CN', value: 'LEAKED-CHALLENGE-1' },
       ],
       challenge: minted[0]!,
-      key: key!,
+      key: key,
       transactionId: `leak-${Date.now()}`,
     });
     expect(refused.status).to.equal(PkiStatus.FAILURE);
@@ -97,7 +97,7 @@ describe('security: challenge credential rotation', function () {
         { type: 'CN', value: 'AFTER-ROTATION-1' },
       ],
       challenge: await fetchChallenge(server, { challengeUsername: integ.challengeUsername, challengePassword: r.body.challengePassword as string }),
-      key: key!,
+      key: key,
       transactionId: `after-${Date.now()}`,
     });
     expect(ok.status, ok.failText).to.equal(PkiStatus.SUCCESS);
@@ -129,7 +129,7 @@ describe('security: challenge credential rotation', function () {
           { type: 'CN', value: udid },
         ],
         challenge,
-        key: key!,
+        key: key,
         transactionId: `${tid}-${Date.now()}`,
       });
     const other = await enroll(udidB, duringGrace.challenge, 'grace-other');
@@ -164,7 +164,7 @@ describe('security: challenge credential rotation', function () {
       const bad = await runCli(['integration', 'rotate-challenge-credentials', integ.id, '--grace', 'soon'], env, fresh.dir);
       expect(bad.code).to.equal(1);
       expect(bad.stderr).to.contain('grace must be a duration');
-      const audit = await fresh.app.services.audit.list({ action: 'integration.rotate-challenge-credentials' } as never);
+      const audit = await fresh.app.services.audit.list({ action: 'integration.rotate-challenge-credentials' });
       expect(JSON.stringify(audit)).to.contain('"graceSeconds":5400').and.contain('"expireUnusedChallenges":true');
     } finally {
       await fresh.destroy();

@@ -284,7 +284,7 @@ describe('security: renewal is bounded (PostgreSQL: concurrent transactions)', f
     const keys = await pooledKeys(5);
     const subject = [{ type: 'CN', value: 'pg-race' }];
     const first = await server.client.enroll({ cas, subject, challenge: TEST_CHALLENGE, key: keys[0], transactionId: 'pg-race-0' });
-    const held = { certificate: first.certificate!, key: keys[0]! };
+    const held = { certificate: first.certificate!, key: keys[0] };
     clock.offsetMs = held.certificate.notAfter.getTime() - 3 * DAY - Date.now();
     const results = await Promise.all(
       [1, 2, 3, 4].map((i) =>

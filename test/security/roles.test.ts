@@ -272,11 +272,11 @@ describe('security: roles follow one documented table, route by route', function
     const manager = keys['application-manager'];
     const verified = await legacyAt('verified');
     const cutOver = await legacyAt('cut-over');
-    const states = async () =>
-      (await s().db.manager.query('SELECT legacy_integration_id AS id, state FROM legacy_migrations WHERE legacy_integration_id IN (?, ?) ORDER BY state', [
-        verified,
-        cutOver,
-      ])) as { id: string; state: string }[];
+    const states = () =>
+      s().db.manager.query<{ id: string; state: string }[]>(
+        'SELECT legacy_integration_id AS id, state FROM legacy_migrations WHERE legacy_integration_id IN (?, ?) ORDER BY state',
+        [verified, cutOver],
+      );
     expect(await states()).to.deep.equal([
       { id: cutOver, state: 'cut-over' },
       { id: verified, state: 'verified' },

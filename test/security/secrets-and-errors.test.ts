@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { startWs1Simulator, type Ws1Simulator } from '../../scripts/ws1-sim/ws1-simulator';
 import { createLogger } from '../../src/shared/logger';
 import { ScepClient } from '../../src/scep/client/scep-client';
-import { MessageType, PkiStatus } from '../../src/scep/scep-types';
+import { PkiStatus } from '../../src/scep/scep-types';
 import { pooledKeys } from '../support/keys';
 import { ATTR, rawCsr, selfSigned, sendPkiMessage, sendRawPkcsReq, utf8Name } from '../support/raw-scep';
 import { startTestServer, TEST_CHALLENGE, type TestServer } from '../support/test-server';
@@ -54,7 +54,7 @@ describe('security: secrets stay out of logs and /metrics; no internals reach a 
         done();
       },
     });
-    server = await startTestServer({ SCEPTER_SYNC_SCHEDULE: 'off' }, undefined, { logger: createLogger('trace', sink as never) });
+    server = await startTestServer({ SCEPTER_SYNC_SCHEDULE: 'off' }, undefined, { logger: createLogger('trace', sink) });
     const s = server.app.services;
     owner = (await s.apiKeys.create('owner', ACTOR)).key;
     manager = (await s.apiKeys.create('application-manager', ACTOR)).key;
@@ -124,20 +124,18 @@ describe('security: secrets stay out of logs and /metrics; no internals reach a 
       `${server.url}/scep/${certs.id}`,
       integrationCas,
       utf8Name([ATTR.OU, certs.id], [ATTR.CN, UDID]),
-      key!,
+      key,
       challenge,
       'log-check-1',
     );
     expect(dyn.status, dyn.failText).to.equal(PkiStatus.SUCCESS);
     const cas = await server.client.getCaCertificates();
-    expect((await sendRawPkcsReq(server.scepUrl, cas, utf8Name([ATTR.CN, 'log-check']), key!, TEST_CHALLENGE, 'log-check-2')).status).to.equal(
+    expect((await sendRawPkcsReq(server.scepUrl, cas, utf8Name([ATTR.CN, 'log-check']), key, TEST_CHALLENGE, 'log-check-2')).status).to.equal(
       PkiStatus.SUCCESS,
     );
     const wrongStatic = 'wrong-static-challenge-99';
     secrets.wrongStatic = wrongStatic;
-    expect((await sendRawPkcsReq(server.scepUrl, cas, utf8Name([ATTR.CN, 'log-check-3']), key!, wrongStatic, 'log-check-3')).status).to.equal(
-      PkiStatus.FAILURE,
-    );
+    expect((await sendRawPkcsReq(server.scepUrl, cas, utf8Name([ATTR.CN, 'log-check-3']), key, wrongStatic, 'log-check-3')).status).to.equal(PkiStatus.FAILURE);
 
     const metrics = await raw(server.url, 'GET', '/metrics');
     expect(metrics.status).to.equal(200);
@@ -167,16 +165,9 @@ describe('security: secrets stay out of logs and /metrics; no internals reach a 
   it('/metrics stays bounded: messageTypes a client makes up share one label instead of adding a series each', async () => {
     const [key] = await pooledKeys(1);
     const cas = await server.client.getCaCertificates();
-    const signer = await selfSigned(key!);
+    const signer = await selfSigned(key);
     for (const type of [250, 251, 987654321]) {
-      const r = await sendPkiMessage(
-        server.scepUrl,
-        cas,
-        type as MessageType,
-        rawCsr(utf8Name([ATTR.CN, 'made-up-type']), key!, TEST_CHALLENGE),
-        signer,
-        `made-up-${type}`,
-      );
+      const r = await sendPkiMessage(server.scepUrl, cas, type, rawCsr(utf8Name([ATTR.CN, 'made-up-type']), key, TEST_CHALLENGE), signer, `made-up-${type}`);
       expect([r.httpStatus, r.status]).to.deep.equal([200, PkiStatus.FAILURE]);
     }
     const text = (await raw(server.url, 'GET', '/metrics')).text;

@@ -40,7 +40,7 @@ describe('security: a client certificate with a bad signature gets the policy an
     const integ = await createIosCerts(server);
     await server.app.services.integrations.setStatus(integ.id, 'all', undefined, TEST_ACTOR);
     await server.app.services.trustPolicy.set('require-trusted', undefined, TEST_ACTOR);
-    device = await enrollDevice(server, integ, 'UDID-TLS-SIG-1', (await pooledKeys(1))[0]!);
+    device = await enrollDevice(server, integ, 'UDID-TLS-SIG-1', (await pooledKeys(1))[0]);
     await server.app.trust.refresh();
     caPem = pemEncode('CERTIFICATE', server.app.services.authority.caCertificate.der);
     fs.writeFileSync(path.join(dir, 'ca.pem'), caPem);

@@ -66,8 +66,8 @@ export interface Certmonger {
 export function parseListing(raw: string): CertmongerListing {
   const fields: Record<string, string> = {};
   for (const line of raw.split('\n')) {
-    const m = /^\t([a-zA-Z][a-zA-Z0-9 ()-]*): ?(.*)$/.exec(line);
-    if (m && !(m[1] in fields)) fields[m[1]] = m[2].trim();
+    const [, name, value] = /^\t([a-zA-Z][a-zA-Z0-9 ()-]*): ?(.*)$/.exec(line) ?? [];
+    if (name !== undefined && value !== undefined && !(name in fields)) fields[name] = value.trim();
   }
   return {
     status: fields['status'],

@@ -20,13 +20,18 @@ export const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('duplicate' as const), at: pos, len: fc.integer({ min: 1, max: 64 }) }),
 ) as fc.Arbitrary<Mutation>;
 
+/** XORs the byte at `at` with `mask` in place (a RangeError outside the buffer). */
+export function flipBits(b: Buffer, at: number, mask: number): void {
+  b.writeUInt8(b.readUInt8(at) ^ mask, at);
+}
+
 export function mutate(input: Uint8Array, mutations: Mutation[]): Buffer {
   let b = Buffer.from(input);
   for (const m of mutations) {
     const at = Math.floor((m as { at: number }).at * Math.max(b.length, 1));
     switch (m.kind) {
       case 'flip':
-        if (b.length) b[at] = b[at]! ^ m.mask;
+        if (b.length) flipBits(b, at, m.mask);
         break;
       case 'set':
         if (b.length) b[at] = m.value;

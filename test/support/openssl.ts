@@ -46,13 +46,14 @@ function asText(certPemOrText: string): string {
 function extension(text: string, name: string): { critical: boolean; value: string } | undefined {
   const lines = text.split('\n');
   const i = lines.findIndex((l) => l.trim().startsWith(`${name}:`) || l.trim() === `${name}: critical`);
-  if (i < 0) return undefined;
-  const critical = /critical\s*$/.test(lines[i]);
-  const indent = lines[i].search(/\S/);
+  const header = lines[i];
+  if (header === undefined) return undefined;
+  const critical = /critical\s*$/.test(header);
+  const indent = header.search(/\S/);
   const value: string[] = [];
-  for (let j = i + 1; j < lines.length; j++) {
-    if (lines[j].search(/\S/) <= indent) break;
-    value.push(lines[j].trim());
+  for (const line of lines.slice(i + 1)) {
+    if (line.search(/\S/) <= indent) break;
+    value.push(line.trim());
   }
   return { critical, value: value.join(' ') };
 }
@@ -98,13 +99,15 @@ export function subject(certPem: string): string {
 }
 
 export function signatureAlgorithm(certPemOrText: string): string {
-  const m = /Signature Algorithm: (\S+)/.exec(asText(certPemOrText));
-  if (!m) throw new Error('no signature algorithm in certificate text');
-  return m[1];
+  const algorithm = /Signature Algorithm: (\S+)/.exec(asText(certPemOrText))?.[1];
+  if (algorithm === undefined) throw new Error('no signature algorithm in certificate text');
+  return algorithm;
 }
 
 /** SHA-256 fingerprint as lowercase hex without colons (scepclient's -ca-fingerprint format). */
 export function sha256Fingerprint(certPem: string): string {
   const out = execFileSync('openssl', ['x509', '-noout', '-fingerprint', '-sha256'], { input: certPem, encoding: 'utf8' });
-  return out.split('=')[1].replace(/:/g, '').trim().toLowerCase();
+  const hex = out.split('=')[1];
+  if (hex === undefined) throw new Error(`unexpected openssl fingerprint output: ${out}`);
+  return hex.replace(/:/g, '').trim().toLowerCase();
 }

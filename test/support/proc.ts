@@ -120,8 +120,8 @@ export function spawnDaemon(cmd: string, args: string[], opts: { env?: NodeJS.Pr
     size += c.length;
     while (size > 256 * 1024 && chunks.length > 1) size -= chunks.shift()!.length;
   };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   let running = true;
   const exited = new Promise<void>((resolve) => {
     child.on('exit', () => {

@@ -43,6 +43,7 @@ function readIndex(depot: string): DepotEntry[] {
     .filter(Boolean)
     .map((line) => {
       const [status, , , serial, name, subject] = line.split('\t');
+      if (status === undefined || serial === undefined || name === undefined || subject === undefined) throw new Error(`malformed depot index line: ${line}`);
       return { status, serial, file: name, subject };
     });
 }

@@ -201,7 +201,7 @@ function descend(t: Tlv, path: string): void {
   }
   // EncapsulatedContentInfo { id-data, [0] EXPLICIT OCTET STRING }: CMS content we emit is DER too
   if (c.length === 2 && c[0]!.raw.equals(CMS_DATA) && c[1]!.tag === 0xa0 && c[1]!.children?.[0]?.tag === 0x04) {
-    const content = c[1]!.children[0]!.value;
+    const content = c[1]!.children[0].value;
     if (content.length && content[0] === 0x30) validateWhole(content, `${path}/1/0{eContent}`);
   }
 }

@@ -3,7 +3,7 @@ import { revokeResultJson } from '../../ca/revocation.presenter';
 import { REVOCATION_REASONS } from '../../pki/revocation-reason';
 import { output, withServices } from '../cli-context';
 import { cliActor } from './admin.commands';
-import { cliText, escapeText } from '../../shared/terminal-text';
+import { cliText } from '../../shared/terminal-text';
 
 export const REASON_HELP = `RFC 5280 reason: ${REVOCATION_REASONS.filter((r) => r !== 'removeFromCRL').join(', ')} (or its code)`;
 

@@ -99,8 +99,8 @@ function paging(cmd: Command, kind: ListKind, defaultLimit = '100'): void {
 
 async function exportCsv(s: Services, kind: ListKind, raw: RawListParams): Promise<void> {
   const pages = await s.lists.pages(kind, raw);
-  let failed: unknown;
-  const csv = csvExport(kind, pages, (err) => (failed = err));
+  let failed: Error | undefined;
+  const csv = csvExport(kind, pages, (err) => (failed = err instanceof Error ? err : new Error(String(err))));
   try {
     await pipeline(csv, process.stdout, { end: false });
   } catch (err) {

@@ -6,7 +6,7 @@ import { migrateAll } from '../../migration/migrate-all';
 import { migrateAllText, stepText, statusText } from '../../migration/migration.presenter';
 import type { MigrationService } from '../../migration/migration.service';
 import { DEFAULT_GRACE_DAYS, DEFAULT_MIN_READY_PERCENT, type MigrationStep } from '../../migration/migration.types';
-import { validReportId, writeReport, type Reportable } from '../../migration/report.writer';
+import { validReportId, writeReport } from '../../migration/report.writer';
 import type { PreparedStep, ProgressSink, StepResult, Ws1Source } from '../../migration/steps/step-context';
 import { MISSING_WS1 } from '../../migration/steps/ws1-source';
 import { AppError, BadRequestError } from '../../shared/errors';
@@ -179,7 +179,7 @@ async function reported<T>(dir: string, step: string, legacyId: string | null, f
   } catch (err) {
     const error = err instanceof AppError && err.expose ? err.message : 'internal error';
     try {
-      writeReport(dir, { step, legacyId, outcome: 'error', at: new Date(), error } as Reportable);
+      writeReport(dir, { step, legacyId, outcome: 'error', at: new Date(), error });
     } catch {
       // the error itself matters more than its report
     }

@@ -76,5 +76,5 @@ export function adminRoutes(router: Router): AdminRoute[] {
 }
 
 export function adminState(ctx: Context): AdminState {
-  return ctx.state as AdminState;
+  return ctx.state;
 }

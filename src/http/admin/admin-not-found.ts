@@ -9,7 +9,7 @@ export const ADMIN_PREFIX = '/admin/v1';
 export function adminNotFound() {
   return async (ctx: Context, next: Next) => {
     await next();
-    if (!(ctx.path === ADMIN_PREFIX || ctx.path.startsWith(`${ADMIN_PREFIX}/`)) || ctx.body != null) return;
+    if (!(ctx.path === ADMIN_PREFIX || ctx.path.startsWith(`${ADMIN_PREFIX}/`)) || (ctx.body !== null && ctx.body !== undefined)) return;
     const status = ctx.status;
     if (status === 404) ctx.body = { error: 'not_found', message: `no admin API route ${ctx.method} ${ctx.path.slice(0, 200)}` };
     else if (status === 405)

@@ -40,7 +40,7 @@ export function registerMigrationRoutes(r: Router, d: { migration: () => Migrati
     r.post(`/migrations/:legacyId/${step}`, allow('migrations:run'), async (ctx: Context) => {
       const b = await readJsonObject(ctx, 64 * 1024, { optional: true });
       if (b.dryRun !== undefined && typeof b.dryRun !== 'boolean') throw new BadRequestError('dryRun must be true or false');
-      const p = await prepare(d.migration(), ctx.params.legacyId!, b, adminState(ctx).actor);
+      const p = await prepare(d.migration(), ctx.params.legacyId, b, adminState(ctx).actor);
       // as the CLI: a dry run of a step that would run answers its preview; plan's dry run computes readiness
       ctx.body = p.decision.kind === 'run' && b.dryRun === true && step !== 'plan' ? p.preview : await p.execute(undefined);
     });
@@ -66,7 +66,7 @@ function ws1Source(v: unknown): Ws1Source | undefined {
   }
   const s = (k: string) => {
     if (typeof o[k] !== 'string' || !o[k]) throw new BadRequestError(`ws1.${k} (string) is required unless ws1.fromIntegration is given`);
-    return o[k] as string;
+    return o[k];
   };
   const caPem = o.caPem === undefined || o.caPem === null ? null : typeof o.caPem === 'string' ? o.caPem : undefined;
   if (caPem === undefined) throw new BadRequestError('ws1.caPem must be a PEM string');

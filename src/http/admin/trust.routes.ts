@@ -28,7 +28,7 @@ export function addTrustAdminRoutes(r: Router, d: TrustAdminDeps): Router {
   });
   r.get('/auth-log', allow('audit:read'), async (ctx) => {
     const q = ctx.query;
-    const one = (k: string) => (typeof q[k] === 'string' ? (q[k] as string) : undefined);
+    const one = (k: string) => (typeof q[k] === 'string' ? q[k] : undefined);
     const entries = await d.authLog.list({ user: one('user'), since: one('since'), limit: one('limit') });
     ctx.body = { entries: entries.map(entryJson) };
   });

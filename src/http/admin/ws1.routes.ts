@@ -1,5 +1,4 @@
 import type Router from '@koa/router';
-import type { Context } from 'koa';
 import type { AppConfigService } from '../../mdm/workspace-one/app-config.service';
 import type { Ws1SettingsInput, Ws1SettingsService } from '../../mdm/workspace-one/ws1-settings.service';
 import type { Ws1SyncService } from '../../mdm/workspace-one/ws1-sync.service';

@@ -105,7 +105,7 @@ export interface ManagedDevice {
   serialNumber: string;
   macAddress?: string;
   imei?: string;
-  platform: Ws1Platform | string;
+  platform: string; // a Ws1Platform, or a platform name this version does not know
   enrollmentStatus: string;
   lastSeen?: Date;
   userName?: string;

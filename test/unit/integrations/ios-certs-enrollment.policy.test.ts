@@ -21,7 +21,7 @@ describe('IosCertsEnrollmentPolicy', () => {
           { type: 'OU', value: 'DIX' },
           { type: 'CN', value: cn },
         ]),
-        key: key!,
+        key: key,
       }),
     );
   };

@@ -38,7 +38,7 @@ describe('pki DER/BER reader', () => {
     }
     expect([...ParsedCertificate.fromDer(certDer('test-ra-encrypt.cert.pem')).keyUsage!]).to.deep.equal([2]);
     expect([...ParsedCertificate.fromDer(certDer('test-ra-sign.cert.pem')).keyUsage!]).to.deep.equal([0]);
-    expect([...ParsedCertificate.fromDer(certDer('test-ca.cert.pem')).keyUsage!].sort()).to.deep.equal([0, 2, 5, 6]);
+    expect([...ParsedCertificate.fromDer(certDer('test-ca.cert.pem')).keyUsage!].sort((a, b) => a - b)).to.deep.equal([0, 2, 5, 6]);
     expect(readCertificateFields(certDer('test-ca.cert.pem')).subjectKeyIdentifier).to.have.length(20);
   });
 
