@@ -1,7 +1,7 @@
 import { MigrationInterface, QueryRunner, Table } from 'typeorm';
 import { columnTypes, Dialect } from '../src/db/dialect';
 
-/** crl_state: the revocation revision counter and the CRL every instance serves (issue 4). */
+/** crl_state: the revocation revision counter and the CRL every instance serves. */
 export class RevocationState1764460000000 implements MigrationInterface {
   name = 'RevocationState1764460000000';
 

@@ -1,7 +1,7 @@
 import { MigrationInterface, QueryRunner, Table, TableIndex } from 'typeorm';
 import { columnTypes, Dialect } from '../src/db/dialect';
 
-/** Device trust (issue 5): policies and the authentication log. */
+/** Device trust: policies and the authentication log. */
 export class DeviceTrust1764500000000 implements MigrationInterface {
   name = 'DeviceTrust1764500000000';
 

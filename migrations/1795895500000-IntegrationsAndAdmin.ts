@@ -1,7 +1,7 @@
 import { MigrationInterface, QueryRunner, Table, TableIndex } from 'typeorm';
 import { columnTypes, Dialect } from '../src/db/dialect';
 
-/** Integrations, dynamic challenges, users and groups, admin API keys and the audit log (issue 3). */
+/** Integrations, dynamic challenges, users and groups, admin API keys and the audit log. */
 export class IntegrationsAndAdmin1795895500000 implements MigrationInterface {
   name = 'IntegrationsAndAdmin1795895500000';
 

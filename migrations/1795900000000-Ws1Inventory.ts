@@ -1,7 +1,7 @@
 import { MigrationInterface, QueryRunner, Table, TableIndex } from 'typeorm';
 import { columnTypes, Dialect } from '../src/db/dialect';
 
-/** WS1 settings, App Config keys, synced device inventories and sync state/lease (issue 6). */
+/** WS1 settings, App Config keys, synced device inventories and sync state/lease. */
 export class Ws1Inventory1795900000000 implements MigrationInterface {
   name = 'Ws1Inventory1795900000000';
 

@@ -1,7 +1,7 @@
 import { MigrationInterface, QueryRunner, Table } from 'typeorm';
 import { columnTypes, Dialect } from '../src/db/dialect';
 
-/** The per-integration state of legacy iOS certificate -> App Config migrations (issue 7). */
+/** The per-integration state of legacy iOS certificate -> App Config migrations. */
 export class LegacyMigrations1796100000000 implements MigrationInterface {
   name = 'LegacyMigrations1796100000000';
 

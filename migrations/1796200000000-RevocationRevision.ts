@@ -4,7 +4,7 @@ import { columnTypes, Dialect } from '../src/db/dialect';
 /**
  * certificates.revocation_revision: the crl_state revision of the transaction that revoked the row,
  * so each instance loads only the revocations newer than the revision it has seen instead of every
- * revoked row on each change (issue 8). Rows revoked before this migration keep NULL: the full load
+ * revoked row on each change. Rows revoked before this migration keep NULL: the full load
  * every instance makes at start (and every few minutes) includes them.
  *
  * Plain ALTER TABLE: TypeORM's addColumn rebuilds a SQLite table, which would copy every certificate.

@@ -5,8 +5,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * "one certificate renews once" a database rule (NULLs, i.e. fresh enrollments, do not collide on
  * SQLite or PostgreSQL), and it records which certificate led to which.
  *
- * Refused SCEP requests are no longer stored (a refusal is answered and logged, never kept), so the
- * refusals earlier versions wrote to scep_transactions are deleted.
+ * Refused SCEP requests are not stored (a refusal is answered and logged, never kept), so this
+ * migration deletes the refusal rows in scep_transactions.
  */
 export class RenewalLineage1796310000000 implements MigrationInterface {
   name = 'RenewalLineage1796310000000';

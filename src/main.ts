@@ -11,12 +11,12 @@ import { CertificateAuthority } from './ca/certificate-authority';
 import { RsaKeyTransport } from './pki/rsa-key-transport';
 import { RsaWorkerPool } from './pki/rsa-worker-pool';
 import { ScepService } from './scep/scep.service';
-import { ScepEndpoint } from './scep/scep-ports';
+import { ScepEndpoint } from './scep/scep.ports';
 import { DefaultEnrollmentPolicy } from './scep/default-enrollment.policy';
 import { templateSubjectRules } from './scep/subject-policy';
 import { StaticChallengeVerifier } from './challenge/static-challenge.verifier';
 import { createHttpApp } from './http/app';
-import { scepRouter } from './http/scep.router';
+import { scepRouter } from './http/scep.routes';
 import { IntegrationRepository } from './db/integration.repository';
 import { ChallengeRepository } from './db/challenge.repository';
 import { AdminRepository } from './db/admin.repository';
@@ -27,13 +27,13 @@ import { IosCertsEnrollmentPolicy } from './integrations/ios-certs-enrollment.po
 import { SubjectTemplate } from './integrations/subject-template';
 import { ChallengeService } from './challenge/challenge.service';
 import { DynamicChallengeVerifier } from './challenge/dynamic-challenge.verifier';
-import { DeviceIdRule } from './challenge/device-id.rule';
-import type { ChallengeStore } from './challenge/challenge-ports';
+import { DeviceIdRule } from './challenge/device-id-rule';
+import type { ChallengeStore } from './challenge/challenge.ports';
 import { ApiKeyService } from './admin/api-keys.service';
 import { AuditLogService } from './admin/audit-log.service';
 import { AuthFailureLimiter } from './admin/auth-failure-limiter';
-import { challengeRouter } from './http/challenge.router';
-import { adminRouter } from './http/admin/admin.router';
+import { challengeRouter } from './http/challenge.routes';
+import { adminRouter } from './http/admin/admin.routes';
 import { AdminRoute, adminRoutes } from './http/admin/admin-auth';
 import { clientAddressOf, type ClientAddressOf } from './http/client-address';
 import { bulkRevocation, RevocationRepository } from './db/revocation.repository';
@@ -41,9 +41,9 @@ import { bindBulkRevocation, RevocationService } from './ca/revocation.service';
 import { CrlPublisher } from './ca/crl-publisher';
 import { RevocationView } from './ca/revocation-view';
 import { OcspResponder } from './ca/ocsp-responder';
-import { loadOrCreateOcspSigner } from './ca/ocsp-signer.material';
+import { loadOrCreateOcspSigner } from './ca/ocsp-signer-material';
 import { IntegrationDeletion } from './ca/integration-deletion.service';
-import { CRL_PATH, OCSP_PATH, revocationRouter } from './http/revocation.router';
+import { CRL_PATH, OCSP_PATH, revocationRouter } from './http/revocation.routes';
 import { registerCertificateRoutes } from './http/admin/certificates.routes';
 import { SecretBox, loadOrCreateSecretKey } from './shared/secret-box';
 import { InventoryRepository } from './db/inventory.repository';
@@ -52,8 +52,8 @@ import { InventorySettingsRepository } from './db/inventory-settings.repository'
 import { IntegrationFinder, Ws1SettingsService } from './mdm/workspace-one/ws1-settings.service';
 import { Ws1SyncService } from './mdm/workspace-one/ws1-sync.service';
 import { AppConfigService } from './mdm/workspace-one/app-config.service';
-import type { InventoryReader } from './mdm/workspace-one/ws1-integration-ports';
-import { Ws1SyncScheduler } from './jobs/ws1-sync.scheduler';
+import type { InventoryReader } from './mdm/workspace-one/ws1-integration.ports';
+import { Ws1SyncScheduler } from './jobs/ws1-sync.job';
 import { parseDailyTime } from './jobs/daily-slot';
 import https from 'node:https';
 import { X509Certificate } from 'node:crypto';
@@ -61,15 +61,15 @@ import { TrustRepository } from './db/trust.repository';
 import { AuthLogRepository } from './db/auth-log.repository';
 import { TrustPolicyService } from './trust/policy.service';
 import { AuthLogService } from './trust/auth-log.service';
-import { AuthLogWriter } from './trust/auth-log.writer';
-import { LastSeenTracker } from './trust/last-seen.tracker';
+import { AuthLogWriter } from './trust/auth-log-writer';
+import { LastSeenTracker } from './trust/last-seen-tracker';
 import { TrustSnapshot } from './trust/trust-snapshot';
 import { CertificateCheck } from './trust/certificate-check';
 import { TrustEvaluator } from './trust/trust-evaluator';
 import { DeviceTrustService } from './trust/device-trust.service';
 import { TrustedProxies } from './trust/trusted-proxies';
-import type { IntegrationDirectory, RevocationCheck } from './trust/trust-ports';
-import { trustRouter } from './http/trust.router';
+import type { IntegrationDirectory, RevocationCheck } from './trust/trust.ports';
+import { trustRouter } from './http/trust.routes';
 import { addTrustAdminRoutes } from './http/admin/trust.routes';
 import { createTlsServer, loadOrCreateTlsIdentity } from './http/tls-server';
 import { pemEncode } from './pki/der';
@@ -117,12 +117,12 @@ export interface Services {
   revocationView: RevocationView;
   integrationDeletion: IntegrationDeletion;
   ocsp: OcspResponder;
-  // issue 6: WS1 API settings, device sync and inventory, App Config keys
+  // WS1 API settings, device sync and inventory, App Config keys
   ws1Settings: Ws1SettingsService;
   ws1Sync: Ws1SyncService;
   appConfig: AppConfigService;
   inventory: InventoryReader;
-  // issue 5: device-trust policy, authentication log
+  // device-trust policy, authentication log
   trustPolicy: TrustPolicyService;
   authLog: AuthLogService;
   /** Prometheus metrics of this app (a registry of its own) */
@@ -171,7 +171,7 @@ export async function buildServices(config: Config, opts: BuildOptions = {}): Pr
     const groups = new UserGroupService(integrationRepo, clock);
     const apiKeys = new ApiKeyService(adminRepo, clock);
     const trustServices = buildTrustServices(db, clock);
-    // issue 4: deleting an integration revokes its certificates (asks the trust policy first)
+    // deleting an integration revokes its certificates (asks the trust policy first)
     const { revocation, revocationView } = revocationParts;
     const integrationDeletion = new IntegrationDeletion(
       integrations,
@@ -263,7 +263,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     await services.db.close();
     throw err;
   });
-  // issue 4 adds /certificates and device revocation to the admin API (same router, same API-key auth);
+  // /certificates and device revocation are on the same admin router, behind the same API-key auth;
   // every admin route declares its permission (checked here, listed as App.adminRoutes)
   const adminApi = buildAdminRouter(services, adminLimiter, clientAddress);
   const routeTable = adminRoutes(adminApi);
@@ -401,7 +401,7 @@ export function buildAdminRouter(services: Services, limiter: AuthFailureLimiter
   );
 }
 
-/** Issue 4: revocation service, the in-memory revocation view with its CRL publisher, and the OCSP responder. */
+/** Revocation service, the in-memory revocation view with its CRL publisher, and the OCSP responder. */
 async function buildRevocation(config: Config, db: Database, ca: KeyPairIdentity, clock: Clock, logger: Logger, raPair: (KeyPairIdentity | undefined)[]) {
   bindBulkRevocation(bulkRevocation);
   const store = new RevocationRepository(db);
@@ -431,7 +431,7 @@ async function buildRevocation(config: Config, db: Database, ca: KeyPairIdentity
   return { revocation, revocationView, ocsp };
 }
 
-/** Issue 6: WS1 settings (secrets under SecretBox), inventory, sync lease and App Config keys. */
+/** WS1 settings (secrets under SecretBox), inventory, sync lease and App Config keys. */
 function buildWs1(config: Config, db: Database, integrations: IntegrationFinder, clock: Clock, logger: Logger, audit: AuditLogService, metrics: Metrics) {
   let box: SecretBox | undefined;
   const secretBox = () => (box ??= new SecretBox(loadOrCreateSecretKey(config.secretKey, config.certsDir)));
@@ -450,13 +450,13 @@ function buildWs1(config: Config, db: Database, integrations: IntegrationFinder,
   return { ws1Settings, ws1Sync, appConfig: new AppConfigService(integrations, settingsStore, clock), inventory };
 }
 
-/** Issue 5: the policy and the authentication log (server and CLI). */
+/** The policy and the authentication log (server and CLI). */
 function buildTrustServices(db: Database, clock: Clock) {
   const repo = new TrustRepository(db);
   return { trustPolicy: new TrustPolicyService(repo, clock), authLog: new AuthLogService(new AuthLogRepository(db), repo, clock) };
 }
 
-/** Issue 5: the login-time check (server only): HTTPS identity, in-memory state, batched writers. */
+/** The login-time check (server only): HTTPS identity, in-memory state, batched writers. */
 async function buildTrust(config: Config, s: Services, proxies: TrustedProxies) {
   const repo = new TrustRepository(s.db);
   const integrationRepo = new IntegrationRepository(s.db);
@@ -473,7 +473,7 @@ async function buildTrust(config: Config, s: Services, proxies: TrustedProxies) 
     isMember: (group, user) => integrationRepo.isMember(group, user),
     integrationForConfigurationKey: (key) => s.appConfig.integrationForKey(key),
   };
-  // issue 4's view keeps every revoked serial in memory and polls the database every 500 ms
+  // the view keeps every revoked serial in memory and polls the database every 500 ms
   const revocation: RevocationCheck = {
     revocationOf: async (serial) => {
       const { status } = await s.revocationView.status(serial);
@@ -522,7 +522,7 @@ async function buildTrust(config: Config, s: Services, proxies: TrustedProxies) 
   };
 }
 
-/** Issue 7: the legacy iOS certificate -> App Config migration (CLI), on the shared services. */
+/** The legacy iOS certificate -> App Config migration (CLI), on the shared services. */
 export function buildMigration(s: Services): MigrationService {
   const settingsStore = new InventorySettingsRepository(s.db);
   return new MigrationService({

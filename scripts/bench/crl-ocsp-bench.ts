@@ -2,7 +2,7 @@
  * CRL and OCSP building speed, each against a peer measured in the same run (these machines are
  * shared and noisy, so ratios matter more than absolute figures):
  *   - CRL of 100,000 entries: ours vs `openssl ca -gencrl` over the same entries, and vs encoding the
- *     same list with one pkijs object per entry (the approach crl-builder avoids).
+ *     same list with one pkijs object per entry (the approach crl.builder.ts avoids).
  *   - 2,000 OCSP responses, sequential and 8 in flight: ours vs bare RSA signatures of the same size
  *     (the floor: what is left is codec overhead).
  * Run: npx tsc -p . && node dist/scripts/bench/crl-ocsp-bench.js [entries]
@@ -14,8 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { buildCrl, REVOCATION_REASONS, revocationReasonCode, type CrlEntry } from '../../src/pki/crl-builder';
-import { buildOcspResponse, parseOcspRequest } from '../../src/pki/ocsp-codec';
+import { buildCrl, REVOCATION_REASONS, revocationReasonCode, type CrlEntry } from '../../src/pki/crl.builder';
+import { buildOcspResponse, parseOcspRequest } from '../../src/pki/ocsp.codec';
 import { signAsync } from '../../src/pki/sign';
 
 const ENTRIES = Number(process.argv[2] ?? 100_000);

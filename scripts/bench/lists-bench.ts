@@ -7,7 +7,7 @@
  *   the first page, a deep page (a cursor near the end), each filter, median of --repeat runs;
  * - the peer in the same run: a bare `SELECT` of a 100-row page by primary key, through the same
  *   driver and connection (what no list can beat), and the same deep page by OFFSET, the slow way
- *   keyset paging replaces;
+ *   keyset paging avoids;
  * - the full CSV export of every certificate through the real CLI (`scepter cert list --csv`),
  *   against a bare keyset read of the same rows through the same driver, and against the `sqlite3`
  *   command-line shell writing the same columns as CSV (C, no driver: the floor).

@@ -1,5 +1,5 @@
 /**
- * Migration at scale (issue 7): a legacy integration with N devices (certificate rows inserted
+ * Migration at scale: a legacy integration with N devices (certificate rows inserted
  * directly), a WS1 simulator (child process) knowing most of them, then the real CLI for `migrate
  * plan` and `migrate finalize` on a real SQLite file (or PostgreSQL with --database URL).
  *

@@ -1,5 +1,5 @@
 /**
- * Revocation at scale (issue 4), with a peer measured in the same run where one exists:
+ * Revocation at scale, with a peer measured in the same run where one exists:
  *   1. revoking all 50,000 certificates of one integration (one set-based UPDATE; target <= 10 s);
  *   2. the CRL with 100,000 revoked entries: loading them, building + signing, and the whole
  *      republication after one more revocation (target <= 2 s);
@@ -19,7 +19,7 @@ import { loadConfig } from '../../src/config/config';
 import { buildServices, Services } from '../../src/main';
 import { revokeAllForIntegration } from '../../src/ca/revocation.service';
 import { RevocationRepository } from '../../src/db/revocation.repository';
-import { buildCrl } from '../../src/pki/crl-builder';
+import { buildCrl } from '../../src/pki/crl.builder';
 import { freePort } from '../../test/support/ports';
 import { makeTempDir, removeDir } from '../../test/support/proc';
 import { Load, ocspRequest, runLoad, Server, startServer } from './revocation-load';
@@ -151,7 +151,7 @@ async function main(): Promise<void> {
       const since = s.revocationView.revisionSeen;
       const r = await timed(() => s.revocation.revoke(validSerials[VALID + run]!, { reason: 'keyCompromise', actor: ACTOR }));
       republish.push(r.ms);
-      // what every other instance reads to catch up with that revocation (it used to be the full load)
+      // what every other instance reads to catch up with that revocation (the rows since its revision)
       const c = await timed(() => new RevocationRepository(s.db).loadRevoked(since));
       catchUp = Math.min(catchUp, c.ms);
       catchUpRows = c.value.entries.length;

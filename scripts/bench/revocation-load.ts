@@ -6,7 +6,7 @@
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { certIdFor, encodeCertId, OCSP_NONCE_OID } from '../../src/pki/ocsp-codec';
+import { certIdFor, encodeCertId, OCSP_NONCE_OID } from '../../src/pki/ocsp.codec';
 import { derExplicit, derExtension, derOctetString, derSequence } from '../../src/pki/der-writer';
 import { waitFor } from '../../test/support/proc';
 

@@ -18,7 +18,7 @@ import { ScepClient, CaCertificates, PreparedRequest, newRsaKey } from '../../sr
 import { openCertRep } from '../../src/scep/client/scep-client.codec';
 import { OID } from '../../src/pki/oids';
 import { contentCipherByOid } from '../../src/pki/content-cipher';
-import { PkiStatus } from '../../src/scep/scep-types';
+import { PkiStatus } from '../../src/scep/scep.types';
 import { startScepserver, Scepserver } from '../../test/support/scepserver';
 import { freePort } from '../../test/support/ports';
 import { makeTempDir, removeDir, spawnDaemon, waitFor, Daemon } from '../../test/support/proc';

@@ -1,5 +1,5 @@
 /**
- * Bounded soak (issue 8): one real server process on loopback (SQLite, the embedded default) under a
+ * Bounded soak: one real server process on loopback (SQLite, the embedded default) under a
  * steady mix of enrollments (each with a challenge fetched from the challenge URL), extra challenge
  * fetches, device-trust checks (client certificate via the trusted-proxy header), OCSP and admin API
  * calls. Stops by itself. Reports per-endpoint counts, errors and p99 latency, and samples the
@@ -17,7 +17,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { ScepClient, CaCertificates } from '../../src/scep/client/scep-client';
-import { PkiStatus } from '../../src/scep/scep-types';
+import { PkiStatus } from '../../src/scep/scep.types';
 import { pemEncode } from '../../src/pki/der';
 import { pooledKeys } from '../../test/support/keys';
 import { startServerProcess, ServerProcess } from '../../test/support/server-process';

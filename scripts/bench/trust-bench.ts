@@ -1,5 +1,5 @@
 /**
- * Device-trust benchmark (issue 5). Two measurements against the real server in its own process,
+ * Device-trust benchmark. Two measurements against the real server in its own process,
  * with 1,000,000 certificates and 100,000 revocations in its database (inserted in bulk):
  *
  * 1. Full mTLS handshakes plus the trust decision, a new connection every time (`openssl s_time
@@ -28,10 +28,10 @@ import { buildApp } from '../../src/main';
 import { Database } from '../../src/db/database';
 import { dateParam } from '../../src/db/dialect';
 import { TLS_FILES } from '../../src/http/tls-server';
-import { buildCrl } from '../../src/pki/crl-builder';
+import { buildCrl } from '../../src/pki/crl.builder';
 import { pemDecode, pemEncode } from '../../src/pki/der';
 import { ScepClient, newRsaKey } from '../../src/scep/client/scep-client';
-import { PkiStatus } from '../../src/scep/scep-types';
+import { PkiStatus } from '../../src/scep/scep.types';
 import { freePort } from '../../test/support/ports';
 import { run, spawnDaemon, waitFor, type Daemon } from '../../test/support/proc';
 import { startNginx, type Nginx } from '../../test/support/nginx';

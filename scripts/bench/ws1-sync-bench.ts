@@ -4,7 +4,7 @@
  *
  *   npx tsc -p . && node dist/scripts/bench/ws1-sync-bench.js [--devices N] [--searches S] [--latency MS] [--json]
  *
- * Goals (issue 6): 100,000 devices synced in <= 60 s with RSS < 300 MB; search p99 < 5 ms.
+ * Goals: 100,000 devices synced in <= 60 s with RSS < 300 MB; search p99 < 5 ms.
  * Peers measured in the same run (these machines are shared and noisy): the same sync into the
  * in-memory store (the fetch cost alone), and a trivial SELECT through the same connection.
  */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { formatWs1Date, parseDevice } from '../../src/mdm/workspace-one/ws1-envelope.mapper';
-import { WS1_PLATFORMS, type Ws1DeviceV2, type Ws1DeviceV3, type Ws1Platform } from '../../src/mdm/workspace-one/ws1-types';
+import { formatWs1Date, parseDevice } from '../../src/mdm/workspace-one/ws1-envelope-mapper';
+import { WS1_PLATFORMS, type Ws1DeviceV2, type Ws1DeviceV3, type Ws1Platform } from '../../src/mdm/workspace-one/ws1.types';
 
 /** A device as the simulator stores it. */
 export interface SimDevice {

@@ -1,6 +1,6 @@
 import { Clock } from '../shared/clock';
 import { BadRequestError, NotFoundError } from '../shared/errors';
-import { ApiKeyStore, StoredApiKey } from './admin-ports';
+import { ApiKeyStore, StoredApiKey } from './admin.ports';
 import { Actor } from './audit.types';
 import { Role } from './roles';
 import { hashSecret, randomId, randomSecret, secretMatches } from './secret-token';

@@ -1,5 +1,5 @@
 import { Clock } from '../shared/clock';
-import { AuditQuery, AuditStore } from './admin-ports';
+import { AuditQuery, AuditStore } from './admin.ports';
 import { Actor, AuditEntry } from './audit.types';
 
 /** Reads the audit log; writes happen inside the stores' change transactions. */

@@ -2,13 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createPublicKey, generateKeyPair, KeyObject, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { buildCertificate, keyIdentifier } from '../pki/certificate-builder';
+import { buildCertificate, keyIdentifier } from '../pki/certificate.builder';
 import { ParsedCertificate } from '../pki/certificate';
 import { buildName } from '../pki/names';
 import { pemEncode } from '../pki/der';
 import { ConfigError } from '../shared/errors';
 import { securePrivateDir } from '../shared/secure-file';
-import { checkIssuedByCa, loadCheckedIdentity } from './ca-material.check';
+import { checkIssuedByCa, loadCheckedIdentity } from './ca-material-check';
 
 const generateRsa = promisify(generateKeyPair);
 

@@ -1,4 +1,4 @@
-import { buildCertificate, keyIdentifier, KeyUsageName } from '../pki/certificate-builder';
+import { buildCertificate, keyIdentifier, KeyUsageName } from '../pki/certificate.builder';
 import { ParsedCertificate } from '../pki/certificate';
 import { ParsedCsr } from '../pki/csr';
 import { buildDegenerateSignedData } from '../pki/cms-signed-data';

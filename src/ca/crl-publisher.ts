@@ -1,8 +1,8 @@
-import { buildCrl } from '../pki/crl-builder';
+import { buildCrl } from '../pki/crl.builder';
 import { readCertificateFields } from '../pki/certificate';
 import { Clock } from '../shared/clock';
 import type { KeyPairIdentity } from './ca-material';
-import type { RevocationStateRow, RevocationStore, RevokedEntry, StoredCrl } from './revocation-ports';
+import type { RevocationStateRow, RevocationStore, RevokedEntry, StoredCrl } from './revocation.ports';
 
 export interface PublishedCrl extends StoredCrl {
   etag: string;

@@ -4,8 +4,8 @@ import { createPrivateKey } from 'node:crypto';
 import { ConfigError } from '../shared/errors';
 import { writeFileAtomic } from '../shared/secure-file';
 import { FILES } from './ca-material';
-import { isEncryptedPem } from './ca-material.check';
-import { OCSP_SIGNER_FILE } from './ocsp-signer.material';
+import { isEncryptedPem } from './ca-material-check';
+import { OCSP_SIGNER_FILE } from './ocsp-signer-material';
 
 export interface KeyEncryptionResult {
   encrypted: string[];

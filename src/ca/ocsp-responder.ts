@@ -9,7 +9,7 @@ import {
   type OcspErrorStatus,
   type OcspHashAlgorithm,
   type OcspSingleResponse,
-} from '../pki/ocsp-codec';
+} from '../pki/ocsp.codec';
 import type { KeyPairIdentity } from './ca-material';
 import type { RevocationView } from './revocation-view';
 

@@ -1,9 +1,9 @@
 import { Clock } from '../shared/clock';
 import { FollowUpRunner } from '../shared/follow-up-runner';
 import { ServiceUnavailableError } from '../shared/errors';
-import type { OcspCertStatus } from '../pki/ocsp-codec';
+import type { OcspCertStatus } from '../pki/ocsp.codec';
 import type { CrlPublisher, PublishedCrl } from './crl-publisher';
-import type { IssuedStatus, RevocationStore, RevokedEntry } from './revocation-ports';
+import type { IssuedStatus, RevocationStore, RevokedEntry } from './revocation.ports';
 
 export interface RevocationViewOptions {
   /** how often the database is polled for revocations made elsewhere (CLI, other instances) */

@@ -16,8 +16,8 @@ import { normalizeSerialHex } from '../shared/bytes';
 import { Clock } from '../shared/clock';
 import { BadRequestError, NotFoundError } from '../shared/errors';
 import { parseRevocationReason, type RevocationReason } from '../pki/revocation-reason';
-import { PkiInputError } from '../pki/pki-errors';
-import type { BulkRevocation, RevocationStore } from './revocation-ports';
+import { PkiInputError } from '../pki/pki.errors';
+import type { BulkRevocation, RevocationStore } from './revocation.ports';
 
 let bulkRevocation: BulkRevocation | undefined;
 

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Clock } from '../shared/clock';
 import { ServiceUnavailableError } from '../shared/errors';
 import { sha256Hex } from '../shared/bytes';
-import { ChallengeStore } from './challenge-ports';
+import { ChallengeStore } from './challenge.ports';
 
 export interface ChallengeSettings {
   ttlMinutes: number;

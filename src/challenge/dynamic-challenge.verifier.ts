@@ -1,6 +1,6 @@
-import { ChallengeVerifier } from '../scep/scep-ports';
+import { ChallengeVerifier } from '../scep/scep.ports';
 import { Clock } from '../shared/clock';
-import { ChallengeStore } from './challenge-ports';
+import { ChallengeStore } from './challenge.ports';
 import { challengeHash } from './challenge.service';
 
 /**

@@ -1,5 +1,5 @@
 import { secretsEqual } from '../shared/bytes';
-import { ChallengeVerifier } from '../scep/scep-ports';
+import { ChallengeVerifier } from '../scep/scep.ports';
 
 /** The default endpoint's shared challenge (SCEPTER_STATIC_CHALLENGE), compared in constant time. */
 export class StaticChallengeVerifier implements ChallengeVerifier {

@@ -10,10 +10,10 @@ import { registerPolicyCommands } from './commands/policy.commands';
 import { registerTrustCommands } from './commands/trust.commands';
 import { registerCertCommands } from './commands/cert.commands';
 import { registerDeviceRevocationCommands } from './commands/device.commands';
-import { registerIntegrationDeleteCommand } from './commands/integration-delete.command';
+import { registerIntegrationDeleteCommand } from './commands/integration-delete.commands';
 import { registerMigrateCommands } from './commands/migrate.commands';
-import { registerInitCommand } from './commands/init.command';
-import { registerStatusCommand } from './commands/status.command';
+import { registerInitCommand } from './commands/init.commands';
+import { registerStatusCommand } from './commands/status.commands';
 import { registerRetentionCommands } from './commands/retention.commands';
 import { registerBackupCommands } from './commands/backup.commands';
 import { registerListCommands } from './commands/list.commands';
@@ -40,10 +40,10 @@ export function buildProgram(opts: { json?: boolean } = {}): Command {
   registerAuditCommands(program);
   registerPolicyCommands(program);
   registerTrustCommands(program); // auth-log; finds or creates the device group for `device show`
-  registerCertCommands(program); // issue 4: cert revoke|list
-  registerDeviceRevocationCommands(program); // issue 4: device revoke
-  registerIntegrationDeleteCommand(program); // issue 4: integration delete (revokes its certificates)
-  registerMigrateCommands(program); // issue 7: migrate ..., migrate-all
+  registerCertCommands(program); // cert revoke|list
+  registerDeviceRevocationCommands(program); // device revoke
+  registerIntegrationDeleteCommand(program); // integration delete (revokes its certificates)
+  registerMigrateCommands(program); // migrate ..., migrate-all
   registerRetentionCommands(program); // retention run
   registerBackupCommands(program); // backup, restore
   registerListCommands(program); // cert list, device list, inventory list (--json, --csv)

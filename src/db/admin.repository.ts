@@ -1,5 +1,5 @@
 import { EntityManager } from 'typeorm';
-import { ApiKeyStore, AuditQuery, AuditStore, StoredApiKey } from '../admin/admin-ports';
+import { ApiKeyStore, AuditQuery, AuditStore, StoredApiKey } from '../admin/admin.ports';
 import { AuditEntry, AuditRecord } from '../admin/audit.types';
 import { Role } from '../admin/roles';
 import { Database } from './database';

@@ -1,5 +1,5 @@
 import { EntityManager } from 'typeorm';
-import type { AuthLogStore } from '../trust/trust-ports';
+import type { AuthLogStore } from '../trust/trust.ports';
 import type { AuthLogEntry, AuthLogQuery, AuthLogRecord, Decision, TrustMethod, TrustPolicy, TrustReason } from '../trust/trust.types';
 import { Database } from './database';
 import { dateParam } from './dialect';

@@ -1,4 +1,4 @@
-import { ChallengeStore, StoredChallenge } from '../challenge/challenge-ports';
+import { ChallengeStore, StoredChallenge } from '../challenge/challenge.ports';
 import { Database } from './database';
 import { dateParam } from './dialect';
 import { ChallengeRow } from './entities/challenge.entity';

@@ -27,11 +27,11 @@ export function entitiesFor(dialect: Dialect): EntitySchema[] {
     trustPolicyEntity(t),
     authLogEntity(t),
     ...ws1Entities(t),
-    migrationStateEntity(t) /* issue 7 */,
+    migrationStateEntity(t),
   ];
 }
 
-// issue 3: integrations, challenges, users and groups, API keys, audit log
+// integrations, challenges, users and groups, API keys, audit log
 const integrationAdminEntities = (t: ReturnType<typeof columnTypes>) => [
   integrationEntity(t),
   challengeEntity(t),
@@ -42,7 +42,7 @@ const integrationAdminEntities = (t: ReturnType<typeof columnTypes>) => [
   auditEntryEntity(t),
 ];
 
-// issue 6: WS1 settings, App Config keys, device inventories and sync state
+// WS1 settings, App Config keys, device inventories and sync state
 const ws1Entities = (t: ReturnType<typeof columnTypes>) => [ws1SettingsEntity(t), appConfigKeyEntity(t), ws1DeviceEntity(t), ws1SyncStateEntity(t)];
 
 export const MIGRATIONS_GLOB = path.join(__dirname, '..', '..', 'migrations', '*.js');
@@ -83,7 +83,7 @@ export class Database {
     if (sqliteFile) prepareSqliteFiles(sqliteFile);
     const ds = new DataSource(dataSourceOptions(url, opts.poolSize));
     await ds.initialize();
-    // the -wal and -shm files SQLite just opened: 0600 even when an older version left them wider
+    // the -wal and -shm files SQLite just opened: 0600 even when they already existed with wider modes
     if (sqliteFile) restrictExisting(sqliteCompanions(sqliteFile));
     if (ds.options.type === 'sqlite') await ds.query('PRAGMA synchronous = NORMAL');
     if (opts.migrate !== false) await ds.runMigrations({ transaction: 'each' });

@@ -1,6 +1,6 @@
 import { EntityManager, In, IsNull } from 'typeorm';
 import { AuditRecord } from '../admin/audit.types';
-import { GroupStore, InTransaction, IntegrationStore, StatusChange, UserGroup } from '../integrations/integration-ports';
+import { GroupStore, InTransaction, IntegrationStore, StatusChange, UserGroup } from '../integrations/integration.ports';
 import { Integration, IntegrationStatus, IntegrationType } from '../integrations/integration.types';
 import { ConflictError, NotFoundError } from '../shared/errors';
 import { insertAudit } from './admin.repository';

@@ -1,5 +1,5 @@
-import { InventoryStore } from '../mdm/workspace-one/inventory-store.port';
-import type { ScheduledSlot, SyncLeaseInfo, SyncLeaseStore } from '../mdm/workspace-one/ws1-integration-ports';
+import { InventoryStore } from '../mdm/workspace-one/inventory-store.ports';
+import type { ScheduledSlot, SyncLeaseInfo, SyncLeaseStore } from '../mdm/workspace-one/ws1-integration.ports';
 import { Database } from './database';
 import { dateParam } from './dialect';
 import { InventoryRepository } from './inventory.repository';

@@ -1,6 +1,6 @@
 import { insertAudit } from './admin.repository';
 import type { AuditRecord } from '../admin/audit.types';
-import type { AppConfigKeyStore, StoredWs1Settings, Ws1SettingsStore } from '../mdm/workspace-one/ws1-integration-ports';
+import type { AppConfigKeyStore, StoredWs1Settings, Ws1SettingsStore } from '../mdm/workspace-one/ws1-integration.ports';
 import { Database } from './database';
 import { AppConfigKeyRow, Ws1SettingsRow } from './entities/ws1-settings.entity';
 

@@ -1,7 +1,7 @@
 import { EntityManager } from 'typeorm';
-import { InventoryStore, normalizeIdentifier, StoredManagedDevice, SyncStatus } from '../mdm/workspace-one/inventory-store.port';
-import type { InventoryReader } from '../mdm/workspace-one/ws1-integration-ports';
-import type { ManagedDevice } from '../mdm/workspace-one/ws1-types';
+import { InventoryStore, normalizeIdentifier, StoredManagedDevice, SyncStatus } from '../mdm/workspace-one/inventory-store.ports';
+import type { InventoryReader } from '../mdm/workspace-one/ws1-integration.ports';
+import type { ManagedDevice } from '../mdm/workspace-one/ws1.types';
 import { AppError } from '../shared/errors';
 import { Database } from './database';
 import { dateParam, dbDate, Dialect } from './dialect';

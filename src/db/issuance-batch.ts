@@ -2,8 +2,8 @@ import type { EntityManager } from 'typeorm';
 import type { Database } from './database';
 import { dateParam } from './dialect';
 import { rawQuery } from './raw-sql';
-import type { IssuanceOutcome, IssuanceRecord } from '../scep/scep-ports';
-import { PkiStatus } from '../scep/scep-types';
+import type { IssuanceOutcome, IssuanceRecord } from '../scep/scep.ports';
+import { PkiStatus } from '../scep/scep.types';
 
 interface Unit {
   r: IssuanceRecord;

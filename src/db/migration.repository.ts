@@ -2,7 +2,7 @@ import { EntityManager } from 'typeorm';
 import type { AuditRecord } from '../admin/audit.types';
 import { revokeAllForIntegration } from '../ca/revocation.service';
 import type { IntegrationStatus } from '../integrations/integration.types';
-import type { ApplyWrite, CutoverWrite, FinalizeWrite, MigrationStore, PlanWrite, RollbackWrite, StepWrite } from '../migration/migration-ports';
+import type { ApplyWrite, CutoverWrite, FinalizeWrite, MigrationStore, PlanWrite, RollbackWrite, StepWrite } from '../migration/migration.ports';
 import type { CertificateCounts, LegacyCertificate, MigrationRecord, MigrationState, ReadinessReport, ReadinessSource } from '../migration/migration.types';
 import { ConflictError, NotFoundError } from '../shared/errors';
 import { insertAudit } from './admin.repository';
@@ -18,7 +18,7 @@ export class MigrationConflictError extends ConflictError {}
 const ENTITY = 'LegacyMigration';
 
 /**
- * Migrations (issue 7). Every step is one transaction: a conditional UPDATE of the migration row
+ * Migrations. Every step is one transaction: a conditional UPDATE of the migration row
  * (only from the state the step was prepared in), the step's own changes, and its audit records.
  * Reads of other modules' tables are plain SQL on their documented columns.
  */
@@ -144,7 +144,7 @@ export class MigrationRepository implements MigrationStore {
         .where('id = :id AND deleted_at IS NULL', { id: w.legacyId })
         .execute();
       if (!deleted.affected) throw new MigrationConflictError(`${w.legacyId} was deleted by someone else meanwhile`);
-      // issue 4's bulk revocation on this transaction: the deletion and the revocations commit together
+      // the bulk revocation on this transaction: the deletion and the revocations commit together
       revoked = await revokeAllForIntegration(m, w.legacyId, 'cessationOfOperation', w.now);
       await this.advance(m, w, { state: 'finalized', revokedCount: revoked, finalizedAt: w.now, updatedAt: w.now });
       for (const a of w.audit(revoked)) await insertAudit(m, a);

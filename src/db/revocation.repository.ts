@@ -14,7 +14,7 @@ import type {
   RevokedEntry,
   SerialRevocation,
   StoredCrl,
-} from '../ca/revocation-ports';
+} from '../ca/revocation.ports';
 
 const STATE_ID = 1;
 

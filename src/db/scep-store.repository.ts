@@ -5,8 +5,8 @@ import { rawQuery } from './raw-sql';
 import { IssuanceBatcher } from './issuance-batch';
 import { CertificateRow } from './entities/certificate.entity';
 import { ScepTransactionRow } from './entities/scep-transaction.entity';
-import { IssuanceOutcome, IssuanceRecord, ScepStore, StoredCertificate, StoredTransaction } from '../scep/scep-ports';
-import { PkiStatus } from '../scep/scep-types';
+import { IssuanceOutcome, IssuanceRecord, ScepStore, StoredCertificate, StoredTransaction } from '../scep/scep.ports';
+import { PkiStatus } from '../scep/scep.types';
 
 /** Raised inside the issuing transaction to roll it back when the challenge is gone. */
 class ChallengeGone extends Error {}
@@ -93,7 +93,7 @@ export class ScepStoreRepository implements ScepStore {
         const txRepo = m.getRepository<ScepTransactionRow>('ScepTransaction');
         const sql = <T>(text: string, params: unknown[]) => rawQuery<T>(m, this.db.dialect, text, params);
         const at = dateParam(this.db.dialect, now);
-        // refusals are no longer stored; one written by an older version binds no key
+        // refusals are not stored; a refusal row in a restored older database binds no key
         await sql('DELETE FROM scep_transactions WHERE endpoint_id = ? AND transaction_id = ? AND pki_status = ?', [
           r.endpointId,
           r.transactionId,

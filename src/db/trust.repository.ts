@@ -1,6 +1,6 @@
 import { EntityManager } from 'typeorm';
 import type { AuditRecord } from '../admin/audit.types';
-import type { DeviceCertificate, IssuedCertificate, StoredPolicy, TrustCertificateStore, TrustPolicyStore } from '../trust/trust-ports';
+import type { DeviceCertificate, IssuedCertificate, StoredPolicy, TrustCertificateStore, TrustPolicyStore } from '../trust/trust.ports';
 import type { TrustPolicy } from '../trust/trust.types';
 import { insertAudit } from './admin.repository';
 import { Database } from './database';

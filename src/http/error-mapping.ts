@@ -1,6 +1,6 @@
 import type { Context, Next } from 'koa';
 import { AppError, asStorageUnavailable, BadRequestError, StorageUnavailableError, TooManyRequestsError, UnauthorizedError } from '../shared/errors';
-import { PkiInputError } from '../pki/pki-errors';
+import { PkiInputError } from '../pki/pki.errors';
 import type { Logger } from '../shared/logger';
 
 /**

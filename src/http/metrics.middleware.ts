@@ -1,6 +1,6 @@
 import type { Context, Next } from 'koa';
 import type { Metrics } from '../shared/metrics';
-import { FailInfo, MessageType, messageTypeName, PkiStatus } from '../scep/scep-types';
+import { FailInfo, MessageType, messageTypeName, PkiStatus } from '../scep/scep.types';
 
 /** What the SCEP router leaves in ctx.state for this middleware (and nothing else) to count. */
 export interface ScepOutcomeState {

@@ -10,12 +10,12 @@ import type { TLSSocket } from 'node:tls';
 import type { KeyPairIdentity } from '../ca/ca-material';
 import { FILES, randomSerial, withCreationLock } from '../ca/ca-material';
 import { writeFileAtomic } from '../shared/secure-file';
-import { buildCertificate, keyIdentifier } from '../pki/certificate-builder';
+import { buildCertificate, keyIdentifier } from '../pki/certificate.builder';
 import { pemEncode } from '../pki/der';
 import { buildName } from '../pki/names';
 import { OID } from '../pki/oids';
 import { ConfigError } from '../shared/errors';
-import { checkIssuedByCa, checkKeyMatches, readCertificate, readPrivateKey } from '../ca/ca-material.check';
+import { checkIssuedByCa, checkKeyMatches, readCertificate, readPrivateKey } from '../ca/ca-material-check';
 
 const generate = promisify(generateKeyPair);
 

@@ -2,9 +2,9 @@ import { Actor } from '../admin/audit.types';
 import { hashSecret, randomId, randomSecret, secretMatches } from '../admin/secret-token';
 import { Clock } from '../shared/clock';
 import { BadRequestError, ConflictError, NotFoundError } from '../shared/errors';
-import { GroupStore, InTransaction, IntegrationStore } from './integration-ports';
+import { GroupStore, InTransaction, IntegrationStore } from './integration.ports';
 import { defaultSubjectTemplate, Integration, IOS_CERTS_EOL_NOTICE, isIntegrationStatus, isIntegrationType } from './integration.types';
-import { integrationView, IntegrationView } from './integration.view';
+import { integrationView, IntegrationView } from './integration.presenter';
 import { SubjectTemplate } from './subject-template';
 import { parseExpireUnused, parseGrace, RotationOptions } from './challenge-rotation';
 

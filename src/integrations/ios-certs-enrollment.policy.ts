@@ -1,7 +1,7 @@
 import { CertificateProfile, DEVICE_PROFILE } from '../ca/certificate-authority';
 import { ParsedCsr } from '../pki/csr';
 import { nameAttributes } from '../pki/names';
-import { EnrollmentPolicy, StoredCertificate } from '../scep/scep-ports';
+import { EnrollmentPolicy, StoredCertificate } from '../scep/scep.ports';
 import { checkRenewalWindow } from '../scep/renewal.policy';
 import { FailInfo, ScepFailure } from '../scep/scep-failure';
 import { IOS_CERTS_TEMPLATE } from './integration.types';

@@ -1,9 +1,9 @@
 import { Actor } from '../admin/audit.types';
 import { MintedChallenge } from '../challenge/challenge.service';
-import { DeviceIdRule } from '../challenge/device-id.rule';
+import { DeviceIdRule } from '../challenge/device-id-rule';
 import { ConflictError } from '../shared/errors';
 import { IntegrationService } from './integration.service';
-import { scepUrls } from './integration.view';
+import { scepUrls } from './integration.presenter';
 import { buildIosProfile } from './ios-profile.builder';
 import { SubjectTemplate } from './subject-template';
 import { randomId } from '../admin/secret-token';

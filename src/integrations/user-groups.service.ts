@@ -1,7 +1,7 @@
 import { Actor } from '../admin/audit.types';
 import { Clock } from '../shared/clock';
 import { BadRequestError, ConflictError, NotFoundError } from '../shared/errors';
-import { GroupStore, UserGroup } from './integration-ports';
+import { GroupStore, UserGroup } from './integration.ports';
 
 export interface GroupView {
   name: string;

@@ -1,4 +1,4 @@
-import { normalizeIdentifier } from '../mdm/workspace-one/inventory-store.port';
+import { normalizeIdentifier } from '../mdm/workspace-one/inventory-store.ports';
 import type { AtRiskReason, DeviceReadiness, LegacyCertificate, ReadinessReport, ReadinessSource } from './migration.types';
 
 /** What WS1 says about one device (keyed by normalized UDID). */

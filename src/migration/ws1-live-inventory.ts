@@ -1,7 +1,7 @@
-import { normalizeIdentifier } from '../mdm/workspace-one/inventory-store.port';
+import { normalizeIdentifier } from '../mdm/workspace-one/inventory-store.ports';
 import { Ws1Client, type Ws1ClientOptions, type Ws1ClientSettings } from '../mdm/workspace-one/ws1-client';
 import type { Ws1DeviceFacts } from './readiness';
-import type { LiveInventory } from './migration-ports';
+import type { LiveInventory } from './migration.ports';
 
 /**
  * Every iOS device WS1 knows (platform `Apple`, enrolled or not), by normalized UDID: only the two

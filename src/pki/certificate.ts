@@ -3,7 +3,7 @@ import { asBuffer, childrenOf, DerElement, integerHex, oidOf, onlyChild, primiti
 import { bitStringBytes, definiteForm, expectTag, namedBits, octetsOf, timeValue } from './der-values';
 import { formatName } from './names';
 import { OID } from './oids';
-import { Asn1DecodeError } from './pki-errors';
+import { Asn1DecodeError } from './pki.errors';
 import { publicKeyFromSpki } from './public-key';
 
 /** The fields every caller needs, as DER slices of the certificate. */

@@ -7,7 +7,7 @@ import { ParsedCertificate } from './certificate';
 import { ContentCipher, contentCipherByOid, decryptContent, encryptContent } from './content-cipher';
 import { encryptKeyPkcs1, RsaKeyTransport } from './rsa-key-transport';
 import { contentInfo, decoding, readContentInfo } from './cms-signed-data';
-import { Asn1DecodeError, PkiInputError } from './pki-errors';
+import { Asn1DecodeError, PkiInputError } from './pki.errors';
 
 export interface DecryptionIdentity {
   certificate: ParsedCertificate;

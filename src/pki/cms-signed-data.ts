@@ -5,7 +5,7 @@ import { DER_NULL, derOctetString, derOid, derSequence, derSetOf, derTime, tlv }
 import { OID, digestOid, hashFromOid } from './oids';
 import { HashName, signAsync, verifyInline } from './sign';
 import { ParsedCertificate } from './certificate';
-import { Asn1DecodeError, PkiInputError } from './pki-errors';
+import { Asn1DecodeError, PkiInputError } from './pki.errors';
 
 /** A signed attribute's first value, as the SCEP codec reads it: text or octets. */
 export interface AttributeValue {

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { OID } from './oids';
-import { PkiInputError } from './pki-errors';
+import { PkiInputError } from './pki.errors';
 
 export interface ContentCipher {
   oid: string;

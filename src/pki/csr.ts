@@ -5,7 +5,7 @@ import { OID, hashFromOid } from './oids';
 import { verifyInline } from './sign';
 import { ParsedCertificate } from './certificate';
 import { formatName, nameAttributes, NameAttribute } from './names';
-import { Asn1DecodeError, PkiInputError } from './pki-errors';
+import { Asn1DecodeError, PkiInputError } from './pki.errors';
 import { publicKeyFromSpki } from './public-key';
 
 /**

@@ -6,7 +6,7 @@
  * copies. Reading is lazy: a constructed element's children are read when asked for, so the fast
  * common case (DER) costs a few µs per certificate where asn1js + pkijs took about 0.5 ms.
  */
-import { Asn1DecodeError } from './pki-errors';
+import { Asn1DecodeError } from './pki.errors';
 
 /** The name callers have long used for the reader's error. */
 export { Asn1DecodeError as DerDecodeError };

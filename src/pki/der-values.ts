@@ -2,7 +2,7 @@
  * Typed values out of DerElements: strings, octets, times, bit strings, and the DER form of an
  * element received as BER. Constructed (chunked) strings are accepted wherever BER allows them.
  */
-import { Asn1DecodeError } from './pki-errors';
+import { Asn1DecodeError } from './pki.errors';
 import { readChildren, readElement, type DerElement } from './der-reader';
 import { tlvOf } from './der-writer';
 

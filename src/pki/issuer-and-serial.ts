@@ -1,7 +1,7 @@
 import { childrenOf, integerHex, primitiveOf, readSingle } from './der-reader';
 import { definiteForm, expectTag } from './der-values';
 import { decoding } from './cms-signed-data';
-import { Asn1DecodeError } from './pki-errors';
+import { Asn1DecodeError } from './pki.errors';
 
 /** IssuerAndSerialNumber (RFC 5652 10.2.4): SCEP GetCert and GetCRL message data. */
 export interface IssuerAndSerial {

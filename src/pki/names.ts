@@ -1,7 +1,7 @@
 import { childrenOf, oidOf, readSingle } from './der-reader';
 import { stringValue } from './der-values';
 import { derOid, derSequence, tlv } from './der-writer';
-import { Asn1DecodeError } from './pki-errors';
+import { Asn1DecodeError } from './pki.errors';
 
 const SHORT_NAMES: Record<string, string> = {
   '2.5.4.3': 'CN',

@@ -1,6 +1,6 @@
 import { childrenOf, decodeOid, integerHex, primitiveOf, readChildren, readSingle, type DerElement } from './der-reader';
 import { OID } from './oids';
-import { Asn1DecodeError } from './pki-errors';
+import { Asn1DecodeError } from './pki.errors';
 
 /** An OCSP request we cannot decode. The service answers it with `buildOcspError('malformedRequest')`. */
 export class OcspMalformedError extends Asn1DecodeError {}

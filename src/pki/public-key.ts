@@ -1,6 +1,6 @@
 import { createPublicKey, KeyObject } from 'node:crypto';
 import { childrenOf, decodeOid, primitiveOf, readSingle } from './der-reader';
-import { Asn1DecodeError } from './pki-errors';
+import { Asn1DecodeError } from './pki.errors';
 import { bitStringBytes } from './der-values';
 import { OID } from './oids';
 

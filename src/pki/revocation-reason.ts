@@ -1,4 +1,4 @@
-import { PkiInputError } from './pki-errors';
+import { PkiInputError } from './pki.errors';
 
 /** CRLReason (RFC 5280 section 5.3.1), by the RFC's names. Code 7 is not assigned. */
 export const REVOCATION_REASON_CODES = {

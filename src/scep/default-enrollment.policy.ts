@@ -1,7 +1,7 @@
 import { CertificateProfile, DEVICE_PROFILE } from '../ca/certificate-authority';
 import { ParsedCsr } from '../pki/csr';
 import { checkRenewalWindow } from './renewal.policy';
-import { EnrollmentPolicy, StoredCertificate } from './scep-ports';
+import { EnrollmentPolicy, StoredCertificate } from './scep.ports';
 
 /** The default endpoint's policy: any subject, device profile (digitalSignature + clientAuth). */
 export class DefaultEnrollmentPolicy implements EnrollmentPolicy {

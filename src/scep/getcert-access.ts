@@ -2,7 +2,7 @@ import { CertificateAuthority } from '../ca/certificate-authority';
 import { ParsedCertificate } from '../pki/certificate';
 import { Clock } from '../shared/clock';
 import { FailInfo, ScepFailure } from './scep-failure';
-import { ScepEndpoint, ScepStore, StoredCertificate } from './scep-ports';
+import { ScepEndpoint, ScepStore, StoredCertificate } from './scep.ports';
 import { parseBack } from './subject-policy';
 
 /**

@@ -9,7 +9,7 @@ import { buildEnvelopedData } from '../pki/cms-enveloped-data';
 import { ContentCipher } from '../pki/content-cipher';
 import { IssuerAndSerial, IssuerAndSubject, readIssuerAndSerial, readIssuerAndSubject } from '../pki/issuer-and-serial';
 import { BadRequestError } from '../shared/errors';
-import { FailInfo, MessageType, PkiStatus } from './scep-types';
+import { FailInfo, MessageType, PkiStatus } from './scep.types';
 
 /** The outer (signed) layer of a SCEP pkiMessage, before decryption. */
 export interface PkiMessage {

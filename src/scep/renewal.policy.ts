@@ -1,7 +1,7 @@
 import { ParsedCertificate } from '../pki/certificate';
 import { ParsedCsr } from '../pki/csr';
 import { FailInfo, ScepFailure } from './scep-failure';
-import { ScepEndpoint, ScepStore, StoredCertificate } from './scep-ports';
+import { ScepEndpoint, ScepStore, StoredCertificate } from './scep.ports';
 
 const DAY_MS = 86_400_000;
 

@@ -5,12 +5,12 @@ import { RsaKeyTransport } from '../pki/rsa-key-transport';
 import { ParsedCertificate } from '../pki/certificate';
 import { Clock } from '../shared/clock';
 import { asStorageUnavailable, BadRequestError } from '../shared/errors';
-import { PkiInputError } from '../pki/pki-errors';
+import { PkiInputError } from '../pki/pki.errors';
 import { FailInfo, ScepFailure } from './scep-failure';
 import { decodeIssuerAndSerial, decodeIssuerAndSubject, decodePkiMessage, CertRepInput, encodeCertRep, PkiMessage } from './pki-message.codec';
-import { ScepEndpoint, ScepStore } from './scep-ports';
-import { MessageType, PkiStatus, SCEP_CAPABILITIES } from './scep-types';
-import { EnrollmentHandler } from './enrollment.handler';
+import { ScepEndpoint, ScepStore } from './scep.ports';
+import { MessageType, PkiStatus, SCEP_CAPABILITIES } from './scep.types';
+import { EnrollmentHandler } from './enrollment-handler';
 import { GetCertAccess } from './getcert-access';
 
 /** What one PKIOperation did, for the structured log line. */

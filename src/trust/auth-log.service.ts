@@ -1,6 +1,6 @@
 import type { Clock } from '../shared/clock';
 import { BadRequestError } from '../shared/errors';
-import type { AuthLogStore, DeviceCertificate, TrustCertificateStore } from './trust-ports';
+import type { AuthLogStore, DeviceCertificate, TrustCertificateStore } from './trust.ports';
 import type { AuthLogEntry } from './trust.types';
 
 export const MAX_AUTH_LOG_LIMIT = 10_000;

@@ -1,8 +1,8 @@
 import type { X509Certificate } from 'node:crypto';
 import type { Clock } from '../shared/clock';
 import { BadRequestError } from '../shared/errors';
-import type { AuthLogWriter } from './auth-log.writer';
-import type { LastSeenTracker } from './last-seen.tracker';
+import type { AuthLogWriter } from './auth-log-writer';
+import type { LastSeenTracker } from './last-seen-tracker';
 import { IDENTIFIER_PLATFORMS, IdentifierEvidence, IdentifierPlatform, TrustEvaluator } from './trust-evaluator';
 import type { TrustSnapshot } from './trust-snapshot';
 import type { TrustAnswer, TrustVerdict } from './trust.types';

@@ -2,7 +2,7 @@ import type { Actor } from '../admin/audit.types';
 import type { Clock } from '../shared/clock';
 import { BadRequestError, NotFoundError } from '../shared/errors';
 import { DEFAULT_POLICY } from './trust-snapshot';
-import type { TrustPolicyStore } from './trust-ports';
+import type { TrustPolicyStore } from './trust.ports';
 import { isTrustPolicy, TRUST_POLICIES, TrustPolicy } from './trust.types';
 
 export interface PolicyView {
@@ -47,7 +47,7 @@ export class TrustPolicyService {
   }
 
   /**
-   * For integration deletion (issue 4): true when the global policy or any application's is
+   * For integration deletion: true when the global policy or any application's is
    * require-trusted, i.e. deleting an active integration could lock users out.
    */
   isDeviceTrustRequired = async (): Promise<boolean> => {

@@ -1,10 +1,10 @@
 import type { X509Certificate } from 'node:crypto';
 import type { IntegrationType } from '../integrations/integration.types';
-import type { InventoryLookup } from '../mdm/workspace-one/inventory-store.port';
+import type { InventoryLookup } from '../mdm/workspace-one/inventory-store.ports';
 import type { CertificateCheck } from './certificate-check';
 import { LruCache } from './lru-cache';
 import type { TrustSnapshot } from './trust-snapshot';
-import type { IntegrationDirectory, IssuedCertificate, RevocationCheck, TrustCertificateStore } from './trust-ports';
+import type { IntegrationDirectory, IssuedCertificate, RevocationCheck, TrustCertificateStore } from './trust.ports';
 import type { TrustIntegration, TrustReason, TrustVerdict } from './trust.types';
 
 export const IDENTIFIER_PLATFORMS = ['windows', 'macos', 'android', 'ios'] as const satisfies readonly IntegrationType[];

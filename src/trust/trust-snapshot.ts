@@ -1,7 +1,7 @@
 import type { Clock } from '../shared/clock';
 import { FollowUpRunner } from '../shared/follow-up-runner';
 import { LruCache } from './lru-cache';
-import type { IntegrationDirectory, TrustPolicyStore } from './trust-ports';
+import type { IntegrationDirectory, TrustPolicyStore } from './trust.ports';
 import type { TrustIntegration, TrustPolicy } from './trust.types';
 
 export const DEFAULT_POLICY: TrustPolicy = 'not-configured';

@@ -7,13 +7,13 @@ import { mutatedInputs } from '../support/mutations';
 import { FuzzCase, runFuzzCases } from '../support/fuzz-runner';
 import { decodePkiMessage } from '../../src/scep/pki-message.codec';
 import { buildPkiMessage } from '../../src/scep/client/scep-client.codec';
-import { buildCsr } from '../../src/pki/csr-builder';
+import { buildCsr } from '../../src/pki/csr.builder';
 import { buildName } from '../../src/pki/names';
 import { contentCipherByOid } from '../../src/pki/content-cipher';
 import { OID } from '../../src/pki/oids';
 import { selfSignedFor } from '../../src/scep/client/scep-client';
 import { derIntegerFromBigInt, derSequence } from '../../src/pki/der-writer';
-import { MessageType } from '../../src/scep/scep-types';
+import { MessageType } from '../../src/scep/scep.types';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261128);
 const RUNS = Number(process.env.FUZZ_SCEP_RUNS ?? 40_000);

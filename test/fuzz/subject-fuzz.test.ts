@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { X509Certificate } from 'node:crypto';
 import * as asn1js from 'asn1js';
-import { PkiStatus } from '../../src/scep/scep-types';
+import { PkiStatus } from '../../src/scep/scep.types';
 import { ScepClient } from '../../src/scep/client/scep-client';
 import { pooledKeys } from '../support/keys';
 import { ATTR, atv, nameDer, RawReply, sendRawPkcsReq, tlv } from '../support/raw-scep';

@@ -3,7 +3,7 @@ import Ajv from 'ajv';
 import { AuthFailureLimiter } from '../../src/admin/auth-failure-limiter';
 import { can, ROLES, type Permission } from '../../src/admin/roles';
 import { buildAdminRouter } from '../../src/main';
-import { openApiDocument } from '../../src/http/admin/openapi.document';
+import { openApiDocument } from '../../src/http/admin/openapi-document';
 import { createIosCerts, IntegrationServer, startIntegrationServer, TEST_ACTOR } from './integrations-support';
 
 type Doc = ReturnType<typeof openApiDocument>;

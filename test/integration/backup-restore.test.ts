@@ -8,7 +8,7 @@ import { createTestDatabase, postgresAvailable } from '../support/postgres';
 import { startServerProcess, ServerProcess } from '../support/server-process';
 import { pooledKeys } from '../support/keys';
 import { ScepClient } from '../../src/scep/client/scep-client';
-import { PkiStatus } from '../../src/scep/scep-types';
+import { PkiStatus } from '../../src/scep/scep.types';
 import { pemEncode } from '../../src/pki/der';
 import { ossl } from './revocation-support';
 import { loadOrCreateSecretKey } from '../../src/shared/secret-box';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { CaCertificates, ScepClient } from '../../src/scep/client/scep-client';
-import { FailInfo, PkiStatus } from '../../src/scep/scep-types';
+import { FailInfo, PkiStatus } from '../../src/scep/scep.types';
 import { pooledKeys } from '../support/keys';
 import { runScepclient } from '../support/scepclient';
 import {

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PkiStatus } from '../../src/scep/scep-types';
+import { PkiStatus } from '../../src/scep/scep.types';
 import { pooledKeys } from '../support/keys';
 import { run, RunResult } from '../support/proc';
 import { getChallengePage, httpGet, IntegrationServer, parseNdesChallenge, startIntegrationServer } from './integrations-support';

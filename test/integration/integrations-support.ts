@@ -1,4 +1,4 @@
-// Helpers for the integration (issue 3) tests: a server with a movable clock, ios-certs
+// Helpers for the integration tests: a server with a movable clock, ios-certs
 // integrations, the challenge URL (also from another loopback address), and the NDES page regex.
 import fs from 'node:fs';
 import http from 'node:http';
@@ -6,7 +6,7 @@ import path from 'node:path';
 import { App } from '../../src/main';
 import type { Logger } from '../../src/shared/logger';
 import { Actor } from '../../src/admin/audit.types';
-import { IntegrationView } from '../../src/integrations/integration.view';
+import { IntegrationView } from '../../src/integrations/integration.presenter';
 import { ScepClient } from '../../src/scep/client/scep-client';
 import { freeTcpPort, startTestServer } from '../support/test-server';
 import { spawnDaemon, waitFor } from '../support/proc';

@@ -1,4 +1,4 @@
-// Issue 7 on PostgreSQL, where transactions really run concurrently: the whole migration through
+// The legacy-integration migration on PostgreSQL, where transactions really run concurrently: the whole migration through
 // the service, and two runs of the same step racing (exactly one wins, the other changes nothing).
 import { expect } from 'chai';
 import { startWs1Simulator, type Ws1Simulator } from '../../scripts/ws1-sim/ws1-simulator';

@@ -1,4 +1,4 @@
-// Issue 7: every refusal is one line, a non-zero exit and no change; a step killed at any point
+// every refusal is one line, a non-zero exit and no change; a step killed at any point
 // (SIGKILL from outside while it talks to WS1, or injected inside its transaction just before the
 // commit) and run again ends in the same state with nothing done twice; migrate-all stops at the
 // first integration that is not ready.

@@ -1,4 +1,4 @@
-// Helpers for the migration (issue 7) tests: the real CLI beside the running server, devices
+// Helpers for the migration tests: the real CLI beside the running server, devices
 // enrolled through SCEP, a WS1 simulator holding (most of) their UDIDs, and a database snapshot
 // to prove that a refused step changed nothing.
 import { ChildProcess, spawn } from 'node:child_process';

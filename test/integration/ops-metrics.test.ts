@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { PkiStatus } from '../../src/scep/scep-types';
+import { PkiStatus } from '../../src/scep/scep.types';
 import { startTestServer, TestServer } from '../support/test-server';
 import { pooledKeys } from '../support/keys';
 import { parsePromText, Sample, sumOf } from '../support/prom-text';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { CaCertificates } from '../../src/scep/client/scep-client';
-import { FailInfo, PkiStatus } from '../../src/scep/scep-types';
+import { FailInfo, PkiStatus } from '../../src/scep/scep.types';
 import { pooledKeys } from '../support/keys';
 import { createTestDatabase, postgresAvailable } from '../support/postgres';
 import { createIosCerts, fetchChallenge, getChallengePage, IntegrationServer, startIntegrationServer, TEST_ACTOR } from './integrations-support';

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { createTestDatabase, postgresAvailable } from '../support/postgres';
 import { startTestServer, TestServer, TEST_CHALLENGE } from '../support/test-server';
 import { pooledKeys } from '../support/keys';
-import { PkiStatus } from '../../src/scep/scep-types';
+import { PkiStatus } from '../../src/scep/scep.types';
 
 /**
  * The same code on PostgreSQL. On a machine without PostgreSQL this suite fails with the reason

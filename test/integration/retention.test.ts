@@ -4,7 +4,7 @@ import path from 'node:path';
 import { rawQuery } from '../../src/db/raw-sql';
 import { dateParam } from '../../src/db/dialect';
 import { JobLeaseRepository } from '../../src/db/job-lease.repository';
-import { PkiStatus } from '../../src/scep/scep-types';
+import { PkiStatus } from '../../src/scep/scep.types';
 import { createTestDatabase, postgresAvailable } from '../support/postgres';
 import { startTestServer, TestServer, TEST_CHALLENGE } from '../support/test-server';
 import { pooledKeys } from '../support/keys';

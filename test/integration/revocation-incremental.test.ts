@@ -4,7 +4,7 @@ import { Database } from '../../src/db/database';
 import { dateParam } from '../../src/db/dialect';
 import { rawQuery } from '../../src/db/raw-sql';
 import { RevocationRepository } from '../../src/db/revocation.repository';
-import type { RevocationStore } from '../../src/ca/revocation-ports';
+import type { RevocationStore } from '../../src/ca/revocation.ports';
 import { createTestDatabase } from '../support/postgres';
 import { startTestServer, TestServer } from '../support/test-server';
 
@@ -13,7 +13,7 @@ const REVOKE = 200;
 const serialOf = (i: number) => `5E${i.toString(16).toUpperCase().padStart(6, '0')}`;
 
 /**
- * Issue 8: each instance loads only the revocations newer than the revision it has seen. Revocations
+ * Each instance loads only the revocations newer than the revision it has seen. Revocations
  * made concurrently through another connection (another instance, or the CLI) while the server's
  * view keeps syncing must all reach it, in OCSP and in the CRL, however the transactions interleave;
  * rows revoked without a revision stamp (before the migration) come with the full load at start.

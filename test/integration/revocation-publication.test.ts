@@ -5,7 +5,7 @@ import path from 'node:path';
 import { startTestServer, TestServer } from '../support/test-server';
 import { loadConfig } from '../../src/config/config';
 import { buildServices, Services } from '../../src/main';
-import { loadOrCreateOcspSigner, OCSP_SIGNER_FILE } from '../../src/ca/ocsp-signer.material';
+import { loadOrCreateOcspSigner, OCSP_SIGNER_FILE } from '../../src/ca/ocsp-signer-material';
 import { crlText, fetchCrl, issue, ocspQuery, ossl, scratch, TEST_ACTOR, within } from './revocation-support';
 
 const HOUR = 3_600_000;

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { expect } from 'chai';
 import { pemEncode } from '../../src/pki/der';
 import { ParsedCertificate } from '../../src/pki/certificate';
-import { PkiStatus } from '../../src/scep/scep-types';
+import { PkiStatus } from '../../src/scep/scep.types';
 import { ScepClient } from '../../src/scep/client/scep-client';
 import { Actor } from '../../src/admin/audit.types';
 import { makeTempDir } from '../support/proc';

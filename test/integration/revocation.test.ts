@@ -6,7 +6,7 @@ import { pooledKeys } from '../support/keys';
 import { NotFoundError, BadRequestError } from '../../src/shared/errors';
 import { OID } from '../../src/pki/oids';
 import { contentCipherByOid } from '../../src/pki/content-cipher';
-import { MessageType, PkiStatus } from '../../src/scep/scep-types';
+import { MessageType, PkiStatus } from '../../src/scep/scep.types';
 import { buildPkiMessage, openCertRep } from '../../src/scep/client/scep-client.codec';
 import { crlText, fetchCrl, issue, Issued, ocspQuery, ossl, scratch, TEST_ACTOR } from './revocation-support';
 

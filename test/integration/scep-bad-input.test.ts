@@ -3,7 +3,7 @@ import { startTestServer, TestServer, TEST_CHALLENGE } from '../support/test-ser
 import { pooledKeys } from '../support/keys';
 import { ScepClient, newRsaKey, selfSignedFor } from '../../src/scep/client/scep-client';
 import { buildName } from '../../src/pki/names';
-import { PkiStatus } from '../../src/scep/scep-types';
+import { PkiStatus } from '../../src/scep/scep.types';
 
 describe('SCEP bad input: a short 400, never a stack trace, and the server keeps serving', function () {
   let server: TestServer;

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { startTestServer, TestServer, TEST_CHALLENGE } from '../support/test-server';
 import { pooledKeys } from '../support/keys';
 import { PreparedRequest } from '../../src/scep/client/scep-client';
-import { PkiStatus } from '../../src/scep/scep-types';
+import { PkiStatus } from '../../src/scep/scep.types';
 
 describe('SCEP concurrency', function () {
   let server: TestServer;

@@ -4,11 +4,11 @@ import { pooledKeys, type Keys } from '../support/keys';
 import { openssl, tempFile } from '../support/openssl-cli';
 import { OID } from '../../src/pki/oids';
 import { pemEncode } from '../../src/pki/der';
-import { FailInfo, MessageType, PkiStatus } from '../../src/scep/scep-types';
+import { FailInfo, MessageType, PkiStatus } from '../../src/scep/scep.types';
 import { CaCertificates, newRsaKey } from '../../src/scep/client/scep-client';
 import { buildPkiMessage, openCertRep } from '../../src/scep/client/scep-client.codec';
 import { contentCipherByOid } from '../../src/pki/content-cipher';
-import { buildCsr } from '../../src/pki/csr-builder';
+import { buildCsr } from '../../src/pki/csr.builder';
 import { buildName } from '../../src/pki/names';
 import { derSequence, derUnsignedInteger } from '../../src/pki/der-writer';
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { startTestServer, TEST_CHALLENGE, freeTcpPort } from '../support/test-server';
 import { pooledKeys } from '../support/keys';
 import { openssl } from '../support/openssl-cli';
-import { PkiStatus } from '../../src/scep/scep-types';
+import { PkiStatus } from '../../src/scep/scep.types';
 import { ScepClient } from '../../src/scep/client/scep-client';
 
 const SERVER = path.resolve(__dirname, '../../src/server.js');

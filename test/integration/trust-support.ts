@@ -5,11 +5,11 @@ import https from 'node:https';
 import { createPublicKey, generateKeyPairSync, KeyObject } from 'node:crypto';
 import { randomSerial } from '../../src/ca/ca-material';
 import type { CertificateAuthority } from '../../src/ca/certificate-authority';
-import { buildCertificate, keyIdentifier } from '../../src/pki/certificate-builder';
+import { buildCertificate, keyIdentifier } from '../../src/pki/certificate.builder';
 import { pemEncode } from '../../src/pki/der';
 import { buildName } from '../../src/pki/names';
 import { OID } from '../../src/pki/oids';
-import { PkiStatus } from '../../src/scep/scep-types';
+import { PkiStatus } from '../../src/scep/scep.types';
 import { fetchChallenge, IntegrationServer } from './integrations-support';
 
 export interface Device {

@@ -6,7 +6,7 @@ import * as openssl from '../support/openssl';
 import { runScepclient, ScepclientResult } from '../support/scepclient';
 import { createIosCerts, fetchChallenge, getChallengePage, IntegrationServer, startIntegrationServer } from '../integration/integrations-support';
 import { createLogger } from '../../src/shared/logger';
-import { FailInfo } from '../../src/scep/scep-types';
+import { FailInfo } from '../../src/scep/scep.types';
 
 describe("ios-certs integration end to end with Debian's scepclient", function () {
   this.timeout(60_000);

@@ -1,4 +1,4 @@
-// Issue 7 end to end: a legacy ios-certs integration whose devices enrolled through SCEP (three
+// The legacy-integration migration end to end: a legacy ios-certs integration whose devices enrolled through SCEP (three
 // with Debian's scepclient through the dynamic challenge, the rest with our own client), a WS1
 // simulator holding most of their UDIDs, and the real CLI beside the running server: plan, apply,
 // verify, cutover, rollback, plan again, cutover, finalize, checked with device-trust answers,

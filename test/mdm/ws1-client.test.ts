@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import * as http from 'node:http';
 import { Ws1Client, type Ws1ClientEvent } from '../../src/mdm/workspace-one/ws1-client';
-import { Ws1RateLimitError, Ws1ServerError, Ws1SettingsError, Ws1TenantCodeError, Ws1TimeoutError } from '../../src/mdm/workspace-one/ws1-errors';
+import { Ws1RateLimitError, Ws1ServerError, Ws1SettingsError, Ws1TenantCodeError, Ws1TimeoutError } from '../../src/mdm/workspace-one/ws1.errors';
 import { normalizeBaseUrl } from '../../src/mdm/workspace-one/ws1-settings';
-import type { Ws1DevicePage } from '../../src/mdm/workspace-one/ws1-types';
+import type { Ws1DevicePage } from '../../src/mdm/workspace-one/ws1.types';
 import { startWs1Simulator, type Ws1Simulator } from '../../scripts/ws1-sim/ws1-simulator';
 import { FAST_RETRY, settingsFor } from './ws1-test-support';
 import { item, single } from '../support/items';

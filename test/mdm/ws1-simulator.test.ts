@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ws1Client } from '../../src/mdm/workspace-one/ws1-client';
-import { Ws1ProtocolError } from '../../src/mdm/workspace-one/ws1-errors';
+import { Ws1ProtocolError } from '../../src/mdm/workspace-one/ws1.errors';
 import { parseArgs } from '../../scripts/ws1-sim/main';
 import { generateInventory } from '../../scripts/ws1-sim/ws1-sim-inventory';
 import { startWs1Simulator } from '../../scripts/ws1-sim/ws1-simulator';

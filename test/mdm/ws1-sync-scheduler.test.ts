@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { loadConfig } from '../../src/config/config';
 import { buildServices, Services } from '../../src/main';
 import { currentSlot, parseDailyTime } from '../../src/jobs/daily-slot';
-import { Ws1SyncScheduler } from '../../src/jobs/ws1-sync.scheduler';
+import { Ws1SyncScheduler } from '../../src/jobs/ws1-sync.job';
 import { createLogger } from '../../src/shared/logger';
 import { startWs1Simulator, type Ws1Simulator } from '../../scripts/ws1-sim/ws1-simulator';
 import { startTestServer, type TestServer } from '../support/test-server';

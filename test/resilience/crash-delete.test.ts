@@ -6,7 +6,7 @@ import path from 'node:path';
 import { freeTcpPort, TEST_CHALLENGE } from '../support/test-server';
 import { startServerProcess } from '../support/server-process';
 import { ScepClient } from '../../src/scep/client/scep-client';
-import { PkiStatus } from '../../src/scep/scep-types';
+import { PkiStatus } from '../../src/scep/scep.types';
 import { Database } from '../../src/db/database';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -43,7 +43,7 @@ function deleteCli(
 }
 
 /**
- * Issue 8: a SIGKILL during `integration delete` leaves all or nothing: either every certificate is
+ * A SIGKILL during `integration delete` leaves all or nothing: either every certificate is
  * revoked and the integration deleted, or none is and it is intact (SQLite, the embedded default).
  */
 describe('crash safety: SIGKILL during integration delete', function () {

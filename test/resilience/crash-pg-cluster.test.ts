@@ -5,7 +5,7 @@ import { startServerProcess } from '../support/server-process';
 import { pooledKeys } from '../support/keys';
 import { TEST_CHALLENGE } from '../support/test-server';
 import { PreparedRequest, ScepClient } from '../../src/scep/client/scep-client';
-import { PkiStatus } from '../../src/scep/scep-types';
+import { PkiStatus } from '../../src/scep/scep.types';
 
 const TOTAL = 400;
 /**
@@ -17,7 +17,7 @@ const KILL_AT = [50, 130, 210, 290];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Issue 8, crash safety where it matters most: two instances on one PostgreSQL behind nginx, one of
+ * Crash safety where it matters most: two instances on one PostgreSQL behind nginx, one of
  * them SIGKILLed four times while enrollments flow through the load balancer (on PostgreSQL every
  * issuance is its own transaction, unlike SQLite's batches). Clients retry what failed with the same
  * transactionID and key. Afterwards: everything any client received is recorded, every recorded

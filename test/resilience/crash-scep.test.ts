@@ -6,7 +6,7 @@ import { freeTcpPort, TEST_CHALLENGE } from '../support/test-server';
 import { startServerProcess } from '../support/server-process';
 import { pooledKeys } from '../support/keys';
 import { PreparedRequest, ScepClient } from '../../src/scep/client/scep-client';
-import { PkiStatus } from '../../src/scep/scep-types';
+import { PkiStatus } from '../../src/scep/scep.types';
 import { Database } from '../../src/db/database';
 
 /**

@@ -9,7 +9,7 @@ import { TEST_CHALLENGE, TestServer } from '../support/test-server';
 import { ocspQuery, within } from '../integration/revocation-support';
 import { fetchChallenge, IntegrationServer } from '../integration/integrations-support';
 import { CaCertificates, ScepClient } from '../../src/scep/client/scep-client';
-import { FailInfo, PkiStatus } from '../../src/scep/scep-types';
+import { FailInfo, PkiStatus } from '../../src/scep/scep.types';
 import { pemEncode } from '../../src/pki/der';
 import { byString } from '../support/items';
 
@@ -28,7 +28,7 @@ function cli(env: Record<string, string>, args: string[]): Promise<{ code: numbe
 }
 
 /**
- * Issue 8: two server processes on one PostgreSQL database behind a round-robin nginx. Fails (never
+ * Two server processes on one PostgreSQL database behind a round-robin nginx. Fails (never
  * skips) with the reason when PostgreSQL or nginx is missing.
  */
 describe('resilience: two instances on one PostgreSQL behind nginx', function () {

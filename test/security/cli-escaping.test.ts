@@ -4,7 +4,7 @@ import { startIntegrationServer, TEST_ACTOR, type IntegrationServer } from '../i
 import { cli, json, type CliResult } from '../integration/migration-support';
 import { issueForDevice, scratch } from '../integration/revocation-support';
 
-// A device id as a hostile device (or a row written by an older version, a restored backup or another
+// A device id as a hostile device (or a row in a restored backup or written by another
 // tool) could carry it: a line break that forges an output line, a carriage return, ANSI escapes that
 // clear the screen and recolour, and a right-to-left override.
 const EVIL = 'UDID-1\nFORGED 0 certificates revoked\r\u001b[2J\u001b[31mred\u202Egnp.exe\u009b1m';

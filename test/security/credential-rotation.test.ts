@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { pooledKeys } from '../support/keys';
-import { PkiStatus } from '../../src/scep/scep-types';
+import { PkiStatus } from '../../src/scep/scep.types';
 import { createIosCerts, fetchChallenge, getChallengePage, IntegrationServer, startIntegrationServer, TEST_ACTOR } from '../integration/integrations-support';
 import { runCli } from './startup-support';
 
@@ -58,7 +58,7 @@ describe('security: challenge credential rotation', function () {
       expect(JSON.stringify(bad.body)).to.match(/grace|expireUnusedChallenges/);
     }
     expect(await status(integ.challengeUsername, integ.challengePassword)).to.equal(200);
-    const r = await rotate(integ.id); // no body at all, as before rotation had options
+    const r = await rotate(integ.id); // no body at all: the defaults
     expect(r.status).to.equal(200);
     expect(Date.parse(r.body.previousPasswordValidUntil as string) - server.clock.now().getTime()).to.be.within(24 * HOUR - 60_000, 24 * HOUR);
     server.clock.advance(23 * HOUR);

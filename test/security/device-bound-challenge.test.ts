@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/config';
 import { CaCertificates } from '../../src/scep/client/scep-client';
-import { FailInfo, PkiStatus } from '../../src/scep/scep-types';
+import { FailInfo, PkiStatus } from '../../src/scep/scep.types';
 import { SubjectTemplate } from '../../src/integrations/subject-template';
 import { pooledKeys } from '../support/keys';
 import { createTestDatabase, postgresAvailable } from '../support/postgres';

@@ -49,7 +49,7 @@ describe('security: file modes and report names', function () {
     } finally {
       await new Promise<void>((r) => (child.exitCode !== null ? r() : (child.once('exit', () => r()), child.kill('SIGTERM'))));
     }
-    // files an older version left 0644 are narrowed at the next start (here: by the CLI opening the database)
+    // files left 0644 (another tool, a wide umask) are narrowed at the next start (here: by the CLI opening the database)
     fs.chmodSync(db, 0o644);
     fs.chmodSync(data, 0o755);
     const r = await runCli(['integration', 'list', '--json'], env, dir);

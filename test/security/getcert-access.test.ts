@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { KeyObject } from 'node:crypto';
 import * as pkijs from 'pkijs';
 import { CaCertificates, ScepClient } from '../../src/scep/client/scep-client';
-import { FailInfo, PkiStatus } from '../../src/scep/scep-types';
+import { FailInfo, PkiStatus } from '../../src/scep/scep.types';
 import { pooledKeys } from '../support/keys';
 import { ATTR, RawReply, selfSigned, sendGetCert, sendRawPkcsReq, Signer, utf8Name } from '../support/raw-scep';
 import { TEST_CHALLENGE } from '../support/test-server';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { KeyObject } from 'node:crypto';
 import { CaCertificates, PreparedRequest } from '../../src/scep/client/scep-client';
-import { FailInfo, MessageType, PkiStatus } from '../../src/scep/scep-types';
+import { FailInfo, MessageType, PkiStatus } from '../../src/scep/scep.types';
 import { pooledKeys } from '../support/keys';
 import { startTestServer, TestServer, TEST_CHALLENGE } from '../support/test-server';
 

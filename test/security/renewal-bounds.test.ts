@@ -3,7 +3,7 @@ import { KeyObject } from 'node:crypto';
 import { loadConfig } from '../../src/config/config';
 import { ParsedCertificate } from '../../src/pki/certificate';
 import { CaCertificates, ScepClient } from '../../src/scep/client/scep-client';
-import { FailInfo, MessageType, PkiStatus } from '../../src/scep/scep-types';
+import { FailInfo, MessageType, PkiStatus } from '../../src/scep/scep.types';
 import { pooledKeys } from '../support/keys';
 import { createTestDatabase } from '../support/postgres';
 import { startTestServer, TestServer, TEST_CHALLENGE } from '../support/test-server';

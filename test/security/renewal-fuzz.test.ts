@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { KeyObject } from 'node:crypto';
 import { ParsedCertificate } from '../../src/pki/certificate';
 import { CaCertificates, PreparedRequest } from '../../src/scep/client/scep-client';
-import { FailInfo, MessageType, PkiStatus } from '../../src/scep/scep-types';
+import { FailInfo, MessageType, PkiStatus } from '../../src/scep/scep.types';
 import { pooledKeys } from '../support/keys';
 import { startTestServer, TestServer, TEST_CHALLENGE } from '../support/test-server';
 import { TEST_ACTOR } from '../integration/integrations-support';

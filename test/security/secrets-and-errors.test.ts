@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { startWs1Simulator, type Ws1Simulator } from '../../scripts/ws1-sim/ws1-simulator';
 import { createLogger } from '../../src/shared/logger';
 import { ScepClient } from '../../src/scep/client/scep-client';
-import { PkiStatus } from '../../src/scep/scep-types';
+import { PkiStatus } from '../../src/scep/scep.types';
 import { pooledKeys } from '../support/keys';
 import { ATTR, rawCsr, selfSigned, sendPkiMessage, sendRawPkcsReq, utf8Name } from '../support/raw-scep';
 import { startTestServer, TEST_CHALLENGE, type TestServer } from '../support/test-server';

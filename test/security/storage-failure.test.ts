@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../../src/shared/logger';
 import { CaCertificates } from '../../src/scep/client/scep-client';
-import { FailInfo, MessageType, PkiStatus } from '../../src/scep/scep-types';
+import { FailInfo, MessageType, PkiStatus } from '../../src/scep/scep.types';
 import { pooledKeys } from '../support/keys';
 import { createTestDatabase } from '../support/postgres';
 import { startTestServer, TestServer, TEST_CHALLENGE } from '../support/test-server';

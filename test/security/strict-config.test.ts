@@ -71,7 +71,7 @@ describe('security: configuration is strict', function () {
       delete rest.SCEPTER_STATIC_CHALLENGE;
       const line = refusal(await runServer({ ...rest, SCEPTER_HOME: home }, dir), 'SCEPTER_HOME');
       expect(line).to.contain(file).and.contain('SCEPTER_STATIC_CHALLENGE').and.contain('0644').and.contain('chmod 600').and.not.contain('a-static-secret-123');
-      // private, or without a secret in it: read as before
+      // private, or without a secret in it: read normally
       fs.chmodSync(file, 0o600);
       expect(loadHomeConfig({ SCEPTER_HOME: home }).staticChallenge).to.equal('a-static-secret-123');
       fs.writeFileSync(file, 'SCEPTER_LOG_LEVEL=warn\n');

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { createPublicKey, KeyObject, X509Certificate } from 'node:crypto';
 import { CaCertificates } from '../../src/scep/client/scep-client';
-import { FailInfo, PkiStatus } from '../../src/scep/scep-types';
+import { FailInfo, PkiStatus } from '../../src/scep/scep.types';
 import { ParsedCertificate } from '../../src/pki/certificate';
 import { ScepFailure } from '../../src/scep/scep-failure';
 import { parseBack } from '../../src/scep/subject-policy';

@@ -8,7 +8,7 @@ import { buildName } from '../../src/pki/names';
 import { OID } from '../../src/pki/oids';
 import { CaCertificates, selfSignedFor } from '../../src/scep/client/scep-client';
 import { buildPkiMessage, openCertRep } from '../../src/scep/client/scep-client.codec';
-import { FailInfo, MessageType, PkiStatus } from '../../src/scep/scep-types';
+import { FailInfo, MessageType, PkiStatus } from '../../src/scep/scep.types';
 
 export const TAG = { integer: 0x02, octetString: 0x04, utf8: 0x0c, printable: 0x13, teletex: 0x14, ia5: 0x16, bmp: 0x1e, sequence: 0x30, set: 0x31 } as const;
 

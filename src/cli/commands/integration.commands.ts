@@ -2,7 +2,7 @@ import { writeFileAtomic } from '../../shared/secure-file';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { INTEGRATION_STATUSES, INTEGRATION_TYPES, IOS_CERTS_EOL_NOTICE } from '../../integrations/integration.types';
-import { integrationText } from '../../integrations/integration.view';
+import { integrationText } from '../../integrations/integration.presenter';
 import { DEFAULT_ROTATION_GRACE } from '../../integrations/challenge-rotation';
 import { output, withServices } from '../cli-context';
 import { cliActor } from './admin.commands';
@@ -54,7 +54,7 @@ export function registerIntegrationCommands(program: Command): Command {
     .action(async (id: string, _opts, cmd: Command) =>
       withServices(cmd, async (s) => {
         const v = await s.integrations.show(id);
-        const ws1 = await ws1ShowExtras(s, v.id, v.type); // issue 6: WS1 API settings, sync state, App Config key
+        const ws1 = await ws1ShowExtras(s, v.id, v.type); // WS1 API settings, sync state, App Config key
         output(cmd, { ...v, ...ws1 }, () => [integrationText(v), ws1ShowText(ws1)].filter(Boolean).join('\n\n'));
       }),
     );

@@ -6,7 +6,7 @@ import { migrateAll } from '../../migration/migrate-all';
 import { migrateAllText, stepText, statusText } from '../../migration/migration.presenter';
 import type { MigrationService } from '../../migration/migration.service';
 import { DEFAULT_GRACE_DAYS, DEFAULT_MIN_READY_PERCENT, type MigrationStep } from '../../migration/migration.types';
-import { validReportId, writeReport } from '../../migration/report.writer';
+import { validReportId, writeReport } from '../../migration/report-writer';
 import type { PreparedStep, ProgressSink, StepResult, Ws1Source } from '../../migration/steps/step-context';
 import { MISSING_WS1 } from '../../migration/steps/ws1-source';
 import { AppError, BadRequestError } from '../../shared/errors';
@@ -35,8 +35,8 @@ class Cancelled extends AppError {
 }
 
 /**
- * `scepter migrate status|plan|apply|verify|cutover|finalize|rollback` and `scepter migrate-all`
- * (issue 7). Every run writes a JSON, CSV and Markdown report to --report-dir; mutating steps ask
+ * `scepter migrate status|plan|apply|verify|cutover|finalize|rollback` and `scepter migrate-all`.
+ * Every run writes a JSON, CSV and Markdown report to --report-dir; mutating steps ask
  * first (or take --yes), --dry-run shows what would happen.
  */
 export function registerMigrateCommands(program: Command): void {

@@ -15,7 +15,7 @@ function group(program: Command, name: string, description: string): Command {
 }
 
 /**
- * Workspace ONE (issue 6): `integration configure|test|sync` and `device search`. Secrets come
+ * Workspace ONE: `integration configure|test|sync` and `device search`. Secrets come
  * from files or standard input, never from the command line (it shows in `ps` and shell history).
  */
 export function registerWs1Commands(program: Command): void {

@@ -1,7 +1,7 @@
 import { EntitySchema } from 'typeorm';
 import { ColumnTypes } from '../dialect';
 
-/** One device-trust check (issue 5): append-only, written in batches. */
+/** One device-trust check: append-only, written in batches. */
 export interface AuthLogRow {
   id: number;
   at: Date;

@@ -1,7 +1,7 @@
 import { EntitySchema } from 'typeorm';
 import { ColumnTypes } from '../dialect';
 
-/** One row per legacy (ios-certs) integration being migrated to App Config (issue 7). */
+/** One row per legacy (ios-certs) integration being migrated to App Config. */
 export interface MigrationStateRow {
   legacyIntegrationId: string;
   state: string;

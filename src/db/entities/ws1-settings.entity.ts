@@ -1,7 +1,7 @@
 import { EntitySchema } from 'typeorm';
 import { ColumnTypes } from '../dialect';
 
-/** WS1 REST API settings of one integration (issue 6). Password and API key: SecretBox ciphertext only. */
+/** WS1 REST API settings of one integration. Password and API key: SecretBox ciphertext only. */
 export interface Ws1SettingsRow {
   integrationId: string;
   baseUrl: string;

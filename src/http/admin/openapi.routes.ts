@@ -1,5 +1,5 @@
 import type Router from '@koa/router';
-import { openApiDocument } from './openapi.document';
+import { openApiDocument } from './openapi-document';
 import { allow } from './admin-auth';
 
 /** `GET /admin/v1/openapi.json`: the OpenAPI 3.1 description of this API (session:read, which every role holds). */

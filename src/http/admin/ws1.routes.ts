@@ -13,7 +13,7 @@ export interface Ws1RouteDeps {
 }
 
 /**
- * Issue 6 under `/admin/v1` (mounted by adminRouter, behind its API-key authentication):
+ * WS1 settings, sync and App Config keys under `/admin/v1` (mounted by adminRouter, behind its API-key authentication):
  *   PUT  /integrations/:id/ws1           {url, username, password, apiKey, caPem?}  settings (secrets never echoed)
  *   GET  /integrations/:id/ws1           settings without secrets + sync state
  *   POST /integrations/:id/ws1/test      {ok, message}

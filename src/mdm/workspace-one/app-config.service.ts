@@ -2,7 +2,7 @@ import { Clock } from '../../shared/clock';
 import { NotFoundError } from '../../shared/errors';
 import { CONFIG_KEY_PATTERN, generateConfigKey, isAppConfigType } from './app-config';
 import { appConfigView, AppConfigView } from './app-config.presenter';
-import type { AppConfigKeyStore } from './ws1-integration-ports';
+import type { AppConfigKeyStore } from './ws1-integration.ports';
 import type { IntegrationFinder } from './ws1-settings.service';
 
 /**

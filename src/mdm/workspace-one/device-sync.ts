@@ -1,7 +1,7 @@
 import { AppError } from '../../shared/errors';
 import { Clock, systemClock } from '../../shared/clock';
-import type { InventoryStore } from './inventory-store.port';
-import { ENROLLED, type ManagedDevice, type Ws1Device, type Ws1DevicePage } from './ws1-types';
+import type { InventoryStore } from './inventory-store.ports';
+import { ENROLLED, type ManagedDevice, type Ws1Device, type Ws1DevicePage } from './ws1.types';
 
 /** What the sync needs from a WS1 client (Ws1Client satisfies it; tests may fake it). */
 export interface Ws1DeviceSource {

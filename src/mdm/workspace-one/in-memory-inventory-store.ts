@@ -1,5 +1,5 @@
-import { InventoryLookup, InventoryStore, normalizeIdentifier, SyncStatus } from './inventory-store.port';
-import type { ManagedDevice } from './ws1-types';
+import { InventoryLookup, InventoryStore, normalizeIdentifier, SyncStatus } from './inventory-store.ports';
+import type { ManagedDevice } from './ws1.types';
 
 interface Snapshot {
   devices: readonly ManagedDevice[];

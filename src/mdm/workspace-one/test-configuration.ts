@@ -8,7 +8,7 @@ import {
   Ws1TenantCodeError,
   Ws1TimeoutError,
   Ws1TlsError,
-} from './ws1-errors';
+} from './ws1.errors';
 
 export type TestConfigurationReason = 'bad-credentials' | 'bad-tenant-code' | 'no-permission' | 'host-not-found' | 'tls' | 'timeout' | 'unexpected';
 

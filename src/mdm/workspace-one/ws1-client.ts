@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseDevice, parseSearchEnvelope, formatWs1Date } from './ws1-envelope.mapper';
+import { parseDevice, parseSearchEnvelope, formatWs1Date } from './ws1-envelope-mapper';
 import {
   Ws1AuthenticationError,
   Ws1Error,
@@ -12,10 +12,10 @@ import {
   Ws1ServerError,
   Ws1TenantCodeError,
   Ws1TimeoutError,
-} from './ws1-errors';
+} from './ws1.errors';
 import { DEFAULT_TIMEOUT_MS, loadCa, normalizeBaseUrl, Ws1ClientSettings } from './ws1-settings';
 import { Ws1RawResponse, Ws1Transport } from './ws1-transport';
-import { WS1_MAX_PAGE_SIZE, type Ws1Device, type Ws1DevicePage } from './ws1-types';
+import { WS1_MAX_PAGE_SIZE, type Ws1Device, type Ws1DevicePage } from './ws1.types';
 
 export type { Ws1ClientSettings } from './ws1-settings';
 

@@ -5,14 +5,14 @@ import { AppError, BadRequestError, ConflictError, NotFoundError } from '../../s
 import { SecretBoxError, type SecretBox } from '../../shared/secret-box';
 import { testConfiguration, TestConfigurationResult } from './test-configuration';
 import type { Ws1ClientSettings } from './ws1-client';
-import type { StoredWs1Settings, Ws1SettingsStore } from './ws1-integration-ports';
+import type { StoredWs1Settings, Ws1SettingsStore } from './ws1-integration.ports';
 import { normalizeBaseUrl } from './ws1-settings';
-import type { Ws1Platform } from './ws1-types';
+import type { Ws1Platform } from './ws1.types';
 
 /** The integration types whose trust comes from the WS1 inventory, and the WS1 platform each syncs. */
 export const WS1_PLATFORM_BY_TYPE: Readonly<Record<string, Ws1Platform>> = { windows: 'WinRT', macos: 'AppleOsX', android: 'Android', ios: 'Apple' };
 
-/** The little we need to know about an integration (issue 3's IntegrationStore satisfies it). */
+/** The little we need to know about an integration (the IntegrationStore satisfies it). */
 export interface IntegrationFinder {
   findIntegration(id: string): Promise<{ id: string; type: string; deletedAt: Date | null } | undefined>;
 }
@@ -165,7 +165,7 @@ export class Ws1SettingsService {
   }
 
   /**
-   * Issue 7 (migration): complete settings checked and encrypted exactly as configure() does, for an
+   * For the migration: complete settings checked and encrypted exactly as configure() does, for an
    * integration the caller creates and stores in its own transaction; nothing is saved here.
    */
   seal(integrationId: string, input: Required<Omit<Ws1SettingsInput, 'caPem'>> & { caPem?: string | null }, now: Date): StoredWs1Settings {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { Ws1SettingsError } from './ws1-errors';
-import type { Ws1ApiVersion } from './ws1-types';
+import { Ws1SettingsError } from './ws1.errors';
+import type { Ws1ApiVersion } from './ws1.types';
 
 /** What an admin enters for a WS1 integration. */
 export interface Ws1ClientSettings {

@@ -5,11 +5,11 @@ import { Clock } from '../../shared/clock';
 import { AppError, BadRequestError } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
 import { syncDevices, SyncProgress, SyncResult } from './device-sync';
-import type { SyncStatus } from './inventory-store.port';
+import type { SyncStatus } from './inventory-store.ports';
 import { Ws1Client, Ws1ClientOptions } from './ws1-client';
-import type { InventoryReader, ScheduledSlot, SyncLeaseInfo, SyncLeaseStore } from './ws1-integration-ports';
+import type { InventoryReader, ScheduledSlot, SyncLeaseInfo, SyncLeaseStore } from './ws1-integration.ports';
 import { Ws1SettingsService } from './ws1-settings.service';
-import type { Ws1Platform } from './ws1-types';
+import type { Ws1Platform } from './ws1.types';
 
 /** Another sync of the integration holds the lease (this process or another one). */
 export class Ws1SyncBusyError extends AppError {

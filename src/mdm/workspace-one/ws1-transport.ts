@@ -1,7 +1,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as tls from 'node:tls';
-import { Ws1Error, Ws1HostNotFoundError, Ws1NetworkError, Ws1ProtocolError, Ws1TimeoutError, Ws1TlsError } from './ws1-errors';
+import { Ws1Error, Ws1HostNotFoundError, Ws1NetworkError, Ws1ProtocolError, Ws1TimeoutError, Ws1TlsError } from './ws1.errors';
 
 export interface Ws1RawResponse {
   status: number;

@@ -3,12 +3,12 @@ import type { Integration } from '../../integrations/integration.types';
 import type { AppConfigView } from '../../mdm/workspace-one/app-config.presenter';
 import type { TestConfigurationResult } from '../../mdm/workspace-one/test-configuration';
 import type { Ws1ClientSettings } from '../../mdm/workspace-one/ws1-client';
-import type { StoredWs1Settings } from '../../mdm/workspace-one/ws1-integration-ports';
+import type { StoredWs1Settings } from '../../mdm/workspace-one/ws1-integration.ports';
 import type { SyncOutcome } from '../../mdm/workspace-one/ws1-sync.service';
 import type { SyncProgress } from '../../mdm/workspace-one/device-sync';
 import type { Clock } from '../../shared/clock';
 import { BadRequestError, NotFoundError } from '../../shared/errors';
-import type { LiveInventory, MigrationStore } from '../migration-ports';
+import type { LiveInventory, MigrationStore } from '../migration.ports';
 import type { MigrationRecord, MigrationState, MigrationStep, ReadinessReport } from '../migration.types';
 import { decide, type StepDecision } from '../state-machine';
 import { count } from '../../shared/plural';
@@ -32,7 +32,7 @@ export interface MigrationDeps {
   };
   appConfig(integrationId: string): Promise<AppConfigView>;
   live: LiveInventory;
-  /** is any device-trust policy require-trusted? (issue 5) */
+  /** is any device-trust policy require-trusted? */
   deviceTrustRequired(): Promise<boolean>;
   /** republish the CRL now (running servers also do within a second) */
   republish(): Promise<void>;

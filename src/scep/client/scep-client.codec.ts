@@ -8,7 +8,7 @@ import { RsaKeyTransport } from '../../pki/rsa-key-transport';
 import { OID } from '../../pki/oids';
 import { HashName } from '../../pki/sign';
 import { decodePkiMessage, PkiMessage } from '../pki-message.codec';
-import { MessageType } from '../scep-types';
+import { MessageType } from '../scep.types';
 
 /** Client side of RFC 8894: builds requests and opens CertReps. Used by tests, benchmarks and tools. */
 export interface RequestInput {

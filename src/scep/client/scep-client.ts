@@ -1,15 +1,15 @@
 import { generateKeyPair, KeyObject, createPublicKey } from 'node:crypto';
 import { promisify } from 'node:util';
 import { ParsedCertificate } from '../../pki/certificate';
-import { buildCertificate } from '../../pki/certificate-builder';
-import { buildCsr } from '../../pki/csr-builder';
+import { buildCertificate } from '../../pki/certificate.builder';
+import { buildCsr } from '../../pki/csr.builder';
 import { contentCipherByOid, ContentCipher } from '../../pki/content-cipher';
 import { parseCertsOnly } from '../../pki/cms-signed-data';
 import { OID } from '../../pki/oids';
 import { HashName } from '../../pki/sign';
 import { buildName, NameAttribute } from '../../pki/names';
 import { randomSerial } from '../../ca/ca-material';
-import { FailInfo, MessageType, PkiStatus } from '../scep-types';
+import { FailInfo, MessageType, PkiStatus } from '../scep.types';
 import { buildPkiMessage, openCertRep } from './scep-client.codec';
 
 const generateRsa = promisify(generateKeyPair);

@@ -6,7 +6,7 @@ import { Database } from '../../../src/db/database';
 import { IssuanceBatcher } from '../../../src/db/issuance-batch';
 import { ScepStoreRepository } from '../../../src/db/scep-store.repository';
 import type { ParsedCertificate } from '../../../src/pki/certificate';
-import type { IssuanceOutcome, IssuanceRecord } from '../../../src/scep/scep-ports';
+import type { IssuanceOutcome, IssuanceRecord } from '../../../src/scep/scep.ports';
 
 const T0 = 1764340000000;
 const ts = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Database } from '../../../src/db/database';
 import { ScepStoreRepository } from '../../../src/db/scep-store.repository';
-import { PkiStatus } from '../../../src/scep/scep-types';
+import { PkiStatus } from '../../../src/scep/scep.types';
 
 describe('ScepStoreRepository on SQLite: a retry sees committed outcomes only', () => {
   let dir: string;

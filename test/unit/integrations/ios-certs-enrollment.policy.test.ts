@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import { OID } from '../../../src/pki/oids';
 import { ParsedCsr } from '../../../src/pki/csr';
-import { buildCsr } from '../../../src/pki/csr-builder';
+import { buildCsr } from '../../../src/pki/csr.builder';
 import { buildName } from '../../../src/pki/names';
 import { IosCertsEnrollmentPolicy } from '../../../src/integrations/ios-certs-enrollment.policy';
 import { SubjectTemplate } from '../../../src/integrations/subject-template';
-import { StoredCertificate } from '../../../src/scep/scep-ports';
+import { StoredCertificate } from '../../../src/scep/scep.ports';
 import { FailInfo, ScepFailure } from '../../../src/scep/scep-failure';
 import { pooledKeys } from '../../support/keys';
 

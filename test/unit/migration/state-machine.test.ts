@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { MIGRATION_STATES, MIGRATION_STEPS, type MigrationState } from '../../../src/migration/migration.types';
 import { percent, readinessFromLive, readinessFromSync } from '../../../src/migration/readiness';
-import { writeReport } from '../../../src/migration/report.writer';
+import { writeReport } from '../../../src/migration/report-writer';
 import { decide } from '../../../src/migration/state-machine';
 
 describe('migration state machine', () => {

@@ -12,14 +12,14 @@ import {
   revocationReasonFromCode,
   type BuildCrlInput,
   type CrlEntry,
-} from '../../../src/pki/crl-builder';
+} from '../../../src/pki/crl.builder';
 import { derIntegerFromHex, derTime } from '../../../src/pki/der-writer';
-import { PkiInputError } from '../../../src/pki/pki-errors';
+import { PkiInputError } from '../../../src/pki/pki.errors';
 import { makeRevocationPki, openssl, type RevocationPki } from './revocation-pki.fixture';
 
 const MINUTE = 60_000;
 
-describe('pki/crl-builder', function () {
+describe('pki/crl.builder', function () {
   this.timeout(60_000);
   let pki: RevocationPki;
   const now = new Date();

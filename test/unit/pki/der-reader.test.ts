@@ -13,7 +13,7 @@ import { decryptEnvelopedData } from '../../../src/pki/cms-enveloped-data';
 import { formatName, nameAttributes } from '../../../src/pki/names';
 import { publicKeyFromSpki } from '../../../src/pki/public-key';
 import { RsaKeyTransport } from '../../../src/pki/rsa-key-transport';
-import { Asn1DecodeError } from '../../../src/pki/pki-errors';
+import { Asn1DecodeError } from '../../../src/pki/pki.errors';
 import { decodePkiMessage } from '../../../src/scep/pki-message.codec';
 
 const certDer = (f: string) => pemDecode(readFixtureText(f), 'CERTIFICATE');

@@ -13,14 +13,14 @@ import {
   parseOcspRequest,
   type BuildOcspResponseInput,
   type OcspCertId,
-} from '../../../src/pki/ocsp-codec';
-import { Asn1DecodeError } from '../../../src/pki/pki-errors';
+} from '../../../src/pki/ocsp.codec';
+import { Asn1DecodeError } from '../../../src/pki/pki.errors';
 import { decodeOid, DerDecodeError } from '../../../src/pki/der-reader';
 import { readCertificateFields } from '../../../src/pki/certificate';
 import { makeRevocationPki, openssl, type RevocationPki } from './revocation-pki.fixture';
 import { flipBits } from '../../support/mutations';
 
-describe('pki/ocsp-codec', function () {
+describe('pki/ocsp.codec', function () {
   this.timeout(60_000);
   let pki: RevocationPki;
   let seq = 0;

@@ -10,8 +10,8 @@ import { RsaKeyTransport } from '../../../src/pki/rsa-key-transport';
 import { OID } from '../../../src/pki/oids';
 import { contentCipherByOid } from '../../../src/pki/content-cipher';
 import { openCertRep } from '../../../src/scep/client/scep-client.codec';
-import { FailInfo, MessageType, PkiStatus } from '../../../src/scep/scep-types';
-import { Asn1DecodeError, PkiInputError } from '../../../src/pki/pki-errors';
+import { FailInfo, MessageType, PkiStatus } from '../../../src/scep/scep.types';
+import { Asn1DecodeError, PkiInputError } from '../../../src/pki/pki.errors';
 
 const cert = (f: string) => ParsedCertificate.fromDer(pemDecode(readFixtureText(f), 'CERTIFICATE'));
 const key = (f: string) => createPrivateKey(readFixtureText(f));

@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import { TrustedProxies, unmapped } from '../../../src/trust/trusted-proxies';
-import { AuthLogWriter } from '../../../src/trust/auth-log.writer';
+import { AuthLogWriter } from '../../../src/trust/auth-log-writer';
 import { parseSince } from '../../../src/trust/auth-log.service';
 import { LruCache } from '../../../src/trust/lru-cache';
 import { TrustSnapshot } from '../../../src/trust/trust-snapshot';
 import { systemClock } from '../../../src/shared/clock';
-import type { AuthLogStore, IntegrationDirectory, TrustPolicyStore } from '../../../src/trust/trust-ports';
+import type { AuthLogStore, IntegrationDirectory, TrustPolicyStore } from '../../../src/trust/trust.ports';
 import type { AuthLogRecord } from '../../../src/trust/trust.types';
 import type { IntegrationStatus } from '../../../src/integrations/integration.types';
 import { loadConfig } from '../../../src/config/config';

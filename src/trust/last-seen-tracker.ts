@@ -1,4 +1,4 @@
-import type { TrustCertificateStore } from './trust-ports';
+import type { TrustCertificateStore } from './trust.ports';
 
 /**
  * Remembers when each certificate was last presented and writes the latest times in one batch every

@@ -2,13 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createPublicKey, generateKeyPair, X509Certificate } from 'node:crypto';
 import { promisify } from 'node:util';
-import { buildCertificate, keyIdentifier } from '../pki/certificate-builder';
+import { buildCertificate, keyIdentifier } from '../pki/certificate.builder';
 import { ParsedCertificate } from '../pki/certificate';
 import { pemEncode } from '../pki/der';
 import { buildName } from '../pki/names';
 import { OID } from '../pki/oids';
 import { randomSerial, type KeyPairIdentity } from './ca-material';
-import { checkIssuedByCa, checkKeyMatches, readCertificate, readPrivateKey } from './ca-material.check';
+import { checkIssuedByCa, checkKeyMatches, readCertificate, readPrivateKey } from './ca-material-check';
 
 const generate = promisify(generateKeyPair);
 

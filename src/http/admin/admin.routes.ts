@@ -50,7 +50,7 @@ export function adminRouter(d: AdminRouterDeps): Router {
   });
   r.get('/integrations/:id', allow('integrations:read'), async (ctx) => {
     const v = await d.integrations.show(ctx.params.id!);
-    ctx.body = { ...v, ...(await ws1ShowExtras(d, v.id, v.type)) }; // issue 6: WS1 API settings, sync state, App Config key
+    ctx.body = { ...v, ...(await ws1ShowExtras(d, v.id, v.type)) }; // WS1 API settings, sync state, App Config key
   });
   r.put('/integrations/:id/status', allow('integrations:write'), async (ctx) => {
     const b = await jsonBody(ctx);
@@ -119,7 +119,7 @@ export function adminRouter(d: AdminRouterDeps): Router {
     await d.apiKeys.revoke(key.id, adminState(ctx).actor);
     ctx.status = 204;
   });
-  registerWs1Routes(r, d); // issue 6
+  registerWs1Routes(r, d);
   return r;
 }
 

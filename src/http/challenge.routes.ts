@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import { AuthFailureLimiter } from '../admin/auth-failure-limiter';
 import { ChallengeCacheFullError, ChallengeService } from '../challenge/challenge.service';
 import { cacheFullPage, challengePage, NDES_CONTENT_TYPE } from '../challenge/ndes-page';
-import { DeviceIdRule } from '../challenge/device-id.rule';
+import { DeviceIdRule } from '../challenge/device-id-rule';
 import { IntegrationService } from '../integrations/integration.service';
 import { BadRequestError, NotFoundError, TooManyRequestsError, UnauthorizedError } from '../shared/errors';
 import type { Logger } from '../shared/logger';

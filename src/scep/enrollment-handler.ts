@@ -3,11 +3,11 @@ import { ParsedCertificate } from '../pki/certificate';
 import { ParsedCsr } from '../pki/csr';
 import { Clock } from '../shared/clock';
 import { BadRequestError } from '../shared/errors';
-import { PkiInputError } from '../pki/pki-errors';
+import { PkiInputError } from '../pki/pki.errors';
 import { FailInfo, ScepFailure } from './scep-failure';
 import { PkiMessage } from './pki-message.codec';
-import { ScepEndpoint, ScepStore, StoredCertificate } from './scep-ports';
-import { MessageType, PkiStatus } from './scep-types';
+import { ScepEndpoint, ScepStore, StoredCertificate } from './scep.ports';
+import { MessageType, PkiStatus } from './scep.types';
 import { RenewalPolicy } from './renewal.policy';
 import { checkSubject, parseBack } from './subject-policy';
 

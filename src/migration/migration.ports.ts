@@ -1,6 +1,6 @@
 import type { AuditRecord } from '../admin/audit.types';
 import type { Integration, IntegrationStatus } from '../integrations/integration.types';
-import type { StoredWs1Settings } from '../mdm/workspace-one/ws1-integration-ports';
+import type { StoredWs1Settings } from '../mdm/workspace-one/ws1-integration.ports';
 import type { Ws1ClientSettings } from '../mdm/workspace-one/ws1-client';
 import type { CertificateCounts, LegacyCertificate, MigrationRecord, MigrationState, ReadinessReport } from './migration.types';
 import type { Ws1DeviceFacts } from './readiness';

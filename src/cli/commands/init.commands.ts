@@ -8,7 +8,7 @@ import { CA_KEY_FILE } from '../../ca/ca-material';
 import { buildServices } from '../../main';
 import { AppError, ConfigError } from '../../shared/errors';
 import { cliLogger, output } from '../cli-context';
-import { homeStatus } from './status.command';
+import { homeStatus } from './status.commands';
 
 interface InitOptions {
   home?: string;

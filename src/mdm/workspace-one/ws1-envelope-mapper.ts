@@ -1,5 +1,5 @@
-import { Ws1ProtocolError } from './ws1-errors';
-import type { Ws1Device, Ws1DevicePage } from './ws1-types';
+import { Ws1ProtocolError } from './ws1.errors';
+import type { Ws1Device, Ws1DevicePage } from './ws1.types';
 
 /**
  * Turns a device-search body of any API version into a `Ws1DevicePage`. v1/v2 use PascalCase

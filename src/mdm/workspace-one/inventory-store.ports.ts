@@ -1,4 +1,4 @@
-import type { ManagedDevice } from './ws1-types';
+import type { ManagedDevice } from './ws1.types';
 
 /**
  * Where the device sync writes. One integration holds one snapshot: the managed devices of its

@@ -11,11 +11,11 @@ export interface IntegrationDirectory {
   /** every integration, deleted ones included (a deleted one explains why a certificate stopped working) */
   listIntegrations(): Promise<TrustIntegration[]>;
   isMember(group: string, user: string): Promise<boolean>;
-  /** App Config: the integration whose Trusted Endpoints Configuration Key this is (issue 6's key store) */
+  /** App Config: the integration whose Trusted Endpoints Configuration Key this is (the App Config key store) */
   integrationForConfigurationKey(key: string): Promise<string | undefined>;
 }
 
-/** The revocation state this process keeps in memory (issue 4's RevocationView). */
+/** The revocation state this process keeps in memory (the CA's RevocationView). */
 export interface RevocationCheck {
   /** null when not revoked; at most one poll interval behind the database */
   revocationOf(serialHex: string): Promise<{ revokedAt: Date } | null>;
@@ -68,5 +68,5 @@ export interface AuthLogStore {
   lastForDevice(deviceId: string): Promise<AuthLogEntry | undefined>;
 }
 
-/** Asked by integration deletion (issue 4): true when the global or any application's policy is require-trusted. */
+/** Asked by integration deletion: true when the global or any application's policy is require-trusted. */
 export type DeviceTrustRequirement = () => Promise<boolean>;

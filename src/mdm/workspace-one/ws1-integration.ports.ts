@@ -1,5 +1,5 @@
 import type { AuditRecord } from '../../admin/audit.types';
-import type { InventoryLookup, InventoryStore, SyncStatus } from './inventory-store.port';
+import type { InventoryLookup, InventoryStore, SyncStatus } from './inventory-store.ports';
 
 /** WS1 API settings as stored: password and API key only as SecretBox ciphertext. */
 export interface StoredWs1Settings {

@@ -1,7 +1,7 @@
 import { ParsedCertificate } from '../pki/certificate';
 import { ParsedCsr } from '../pki/csr';
 import { CertificateProfile } from '../ca/certificate-authority';
-import { FailInfo, MessageType, PkiStatus } from './scep-types';
+import { FailInfo, MessageType, PkiStatus } from './scep.types';
 import type { SubjectRules } from './subject-policy';
 
 /**

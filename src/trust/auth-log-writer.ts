@@ -1,4 +1,4 @@
-import type { AuthLogStore } from './trust-ports';
+import type { AuthLogStore } from './trust.ports';
 import type { AuthLogRecord } from './trust.types';
 
 export interface AuthLogWriterOptions {

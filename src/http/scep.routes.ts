@@ -1,8 +1,8 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { ScepService, ScepOutcome } from '../scep/scep.service';
-import { ScepEndpoint } from '../scep/scep-ports';
-import { CONTENT_TYPES, messageTypeName, PkiStatus } from '../scep/scep-types';
+import { ScepEndpoint } from '../scep/scep.ports';
+import { CONTENT_TYPES, messageTypeName, PkiStatus } from '../scep/scep.types';
 import { BadRequestError, NotFoundError } from '../shared/errors';
 import { FailInfo } from '../scep/scep-failure';
 import type { Logger } from '../shared/logger';
