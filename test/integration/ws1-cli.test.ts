@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startWs1Simulator, type Ws1Simulator } from '../../scripts/ws1-sim/ws1-simulator';
 import { startTestServer, type TestServer } from '../support/test-server';
-import { capturingLogger, cli, CliResult, json, secretFiles } from '../mdm/ws1-service-support';
-import { selfSignedCert } from '../mdm/ws1-test-support';
+import { capturingLogger, cli, CliResult, json, secretFiles } from '../support/ws1-services';
+import { selfSignedCert } from '../support/ws1';
 
 const ACTOR = { who: 'test', from: 'test' };
 // distinctive values, so that finding them anywhere is meaningful

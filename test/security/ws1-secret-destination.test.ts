@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startWs1Simulator, type Ws1Simulator } from '../../scripts/ws1-sim/ws1-simulator';
 import { loadConfig } from '../../src/config/config';
-import { cli, secretFiles } from '../mdm/ws1-service-support';
-import { selfSignedCert } from '../mdm/ws1-test-support';
+import { cli, secretFiles } from '../support/ws1-services';
+import { selfSignedCert } from '../support/ws1';
 import { startTestServer, type TestServer } from '../support/test-server';
 import { adminApi, startListener, type Listener } from './security-support';
 

@@ -7,7 +7,7 @@ import { Ws1ProtocolError } from '../../src/mdm/workspace-one/ws1.errors';
 import { parseArgs } from '../../scripts/ws1-sim/main';
 import { generateInventory } from '../../scripts/ws1-sim/ws1-sim-inventory';
 import { startWs1Simulator } from '../../scripts/ws1-sim/ws1-simulator';
-import { settingsFor } from './ws1-test-support';
+import { settingsFor } from '../support/ws1';
 import { item, single } from '../support/items';
 
 function luhnOk(digits: string): boolean {

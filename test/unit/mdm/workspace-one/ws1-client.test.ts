@@ -1,12 +1,12 @@
 import { expect } from 'chai';
 import * as http from 'node:http';
-import { Ws1Client, type Ws1ClientEvent } from '../../src/mdm/workspace-one/ws1-client';
-import { Ws1RateLimitError, Ws1ServerError, Ws1SettingsError, Ws1TenantCodeError, Ws1TimeoutError } from '../../src/mdm/workspace-one/ws1.errors';
-import { normalizeBaseUrl } from '../../src/mdm/workspace-one/ws1-settings';
-import type { Ws1DevicePage } from '../../src/mdm/workspace-one/ws1.types';
-import { startWs1Simulator, type Ws1Simulator } from '../../scripts/ws1-sim/ws1-simulator';
-import { FAST_RETRY, settingsFor } from './ws1-test-support';
-import { item, single } from '../support/items';
+import { Ws1Client, type Ws1ClientEvent } from '../../../../src/mdm/workspace-one/ws1-client';
+import { Ws1RateLimitError, Ws1ServerError, Ws1SettingsError, Ws1TenantCodeError, Ws1TimeoutError } from '../../../../src/mdm/workspace-one/ws1.errors';
+import { normalizeBaseUrl } from '../../../../src/mdm/workspace-one/ws1-settings';
+import type { Ws1DevicePage } from '../../../../src/mdm/workspace-one/ws1.types';
+import { startWs1Simulator, type Ws1Simulator } from '../../../../scripts/ws1-sim/ws1-simulator';
+import { FAST_RETRY, settingsFor } from '../../../support/ws1';
+import { item, single } from '../../../support/items';
 
 async function collect(it: AsyncIterable<Ws1DevicePage>): Promise<Ws1DevicePage[]> {
   const pages: Ws1DevicePage[] = [];

@@ -4,7 +4,7 @@ import { freeTcpPort } from '../support/test-server';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startWs1Simulator, SIM_DEFAULTS } from '../../scripts/ws1-sim/ws1-simulator';
-import { secretFiles } from '../mdm/ws1-service-support';
+import { secretFiles } from '../support/ws1-services';
 import { initHome, scepter, scratchDir, startHomeServer } from './ops-support';
 
 describe('CLI output and log format', function () {

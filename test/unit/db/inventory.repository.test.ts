@@ -2,11 +2,11 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Database } from '../../src/db/database';
-import { InventoryLeaseRepository } from '../../src/db/inventory-lease.repository';
-import { InventoryRepository, SyncLeaseLostError } from '../../src/db/inventory.repository';
-import type { ManagedDevice } from '../../src/mdm/workspace-one/ws1.types';
-import { createTestDatabase, postgresAvailable } from '../support/postgres';
+import { Database } from '../../../src/db/database';
+import { InventoryLeaseRepository } from '../../../src/db/inventory-lease.repository';
+import { InventoryRepository, SyncLeaseLostError } from '../../../src/db/inventory.repository';
+import type { ManagedDevice } from '../../../src/mdm/workspace-one/ws1.types';
+import { createTestDatabase, postgresAvailable } from '../../support/postgres';
 
 const device = (i: number, extra: Partial<ManagedDevice> = {}): ManagedDevice => ({
   udid: `UDID-${String(i).padStart(6, '0')}-ABCDEF`,

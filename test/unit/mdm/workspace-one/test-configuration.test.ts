@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { CONFIGURATION_SUCCESSFUL, testConfiguration } from '../../src/mdm/workspace-one/test-configuration';
-import { startWs1Simulator, type Ws1Simulator } from '../../scripts/ws1-sim/ws1-simulator';
-import { selfSignedCert, settingsFor } from './ws1-test-support';
+import { CONFIGURATION_SUCCESSFUL, testConfiguration } from '../../../../src/mdm/workspace-one/test-configuration';
+import { startWs1Simulator, type Ws1Simulator } from '../../../../scripts/ws1-sim/ws1-simulator';
+import { selfSignedCert, settingsFor } from '../../../support/ws1';
 
 describe('WS1 Test Configuration', () => {
   let sim: Ws1Simulator;

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { createLogger } from '../../src/shared/logger';
-import type { TestServer } from '../support/test-server';
+import type { TestServer } from './test-server';
 
 export const BIN = path.resolve(__dirname, '../../../bin/scepter');
 

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { loadOrCreateSecretKey, parseSecretKey, SecretBox, SecretBoxError } from '../../src/shared/secret-box';
+import { loadOrCreateSecretKey, parseSecretKey, SecretBox, SecretBoxError } from '../../../src/shared/secret-box';
 
 describe('SecretBox (secrets at rest)', () => {
   const box = new SecretBox(randomBytes(32));
@@ -55,7 +55,7 @@ describe('SecretBox (secrets at rest)', () => {
   });
 
   it('an invalid SCEPTER_SECRET_KEY stops the server with exit code 2, naming it but not its value', () => {
-    const server = path.resolve(__dirname, '../../src/server.js');
+    const server = path.resolve(__dirname, '../../../src/server.js');
     const r = spawnSync(process.execPath, [server], { env: { ...process.env, SCEPTER_SECRET_KEY: 'too-short-key-value' }, encoding: 'utf8', timeout: 20_000 });
     expect(r.status).to.equal(2);
     expect(r.stderr).to.contain('SCEPTER_SECRET_KEY').and.not.contain('too-short-key-value');

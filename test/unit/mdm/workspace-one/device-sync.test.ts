@@ -1,11 +1,11 @@
 import { expect } from 'chai';
-import { syncDevices, type SyncProgress } from '../../src/mdm/workspace-one/device-sync';
-import { InMemoryInventoryStore } from '../../src/mdm/workspace-one/in-memory-inventory-store';
-import { Ws1Client } from '../../src/mdm/workspace-one/ws1-client';
-import { Ws1RateLimitError, Ws1ServerError } from '../../src/mdm/workspace-one/ws1.errors';
-import { startWs1Simulator, type Ws1Simulator } from '../../scripts/ws1-sim/ws1-simulator';
-import { FAST_RETRY, settingsFor } from './ws1-test-support';
-import { item, single } from '../support/items';
+import { syncDevices, type SyncProgress } from '../../../../src/mdm/workspace-one/device-sync';
+import { InMemoryInventoryStore } from '../../../../src/mdm/workspace-one/in-memory-inventory-store';
+import { Ws1Client } from '../../../../src/mdm/workspace-one/ws1-client';
+import { Ws1RateLimitError, Ws1ServerError } from '../../../../src/mdm/workspace-one/ws1.errors';
+import { startWs1Simulator, type Ws1Simulator } from '../../../../scripts/ws1-sim/ws1-simulator';
+import { FAST_RETRY, settingsFor } from '../../../support/ws1';
+import { item, single } from '../../../support/items';
 
 describe('WS1 device sync', () => {
   let sim: Ws1Simulator;

@@ -1,0 +1,17 @@
+import { expect } from 'chai';
+import { StaticChallengeVerifier } from '../../../src/challenge/static-challenge.verifier';
+
+describe('challenge/static-challenge.verifier', () => {
+  const verifier = new StaticChallengeVerifier('the-shared-secret');
+
+  it('accepts the configured challenge only', async () => {
+    expect(await verifier.precheck('the-shared-secret')).to.deep.equal({ ok: true });
+    expect(await verifier.precheck('the-shared-secreT')).to.deep.equal({ ok: false, reason: 'challengePassword not accepted' });
+    expect(await verifier.precheck('the-shared-secret-and-more')).to.deep.equal({ ok: false, reason: 'challengePassword not accepted' });
+  });
+
+  it('says when the request carries no challenge', async () => {
+    expect(await verifier.precheck(undefined)).to.deep.equal({ ok: false, reason: 'challengePassword missing' });
+    expect(await verifier.precheck('')).to.deep.equal({ ok: false, reason: 'challengePassword missing' });
+  });
+});
