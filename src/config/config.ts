@@ -45,7 +45,7 @@ const schema = {
   SCEPTER_AUTH_MAX_FAILURES_PER_CREDENTIAL: int(1, 100_000).default(100),
   SCEPTER_AUTH_COOLDOWN_SECONDS: int(1, 86_400).default(300),
   SCEPTER_CRL_VALIDITY_HOURS: int(1, 24 * 30).default(24),
-  // issue 5: device trust (HTTPS listener, proxy header, polling)
+  // device trust: HTTPS listener, proxy header, polling
   SCEPTER_TLS_PORT: portSetting().default(8443),
   SCEPTER_TLS_CERT: z.string().min(1).optional(),
   SCEPTER_TLS_KEY: z.string().min(1).optional(),
@@ -63,11 +63,11 @@ const schema = {
     .default('X-SSL-Client-Cert'),
   SCEPTER_TRUST_POLL_MS: int(100, 60_000).default(500),
   SCEPTER_WORKERS: int(1, 64).default(1),
-  // issue 4: sign OCSP responses with a delegated responder certificate (created beside the CA) or the CA key
+  // sign OCSP responses with a delegated responder certificate (created beside the CA) or the CA key
   SCEPTER_OCSP_DELEGATED: z.enum(['on', 'off']).default('on'),
   // the delegated responder's key: rsa (RSA-2048, what every client takes) or ec (P-256, ~10x cheaper signatures)
   SCEPTER_OCSP_KEY: z.enum(['rsa', 'ec']).default('rsa'),
-  // issue 6: key for secrets at rest (WS1 password, API key); unset = generated certs/secret.key
+  // key for secrets at rest (WS1 password, API key); unset = generated certs/secret.key
   SCEPTER_SECRET_KEY: z
     .string()
     .transform((s, ctx) => parseSecretKey(s) ?? (ctx.addIssue({ code: 'custom', message: 'must be 32 bytes as 64 hex digits or base64' }), z.NEVER))
