@@ -57,7 +57,7 @@ export function registerBackupCommands(program: Command): void {
           [
             `Backup written to ${r.file} (${(r.bytes / 1048576).toFixed(1)} MiB, mode 0600) in ${(r.ms.total / 1000).toFixed(1)} s`,
             r.dialect === 'sqlite'
-              ? `Database: SQLite snapshot with ${r.certificates} certificates (snapshot ${(r.ms.snapshot / 1000).toFixed(1)} s)`
+              ? `Database: SQLite snapshot with ${r.certificates} ${r.certificates === 1 ? 'certificate' : 'certificates'} (snapshot ${(r.ms.snapshot / 1000).toFixed(1)} s)`
               : `Database: pg_dump of PostgreSQL (${(r.ms.snapshot / 1000).toFixed(1)} s)`,
             `Files: ${r.files.join(', ')}`,
             'Keep the passphrase apart from the file: without it the backup cannot be read.',
