@@ -45,7 +45,7 @@ const schema = {
   SCEPTER_AUTH_MAX_FAILURES_PER_CREDENTIAL: int(1, 100_000).default(100),
   SCEPTER_AUTH_COOLDOWN_SECONDS: int(1, 86_400).default(300),
   SCEPTER_CRL_VALIDITY_HOURS: int(1, 24 * 30).default(24),
-  // device trust (HTTPS listener, proxy header, polling)
+  // device trust: HTTPS listener, proxy header, polling
   SCEPTER_TLS_PORT: portSetting().default(8443),
   SCEPTER_TLS_CERT: z.string().min(1).optional(),
   SCEPTER_TLS_KEY: z.string().min(1).optional(),

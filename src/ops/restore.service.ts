@@ -209,7 +209,7 @@ async function checkDatabase(url: string, caCertFile: string, expected: number |
   }
   if (expected !== null && certificates !== expected)
     throw new BackupError(`the restored database holds ${certificates} certificates, the manifest says ${expected}`);
-  checks.push(`database: ${certificates} certificates${expected !== null ? ', as the manifest says' : ''}`);
+  checks.push(`database: ${certificates} ${certificates === 1 ? 'certificate' : 'certificates'}${expected !== null ? ', as the manifest says' : ''}`);
   const after = await migrationNames(url);
   return { checks, applied: after.filter((m) => !before.includes(m)), certificates };
 }

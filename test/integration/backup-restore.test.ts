@@ -29,14 +29,14 @@ function cli(args: string[], env: Record<string, string>): Promise<{ code: numbe
   });
 }
 
+/** A server's settings on `home`, its default layout (data/scepter.sqlite, certs/) found through SCEPTER_HOME alone. */
 function homeEnv(home: string, port: number): Record<string, string> {
   return {
+    SCEPTER_HOME: home,
     SCEPTER_HTTP_PORT: String(port),
     SCEPTER_HOST: '127.0.0.1',
     SCEPTER_PUBLIC_URL: `http://127.0.0.1:${port}`,
     SCEPTER_TLS_PORT: '0',
-    SCEPTER_DATABASE: path.join(home, 'data', 'scepter.sqlite'),
-    SCEPTER_CERTS_DIR: path.join(home, 'certs'),
     SCEPTER_CA_KEY_BITS: '2048',
     SCEPTER_STATIC_CHALLENGE: TEST_CHALLENGE,
     SCEPTER_RETENTION_INTERVAL_MINUTES: '60',
@@ -179,14 +179,17 @@ describe('backup during enrollment load, restore into a new home', function () {
       'database: migrations up to date',
     ]);
     expect(fs.statSync(path.join(target, 'certs', 'ca.key.pem')).mode & 0o777).to.equal(0o600);
-    expect(restored.env.SCEPTER_DATABASE).to.equal(path.join(target, 'data', 'scepter.sqlite'));
-    const forced = await cli(['restore', backupFile, '--to', busy, '--passphrase-file', passFile, '--force', '--json'], {});
+    // the restored home is found through SCEPTER_HOME alone; its scepter.env is not in the backup
+    expect(restored.env).to.deep.equal({ SCEPTER_HOME: target });
+    const forced = await cli(['restore', backupFile, '--to', busy, '--passphrase-file', passFile, '--force'], {});
     expect(forced.code, forced.stderr).to.equal(0);
     expect(fs.existsSync(path.join(busy, 'keep.txt'))).to.equal(false);
+    expect(forced.stdout).to.include(`\n  SCEPTER_HOME=${busy} npm start\n`);
+    expect(forced.stdout).to.match(/holds no scepter\.env: copy the old home's into /);
 
-    // a server on the restored home knows every certificate issued before the backup started
+    // a server on the restored home, started as restore says, knows every certificate issued before the backup started
     const port2 = await freeTcpPort();
-    servers.push(await startServerProcess(homeEnv(target, port2)));
+    servers.push(await startServerProcess({ ...homeEnv(target, port2), ...restored.env }));
     const caPem = path.join(target, 'certs', 'ca.cert.pem');
     expect(fs.readFileSync(caPem)).to.deep.equal(fs.readFileSync(path.join(home, 'certs', 'ca.cert.pem')));
     const statuses = await ocspStatuses(
@@ -250,13 +253,14 @@ describe('backup on PostgreSQL: pg_dump inside the encrypted file, pg_restore in
       const home = path.join(root, 'restored');
       const restore = await cli(['restore', backupFile, '--to', home, '--passphrase-file', passFile, '--database', target.url, '--json'], {});
       expect(restore.code, restore.stderr + restore.stdout).to.equal(0);
-      const restored = JSON.parse(restore.stdout) as { certificates: number; checks: string[] };
+      const restored = JSON.parse(restore.stdout) as { certificates: number; checks: string[]; env: Record<string, string> };
       expect(restored.certificates).to.equal(3);
+      expect(restored.env).to.deep.equal({ SCEPTER_HOME: home, SCEPTER_DATABASE: target.url });
       expect(restored.checks).to.include.members(['database: migrations up to date', 'database: newest certificate verifies under the restored CA']);
       // no unencrypted copy of the database is left in the home
       expect(fs.readdirSync(path.join(home, 'data'))).to.deep.equal([]);
 
-      const again = await startTestServer({ SCEPTER_DATABASE: target.url, SCEPTER_CERTS_DIR: path.join(home, 'certs') }, home);
+      const again = await startTestServer({ ...restored.env, SCEPTER_CERTS_DIR: path.join(home, 'certs') }, home);
       try {
         const statuses = await ocspStatuses(Number(new URL(again.url).port), path.join(home, 'certs', 'ca.cert.pem'), issued);
         expect([...statuses.values()]).to.deep.equal(['good', 'good', 'good']);

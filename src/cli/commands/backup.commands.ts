@@ -6,6 +6,7 @@ import { restoreBackup } from '../../ops/restore.service';
 import { readPassphrase } from '../../ops/passphrase';
 import { BackupError } from '../../ops/backup-archive.codec';
 import { output } from '../cli-context';
+import { shellWord } from '../shell-word';
 
 /** Progress on stderr (stdout stays the result): a line per phase, then at most one a second. */
 function progress(verb: string): (phase: string, done: number, total: number) => void {
@@ -56,7 +57,7 @@ export function registerBackupCommands(program: Command): void {
           [
             `Backup written to ${r.file} (${(r.bytes / 1048576).toFixed(1)} MiB, mode 0600) in ${(r.ms.total / 1000).toFixed(1)} s`,
             r.dialect === 'sqlite'
-              ? `Database: SQLite snapshot with ${r.certificates} certificates (snapshot ${(r.ms.snapshot / 1000).toFixed(1)} s)`
+              ? `Database: SQLite snapshot with ${r.certificates} ${r.certificates === 1 ? 'certificate' : 'certificates'} (snapshot ${(r.ms.snapshot / 1000).toFixed(1)} s)`
               : `Database: pg_dump of PostgreSQL (${(r.ms.snapshot / 1000).toFixed(1)} s)`,
             `Files: ${r.files.join(', ')}`,
             'Keep the passphrase apart from the file: without it the backup cannot be read.',
@@ -85,7 +86,14 @@ export function registerBackupCommands(program: Command): void {
           keyPassphrase: process.env.SCEPTER_CA_KEY_PASSPHRASE || undefined,
           onProgress: progress('restore'),
         });
-        output(cmd, { ...r, env: { SCEPTER_DATABASE: r.database, SCEPTER_CERTS_DIR: r.certsDir } }, () =>
+        // the restored home has the default layout (data/scepter.sqlite, certs/), so SCEPTER_HOME is
+        // all a server needs on SQLite; a PostgreSQL restore also names its database
+        const env: Record<string, string> = { SCEPTER_HOME: r.home };
+        if (r.database && !r.pendingDump && /^postgres(ql)?:\/\//.test(r.database)) env.SCEPTER_DATABASE = r.database;
+        const start = Object.entries(env)
+          .map(([k, v]) => `${k}=${shellWord(v)}`)
+          .join(' ');
+        output(cmd, { ...r, env }, () =>
           [
             `Restored the backup of ${r.createdAt} into ${r.home} in ${(r.ms / 1000).toFixed(1)} s`,
             ...r.checks.map((c) => `  ok  ${c}`),
@@ -95,7 +103,12 @@ export function registerBackupCommands(program: Command): void {
                   'The PostgreSQL dump is not restored yet: into an empty database (createdb), run',
                   `  scepter restore ${file} --to <new dir> --database postgres://...   or   pg_restore --no-owner --dbname=postgres://... ${r.pendingDump}`,
                 ]
-              : ['Start a server on it with:', `  SCEPTER_DATABASE=${r.database} SCEPTER_CERTS_DIR=${r.certsDir} npm start`]),
+              : [
+                  'Start a server on it from the Scepter checkout with:',
+                  `  ${start} npm start`,
+                  ...(env.SCEPTER_DATABASE?.includes(':***@') ? ['  (put the database password back in place of ***)'] : []),
+                  `The backup holds no scepter.env: copy the old home's into ${r.home} (mode 0600) to keep its public URL, ports and other settings.`,
+                ]),
           ].join('\n'),
         );
       }),

@@ -8,7 +8,8 @@ import { CA_KEY_FILE } from '../../ca/ca-material';
 import { buildServices } from '../../main';
 import { AppError, ConfigError } from '../../shared/errors';
 import { cliLogger, output } from '../cli-context';
-import { homeStatus } from './status.commands';
+import { shellWord } from '../shell-word';
+import { colonHex, homeStatus } from './status.commands';
 
 interface InitOptions {
   home?: string;
@@ -110,7 +111,7 @@ async function init(o: InitOptions, cmd: Command): Promise<void> {
       `CA SHA-256:   ${fingerprint ?? '-'}`,
       `Public URL:   ${s.publicUrl}${s.publicUrlIsDefault ? '  WARNING: the localhost default; set it with --public-url before enrolling devices' : ''}`,
       '',
-      `Next: SCEPTER_HOME=${home} npm start   (or \`scepter status\` to check)`,
+      `Next: SCEPTER_HOME=${shellWord(home)} npm start   (or \`scepter status\` to check)`,
     ].join('\n'),
   );
 }
