@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ConfigError } from '../shared/errors';
 import { parseSecretKey } from '../shared/secret-box';
 import { homeOf } from './home';
+import { pkcs11Settings, type Pkcs11Config } from './pkcs11-settings';
 import { DEFAULT_DEVICE_ID_PATTERN } from '../challenge/device-id.rule';
 import { checkSecretsPrivate, checkTrustedProxies, checkWorkers, decimalSetting, portSetting } from './strict-settings';
 
@@ -84,6 +85,13 @@ const schema = {
   SCEPTER_HOME: z.string().optional(),
   // a file holding the CA key passphrase (e.g. a systemd credential), instead of SCEPTER_CA_KEY_PASSPHRASE
   SCEPTER_CA_KEY_PASSPHRASE_FILE: z.string().min(1).optional(),
+  // CA and RA keys in a PKCS#11 token: RFC 7512 URIs, the vendor module, a file holding the user PIN (see pkcs11-settings.ts)
+  SCEPTER_CA_KEY: z.string().min(1).optional(),
+  SCEPTER_RA_SIGN_KEY: z.string().min(1).optional(),
+  SCEPTER_RA_ENCRYPT_KEY: z.string().min(1).optional(),
+  SCEPTER_PKCS11_MODULE: z.string().min(1).optional(),
+  SCEPTER_PKCS11_PIN_FILE: z.string().min(1).optional(),
+  SCEPTER_PKCS11_SESSIONS: int(1, 64).default(4),
   SCEPTER_LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
   // the admin API on its own listener (e.g. 127.0.0.1:8081); unset = on the public HTTP port
   SCEPTER_ADMIN_HOST: z.string().min(1).optional(),
@@ -122,6 +130,8 @@ export interface Config {
   /** PostgreSQL pool size per process (SQLite has one connection) */
   databasePoolSize: number;
   certsDir: string;
+  /** CA and RA keys in a PKCS#11 token; undefined: key files in certsDir */
+  pkcs11?: Pkcs11Config;
   ca: { keyBits: number; passphrase?: string; commonName: string; validityDays: number; ra: boolean };
   certValidityDays: number;
   /** default endpoint: a challenge-less renewal is accepted this many days before expiry at the earliest */
@@ -182,6 +192,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = homeOf(en
     databaseUrl: /^postgres(ql)?:\/\//.test(db) || db === ':memory:' ? db : path.resolve(cwd, db),
     databasePoolSize: e.SCEPTER_DATABASE_POOL_SIZE,
     certsDir: path.resolve(cwd, e.SCEPTER_CERTS_DIR),
+    pkcs11: pkcs11Settings(e, cwd),
     ca: {
       keyBits: e.SCEPTER_CA_KEY_BITS,
       passphrase: e.SCEPTER_CA_KEY_PASSPHRASE ?? passphraseFile(e.SCEPTER_CA_KEY_PASSPHRASE_FILE, cwd),

@@ -1,0 +1,318 @@
+import fs from 'node:fs';
+import { createHash, createPublicKey, KeyObject } from 'node:crypto';
+import type * as Pkcs11Types from 'pkcs11js';
+import { ConfigError } from '../../shared/errors';
+import { checkSecretsPrivate } from '../../config/strict-settings';
+import type { Pkcs11Uri } from '../../config/pkcs11-uri';
+import type { NamedUri, Pkcs11Config } from '../../config/pkcs11-settings';
+
+type Pkcs11Module = typeof Pkcs11Types;
+type Handle = Buffer;
+
+type Pkcs11Settings = Pick<Pkcs11Config, 'module' | 'pinFile' | 'sessions'>;
+
+/** What a key in the token is for: each role gets only the usages it needs. */
+export type KeyUsageFlags = { sign: boolean; decrypt: boolean };
+
+/**
+ * One PKCS#11 token, logged in: a pool of sessions (a session runs one operation at a time, so
+ * concurrent signatures and decryptions each take one), key lookup, key generation inside the
+ * token, and a one-time import of a key file. Operations run through pkcs11js' asynchronous calls,
+ * which execute the module's C_Sign/C_Decrypt on libuv's thread pool: the event loop stays free
+ * and several operations run at once, as far as the token allows.
+ */
+export class Pkcs11Token {
+  private readonly free: Handle[] = [];
+  private readonly waiting: ((s: Handle) => void)[] = [];
+  private readonly all: Handle[] = [];
+  private closed = false;
+
+  private constructor(
+    private readonly lib: Pkcs11Module,
+    private readonly p11: Pkcs11Types.PKCS11,
+    readonly label: string,
+    private readonly modulePath: string,
+  ) {}
+
+  /** Loads the module, finds the token `named.uri` names, logs in with the PIN file and opens the sessions. */
+  static open(settings: Pkcs11Settings, named: NamedUri): Pkcs11Token {
+    const pin = readPin(settings.pinFile);
+    let lib: Pkcs11Module;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      lib = require('pkcs11js') as Pkcs11Module;
+    } catch (err) {
+      throw new ConfigError(named.variable, `the pkcs11js module cannot be loaded (${(err as Error).message.split('\n')[0]}): run npm ci`);
+    }
+    if (!fs.existsSync(settings.module))
+      throw new ConfigError('SCEPTER_PKCS11_MODULE', `${settings.module} does not exist (the vendor's PKCS#11 library, e.g. /usr/lib/softhsm/libsofthsm2.so)`);
+    const p11 = acquireModule(lib, settings.module);
+    try {
+      const slot = findSlot(p11, named);
+      const info = p11.C_GetTokenInfo(slot);
+      const label = info.label.trim();
+      const token = new Pkcs11Token(lib, p11, label, settings.module);
+      for (let i = 0; i < settings.sessions; i++) {
+        const s = p11.C_OpenSession(slot, lib.CKF_SERIAL_SESSION | lib.CKF_RW_SESSION);
+        token.all.push(s);
+        token.free.push(s);
+      }
+      try {
+        p11.C_Login(token.all[0]!, lib.CKU_USER, pin);
+      } catch (err) {
+        const code = (err as { code?: number }).code;
+        if (code === lib.CKR_PIN_INCORRECT)
+          throw new ConfigError('SCEPTER_PKCS11_PIN_FILE', `token "${label}" refused the PIN in ${settings.pinFile} (CKR_PIN_INCORRECT)`);
+        if (code === lib.CKR_PIN_LOCKED)
+          throw new ConfigError('SCEPTER_PKCS11_PIN_FILE', `token "${label}" has locked its user PIN (CKR_PIN_LOCKED): the security officer must unlock it`);
+        if (code !== lib.CKR_USER_ALREADY_LOGGED_IN) throw new ConfigError('SCEPTER_PKCS11_PIN_FILE', `login to token "${label}" failed: ${errorText(err)}`);
+      }
+      return token;
+    } catch (err) {
+      releaseModule(settings.module);
+      throw err;
+    }
+  }
+
+  /** The private key `named.uri` names, or undefined when the token has none. Two matches are an error. */
+  findKey(named: NamedUri): Handle | undefined {
+    return this.withSessionSync((s) => {
+      const found = this.find(s, { class: this.lib.CKO_PRIVATE_KEY, ...named.uri });
+      if (found.length > 1)
+        throw new ConfigError(named.variable, `${named.uri.text} matches ${found.length} private keys in token "${this.label}": add id= to tell them apart`);
+      return found[0];
+    });
+  }
+
+  /** The public key of RSA private key `key` (its modulus and exponent, which the private object carries). */
+  publicKeyOf(key: Handle, named: NamedUri): KeyObject {
+    return this.withSessionSync((s) => {
+      const [type, n, e] = this.p11.C_GetAttributeValue(s, key, [
+        { type: this.lib.CKA_KEY_TYPE },
+        { type: this.lib.CKA_MODULUS },
+        { type: this.lib.CKA_PUBLIC_EXPONENT },
+      ]);
+      if ((type!.value as Buffer).readUIntLE(0, (type!.value as Buffer).length) !== this.lib.CKK_RSA)
+        throw new ConfigError(named.variable, `${named.uri.text} is not an RSA key`);
+      return createPublicKey({ key: { kty: 'RSA', n: b64u(n!.value as Buffer), e: b64u(e!.value as Buffer) }, format: 'jwk' });
+    });
+  }
+
+  /** Generates an RSA key pair inside the token: sensitive, never extractable, labelled and identified as `named.uri` says. */
+  async generateRsa(named: NamedUri, bits: number, usage: KeyUsageFlags): Promise<Handle> {
+    const l = this.lib;
+    const label = named.uri.object ?? 'scepter';
+    return this.withSession(async (s) => {
+      const id = named.uri.id ?? createHash('sha1').update(`${label}:${Date.now()}:${Math.random()}`).digest();
+      const common = [
+        { type: l.CKA_TOKEN, value: true },
+        { type: l.CKA_LABEL, value: label },
+        { type: l.CKA_ID, value: id },
+      ];
+      const keys = await this.p11.C_GenerateKeyPairAsync(
+        s,
+        { mechanism: l.CKM_RSA_PKCS_KEY_PAIR_GEN },
+        [
+          ...common,
+          { type: l.CKA_MODULUS_BITS, value: bits },
+          { type: l.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) },
+          { type: l.CKA_VERIFY, value: usage.sign },
+          { type: l.CKA_ENCRYPT, value: usage.decrypt },
+        ],
+        [
+          ...common,
+          { type: l.CKA_PRIVATE, value: true },
+          { type: l.CKA_SENSITIVE, value: true },
+          { type: l.CKA_EXTRACTABLE, value: false },
+          { type: l.CKA_SIGN, value: usage.sign },
+          { type: l.CKA_DECRYPT, value: usage.decrypt },
+        ],
+      );
+      return keys.privateKey;
+    });
+  }
+
+  /** Copies an RSA key from memory into the token (sensitive, not extractable from then on), with its public half. */
+  importRsa(named: NamedUri, key: KeyObject, usage: KeyUsageFlags): Handle {
+    const l = this.lib;
+    const jwk = key.export({ format: 'jwk' });
+    const b = (v: string | undefined) => Buffer.from(v ?? '', 'base64url');
+    const label = named.uri.object ?? 'scepter';
+    const id = named.uri.id ?? createHash('sha1').update(b(jwk.n)).digest();
+    const common = [
+      { type: l.CKA_TOKEN, value: true },
+      { type: l.CKA_KEY_TYPE, value: l.CKK_RSA },
+      { type: l.CKA_LABEL, value: label },
+      { type: l.CKA_ID, value: id },
+      { type: l.CKA_MODULUS, value: b(jwk.n) },
+      { type: l.CKA_PUBLIC_EXPONENT, value: b(jwk.e) },
+    ];
+    return this.withSessionSync((s) => {
+      this.p11.C_CreateObject(s, [
+        ...common,
+        { type: l.CKA_CLASS, value: l.CKO_PUBLIC_KEY },
+        { type: l.CKA_VERIFY, value: usage.sign },
+        { type: l.CKA_ENCRYPT, value: usage.decrypt },
+      ]);
+      return this.p11.C_CreateObject(s, [
+        ...common,
+        { type: l.CKA_CLASS, value: l.CKO_PRIVATE_KEY },
+        { type: l.CKA_PRIVATE, value: true },
+        { type: l.CKA_SENSITIVE, value: true },
+        { type: l.CKA_EXTRACTABLE, value: false },
+        { type: l.CKA_SIGN, value: usage.sign },
+        { type: l.CKA_DECRYPT, value: usage.decrypt },
+        { type: l.CKA_PRIVATE_EXPONENT, value: b(jwk.d) },
+        { type: l.CKA_PRIME_1, value: b(jwk.p) },
+        { type: l.CKA_PRIME_2, value: b(jwk.q) },
+        { type: l.CKA_EXPONENT_1, value: b(jwk.dp) },
+        { type: l.CKA_EXPONENT_2, value: b(jwk.dq) },
+        { type: l.CKA_COEFFICIENT, value: b(jwk.qi) },
+      ]);
+    });
+  }
+
+  /** One signature: C_SignInit + C_Sign on a free session, the signing itself on libuv's thread pool. */
+  sign(key: Handle, mechanism: number, data: Uint8Array, maxLength: number): Promise<Buffer> {
+    return this.withSession(async (s) => {
+      this.p11.C_SignInit(s, { mechanism }, key);
+      return this.p11.C_SignAsync(s, Buffer.from(data.buffer, data.byteOffset, data.byteLength), Buffer.alloc(maxLength));
+    });
+  }
+
+  /** Raw RSA (CKM_RSA_X_509) private operation; the result is left-padded to the modulus length. */
+  async decryptRaw(key: Handle, data: Uint8Array, modulusLength: number): Promise<Buffer> {
+    const out = await this.withSession(async (s) => {
+      this.p11.C_DecryptInit(s, { mechanism: this.lib.CKM_RSA_X_509 }, key);
+      return this.p11.C_DecryptAsync(s, Buffer.from(data.buffer, data.byteOffset, data.byteLength), Buffer.alloc(modulusLength));
+    });
+    // some modules drop the leading zero bytes of the result; the unpadding wants all k bytes
+    if (out.length === modulusLength) return out;
+    const full = Buffer.alloc(modulusLength);
+    out.copy(full, modulusLength - out.length);
+    return full;
+  }
+
+  get mechanisms(): { sha1: number; sha256: number; sha384: number; sha512: number } {
+    const l = this.lib;
+    return { sha1: l.CKM_SHA1_RSA_PKCS, sha256: l.CKM_SHA256_RSA_PKCS, sha384: l.CKM_SHA384_RSA_PKCS, sha512: l.CKM_SHA512_RSA_PKCS };
+  }
+
+  /** Logs out, closes the sessions and unloads the module. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of this.all) {
+      try {
+        this.p11.C_CloseSession(s);
+      } catch {
+        // closing anyway
+      }
+    }
+    releaseModule(this.modulePath);
+  }
+
+  private find(s: Handle, q: { class: number } & Partial<Pkcs11Uri>): Handle[] {
+    const l = this.lib;
+    const template: Pkcs11Types.Template = [{ type: l.CKA_CLASS, value: q.class }];
+    if (q.object !== undefined) template.push({ type: l.CKA_LABEL, value: q.object });
+    if (q.id !== undefined) template.push({ type: l.CKA_ID, value: q.id });
+    this.p11.C_FindObjectsInit(s, template);
+    try {
+      return this.p11.C_FindObjects(s, 16);
+    } finally {
+      this.p11.C_FindObjectsFinal(s);
+    }
+  }
+
+  private async withSession<T>(fn: (s: Handle) => Promise<T>): Promise<T> {
+    if (this.closed) throw new Error(`token "${this.label}" is closed`);
+    const s = this.free.pop() ?? (await new Promise<Handle>((resolve) => this.waiting.push(resolve)));
+    try {
+      return await fn(s);
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next(s);
+      else this.free.push(s);
+    }
+  }
+
+  /** For the start-up calls that are synchronous anyway: any free session (all are idle then). */
+  private withSessionSync<T>(fn: (s: Handle) => T): T {
+    if (this.closed) throw new Error(`token "${this.label}" is closed`);
+    const s = this.free[this.free.length - 1] ?? this.all[0]!;
+    return fn(s);
+  }
+}
+
+/**
+ * A module is initialised once per process (a second C_Initialize fails), so the CLI's import and a
+ * server in the same process share it; it is finalised when the last token using it closes.
+ */
+const modules = new Map<string, { p11: Pkcs11Types.PKCS11; users: number }>();
+
+function acquireModule(lib: Pkcs11Module, file: string): Pkcs11Types.PKCS11 {
+  const open = modules.get(file);
+  if (open) {
+    open.users++;
+    return open.p11;
+  }
+  const p11 = new lib.PKCS11();
+  try {
+    p11.load(file);
+    p11.C_Initialize({ flags: lib.CKF_OS_LOCKING_OK });
+  } catch (err) {
+    throw new ConfigError('SCEPTER_PKCS11_MODULE', `cannot load ${file} as a PKCS#11 module: ${errorText(err)}`);
+  }
+  modules.set(file, { p11, users: 1 });
+  return p11;
+}
+
+function releaseModule(file: string): void {
+  const open = modules.get(file);
+  if (!open || --open.users > 0) return;
+  modules.delete(file);
+  try {
+    open.p11.C_Finalize();
+    open.p11.close();
+  } catch {
+    // unloading anyway
+  }
+}
+
+function findSlot(p11: Pkcs11Types.PKCS11, named: NamedUri): Handle {
+  const uri = named.uri;
+  const seen: string[] = [];
+  for (const slot of p11.C_GetSlotList(true)) {
+    const t = p11.C_GetTokenInfo(slot);
+    const label = t.label.trim();
+    seen.push(JSON.stringify(label));
+    if (uri.token !== undefined && label !== uri.token) continue;
+    if (uri.serial !== undefined && t.serialNumber.trim() !== uri.serial) continue;
+    if (uri.manufacturer !== undefined && t.manufacturerID.trim() !== uri.manufacturer) continue;
+    if (uri.model !== undefined && t.model.trim() !== uri.model) continue;
+    return slot;
+  }
+  throw new ConfigError(named.variable, `no token matches ${uri.text} (tokens present: ${seen.length ? seen.join(', ') : 'none'})`);
+}
+
+function readPin(file: string): string {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError('SCEPTER_PKCS11_PIN_FILE', `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  checkSecretsPrivate(file, ['the token PIN'], 'SCEPTER_PKCS11_PIN_FILE');
+  const pin = text.replace(/\r?\n$/, '');
+  if (!pin) throw new ConfigError('SCEPTER_PKCS11_PIN_FILE', `${file} is empty`);
+  return pin;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message.split('\n')[0]! : String(err);
+}
+
+function b64u(b: Buffer): string {
+  return b.toString('base64url');
+}
