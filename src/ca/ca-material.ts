@@ -51,6 +51,8 @@ export async function loadOrCreateCa(o: CaMaterialOptions): Promise<CaMaterial> 
   let created = false;
   await withCreationLock(p(FILES.lock), async () => {
     if (!o.keys.has('ca')) {
+      // a token's own message names the token, the URI and the commands that put a key there
+      if (fs.existsSync(p(FILES.caCert)) && o.keys.kind === 'pkcs11') o.keys.load('ca');
       if (fs.existsSync(p(FILES.caCert))) throw new ConfigError('SCEPTER_CERTS_DIR', `${p(FILES.caCert)} exists without its key ${o.keys.where('ca')}`);
       const key = await o.keys.create('ca', o.keyBits);
       const cert = await selfSignedCa(key, o);

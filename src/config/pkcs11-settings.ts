@@ -67,6 +67,7 @@ function named(variable: string, text: string): NamedUri {
   try {
     return { uri: parsePkcs11Uri(text), variable };
   } catch (err) {
-    throw new ConfigError(variable, `${(err as Error).message} (got ${JSON.stringify(text)})`);
+    // the query part is never echoed: it may hold a pin-value
+    throw new ConfigError(variable, `${(err as Error).message} (got ${JSON.stringify(text.split('?')[0])})`);
   }
 }

@@ -48,7 +48,7 @@ export class Pkcs11Token {
       throw new ConfigError('SCEPTER_PKCS11_MODULE', `${settings.module} does not exist (the vendor's PKCS#11 library, e.g. /usr/lib/softhsm/libsofthsm2.so)`);
     const p11 = acquireModule(lib, settings.module);
     try {
-      const slot = findSlot(p11, named);
+      const slot = findSlot(lib, p11, named);
       const info = p11.C_GetTokenInfo(slot);
       const label = info.label.trim();
       const token = new Pkcs11Token(lib, p11, label, settings.module);
@@ -92,8 +92,7 @@ export class Pkcs11Token {
         { type: this.lib.CKA_MODULUS },
         { type: this.lib.CKA_PUBLIC_EXPONENT },
       ]);
-      if ((type!.value as Buffer).readUIntLE(0, (type!.value as Buffer).length) !== this.lib.CKK_RSA)
-        throw new ConfigError(named.variable, `${named.uri.text} is not an RSA key`);
+      if (ulong(type!.value as Buffer) !== this.lib.CKK_RSA) throw new ConfigError(named.variable, `${named.uri.text} is not an RSA key`);
       return createPublicKey({ key: { kty: 'RSA', n: b64u(n!.value as Buffer), e: b64u(e!.value as Buffer) }, format: 'jwk' });
     });
   }
@@ -280,11 +279,12 @@ function releaseModule(file: string): void {
   }
 }
 
-function findSlot(p11: Pkcs11Types.PKCS11, named: NamedUri): Handle {
+function findSlot(lib: Pkcs11Module, p11: Pkcs11Types.PKCS11, named: NamedUri): Handle {
   const uri = named.uri;
   const seen: string[] = [];
   for (const slot of p11.C_GetSlotList(true)) {
     const t = p11.C_GetTokenInfo(slot);
+    if (!(t.flags & lib.CKF_TOKEN_INITIALIZED)) continue; // an empty slot (SoftHSM always offers one)
     const label = t.label.trim();
     seen.push(JSON.stringify(label));
     if (uri.token !== undefined && label !== uri.token) continue;
@@ -311,6 +311,11 @@ function readPin(file: string): string {
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message.split('\n')[0]! : String(err);
+}
+
+/** A CK_ULONG attribute value (native byte order, 4 or 8 bytes). */
+function ulong(b: Buffer): number {
+  return b.length === 8 ? Number(b.readBigUInt64LE()) : b.readUInt32LE();
 }
 
 function b64u(b: Buffer): string {
