@@ -163,10 +163,11 @@ async function prepare(url: string, keys: KeyObject[], label: string, n: number)
   return bodies;
 }
 
-/** ops/s and mean latency of `fn` run `n` times, `inFlight` at once. */
-async function opsPerSecond(n: number, inFlight: number, fn: () => Promise<unknown>): Promise<{ perSecond: number; meanMs: number }> {
+/** ops/s, mean latency and CPU time (this process, every thread) of `fn` run `n` times, `inFlight` at once. */
+async function opsPerSecond(n: number, inFlight: number, fn: () => Promise<unknown>): Promise<{ perSecond: number; meanMs: number; cpuMsPerOp: number }> {
   let next = 0;
   let busy = 0;
+  const cpu = process.cpuUsage();
   const started = process.hrtime.bigint();
   await Promise.all(
     Array.from({ length: inFlight }, async () => {
@@ -178,7 +179,8 @@ async function opsPerSecond(n: number, inFlight: number, fn: () => Promise<unkno
     }),
   );
   const s = Number(process.hrtime.bigint() - started) / 1e9;
-  return { perSecond: n / s, meanMs: busy / n };
+  const used = process.cpuUsage(cpu);
+  return { perSecond: n / s, meanMs: busy / n, cpuMsPerOp: (used.user + used.system) / 1000 / n };
 }
 
 interface OpRow {
@@ -187,6 +189,7 @@ interface OpRow {
   inFlight: number;
   perSecond: number;
   meanMs: number;
+  cpuMsPerOp: number;
 }
 
 /** The enrollment's private-key operations alone, token key against file key, interleaved. */
@@ -297,9 +300,18 @@ async function main(): Promise<void> {
       );
     for (const r of ratios) log(`ratio token (${r.sessions} sessions) / file (mean enrollments/s): ${r.ratio.toFixed(2)}x`);
     log('\nThe private-key operations of one enrollment, alone (2048-bit keys, in this process):\n');
-    log(['key'.padEnd(6), 'operation'.padEnd(28), 'in flight', 'ops/s'.padEnd(8), 'mean ms'].join('  '));
+    log(['key'.padEnd(6), 'operation'.padEnd(28), 'in flight', 'ops/s'.padEnd(8), 'mean ms', 'CPU ms/op'].join('  '));
     for (const r of ops)
-      log([r.key.padEnd(6), r.op.padEnd(28), String(r.inFlight).padEnd(9), r.perSecond.toFixed(0).padEnd(8), r.meanMs.toFixed(2)].join('  '));
+      log(
+        [
+          r.key.padEnd(6),
+          r.op.padEnd(28),
+          String(r.inFlight).padEnd(9),
+          r.perSecond.toFixed(0).padEnd(8),
+          r.meanMs.toFixed(2).padEnd(7),
+          r.cpuMsPerOp.toFixed(2),
+        ].join('  '),
+      );
   } finally {
     removeDir(token.dir);
   }

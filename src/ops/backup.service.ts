@@ -22,6 +22,8 @@ export interface BackupManifest {
   certificates: number | null;
   migrations: string[];
   files: { name: string; size: number }[];
+  /** the CA (and RA) keys are in this PKCS#11 token, not in the backup */
+  caKeyInToken?: string;
 }
 
 export type Progress = (phase: string, done: number, total: number) => void;
@@ -117,6 +119,7 @@ export async function createBackup(config: Config, o: BackupOptions): Promise<Ba
       certificates: dialect === 'sqlite' ? facts.certificates : null,
       migrations: facts.migrations,
       files: entries.map((e) => ({ name: e.name, size: e.size })),
+      ...(config.pkcs11 ? { caKeyInToken: config.pkcs11.keys.ca.uri.text } : {}),
     };
     const total = entries.reduce((a, e) => a + e.size, 0);
     let done = 0;

@@ -115,6 +115,21 @@ describe('PKCS#11: CA and RA keys in a SoftHSM2 token', function () {
       expect(r.code, r.stderr).to.equal(0);
       expect(r.stdout).to.contain(`ca: pkcs11:token=${hsm.label};object=scepter-ca`);
     });
+
+    it('`scepter backup` says the keys are in the token; `scepter restore` takes such a backup', async () => {
+      const pass = files.file('backup.pass', 'a long backup passphrase\n');
+      fs.chmodSync(pass, 0o600);
+      const out = path.join(files.dir, 'token-home.bak');
+      const env = { SCEPTER_HOME: home, SOFTHSM2_CONF: hsm.conf };
+      const backup = await scepter(['backup', '--out', out, '--passphrase-file', pass], { env });
+      expect(backup.code, backup.stderr).to.equal(0);
+      expect(backup.stderr).to.contain(`the CA and RA keys are in the PKCS#11 token (pkcs11:token=${hsm.label};object=scepter-ca), not in the backup`);
+      const restored = await scepter(['restore', out, '--to', path.join(files.dir, 'restored'), '--passphrase-file', pass], {
+        env: { SOFTHSM2_CONF: hsm.conf },
+      });
+      expect(restored.code, restored.stderr).to.equal(0);
+      expect(restored.stdout).to.contain(`ok  CA key: in the PKCS#11 token pkcs11:token=${hsm.label};object=scepter-ca, not in the backup`);
+    });
   });
 
   describe('RA mode, key files imported once into the token with `scepter ca import-keys`', () => {
