@@ -15,6 +15,11 @@ import { scepter, scratchDir } from '../ops/ops-support';
 import { startServerProcess } from '../support/server-process';
 import { ParsedCertificate } from '../../src/pki/certificate';
 import { pemDecode } from '../../src/pki/der';
+import { constants, publicEncrypt, randomBytes, verify } from 'node:crypto';
+import { loadConfig } from '../../src/config/config';
+import { openKeyStore, type KeyStore } from '../../src/ca/key-store';
+import type { PrivateKey } from '../../src/pki/private-key';
+import { RsaKeyTransport } from '../../src/pki/rsa-key-transport';
 
 const KEY_FILES = ['ca.key.pem', 'ra-sign.key.pem', 'ra-encrypt.key.pem'];
 
@@ -165,6 +170,47 @@ describe('PKCS#11: CA and RA keys in a SoftHSM2 token', function () {
 
     it('scepclient and certmonger enroll through the RA; openssl verifies the certificates, the CRL and the delegated OCSP answers', async () => {
       await enrollAndCheck(server, 'token-ra', true);
+    });
+  });
+
+  describe('the SCEP key transport through the token: CKM_RSA_X_509, then the implicit-rejection unpadding', () => {
+    let hsm: SoftHsm;
+    let store: KeyStore;
+    let key: PrivateKey;
+    before(async () => {
+      hsm = await createSoftHsm('scepter-kt');
+      const config = loadConfig({ SCEPTER_HOME: hsm.dir, ...hsm.env('kt') });
+      store = openKeyStore(config, { generate: true });
+      key = await store.create('ca', 2048);
+    });
+    after(async () => {
+      await store?.close();
+      hsm?.destroy();
+    });
+
+    it('a good PKCS#1 v1.5 block gives the content key; a bad one gives a synthetic key, never an error', async () => {
+      const transport = new RsaKeyTransport(randomBytes(32));
+      const cek = randomBytes(32);
+      const good = publicEncrypt({ key: key.publicKey, padding: constants.RSA_PKCS1_PADDING }, cek);
+      expect((await transport.decryptAsync(key, good, 32)).equals(cek)).to.equal(true);
+      // raw c = m^e with m not PKCS#1 v1.5 (first bytes 00 01): the token decrypts it, the unpadding rejects it silently
+      const badBlock = Buffer.alloc(256, 0xab);
+      badBlock[0] = 0;
+      badBlock[1] = 1;
+      const bad = publicEncrypt({ key: key.publicKey, padding: constants.RSA_NO_PADDING }, badBlock);
+      const first = await transport.decryptAsync(key, bad, 32);
+      expect(first).to.have.length(32);
+      expect(first.equals(badBlock.subarray(-32))).to.equal(false);
+      // the same ciphertext gives the same synthetic key: a retry learns nothing either
+      expect((await transport.decryptAsync(key, bad, 32)).equals(first)).to.equal(true);
+      // a wrong expected length (another cipher's key size) is rejected the same way
+      expect((await transport.decryptAsync(key, good, 24)).equals(cek.subarray(8))).to.equal(false);
+    });
+
+    it('signatures verify with the public key; 16 operations at once share the sessions', async () => {
+      const data = randomBytes(100);
+      const results = await Promise.all(Array.from({ length: 16 }, (_, i) => (i % 2 ? key.sign('sha256', data) : key.sign('sha1', data))));
+      results.forEach((sig, i) => expect(verify(i % 2 ? 'sha256' : 'sha1', data, key.publicKey, sig), `signature ${i}`).to.equal(true));
     });
   });
 
