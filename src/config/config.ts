@@ -65,7 +65,8 @@ const schema = {
   SCEPTER_TRUST_POLL_MS: int(100, 60_000).default(500),
   SCEPTER_WORKERS: int(1, 64).default(1),
   // issue 4: sign OCSP responses with a delegated responder certificate (created beside the CA) or the CA key
-  SCEPTER_OCSP_DELEGATED: z.enum(['on', 'off']).default('on'),
+  // default: on with key files; off with the CA key in a PKCS#11 token, so that every private-key operation stays in the token
+  SCEPTER_OCSP_DELEGATED: z.enum(['on', 'off']).optional(),
   // the delegated responder's key: rsa (RSA-2048, what every client takes) or ec (P-256, ~10x cheaper signatures)
   SCEPTER_OCSP_KEY: z.enum(['rsa', 'ec']).default('rsa'),
   // issue 6: key for secrets at rest (WS1 password, API key); unset = generated certs/secret.key
@@ -219,7 +220,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = homeOf(en
     tls: { port: e.SCEPTER_TLS_PORT, ...tlsFiles(e.SCEPTER_TLS_CERT, e.SCEPTER_TLS_KEY, cwd) },
     trust: { trustedProxies: e.SCEPTER_TRUSTED_PROXIES, clientCertHeader: e.SCEPTER_CLIENT_CERT_HEADER.toLowerCase(), pollMs: e.SCEPTER_TRUST_POLL_MS },
     workers: e.SCEPTER_WORKERS,
-    ocspDelegated: e.SCEPTER_OCSP_DELEGATED === 'on',
+    ocspDelegated: (e.SCEPTER_OCSP_DELEGATED ?? (e.SCEPTER_CA_KEY === undefined ? 'on' : 'off')) === 'on',
     ocspKeyType: e.SCEPTER_OCSP_KEY,
     secretKey: e.SCEPTER_SECRET_KEY,
     ws1: {

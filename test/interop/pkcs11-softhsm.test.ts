@@ -65,7 +65,7 @@ describe('PKCS#11: CA and RA keys in a SoftHSM2 token', function () {
     expect(ocsp.out).to.match(/: revoked\s+This Update: [^\n]+\s+Reason: keyCompromise/);
   }
 
-  describe('CA mode, keys generated in the token by `scepter init`, OCSP signed by the CA key in the token', () => {
+  describe('CA mode, keys generated in the token by `scepter init`, OCSP signed by the CA key in the token (the default with a token)', () => {
     let hsm: SoftHsm;
     let server: TestServer;
     let home: string;
@@ -92,7 +92,9 @@ describe('PKCS#11: CA and RA keys in a SoftHSM2 token', function () {
         { env: { SOFTHSM2_CONF: hsm.conf } },
       );
       expect(init.code, init.stdout + init.stderr).to.equal(0);
-      server = await startTestServer({ ...hsm.env(), SCEPTER_OCSP_DELEGATED: 'off' }, home);
+      // OCSP is signed by the CA key in the token: the default with a token
+      server = await startTestServer({ ...hsm.env() }, home);
+      expect(server.app.services.config.ocspDelegated).to.equal(false);
     });
     after(async () => {
       await server?.stop();
@@ -154,7 +156,8 @@ describe('PKCS#11: CA and RA keys in a SoftHSM2 token', function () {
       expect(again.code).to.equal(2);
       expect(again.stderr).to.contain('holds pkcs11:token=scepter-ra;object=scepter-ca already: nothing was imported');
       for (const f of KEY_FILES) fs.renameSync(path.join(first.dir, 'certs', f), path.join(files.dir, `offline-${f}`));
-      server = await startTestServer({ SCEPTER_RA: 'on', ...hsm.env() }, first.dir);
+      // the delegated OCSP responder asked for: its key is a file, its certificate signed by the CA key in the token
+      server = await startTestServer({ SCEPTER_RA: 'on', SCEPTER_OCSP_DELEGATED: 'on', ...hsm.env() }, first.dir);
     });
     after(async () => {
       await server?.destroy();
