@@ -20,6 +20,7 @@ import { loadConfig } from '../../src/config/config';
 import { openKeyStore, type KeyStore } from '../../src/ca/key-store';
 import type { PrivateKey } from '../../src/pki/private-key';
 import { RsaKeyTransport } from '../../src/pki/rsa-key-transport';
+import type { Pkcs11KeyStore } from '../../src/ca/pkcs11/pkcs11-key-store';
 
 const KEY_FILES = ['ca.key.pem', 'ra-sign.key.pem', 'ra-encrypt.key.pem'];
 
@@ -214,6 +215,40 @@ describe('PKCS#11: CA and RA keys in a SoftHSM2 token', function () {
       const data = randomBytes(100);
       const results = await Promise.all(Array.from({ length: 16 }, (_, i) => (i % 2 ? key.sign('sha256', data) : key.sign('sha1', data))));
       results.forEach((sig, i) => expect(verify(i % 2 ? 'sha256' : 'sha1', data, key.publicKey, sig), `signature ${i}`).to.equal(true));
+    });
+  });
+
+  describe('a token that lost its sessions (an HSM restarted, a link dropped)', () => {
+    it('opens them again, logs in again and retries: the operations in flight succeed', async () => {
+      const hsm = await createSoftHsm('scepter-lost');
+      const store = openKeyStore(loadConfig({ SCEPTER_HOME: hsm.dir, ...hsm.env('lost') }), { generate: true }) as Pkcs11KeyStore;
+      try {
+        const key = await store.create('ca', 2048);
+        const data = randomBytes(64);
+        expect(verify('sha256', data, key.publicKey, await key.sign('sha256', data))).to.equal(true);
+        // what the module does when the device goes away: every session of this process closed, the login gone
+        const internals = store.token as unknown as { p11: { C_CloseAllSessions(slot: Buffer): void }; slot: Buffer };
+        internals.p11.C_CloseAllSessions(internals.slot);
+        const signatures = await Promise.all(Array.from({ length: 8 }, () => key.sign('sha256', data)));
+        for (const sig of signatures) expect(verify('sha256', data, key.publicKey, sig)).to.equal(true);
+        const transport = new RsaKeyTransport(randomBytes(32));
+        internals.p11.C_CloseAllSessions(internals.slot);
+        const cek = randomBytes(16);
+        const ct = publicEncrypt({ key: key.publicKey, padding: constants.RSA_PKCS1_PADDING }, cek);
+        expect((await transport.decryptAsync(key, ct, 16)).equals(cek)).to.equal(true);
+
+        // a token that refuses the login when reopened: the operations fail, none hangs, and a later one tries again
+        const s = (store.token as unknown as { all: Buffer[] }).all[0]!;
+        (internals.p11 as unknown as { C_SetPIN(s: Buffer, o: string, n: string): void }).C_SetPIN(s, hsm.pin, '654321');
+        internals.p11.C_CloseAllSessions(internals.slot);
+        const outcomes = await Promise.allSettled(Array.from({ length: 8 }, () => key.sign('sha256', data)));
+        expect(outcomes.map((o) => o.status)).to.deep.equal(Array(8).fill('rejected'));
+        expect(outcomes.map((o) => String((o as PromiseRejectedResult).reason.message)).join(' ')).to.match(/CKR_PIN_INCORRECT|is unavailable/);
+        await Promise.allSettled([key.sign('sha256', data)]).then(([o]) => expect(o!.status).to.equal('rejected'));
+      } finally {
+        await store.close();
+        hsm.destroy();
+      }
     });
   });
 

@@ -38,14 +38,14 @@ export class Pkcs11KeyStore implements KeyStore {
     const named = this.uris[role];
     if (!this.generate) throw this.missing(named);
     const handle = await this.token.generateRsa(named, bits, USAGE[role]);
-    return new Pkcs11Key(this.token, handle, this.token.publicKeyOf(handle, named));
+    return new Pkcs11Key(this.token, named, this.token.publicKeyOf(handle, named));
   }
 
   load(role: KeyRole): PrivateKey {
     const named = this.uris[role];
     const handle = this.token.findKey(named);
     if (!handle) throw this.missing(named);
-    return new Pkcs11Key(this.token, handle, this.token.publicKeyOf(handle, named));
+    return new Pkcs11Key(this.token, named, this.token.publicKeyOf(handle, named));
   }
 
   /** Copies `key` (read from a key file) into the token as `role`'s key; refuses when the token has one already. */
@@ -53,7 +53,7 @@ export class Pkcs11KeyStore implements KeyStore {
     const named = this.uris[role];
     if (this.token.findKey(named)) throw new ConfigError(named.variable, `token "${this.token.label}" holds ${named.uri.text} already: nothing was imported`);
     const handle = this.token.importRsa(named, key, USAGE[role]);
-    return new Pkcs11Key(this.token, handle, this.token.publicKeyOf(handle, named));
+    return new Pkcs11Key(this.token, named, this.token.publicKeyOf(handle, named));
   }
 
   async close(): Promise<void> {

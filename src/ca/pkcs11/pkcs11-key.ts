@@ -2,6 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import type { PrivateKey } from '../../pki/private-key';
 import type { HashName } from '../../pki/sign';
 import type { Pkcs11Token } from './pkcs11-token';
+import type { NamedUri } from '../../config/pkcs11-settings';
 
 /**
  * An RSA key inside a PKCS#11 token. Signatures use CKM_SHAx_RSA_PKCS (the token hashes and pads);
@@ -15,17 +16,18 @@ export class Pkcs11Key implements PrivateKey {
 
   constructor(
     private readonly token: Pkcs11Token,
-    private readonly handle: Buffer,
+    /** found again by this URI after the token lost the sessions (handles may change with a new login) */
+    private readonly named: NamedUri,
     readonly publicKey: KeyObject,
   ) {
     this.modulusLength = Math.ceil((publicKey.asymmetricKeyDetails?.modulusLength ?? 2048) / 8);
   }
 
   sign(hash: HashName, data: Uint8Array): Promise<Buffer> {
-    return this.token.sign(this.handle, this.token.mechanisms[hash], data, this.modulusLength);
+    return this.token.sign(this.named, this.token.mechanisms[hash], data, this.modulusLength);
   }
 
   decryptRaw(data: Uint8Array): Promise<Buffer> {
-    return this.token.decryptRaw(this.handle, data, this.modulusLength);
+    return this.token.decryptRaw(this.named, data, this.modulusLength);
   }
 }

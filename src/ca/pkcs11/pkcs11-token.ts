@@ -22,9 +22,14 @@ export type KeyUsageFlags = { sign: boolean; decrypt: boolean };
  * and several operations run at once, as far as the token allows.
  */
 export class Pkcs11Token {
-  private readonly free: Handle[] = [];
-  private readonly waiting: ((s: Handle) => void)[] = [];
-  private readonly all: Handle[] = [];
+  /** key object handles by URI; a module may hand out new ones after a new login */
+  private readonly handles = new Map<string, Handle>();
+  private free: Handle[] = [];
+  private waiting: { resolve(s: Handle): void; reject(e: Error): void }[] = [];
+  private all: Handle[] = [];
+  /** bumped each time the sessions are opened anew: a failure on an older session does not reopen again */
+  private generation = 0;
+  private reopening?: Promise<void>;
   private closed = false;
 
   private constructor(
@@ -32,6 +37,10 @@ export class Pkcs11Token {
     private readonly p11: Pkcs11Types.PKCS11,
     readonly label: string,
     private readonly modulePath: string,
+    private readonly slot: Handle,
+    private readonly sessions: number,
+    /** kept for logging in again when the token lost its sessions (an HSM restarted, a network link dropped) */
+    private readonly pin: string,
   ) {}
 
   /** Loads the module, finds the token `named.uri` names, logs in with the PIN file and opens the sessions. */
@@ -51,21 +60,16 @@ export class Pkcs11Token {
       const slot = findSlot(lib, p11, named);
       const info = p11.C_GetTokenInfo(slot);
       const label = info.label.trim();
-      const token = new Pkcs11Token(lib, p11, label, settings.module);
-      for (let i = 0; i < settings.sessions; i++) {
-        const s = p11.C_OpenSession(slot, lib.CKF_SERIAL_SESSION | lib.CKF_RW_SESSION);
-        token.all.push(s);
-        token.free.push(s);
-      }
+      const token = new Pkcs11Token(lib, p11, label, settings.module, slot, settings.sessions, pin);
       try {
-        p11.C_Login(token.all[0]!, lib.CKU_USER, pin);
+        token.openSessions();
       } catch (err) {
         const code = (err as { code?: number }).code;
         if (code === lib.CKR_PIN_INCORRECT)
           throw new ConfigError('SCEPTER_PKCS11_PIN_FILE', `token "${label}" refused the PIN in ${settings.pinFile} (CKR_PIN_INCORRECT)`);
         if (code === lib.CKR_PIN_LOCKED)
           throw new ConfigError('SCEPTER_PKCS11_PIN_FILE', `token "${label}" has locked its user PIN (CKR_PIN_LOCKED): the security officer must unlock it`);
-        if (code !== lib.CKR_USER_ALREADY_LOGGED_IN) throw new ConfigError('SCEPTER_PKCS11_PIN_FILE', `login to token "${label}" failed: ${errorText(err)}`);
+        throw new ConfigError(named.variable, `token "${label}": cannot open a session and log in (${errorText(err)})`);
       }
       return token;
     } catch (err) {
@@ -172,17 +176,17 @@ export class Pkcs11Token {
   }
 
   /** One signature: C_SignInit + C_Sign on a free session, the signing itself on libuv's thread pool. */
-  sign(key: Handle, mechanism: number, data: Uint8Array, maxLength: number): Promise<Buffer> {
+  sign(key: NamedUri, mechanism: number, data: Uint8Array, maxLength: number): Promise<Buffer> {
     return this.withSession(async (s) => {
-      this.p11.C_SignInit(s, { mechanism }, key);
+      this.p11.C_SignInit(s, { mechanism }, this.handleOf(key, s));
       return this.p11.C_SignAsync(s, Buffer.from(data.buffer, data.byteOffset, data.byteLength), Buffer.alloc(maxLength));
     });
   }
 
   /** Raw RSA (CKM_RSA_X_509) private operation; the result is left-padded to the modulus length. */
-  async decryptRaw(key: Handle, data: Uint8Array, modulusLength: number): Promise<Buffer> {
+  async decryptRaw(key: NamedUri, data: Uint8Array, modulusLength: number): Promise<Buffer> {
     const out = await this.withSession(async (s) => {
-      this.p11.C_DecryptInit(s, { mechanism: this.lib.CKM_RSA_X_509 }, key);
+      this.p11.C_DecryptInit(s, { mechanism: this.lib.CKM_RSA_X_509 }, this.handleOf(key, s));
       return this.p11.C_DecryptAsync(s, Buffer.from(data.buffer, data.byteOffset, data.byteLength), Buffer.alloc(modulusLength));
     });
     // some modules drop the leading zero bytes of the result; the unpadding wants all k bytes
@@ -224,16 +228,108 @@ export class Pkcs11Token {
     }
   }
 
+  /**
+   * Runs `fn` on a free session. When the token answers that the session or the login is gone
+   * (an HSM restarted, a network link dropped), the sessions are opened anew, the user logged in
+   * again, and `fn` retried once; the first caller to see it reopens, the others wait for that.
+   */
   private async withSession<T>(fn: (s: Handle) => Promise<T>): Promise<T> {
-    if (this.closed) throw new Error(`token "${this.label}" is closed`);
-    const s = this.free.pop() ?? (await new Promise<Handle>((resolve) => this.waiting.push(resolve)));
-    try {
-      return await fn(s);
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next(s);
-      else this.free.push(s);
+    for (let attempt = 0; ; attempt++) {
+      if (this.closed) throw new Error(`token "${this.label}" is closed`);
+      if (this.reopening) await this.reopening;
+      else if (this.all.length === 0) await this.reopen(); // an earlier reopen failed: try again
+      const s = this.free.pop() ?? (await new Promise<Handle>((resolve, reject) => this.waiting.push({ resolve, reject })));
+      const generation = this.generation;
+      try {
+        return await fn(s);
+      } catch (err) {
+        const code = (err as { code?: number }).code;
+        if (attempt > 0) throw err;
+        if (code === this.lib.CKR_OBJECT_HANDLE_INVALID || code === this.lib.CKR_KEY_HANDLE_INVALID) this.handles.clear();
+        else if (!this.sessionLost(err)) throw err;
+        else if (generation === this.generation) await this.reopen();
+      } finally {
+        this.release(s);
+      }
     }
+  }
+
+  private handleOf(key: NamedUri, s: Handle): Handle {
+    let h = this.handles.get(key.uri.text);
+    if (!h) {
+      const found = this.find(s, { class: this.lib.CKO_PRIVATE_KEY, ...key.uri });
+      if (found.length !== 1) throw new Error(`token "${this.label}" no longer holds exactly one ${key.uri.text} (found ${found.length})`);
+      this.handles.set(key.uri.text, (h = found[0]!));
+    }
+    return h;
+  }
+
+  private release(s: Handle): void {
+    if (!this.all.includes(s)) return; // closed by a reopen
+    const next = this.waiting.shift();
+    if (next) next.resolve(s);
+    else this.free.push(s);
+  }
+
+  private sessionLost(err: unknown): boolean {
+    const l = this.lib;
+    const code = (err as { code?: number }).code;
+    return [l.CKR_SESSION_HANDLE_INVALID, l.CKR_SESSION_CLOSED, l.CKR_USER_NOT_LOGGED_IN, l.CKR_DEVICE_REMOVED, l.CKR_TOKEN_NOT_PRESENT].includes(
+      code as number,
+    );
+  }
+
+  private reopen(): Promise<void> {
+    this.reopening ??= (async () => {
+      this.generation++;
+      this.handles.clear();
+      for (const s of this.all) {
+        try {
+          this.p11.C_CloseSession(s);
+        } catch {
+          // already gone
+        }
+      }
+      try {
+        this.openSessions();
+      } catch (err) {
+        // every waiter fails now; the next operation tries again
+        const waiting = this.waiting;
+        this.waiting = [];
+        for (const w of waiting) w.reject(new Error(`token "${this.label}" is unavailable: ${errorText(err)}`));
+        throw err;
+      }
+      // callers that queued for a session of the old generation get the new ones
+      while (this.waiting.length && this.free.length) this.waiting.shift()!.resolve(this.free.pop()!);
+    })().finally(() => (this.reopening = undefined));
+    return this.reopening;
+  }
+
+  /** Opens the session pool and logs the user in (a login holds for every session of the process). */
+  private openSessions(): void {
+    const l = this.lib;
+    const opened: Handle[] = [];
+    this.all = [];
+    this.free = [];
+    try {
+      for (let i = 0; i < this.sessions; i++) opened.push(this.p11.C_OpenSession(this.slot, l.CKF_SERIAL_SESSION | l.CKF_RW_SESSION));
+      try {
+        this.p11.C_Login(opened[0]!, l.CKU_USER, this.pin);
+      } catch (err) {
+        if ((err as { code?: number }).code !== l.CKR_USER_ALREADY_LOGGED_IN) throw err;
+      }
+    } catch (err) {
+      for (const s of opened) {
+        try {
+          this.p11.C_CloseSession(s);
+        } catch {
+          // the first error is the one to report
+        }
+      }
+      throw err;
+    }
+    this.all = opened;
+    this.free = [...opened];
   }
 
   /** For the start-up calls that are synchronous anyway: any free session (all are idle then). */
