@@ -122,6 +122,8 @@ describe('PKCS#11: CA and RA keys in a SoftHSM2 token', function () {
       const r = await scepter(['ca', 'generate-keys'], { env: { SCEPTER_HOME: home, SOFTHSM2_CONF: hsm.conf, SCEPTER_DATABASE: 'scepter.sqlite' } });
       expect(r.code, r.stderr).to.equal(0);
       expect(r.stdout).to.contain(`ca: pkcs11:token=${hsm.label};object=scepter-ca`);
+      const status = await scepter(['status'], { env: { SCEPTER_HOME: home } });
+      expect(status.stdout).to.contain(`CA key:       PKCS#11 token pkcs11:token=${hsm.label};object=scepter-ca`);
     });
 
     it('`scepter backup` says the keys are in the token; `scepter restore` takes such a backup', async () => {
