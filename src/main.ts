@@ -9,7 +9,7 @@ import { ScepStoreRepository } from './db/scep-store.repository';
 import { KeyPairIdentity, loadOrCreateCa } from './ca/ca-material';
 import { CertificateAuthority } from './ca/certificate-authority';
 import { RsaKeyTransport } from './pki/rsa-key-transport';
-import { RsaWorkerPool } from './pki/rsa-worker-pool';
+import { openKeyStore, type KeyStore } from './ca/key-store';
 import { ScepService } from './scep/scep.service';
 import { ScepEndpoint } from './scep/scep.ports';
 import { DefaultEnrollmentPolicy } from './scep/default-enrollment.policy';
@@ -96,6 +96,8 @@ import type Router from '@koa/router';
 export interface BuildOptions {
   logger?: Logger;
   clock?: Clock;
+  /** the CLI's `scepter init` and `scepter ca generate-keys`: missing keys may be generated inside a PKCS#11 token */
+  generateTokenKeys?: boolean;
 }
 
 export interface Services {
@@ -104,6 +106,8 @@ export interface Services {
   clock: Clock;
   db: Database;
   authority: CertificateAuthority;
+  /** where the CA and RA keys live; close() releases its threads or token sessions */
+  keys: KeyStore;
   scep: ScepService;
   caCreated: boolean;
   integrations: IntegrationService;
@@ -138,8 +142,10 @@ export async function buildServices(config: Config, opts: BuildOptions = {}): Pr
   const logger = opts.logger ?? createLogger(config.logLevel, undefined, config.logFormat);
   const clock = opts.clock ?? systemClock;
   const db = await Database.open(config.databaseUrl, { poolSize: config.databasePoolSize });
+  let keys: KeyStore | undefined;
   try {
-    const material = await loadOrCreateCa({ dir: config.certsDir, ...config.ca });
+    keys = openKeyStore(config, { generate: opts.generateTokenKeys });
+    const material = await loadOrCreateCa({ dir: config.certsDir, keys, ...config.ca });
     const authority = new CertificateAuthority(material, clock, {
       crlUrl: `${config.http.publicUrl}${CRL_PATH}`,
       ocspUrl: `${config.http.publicUrl}${OCSP_PATH}`,
@@ -148,7 +154,7 @@ export async function buildServices(config: Config, opts: BuildOptions = {}): Pr
     const scep = new ScepService(
       authority,
       new ScepStoreRepository(db),
-      new RsaKeyTransport(randomBytes(32), RsaWorkerPool.fromEnv()),
+      new RsaKeyTransport(randomBytes(32)),
       clock,
       async () => (await revocationParts.revocationView.crl()).der,
     );
@@ -186,6 +192,7 @@ export async function buildServices(config: Config, opts: BuildOptions = {}): Pr
       clock,
       db,
       authority,
+      keys,
       scep,
       caCreated: material.created,
       integrations,
@@ -204,6 +211,7 @@ export async function buildServices(config: Config, opts: BuildOptions = {}): Pr
       lists: new ListService(new ListRepository(db), clock),
     };
   } catch (err) {
+    await keys?.close();
     await db.close();
     throw err;
   }
@@ -260,6 +268,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   const adminLimiter = new AuthFailureLimiter(config.auth, services.clock);
   // e.g. an unusable SCEPTER_TLS_CERT: fail without leaving the database open
   const trust = await buildTrust(config, services, proxies).catch(async (err) => {
+    await services.keys.close();
     await services.db.close();
     throw err;
   });
@@ -379,7 +388,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       }
       // the batched authentication log and last-seen times are written before the database closes
       await trust.stop();
-      await services.scep.close(); // RSA worker threads
+      await services.keys.close(); // RSA worker threads or token sessions
       await services.db.close();
     },
   };

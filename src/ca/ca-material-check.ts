@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { createPrivateKey, KeyObject, X509Certificate } from 'node:crypto';
+import type { PrivateKey } from '../pki/private-key';
 import { ParsedCertificate } from '../pki/certificate';
 import { pemDecode } from '../pki/der';
 import { ConfigError } from '../shared/errors';
@@ -51,10 +52,18 @@ export function readCertificate(file: string, pem: string, variable = 'SCEPTER_C
 }
 
 /** The key belongs to the certificate (same public key), else a ConfigError naming both files. */
-export function checkKeyMatches(certificate: ParsedCertificate, key: KeyObject, certFile: string, keyFile: string, variable = 'SCEPTER_CERTS_DIR'): void {
+export function checkKeyMatches(
+  certificate: ParsedCertificate,
+  key: PrivateKey | KeyObject,
+  certFile: string,
+  keyFile: string,
+  variable = 'SCEPTER_CERTS_DIR',
+): void {
   let matches = false;
   try {
-    matches = new X509Certificate(certificate.der).checkPrivateKey(key);
+    const x = new X509Certificate(certificate.der);
+    // a key in a token shows only its public half
+    matches = key instanceof KeyObject ? x.checkPrivateKey(key) : x.publicKey.equals(key.publicKey);
   } catch {
     matches = false;
   }
@@ -68,15 +77,7 @@ export function checkIssuedByCa(certificate: ParsedCertificate, ca: ParsedCertif
   if (!cert.checkIssued(issuer) || !cert.verify(issuer.publicKey)) throw new ConfigError('SCEPTER_CERTS_DIR', `${file} was not issued by the CA in ${caFile}`);
 }
 
-/** Reads a key file and a certificate file and checks that they belong together. */
-export function loadCheckedIdentity(keyFile: string, certFile: string, passphrase: string | undefined): { key: KeyObject; certificate: ParsedCertificate } {
-  const key = readPrivateKey(keyFile, fs.readFileSync(keyFile, 'utf8'), passphrase);
-  const certificate = readCertificate(certFile, readText(certFile));
-  checkKeyMatches(certificate, key, certFile, keyFile);
-  return { key, certificate };
-}
-
-function readText(file: string): string {
+export function readText(file: string): string {
   try {
     return fs.readFileSync(file, 'utf8');
   } catch (err) {

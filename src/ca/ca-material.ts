@@ -1,20 +1,19 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { createPublicKey, generateKeyPair, KeyObject, randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
+import { KeyObject, randomBytes } from 'node:crypto';
 import { buildCertificate, keyIdentifier } from '../pki/certificate.builder';
 import { ParsedCertificate } from '../pki/certificate';
 import { buildName } from '../pki/names';
 import { pemEncode } from '../pki/der';
 import { ConfigError } from '../shared/errors';
 import { securePrivateDir } from '../shared/secure-file';
-import { checkIssuedByCa, loadCheckedIdentity } from './ca-material-check';
-
-const generateRsa = promisify(generateKeyPair);
+import type { PrivateKey } from '../pki/private-key';
+import { checkIssuedByCa, checkKeyMatches, readCertificate, readText } from './ca-material-check';
+import type { KeyRole, KeyStore } from './key-store';
 
 export interface KeyPairIdentity {
   certificate: ParsedCertificate;
-  key: KeyObject;
+  key: PrivateKey;
 }
 
 export interface CaMaterial {
@@ -27,8 +26,9 @@ export interface CaMaterial {
 
 export interface CaMaterialOptions {
   dir: string;
+  /** where the CA and RA keys live (files here, or a PKCS#11 token) */
+  keys: KeyStore;
   keyBits: number;
-  passphrase?: string;
   commonName: string;
   validityDays: number;
   ra: boolean;
@@ -50,32 +50,37 @@ export async function loadOrCreateCa(o: CaMaterialOptions): Promise<CaMaterial> 
   const p = (f: string) => path.join(o.dir, f);
   let created = false;
   await withCreationLock(p(FILES.lock), async () => {
-    if (!fs.existsSync(p(FILES.caKey))) {
-      if (fs.existsSync(p(FILES.caCert))) throw new ConfigError('SCEPTER_CERTS_DIR', `${p(FILES.caCert)} exists without its key ${FILES.caKey}`);
-      const key = await newKey(o.keyBits);
+    if (!o.keys.has('ca')) {
+      // a token's own message names the token, the URI and the commands that put a key there
+      if (fs.existsSync(p(FILES.caCert)) && o.keys.kind === 'pkcs11') o.keys.load('ca');
+      if (fs.existsSync(p(FILES.caCert))) throw new ConfigError('SCEPTER_CERTS_DIR', `${p(FILES.caCert)} exists without its key ${o.keys.where('ca')}`);
+      const key = await o.keys.create('ca', o.keyBits);
       const cert = await selfSignedCa(key, o);
-      writeKey(p(FILES.caKey), key, o.passphrase);
+      fs.writeFileSync(p(FILES.caCert), pemEncode('CERTIFICATE', cert.der));
+      created = true;
+    } else if (!fs.existsSync(p(FILES.caCert)) && o.keys.kind === 'pkcs11') {
+      // a key generated or imported into the token before the first start: its certificate is made here
+      const cert = await selfSignedCa(o.keys.load('ca'), o);
       fs.writeFileSync(p(FILES.caCert), pemEncode('CERTIFICATE', cert.der));
       created = true;
     }
   });
-  const ca = loadIdentity(p(FILES.caKey), p(FILES.caCert), o.passphrase);
+  const ca = loadIdentity(o.keys, 'ca', p(FILES.caCert));
   const material: CaMaterial = { ca, created };
   if (o.ra) {
     await withCreationLock(p(FILES.lock), async () => {
-      for (const [keyFile, certFile, usage] of [
-        [FILES.raSignKey, FILES.raSignCert, 'digitalSignature'],
-        [FILES.raEncKey, FILES.raEncCert, 'keyEncipherment'],
+      for (const [role, certFile, usage] of [
+        ['raSign', FILES.raSignCert, 'digitalSignature'],
+        ['raEncrypt', FILES.raEncCert, 'keyEncipherment'],
       ] as const) {
-        if (fs.existsSync(p(keyFile))) continue;
-        const key = await newKey(2048);
-        const cert = await raCertificate(ca, key, usage, o);
-        writeKey(p(keyFile), key, o.passphrase);
+        if (o.keys.has(role) && fs.existsSync(p(certFile))) continue;
+        const key = o.keys.has(role) ? o.keys.load(role) : await o.keys.create(role, 2048);
+        const cert = await raCertificate(ca, key.publicKey, usage, o);
         fs.writeFileSync(p(certFile), pemEncode('CERTIFICATE', cert.der));
       }
     });
-    material.raSigning = loadIdentity(p(FILES.raSignKey), p(FILES.raSignCert), o.passphrase);
-    material.raEncryption = loadIdentity(p(FILES.raEncKey), p(FILES.raEncCert), o.passphrase);
+    material.raSigning = loadIdentity(o.keys, 'raSign', p(FILES.raSignCert));
+    material.raEncryption = loadIdentity(o.keys, 'raEncrypt', p(FILES.raEncCert));
     // an RA certificate from another CA would make clients reject every CertRep it signs
     checkIssuedByCa(material.raSigning.certificate, ca.certificate, p(FILES.raSignCert), p(FILES.caCert));
     checkIssuedByCa(material.raEncryption.certificate, ca.certificate, p(FILES.raEncCert), p(FILES.caCert));
@@ -83,21 +88,12 @@ export async function loadOrCreateCa(o: CaMaterialOptions): Promise<CaMaterial> 
   return material;
 }
 
-async function newKey(bits: number): Promise<KeyObject> {
-  const { privateKey } = await generateRsa('rsa', { modulusLength: bits });
-  return privateKey;
-}
-
-function writeKey(file: string, key: KeyObject, passphrase?: string): void {
-  const pem = passphrase ? key.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase }) : key.export({ type: 'pkcs8', format: 'pem' });
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, pem, { mode: 0o600 });
-  fs.renameSync(tmp, file);
-}
-
-/** Key and certificate, checked to belong together (each failure names the file). */
-function loadIdentity(keyFile: string, certFile: string, passphrase?: string): KeyPairIdentity {
-  return loadCheckedIdentity(keyFile, certFile, passphrase);
+/** Key and certificate, checked to belong together (each failure names the file or URI). */
+function loadIdentity(keys: KeyStore, role: KeyRole, certFile: string): KeyPairIdentity {
+  const key = keys.load(role);
+  const certificate = readCertificate(certFile, readText(certFile));
+  checkKeyMatches(certificate, key, certFile, keys.where(role));
+  return { key, certificate };
 }
 
 /** Serial numbers: 16 random bytes, positive, with the second-highest bit set so DER keeps all 16. */
@@ -107,11 +103,11 @@ export function randomSerial(): Buffer {
   return b;
 }
 
-function spki(key: KeyObject): Buffer {
-  return createPublicKey(key).export({ type: 'spki', format: 'der' });
+function spki(key: PrivateKey | KeyObject): Buffer {
+  return (key instanceof KeyObject ? key : key.publicKey).export({ type: 'spki', format: 'der' }) as Buffer;
 }
 
-async function selfSignedCa(key: KeyObject, o: CaMaterialOptions): Promise<ParsedCertificate> {
+async function selfSignedCa(key: PrivateKey, o: CaMaterialOptions): Promise<ParsedCertificate> {
   const name = buildName([
     { type: 'O', value: 'Scepter' },
     { type: 'CN', value: o.commonName },

@@ -7,6 +7,7 @@ import { ParsedCertificate } from '../pki/certificate';
 import { pemEncode } from '../pki/der';
 import { buildName } from '../pki/names';
 import { OID } from '../pki/oids';
+import { SoftwareKey } from '../pki/private-key';
 import { randomSerial, type KeyPairIdentity } from './ca-material';
 import { checkIssuedByCa, checkKeyMatches, readCertificate, readPrivateKey } from './ca-material-check';
 
@@ -31,7 +32,12 @@ export interface OcspSignerOptions {
  * not match or that another CA issued stops the start instead. The CA key then signs nothing but
  * certificates and CRLs, and a 2048-bit responder key answers faster than a larger CA key.
  */
-export async function loadOrCreateOcspSigner(ca: KeyPairIdentity, o: OcspSignerOptions, now: Date = new Date()): Promise<KeyPairIdentity> {
+/** The responder's key is always a key file beside the CA's certificate, whatever holds the CA key. */
+export interface OcspSignerIdentity extends KeyPairIdentity {
+  key: SoftwareKey;
+}
+
+export async function loadOrCreateOcspSigner(ca: KeyPairIdentity, o: OcspSignerOptions, now: Date = new Date()): Promise<OcspSignerIdentity> {
   const file = path.join(o.dir, OCSP_SIGNER_FILE);
   // a signer whose key, certificate or issuer is wrong stops the start (named), never replaced silently
   const existing = fs.existsSync(file) ? readSigner(file, ca, o.passphrase) : undefined;
@@ -57,8 +63,8 @@ export async function loadOrCreateOcspSigner(ca: KeyPairIdentity, o: OcspSignerO
 /** True while the certificate is from this CA, has the configured key type and more than a third of its validity left. */
 export function usable(s: KeyPairIdentity, ca: KeyPairIdentity, o: Pick<OcspSignerOptions, 'validityDays' | 'keyType'>, now: Date): boolean {
   const c = s.certificate;
-  if (s.key.asymmetricKeyType !== (o.keyType ?? 'rsa')) return false;
-  const issuedByCa = new X509Certificate(c.der).verify(createPublicKey(ca.key));
+  if (s.key.type !== (o.keyType ?? 'rsa')) return false;
+  const issuedByCa = new X509Certificate(c.der).verify(ca.key.publicKey);
   return issuedByCa && c.notBefore.getTime() <= now.getTime() + 5 * 60_000 && c.notAfter.getTime() - now.getTime() > (o.validityDays * 86_400_000) / 3;
 }
 
@@ -66,21 +72,22 @@ export function usable(s: KeyPairIdentity, ca: KeyPairIdentity, o: Pick<OcspSign
  * The signer in `file`: its key (encrypted when a passphrase is set), its certificate, the two
  * belonging together and the certificate issued by the CA; otherwise a ConfigError naming the file.
  */
-function readSigner(file: string, ca: KeyPairIdentity, passphrase?: string): KeyPairIdentity {
+function readSigner(file: string, ca: KeyPairIdentity, passphrase?: string): OcspSignerIdentity {
   const pem = fs.readFileSync(file, 'utf8');
   const key = readPrivateKey(file, pem, passphrase);
   const certificate = readCertificate(file, pem);
   checkKeyMatches(certificate, key, file, file);
   checkIssuedByCa(certificate, ca.certificate, file, `the CA certificate (remove ${OCSP_SIGNER_FILE} if the CA was replaced on purpose)`);
-  return { key, certificate };
+  return { key: new SoftwareKey(key), certificate };
 }
 
-function signerPem(s: KeyPairIdentity, passphrase?: string): string {
-  const key = passphrase ? s.key.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase }) : s.key.export({ type: 'pkcs8', format: 'pem' });
-  return `${key.toString()}${pemEncode('CERTIFICATE', s.certificate.der)}`;
+function signerPem(s: OcspSignerIdentity, passphrase?: string): string {
+  const k = s.key.keyObject;
+  const key = passphrase ? k.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase }) : k.export({ type: 'pkcs8', format: 'pem' });
+  return `${key}${pemEncode('CERTIFICATE', s.certificate.der)}`;
 }
 
-async function createSigner(ca: KeyPairIdentity, o: OcspSignerOptions, now: Date): Promise<KeyPairIdentity> {
+async function createSigner(ca: KeyPairIdentity, o: OcspSignerOptions, now: Date): Promise<OcspSignerIdentity> {
   const { privateKey } = o.keyType === 'ec' ? await generate('ec', { namedCurve: 'P-256' }) : await generate('rsa', { modulusLength: 2048 });
   const spki = createPublicKey(privateKey).export({ type: 'spki', format: 'der' }) as Buffer;
   const der = await buildCertificate(
@@ -101,5 +108,5 @@ async function createSigner(ca: KeyPairIdentity, o: OcspSignerOptions, now: Date
     },
     ca.key,
   );
-  return { key: privateKey, certificate: ParsedCertificate.fromDer(der) };
+  return { key: new SoftwareKey(privateKey), certificate: ParsedCertificate.fromDer(der) };
 }

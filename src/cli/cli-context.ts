@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import type { Config } from '../config/config';
 import { loadHomeConfig } from '../config/config-file';
 import { requireSetUpHome } from './home-guard';
-import { buildServices, Services } from '../main';
+import { buildServices, BuildOptions, Services } from '../main';
 import { restrictUmask } from '../shared/secure-file';
 import { createLogger } from '../shared/logger';
 import { AppError, ConfigError } from '../shared/errors';
@@ -13,14 +13,14 @@ import { escapeText } from '../shared/terminal-text';
  * server; SQLite in WAL mode lets both work side by side). Errors print one line and set the
  * exit code: 2 for configuration, 1 for everything else; `--json` prints `{"error": ...}` instead.
  */
-export async function withServices<T>(cmd: Command, fn: (s: Services) => Promise<T>): Promise<void> {
+export async function withServices<T>(cmd: Command, fn: (s: Services) => Promise<T>, opts: Omit<BuildOptions, 'logger'> = {}): Promise<void> {
   const json = Boolean(cmd.optsWithGlobals().json);
   let services: Services | undefined;
   restrictUmask(); // keys, database files, reports and profiles are created owner-only
   try {
     const config = loadHomeConfig();
     await requireSetUpHome(config);
-    services = await buildServices(config, { logger: cliLogger(config) });
+    services = await buildServices(config, { ...opts, logger: cliLogger(config) });
     await fn(services);
   } catch (err) {
     process.exitCode = err instanceof ConfigError ? 2 : 1;
@@ -28,6 +28,7 @@ export async function withServices<T>(cmd: Command, fn: (s: Services) => Promise
     if (json) process.stdout.write(JSON.stringify({ error: message }) + '\n');
     else process.stderr.write(`scepter: ${escapeText(message)}\n`);
   } finally {
+    await services?.keys.close();
     await services?.db.close();
   }
 }

@@ -17,8 +17,9 @@ export function describeDatabase(url: string): string {
  */
 export async function requireSetUpHome(config: Config): Promise<void> {
   const hint = `(home ${config.home}${config.configFile ? `, config ${config.configFile}` : ', no config file'}); set SCEPTER_HOME, or start the server or run \`scepter init\` there first`;
+  // with the key in a PKCS#11 token the certs directory holds only the certificate
   const key = path.join(config.certsDir, CA_KEY_FILE);
-  if (!fs.existsSync(key) || !fs.existsSync(path.join(config.certsDir, CA_CERT_FILE))) {
+  if ((!config.pkcs11 && !fs.existsSync(key)) || !fs.existsSync(path.join(config.certsDir, CA_CERT_FILE))) {
     throw new ConfigError('SCEPTER_CERTS_DIR', `no CA in ${config.certsDir} ${hint}`);
   }
   const db = await inspectDatabase(config.databaseUrl);

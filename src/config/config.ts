@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ConfigError } from '../shared/errors';
 import { parseSecretKey } from '../shared/secret-box';
 import { homeOf } from './home';
+import { pkcs11Settings, type Pkcs11Config } from './pkcs11-settings';
 import { DEFAULT_DEVICE_ID_PATTERN } from '../challenge/device-id-rule';
 import { checkSecretsPrivate, checkTrustedProxies, checkWorkers, decimalSetting, portSetting } from './strict-settings';
 
@@ -64,7 +65,8 @@ const schema = {
   SCEPTER_TRUST_POLL_MS: int(100, 60_000).default(500),
   SCEPTER_WORKERS: int(1, 64).default(1),
   // sign OCSP responses with a delegated responder certificate (created beside the CA) or the CA key
-  SCEPTER_OCSP_DELEGATED: z.enum(['on', 'off']).default('on'),
+  // default: on with key files; off with the CA key in a PKCS#11 token, so that every private-key operation stays in the token
+  SCEPTER_OCSP_DELEGATED: z.enum(['on', 'off']).optional(),
   // the delegated responder's key: rsa (RSA-2048, what every client takes) or ec (P-256, ~10x cheaper signatures)
   SCEPTER_OCSP_KEY: z.enum(['rsa', 'ec']).default('rsa'),
   // key for secrets at rest (WS1 password, API key); unset = generated certs/secret.key
@@ -84,6 +86,13 @@ const schema = {
   SCEPTER_HOME: z.string().optional(),
   // a file holding the CA key passphrase (e.g. a systemd credential), instead of SCEPTER_CA_KEY_PASSPHRASE
   SCEPTER_CA_KEY_PASSPHRASE_FILE: z.string().min(1).optional(),
+  // CA and RA keys in a PKCS#11 token: RFC 7512 URIs, the vendor module, a file holding the user PIN (see pkcs11-settings.ts)
+  SCEPTER_CA_KEY: z.string().min(1).optional(),
+  SCEPTER_RA_SIGN_KEY: z.string().min(1).optional(),
+  SCEPTER_RA_ENCRYPT_KEY: z.string().min(1).optional(),
+  SCEPTER_PKCS11_MODULE: z.string().min(1).optional(),
+  SCEPTER_PKCS11_PIN_FILE: z.string().min(1).optional(),
+  SCEPTER_PKCS11_SESSIONS: int(1, 64).default(4),
   SCEPTER_LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
   // the admin API on its own listener (e.g. 127.0.0.1:8081); unset = on the public HTTP port
   SCEPTER_ADMIN_HOST: z.string().min(1).optional(),
@@ -122,6 +131,8 @@ export interface Config {
   /** PostgreSQL pool size per process (SQLite has one connection) */
   databasePoolSize: number;
   certsDir: string;
+  /** CA and RA keys in a PKCS#11 token; undefined: key files in certsDir */
+  pkcs11?: Pkcs11Config;
   ca: { keyBits: number; passphrase?: string; commonName: string; validityDays: number; ra: boolean };
   certValidityDays: number;
   /** default endpoint: a challenge-less renewal is accepted this many days before expiry at the earliest */
@@ -182,6 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = homeOf(en
     databaseUrl: /^postgres(ql)?:\/\//.test(db) || db === ':memory:' ? db : path.resolve(cwd, db),
     databasePoolSize: e.SCEPTER_DATABASE_POOL_SIZE,
     certsDir: path.resolve(cwd, e.SCEPTER_CERTS_DIR),
+    pkcs11: pkcs11Settings(e, cwd),
     ca: {
       keyBits: e.SCEPTER_CA_KEY_BITS,
       passphrase: e.SCEPTER_CA_KEY_PASSPHRASE ?? passphraseFile(e.SCEPTER_CA_KEY_PASSPHRASE_FILE, cwd),
@@ -208,7 +220,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = homeOf(en
     tls: { port: e.SCEPTER_TLS_PORT, ...tlsFiles(e.SCEPTER_TLS_CERT, e.SCEPTER_TLS_KEY, cwd) },
     trust: { trustedProxies: e.SCEPTER_TRUSTED_PROXIES, clientCertHeader: e.SCEPTER_CLIENT_CERT_HEADER.toLowerCase(), pollMs: e.SCEPTER_TRUST_POLL_MS },
     workers: e.SCEPTER_WORKERS,
-    ocspDelegated: e.SCEPTER_OCSP_DELEGATED === 'on',
+    ocspDelegated: (e.SCEPTER_OCSP_DELEGATED ?? (e.SCEPTER_CA_KEY === undefined ? 'on' : 'off')) === 'on',
     ocspKeyType: e.SCEPTER_OCSP_KEY,
     secretKey: e.SCEPTER_SECRET_KEY,
     ws1: {

@@ -22,6 +22,8 @@ export interface BackupManifest {
   certificates: number | null;
   migrations: string[];
   files: { name: string; size: number }[];
+  /** the CA (and RA) keys are in this PKCS#11 token, not in the backup */
+  caKeyInToken?: string;
 }
 
 export type Progress = (phase: string, done: number, total: number) => void;
@@ -76,7 +78,13 @@ export async function createBackup(config: Config, o: BackupOptions): Promise<Ba
     warnings.push(`SCEPTER_TLS_CERT/SCEPTER_TLS_KEY (${config.tls.certFile}) are outside the certs directory and not in the backup`);
   if (dialect === 'sqlite' && !fs.existsSync(config.databaseUrl)) throw new BackupError(`no database at ${config.databaseUrl} (is SCEPTER_DATABASE right?)`);
   const certs = certFiles(config.certsDir);
-  if (!certs.includes('ca.key.pem') || !certs.includes('ca.cert.pem')) throw new BackupError(`${config.certsDir} holds no CA (ca.key.pem, ca.cert.pem)`);
+  if (config.pkcs11) {
+    // the token holds the CA and RA keys; the backup has their certificates only
+    if (!certs.includes('ca.cert.pem')) throw new BackupError(`${config.certsDir} holds no CA certificate (ca.cert.pem)`);
+    warnings.push(
+      `the CA and RA keys are in the PKCS#11 token (${config.pkcs11.keys.ca.uri.text}), not in the backup: back the token up with its vendor's tools`,
+    );
+  } else if (!certs.includes('ca.key.pem') || !certs.includes('ca.cert.pem')) throw new BackupError(`${config.certsDir} holds no CA (ca.key.pem, ca.cert.pem)`);
 
   const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
   const snapshot = path.join(dir, `.scepter-backup-${tag}.${dialect === 'sqlite' ? 'sqlite' : 'pgdump'}`);
@@ -111,6 +119,7 @@ export async function createBackup(config: Config, o: BackupOptions): Promise<Ba
       certificates: dialect === 'sqlite' ? facts.certificates : null,
       migrations: facts.migrations,
       files: entries.map((e) => ({ name: e.name, size: e.size })),
+      ...(config.pkcs11 ? { caKeyInToken: config.pkcs11.keys.ca.uri.text } : {}),
     };
     const total = entries.reduce((a, e) => a + e.size, 0);
     let done = 0;

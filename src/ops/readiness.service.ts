@@ -1,8 +1,6 @@
-import { randomBytes, sign, verify, KeyObject, X509Certificate } from 'node:crypto';
-import { promisify } from 'node:util';
+import { randomBytes, verify, KeyObject, X509Certificate } from 'node:crypto';
 import type { Clock } from '../shared/clock';
-
-const signAsync = promisify(sign);
+import type { PrivateKey } from '../pki/private-key';
 
 export interface ReadinessCheck {
   name: string;
@@ -22,7 +20,7 @@ export interface ReadinessDeps {
   /** writes something the database must accept (e.g. a row inserted and rolled back) */
   probeDatabaseWrite(): Promise<void>;
   /** the CA's private key and certificate */
-  caKey: KeyObject;
+  caKey: PrivateKey;
   caCertificateDer: Buffer;
   /** the CRL this instance serves, if any */
   currentCrl(): { thisUpdate: Date; nextUpdate: Date } | undefined;
@@ -73,7 +71,7 @@ export class ReadinessService {
 
   private async caKeySigns(): Promise<string> {
     const data = randomBytes(32);
-    const signature = await signAsync('sha256', data, this.d.caKey);
+    const signature = await this.d.caKey.sign('sha256', data);
     if (!verify('sha256', data, this.caPublicKey, signature)) throw new Error('the CA key does not match the CA certificate');
     return 'test signature verified';
   }

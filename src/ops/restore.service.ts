@@ -68,7 +68,7 @@ export async function restoreBackup(o: RestoreOptions): Promise<RestoreSummary> 
     fs.mkdirSync(path.join(stage, 'certs'), { mode: 0o700 });
     const manifest = extract(reader, stage, o.onProgress);
     const checks: string[] = [];
-    checks.push(...checkKeys(path.join(stage, 'certs'), o.keyPassphrase));
+    checks.push(...checkKeys(path.join(stage, 'certs'), o.keyPassphrase, manifest.caKeyInToken));
     let migrationsApplied: string[] = [];
     let certificates: number | null = null;
     let database: string | null = null;
@@ -145,10 +145,14 @@ function extract(reader: DecryptingReader, stage: string, onProgress?: Progress)
 }
 
 /** Every private key in the certs directory opens and matches its certificate; secret.key is a 32-byte key. */
-function checkKeys(certs: string, keyPassphrase?: string): string[] {
+function checkKeys(certs: string, keyPassphrase?: string, caKeyInToken?: string): string[] {
   const checks: string[] = [];
   const files = fs.readdirSync(certs).sort();
-  if (!files.includes('ca.key.pem') || !files.includes('ca.cert.pem')) throw new BackupError('the backup holds no CA key and certificate');
+  if (caKeyInToken) {
+    // the backup of a home whose CA and RA keys are in a PKCS#11 token holds their certificates only
+    if (!files.includes('ca.cert.pem')) throw new BackupError('the backup holds no CA certificate');
+    checks.push(`CA key: in the PKCS#11 token ${caKeyInToken}, not in the backup (restore the token with its vendor's tools)`);
+  } else if (!files.includes('ca.key.pem') || !files.includes('ca.cert.pem')) throw new BackupError('the backup holds no CA key and certificate');
   for (const f of files) {
     const text = fs.readFileSync(path.join(certs, f), 'utf8');
     if (f === 'secret.key') {

@@ -1,7 +1,7 @@
-import { createHash, KeyObject } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import { OID } from './oids';
-import { signAsync } from './sign';
+import { asPrivateKey, type SigningKey } from './private-key';
 import { childrenOf, readSingle } from './der-reader';
 import { bitStringBytes } from './der-values';
 import { DER_NULL, DER_TRUE, derBitString, derExtension, derOctetString, derOid, derSequence, derTime, derUnsignedInteger, tlv } from './der-writer';
@@ -84,7 +84,7 @@ const SHA256_RSA = derSequence(derOid(OID.sha256WithRSAEncryption), DER_NULL);
  * with the DER writer: this runs once per enrollment, and pkijs/asn1js took about 2.5 ms of the
  * event loop for it.
  */
-export async function buildCertificate(t: CertificateTemplate, signerKey: KeyObject): Promise<Buffer> {
+export async function buildCertificate(t: CertificateTemplate, signerKey: SigningKey): Promise<Buffer> {
   const extensions: Buffer[] = [
     derExtension(OID.basicConstraints, t.ca ? derSequence(DER_TRUE) : derSequence(), true),
     derExtension(OID.keyUsage, keyUsageBits(t.keyUsage), true),
@@ -115,6 +115,6 @@ export async function buildCertificate(t: CertificateTemplate, signerKey: KeyObj
     t.subjectPublicKeyInfo,
     tlv(0xa3, derSequence(...extensions)),
   );
-  const signature = await signAsync('sha256', tbs, signerKey);
+  const signature = await asPrivateKey(signerKey).sign('sha256', tbs);
   return derSequence(tbs, SHA256_RSA, derBitString(signature));
 }

@@ -1,4 +1,5 @@
 import { KeyObject } from 'node:crypto';
+import type { PrivateKey } from './private-key';
 import { childrenOf, integerHex, oidOf, primitiveOf } from './der-reader';
 import { definiteForm, expectTag, implicitOctets, octetsOf, octetsValue } from './der-values';
 import { DER_NULL, derOctetString, derOid, derSequence, tlv } from './der-writer';
@@ -9,9 +10,10 @@ import { encryptKeyPkcs1, RsaKeyTransport } from './rsa-key-transport';
 import { contentInfo, decoding, readContentInfo } from './cms-signed-data';
 import { Asn1DecodeError, PkiInputError } from './pki.errors';
 
-export interface DecryptionIdentity {
+/** A certificate requests are encrypted to, with its key (a PrivateKey, or a KeyObject for the inline path). */
+export interface DecryptionIdentity<K = PrivateKey> {
   certificate: ParsedCertificate;
-  key: KeyObject;
+  key: K;
 }
 
 export interface DecryptedEnvelope {
@@ -64,7 +66,7 @@ function parseParts(der: Uint8Array): EnvelopeParts {
 }
 
 /** Checks an envelope and finds the recipient entry addressed to one of `identities`. */
-function locate(der: Uint8Array, identities: DecryptionIdentity[]) {
+function locate<K>(der: Uint8Array, identities: DecryptionIdentity<K>[]) {
   const p = decoding('pkcsPKIEnvelope', () => parseParts(der));
   const cipher = contentCipherByOid(p.cipherOid);
   if (!cipher) throw new PkiInputError(`unsupported content encryption ${p.cipherOid}`);
@@ -83,7 +85,7 @@ function locate(der: Uint8Array, identities: DecryptionIdentity[]) {
  * Opens a CMS EnvelopedData addressed (key transport, rsaEncryption) to one of `identities`.
  * Not addressed to us, an unsupported algorithm or a failed decryption: PkiInputError.
  */
-export function decryptEnvelopedData(der: Uint8Array, identities: DecryptionIdentity[], transport: RsaKeyTransport): DecryptedEnvelope {
+export function decryptEnvelopedData(der: Uint8Array, identities: DecryptionIdentity<KeyObject>[], transport: RsaKeyTransport): DecryptedEnvelope {
   const l = locate(der, identities);
   const cek = transport.decrypt(l.identity.key, l.encryptedKey, l.cipher.keyLength);
   return { content: decryptContent(l.cipher, cek, l.iv, l.encryptedContent), cipher: l.cipher };

@@ -1,9 +1,10 @@
-import { createHash, KeyObject } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { childrenOf, DerElement, integerHex, oidOf, onlyChild, primitiveOf, readChildren, readSingle } from './der-reader';
 import { definiteForm, expectTag, implicitOctets, octetsOf, octetsValue, stringValue } from './der-values';
 import { DER_NULL, derOctetString, derOid, derSequence, derSetOf, derTime, tlv } from './der-writer';
 import { OID, digestOid, hashFromOid } from './oids';
-import { HashName, signAsync, verifyInline } from './sign';
+import { HashName, verifyInline } from './sign';
+import { asPrivateKey, type SigningKey } from './private-key';
 import { ParsedCertificate } from './certificate';
 import { Asn1DecodeError, PkiInputError } from './pki.errors';
 
@@ -164,7 +165,7 @@ const issuerAndSerial = (c: ParsedCertificate): Buffer => derSequence(c.issuerDe
 export async function buildSignedData(opts: {
   content?: Uint8Array;
   signerCert: ParsedCertificate;
-  signerKey: KeyObject;
+  signerKey: SigningKey;
   digest: HashName;
   /** each a complete Attribute (see attribute()) */
   attributes: Uint8Array[];
@@ -181,7 +182,7 @@ export async function buildSignedData(opts: {
   ];
   // the signature covers the DER SET OF; sent as [0] IMPLICIT with the same contents
   const toSign = derSetOf(attrs);
-  const signature = await signAsync(opts.digest, toSign, opts.signerKey);
+  const signature = await asPrivateKey(opts.signerKey).sign(opts.digest, toSign);
   const signedAttrs = Buffer.from(toSign);
   signedAttrs[0] = 0xa0;
 

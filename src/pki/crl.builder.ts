@@ -1,4 +1,4 @@
-import type { KeyObject } from 'node:crypto';
+import type { SigningKey } from './private-key';
 import { readCertificateFields } from './certificate';
 import { derExplicit, derExtension, derIntegerFromBigInt, derIntegerFromHex, derEnumerated, derSequence, derTime, tlv, tlvOf, TAG } from './der-writer';
 import { OID } from './oids';
@@ -24,7 +24,7 @@ export interface CrlEntry {
 
 export interface BuildCrlInput {
   issuerCertDer: Uint8Array;
-  issuerKey: KeyObject;
+  issuerKey: SigningKey;
   crlNumber: bigint;
   thisUpdate: Date;
   nextUpdate: Date;

@@ -1,4 +1,5 @@
-import { createHash, type KeyObject } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import type { SigningKey } from './private-key';
 import { readCertificateFields } from './certificate';
 import {
   DER_NULL,
@@ -43,7 +44,7 @@ export interface OcspSingleResponse {
 export interface BuildOcspResponseInput {
   /** The signer: the CA itself or a delegated responder certificate it issued (EKU OCSPSigning). */
   responderCertDer: Uint8Array;
-  responderKey: KeyObject;
+  responderKey: SigningKey;
   /** The CA the answers are about; `good` and `revoked` answers must carry its CertID hashes. */
   issuerCertDer: Uint8Array;
   /** Put in BasicOCSPResponse.certs; a delegated responder's certificate belongs here. */

@@ -1,4 +1,5 @@
 import { constants, createHmac, privateDecrypt, publicEncrypt, KeyObject } from 'node:crypto';
+import type { PrivateKey } from './private-key';
 
 /**
  * RSAES-PKCS1-v1_5 key transport (CMS `rsaEncryption` recipients), as every SCEP client uses.
@@ -11,17 +12,9 @@ import { constants, createHmac, privateDecrypt, publicEncrypt, KeyObject } from 
  * nothing about the padding (no padding oracle). The unpadding avoids data-dependent branches.
  */
 export class RsaKeyTransport {
-  constructor(
-    private readonly rejectionSecret: Buffer,
-    /** raw (RSA_NO_PADDING) private decryption off the event loop (RsaWorkerPool); undefined: inline */
-    private readonly offload?: { decrypt(key: KeyObject, data: Uint8Array): Promise<Buffer>; close(): Promise<void> },
-  ) {}
+  constructor(private readonly rejectionSecret: Buffer) {}
 
-  /** Stops the offload workers, if any. */
-  async close(): Promise<void> {
-    await this.offload?.close();
-  }
-
+  /** With a key in memory, inline (the SCEP client and tests). */
   decrypt(key: KeyObject, encryptedKey: Uint8Array, expectedLength: number): Buffer {
     return this.unpad(privateDecrypt({ key, padding: constants.RSA_NO_PADDING }, encryptedKey), encryptedKey, expectedLength);
   }
@@ -55,12 +48,11 @@ export class RsaKeyTransport {
   }
 
   /**
-   * decrypt(), with the raw RSA operation on the offload workers when there are some: the private
-   * key operation is the one RSA step Node cannot run in its own thread pool.
+   * decrypt(), with the raw RSA operation done by whatever holds the key (worker threads for a key
+   * in memory, the token for a PKCS#11 key); the unpadding is the same for both.
    */
-  async decryptAsync(key: KeyObject, encryptedKey: Uint8Array, expectedLength: number): Promise<Buffer> {
-    if (!this.offload) return this.decrypt(key, encryptedKey, expectedLength);
-    const em = await this.offload.decrypt(key, encryptedKey);
+  async decryptAsync(key: PrivateKey, encryptedKey: Uint8Array, expectedLength: number): Promise<Buffer> {
+    const em = await key.decryptRaw(encryptedKey);
     return this.unpad(em, encryptedKey, expectedLength);
   }
 

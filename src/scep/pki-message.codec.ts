@@ -1,6 +1,7 @@
-import { KeyObject, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { OID } from '../pki/oids';
 import { HashName } from '../pki/sign';
+import type { SigningKey } from '../pki/private-key';
 import { ParsedCertificate } from '../pki/certificate';
 import { ParsedCsr } from '../pki/csr';
 import { attribute, AttributeValue, buildDegenerateSignedData, buildSignedData, parseSignedData } from '../pki/cms-signed-data';
@@ -75,7 +76,7 @@ export interface CertRepInput {
   recipientNonce: Buffer;
   digest: HashName;
   signerCert: ParsedCertificate;
-  signerKey: KeyObject;
+  signerKey: SigningKey;
   /** certificates embedded in the outer SignedData (signer first) */
   certificates: ParsedCertificate[];
   status: PkiStatus;

@@ -42,11 +42,6 @@ export class ScepService {
     this.getCertAccess = new GetCertAccess(authority, store, clock);
   }
 
-  /** Releases the key transport's worker threads (app shutdown). */
-  async close(): Promise<void> {
-    await this.transport.close();
-  }
-
   capabilities(): string {
     return SCEP_CAPABILITIES.join('\n');
   }

@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline/promises';
 import { Command, Option } from 'commander';
 import { loadConfig } from '../../config/config';
 import { CONFIG_FILE_NAME, defaultHome } from '../../config/home';
-import { CA_KEY_FILE } from '../../ca/ca-material';
+import { CA_CERT_FILE, CA_KEY_FILE } from '../../ca/ca-material';
 import { buildServices } from '../../main';
 import { AppError, ConfigError } from '../../shared/errors';
 import { cliLogger, output } from '../cli-context';
@@ -17,6 +17,9 @@ interface InitOptions {
   caName?: string;
   keyBits?: string;
   passphraseFile?: string;
+  caKey?: string;
+  pkcs11Module?: string;
+  pkcs11PinFile?: string;
   ra?: 'on' | 'off';
   port?: string;
   database?: string;
@@ -32,6 +35,9 @@ const SETTINGS: [keyof InitOptions, string, string][] = [
   ['caName', 'SCEPTER_CA_COMMON_NAME', 'CA common name'],
   ['keyBits', 'SCEPTER_CA_KEY_BITS', 'CA key size (2048, 3072 or 4096)'],
   ['passphraseFile', 'SCEPTER_CA_KEY_PASSPHRASE_FILE', 'file holding the CA key passphrase (empty: unencrypted key)'],
+  ['caKey', 'SCEPTER_CA_KEY', 'pkcs11: URI of the CA key in a token (empty: key files)'],
+  ['pkcs11Module', 'SCEPTER_PKCS11_MODULE', 'the PKCS#11 module of the token'],
+  ['pkcs11PinFile', 'SCEPTER_PKCS11_PIN_FILE', 'file holding the token PIN'],
   ['ra', 'SCEPTER_RA', 'split RA pair for WS1 NDES mode (on/off)'],
 ];
 
@@ -85,19 +91,24 @@ async function init(o: InitOptions, cmd: Command): Promise<void> {
   if (o.interactive !== false && process.stdin.isTTY && !json) await ask(o);
   if (o.ra !== undefined && o.ra !== 'on' && o.ra !== 'off') throw new ConfigError('SCEPTER_RA', `--ra must be on or off (got ${JSON.stringify(o.ra)})`);
   if (o.passphraseFile) o.passphraseFile = path.resolve(o.passphraseFile);
+  if (o.pkcs11PinFile) o.pkcs11PinFile = path.resolve(o.pkcs11PinFile);
   const values = SETTINGS.flatMap(([key, name]) => (o[key] !== undefined ? [[name, String(o[key])] as [string, string]] : []));
   // validated like the server would, before anything is written; the flags win over the environment here
   const env = { ...process.env, SCEPTER_HOME: home, ...Object.fromEntries(values) };
   const preview = loadConfig(env);
-  if (fs.existsSync(path.join(preview.certsDir, CA_KEY_FILE)) && !o.force) {
+  // a CA whose key is in a token shows in the certs directory only as its certificate
+  if (fs.existsSync(path.join(preview.certsDir, preview.pkcs11 ? CA_CERT_FILE : CA_KEY_FILE)) && !o.force) {
     throw new ConfigError('SCEPTER_CERTS_DIR', `a CA exists already in ${preview.certsDir} (--force writes the config file and keeps that CA)`);
   }
   fs.mkdirSync(home, { recursive: true, mode: 0o700 });
   // the config file is written once the database and the CA exist: a failed init leaves none
   const config = { ...preview, configFile: file };
-  if (!json) process.stderr.write(`Creating the database and the CA (${config.ca.keyBits}-bit key) in ${home} ...\n`);
-  const services = await buildServices(config, { logger: cliLogger(config) });
+  const where = config.pkcs11 ? `, key in token ${config.pkcs11.keys.ca.uri.text}` : '';
+  if (!json) process.stderr.write(`Creating the database and the CA (${config.ca.keyBits}-bit key${where}) in ${home} ...\n`);
+  // keys missing from a token are generated there (non-extractable); the server itself never generates them
+  const services = await buildServices(config, { logger: cliLogger(config), generateTokenKeys: true });
   const created = services.caCreated;
+  await services.keys.close();
   await services.db.close();
   writePrivate(file, configFileText(values));
   const s = { ...(await homeStatus(config)), ...(o.home ? { homeFrom: '--home' as const } : {}) };
@@ -127,6 +138,12 @@ export function registerInitCommand(program: Command): void {
     .option('--ca-name <cn>', 'CA common name (default "Scepter Device CA")')
     .option('--key-bits <bits>', 'CA key size: 2048, 3072 or 4096 (default 3072)')
     .option('--passphrase-file <file>', 'encrypt the CA and RA keys with the passphrase in this file (read at every start)')
+    .option(
+      '--ca-key <pkcs11-uri>',
+      'keep the CA and RA keys in a PKCS#11 token: the CA key\'s RFC 7512 URI, e.g. "pkcs11:token=scepter;object=scepter-ca" (generated there if missing)',
+    )
+    .option('--pkcs11-module <path>', "the token's PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so")
+    .option('--pkcs11-pin-file <file>', "file (mode 0600) holding the token's user PIN")
     .addOption(new Option('--ra <mode>', 'split RA pair for WS1 NDES mode').choices(['on', 'off']))
     .option('--no-interactive', 'never ask, even on a terminal')
     .option('--force', 'rewrite an existing config file (an existing CA and database are kept, never replaced)')

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { Config, publicUrlIsDefault } from '../../config/config';
 import { configFilePath, loadHomeConfig } from '../../config/config-file';
-import { CA_CERT_FILE } from '../../ca/ca-material';
+import { CA_CERT_FILE, CA_KEY_FILE } from '../../ca/ca-material';
 import { inspectDatabase } from '../../db/database-state';
 import { pemDecode } from '../../pki/der';
 import { ParsedCertificate } from '../../pki/certificate';
@@ -17,7 +17,8 @@ export interface HomeStatus {
   homeFrom: 'SCEPTER_HOME' | 'default (the checkout)' | '--home';
   configFile: string | null;
   database: { url: string; state: 'ready' | 'missing' | 'not set up' | 'unreachable'; error?: string; pendingMigrations: string[] };
-  ca: { dir: string; subject: string; sha256: string; notAfter: string } | { dir: string; missing: true };
+  /** key: where the CA key lives, a file (and whether encrypted) or a pkcs11: URI; the token itself is not opened */
+  ca: { dir: string; subject: string; sha256: string; notAfter: string; key: string } | { dir: string; missing: true };
   publicUrl: string;
   publicUrlIsDefault: boolean;
   adminApi: string;
@@ -39,7 +40,10 @@ export async function homeStatus(config: Config): Promise<HomeStatus> {
   let ca: HomeStatus['ca'] = { dir: config.certsDir, missing: true };
   if (fs.existsSync(certFile)) {
     const c = ParsedCertificate.fromDer(pemDecode(fs.readFileSync(certFile, 'utf8'), 'CERTIFICATE'));
-    ca = { dir: config.certsDir, subject: c.subject, sha256: colonHex(c.fingerprintSha256), notAfter: c.notAfter.toISOString() };
+    const key = config.pkcs11
+      ? `PKCS#11 token ${config.pkcs11.keys.ca.uri.text}`
+      : `${path.join(config.certsDir, CA_KEY_FILE)}${config.ca.passphrase ? ' (encrypted)' : ''}`;
+    ca = { dir: config.certsDir, subject: c.subject, sha256: colonHex(c.fingerprintSha256), notAfter: c.notAfter.toISOString(), key };
   }
   return {
     home: config.home,
@@ -70,7 +74,7 @@ function text(s: HomeStatus): string {
     `Database:     ${db.url} (${db.state}${db.error ? `: ${db.error}` : ''})`,
     `Migrations:   ${migrations}`,
     'missing' in s.ca ? `CA:           none in ${s.ca.dir}` : `CA:           ${s.ca.subject} (${s.ca.dir}, valid until ${s.ca.notAfter})`,
-    ...('missing' in s.ca ? [] : [`CA SHA-256:   ${s.ca.sha256}`]),
+    ...('missing' in s.ca ? [] : [`CA SHA-256:   ${s.ca.sha256}`, `CA key:       ${s.ca.key}`]),
     `Public URL:   ${s.publicUrl}${s.publicUrlIsDefault ? '  WARNING: the localhost default; devices cannot reach it (set SCEPTER_PUBLIC_URL)' : ''}`,
     `Admin API:    ${s.adminApi}`,
     ...(s.ready ? [] : ['Not set up: start the server once here, or run `scepter init`']),

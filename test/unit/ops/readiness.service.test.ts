@@ -2,11 +2,12 @@ import { expect } from 'chai';
 import { createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { ReadinessService, ReadinessDeps } from '../../../src/ops/readiness.service';
 import { readFixture } from '../../support/fixtures';
+import { SoftwareKey } from '../../../src/pki/private-key';
 
 const HOUR = 3_600_000;
 
 describe('readiness checks', () => {
-  const caKey = createPrivateKey(readFixture('test-ca.key.pem'));
+  const caKey = new SoftwareKey(createPrivateKey(readFixture('test-ca.key.pem')));
   const caCertificateDer = new X509Certificate(readFixture('test-ca.cert.pem')).raw;
   const now = new Date('2026-12-04T12:00:00Z');
   const deps = (over: Partial<ReadinessDeps> = {}): ReadinessDeps => ({
@@ -49,7 +50,7 @@ describe('readiness checks', () => {
     const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
     const r = await new ReadinessService(
       deps({
-        caKey: other,
+        caKey: new SoftwareKey(other),
         probeDatabaseWrite: () => new Promise(() => undefined),
         timeoutMs: 200,
         publicUrlIsDefault: true,

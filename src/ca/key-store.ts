@@ -1,0 +1,35 @@
+import type { Config } from '../config/config';
+import type { PrivateKey } from '../pki/private-key';
+import { RsaWorkerPool } from '../pki/rsa-worker-pool';
+import { FileKeyStore } from './file-key-store';
+import { Pkcs11KeyStore } from './pkcs11/pkcs11-key-store';
+import { Pkcs11Token } from './pkcs11/pkcs11-token';
+
+/** The authority's own keys: the CA key and the split RA pair. */
+export type KeyRole = 'ca' | 'raSign' | 'raEncrypt';
+
+/**
+ * Where the CA and RA private keys live: key files in the certs directory (FileKeyStore) or a
+ * PKCS#11 token (Pkcs11KeyStore). Everything else uses the keys only through PrivateKey.
+ */
+export interface KeyStore {
+  readonly kind: 'file' | 'pkcs11';
+  /** the file or pkcs11: URI of `role`'s key, for messages */
+  where(role: KeyRole): string;
+  has(role: KeyRole): boolean;
+  /** a new RSA key for `role` (a token may refuse: keys are generated there only by the CLI) */
+  create(role: KeyRole, bits: number): Promise<PrivateKey>;
+  load(role: KeyRole): PrivateKey;
+  /** stops decryption threads, closes token sessions */
+  close(): Promise<void>;
+}
+
+/**
+ * The key store `config` names. `generate`: the CLI (`scepter init`, `scepter ca generate-keys`) may
+ * create missing keys inside the token; the server never does, so a wrong token or label stops it.
+ */
+export function openKeyStore(config: Pick<Config, 'pkcs11' | 'certsDir' | 'ca'>, o: { generate?: boolean } = {}): KeyStore {
+  if (!config.pkcs11) return new FileKeyStore(config.certsDir, config.ca.passphrase, RsaWorkerPool.fromEnv());
+  const token = Pkcs11Token.open(config.pkcs11, config.pkcs11.keys.ca);
+  return new Pkcs11KeyStore(token, config.pkcs11.keys, Boolean(o.generate));
+}
