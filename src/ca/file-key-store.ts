@@ -4,7 +4,7 @@ import { generateKeyPair, KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { SoftwareKey, type PrivateKey } from '../pki/private-key';
 import type { RsaWorkerPool } from '../pki/rsa-worker-pool';
-import { readPrivateKey } from './ca-material.check';
+import { readPrivateKey } from './ca-material-check';
 import { FILES } from './ca-material';
 import type { KeyRole, KeyStore } from './key-store';
 

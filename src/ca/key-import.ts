@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/config';
 import { ConfigError } from '../shared/errors';
-import { checkKeyMatches, readCertificate, readText } from './ca-material.check';
+import { checkKeyMatches, readCertificate, readText } from './ca-material-check';
 import { FILES } from './ca-material';
 import { FileKeyStore } from './file-key-store';
 import type { KeyRole } from './key-store';

@@ -11,7 +11,7 @@ import { Certmonger, startCertmonger } from '../support/certmonger';
 import { verifyChain } from '../support/openssl';
 import { createSoftHsm, SoftHsm, SOFTHSM_MODULE } from '../support/softhsm';
 import { fetchCrl, ocspQuery, ossl, scratch, TEST_ACTOR } from '../integration/revocation-support';
-import { scepter, scratchDir } from '../ops/ops-support';
+import { scepter, scratchDir } from '../integration/ops-support';
 import { startServerProcess } from '../support/server-process';
 import { ParsedCertificate } from '../../src/pki/certificate';
 import { pemDecode } from '../../src/pki/der';
