@@ -92,6 +92,13 @@ import { registerAdminEditRoutes } from './http/admin/admin-edits.routes';
 import { registerMigrationRoutes } from './http/admin/migration.routes';
 import { registerOpenApiRoute } from './http/admin/openapi.routes';
 import type Router from '@koa/router';
+import { AdminUserService } from './admin/admin-users.service';
+import { ConsoleSessions } from './admin/console-sessions.service';
+import { AdminUserRepository } from './db/admin-user.repository';
+import { ConsoleStatsRepository } from './db/console-stats.repository';
+import { ConsoleStats } from './lists/console-stats.service';
+import { consoleRouter } from './http/console/console.router';
+import { SyncProgressBoard } from './http/console/sync-progress';
 
 export interface BuildOptions {
   logger?: Logger;
@@ -131,6 +138,8 @@ export interface Services {
   retention: RetentionJob;
   // certificate, device and WS1 inventory lists and exports
   lists: ListService;
+  /** the people who sign in to the web console */
+  adminUsers: AdminUserService;
 }
 
 /** Database, CA and domain services: what the server, the CLI and the tests share. */
@@ -170,6 +179,9 @@ export async function buildServices(config: Config, opts: BuildOptions = {}): Pr
     });
     const groups = new UserGroupService(integrationRepo, clock);
     const apiKeys = new ApiKeyService(adminRepo, clock);
+    // secrets at rest (WS1 secrets, console TOTP secrets): the key is read when first needed
+    let box: SecretBox | undefined;
+    const secretBox = () => (box ??= new SecretBox(loadOrCreateSecretKey(config.secretKey, config.certsDir)));
     const trustServices = buildTrustServices(db, clock);
     // issue 4: deleting an integration revokes its certificates (asks the trust policy first)
     const { revocation, revocationView } = revocationParts;
@@ -197,11 +209,12 @@ export async function buildServices(config: Config, opts: BuildOptions = {}): Pr
       audit,
       ...revocationParts,
       integrationDeletion,
-      ...buildWs1(config, db, integrationRepo, clock, logger, audit, metrics),
+      ...buildWs1(config, db, integrationRepo, clock, logger, audit, metrics, secretBox),
       ...trustServices,
       metrics,
       retention: buildRetention(config, db, clock, logger, metrics),
       lists: new ListService(new ListRepository(db), clock),
+      adminUsers: new AdminUserService(new AdminUserRepository(db), secretBox, clock),
     };
   } catch (err) {
     await db.close();
@@ -266,6 +279,20 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   // issue 4 adds /certificates and device revocation to the admin API (same router, same API-key auth);
   // every admin route declares its permission (checked here, listed as App.adminRoutes)
   const adminApi = buildAdminRouter(services, adminLimiter, clientAddress);
+  const consoleStats = new ConsoleStats(new ConsoleStatsRepository(services.db), services.clock, config.console.statsMaxAgeMs, (err) =>
+    logger.error({ err }, 'console: counting certificates'),
+  );
+  const webConsole = consoleRouter({
+    ...services,
+    sessions: new ConsoleSessions(new AdminUserRepository(services.db), services.clock),
+    limiter: new AuthFailureLimiter(config.auth, services.clock),
+    clientAddress,
+    secureCookies: config.console.secureCookies,
+    migration: () => buildMigration(services),
+    stats: consoleStats,
+    syncProgress: new SyncProgressBoard(),
+    reportDir: config.console.reportDir,
+  });
   const routeTable = adminRoutes(adminApi);
   const { metrics } = services;
   metrics.collectProcessMetrics();
@@ -296,6 +323,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
         logger,
       }),
       adminApi,
+      webConsole,
       revocationRouter({ view: services.revocationView, ocsp: services.ocsp, logger }),
       // /metrics and /readyz last: scrapes and probes are rare next to SCEP and trust traffic
       opsRouter({ metrics, readiness }),
@@ -429,9 +457,16 @@ async function buildRevocation(config: Config, db: Database, ca: KeyPairIdentity
 }
 
 /** Issue 6: WS1 settings (secrets under SecretBox), inventory, sync lease and App Config keys. */
-function buildWs1(config: Config, db: Database, integrations: IntegrationFinder, clock: Clock, logger: Logger, audit: AuditLogService, metrics: Metrics) {
-  let box: SecretBox | undefined;
-  const secretBox = () => (box ??= new SecretBox(loadOrCreateSecretKey(config.secretKey, config.certsDir)));
+function buildWs1(
+  config: Config,
+  db: Database,
+  integrations: IntegrationFinder,
+  clock: Clock,
+  logger: Logger,
+  audit: AuditLogService,
+  metrics: Metrics,
+  secretBox: () => SecretBox,
+) {
   const inventory = new InventoryRepository(db);
   const settingsStore = new InventorySettingsRepository(db);
   const ws1Settings = new Ws1SettingsService(integrations, settingsStore, secretBox, clock, config.ws1.timeoutMs, { allowHttp: config.ws1.allowHttp });
