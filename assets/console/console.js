@@ -11,10 +11,12 @@
     var el = document.getElementById(b.getAttribute('data-copy'));
     if (!el) return;
     var text = el.textContent;
+    // only the visible word changes; the hidden label (what is copied) stays in the button's name
+    var word = b.firstChild;
     var done = function () {
-      b.textContent = 'Copied';
+      word.nodeValue = 'Copied';
       setTimeout(function () {
-        b.textContent = 'Copy';
+        word.nodeValue = 'Copy';
       }, 1500);
     };
     if (navigator.clipboard && window.isSecureContext)

@@ -91,7 +91,7 @@ export function postForm(
 export function copyable(label: string, value: string, id: string): Html {
   return html`<div class="copy-row">
     <span class="label" id="${id}-label">${label}</span><code id="${id}">${value}</code
-    ><button type="button" class="copy" data-copy="${id}" aria-label="Copy ${label}">Copy</button>
+    ><button type="button" class="copy" data-copy="${id}">Copy<span class="sr-only"> ${label}</span></button>
   </div>`;
 }
 

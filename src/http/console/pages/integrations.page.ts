@@ -128,8 +128,8 @@ export function ws1Values(v: IntegrationView, appConfig: AppConfigView | undefin
               <td>${e.valueType}</td>
               <td><code id="ac-v${n}">${e.value}</code></td>
               <td>
-                <button type="button" class="copy" data-copy="ac-k${n}" aria-label="Copy key ${e.key}">Copy key</button>
-                <button type="button" class="copy" data-copy="ac-v${n}" aria-label="Copy value of ${e.key}">Copy value</button>
+                <button type="button" class="copy" data-copy="ac-k${n}">Copy<span class="sr-only"> key ${e.key}</span></button>
+                <button type="button" class="copy" data-copy="ac-v${n}">Copy<span class="sr-only"> value of ${e.key}</span></button>
               </td>
             </tr>`,
         ),

@@ -84,7 +84,7 @@ export function registerMigrationPages(r: Router, d: ConsolePageDeps): void {
     r.post(`/migrations/:id/${step}`, async (ctx) => {
       const s = need(ctx, 'migrations:run');
       const id = ctx.params.id!;
-      const p = await prepare(d, step, id, ctx, s, false);
+      const p = await prepare(d, step, id, ctx, s);
       const result = await p.execute(undefined);
       const files = writeReport(d.reportDir, result);
       if (result.readiness) keepAtRisk(d.reportDir, id, result);
@@ -116,7 +116,7 @@ export function registerMigrationPages(r: Router, d: ConsolePageDeps): void {
 
 type Prepared = Awaited<ReturnType<ReturnType<ConsolePageDeps['migration']>['plan']>>;
 
-function prepare(d: ConsolePageDeps, step: MigrationStep, id: string, ctx: Context, s: ConsoleState, persistPlan = true): Promise<Prepared> {
+function prepare(d: ConsolePageDeps, step: MigrationStep, id: string, ctx: Context, s: ConsoleState): Promise<Prepared> {
   const svc = d.migration();
   const actor = s.actor;
   const num = (k: string) => {
@@ -128,7 +128,7 @@ function prepare(d: ConsolePageDeps, step: MigrationStep, id: string, ctx: Conte
   const force = formText(ctx, 'force') === 'yes';
   switch (step) {
     case 'plan':
-      return svc.plan(id, { actor, ws1: ws1Source(ctx), persist: persistPlan && !ctx.path.endsWith('/preview') });
+      return svc.plan(id, { actor, ws1: ws1Source(ctx), persist: !ctx.path.endsWith('/preview') });
     case 'apply':
       return svc.apply(id, { actor, ws1: ws1Source(ctx), name: formText(ctx, 'name', { max: 200 }) });
     case 'verify':
