@@ -97,7 +97,7 @@ import { ConsoleSessions } from './admin/console-sessions.service';
 import { AdminUserRepository } from './db/admin-user.repository';
 import { ConsoleStatsRepository } from './db/console-stats.repository';
 import { ConsoleStats } from './lists/console-stats.service';
-import { consoleRouter } from './http/console/console.router';
+import { consoleHeaders, consoleRouter } from './http/console/console.router';
 import { SyncProgressBoard } from './http/console/sync-progress';
 
 export interface BuildOptions {
@@ -287,7 +287,6 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
     sessions: new ConsoleSessions(new AdminUserRepository(services.db), services.clock),
     limiter: new AuthFailureLimiter(config.auth, services.clock),
     clientAddress,
-    secureCookies: config.console.secureCookies,
     migration: () => buildMigration(services),
     stats: consoleStats,
     syncProgress: new SyncProgressBoard(),
@@ -328,7 +327,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       // /metrics and /readyz last: scrapes and probes are rare next to SCEP and trust traffic
       opsRouter({ metrics, readiness }),
     ],
-    [metricsMiddleware(metrics)],
+    [metricsMiddleware(metrics), consoleHeaders(config.console.secureCookies)],
   );
   // first sync publishes a CRL if none exists; then the view polls the database every 500 ms
   await services.revocationView.start();

@@ -44,6 +44,14 @@ export function formText(ctx: Context, name: string, opts: { required?: boolean;
   return s;
 }
 
+/** A password field: as typed (spaces are part of it), required, at most 256 characters. */
+export function formSecret(ctx: Context, name: string): string {
+  const v = consoleState(ctx).form.getAll(name);
+  if (v.length !== 1 || !v[0]) throw new BadRequestError(`${name} is required`);
+  if (v[0].length > 256) throw new BadRequestError(`${name} is longer than 256 characters`);
+  return v[0];
+}
+
 /** A query parameter: one value or undefined. */
 export function queryText(ctx: Context, name: string): string | undefined {
   const v = ctx.query[name];

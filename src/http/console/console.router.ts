@@ -45,8 +45,24 @@ export interface ConsoleRouterDeps extends ConsolePageDeps {
   /** the console's own failure limiter (not the admin API's or the challenge URL's) */
   limiter: AuthFailureLimiter;
   clientAddress: ClientAddressOf;
-  secureCookies: boolean;
   logger: Logger;
+}
+
+/**
+ * Headers of every answer under /console, also of its errors and of paths no route matches: the
+ * CSP, no framing, no referrer; and whether its cookies are Secure. Runs outside the error mapping.
+ */
+export function consoleHeaders(secureCookies: boolean) {
+  return async (ctx: Context, next: Next) => {
+    if (ctx.path === CONSOLE_PREFIX || ctx.path.startsWith(`${CONSOLE_PREFIX}/`)) {
+      ctx.set('Content-Security-Policy', CONSOLE_CSP);
+      ctx.set('X-Frame-Options', 'DENY');
+      ctx.set('Referrer-Policy', 'no-referrer');
+      ctx.set('Cross-Origin-Opener-Policy', 'same-origin');
+      ctx.state.secureCookies = secureCookies;
+    }
+    await next();
+  };
 }
 
 /**
@@ -57,15 +73,6 @@ export interface ConsoleRouterDeps extends ConsolePageDeps {
 export function consoleRouter(d: ConsoleRouterDeps): Router {
   const assets = new Map(Object.keys(ASSETS).map((name) => [name, fs.readFileSync(path.join(ASSETS_DIR, name))]));
   const r = new Router({ prefix: CONSOLE_PREFIX });
-  r.use(async (ctx: Context, next: Next) => {
-    ctx.set('Content-Security-Policy', CONSOLE_CSP);
-    ctx.set('X-Frame-Options', 'DENY');
-    ctx.set('Referrer-Policy', 'no-referrer');
-    ctx.set('Cross-Origin-Opener-Policy', 'same-origin');
-    ctx.state.secureCookies = d.secureCookies;
-    await next();
-  });
-
   r.get('/assets/:name', (ctx) => {
     const body = assets.get(ctx.params.name!);
     if (!body) return;

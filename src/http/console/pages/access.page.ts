@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import { isRole, requireMayGrant, ROLES } from '../../../admin/roles';
 import { BadRequestError, NotFoundError } from '../../../shared/errors';
-import { consoleState, formText, need, redirectWithNotice } from '../console-state';
+import { consoleState, formSecret, formText, need, redirectWithNotice } from '../console-state';
 import { html } from '../html';
 import { copyable, field, page, postForm, select, table, when } from '../layout';
 import type { ConsolePageDeps } from '../console-deps';
@@ -174,20 +174,14 @@ export function registerAccessPages(r: Router, d: ConsolePageDeps): void {
   });
   r.post('/account/password', async (ctx) => {
     const s = consoleState(ctx);
-    await d.adminUsers.changePassword(
-      s.session.user.id,
-      formText(ctx, 'current', { required: true, max: 256 })!,
-      formText(ctx, 'next', { required: true, max: 256 })!,
-      s.actor,
-      s.session.tokenHash,
-    );
+    await d.adminUsers.changePassword(s.session.user.id, formSecret(ctx, 'current'), formSecret(ctx, 'next'), s.actor, s.session.tokenHash);
     redirectWithNotice(ctx, '/console/account', 'Password changed; your other sessions were signed out.');
   });
   r.post('/account/totp', async (ctx) => {
     const s = consoleState(ctx);
     await d.adminUsers.changeTotp(
       s.session.user.id,
-      formText(ctx, 'current', { required: true, max: 256 })!,
+      formSecret(ctx, 'current'),
       formText(ctx, 'secret', { required: true, max: 64 })!,
       formText(ctx, 'code', { required: true, max: 12 })!,
       s.actor,

@@ -186,7 +186,7 @@ function resultView(r: StepResult): Html {
 function readinessChart(ready: number, total: number): Html {
   const pct = total ? Math.floor((ready * 1000) / total) / 10 : 100;
   return html`<figure class="chart">
-    <svg viewBox="0 0 100 8" width="100%" height="32" role="img" aria-label="${ready} of ${total} devices ready (${pct}%)">
+    <svg viewBox="0 0 100 8" preserveAspectRatio="none" width="100%" height="32" role="img" aria-label="${ready} of ${total} devices ready (${pct}%)">
       <rect x="0" y="0" width="100" height="8" class="bar-bg"></rect>
       <rect x="0" y="0" width="${pct}" height="8" class="bar-ok"></rect>
     </svg>
@@ -236,16 +236,20 @@ function readAtRisk(dir: string, legacyId: string): { at: string; atRisk: number
 
 function reportsOf(dir: string, legacyId: string): string[] {
   try {
-    return fs
-      .readdirSync(dir)
-      .filter((f) => f.startsWith(`${legacyId}-`) && REPORT_NAME.test(f))
-      .sort()
-      .reverse()
-      .slice(0, 30);
+    return (
+      fs
+        .readdirSync(dir)
+        .filter((f) => f.startsWith(`${legacyId}-`) && REPORT_NAME.test(f))
+        // newest run first: by the timestamp in the name, then by extension
+        .sort((a, b) => (stamp(b) + b).localeCompare(stamp(a) + a))
+        .slice(0, 30)
+    );
   } catch {
     return [];
   }
 }
+
+const stamp = (f: string) => /-([0-9TZ]{15,25})\.[a-z]+$/.exec(f)?.[1] ?? '';
 
 async function migrationBody(ctx: Context, d: ConsolePageDeps, s: ConsoleState, id: string, m: MigrationRecord | undefined): Promise<Html> {
   const pc = s.pc;
