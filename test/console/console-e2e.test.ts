@@ -188,6 +188,43 @@ describe('web console in headless chromium', function () {
     expect((await server.app.services.integrations.show(legacy.id)).status).to.equal('all');
   });
 
+  it('an App Config integration: copy rows, WS1 settings, Test Configuration, Sync now with progress, device search, typed delete', async () => {
+    await go('/console/integrations/new');
+    await page.fill('#f-name', 'Phones');
+    await page.selectOption('#f-type', 'ios');
+    await page.click('form.card button[type=submit]');
+    await page.waitForSelector('#ac-v0');
+    const id = new URL((await page.locator('a:has-text("Go to the integration")').getAttribute('href'))!, server.url).pathname.split('/').pop()!;
+    await page.click('button[data-copy="ac-v0"]');
+    expect(await page.evaluate(() => navigator.clipboard.readText())).to.equal(await page.textContent('#ac-v0'));
+    await checkPage(page, '19-created-app-config');
+    await go(`/console/integrations/${id}`);
+    await page.fill('#f-url', sim.url);
+    await page.fill('#f-username', sim.credentials.username);
+    await page.fill('#f-password', sim.credentials.password);
+    await page.fill('#f-apiKey', sim.credentials.tenantCode);
+    await page.click('button:has-text("Save WS1 settings")');
+    await page.waitForSelector('.notice');
+    await page.click('button:has-text("Test Configuration")');
+    await page.waitForSelector('.notice');
+    expect(await page.textContent('.notice')).to.contain('Test Configuration: OK');
+    await page.click('button:has-text("Sync now")');
+    await page.waitForFunction(() => /Sync done/.test(document.getElementById('sync-progress')?.textContent ?? ''), undefined, { timeout: 60_000 });
+    expect(await page.textContent('#sync-progress')).to.contain('1 managed');
+    await checkPage(page, '20-app-config-synced');
+    await go(`/console/integrations/${id}?identifier=udid-console-keep`);
+    expect(await page.locator('table', { has: page.locator('caption', { hasText: 'Device' }) }).textContent()).to.contain('UDID-CONSOLE-KEEP');
+    await go(`/console/integrations/${id}/delete`);
+    await page.fill('#f-confirm', 'not-the-id');
+    await page.click('button:has-text("Delete and revoke")');
+    expect(await page.textContent('.error')).to.contain('type the integration id exactly');
+    await go(`/console/integrations/${id}/delete`);
+    await page.fill('#f-confirm', id);
+    await page.click('button:has-text("Delete and revoke")');
+    await page.waitForSelector('.notice');
+    expect(await page.textContent('.notice')).to.contain(`Deleted ${id}: 0 certificate(s) revoked`);
+  });
+
   it('refuses a change without the CSRF token (and with a wrong one)', async () => {
     await go('/console/policy');
     const statuses = await page.evaluate(async () => {
