@@ -92,6 +92,13 @@ import { registerAdminEditRoutes } from './http/admin/admin-edits.routes';
 import { registerMigrationRoutes } from './http/admin/migration.routes';
 import { registerOpenApiRoute } from './http/admin/openapi.routes';
 import type Router from '@koa/router';
+import { AdminUserService } from './admin/admin-users.service';
+import { ConsoleSessions } from './admin/console-sessions.service';
+import { AdminUserRepository } from './db/admin-user.repository';
+import { ConsoleStatsRepository } from './db/console-stats.repository';
+import { ConsoleStats } from './lists/console-stats.service';
+import { consoleHeaders, consoleRouter } from './http/console/console.router';
+import { SyncProgressBoard } from './http/console/sync-progress';
 
 export interface BuildOptions {
   logger?: Logger;
@@ -135,6 +142,8 @@ export interface Services {
   retention: RetentionJob;
   // certificate, device and WS1 inventory lists and exports
   lists: ListService;
+  /** the people who sign in to the web console */
+  adminUsers: AdminUserService;
 }
 
 /** Database, CA and domain services: what the server, the CLI and the tests share. */
@@ -176,6 +185,9 @@ export async function buildServices(config: Config, opts: BuildOptions = {}): Pr
     });
     const groups = new UserGroupService(integrationRepo, clock);
     const apiKeys = new ApiKeyService(adminRepo, clock);
+    // secrets at rest (WS1 secrets, console TOTP secrets): the key is read when first needed
+    let box: SecretBox | undefined;
+    const secretBox = () => (box ??= new SecretBox(loadOrCreateSecretKey(config.secretKey, config.certsDir)));
     const trustServices = buildTrustServices(db, clock);
     // deleting an integration revokes its certificates (asks the trust policy first)
     const { revocation, revocationView } = revocationParts;
@@ -204,11 +216,12 @@ export async function buildServices(config: Config, opts: BuildOptions = {}): Pr
       audit,
       ...revocationParts,
       integrationDeletion,
-      ...buildWs1(config, db, integrationRepo, clock, logger, audit, metrics),
+      ...buildWs1(config, db, integrationRepo, clock, logger, audit, metrics, secretBox),
       ...trustServices,
       metrics,
       retention: buildRetention(config, db, clock, logger, metrics),
       lists: new ListService(new ListRepository(db), clock),
+      adminUsers: new AdminUserService(new AdminUserRepository(db), secretBox, clock),
     };
   } catch (err) {
     await keys?.close();
@@ -275,6 +288,19 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   // /certificates and device revocation are on the same admin router, behind the same API-key auth;
   // every admin route declares its permission (checked here, listed as App.adminRoutes)
   const adminApi = buildAdminRouter(services, adminLimiter, clientAddress);
+  const consoleStats = new ConsoleStats(new ConsoleStatsRepository(services.db), services.clock, config.console.statsMaxAgeMs, (err) =>
+    logger.error({ err }, 'console: counting certificates'),
+  );
+  const webConsole = consoleRouter({
+    ...services,
+    sessions: new ConsoleSessions(new AdminUserRepository(services.db), services.clock),
+    limiter: new AuthFailureLimiter(config.auth, services.clock),
+    clientAddress,
+    migration: () => buildMigration(services),
+    stats: consoleStats,
+    syncProgress: new SyncProgressBoard(),
+    reportDir: config.console.reportDir,
+  });
   const routeTable = adminRoutes(adminApi);
   const { metrics } = services;
   metrics.collectProcessMetrics();
@@ -305,11 +331,12 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
         logger,
       }),
       adminApi,
+      webConsole,
       revocationRouter({ view: services.revocationView, ocsp: services.ocsp, logger }),
       // /metrics and /readyz last: scrapes and probes are rare next to SCEP and trust traffic
       opsRouter({ metrics, readiness }),
     ],
-    [metricsMiddleware(metrics)],
+    [metricsMiddleware(metrics), consoleHeaders(config.console.secureCookies)],
   );
   // first sync publishes a CRL if none exists; then the view polls the database every 500 ms
   await services.revocationView.start();
@@ -441,9 +468,16 @@ async function buildRevocation(config: Config, db: Database, ca: KeyPairIdentity
 }
 
 /** WS1 settings (secrets under SecretBox), inventory, sync lease and App Config keys. */
-function buildWs1(config: Config, db: Database, integrations: IntegrationFinder, clock: Clock, logger: Logger, audit: AuditLogService, metrics: Metrics) {
-  let box: SecretBox | undefined;
-  const secretBox = () => (box ??= new SecretBox(loadOrCreateSecretKey(config.secretKey, config.certsDir)));
+function buildWs1(
+  config: Config,
+  db: Database,
+  integrations: IntegrationFinder,
+  clock: Clock,
+  logger: Logger,
+  audit: AuditLogService,
+  metrics: Metrics,
+  secretBox: () => SecretBox,
+) {
   const inventory = new InventoryRepository(db);
   const settingsStore = new InventorySettingsRepository(db);
   const ws1Settings = new Ws1SettingsService(integrations, settingsStore, secretBox, clock, config.ws1.timeoutMs, { allowHttp: config.ws1.allowHttp });

@@ -29,6 +29,8 @@ export interface AuditQuery {
   limit: number;
   /** only entries with a larger id (paging forward) */
   afterId?: number;
+  /** only entries with a smaller id (the newest first, one page further back) */
+  beforeId?: number;
   action?: string;
 }
 

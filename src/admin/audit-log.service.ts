@@ -10,7 +10,7 @@ export class AuditLogService {
   ) {}
 
   list(q: Partial<AuditQuery> = {}): Promise<AuditEntry[]> {
-    return this.store.list({ limit: Math.min(Math.max(q.limit ?? 100, 1), 1000), afterId: q.afterId, action: q.action });
+    return this.store.list({ limit: Math.min(Math.max(q.limit ?? 100, 1), 1000), afterId: q.afterId, beforeId: q.beforeId, action: q.action });
   }
 
   record(actor: Actor, action: string, target?: string, details?: Record<string, unknown>): Promise<void> {

@@ -23,6 +23,7 @@ export const PERMISSIONS = {
   'groups:write': 'create and delete groups, add and remove their members',
   'audit:read': "read the audit log, the authentication log and a device's logins",
   'api-keys:manage': 'create, list and revoke API keys (owner keys only by an owner)',
+  'users:manage': 'create, list, disable and re-enable the people who sign in to the web console (owners only by an owner)',
 } as const;
 export type Permission = keyof typeof PERMISSIONS;
 

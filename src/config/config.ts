@@ -102,6 +102,12 @@ const schema = {
   SCEPTER_AUDIT_RETENTION_DAYS: int(0, 36500).default(365),
   SCEPTER_SCEP_TRANSACTION_RETENTION_DAYS: int(0, 36500).default(90),
   SCEPTER_RETENTION_INTERVAL_MINUTES: int(1, 7 * 24 * 60).default(60),
+  // the web console's cookies: Secure (HTTPS only) on, off, or auto (on when SCEPTER_PUBLIC_URL is https)
+  SCEPTER_CONSOLE_SECURE_COOKIES: z.enum(['on', 'off', 'auto']).default('auto'),
+  // how old the console's certificate counts may be before a page view starts a recount
+  SCEPTER_CONSOLE_STATS_SECONDS: int(5, 86_400).default(60),
+  // where migration steps run from the console write their reports
+  SCEPTER_CONSOLE_REPORT_DIR: z.string().min(1).default('migration-reports'),
 } as const;
 
 // never echoed in an error message; a file holding one must be private (see checkSecretsPrivate)
@@ -159,6 +165,8 @@ export interface Config {
   ws1: { syncTime: string | null; spreadMinutes: number; timeoutMs: number; allowHttp: boolean };
   /** days kept (0 = forever) of the auth log, the audit log and finished SCEP transactions; minutes between runs */
   retention: { authLogDays: number; auditDays: number; scepTransactionDays: number; intervalMinutes: number };
+  /** the web console: Secure cookies, the age of its certificate counts, its migration report folder */
+  console: { secureCookies: boolean; statsMaxAgeMs: number; reportDir: string };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = homeOf(env)): Config {
@@ -234,6 +242,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = homeOf(en
       auditDays: e.SCEPTER_AUDIT_RETENTION_DAYS,
       scepTransactionDays: e.SCEPTER_SCEP_TRANSACTION_RETENTION_DAYS,
       intervalMinutes: e.SCEPTER_RETENTION_INTERVAL_MINUTES,
+    },
+    console: {
+      secureCookies: e.SCEPTER_CONSOLE_SECURE_COOKIES === 'auto' ? publicUrl.startsWith('https://') : e.SCEPTER_CONSOLE_SECURE_COOKIES === 'on',
+      statsMaxAgeMs: e.SCEPTER_CONSOLE_STATS_SECONDS * 1000,
+      reportDir: path.resolve(cwd, e.SCEPTER_CONSOLE_REPORT_DIR),
     },
   };
 }

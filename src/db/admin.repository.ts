@@ -58,6 +58,7 @@ export class AdminRepository implements ApiKeyStore, AuditStore {
   async list(q: AuditQuery): Promise<AuditEntry[]> {
     const qb = this.db.manager.getRepository<AuditEntryRow>('AuditEntry').createQueryBuilder('a').orderBy('a.id', 'DESC').limit(q.limit);
     if (q.afterId !== undefined) qb.andWhere('a.id > :after', { after: q.afterId });
+    if (q.beforeId !== undefined) qb.andWhere('a.id < :before', { before: q.beforeId });
     if (q.action) qb.andWhere('a.action = :action', { action: q.action });
     const rows = await qb.getMany();
     return rows.reverse().map((r) => ({

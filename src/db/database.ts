@@ -15,6 +15,7 @@ import { authLogEntity } from './entities/auth-log.entity';
 import { appConfigKeyEntity, ws1SettingsEntity } from './entities/ws1-settings.entity';
 import { ws1DeviceEntity, ws1SyncStateEntity } from './entities/ws1-inventory.entity';
 import { migrationStateEntity } from './entities/migration-state.entity';
+import { adminSessionEntity, adminUserEntity } from './entities/admin-user.entity';
 
 /** Every entity, built for one dialect's column types. Later modules add theirs here. */
 export function entitiesFor(dialect: Dialect): EntitySchema[] {
@@ -40,6 +41,8 @@ const integrationAdminEntities = (t: ReturnType<typeof columnTypes>) => [
   userGroupMemberEntity(t),
   apiKeyEntity(t),
   auditEntryEntity(t),
+  adminUserEntity(t),
+  adminSessionEntity(t),
 ];
 
 // WS1 settings, App Config keys, device inventories and sync state

@@ -7,7 +7,7 @@ type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
  * alone and answer 404 on the public (SCEP, CRL, OCSP, challenge URL, device trust) listeners.
  * Modules that add admin-only endpoints (e.g. metrics) list their prefix here.
  */
-export const ADMIN_PATH_PREFIXES: string[] = ['/admin', '/metrics'];
+export const ADMIN_PATH_PREFIXES: string[] = ['/admin', '/metrics', '/console'];
 
 // paths both listeners answer (liveness probes of either port)
 const SHARED_PATHS = new Set(['/healthz']);

@@ -2,11 +2,13 @@ import type { Context, Next } from 'koa';
 import { AppError, asStorageUnavailable, BadRequestError, StorageUnavailableError, TooManyRequestsError, UnauthorizedError } from '../shared/errors';
 import { PkiInputError } from '../pki/pki.errors';
 import type { Logger } from '../shared/logger';
+import { consoleErrorPage } from './console/error.page';
 
 /**
  * The one place where errors become HTTP answers. An AppError that may be exposed answers its own
  * status and short message; anything else is logged with its stack here and answered with a
- * generic 500, so internals never reach a client. JSON for API paths, plain text elsewhere.
+ * generic 500, so internals never reach a client. JSON for API paths, an HTML page for the web
+ * console, plain text elsewhere.
  * The PKI layer's own input errors (undecodable ASN.1, unsupported algorithms) are the client's
  * fault: 400 with their message.
  */
@@ -26,7 +28,10 @@ export function errorMapping(logger: Logger) {
       if (app instanceof TooManyRequestsError || app instanceof StorageUnavailableError) ctx.set('Retry-After', String(app.retryAfterSeconds));
       ctx.status = status;
       if (wantsJson(ctx)) ctx.body = { error: app?.code ?? 'internal', message };
-      else {
+      else if (ctx.path === '/console' || ctx.path.startsWith('/console/')) {
+        ctx.type = 'text/html; charset=utf-8';
+        ctx.body = consoleErrorPage(status, message);
+      } else {
         ctx.type = 'text/plain';
         ctx.body = `${message}\n`;
       }

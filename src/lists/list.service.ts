@@ -3,6 +3,7 @@ import type { Clock } from '../shared/clock';
 import { BadRequestError } from '../shared/errors';
 import { cursorError, decodeCursor, encodeCursor, KeyPart } from './list-cursor';
 import {
+  CERTIFICATE_ORDERS,
   CERTIFICATE_STATUSES,
   CertificateFilter,
   CertificateListItem,
@@ -45,7 +46,9 @@ export class ListService {
       expiringBefore: date(raw.expiringBefore, 'expiringBefore'),
     };
     // the order follows the most selective filter, so the page is an index range, not a scan
-    const order: CertificateOrder = f.expiringBefore || f.status === 'expired' ? 'notAfter' : f.devicePrefix ? 'device' : 'id';
+    const order: CertificateOrder =
+      (oneOf(raw.sort, CERTIFICATE_ORDERS, 'sort') as CertificateOrder | undefined) ??
+      (f.expiringBefore || f.status === 'expired' ? 'notAfter' : f.devicePrefix ? 'device' : 'id');
     const limit = pageSize ?? limitOf(raw.limit);
     let after = decodeCursor(
       raw.cursor,

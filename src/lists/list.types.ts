@@ -11,7 +11,8 @@ export const DEVICE_TRUST = ['trusted', 'revoked', 'expired'] as const;
 export type DeviceTrust = (typeof DEVICE_TRUST)[number];
 
 /** The sort order a certificate list walks: chosen by the filters so each walks one index. */
-export type CertificateOrder = 'id' | 'notAfter' | 'device';
+export const CERTIFICATE_ORDERS = ['id', 'notAfter', 'device'] as const;
+export type CertificateOrder = (typeof CERTIFICATE_ORDERS)[number];
 
 export interface CertificateFilter {
   integrationId?: string;

@@ -26,12 +26,13 @@ export class AuthLogService {
     private readonly clock: Clock,
   ) {}
 
-  list(q: { user?: unknown; since?: unknown; limit?: unknown }): Promise<AuthLogEntry[]> {
+  list(q: { user?: unknown; device?: unknown; since?: unknown; limit?: unknown }): Promise<AuthLogEntry[]> {
     const limit = q.limit === undefined ? 100 : Number(q.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_AUTH_LOG_LIMIT) throw new BadRequestError(`limit must be 1 to ${MAX_AUTH_LOG_LIMIT}`);
     const user = q.user === undefined || q.user === '' ? undefined : String(q.user);
     const since = q.since === undefined || q.since === '' ? undefined : parseSince(String(q.since), this.clock.now());
-    return this.log.list({ user, since, limit });
+    const device = q.device === undefined || q.device === '' ? undefined : String(q.device).slice(0, 256);
+    return this.log.list({ user, device, since, limit });
   }
 
   async device(deviceId: string): Promise<DeviceView | undefined> {

@@ -18,7 +18,7 @@ export function cliActor(): Actor {
 }
 
 export function registerAdminCommands(program: Command): void {
-  const admin = program.command('admin').description('admin API keys');
+  const admin = program.command('admin').description('admin API keys and web console users');
   admin
     .command('create-key')
     .description('create an admin API key; it is printed once and stored only as a hash')
@@ -63,6 +63,46 @@ export function registerAdminCommands(program: Command): void {
       }),
     );
   admin
+    .command('create-user')
+    .description('create a person who signs in to the web console (/console); the password and the authenticator secret are printed once')
+    .requiredOption('--name <name>', "the person's name, as the audit log shows it")
+    .requiredOption('--email <email>', 'what they sign in with')
+    .addOption(new Option('--role <role>', 'what they may do').choices([...ROLES]).makeOptionMandatory())
+    .option('--totp', 'enrol an authenticator also for roles that do not need one (owners and administrators always get one)')
+    .option('--password-stdin', 'read the password from the first line of standard input instead of generating one')
+    .action(async (opts: { name: string; email: string; role: Role; totp?: boolean; passwordStdin?: boolean }, cmd: Command) =>
+      withServices(cmd, async ({ adminUsers }) => {
+        const password = opts.passwordStdin ? await firstLineOfStdin() : undefined;
+        const c = await adminUsers.create({ name: opts.name, email: opts.email, role: opts.role, password, totp: opts.totp }, cliActor(), 'cli');
+        output(cmd, c, () =>
+          [
+            cliText`admin user ${c.user.id} ${c.user.email} (${c.user.role})`,
+            ...(c.password ? [cliText`password: ${c.password}`] : []),
+            ...(c.totp ? [cliText`authenticator secret: ${c.totp.secret}`, cliText`otpauth URI: ${c.totp.uri}`] : []),
+            '(shown once: hand them over privately; the password can be changed under Account in the console)',
+          ].join('\n'),
+        );
+      }),
+    );
+  admin
+    .command('list-users')
+    .description('people who sign in to the web console (never their passwords or secrets)')
+    .action(async (_opts, cmd: Command) =>
+      withServices(cmd, async ({ adminUsers }) => {
+        const users = await adminUsers.list();
+        output(cmd, { users }, () =>
+          users.length
+            ? users
+                .map(
+                  (u) =>
+                    cliText`${u.id}  ${u.role.padEnd(19)}  ${u.email}  "${u.name}"  ${u.totp ? 'totp' : 'no second factor'}  last sign-in ${u.lastSignInAt ?? 'never'}${u.disabledAt ? `  DISABLED ${u.disabledAt}` : ''}`,
+                )
+                .join('\n')
+            : 'no admin users',
+        );
+      }),
+    );
+  admin
     .command('revoke-key <id>')
     .description('revoke an API key')
     .action(async (id: string, _opts, cmd: Command) =>
@@ -82,4 +122,14 @@ export function parseExpiry(v: string, now = new Date()): Date {
     if (!Number.isNaN(d.getTime())) return d;
   }
   throw new InvalidArgumentError('an ISO 8601 date or date-time with a time zone (2027-01-31, 2027-01-31T12:00:00Z) or a duration (90d, 12h, 30m)');
+}
+
+/** The first line of standard input (a password piped in, never an argument that `ps` would show). */
+async function firstLineOfStdin(): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) {
+    text += String(chunk);
+    if (text.includes('\n')) break;
+  }
+  return text.split(/\r?\n/)[0]!;
 }
