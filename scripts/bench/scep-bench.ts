@@ -340,6 +340,8 @@ interface Row {
   failures: number;
   failureKinds: Record<string, number>;
   serverCpuMsPerEnrollment: number;
+  /** of which the main thread (event loop) */
+  mainCpuMsPerEnrollment: number;
   /** server CPU per enrollment divided by the CPU of the three RSA operations (same round, same key size) */
   cpuOverRsa: number;
   /** enrollments/s divided by the round's floor */
@@ -373,6 +375,7 @@ function table(rows: Row[]): string {
     'p99 ms',
     'failures',
     'CPU ms/enr',
+    'main thread',
     'CPU/RSA',
     'load',
     'client CPU',
@@ -388,6 +391,7 @@ function table(rows: Row[]): string {
     r.p99.toFixed(1),
     `${r.failures}/${r.requests}` + (r.failures ? ` ${JSON.stringify(r.failureKinds)}` : ''),
     r.serverCpuMsPerEnrollment.toFixed(2),
+    r.mainCpuMsPerEnrollment.toFixed(2),
     r.cpuOverRsa.toFixed(2),
     r.load1.toFixed(1),
     `${(r.clientCpuShare * 100).toFixed(0)}%`,
@@ -492,6 +496,7 @@ async function main(): Promise<void> {
             failures: res.failures + v.bad,
             failureKinds: { ...res.failureKinds, ...(v.bad ? { 'bad on verify (sample)': v.bad } : {}) },
             serverCpuMsPerEnrollment: cpuMs,
+            mainCpuMsPerEnrollment: (res.serverMainCpu * 1000) / Math.max(1, enrolled),
             cpuOverRsa: cpuMs / f.rsaTripleMs[entry.caBits]!,
             overFloor: f.floor === undefined ? undefined : res.perSecond / f.floor,
             clientCpuShare: res.clientCpu / res.seconds,
