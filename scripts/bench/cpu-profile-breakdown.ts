@@ -30,12 +30,24 @@ const CATEGORIES: [string, (fn: string, url: string) => boolean][] = [
   ['thread hand-offs', (fn) => fn === 'signOneShot'],
   ['signature checks', (fn) => fn === 'verify' || fn === 'verifyOneShot' || fn === 'verifyInline' || fn === 'verifySignature'],
   ['decryption', (fn, url) => url.includes('rsa-key-transport') || url.includes('content-cipher') || fn === 'privateDecrypt' || fn === 'publicEncrypt'],
-  ['thread hand-offs', (fn, url) => /postMessage|MessagePort|onmessage|emitMessage|drainMessagePort|receiveMessageOnPort/.test(fn) || url.includes('worker_threads') || url.includes('internal/worker')],
+  [
+    'thread hand-offs',
+    (fn, url) =>
+      /postMessage|MessagePort|onmessage|emitMessage|drainMessagePort|receiveMessageOnPort/.test(fn) ||
+      url.includes('worker_threads') ||
+      url.includes('internal/worker'),
+  ],
   ['logging', (_fn, url) => /pino|sonic-boom|fast-redact|logger/.test(url)],
   ['database', (_fn, url) => /sqlite3|typeorm|raw-sql|issuance-batch|scep-store|database\.js|\/db\//.test(url)],
   ['issuance', (_fn, url) => /certificate-builder|certificate-authority|subject-policy|enrollment\.handler|renewal\.policy|X509Certificate/.test(url)],
   ['parsing', (_fn, url) => /der-reader|der-values|der-writer|certificate\.js|csr\.js|cms-|pki-message|public-key|names\.js|issuer-and-serial/.test(url)],
-  ['HTTP', (_fn, url) => /_http|node:http|koa|@koa|router|raw-body|net\.js|node:net|stream|read-body|scep\.router|metrics|prom-client|error-mapping|app\.js|on-finished|content-type|statuses/.test(url)],
+  [
+    'HTTP',
+    (_fn, url) =>
+      /_http|node:http|koa|@koa|router|raw-body|net\.js|node:net|stream|read-body|scep\.router|metrics|prom-client|error-mapping|app\.js|on-finished|content-type|statuses/.test(
+        url,
+      ),
+  ],
   ['garbage collection', (fn) => fn === '(garbage collector)'],
 ];
 

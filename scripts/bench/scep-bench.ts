@@ -48,6 +48,9 @@ const USAGE = `usage: scep-bench [options]
   --verify V          answers opened and checked after each run (default 100; "all")
   --with LIST         also measure Scepter as: ra (RA certificates), postgres (${'SCEPTER_TEST_PG_URL'} or the
                       local server), ca3072 (3072-bit CA); comma-separated, no goal
+  --baseline DIR      also measure the default setup from another build (DIR/src/server.js, e.g. a copy
+                      of dist/ from before a change, kept inside this checkout so it finds node_modules):
+                      a same-run before/after ratio
   --skip-peer         no micromdm
   --skip-floor        no openssl speed (the Scepter/floor ratio is then not printed)
   --node-args "..."   extra node options for Scepter (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof")
@@ -62,6 +65,7 @@ interface Options {
   keys: number;
   verify: number;
   variants: Variant[];
+  baseline?: string;
   skipPeer: boolean;
   skipFloor: boolean;
   nodeArgs: string[];
@@ -118,6 +122,10 @@ function parseArgs(argv: string[]): Options {
           if (!o.variants.includes(v as Variant)) o.variants.push(v as Variant);
         }
         break;
+      case '--baseline':
+        o.baseline = path.resolve(value() ?? '');
+        if (!fs.existsSync(path.join(o.baseline, 'src', 'server.js'))) throw new Error(`--baseline: no src/server.js in ${o.baseline}`);
+        break;
       case '--skip-peer':
         o.skipPeer = true;
         break;
@@ -156,6 +164,8 @@ interface Setup {
   /** a fresh database URL per server (PostgreSQL); default: a fresh SQLite file */
   database?: () => Promise<{ url: string; drop(): Promise<void> }>;
   caBits: number;
+  /** the build to run (a dist directory); default: this one */
+  dist?: string;
 }
 
 /** Scepter as its own process (node dist/src/server.js) on a fresh database, with the setup's CA. */
@@ -177,7 +187,7 @@ async function startScepter(setup: Setup, nodeArgs: string[]): Promise<Target> {
     ...setup.env,
   };
   delete env.SCEPTER_CA_KEY_PASSPHRASE;
-  const server = path.resolve(__dirname, '..', '..', 'src', 'server.js');
+  const server = path.join(setup.dist ?? path.resolve(__dirname, '..', '..'), 'src', 'server.js');
   let daemon: Daemon | undefined;
   const cleanup = async () => {
     removeDir(dir);
@@ -204,6 +214,7 @@ async function startScepter(setup: Setup, nodeArgs: string[]): Promise<Target> {
       pgid: d.pid,
       async stop() {
         await d.stop(20_000); // SIGTERM: lets --cpu-prof write its profile
+        if (process.env.SCEP_BENCH_SERVER_OUTPUT) fs.writeFileSync(process.env.SCEP_BENCH_SERVER_OUTPUT, d.output());
         await cleanup();
       },
     };
@@ -418,6 +429,7 @@ async function main(): Promise<void> {
   const live: Target[] = [];
   try {
     const setups: Setup[] = [{ name: 'scepter', certsDir: path.join(work, 'ca2048'), env: {}, caBits: 2048 }];
+    if (o.baseline) setups.push({ name: 'scepter-before', certsDir: setups[0]!.certsDir, env: {}, caBits: 2048, dist: o.baseline });
     if (o.variants.includes('ra')) setups.push({ name: 'scepter-ra', certsDir: path.join(work, 'ca2048-ra'), env: { SCEPTER_RA: 'on' }, caBits: 2048 });
     if (o.variants.includes('postgres')) {
       const why = await postgresAvailable();
@@ -474,7 +486,9 @@ async function main(): Promise<void> {
 
       const order: { name: string; start: () => Promise<Target>; certsDir: string; caBits: number }[] = [];
       if (!o.skipPeer) order.push({ name: 'micromdm', start: () => startMicromdm(setups[0]!.certsDir), certsDir: setups[0]!.certsDir, caBits: 2048 });
-      for (const s of setups) order.push({ name: s.name, start: () => startScepter(s, o.nodeArgs), certsDir: s.certsDir, caBits: s.caBits });
+      // the build under test and its baseline take turns going first
+      const turn = o.baseline && round % 2 === 0 ? [setups[1]!, setups[0]!, ...setups.slice(2)] : setups;
+      for (const s of turn) order.push({ name: s.name, start: () => startScepter(s, o.nodeArgs), certsDir: s.certsDir, caBits: s.caBits });
       for (const entry of order) {
         const batch = batches.get(entry.certsDir)!;
         const target = await entry.start();
@@ -546,6 +560,13 @@ async function main(): Promise<void> {
     log(`  failures           ${summary.failures}   (goal 0: ${goal(summary.failures === 0)})`);
     log(`  p50 / worst p99    ${summary.p50.toFixed(1)} / ${summary.p99.toFixed(1)} ms   (goal p99 < 100 ms: ${goal(summary.p99 < 100)})`);
     log(`  CPU/enrollment     ${summary.cpuOverRsa.toFixed(2)}x the three RSA operations   (goal <= 2x: ${goal(summary.cpuOverRsa <= 2)})`);
+    if (o.baseline) {
+      const ratio = (f: (r: Row) => number) =>
+        mean(floors.map((fl) => f(of('scepter').find((r) => r.round === fl.round)!) / f(of('scepter-before').find((r) => r.round === fl.round)!)));
+      log(
+        `  this build / baseline: ${ratio((r) => r.perSecond).toFixed(2)}x enrollments/s, ${ratio((r) => r.serverCpuMsPerEnrollment).toFixed(2)}x CPU per enrollment, ${ratio((r) => r.mainCpuMsPerEnrollment).toFixed(2)}x main-thread CPU, ${ratio((r) => r.p99).toFixed(2)}x p99 (same rounds)`,
+      );
+    }
     for (const s of setups.slice(1)) {
       const rs = of(s.name);
       log(

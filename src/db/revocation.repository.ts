@@ -238,12 +238,10 @@ export class RevocationRepository implements RevocationStore {
     return this.read(async (m) => {
       const found = new Map<string, IssuedStatus>();
       for (let i = 0; i < serials.length; i += 500) {
-        const rows = await m
-          .getRepository<CertificateRow>('Certificate')
-          .find({
-            where: { serial: In(serials.slice(i, i + 500)) },
-            select: { id: true, serial: true, status: true, revokedAt: true, revocationReason: true },
-          });
+        const rows = await m.getRepository<CertificateRow>('Certificate').find({
+          where: { serial: In(serials.slice(i, i + 500)) },
+          select: { id: true, serial: true, status: true, revokedAt: true, revocationReason: true },
+        });
         for (const r of rows)
           found.set(r.serial, r.status === 'revoked' ? { revokedAt: r.revokedAt, reason: reasonOf(r.revocationReason) } : { revokedAt: null, reason: null });
       }
