@@ -149,6 +149,7 @@ export class ScepService {
       digest: msg.digest,
       signerCert: signer.certificate,
       signerKey: signer.key,
+      sign: this.authority.sign,
       certificates: this.authority.responseCertificates,
       ...outcome,
     });
