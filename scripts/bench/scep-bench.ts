@@ -43,7 +43,7 @@ const USAGE = `usage: scep-bench [options]
   --requests N        timed enrollments per server and round (default 2000)
   --concurrency C     requests in flight (default 16)
   --rounds R          rounds; each measures the floor, micromdm, then Scepter, on fresh servers (default 3)
-  --warmup W          untimed enrollments per server before its timed run (default 200)
+  --warmup W          untimed enrollments per server before its timed run (default 1000: the JIT settles)
   --keys K            RSA keys in the requesters' pool (default 32)
   --verify V          answers opened and checked after each run (default 100; "all")
   --with LIST         also measure Scepter as: ra (RA certificates), postgres (${'SCEPTER_TEST_PG_URL'} or the
@@ -77,7 +77,7 @@ function parseArgs(argv: string[]): Options {
     requests: 2000,
     concurrency: 16,
     rounds: 3,
-    warmup: 200,
+    warmup: 1000,
     keys: 32,
     verify: 100,
     variants: [],
@@ -402,7 +402,7 @@ function table(rows: Row[]): string {
     r.p99.toFixed(1),
     `${r.failures}/${r.requests}` + (r.failures ? ` ${JSON.stringify(r.failureKinds)}` : ''),
     r.serverCpuMsPerEnrollment.toFixed(2),
-    r.mainCpuMsPerEnrollment.toFixed(2),
+    r.server === 'micromdm' ? '-' : r.mainCpuMsPerEnrollment.toFixed(2), // a Go program: no event loop
     r.cpuOverRsa.toFixed(2),
     r.load1.toFixed(1),
     `${(r.clientCpuShare * 100).toFixed(0)}%`,
