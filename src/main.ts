@@ -140,22 +140,15 @@ export async function buildServices(config: Config, opts: BuildOptions = {}): Pr
   const db = await Database.open(config.databaseUrl, { poolSize: config.databasePoolSize });
   try {
     const material = await loadOrCreateCa({ dir: config.certsDir, ...config.ca });
-    // the RSA private-key operations of SCEP (decryption, certificate and CertRep signatures)
-    const rsa = RsaWorkerPool.fromEnv();
-    const authority = new CertificateAuthority(
-      material,
-      clock,
-      {
-        crlUrl: `${config.http.publicUrl}${CRL_PATH}`,
-        ocspUrl: `${config.http.publicUrl}${OCSP_PATH}`,
-      },
-      rsa,
-    );
+    const authority = new CertificateAuthority(material, clock, {
+      crlUrl: `${config.http.publicUrl}${CRL_PATH}`,
+      ocspUrl: `${config.http.publicUrl}${OCSP_PATH}`,
+    });
     const revocationParts = await buildRevocation(config, db, material.ca, clock, logger, [material.raSigning, material.raEncryption]);
     const scep = new ScepService(
       authority,
       new ScepStoreRepository(db),
-      new RsaKeyTransport(randomBytes(32), rsa),
+      new RsaKeyTransport(randomBytes(32), RsaWorkerPool.fromEnv()),
       clock,
       async () => (await revocationParts.revocationView.crl()).der,
     );

@@ -1,7 +1,4 @@
-import { assembleCertificate, certificateTbs, keyIdentifier, KeyUsageName } from '../pki/certificate-builder';
-import { readsBack } from '../pki/read-back';
-import type { RsaPrivateOps } from '../pki/rsa-worker-pool';
-import { signAsync, Signer } from '../pki/sign';
+import { buildCertificate, keyIdentifier, KeyUsageName } from '../pki/certificate-builder';
 import { ParsedCertificate } from '../pki/certificate';
 import { ParsedCsr } from '../pki/csr';
 import { buildDegenerateSignedData } from '../pki/cms-signed-data';
@@ -26,29 +23,17 @@ export interface PublicationUrls {
   ocspUrl?: string;
 }
 
-/** A certificate that OpenSSL could not read back (see readsBack): it is neither recorded nor handed out. */
-export class UnreadableCertificateError extends Error {
-  constructor() {
-    super('the issued certificate could not be read back');
-  }
-}
-
 /** The authority: holds the CA (and RA) identities and signs certificates. */
 export class CertificateAuthority {
   readonly caCertificate: ParsedCertificate;
   private readonly caKeyId: Buffer;
   private readonly getCaCertBody: { contentType: string; body: Buffer };
-  /** how SCEP responses are signed: on the RSA worker threads when there are some */
-  readonly sign: Signer;
 
   constructor(
     readonly material: CaMaterial,
     private readonly clock: Clock,
     private readonly urls: PublicationUrls = {},
-    /** the RSA worker threads; undefined: signatures in libuv's pool, read-back inline */
-    private readonly rsa?: RsaPrivateOps,
   ) {
-    this.sign = rsa ? (hash, data, key) => rsa.sign(hash, data, key) : signAsync;
     this.caCertificate = material.ca.certificate;
     this.caKeyId = keyIdentifier(this.caCertificate.spkiDer);
     const { raSigning, raEncryption } = material;
@@ -87,36 +72,28 @@ export class CertificateAuthority {
     return this.getCaCertBody;
   }
 
-  /**
-   * Signs a certificate for the CSR's subject and key, and reads it back with OpenSSL
-   * (UnreadableCertificateError when that fails); the caller records it before release.
-   */
+  /** Signs a certificate for the CSR's subject and key; the caller records it before release. */
   async issue(csr: ParsedCsr, profile: CertificateProfile): Promise<ParsedCertificate> {
     const now = this.clock.now().getTime();
     const notAfter = Math.min(now + profile.validityDays * 86_400_000, this.caCertificate.notAfter.getTime());
-    const tbs = certificateTbs({
-      serial: randomSerial(),
-      // the Names as DER (ParsedCsr re-encodes a subject that arrived as BER)
-      subject: csr.subjectDer,
-      issuer: this.caCertificate.subjectDer,
-      subjectPublicKeyInfo: csr.spkiDer,
-      authorityKeyId: this.caKeyId,
-      // five minutes of slack for devices whose clocks run a little behind
-      notBefore: new Date(now - 5 * 60_000),
-      notAfter: new Date(notAfter),
-      keyUsage: profile.keyUsage,
-      extendedKeyUsage: profile.extendedKeyUsage,
-      crlUrl: this.urls.crlUrl,
-      ocspUrl: this.urls.ocspUrl,
-    });
-    const key = this.material.ca.key;
-    let signed: { der: Buffer; readable: boolean };
-    if (this.rsa) signed = await this.rsa.certificate(tbs, key);
-    else {
-      const der = assembleCertificate(tbs, await signAsync('sha256', tbs, key));
-      signed = { der, readable: readsBack(der, this.caCertificate.publicKey) };
-    }
-    if (!signed.readable) throw new UnreadableCertificateError();
-    return ParsedCertificate.fromDer(signed.der);
+    const der = await buildCertificate(
+      {
+        serial: randomSerial(),
+        // the Names as DER (ParsedCsr re-encodes a subject that arrived as BER)
+        subject: csr.subjectDer,
+        issuer: this.caCertificate.subjectDer,
+        subjectPublicKeyInfo: csr.spkiDer,
+        authorityKeyId: this.caKeyId,
+        // five minutes of slack for devices whose clocks run a little behind
+        notBefore: new Date(now - 5 * 60_000),
+        notAfter: new Date(notAfter),
+        keyUsage: profile.keyUsage,
+        extendedKeyUsage: profile.extendedKeyUsage,
+        crlUrl: this.urls.crlUrl,
+        ocspUrl: this.urls.ocspUrl,
+      },
+      this.material.ca.key,
+    );
+    return ParsedCertificate.fromDer(der);
   }
 }

@@ -85,17 +85,6 @@ const SHA256_RSA = derSequence(derOid(OID.sha256WithRSAEncryption), DER_NULL);
  * event loop for it.
  */
 export async function buildCertificate(t: CertificateTemplate, signerKey: KeyObject): Promise<Buffer> {
-  const tbs = certificateTbs(t);
-  return assembleCertificate(tbs, await signAsync('sha256', tbs, signerKey));
-}
-
-/** Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue }, sha256WithRSAEncryption. */
-export function assembleCertificate(tbs: Uint8Array, signature: Uint8Array): Buffer {
-  return derSequence(tbs, SHA256_RSA, derBitString(signature));
-}
-
-/** The TBSCertificate DER of `t`: what the issuer signs (sha256WithRSAEncryption). */
-export function certificateTbs(t: CertificateTemplate): Buffer {
   const extensions: Buffer[] = [
     derExtension(OID.basicConstraints, t.ca ? derSequence(DER_TRUE) : derSequence(), true),
     derExtension(OID.keyUsage, keyUsageBits(t.keyUsage), true),
@@ -116,7 +105,7 @@ export function certificateTbs(t: CertificateTemplate): Buffer {
     extensions.push(derExtension(OID.subjectAltName, derSequence(...names)));
   }
 
-  return derSequence(
+  const tbs = derSequence(
     tlv(0xa0, Buffer.from([0x02, 0x01, 0x02])), // version v3
     derUnsignedInteger(t.serial),
     SHA256_RSA,
@@ -126,4 +115,6 @@ export function certificateTbs(t: CertificateTemplate): Buffer {
     t.subjectPublicKeyInfo,
     tlv(0xa3, derSequence(...extensions)),
   );
+  const signature = await signAsync('sha256', tbs, signerKey);
+  return derSequence(tbs, SHA256_RSA, derBitString(signature));
 }

@@ -3,7 +3,7 @@ import { childrenOf, DerElement, integerHex, oidOf, onlyChild, primitiveOf, read
 import { definiteForm, expectTag, implicitOctets, octetsOf, octetsValue, stringValue } from './der-values';
 import { DER_NULL, derOctetString, derOid, derSequence, derSetOf, derTime, tlv } from './der-writer';
 import { OID, digestOid, hashFromOid } from './oids';
-import { HashName, signAsync, Signer, verifyInline } from './sign';
+import { HashName, signAsync, verifyInline } from './sign';
 import { ParsedCertificate } from './certificate';
 import { Asn1DecodeError, PkiInputError } from './pki-errors';
 
@@ -165,8 +165,6 @@ export async function buildSignedData(opts: {
   content?: Uint8Array;
   signerCert: ParsedCertificate;
   signerKey: KeyObject;
-  /** where the signature is made (default signAsync) */
-  sign?: Signer;
   digest: HashName;
   /** each a complete Attribute (see attribute()) */
   attributes: Uint8Array[];
@@ -183,7 +181,7 @@ export async function buildSignedData(opts: {
   ];
   // the signature covers the DER SET OF; sent as [0] IMPLICIT with the same contents
   const toSign = derSetOf(attrs);
-  const signature = await (opts.sign ?? signAsync)(opts.digest, toSign, opts.signerKey);
+  const signature = await signAsync(opts.digest, toSign, opts.signerKey);
   const signedAttrs = Buffer.from(toSign);
   signedAttrs[0] = 0xa0;
 

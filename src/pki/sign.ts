@@ -2,9 +2,6 @@ import { sign, verify, KeyObject } from 'node:crypto';
 
 export type HashName = 'sha1' | 'sha256' | 'sha384' | 'sha512';
 
-/** Where a private-key signature is made: signAsync, or the RSA worker threads (RsaWorkerPool.sign). */
-export type Signer = (hash: HashName, data: Uint8Array, key: KeyObject) => Promise<Buffer>;
-
 /**
  * RSA signature in libuv's thread pool (the callback form of crypto.sign), so that signing spreads
  * over every core instead of blocking the event loop.

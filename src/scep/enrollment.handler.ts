@@ -1,4 +1,4 @@
-import { CertificateAuthority, UnreadableCertificateError } from '../ca/certificate-authority';
+import { CertificateAuthority } from '../ca/certificate-authority';
 import { ParsedCertificate } from '../pki/certificate';
 import { ParsedCsr } from '../pki/csr';
 import { Clock } from '../shared/clock';
@@ -9,7 +9,7 @@ import { PkiMessage } from './pki-message.codec';
 import { ScepEndpoint, ScepStore, StoredCertificate } from './scep-ports';
 import { MessageType, PkiStatus } from './scep-types';
 import { RenewalPolicy } from './renewal.policy';
-import { checkSubject, UNREADABLE } from './subject-policy';
+import { checkSubject, parseBack } from './subject-policy';
 
 const REQUIRED_KEY_BITS = 2048;
 
@@ -75,10 +75,8 @@ export class EnrollmentHandler {
     const decision = endpoint.policy.evaluate(csr, renewing);
     if (boundDeviceId !== undefined && decision.deviceId !== boundDeviceId)
       throw new ScepFailure(FailInfo.badRequest, 'the challengePassword was issued for another device');
-    const cert = await this.authority.issue(csr, decision.profile).catch((err: unknown) => {
-      if (err instanceof UnreadableCertificateError) throw new ScepFailure(FailInfo.badRequest, UNREADABLE);
-      throw err;
-    });
+    const cert = await this.authority.issue(csr, decision.profile);
+    parseBack(cert, this.authority.caCertificate.publicKey);
     // the CertRep is signed while the issuance is written, and released only after it is recorded
     const answering = answered(cert);
     answering.catch(() => undefined); // a failed recording answers otherwise; this answer is dropped

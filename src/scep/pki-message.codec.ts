@@ -1,6 +1,6 @@
 import { KeyObject, randomBytes } from 'node:crypto';
 import { OID } from '../pki/oids';
-import { HashName, Signer } from '../pki/sign';
+import { HashName } from '../pki/sign';
 import { ParsedCertificate } from '../pki/certificate';
 import { ParsedCsr } from '../pki/csr';
 import { attribute, AttributeValue, buildDegenerateSignedData, buildSignedData, parseSignedData } from '../pki/cms-signed-data';
@@ -76,8 +76,6 @@ export interface CertRepInput {
   digest: HashName;
   signerCert: ParsedCertificate;
   signerKey: KeyObject;
-  /** where the signature is made (default signAsync) */
-  sign?: Signer;
   /** certificates embedded in the outer SignedData (signer first) */
   certificates: ParsedCertificate[];
   status: PkiStatus;
@@ -114,7 +112,6 @@ export async function encodeCertRep(input: CertRepInput): Promise<Buffer> {
     content,
     signerCert: input.signerCert,
     signerKey: input.signerKey,
-    sign: input.sign,
     digest: input.digest,
     attributes,
     certificates: input.certificates,

@@ -149,7 +149,6 @@ export class ScepService {
       digest: msg.digest,
       signerCert: signer.certificate,
       signerKey: signer.key,
-      sign: this.authority.sign,
       certificates: this.authority.responseCertificates,
       ...outcome,
     });
