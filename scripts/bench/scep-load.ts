@@ -24,6 +24,8 @@ export interface LoadResult {
   ok: boolean[];
   /** CPU seconds used during the run by the server's process group and by this process */
   serverCpu: number;
+  /** of which the server's main thread (the event loop): its thread id is the process id */
+  serverMainCpu: number;
   clientCpu: number;
 }
 
@@ -60,6 +62,17 @@ export function groupCpuSeconds(pgid: number): number {
     if (Number(f[2]) === pgid) ticks += Number(f[11]) + Number(f[12]);
   }
   return ticks / 100; // USER_HZ is 100 on Linux
+}
+
+/** CPU seconds (user + system) of one thread of process `pid` (Linux /proc). */
+export function threadCpuSeconds(pid: number, tid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 function post(agent: http.Agent, url: URL, body: Buffer): Promise<{ status: number; body: Buffer }> {
@@ -103,6 +116,7 @@ export async function runLoad(url: string, bodies: Buffer[], concurrency: number
 
   const cpu0 = process.cpuUsage();
   const server0 = serverPgid ? groupCpuSeconds(serverPgid) : 0;
+  const main0 = serverPgid ? threadCpuSeconds(serverPgid, serverPgid) : 0;
   const t0 = process.hrtime.bigint();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -130,6 +144,7 @@ export async function runLoad(url: string, bodies: Buffer[], concurrency: number
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const clientCpu = process.cpuUsage(cpu0);
   const serverCpu = serverPgid ? groupCpuSeconds(serverPgid) - server0 : NaN;
+  const serverMainCpu = serverPgid ? threadCpuSeconds(serverPgid, serverPgid) - main0 : NaN;
   agent.destroy();
 
   const sorted = latencies.filter((x) => x !== undefined).sort((a, b) => a - b);
@@ -145,6 +160,7 @@ export async function runLoad(url: string, bodies: Buffer[], concurrency: number
     bodies: answers,
     ok,
     serverCpu,
+    serverMainCpu,
     clientCpu: (clientCpu.user + clientCpu.system) / 1e6,
   };
 }

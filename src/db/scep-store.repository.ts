@@ -3,6 +3,7 @@ import { Database, isUniqueViolation } from './database';
 import { dateParam } from './dialect';
 import { rawQuery } from './raw-sql';
 import { IssuanceBatcher } from './issuance-batch';
+import { TransactionLookupBatcher, TransactionRow } from './transaction-lookup-batch';
 import { CertificateRow } from './entities/certificate.entity';
 import { ScepTransactionRow } from './entities/scep-transaction.entity';
 import { IssuanceOutcome, IssuanceRecord, ScepStore, StoredCertificate, StoredTransaction } from '../scep/scep.ports';
@@ -17,9 +18,12 @@ class AlreadyRenewed extends Error {}
 export class ScepStoreRepository implements ScepStore {
   /** concurrent issuances are written together on SQLite (see IssuanceBatcher) */
   private readonly batcher: IssuanceBatcher;
+  /** and the lookups that start every enrollment are read together (see TransactionLookupBatcher) */
+  private readonly lookups: TransactionLookupBatcher;
 
   constructor(private readonly db: Database) {
     this.batcher = new IssuanceBatcher(db, (r, now) => this.recordIssuanceAlone(r, now));
+    this.lookups = new TransactionLookupBatcher(db);
   }
 
   private get tx() {
@@ -36,29 +40,10 @@ export class ScepStoreRepository implements ScepStore {
    * crash or rollback before COMMIT). So a found row is read again between transactions.
    */
   async findTransaction(endpointId: string, transactionId: string): Promise<StoredTransaction | undefined> {
-    const seen = await this.readTransaction(this.db.manager, endpointId, transactionId);
-    if (!seen || this.db.dialect !== 'sqlite') return seen;
-    return this.db.betweenTransactions((m) => this.readTransaction(m, endpointId, transactionId));
-  }
-
-  private async readTransaction(m: EntityManager, endpointId: string, transactionId: string): Promise<StoredTransaction | undefined> {
-    const rows = await rawQuery<
-      { public_key_hash: string; pki_status: number; fail_info: number | null; fail_text: string | null; certificate_serial: string | null }[]
-    >(
-      m,
-      this.db.dialect,
-      'SELECT public_key_hash, pki_status, fail_info, fail_text, certificate_serial FROM scep_transactions WHERE endpoint_id = ? AND transaction_id = ? LIMIT 1',
-      [endpointId, transactionId],
-    );
-    const row = rows[0];
-    if (!row) return undefined;
-    return {
-      publicKeyHash: row.public_key_hash,
-      pkiStatus: Number(row.pki_status) as PkiStatus,
-      failInfo: row.fail_info ?? undefined,
-      failText: row.fail_text ?? undefined,
-      certificateSerial: row.certificate_serial ?? undefined,
-    };
+    if (this.db.dialect !== 'sqlite') return toStored(await TransactionLookupBatcher.readOne(this.db.manager, this.db, endpointId, transactionId));
+    const seen = await this.lookups.find(endpointId, transactionId);
+    if (!seen) return undefined;
+    return toStored(await this.db.betweenTransactions((m) => TransactionLookupBatcher.readOne(m, this.db, endpointId, transactionId)));
   }
 
   async findCertificate(serialHex: string): Promise<StoredCertificate | undefined> {
@@ -164,4 +149,15 @@ export class ScepStoreRepository implements ScepStore {
       throw err;
     }
   }
+}
+
+function toStored(row: TransactionRow | undefined): StoredTransaction | undefined {
+  if (!row) return undefined;
+  return {
+    publicKeyHash: row.public_key_hash,
+    pkiStatus: Number(row.pki_status) as PkiStatus,
+    failInfo: row.fail_info ?? undefined,
+    failText: row.fail_text ?? undefined,
+    certificateSerial: row.certificate_serial ?? undefined,
+  };
 }

@@ -25,7 +25,18 @@ export class EnrollmentHandler {
     this.renewal = new RenewalPolicy(authority.caCertificate.subjectDer, store);
   }
 
-  async enroll(endpoint: ScepEndpoint, msg: PkiMessage, content: Buffer): Promise<ParsedCertificate> {
+  /**
+   * Enrolls, and builds the answer with `answer` (the signed CertRep for the certificate). The answer
+   * to a new certificate is built while the issuance is being recorded, and returned only once it is
+   * recorded: the client never receives a certificate the database does not hold.
+   */
+  async enroll(
+    endpoint: ScepEndpoint,
+    msg: PkiMessage,
+    content: Buffer,
+    answer: (cert: ParsedCertificate) => Promise<Buffer>,
+  ): Promise<{ cert: ParsedCertificate; body: Buffer }> {
+    const answered = async (cert: ParsedCertificate) => ({ cert, body: await answer(cert) });
     const csr = parseCsr(content, msg.signerCertificate);
     const keyHash = csr.publicKeyHash;
     const tid = msg.transactionId;
@@ -39,14 +50,20 @@ export class EnrollmentHandler {
       // same key (certmonger's resubmit), not a retry: it gets a new certificate
       const renewsOwnResult =
         previous.certificateSerial === msg.signerCertificate.serialHex && msg.signerCertificate.issuerDer.equals(this.authority.caCertificate.subjectDer);
-      if (!renewsOwnResult) return this.stored(previous.certificateSerial);
+      if (!renewsOwnResult) return answered(await this.stored(previous.certificateSerial));
     }
     // a refusal is answered and logged, never stored: unauthenticated clients leave no rows behind,
     // and a refused transactionID stays free for a later request with another key
-    return this.issue(endpoint, msg, csr, keyHash);
+    return this.issue(endpoint, msg, csr, keyHash, answered);
   }
 
-  private async issue(endpoint: ScepEndpoint, msg: PkiMessage, csr: ParsedCsr, keyHash: string): Promise<ParsedCertificate> {
+  private async issue(
+    endpoint: ScepEndpoint,
+    msg: PkiMessage,
+    csr: ParsedCsr,
+    keyHash: string,
+    answered: (cert: ParsedCertificate) => Promise<{ cert: ParsedCertificate; body: Buffer }>,
+  ): Promise<{ cert: ParsedCertificate; body: Buffer }> {
     if (!(await csr.verifySignature())) throw new ScepFailure(FailInfo.badMessageCheck, 'CSR signature does not verify');
     if (csr.keyType !== 'rsa' || csr.keyBits !== REQUIRED_KEY_BITS) {
       throw new ScepFailure(FailInfo.badAlg, `an RSA key of exactly ${REQUIRED_KEY_BITS} bits is required (got ${csr.keyType} ${csr.keyBits})`);
@@ -60,6 +77,9 @@ export class EnrollmentHandler {
       throw new ScepFailure(FailInfo.badRequest, 'the challengePassword was issued for another device');
     const cert = await this.authority.issue(csr, decision.profile);
     parseBack(cert, this.authority.caCertificate.publicKey);
+    // the CertRep is signed while the issuance is written, and released only after it is recorded
+    const answering = answered(cert);
+    answering.catch(() => undefined); // a failed recording answers otherwise; this answer is dropped
     const outcome = await this.store.recordIssuance(
       {
         endpointId: endpoint.id,
@@ -81,10 +101,11 @@ export class EnrollmentHandler {
     if (outcome === 'duplicate-transaction') {
       // a concurrent identical request won the race: answer what it got
       const winner = await this.store.findTransaction(endpoint.id, msg.transactionId);
-      if (winner?.publicKeyHash === keyHash && winner.pkiStatus === PkiStatus.SUCCESS && winner.certificateSerial) return this.stored(winner.certificateSerial);
+      if (winner?.publicKeyHash === keyHash && winner.pkiStatus === PkiStatus.SUCCESS && winner.certificateSerial)
+        return answered(await this.stored(winner.certificateSerial));
       throw new ScepFailure(FailInfo.badRequest, 'transactionID already used');
     }
-    return cert;
+    return answering;
   }
 
   /**

@@ -76,8 +76,8 @@ export class ScepService {
     switch (msg.messageType) {
       case MessageType.PKCSReq:
       case MessageType.RenewalReq: {
-        const cert = await this.enrollment.enroll(endpoint, msg, content);
-        return this.success(msg, cipher, { certificates: [cert] }, cert.serialHex);
+        const { cert, body } = await this.enrollment.enroll(endpoint, msg, content, (c) => this.successBody(msg, cipher, { certificates: [c] }));
+        return this.successOutcome(msg, body, cert.serialHex);
       }
       case MessageType.CertPoll: {
         // the transactionID identifies the request; IssuerAndSubject is only checked for form
@@ -117,8 +117,16 @@ export class ScepService {
     payload: { certificates?: ParsedCertificate[]; crl?: Buffer },
     serial?: string,
   ): Promise<ScepOutcome> {
+    return this.successOutcome(msg, await this.successBody(msg, cipher, payload), serial);
+  }
+
+  /** A signed CertRep SUCCESS carrying `payload`, enveloped for the requester. */
+  private successBody(msg: PkiMessage, cipher: ContentCipher, payload: { certificates?: ParsedCertificate[]; crl?: Buffer }): Promise<Buffer> {
     // answer with the client's own algorithm: a client may not support another one
-    const body = await this.certRep(msg, { status: PkiStatus.SUCCESS, success: { ...payload, recipient: msg.signerCertificate, cipher } });
+    return this.certRep(msg, { status: PkiStatus.SUCCESS, success: { ...payload, recipient: msg.signerCertificate, cipher } });
+  }
+
+  private successOutcome(msg: PkiMessage, body: Buffer, serial?: string): ScepOutcome {
     return { body, messageType: msg.messageType, transactionId: msg.transactionId, pkiStatus: PkiStatus.SUCCESS, serial };
   }
 

@@ -13,6 +13,8 @@ export interface ScepserverOptions {
   allowRenewDays?: number; // scepserver refuses a second cert for a CN unless it expires within this
   debug?: boolean;
   startTimeoutMs?: number;
+  /** an existing CA replacing the one `ca -init` made: PEM certificate, PKCS#1 PEM key encrypted with `pass` (DEK-Info) */
+  ca?: { certPem: string; keyPem: string; pass: string };
 }
 
 export interface DepotEntry {
@@ -57,12 +59,17 @@ export async function startScepserver(opts: ScepserverOptions = {}): Promise<Sce
       timeoutMs: 60_000,
     });
     if (init.exitCode !== 0) throw new Error(`scepserver ca -init failed: ${init.stdout}${init.stderr}`);
+    if (opts.ca) {
+      fs.writeFileSync(path.join(depot, 'ca.pem'), opts.ca.certPem);
+      fs.writeFileSync(path.join(depot, 'ca.key'), opts.ca.keyPem, { mode: 0o600 });
+    }
     const port = opts.port ?? (await freePort());
     const args = ['-depot', depot, '-port', String(port)];
     if (opts.challenge !== undefined) args.push('-challenge', opts.challenge);
     if (opts.crtValidDays !== undefined) args.push('-crtvalid', String(opts.crtValidDays));
     if (opts.allowRenewDays !== undefined) args.push('-allowrenew', String(opts.allowRenewDays));
     if (opts.debug) args.push('-debug');
+    if (opts.ca) args.push('-capass', opts.ca.pass);
     const daemon = spawnDaemon('scepserver', args, { cwd: dir });
     const url = `http://127.0.0.1:${port}/scep`;
     try {

@@ -60,3 +60,55 @@ describe('ScepStoreRepository on SQLite: a retry sees committed outcomes only', 
     await tx.done;
   });
 });
+
+describe('ScepStoreRepository on SQLite: concurrent lookups read together', () => {
+  let dir: string;
+  let db: Database;
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scepter-store-'));
+    db = await Database.open(path.join(dir, 'db.sqlite'));
+  });
+  afterEach(async () => {
+    await db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers each lookup of a batch as the single read would, and reads them in fewer statements', async () => {
+    const insert = (ep: string, tid: string, hash: string, status: number, serial: string | null) =>
+      db.manager.query(
+        'INSERT INTO scep_transactions (endpoint_id, transaction_id, public_key_hash, message_type, pki_status, certificate_serial, created_at, updated_at) VALUES (?, ?, ?, 19, ?, ?, ?, ?)',
+        [ep, tid, hash, status, serial, '2026-01-01 00:00:00', '2026-01-01 00:00:00'],
+      );
+    await insert('ep', 'a', 'ha', PkiStatus.SUCCESS, 'AA');
+    await insert('ep', 'b', 'hb', PkiStatus.FAILURE, null);
+    await insert('other', 'a', 'hx', PkiStatus.SUCCESS, 'CC'); // same transactionID, another endpoint
+    const store = new ScepStoreRepository(db);
+    const keys: [string, string][] = [
+      ['ep', 'a'],
+      ['ep', 'b'],
+      ['ep', 'missing'],
+      ['other', 'a'],
+      ['other', 'b'],
+      ['EP', 'a'], // exact match only, as in SQL
+      ...Array.from({ length: 100 }, (_, i): [string, string] => ['ep', `none-${i}`]),
+    ];
+    let statements = 0;
+    const query = db.manager.query.bind(db.manager);
+    db.manager.query = ((sql: string, params?: unknown[]) => {
+      if (/FROM scep_transactions/.test(sql)) statements++;
+      return query(sql, params);
+    }) as typeof db.manager.query;
+    const found = await Promise.all(keys.map(([ep, tid]) => store.findTransaction(ep, tid)));
+    db.manager.query = query;
+    expect(found[0]).to.include({ publicKeyHash: 'ha', pkiStatus: PkiStatus.SUCCESS, certificateSerial: 'AA' });
+    expect(found[1]).to.include({ publicKeyHash: 'hb', pkiStatus: PkiStatus.FAILURE });
+    expect(found[2]).to.equal(undefined);
+    expect(found[3]).to.include({ publicKeyHash: 'hx', certificateSerial: 'CC' });
+    expect(found[4]).to.equal(undefined);
+    expect(found[5]).to.equal(undefined);
+    expect(found.slice(6).every((f) => f === undefined)).to.equal(true);
+    for (const [i, [ep, tid]] of keys.entries()) expect(await store.findTransaction(ep, tid)).to.deep.equal(found[i]);
+    // 106 lookups: batches of at most 64, plus the re-reads of the three rows found
+    expect(statements).to.be.lessThan(10);
+  });
+});
