@@ -7,6 +7,7 @@ import { rawQuery } from '../../src/db/raw-sql';
 import { createTestDatabase, postgresAvailable } from '../support/postgres';
 import { startTestServer, TestServer } from '../support/test-server';
 import { createCertIntegration, issueForDevice, scratch, TEST_ACTOR } from './revocation-support';
+import { replaceInventory } from '../../src/mdm/workspace-one/inventory-store.port';
 
 const BIN = path.resolve(__dirname, '../../../bin/scepter');
 const DAY = 86_400_000;
@@ -157,8 +158,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
           userName: `user${i}`,
           lastSeen: new Date(now - DAY),
         }));
-      await inventory.replaceInventory(a, devices(30, 'AAUDID-'), new Date(now));
-      await inventory.replaceInventory(b, devices(5, 'BBUDID-'), new Date(now));
+      await replaceInventory(inventory, a, devices(30, 'AAUDID-'), new Date(now));
+      await replaceInventory(inventory, b, devices(5, 'BBUDID-'), new Date(now));
     });
     after(async () => {
       await server?.destroy();
