@@ -99,12 +99,16 @@ export class InventoryRepository implements InventoryStore, InventoryReader {
     }
   }
 
-  /** Makes `next` current if `current` still is (and the lease is still held); false when it was not. */
+  /**
+   * Makes `next` current if `current` still is (and the lease is still held), with its device
+   * count; undefined when it was not. The count is taken before the switch's transaction (only
+   * this sync writes `next`), so the write lock is held for one UPDATE.
+   */
   async flip(integrationId: string, current: number, next: number, syncedAt: Date, leaseOwner: string | undefined): Promise<number | undefined> {
+    const sql = 'SELECT COUNT(*) AS n FROM ws1_devices WHERE integration_id = ? AND generation = ?';
+    const [{ n }] = (await this.db.manager.query(placeholders(this.db.dialect, sql), [integrationId, next])) as { n: number | string }[];
+    const deviceCount = Number(n);
     return this.db.transaction(async (m) => {
-      const sql = 'SELECT COUNT(*) AS n FROM ws1_devices WHERE integration_id = ? AND generation = ?';
-      const [{ n }] = (await m.query(placeholders(this.db.dialect, sql), [integrationId, next])) as { n: number | string }[];
-      const deviceCount = Number(n);
       const qb = m
         .createQueryBuilder()
         .update('Ws1SyncState')
