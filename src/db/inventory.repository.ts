@@ -256,13 +256,18 @@ class GenerationWriter implements InventoryGeneration {
     private readonly leaseOwner: string | undefined,
   ) {}
 
+  /** devices waiting for a full transaction: a few pages at most, never the fleet */
+  private pending: ManagedDevice[] = [];
+
   async add(devices: readonly ManagedDevice[]): Promise<void> {
     this.assertOpen();
-    await this.repo.writeRows(this.integrationId, this.generation, devices, this.startedAt);
+    this.pending.push(...devices);
+    if (this.pending.length >= TRANSACTION_ROWS) await this.flush();
   }
 
   async commit(syncedAt: Date): Promise<number> {
     this.assertOpen();
+    await this.flush();
     const count = await this.repo.flip(this.integrationId, this.current, this.generation, syncedAt, this.leaseOwner);
     if (count === undefined) {
       await this.abort();
@@ -277,7 +282,14 @@ class GenerationWriter implements InventoryGeneration {
   async abort(): Promise<void> {
     if (this.state !== 'open') return;
     this.state = 'aborted';
+    this.pending = [];
     await this.repo.dropGeneration(this.integrationId, this.generation);
+  }
+
+  private async flush(): Promise<void> {
+    const rows = this.pending;
+    this.pending = [];
+    await this.repo.writeRows(this.integrationId, this.generation, rows, this.startedAt);
   }
 
   private assertOpen(): void {

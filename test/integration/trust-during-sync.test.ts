@@ -49,7 +49,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const inventory = new InventoryRepository(services().db);
       const old = { udid: 'OLD-UDID-0001', serialNumber: 'OLDSERIAL1', platform: 'WinRT', enrollmentStatus: 'Enrolled' };
       await replaceInventory(inventory, integrationId, [old], new Date());
-      const fresh = Array.from({ length: 1_500 }, (_, i) => ws1Device(i));
+      const fresh = Array.from({ length: 7_500 }, (_, i) => ws1Device(i));
       const newcomer = fresh[0]!;
 
       let paused!: () => void;
@@ -58,7 +58,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const gate = new Promise<void>((resolve) => (resume = resolve));
       const walk = syncDevices({
         client: pagedSource(fresh, 500, async (page) => {
-          if (page !== 2) return;
+          if (page !== 12) return;
           paused();
           await gate;
         }),
@@ -72,7 +72,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         services()
           .db.manager.query(placeholders(services().db.dialect, 'SELECT COUNT(*) AS n FROM ws1_devices WHERE integration_id = ?'), [integrationId])
           .then((r: { n: string | number }[]) => Number(r[0]!.n));
-      for (let i = 0; (await rows()) < 1 + 1_000; i++) {
+      for (let i = 0; (await rows()) < 1 + 5_000; i++) {
         if (i > 200) throw new Error('the walked pages never reached the database');
         await new Promise((r) => setTimeout(r, 25));
       }
@@ -85,10 +85,10 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
 
       resume();
       const r = await walk;
-      expect(r).to.include({ ok: true, managed: 1_500 });
+      expect(r).to.include({ ok: true, managed: 7_500 });
       expect(await check('oldserial1')).to.include({ trusted: false, reason: 'device-not-found' });
       expect(await check(newcomer.udid!.toLowerCase())).to.include({ trusted: true, reason: 'trusted', device: newcomer.udid });
-      expect(await rows()).to.equal(1_500); // the old generation is gone
+      expect(await rows()).to.equal(7_500); // the old generation is gone
     });
   });
 }

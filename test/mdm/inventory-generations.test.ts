@@ -63,7 +63,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     const allRows = (id: string) => count('SELECT COUNT(*) AS n FROM ws1_devices WHERE integration_id = ?', [id]);
     const clock = (d: Date) => ({ now: () => d });
 
-    it('a walk failing on the third of five pages keeps the old inventory and leaves no rows of its partial generation', async () => {
+    it('a walk failing on page 13 of 25 keeps the old inventory and leaves no rows of its partial generation', async () => {
       const id = 'G-FAIL';
       await replaceInventory(
         inventory,
@@ -72,11 +72,11 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         t0,
       );
       expect(await leases.tryAcquire(id, 'walker', t0, at(60_000))).to.equal(true);
-      const devices = Array.from({ length: 2_500 }, (_, i) => ws1Device(10_000 + i));
+      const devices = Array.from({ length: 12_500 }, (_, i) => ws1Device(10_000 + i));
       let written = -1;
       const r = await syncDevices({
         client: pagedSource(devices, 500, async (page) => {
-          if (page < 2) return;
+          if (page < 12) return;
           written = await allRows(id); // the partial generation is really in the database
           throw new Ws1ServerError({ upstreamStatus: 500 });
         }),
@@ -88,8 +88,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(r.ok).to.equal(false);
       if (r.ok) return;
       expect(r.error).to.be.instanceOf(Ws1ServerError);
-      expect(r.pages).to.equal(2);
-      expect(written).to.be.at.least(700 + 500); // the first pages were streamed in before the failure
+      expect(r.pages).to.equal(12);
+      expect(written).to.be.at.least(700 + 5_000); // the first pages were streamed in before the failure
       expect(await inventory.getSyncStatus(id))
         .to.include({ deviceCount: 700 })
         .and.to.have.property('lastSuccessAt')
@@ -105,11 +105,11 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const id = 'G-CRASH';
       await replaceInventory(inventory, id, [managed(1), managed(2)], t0);
       const crashed = await inventory.beginGeneration(id, at(1000));
-      await crashed.add(Array.from({ length: 1_200 }, (_, i) => managed(100 + i)));
+      await crashed.add(Array.from({ length: 6_000 }, (_, i) => managed(100 + i))); // a full transaction's worth: written at once
       // the process dies here
       expect(await inventory.findByIdentifier(id, managed(100).udid)).to.equal(undefined);
       expect(await inventory.getSyncStatus(id)).to.include({ deviceCount: 2 });
-      expect(await strayRows(id)).to.equal(1_200);
+      expect(await strayRows(id)).to.equal(6_000);
 
       const r = await syncDevices({
         client: pagedSource([ws1Device(7), ws1Device(8), ws1Device(9)], 2),

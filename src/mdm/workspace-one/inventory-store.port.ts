@@ -15,7 +15,10 @@ export interface InventoryStore {
 
 /** A snapshot being written. Readers keep seeing the current one until `commit` returns. */
 export interface InventoryGeneration {
-  /** Adds one batch (a page); a device added again (same UDID, any case) replaces the earlier copy. */
+  /**
+   * Adds one batch (a page); a device added again (same UDID, any case) replaces the earlier copy.
+   * A store may hold a few batches back to write them in one transaction; `commit` writes them.
+   */
   add(devices: readonly ManagedDevice[]): Promise<void>;
   /**
    * Makes this generation the current inventory in one step (readers see the old snapshot or the
