@@ -60,7 +60,7 @@ export class InventoryLeaseRepository implements SyncLeaseStore {
 
   fencedStore(owner: string): InventoryStore {
     return {
-      replaceInventory: (integrationId, devices, syncedAt) => this.inventory.replace(integrationId, devices, syncedAt, owner),
+      beginGeneration: (integrationId, startedAt) => this.inventory.begin(integrationId, startedAt, owner),
       recordSyncFailure: (integrationId, message, at) => this.inventory.recordSyncFailure(integrationId, message, at),
     };
   }

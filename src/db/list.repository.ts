@@ -220,11 +220,13 @@ export class ListRepository {
   /**
    * The current generation of each synced inventory (deleted integrations' left out), integration
    * by integration (ordered by id),
-   * each walked by its primary key (integration, generation, udid_norm) from the cursor on.
+   * each walked by its primary key (integration, generation, udid_norm) from the cursor on. The
+   * generation and the snapshot's time are read in the same statement as the rows, so a sync that
+   * switches generations meanwhile shows either snapshot, never a half-deleted one.
    */
   async inventory(f: InventoryFilter, after: KeyPart[] | undefined, limit: number): Promise<InventoryListItem[]> {
     const states = await this.q(
-      'SELECT integration_id, generation FROM ws1_sync_state WHERE last_success_at IS NOT NULL AND integration_id NOT IN (SELECT id FROM integrations WHERE deleted_at IS NOT NULL)' +
+      'SELECT integration_id FROM ws1_sync_state WHERE last_success_at IS NOT NULL AND integration_id NOT IN (SELECT id FROM integrations WHERE deleted_at IS NOT NULL)' +
         (f.integrationId !== undefined ? ' AND integration_id = ?' : '') +
         (after ? ' AND integration_id >= ?' : '') +
         ' ORDER BY integration_id',
@@ -234,8 +236,8 @@ export class ListRepository {
     const out: InventoryListItem[] = [];
     for (const s of states) {
       if (out.length >= limit) break;
-      const where = ['integration_id = ?', 'generation = ?'];
-      const params: unknown[] = [s.integration_id, s.generation];
+      const where = ['integration_id = ?', 'generation = (SELECT generation FROM ws1_sync_state WHERE integration_id = ?)'];
+      const params: unknown[] = [s.integration_id, s.integration_id];
       const add = (sql: string, ...p: unknown[]) => where.push(sql) + params.push(...p);
       if (after && after[0] === s.integration_id) add(`${udid} > ?`, after[1]);
       if (f.platform !== undefined) add('platform = ?', f.platform);
@@ -243,8 +245,9 @@ export class ListRepository {
       if (f.devicePrefix !== undefined)
         this.prefix(where, params, udid, f.devicePrefix.toLowerCase(), after && after[0] === s.integration_id ? after[1] : undefined);
       const rows = await this.q(
-        `SELECT integration_id, udid, udid_norm, serial_number, mac_address, imei, platform, enrollment_status, user_name, last_seen, synced_at FROM ws1_devices WHERE ${where.join(' AND ')} ORDER BY ${udid} LIMIT ?`,
-        [...params, limit - out.length],
+        'SELECT integration_id, udid, udid_norm, serial_number, mac_address, imei, platform, enrollment_status, user_name, last_seen, ' +
+          `(SELECT last_success_at FROM ws1_sync_state WHERE integration_id = ?) AS snapshot_at FROM ws1_devices WHERE ${where.join(' AND ')} ORDER BY ${udid} LIMIT ?`,
+        [s.integration_id, ...params, limit - out.length],
       );
       for (const r of rows)
         out.push({
@@ -258,7 +261,7 @@ export class ListRepository {
           enrollmentStatus: String(r.enrollment_status),
           userName: str(r.user_name),
           lastSeen: toIso(r.last_seen),
-          syncedAt: toIso(r.synced_at)!,
+          syncedAt: toIso(r.snapshot_at)!,
         });
     }
     return out;

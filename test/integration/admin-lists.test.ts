@@ -8,6 +8,7 @@ import { createTestDatabase, postgresAvailable } from '../support/postgres';
 import { startTestServer, TestServer } from '../support/test-server';
 import { createCertIntegration, issueForDevice, scratch, TEST_ACTOR } from './revocation-support';
 import { byString } from '../support/items';
+import { replaceInventory } from '../../src/mdm/workspace-one/inventory-store.ports';
 
 const BIN = path.resolve(__dirname, '../../../bin/scepter');
 const DAY = 86_400_000;
@@ -158,8 +159,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
           userName: `user${i}`,
           lastSeen: new Date(now - DAY),
         }));
-      await inventory.replaceInventory(a, devices(30, 'AAUDID-'), new Date(now));
-      await inventory.replaceInventory(b, devices(5, 'BBUDID-'), new Date(now));
+      await replaceInventory(inventory, a, devices(30, 'AAUDID-'), new Date(now));
+      await replaceInventory(inventory, b, devices(5, 'BBUDID-'), new Date(now));
     });
     after(async () => {
       await server?.destroy();

@@ -6,6 +6,7 @@ import { pooledKeys } from '../support/keys';
 import { run } from '../support/proc';
 import { createIosCerts, httpGet, IntegrationServer, startIntegrationServer, TEST_ACTOR } from './integrations-support';
 import { Device, enrollDevice, mtlsCheck } from './trust-support';
+import { replaceInventory } from '../../src/mdm/workspace-one/inventory-store.ports';
 
 const BIN = path.resolve(__dirname, '../../../bin/scepter');
 
@@ -64,12 +65,14 @@ describe('device trust: identifiers, proxy header, authentication log, CLI and a
       configKey = (await services().appConfig.forIntegration(iosId))!.configurationKey;
       // what the nightly WS1 sync would have stored
       const now = new Date();
-      await inventory.replaceInventory(
+      await replaceInventory(
+        inventory,
         windowsId,
         [{ udid: 'WIN-UDID-0001', serialNumber: 'PF3ABCDE', macAddress: '00:1A:2B:3C:4D:5E', platform: 'WinRT', enrollmentStatus: 'Enrolled' }],
         now,
       );
-      await inventory.replaceInventory(
+      await replaceInventory(
+        inventory,
         iosId,
         [{ udid: '00008030-001A2B3C4D5E802E', serialNumber: 'F2LXK0ABCD', platform: 'Apple', enrollmentStatus: 'Enrolled' }],
         now,

@@ -3,9 +3,10 @@ import { ColumnTypes } from '../dialect';
 
 /**
  * One managed device of one integration's inventory. A sync writes a new `generation` beside the
- * current one and then flips `ws1_sync_state.generation`: readers only see the current one, so a
- * swap is atomic for them however the rows were written. `*_norm` are lower-case copies for
- * case-insensitive lookup through plain indexes.
+ * current one, page by page, and then flips `ws1_sync_state.generation`: readers only see the
+ * current one, so a swap is atomic for them however the rows were written. `*_norm` are lower-case
+ * copies for case-insensitive lookup through plain indexes. `syncedAt` is when the sync that wrote
+ * the row started; readers report the snapshot's time, `ws1_sync_state.last_success_at`.
  */
 export interface Ws1DeviceRow {
   integrationId: string;
@@ -29,6 +30,8 @@ export interface Ws1DeviceRow {
 export interface Ws1SyncStateRow {
   integrationId: string;
   generation: number;
+  /** the generation number the latest sync took: each sync writes its own, above every earlier one */
+  nextGeneration: number;
   deviceCount: number;
   lastSuccessAt: Date | null;
   lastFailureAt: Date | null;
@@ -69,6 +72,7 @@ export const ws1SyncStateEntity = (t: ColumnTypes) =>
     columns: {
       integrationId: { name: 'integration_id', type: String, length: 32, primary: true },
       generation: { type: Number },
+      nextGeneration: { name: 'next_generation', type: Number },
       deviceCount: { name: 'device_count', type: Number },
       lastSuccessAt: { name: 'last_success_at', type: t.timestamp, nullable: true },
       lastFailureAt: { name: 'last_failure_at', type: t.timestamp, nullable: true },

@@ -7,6 +7,7 @@ import { InventoryLeaseRepository } from '../../../src/db/inventory-lease.reposi
 import { InventoryRepository, SyncLeaseLostError } from '../../../src/db/inventory.repository';
 import type { ManagedDevice } from '../../../src/mdm/workspace-one/ws1.types';
 import { createTestDatabase, postgresAvailable } from '../../support/postgres';
+import { replaceInventory } from '../../../src/mdm/workspace-one/inventory-store.ports';
 
 const device = (i: number, extra: Partial<ManagedDevice> = {}): ManagedDevice => ({
   udid: `UDID-${String(i).padStart(6, '0')}-ABCDEF`,
@@ -55,7 +56,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     after(() => cleanup?.());
 
     it('stores a snapshot and finds devices by any identifier, whatever the case or MAC format', async () => {
-      await inventory.replaceInventory(
+      await replaceInventory(
+        inventory,
         'I1',
         [...fleet(0, 1200), device(5000, { imei: undefined, macAddress: undefined, lastSeen: undefined, userName: undefined })],
         now,
@@ -89,7 +91,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       const seen = new Set<string>();
       let done = false;
       const next = fleet(1_000, 12_000).map((d) => (d.udid === shared.udid ? { ...d, userName: 'renamed' } : d));
-      const swap = inventory.replaceInventory('I1', next, later(1000)).finally(() => (done = true));
+      const swap = replaceInventory(inventory, 'I1', next, later(1000)).finally(() => (done = true));
       while (!done) {
         const [d, n] = await Promise.all([inventory.findByIdentifier('I1', shared.udid), visibleCount()]);
         seen.add(`device:${d?.userName ?? 'missing'}`);
@@ -129,18 +131,15 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     });
 
     it('a holder that lost its lease cannot swap its inventory in', async () => {
-      await inventory.replaceInventory('L2', fleet(0, 10), now);
+      await replaceInventory(inventory, 'L2', fleet(0, 10), now);
       expect(await leases.tryAcquire('L2', 'slow', now, later(1000))).to.equal(true);
       expect(await leases.tryAcquire('L2', 'fast', later(2000), later(60_000))).to.equal(true);
       let err: unknown;
-      await leases
-        .fencedStore('slow')
-        .replaceInventory('L2', fleet(100, 5), later(3000))
-        .catch((e) => (err = e));
+      await replaceInventory(leases.fencedStore('slow'), 'L2', fleet(100, 5), later(3000)).catch((e: unknown) => (err = e));
       expect(err).to.be.instanceOf(SyncLeaseLostError);
       expect((await inventory.getSyncStatus('L2')).deviceCount).to.equal(10);
       expect(await inventory.findByIdentifier('L2', device(100).udid)).to.equal(undefined);
-      await leases.fencedStore('fast').replaceInventory('L2', fleet(200, 3), later(4000));
+      await replaceInventory(leases.fencedStore('fast'), 'L2', fleet(200, 3), later(4000));
       expect((await inventory.getSyncStatus('L2')).deviceCount).to.equal(3);
       const rows = await db.manager.query(
         dialect === 'postgres'
@@ -156,7 +155,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(await leases.tryAcquire('S1', 'x', now, later(60_000), slot)).to.equal(true);
       await leases.release('S1', 'x');
       expect(await leases.tryAcquire('S1', 'y', later(1000), later(60_000), slot)).to.equal(false); // already claimed
-      await inventory.replaceInventory('S2', fleet(0, 2), later(5000)); // a manual sync after the slot began
+      await replaceInventory(inventory, 'S2', fleet(0, 2), later(5000)); // a manual sync after the slot began
       expect(await leases.tryAcquire('S2', 'x', later(6000), later(60_000), slot)).to.equal(false);
       expect(await leases.tryAcquire('S2', 'x', later(6000), later(60_000), { key: '2026-01-02', startsAt: later(86_400_000) })).to.equal(true);
     });
