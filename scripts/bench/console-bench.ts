@@ -80,7 +80,7 @@ async function main(): Promise<void> {
 
     const next = async (p: string) => /rel="next" href="([^"]+)"/.exec((await get(p)).text)?.[1]?.replace(/&amp;/g, '&');
     const soon = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
-    const udid = ((await s.db.manager.query('SELECT udid FROM ws1_devices LIMIT 1 OFFSET 777')) as { udid: string }[])[0]!.udid;
+    const udid = (await s.db.manager.query<{ udid: string }[]>('SELECT udid FROM ws1_devices LIMIT 1 OFFSET 777'))[0]!.udid;
     const pages: [string, string][] = [
       ['dashboard', '/console'],
       ['integrations', '/console/integrations'],
@@ -140,7 +140,7 @@ async function main(): Promise<void> {
 
     // a revocation from the console makes the next page view recount in the background: how slow is a page meanwhile?
     const csrf = /<meta name="csrf-token" content="([^"]+)"/.exec((await get('/console/account')).text)![1]!;
-    const serial = ((await s.db.manager.query("SELECT serial FROM certificates WHERE status <> 'revoked' LIMIT 1")) as { serial: string }[])[0]!.serial;
+    const serial = (await s.db.manager.query<{ serial: string }[]>("SELECT serial FROM certificates WHERE status <> 'revoked' LIMIT 1"))[0]!.serial;
     await fetch(`${base}/console/certificates/${serial}/revoke`, {
       method: 'POST',
       headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },

@@ -440,7 +440,7 @@ async function main(): Promise<void> {
 
     // Untimed: the CAs, and one set of requests per CA, replayed to a fresh server in every round
     // (micromdm gets the default setup's CA and so the very same bytes as Scepter).
-    let t = Date.now();
+    const t = Date.now();
     const keys = await Promise.all(Array.from({ length: o.keys }, () => newRsaKey()));
     const batches = new Map<string, { warmup: Batch; timed: Batch }>();
     for (const setup of setups) {

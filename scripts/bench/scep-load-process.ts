@@ -68,7 +68,6 @@ async function child(): Promise<void> {
   const result = await runLoad(url!, bodies, Number(concurrency), Number(pgid) || undefined);
   writeBuffers(answers!, result.bodies);
   const { bodies: _answers, ...summary } = result;
-  void _answers;
   process.send!(summary, () => process.exit(0));
 }
 

@@ -104,7 +104,7 @@ export function randomSerial(): Buffer {
 }
 
 function spki(key: PrivateKey | KeyObject): Buffer {
-  return (key instanceof KeyObject ? key : key.publicKey).export({ type: 'spki', format: 'der' }) as Buffer;
+  return (key instanceof KeyObject ? key : key.publicKey).export({ type: 'spki', format: 'der' });
 }
 
 async function selfSignedCa(key: PrivateKey, o: CaMaterialOptions): Promise<ParsedCertificate> {

@@ -84,7 +84,7 @@ function readSigner(file: string, ca: KeyPairIdentity, passphrase?: string): Ocs
 function signerPem(s: OcspSignerIdentity, passphrase?: string): string {
   const k = s.key.keyObject;
   const key = passphrase ? k.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase }) : k.export({ type: 'pkcs8', format: 'pem' });
-  return `${key}${pemEncode('CERTIFICATE', s.certificate.der)}`;
+  return `${key.toString()}${pemEncode('CERTIFICATE', s.certificate.der)}`;
 }
 
 async function createSigner(ca: KeyPairIdentity, o: OcspSignerOptions, now: Date): Promise<OcspSignerIdentity> {

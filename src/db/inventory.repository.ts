@@ -106,7 +106,7 @@ export class InventoryRepository implements InventoryStore, InventoryReader {
    */
   async flip(integrationId: string, current: number, next: number, syncedAt: Date, leaseOwner: string | undefined): Promise<number | undefined> {
     const sql = 'SELECT COUNT(*) AS n FROM ws1_devices WHERE integration_id = ? AND generation = ?';
-    const rows = (await this.db.manager.query(placeholders(this.db.dialect, sql), [integrationId, next])) as { n: number | string }[];
+    const rows = await this.db.manager.query<{ n: number | string }[]>(placeholders(this.db.dialect, sql), [integrationId, next]);
     const deviceCount = Number(rows[0]?.n ?? 0);
     return this.db.transaction(async (m) => {
       const qb = m

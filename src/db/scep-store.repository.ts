@@ -1,4 +1,3 @@
-import type { EntityManager } from 'typeorm';
 import { Database, isUniqueViolation } from './database';
 import { dateParam } from './dialect';
 import { rawQuery } from './raw-sql';

@@ -9,7 +9,7 @@ import { totpCode } from '../../src/admin/totp';
 import { pemEncode } from '../../src/pki/der';
 import { startWs1Simulator, type Ws1Simulator } from '../../scripts/ws1-sim/ws1-simulator';
 import { fetchChallenge, IntegrationServer, startIntegrationServer } from '../integration/integrations-support';
-import { appleDevice, cli, ok, settle } from '../integration/migration-support';
+import { appleDevice, cli, ok } from '../integration/migration-support';
 import { mtlsCheck } from '../integration/trust-support';
 import { runScepclient } from '../support/scepclient';
 import { checkPage, launchChromium } from './console-browser';

@@ -49,7 +49,7 @@ describe('PKCS#11: CA and RA keys in a SoftHSM2 token', function () {
     const getCaCert = await fetch(`${server.scepUrl}?operation=GetCACert`);
     expect(getCaCert.headers.get('content-type')).to.equal(ra ? 'application/x-x509-ca-ra-cert' : 'application/x-x509-ca-cert');
 
-    const leaf = files.file(`${label}-leaf.pem`, sc.certPem!);
+    const leaf = files.file(`${label}-leaf.pem`, sc.certPem);
     const serial = ParsedCertificate.fromDer(pemDecode(sc.certPem!, 'CERTIFICATE')).serialHex;
     await server.app.services.revocation.revoke(serial, { reason: 'keyCompromise', actor: TEST_ACTOR });
     await server.app.services.revocationView.sync();
@@ -246,7 +246,7 @@ describe('PKCS#11: CA and RA keys in a SoftHSM2 token', function () {
         const outcomes = await Promise.allSettled(Array.from({ length: 8 }, () => key.sign('sha256', data)));
         expect(outcomes.map((o) => o.status)).to.deep.equal(Array(8).fill('rejected'));
         expect(outcomes.map((o) => String((o as PromiseRejectedResult).reason.message)).join(' ')).to.match(/CKR_PIN_INCORRECT|is unavailable/);
-        await Promise.allSettled([key.sign('sha256', data)]).then(([o]) => expect(o!.status).to.equal('rejected'));
+        await Promise.allSettled([key.sign('sha256', data)]).then(([o]) => expect(o.status).to.equal('rejected'));
       } finally {
         await store.close();
         hsm.destroy();

@@ -96,8 +96,8 @@ export class Pkcs11Token {
         { type: this.lib.CKA_MODULUS },
         { type: this.lib.CKA_PUBLIC_EXPONENT },
       ]);
-      if (ulong(type!.value as Buffer) !== this.lib.CKK_RSA) throw new ConfigError(named.variable, `${named.uri.text} is not an RSA key`);
-      return createPublicKey({ key: { kty: 'RSA', n: b64u(n!.value as Buffer), e: b64u(e!.value as Buffer) }, format: 'jwk' });
+      if (ulong(type!.value) !== this.lib.CKK_RSA) throw new ConfigError(named.variable, `${named.uri.text} is not an RSA key`);
+      return createPublicKey({ key: { kty: 'RSA', n: b64u(n!.value), e: b64u(e!.value) }, format: 'jwk' });
     });
   }
 

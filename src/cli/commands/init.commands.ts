@@ -9,7 +9,7 @@ import { buildServices } from '../../main';
 import { AppError, ConfigError } from '../../shared/errors';
 import { cliLogger, output } from '../cli-context';
 import { shellWord } from '../shell-word';
-import { colonHex, homeStatus } from './status.commands';
+import { homeStatus } from './status.commands';
 
 interface InitOptions {
   home?: string;

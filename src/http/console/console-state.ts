@@ -17,7 +17,7 @@ export interface ConsoleState {
 }
 
 export function consoleState(ctx: Context): ConsoleState {
-  return ctx.state as ConsoleState;
+  return ctx.state;
 }
 
 /** The server's refusal for a role, whatever the page showed (buttons are hidden, not trusted). */

@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { REVOCATION_REASONS } from '../../../pki/revocation-reason';
 import { csvExport } from '../../../lists/list-csv';
-import type { ListKind, RawListParams } from '../../../lists/list.service';
+import type { RawListParams } from '../../../lists/list.service';
 import { CERTIFICATE_STATUSES, DEVICE_TRUST } from '../../../lists/list.types';
 import { formText, may, need, queryText, redirectWithNotice } from '../console-state';
 import { html, Html, query } from '../html';
@@ -26,7 +26,7 @@ export function registerListPages(r: Router, d: ConsolePageDeps): void {
     r.get(`/${kind}.csv`, async (ctx) => {
       need(ctx, 'integrations:read');
       const raw = filters(ctx, kind);
-      const pages = await d.lists.pages(kind as ListKind, raw);
+      const pages = await d.lists.pages(kind, raw);
       ctx.type = 'text/csv; charset=utf-8';
       ctx.set('Content-Disposition', `attachment; filename="${kind}.csv"`);
       ctx.body = csvExport(kind, pages, (err) => d.logger.error({ err, kind }, 'CSV export failed midway'));

@@ -9,7 +9,7 @@ import { BadRequestError, NotFoundError } from '../../../shared/errors';
 import { writeFileAtomic } from '../../../shared/secure-file';
 import { ConsoleState, formText, may, need } from '../console-state';
 import { html, Html } from '../html';
-import { field, page, PageContext, postForm, select, table, when } from '../layout';
+import { field, page, postForm, select, table, when } from '../layout';
 import type { ConsolePageDeps } from '../console-deps';
 
 const STATES = ['planned', 'applied', 'verified', 'cut-over', 'finalized'] as const;
@@ -36,7 +36,7 @@ export function registerMigrationPages(r: Router, d: ConsolePageDeps): void {
           <td>${i.status}</td>
           <td>${m?.state ?? 'not started'}</td>
           <td class="num">${c?.devices ?? '…'}</td>
-          <td>${m?.devicesTotal != null ? `${m.devicesReady}/${m.devicesTotal}` : '—'}</td>
+          <td>${typeof m?.devicesTotal === 'number' ? `${m.devicesReady}/${m.devicesTotal}` : '—'}</td>
         </tr>`;
       }),
     );
@@ -255,7 +255,7 @@ async function migrationBody(ctx: Context, d: ConsolePageDeps, s: ConsoleState, 
   const pc = s.pc;
   const run = may(ctx, 'migrations:run');
   const state = m?.state;
-  const reached = state ? (state === 'rolled-back' ? -1 : STATES.indexOf(state as (typeof STATES)[number])) : -1;
+  const reached = state ? (state === 'rolled-back' ? -1 : STATES.indexOf(state)) : -1;
   const stepper = html`<ol class="stepper" aria-label="Migration state">
     ${STATES.map(
       (st, n) => html`<li class="${n < reached ? 'done' : n === reached ? 'current' : ''}" ${n === reached ? html` aria-current="step"` : ''}>${st}</li>`,
@@ -280,7 +280,7 @@ async function migrationBody(ctx: Context, d: ConsolePageDeps, s: ConsoleState, 
     <section aria-labelledby="ready-h">
       <h2 id="ready-h">Readiness</h2>
       ${
-        m?.devicesTotal != null
+        typeof m?.devicesTotal === 'number'
           ? html`${readinessChart(m.devicesReady ?? 0, m.devicesTotal)}
               <p class="muted">Checked ${when(m.readinessAt)} (${m.readinessSource}).</p>`
           : html`<p class="muted">Not checked yet: preview the plan step.</p>`
