@@ -22,6 +22,8 @@ export interface CaMaterial {
   /** optional split RA pair (signing-only, encryption-only), as WS1's NDES mode expects */
   raSigning?: KeyPairIdentity;
   raEncryption?: KeyPairIdentity;
+  /** RA encryption identities replaced by a renewal, kept while clients may still encrypt to them */
+  previousRaEncryption?: KeyPairIdentity[];
   created: boolean;
 }
 
@@ -32,6 +34,10 @@ export interface CaMaterialOptions {
   commonName: string;
   validityDays: number;
   ra: boolean;
+  /** file-name prefix of a later CA generation in the same directory ('' or absent: the first CA) */
+  prefix?: string;
+  /** RA certificate validity (capped at the CA's notAfter); default validityDays */
+  raValidityDays?: number;
 }
 
 export const FILES = {
@@ -47,7 +53,7 @@ export const FILES = {
 /** Loads the CA (and RA pair) from `dir`, creating what is missing on first start. */
 export async function loadOrCreateCa(o: CaMaterialOptions): Promise<CaMaterial> {
   securePrivateDir(o.dir);
-  const p = (f: string) => path.join(o.dir, f);
+  const p = (f: string) => path.join(o.dir, f === FILES.lock ? f : `${o.prefix ?? ''}${f}`);
   let created = false;
   await withCreationLock(p(FILES.lock), async () => {
     if (!fs.existsSync(p(FILES.caKey))) {
@@ -83,12 +89,12 @@ export async function loadOrCreateCa(o: CaMaterialOptions): Promise<CaMaterial> 
   return material;
 }
 
-async function newKey(bits: number): Promise<KeyObject> {
+export async function newKey(bits: number): Promise<KeyObject> {
   const { privateKey } = await generateRsa('rsa', { modulusLength: bits });
   return privateKey;
 }
 
-function writeKey(file: string, key: KeyObject, passphrase?: string): void {
+export function writeKey(file: string, key: KeyObject, passphrase?: string): void {
   const pem = passphrase ? key.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase }) : key.export({ type: 'pkcs8', format: 'pem' });
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, pem, { mode: 0o600 });
@@ -107,7 +113,7 @@ export function randomSerial(): Buffer {
   return b;
 }
 
-function spki(key: KeyObject): Buffer {
+export function spki(key: KeyObject): Buffer {
   return createPublicKey(key).export({ type: 'spki', format: 'der' }) as Buffer;
 }
 
@@ -135,13 +141,13 @@ async function selfSignedCa(key: KeyObject, o: CaMaterialOptions): Promise<Parse
   return ParsedCertificate.fromDer(der);
 }
 
-async function raCertificate(
+export async function raCertificate(
   ca: KeyPairIdentity,
   key: KeyObject,
   usage: 'digitalSignature' | 'keyEncipherment',
-  o: CaMaterialOptions,
+  o: Pick<CaMaterialOptions, 'commonName' | 'validityDays' | 'raValidityDays'>,
+  now = Date.now(),
 ): Promise<ParsedCertificate> {
-  const now = Date.now();
   const role = usage === 'digitalSignature' ? 'RA Signing' : 'RA Encryption';
   const der = await buildCertificate(
     {
@@ -154,7 +160,7 @@ async function raCertificate(
       subjectPublicKeyInfo: spki(key),
       authorityKeyId: keyIdentifier(ca.certificate.spkiDer),
       notBefore: new Date(now - 5 * 60_000),
-      notAfter: new Date(Math.min(now + o.validityDays * 86_400_000, ca.certificate.notAfter.getTime())),
+      notAfter: new Date(Math.min(now + (o.raValidityDays ?? o.validityDays) * 86_400_000, ca.certificate.notAfter.getTime())),
       keyUsage: [usage],
     },
     ca.key,

@@ -31,6 +31,9 @@ const schema = {
   SCEPTER_RENEWAL_WINDOW_DAYS: int(1, 3650).default(14),
   SCEPTER_STATIC_CHALLENGE: z.string().min(8, 'must be at least 8 characters').optional(),
   SCEPTER_RA: z.enum(['on', 'off']).default('off'),
+  // RA certificates renew themselves this many days before they expire; the old encryption pair keeps decrypting until it expires
+  SCEPTER_RA_VALIDITY_DAYS: int(2, 36500).default(365),
+  SCEPTER_RA_RENEW_BEFORE_DAYS: int(1, 36499).default(30),
   SCEPTER_MAX_BODY_BYTES: int(1024, 1 << 24).default(64 * 1024),
   // slowloris cut-off; small values let tests see it happen
   SCEPTER_HEADERS_TIMEOUT_MS: int(500, 600_000).default(20_000),
@@ -67,6 +70,8 @@ const schema = {
   SCEPTER_OCSP_DELEGATED: z.enum(['on', 'off']).default('on'),
   // the delegated responder's key: rsa (RSA-2048, what every client takes) or ec (P-256, ~10x cheaper signatures)
   SCEPTER_OCSP_KEY: z.enum(['rsa', 'ec']).default('rsa'),
+  // the delegated responder certificate (30 days) is replaced this many days before it expires
+  SCEPTER_OCSP_RENEW_BEFORE_DAYS: int(1, 29).default(10),
   // issue 6: key for secrets at rest (WS1 password, API key); unset = generated certs/secret.key
   SCEPTER_SECRET_KEY: z
     .string()
@@ -122,7 +127,16 @@ export interface Config {
   /** PostgreSQL pool size per process (SQLite has one connection) */
   databasePoolSize: number;
   certsDir: string;
-  ca: { keyBits: number; passphrase?: string; commonName: string; validityDays: number; ra: boolean };
+  ca: {
+    keyBits: number;
+    passphrase?: string;
+    commonName: string;
+    validityDays: number;
+    ra: boolean;
+    /** RA certificate validity, and how many days before expiry they are renewed */
+    raValidityDays: number;
+    raRenewBeforeDays: number;
+  };
   certValidityDays: number;
   /** default endpoint: a challenge-less renewal is accepted this many days before expiry at the earliest */
   renewalWindowDays: number;
@@ -142,6 +156,8 @@ export interface Config {
   /** OCSP answers signed by a delegated responder (id-kp-OCSPSigning, ocsp-nocheck) instead of the CA */
   ocspDelegated: boolean;
   ocspKeyType: 'rsa' | 'ec';
+  /** the delegated responder certificate is renewed this many days before it expires */
+  ocspRenewBeforeDays: number;
   /** 32-byte key for secrets at rest; undefined: use (or create) certs/secret.key */
   secretKey?: Buffer;
   /** nightly WS1 device sync at local time HH:MM (null = off) plus a random delay of up to spreadMinutes; deadline of each WS1 call */
@@ -167,6 +183,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = homeOf(en
   const db = e.SCEPTER_DATABASE;
   checkTrustedProxies(e.SCEPTER_TRUSTED_PROXIES, e.SCEPTER_TRUST_ANY_PROXY === 'on');
   checkWorkers(e.SCEPTER_WORKERS, db);
+  if (e.SCEPTER_RA_RENEW_BEFORE_DAYS >= e.SCEPTER_RA_VALIDITY_DAYS)
+    throw new ConfigError('SCEPTER_RA_RENEW_BEFORE_DAYS', `must be less than SCEPTER_RA_VALIDITY_DAYS (${e.SCEPTER_RA_VALIDITY_DAYS})`);
   return {
     home: cwd,
     logFormat: e.SCEPTER_LOG_FORMAT,
@@ -188,6 +206,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = homeOf(en
       commonName: e.SCEPTER_CA_COMMON_NAME,
       validityDays: e.SCEPTER_CA_VALIDITY_DAYS,
       ra: e.SCEPTER_RA === 'on',
+      raValidityDays: e.SCEPTER_RA_VALIDITY_DAYS,
+      raRenewBeforeDays: e.SCEPTER_RA_RENEW_BEFORE_DAYS,
     },
     certValidityDays: e.SCEPTER_CERT_VALIDITY_DAYS,
     renewalWindowDays: e.SCEPTER_RENEWAL_WINDOW_DAYS,
@@ -210,6 +230,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = homeOf(en
     workers: e.SCEPTER_WORKERS,
     ocspDelegated: e.SCEPTER_OCSP_DELEGATED === 'on',
     ocspKeyType: e.SCEPTER_OCSP_KEY,
+    ocspRenewBeforeDays: e.SCEPTER_OCSP_RENEW_BEFORE_DAYS,
     secretKey: e.SCEPTER_SECRET_KEY,
     ws1: {
       syncTime: e.SCEPTER_SYNC_SCHEDULE === 'off' ? null : e.SCEPTER_SYNC_SCHEDULE,

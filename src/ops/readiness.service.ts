@@ -22,8 +22,10 @@ export interface ReadinessDeps {
   /** writes something the database must accept (e.g. a row inserted and rolled back) */
   probeDatabaseWrite(): Promise<void>;
   /** the CA's private key and certificate */
-  caKey: KeyObject;
-  caCertificateDer: Buffer;
+  caKey?: KeyObject;
+  caCertificateDer?: Buffer;
+  /** instead of caKey and caCertificateDer: the CA issuing now (it changes at a rollover's activation) */
+  currentCa?: () => { key: KeyObject; certificate: { der: Buffer } };
   /** the CRL this instance serves, if any */
   currentCrl(): { thisUpdate: Date; nextUpdate: Date } | undefined;
   /** true while SCEPTER_PUBLIC_URL is still the localhost default written into every certificate */
@@ -42,10 +44,12 @@ export interface ReadinessDeps {
  * is stuck), and the public URL written into certificates is a real one.
  */
 export class ReadinessService {
-  private readonly caPublicKey: KeyObject;
+  constructor(private readonly d: ReadinessDeps) {}
 
-  constructor(private readonly d: ReadinessDeps) {
-    this.caPublicKey = new X509Certificate(d.caCertificateDer).publicKey;
+  private ca(): { key: KeyObject; publicKey: KeyObject } {
+    const current = this.d.currentCa?.();
+    const der = current?.certificate.der ?? this.d.caCertificateDer!;
+    return { key: current?.key ?? this.d.caKey!, publicKey: new X509Certificate(der).publicKey };
   }
 
   async check(): Promise<ReadinessReport> {
@@ -73,8 +77,9 @@ export class ReadinessService {
 
   private async caKeySigns(): Promise<string> {
     const data = randomBytes(32);
-    const signature = await signAsync('sha256', data, this.d.caKey);
-    if (!verify('sha256', data, this.caPublicKey, signature)) throw new Error('the CA key does not match the CA certificate');
+    const ca = this.ca();
+    const signature = await signAsync('sha256', data, ca.key);
+    if (!verify('sha256', data, ca.publicKey, signature)) throw new Error('the CA key does not match the CA certificate');
     return 'test signature verified';
   }
 

@@ -1,0 +1,76 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { pemEncode } from '../pki/der';
+import { ConfigError } from '../shared/errors';
+import { CaMaterial, CaMaterialOptions, FILES, KeyPairIdentity, newKey, raCertificate, withCreationLock, writeKey } from './ca-material';
+import { checkIssuedByCa, loadCheckedIdentity } from './ca-material.check';
+
+/** Where the RA encryption pair goes when a renewal replaces it: it still decrypts until it expires. */
+export const PREVIOUS_RA_FILES = { key: 'ra-encrypt.previous.key.pem', cert: 'ra-encrypt.previous.cert.pem' };
+
+export type RaRenewalOptions = Pick<CaMaterialOptions, 'dir' | 'passphrase' | 'commonName' | 'validityDays' | 'raValidityDays' | 'prefix'> & {
+  /** renew the RA pair once either certificate expires within this many days */
+  renewBeforeDays: number;
+};
+
+/**
+ * The RA encryption pair a renewal replaced, while its certificate is unexpired: clients that cached
+ * GetCACert encrypt to it for a while yet.
+ */
+export function loadPreviousRa(o: Pick<CaMaterialOptions, 'dir' | 'passphrase' | 'prefix'>, now: Date): KeyPairIdentity[] {
+  const p = (f: string) => path.join(o.dir, `${o.prefix ?? ''}${f}`);
+  if (!fs.existsSync(p(PREVIOUS_RA_FILES.key)) || !fs.existsSync(p(PREVIOUS_RA_FILES.cert))) return [];
+  const previous = loadCheckedIdentity(p(PREVIOUS_RA_FILES.key), p(PREVIOUS_RA_FILES.cert), o.passphrase);
+  return previous.certificate.notAfter.getTime() > now.getTime() ? [previous] : [];
+}
+
+/**
+ * Renews the RA pair of `material` when either certificate is within `renewBeforeDays` of expiring:
+ * new keys and certificates from the same CA, the old encryption pair kept as the previous one (it
+ * keeps decrypting, GetCACert serves the new pair). Also picks up a renewal another instance made.
+ * Returns the new material, or undefined when nothing changed.
+ */
+export async function renewRaIfDue(o: RaRenewalOptions, material: CaMaterial, now: Date): Promise<CaMaterial | undefined> {
+  if (!material.raSigning || !material.raEncryption) return undefined;
+  const p = (f: string) => path.join(o.dir, `${o.prefix ?? ''}${f}`);
+  const margin = o.renewBeforeDays * 86_400_000;
+  const due = (id: KeyPairIdentity) => id.certificate.notAfter.getTime() - now.getTime() <= margin;
+  const ca = material.ca;
+  return withCreationLock(path.join(o.dir, FILES.lock), async () => {
+    let signing = loadCheckedIdentity(p(FILES.raSignKey), p(FILES.raSignCert), o.passphrase);
+    let encryption = loadCheckedIdentity(p(FILES.raEncKey), p(FILES.raEncCert), o.passphrase);
+    if (due(signing) || due(encryption)) {
+      const raOptions = { commonName: o.commonName, validityDays: o.validityDays, raValidityDays: o.raValidityDays };
+      const sKey = await newKey(2048);
+      const eKey = await newKey(2048);
+      const sCert = await raCertificate(ca, sKey, 'digitalSignature', raOptions, now.getTime());
+      const eCert = await raCertificate(ca, eKey, 'keyEncipherment', raOptions, now.getTime());
+      if (due({ key: sKey, certificate: sCert }))
+        throw new ConfigError(
+          'SCEPTER_RA_RENEW_BEFORE_DAYS',
+          'a new RA certificate would be due for renewal at once: the margin must be shorter than the RA validity',
+        );
+      // the current encryption pair becomes the previous one before the new pair replaces it
+      fs.copyFileSync(p(FILES.raEncKey), `${p(PREVIOUS_RA_FILES.key)}.tmp`);
+      fs.renameSync(`${p(PREVIOUS_RA_FILES.key)}.tmp`, p(PREVIOUS_RA_FILES.key));
+      fs.writeFileSync(p(PREVIOUS_RA_FILES.cert), pemEncode('CERTIFICATE', encryption.certificate.der));
+      writeKey(p(FILES.raSignKey), sKey, o.passphrase);
+      writeCert(p(FILES.raSignCert), sCert.der);
+      writeKey(p(FILES.raEncKey), eKey, o.passphrase);
+      writeCert(p(FILES.raEncCert), eCert.der);
+      signing = { key: sKey, certificate: sCert };
+      encryption = { key: eKey, certificate: eCert };
+    }
+    if (signing.certificate.der.equals(material.raSigning!.certificate.der) && encryption.certificate.der.equals(material.raEncryption!.certificate.der))
+      return undefined;
+    checkIssuedByCa(signing.certificate, ca.certificate, p(FILES.raSignCert), p(FILES.caCert));
+    checkIssuedByCa(encryption.certificate, ca.certificate, p(FILES.raEncCert), p(FILES.caCert));
+    return { ...material, raSigning: signing, raEncryption: encryption, previousRaEncryption: loadPreviousRa(o, now) };
+  });
+}
+
+function writeCert(file: string, der: Buffer): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, pemEncode('CERTIFICATE', der));
+  fs.renameSync(tmp, file);
+}
