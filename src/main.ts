@@ -596,18 +596,13 @@ function buildRetention(config: Config, db: Database, clock: Clock, logger: Logg
   return new RetentionJob(new RetentionRepository(db), new JobLeaseRepository(db), { ...config.retention, clock, logger, metrics });
 }
 
-/** How often the server looks for a rollover made by another process and for RA pairs due for renewal. */
-const GENERATION_POLL_MS = Number(process.env.SCEPTER_TEST_GENERATION_POLL_MS) || 30_000;
-const RA_CHECK_MS = 3_600_000;
-
 /**
  * Picks up, without a restart, a CA generation another process created (`scepter ca rollover`) or
- * rescheduled, and renews RA pairs that come due; `onCaSetChanged` refreshes what caches the CA set
+ * rescheduled, and renews RA pairs that come due (or adopts another instance's renewal); `onCaSetChanged` refreshes what caches the CA set
  * (the TLS listener's list of acceptable client CAs).
  */
 function watchCaGenerations(s: Services, onCaSetChanged: () => void): { stop(): void } {
   let busy = false;
-  let raCheckedAt = s.clock.now().getTime();
   const tick = async () => {
     if (busy) return;
     busy = true;
@@ -621,15 +616,13 @@ function watchCaGenerations(s: Services, onCaSetChanged: () => void): { stop(): 
       }
       if (added.length) onCaSetChanged();
       for (const [generation, at] of await s.caGenerations.activationTimes()) s.authority.reschedule(generation, at);
+      // an RA pair due for renewal, or renewed by another instance: every instance decrypts with the new pair within one poll
       const now = s.clock.now();
-      if (now.getTime() - raCheckedAt >= RA_CHECK_MS) {
-        raCheckedAt = now.getTime();
-        for (const g of s.authority.all) {
-          if (!(await s.caGenerations.refreshRa(g, now))) continue;
-          s.authority.replaceMaterial(g.generation, g.material);
-          for (const id of [g.material.raSigning, g.material.raEncryption]) if (id) s.revocationView.addIssued(id.certificate.serialHex, g.generation);
-          s.logger.info({ generation: g.generation, raEncryption: g.material.raEncryption?.certificate.serialHex }, 'ca: RA certificates renewed');
-        }
+      for (const g of s.authority.all) {
+        if (!(await s.caGenerations.refreshRa(g, now))) continue;
+        s.authority.replaceMaterial(g.generation, g.material);
+        for (const id of [g.material.raSigning, g.material.raEncryption]) if (id) s.revocationView.addIssued(id.certificate.serialHex, g.generation);
+        s.logger.info({ generation: g.generation, raEncryption: g.material.raEncryption?.certificate.serialHex }, 'ca: RA certificates renewed');
       }
     } catch (err) {
       s.logger.error({ err }, 'ca: checking CA generations');
@@ -637,7 +630,7 @@ function watchCaGenerations(s: Services, onCaSetChanged: () => void): { stop(): 
       busy = false;
     }
   };
-  const timer = setInterval(() => void tick(), GENERATION_POLL_MS);
+  const timer = setInterval(() => void tick(), s.config.caPollSeconds * 1000);
   timer.unref();
   return { stop: () => clearInterval(timer) };
 }

@@ -92,13 +92,19 @@ export class CaRolloverService {
   async refreshRa(g: CaGeneration, now: Date): Promise<boolean> {
     const opts = { ...this.generationOptions(g.generation), commonName: commonNameOf(g), renewBeforeDays: this.o.raRenewBeforeDays };
     const renewed = await renewRaIfDue(opts, g.material, now);
-    const previous = loadPreviousRa(opts, now);
-    const material = renewed ?? g.material;
-    const samePrevious =
-      (material.previousRaEncryption ?? []).length === previous.length &&
-      previous.every((p, i) => p.certificate.der.equals(material.previousRaEncryption![i]!.certificate.der));
-    if (!renewed && samePrevious) return false;
-    g.material = { ...material, previousRaEncryption: previous };
+    if (renewed) {
+      g.material = renewed;
+      return true;
+    }
+    const previous = g.material.previousRaEncryption;
+    if (previous === undefined) {
+      g.material = { ...g.material, previousRaEncryption: loadPreviousRa(opts, now) };
+      return g.material.previousRaEncryption!.length > 0;
+    }
+    // a previous encryption pair is dropped once its certificate has expired
+    const kept = previous.filter((p) => p.certificate.notAfter.getTime() > now.getTime());
+    if (kept.length === previous.length) return false;
+    g.material = { ...g.material, previousRaEncryption: kept };
     return true;
   }
 

@@ -36,6 +36,21 @@ export async function renewRaIfDue(o: RaRenewalOptions, material: CaMaterial, no
   const margin = o.renewBeforeDays * 86_400_000;
   const due = (id: KeyPairIdentity) => id.certificate.notAfter.getTime() - now.getTime() <= margin;
   const ca = material.ca;
+  // the usual case, checked without the lock: nothing due and the files still hold what is loaded
+  const unchanged = (file: string, id: KeyPairIdentity) => {
+    try {
+      return fs.readFileSync(file, 'utf8') === pemEncode('CERTIFICATE', id.certificate.der);
+    } catch {
+      return false;
+    }
+  };
+  if (
+    !due(material.raSigning) &&
+    !due(material.raEncryption) &&
+    unchanged(p(FILES.raSignCert), material.raSigning) &&
+    unchanged(p(FILES.raEncCert), material.raEncryption)
+  )
+    return undefined;
   return withCreationLock(path.join(o.dir, FILES.lock), async () => {
     let signing = loadCheckedIdentity(p(FILES.raSignKey), p(FILES.raSignCert), o.passphrase);
     let encryption = loadCheckedIdentity(p(FILES.raEncKey), p(FILES.raEncCert), o.passphrase);

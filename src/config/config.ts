@@ -34,6 +34,8 @@ const schema = {
   // RA certificates renew themselves this many days before they expire; the old encryption pair keeps decrypting until it expires
   SCEPTER_RA_VALIDITY_DAYS: int(2, 36500).default(365),
   SCEPTER_RA_RENEW_BEFORE_DAYS: int(1, 36499).default(30),
+  // how often a running server looks for a CA generation made by `scepter ca rollover` (and RA pairs due)
+  SCEPTER_CA_POLL_SECONDS: int(1, 3600).default(30),
   SCEPTER_MAX_BODY_BYTES: int(1024, 1 << 24).default(64 * 1024),
   // slowloris cut-off; small values let tests see it happen
   SCEPTER_HEADERS_TIMEOUT_MS: int(500, 600_000).default(20_000),
@@ -137,6 +139,8 @@ export interface Config {
     raValidityDays: number;
     raRenewBeforeDays: number;
   };
+  /** seconds between looks for a new or rescheduled CA generation */
+  caPollSeconds: number;
   certValidityDays: number;
   /** default endpoint: a challenge-less renewal is accepted this many days before expiry at the earliest */
   renewalWindowDays: number;
@@ -209,6 +213,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = homeOf(en
       raValidityDays: e.SCEPTER_RA_VALIDITY_DAYS,
       raRenewBeforeDays: e.SCEPTER_RA_RENEW_BEFORE_DAYS,
     },
+    caPollSeconds: e.SCEPTER_CA_POLL_SECONDS,
     certValidityDays: e.SCEPTER_CERT_VALIDITY_DAYS,
     renewalWindowDays: e.SCEPTER_RENEWAL_WINDOW_DAYS,
     staticChallenge: e.SCEPTER_STATIC_CHALLENGE,
