@@ -42,8 +42,12 @@ import { CrlPublisher } from './ca/crl-publisher';
 import { RevocationView } from './ca/revocation-view';
 import { OcspResponder } from './ca/ocsp-responder';
 import { loadOrCreateOcspSigner } from './ca/ocsp-signer-material';
+import { CaRolloverService } from './ca/ca-rollover.service';
+import { CaGeneration, generationPrefix } from './ca/ca-generation';
+import { LastExpiry } from './ca/last-expiry';
+import { CaGenerationRepository } from './db/ca-generation.repository';
 import { IntegrationDeletion } from './ca/integration-deletion.service';
-import { CRL_PATH, OCSP_PATH, revocationRouter } from './http/revocation.routes';
+import { crlPathOf, OCSP_PATH, revocationRouter } from './http/revocation.routes';
 import { registerCertificateRoutes } from './http/admin/certificates.routes';
 import { SecretBox, loadOrCreateSecretKey } from './shared/secret-box';
 import { InventoryRepository } from './db/inventory.repository';
@@ -71,7 +75,7 @@ import { TrustedProxies } from './trust/trusted-proxies';
 import type { IntegrationDirectory, RevocationCheck } from './trust/trust.ports';
 import { trustRouter } from './http/trust.routes';
 import { addTrustAdminRoutes } from './http/admin/trust.routes';
-import { createTlsServer, loadOrCreateTlsIdentity } from './http/tls-server';
+import { createTlsServer, loadOrCreateTlsIdentity, secureContextOptions } from './http/tls-server';
 import { pemEncode } from './pki/der';
 import { MigrationRepository } from './db/migration.repository';
 import { MigrationService } from './migration/migration.service';
@@ -115,6 +119,10 @@ export interface Services {
   authority: CertificateAuthority;
   /** where the CA and RA keys live; close() releases its threads or token sessions */
   keys: KeyStore;
+  /** CA generations: rollover, loading generations made elsewhere, RA renewal */
+  caGenerations: CaRolloverService;
+  /** starts publishing the CRL and answering OCSP for a generation added after start */
+  publishGeneration(g: CaGeneration): Promise<void>;
   scep: ScepService;
   caCreated: boolean;
   integrations: IntegrationService;
@@ -155,17 +163,18 @@ export async function buildServices(config: Config, opts: BuildOptions = {}): Pr
   try {
     keys = openKeyStore(config, { generate: opts.generateTokenKeys });
     const material = await loadOrCreateCa({ dir: config.certsDir, keys, ...config.ca });
-    const authority = new CertificateAuthority(material, clock, {
-      crlUrl: `${config.http.publicUrl}${CRL_PATH}`,
+    const caGenerations = new CaRolloverService(new CaGenerationRepository(db), clock, { dir: config.certsDir, keys, ...config.ca });
+    const authority = new CertificateAuthority(await caGenerations.load(material), clock, {
+      crlUrl: (generation) => `${config.http.publicUrl}${crlPathOf(generation)}`,
       ocspUrl: `${config.http.publicUrl}${OCSP_PATH}`,
     });
-    const revocationParts = await buildRevocation(config, db, material.ca, clock, logger, [material.raSigning, material.raEncryption]);
+    const { addGeneration: publishGeneration, ...revocationParts } = await buildRevocation(config, db, authority, clock, logger);
     const scep = new ScepService(
       authority,
       new ScepStoreRepository(db),
       new RsaKeyTransport(randomBytes(32)),
       clock,
-      async () => (await revocationParts.revocationView.crl()).der,
+      async (issuerDer) => (await revocationParts.revocationView.crl(authority.byIssuer(issuerDer)?.generation ?? authority.current().generation)).der,
     );
     const integrationRepo = new IntegrationRepository(db);
     const adminRepo = new AdminRepository(db);
@@ -179,7 +188,8 @@ export async function buildServices(config: Config, opts: BuildOptions = {}): Pr
       integrations,
       mintChallenge: (id, deviceId) => challenges.mint(id, deviceId),
       deviceIds,
-      caFingerprintSha1: authority.caCertificate.fingerprintSha1,
+      // the CA devices enroll with now: after a rollover's activation, the new one
+      caFingerprintSha1: () => authority.caCertificate.fingerprintSha1,
       publicUrl: config.http.publicUrl,
       audit: (actor, action, target, details) => audit.record(actor, action, target, details),
     });
@@ -205,6 +215,8 @@ export async function buildServices(config: Config, opts: BuildOptions = {}): Pr
       db,
       authority,
       keys,
+      caGenerations,
+      publishGeneration,
       scep,
       caCreated: material.created,
       integrations,
@@ -307,9 +319,8 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   if (services.db.dialect === 'postgres') metrics.watchDatabasePool(() => postgresPool(services.db));
   const readiness = new ReadinessService({
     probeDatabaseWrite: () => new JobLeaseRepository(services.db).probeWrite(),
-    caKey: services.authority.ca.key,
-    caCertificateDer: services.authority.caCertificate.der,
-    currentCrl: () => services.revocationView.publisher.current,
+    currentCa: () => services.authority.ca,
+    currentCrl: () => services.revocationView.publisherOf(services.authority.current().generation)?.current,
     publicUrlIsDefault: publicUrlIsDefault(config),
     publicUrl: config.http.publicUrl,
     clock: services.clock,
@@ -327,12 +338,12 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
         deviceIds: new DeviceIdRule(config.deviceIdPattern),
         limiter: challengeLimiter,
         clientAddress,
-        caThumbprint: services.authority.caCertificate.fingerprintSha1.toString('hex').toUpperCase(),
+        caThumbprint: () => services.authority.caCertificate.fingerprintSha1.toString('hex').toUpperCase(),
         logger,
       }),
       adminApi,
       webConsole,
-      revocationRouter({ view: services.revocationView, ocsp: services.ocsp, logger }),
+      revocationRouter({ view: services.revocationView, ocsp: services.ocsp, logger, currentGeneration: () => services.authority.current().generation }),
       // /metrics and /readyz last: scrapes and probes are rare next to SCEP and trust traffic
       opsRouter({ metrics, readiness }),
     ],
@@ -363,7 +374,10 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
   server.requestTimeout = 60_000;
   server.keepAliveTimeout = 5_000;
   server.maxHeadersCount = 100;
-  const tlsServer = createTlsServer(trust.identity, pemEncode('CERTIFICATE', services.authority.caCertificate.der), publicHandler);
+  // client certificates of every CA generation are accepted (the one in use and the ones before it)
+  const trustedCas = () => services.authority.all.map((g) => pemEncode('CERTIFICATE', g.material.ca.certificate.der)).join('');
+  const tlsServer = createTlsServer(trust.identity, trustedCas(), publicHandler);
+  const generationWatch = watchCaGenerations(services, () => tlsServer.setSecureContext(secureContextOptions(trust.identity, trustedCas())));
   const adminServer = config.admin
     ? http.createServer({ connectionsCheckingInterval: Math.min(30_000, config.http.headersTimeoutMs) }, adminPathsOnly(appHandler))
     : undefined;
@@ -396,6 +410,7 @@ export async function buildApp(config: Config, opts: BuildOptions = {}): Promise
       return port;
     },
     close: async () => {
+      generationWatch.stop();
       await services.revocationView.stop();
       await ws1Scheduler?.stop();
       await services.retention.stop();
@@ -437,34 +452,62 @@ export function buildAdminRouter(services: Services, limiter: AuthFailureLimiter
   );
 }
 
-/** Revocation service, the in-memory revocation view with its CRL publisher, and the OCSP responder. */
-async function buildRevocation(config: Config, db: Database, ca: KeyPairIdentity, clock: Clock, logger: Logger, raPair: (KeyPairIdentity | undefined)[]) {
+/**
+ * Issue 4: revocation service, the in-memory revocation view with one CRL publisher per CA
+ * generation, and the OCSP responder answering for every generation.
+ */
+async function buildRevocation(config: Config, db: Database, authority: CertificateAuthority, clock: Clock, logger: Logger) {
   bindBulkRevocation(bulkRevocation);
   const store = new RevocationRepository(db);
   const onError = (err: unknown) => logger.error({ err }, 'revocation state');
-  const signerOptions = {
-    dir: config.certsDir,
-    passphrase: config.ca.passphrase,
-    commonName: config.ca.commonName,
-    validityDays: 30,
-    keyType: config.ocspKeyType,
-  };
-  const signer = config.ocspDelegated ? await loadOrCreateOcspSigner(ca, signerOptions, clock.now()) : ca;
-  const extraIssuedSerials = [...raPair, ...(config.ocspDelegated ? [signer] : [])].flatMap((i) => (i ? [i.certificate.serialHex] : []));
-  const publisher = new CrlPublisher(store, ca, clock, config.crlValidityHours * 3_600_000);
-  const revocationView = new RevocationView(store, publisher, clock, { pollMs: 500, extraIssuedSerials, onError });
-  const ocsp = new OcspResponder(ca, revocationView, clock, {
-    signer,
-    delegated: config.ocspDelegated,
-    renewSigner: config.ocspDelegated ? (now) => loadOrCreateOcspSigner(ca, signerOptions, now) : undefined,
-    maxStaleMs: 60_000,
-    maxRequests: 20,
-    presignedMaxAgeMs: 60_000,
-    onError: (err) => logger.error({ err }, 'ocsp responder'),
+  const lastExpiry = new LastExpiry(new CaGenerationRepository(db), clock, onError);
+  const revocationView = new RevocationView(store, [], clock, {
+    pollMs: 500,
+    // an older generation publishes its CRL until the last certificate it issued has expired
+    publishes: (generation, now) => generation >= authority.current(now).generation || lastExpiry.covers(generation, now),
+    onError,
   });
+  let ocsp: OcspResponder | undefined;
+  const addGeneration = async (g: CaGeneration) => {
+    const ca = g.material.ca;
+    const signerOptions = {
+      dir: config.certsDir,
+      prefix: generationPrefix(g.generation),
+      passphrase: config.ca.passphrase,
+      commonName: /CN=([^,]+)/.exec(ca.certificate.subject)?.[1] ?? config.ca.commonName,
+      validityDays: 30,
+      keyType: config.ocspKeyType,
+      renewBeforeDays: config.ocspRenewBeforeDays,
+    };
+    const signer = config.ocspDelegated ? await loadOrCreateOcspSigner(ca, signerOptions, clock.now()) : ca;
+    const extra = [g.material.raSigning, g.material.raEncryption, ...(g.material.previousRaEncryption ?? []), ...(config.ocspDelegated ? [signer] : [])];
+    revocationView.addPublisher(
+      new CrlPublisher(store, ca, clock, config.crlValidityHours * 3_600_000, g.generation),
+      extra.flatMap((i) => (i ? [i.certificate.serialHex] : [])),
+    );
+    const issuer = {
+      generation: g.generation,
+      ca,
+      signer,
+      delegated: config.ocspDelegated,
+      renewSigner: config.ocspDelegated ? (now: Date) => loadOrCreateOcspSigner(ca, signerOptions, now) : undefined,
+    };
+    if (!ocsp)
+      ocsp = new OcspResponder(ca, revocationView, clock, {
+        ...issuer,
+        maxStaleMs: 60_000,
+        maxRequests: 20,
+        presignedMaxAgeMs: 60_000,
+        renewBeforeMs: config.ocspRenewBeforeDays * 86_400_000,
+        onRenewed: (generation, s) => revocationView.addIssued(s.certificate.serialHex, generation),
+        onError: (err) => logger.error({ err }, 'ocsp responder'),
+      });
+    else ocsp.addIssuer(issuer);
+  };
+  for (const g of authority.all) await addGeneration(g);
   // after each committed revocation in this process: republish and refresh now, not at the next poll
   const revocation = new RevocationService(store, clock, () => revocationView.sync().catch(onError));
-  return { revocation, revocationView, ocsp };
+  return { revocation, revocationView, ocsp: ocsp!, addGeneration };
 }
 
 /** WS1 settings (secrets under SecretBox), inventory, sync lease and App Config keys. */
@@ -528,7 +571,7 @@ async function buildTrust(config: Config, s: Services, proxies: TrustedProxies) 
     onError: logError('device trust: reloading integrations and policies'),
   });
   const evaluator = new TrustEvaluator(
-    new CertificateCheck(new X509Certificate(s.authority.caCertificate.der)),
+    new CertificateCheck(() => s.authority.all.map((g) => g.material.ca.certificate.der)),
     repo,
     revocation,
     snapshot,
@@ -597,4 +640,43 @@ function postgresPool(db: Database): { totalCount: number; idleCount: number; wa
 /** Retention pruning (server: periodic; CLI: `scepter retention run`). */
 function buildRetention(config: Config, db: Database, clock: Clock, logger: Logger, metrics: Metrics): RetentionJob {
   return new RetentionJob(new RetentionRepository(db), new JobLeaseRepository(db), { ...config.retention, clock, logger, metrics });
+}
+
+/**
+ * Picks up, without a restart, a CA generation another process created (`scepter ca rollover`) or
+ * rescheduled, and renews RA pairs that come due (or adopts another instance's renewal); `onCaSetChanged` refreshes what caches the CA set
+ * (the TLS listener's list of acceptable client CAs).
+ */
+function watchCaGenerations(s: Services, onCaSetChanged: () => void): { stop(): void } {
+  let busy = false;
+  const tick = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const known = s.authority.all[s.authority.all.length - 1]!.generation;
+      const added = await s.caGenerations.loadNewer(known);
+      for (const g of added) {
+        s.authority.addGeneration(g);
+        await s.publishGeneration(g);
+        s.logger.info({ generation: g.generation, activateAt: g.activateAt.toISOString() }, 'ca: next CA generation loaded');
+      }
+      if (added.length) onCaSetChanged();
+      for (const [generation, at] of await s.caGenerations.activationTimes()) s.authority.reschedule(generation, at);
+      // an RA pair due for renewal, or renewed by another instance: every instance decrypts with the new pair within one poll
+      const now = s.clock.now();
+      for (const g of s.authority.all) {
+        if (!(await s.caGenerations.refreshRa(g, now))) continue;
+        s.authority.replaceMaterial(g.generation, g.material);
+        for (const id of [g.material.raSigning, g.material.raEncryption]) if (id) s.revocationView.addIssued(id.certificate.serialHex, g.generation);
+        s.logger.info({ generation: g.generation, raEncryption: g.material.raEncryption?.certificate.serialHex }, 'ca: RA certificates renewed');
+      }
+    } catch (err) {
+      s.logger.error({ err }, 'ca: checking CA generations');
+    } finally {
+      busy = false;
+    }
+  };
+  const timer = setInterval(() => void tick(), s.config.caPollSeconds * 1000);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
 }

@@ -21,6 +21,8 @@ export interface CaMaterial {
   /** optional split RA pair (signing-only, encryption-only), as WS1's NDES mode expects */
   raSigning?: KeyPairIdentity;
   raEncryption?: KeyPairIdentity;
+  /** RA encryption identities replaced by a renewal, kept while clients may still encrypt to them */
+  previousRaEncryption?: KeyPairIdentity[];
   created: boolean;
 }
 
@@ -32,6 +34,10 @@ export interface CaMaterialOptions {
   commonName: string;
   validityDays: number;
   ra: boolean;
+  /** file-name prefix of a later CA generation in the same directory ('' or absent: the first CA) */
+  prefix?: string;
+  /** RA certificate validity (capped at the CA's notAfter); default validityDays */
+  raValidityDays?: number;
 }
 
 export const FILES = {
@@ -47,25 +53,27 @@ export const FILES = {
 /** Loads the CA (and RA pair) from `dir`, creating what is missing on first start. */
 export async function loadOrCreateCa(o: CaMaterialOptions): Promise<CaMaterial> {
   securePrivateDir(o.dir);
-  const p = (f: string) => path.join(o.dir, f);
+  const p = (f: string) => path.join(o.dir, f === FILES.lock ? f : `${o.prefix ?? ''}${f}`);
+  // a later CA generation keeps its keys in files named with its prefix (a token refuses)
+  const keys = o.keys.forPrefix(o.prefix ?? '');
   let created = false;
   await withCreationLock(p(FILES.lock), async () => {
-    if (!o.keys.has('ca')) {
+    if (!keys.has('ca')) {
       // a token's own message names the token, the URI and the commands that put a key there
-      if (fs.existsSync(p(FILES.caCert)) && o.keys.kind === 'pkcs11') o.keys.load('ca');
-      if (fs.existsSync(p(FILES.caCert))) throw new ConfigError('SCEPTER_CERTS_DIR', `${p(FILES.caCert)} exists without its key ${o.keys.where('ca')}`);
-      const key = await o.keys.create('ca', o.keyBits);
+      if (fs.existsSync(p(FILES.caCert)) && keys.kind === 'pkcs11') keys.load('ca');
+      if (fs.existsSync(p(FILES.caCert))) throw new ConfigError('SCEPTER_CERTS_DIR', `${p(FILES.caCert)} exists without its key ${keys.where('ca')}`);
+      const key = await keys.create('ca', o.keyBits);
       const cert = await selfSignedCa(key, o);
       fs.writeFileSync(p(FILES.caCert), pemEncode('CERTIFICATE', cert.der));
       created = true;
-    } else if (!fs.existsSync(p(FILES.caCert)) && o.keys.kind === 'pkcs11') {
+    } else if (!fs.existsSync(p(FILES.caCert)) && keys.kind === 'pkcs11') {
       // a key generated or imported into the token before the first start: its certificate is made here
-      const cert = await selfSignedCa(o.keys.load('ca'), o);
+      const cert = await selfSignedCa(keys.load('ca'), o);
       fs.writeFileSync(p(FILES.caCert), pemEncode('CERTIFICATE', cert.der));
       created = true;
     }
   });
-  const ca = loadIdentity(o.keys, 'ca', p(FILES.caCert));
+  const ca = loadIdentity(keys, 'ca', p(FILES.caCert));
   const material: CaMaterial = { ca, created };
   if (o.ra) {
     await withCreationLock(p(FILES.lock), async () => {
@@ -73,14 +81,14 @@ export async function loadOrCreateCa(o: CaMaterialOptions): Promise<CaMaterial> 
         ['raSign', FILES.raSignCert, 'digitalSignature'],
         ['raEncrypt', FILES.raEncCert, 'keyEncipherment'],
       ] as const) {
-        if (o.keys.has(role) && fs.existsSync(p(certFile))) continue;
-        const key = o.keys.has(role) ? o.keys.load(role) : await o.keys.create(role, 2048);
+        if (keys.has(role) && fs.existsSync(p(certFile))) continue;
+        const key = keys.has(role) ? keys.load(role) : await keys.create(role, 2048);
         const cert = await raCertificate(ca, key.publicKey, usage, o);
         fs.writeFileSync(p(certFile), pemEncode('CERTIFICATE', cert.der));
       }
     });
-    material.raSigning = loadIdentity(o.keys, 'raSign', p(FILES.raSignCert));
-    material.raEncryption = loadIdentity(o.keys, 'raEncrypt', p(FILES.raEncCert));
+    material.raSigning = loadIdentity(keys, 'raSign', p(FILES.raSignCert));
+    material.raEncryption = loadIdentity(keys, 'raEncrypt', p(FILES.raEncCert));
     // an RA certificate from another CA would make clients reject every CertRep it signs
     checkIssuedByCa(material.raSigning.certificate, ca.certificate, p(FILES.raSignCert), p(FILES.caCert));
     checkIssuedByCa(material.raEncryption.certificate, ca.certificate, p(FILES.raEncCert), p(FILES.caCert));
@@ -89,7 +97,7 @@ export async function loadOrCreateCa(o: CaMaterialOptions): Promise<CaMaterial> 
 }
 
 /** Key and certificate, checked to belong together (each failure names the file or URI). */
-function loadIdentity(keys: KeyStore, role: KeyRole, certFile: string): KeyPairIdentity {
+export function loadIdentity(keys: KeyStore, role: KeyRole, certFile: string): KeyPairIdentity {
   const key = keys.load(role);
   const certificate = readCertificate(certFile, readText(certFile));
   checkKeyMatches(certificate, key, certFile, keys.where(role));
@@ -103,7 +111,7 @@ export function randomSerial(): Buffer {
   return b;
 }
 
-function spki(key: PrivateKey | KeyObject): Buffer {
+export function spki(key: PrivateKey | KeyObject): Buffer {
   return (key instanceof KeyObject ? key : key.publicKey).export({ type: 'spki', format: 'der' });
 }
 
@@ -131,13 +139,13 @@ async function selfSignedCa(key: PrivateKey, o: CaMaterialOptions): Promise<Pars
   return ParsedCertificate.fromDer(der);
 }
 
-async function raCertificate(
+export async function raCertificate(
   ca: KeyPairIdentity,
-  key: KeyObject,
+  key: PrivateKey | KeyObject,
   usage: 'digitalSignature' | 'keyEncipherment',
-  o: CaMaterialOptions,
+  o: Pick<CaMaterialOptions, 'commonName' | 'validityDays' | 'raValidityDays'>,
+  now = Date.now(),
 ): Promise<ParsedCertificate> {
-  const now = Date.now();
   const role = usage === 'digitalSignature' ? 'RA Signing' : 'RA Encryption';
   const der = await buildCertificate(
     {
@@ -150,7 +158,7 @@ async function raCertificate(
       subjectPublicKeyInfo: spki(key),
       authorityKeyId: keyIdentifier(ca.certificate.spkiDer),
       notBefore: new Date(now - 5 * 60_000),
-      notAfter: new Date(Math.min(now + o.validityDays * 86_400_000, ca.certificate.notAfter.getTime())),
+      notAfter: new Date(Math.min(now + (o.raValidityDays ?? o.validityDays) * 86_400_000, ca.certificate.notAfter.getTime())),
       keyUsage: [usage],
     },
     ca.key,

@@ -2,7 +2,7 @@ import { buildCrl } from '../pki/crl.builder';
 import { readCertificateFields } from '../pki/certificate';
 import { Clock } from '../shared/clock';
 import type { KeyPairIdentity } from './ca-material';
-import type { RevocationStateRow, RevocationStore, RevokedEntry, StoredCrl } from './revocation.ports';
+import type { CrlStateFields, RevocationStore, RevokedEntry, StoredCrl } from './revocation.ports';
 
 export interface PublishedCrl extends StoredCrl {
   etag: string;
@@ -14,7 +14,8 @@ export interface CrlSnapshot {
 }
 
 /**
- * Publishes the CA's CRL through the database: the CRL number and the signed CRL live in crl_state,
+ * Publishes one CA generation's CRL through the database (its crl_state row, id = generation; a CRL
+ * lists only the certificates that generation issued): the CRL number and the signed CRL live there,
  * so every instance serves the same bytes and numbers only go up. A new CRL is built when a
  * revocation bumped the revision, when none exists (or another CA signed the stored one), and at
  * half its validity, so relying parties always fetch a fresh one well before nextUpdate.
@@ -31,6 +32,7 @@ export class CrlPublisher {
     private readonly ca: KeyPairIdentity,
     private readonly clock: Clock,
     private readonly validityMs: number,
+    readonly generation = 1,
   ) {
     this.issuerKeyId = readCertificateFields(ca.certificate.der).keyIdentifier.toString('hex');
   }
@@ -40,7 +42,9 @@ export class CrlPublisher {
   }
 
   /** Serves what is stored when another instance published it; publishes when one is due. */
-  async sync(state: RevocationStateRow, snapshot: () => Promise<CrlSnapshot>): Promise<void> {
+  async sync(revision: number, fields: CrlStateFields | undefined, snapshot: () => Promise<CrlSnapshot>): Promise<void> {
+    if (!fields) return; // the generation's row is not committed yet
+    const state = { ...fields, revision };
     const ours = state.issuerKeyId === this.issuerKeyId && state.crlNumber > 0n;
     if (ours && this.served?.crlNumber !== state.crlNumber) await this.adoptStored();
     const now = this.clock.now();
@@ -54,12 +58,12 @@ export class CrlPublisher {
     if (!due) return;
     const snap = await snapshot();
     const crl = await this.build(state.crlNumber + 1n, snap, now);
-    if (await this.store.storeCrl(state.crlNumber, crl, now)) this.served = crl;
+    if (await this.store.storeCrl(this.generation, state.crlNumber, crl, now)) this.served = crl;
     else await this.adoptStored(); // another instance published first: serve its CRL
   }
 
   private async adoptStored(): Promise<void> {
-    const stored = await this.store.loadCrl();
+    const stored = await this.store.loadCrl(this.generation);
     if (stored && stored.issuerKeyId === this.issuerKeyId && (!this.served || stored.crlNumber > this.served.crlNumber)) {
       this.served = { ...stored, etag: etagOf(stored) };
     }
@@ -67,7 +71,7 @@ export class CrlPublisher {
 
   private async build(crlNumber: bigint, snap: CrlSnapshot, now: Date): Promise<PublishedCrl> {
     const t = now.getTime();
-    const entries = snap.entries.filter((e) => e.notAfter.getTime() > t);
+    const entries = snap.entries.filter((e) => e.generation === this.generation && e.notAfter.getTime() > t);
     const thisUpdate = new Date(Math.floor(t / 1000) * 1000); // the CRL carries whole seconds
     const nextUpdate = new Date(thisUpdate.getTime() + this.validityMs);
     const der = await buildCrl({ issuerCertDer: this.ca.certificate.der, issuerKey: this.ca.key, crlNumber, thisUpdate, nextUpdate, entries });

@@ -23,10 +23,38 @@ export class FileKeyStore implements KeyStore {
     private readonly dir: string,
     private readonly passphrase: string | undefined,
     private readonly decryptThreads: RsaWorkerPool | undefined,
+    /** file-name prefix of a later CA generation (`g<n>-`), '' for the first CA */
+    readonly prefix = '',
   ) {}
 
   where(role: KeyRole): string {
-    return path.join(this.dir, KEY_FILES[role]);
+    return this.file(KEY_FILES[role]);
+  }
+
+  /** `name` (a key file name without the generation prefix) in the certs directory, prefixed */
+  file(name: string): string {
+    return path.join(this.dir, `${this.prefix}${name}`);
+  }
+
+  forPrefix(prefix: string): FileKeyStore {
+    return prefix === this.prefix ? this : new FileKeyStore(this.dir, this.passphrase, this.decryptThreads, prefix);
+  }
+
+  /** A new RSA key in memory only (`store` writes it). */
+  async generate(bits: number): Promise<SoftwareKey> {
+    const { privateKey } = await generateRsa('rsa', { modulusLength: bits });
+    return new SoftwareKey(privateKey, this.decryptThreads);
+  }
+
+  /** Writes `key` as `role`'s key file (atomically, mode 0600, encrypted under the passphrase). */
+  store(role: KeyRole, key: SoftwareKey): void {
+    writeKey(this.where(role), key.keyObject, this.passphrase);
+  }
+
+  /** A key file other than the three roles' (e.g. the RA encryption key a renewal kept), by name. */
+  loadFile(name: string): SoftwareKey {
+    const file = this.file(name);
+    return new SoftwareKey(readPrivateKey(file, fs.readFileSync(file, 'utf8'), this.passphrase), this.decryptThreads);
   }
 
   has(role: KeyRole): boolean {

@@ -6,6 +6,7 @@ import { writeFileAtomic } from '../shared/secure-file';
 import { FILES } from './ca-material';
 import { isEncryptedPem } from './ca-material-check';
 import { OCSP_SIGNER_FILE } from './ocsp-signer-material';
+import { PREVIOUS_RA_FILES } from './ra-renewal';
 
 export interface KeyEncryptionResult {
   encrypted: string[];
@@ -16,13 +17,18 @@ const PRIVATE_KEY_BLOCK = /-----BEGIN (?:RSA |EC |ENCRYPTED )?PRIVATE KEY-----[\
 
 /**
  * `scepter ca encrypt-key`: rewrites every unencrypted private key in the certificates directory
- * (CA, RA pair, OCSP signer) as encrypted PKCS#8 under `passphrase`, each file replaced atomically
+ * (CA, RA pair, OCSP signer, of every CA generation) as encrypted PKCS#8 under `passphrase`, each file replaced atomically
  * with mode 0600 (the rest of a file, e.g. the OCSP signer's certificate, is kept). A key that is
  * already encrypted must open with `passphrase`, so the directory never holds keys under two.
  */
 export function encryptKeyFiles(certsDir: string, passphrase: string): KeyEncryptionResult {
   const result: KeyEncryptionResult = { encrypted: [], alreadyEncrypted: [] };
-  const files = [FILES.caKey, FILES.raSignKey, FILES.raEncKey, OCSP_SIGNER_FILE].map((f) => path.join(certsDir, f)).filter((f) => fs.existsSync(f));
+  // every CA generation's files (prefixed g<n>-) and an RA encryption key a renewal kept
+  const names = new Set([FILES.caKey, FILES.raSignKey, FILES.raEncKey, PREVIOUS_RA_FILES.key, OCSP_SIGNER_FILE]);
+  const files = (fs.existsSync(certsDir) ? fs.readdirSync(certsDir) : [])
+    .filter((f) => names.has(f.replace(/^g[0-9]+-/, '')))
+    .sort()
+    .map((f) => path.join(certsDir, f));
   if (!files.length) throw new ConfigError('SCEPTER_CERTS_DIR', `no key files in ${certsDir}`);
   const rewrites: [string, string][] = [];
   for (const file of files) {

@@ -20,6 +20,11 @@ export interface KeyStore {
   /** a new RSA key for `role` (a token may refuse: keys are generated there only by the CLI) */
   create(role: KeyRole, bits: number): Promise<PrivateKey>;
   load(role: KeyRole): PrivateKey;
+  /**
+   * The same store for a later CA generation, whose keys are named with `prefix` (`g<n>-`); `''` is
+   * this store. A PKCS#11 store refuses any other prefix: CA rollover keeps its keys in files.
+   */
+  forPrefix(prefix: string): KeyStore;
   /** stops decryption threads, closes token sessions */
   close(): Promise<void>;
 }

@@ -25,6 +25,12 @@ export interface OcspResponderOptions {
   maxRequests: number;
   /** how long an answer to a request without a nonce is reused while no revocation happens (0: never) */
   presignedMaxAgeMs: number;
+  /** renew a delegated signer this long before it expires (default: a third of its validity) */
+  renewBeforeMs?: number;
+  /** the CA generation of `ca` (default 1) */
+  generation?: number;
+  /** a delegated signer was renewed (its serial is then known to the revocation view) */
+  onRenewed?(generation: number, signer: KeyPairIdentity): void;
   onError(err: unknown): void;
 }
 
@@ -49,41 +55,67 @@ interface Presigned {
   at: number;
 }
 
+/** One CA generation the responder answers for, with its own signer. */
+export interface OcspIssuer {
+  generation: number;
+  ca: KeyPairIdentity;
+  signer: KeyPairIdentity;
+  delegated: boolean;
+  renewSigner?: (now: Date) => Promise<KeyPairIdentity>;
+}
+
+interface IssuerState extends OcspIssuer {
+  /** issuerNameHash + issuerKeyHash per CertID hash, computed once */
+  hashes: Map<OcspHashAlgorithm, Buffer>;
+  extraCerts: Uint8Array[];
+  renewing?: Promise<void>;
+}
+
 /**
- * RFC 6960 responder for this CA. Statuses come from the in-memory revocation view (no database
- * round trip for known serials); the signature runs in libuv's thread pool, so both cores sign.
- * A request about another CA's certificates only is `unauthorized` (RFC 5019 2.2.3); in a mixed
- * request those get `unknown`. Nothing thrown here reaches HTTP: failures become internalError.
+ * RFC 6960 responder for our CA generations (the first CA, and the CAs of later rollovers): a
+ * request is answered by the generation its first CertID names (issuer name and key hash), with that
+ * generation's signer; its other CertIDs get `unknown`. Statuses come from the in-memory revocation
+ * view (no database round trip for known serials); the signature runs in libuv's thread pool, so
+ * both cores sign. A request about another CA's certificates only is `unauthorized` (RFC 5019
+ * 2.2.3). Nothing thrown here reaches HTTP: failures become internalError.
  */
 export class OcspResponder {
-  /** our issuerNameHash + issuerKeyHash per CertID hash, computed once */
-  private readonly issuerHashes: Map<OcspHashAlgorithm, Buffer>;
-  private signer: KeyPairIdentity;
-  private extraCerts: Uint8Array[];
-  private renewing?: Promise<void>;
+  private issuers: IssuerState[] = [];
   /** signed answers to nonce-less requests, by request DER (RFC 5019 2.1: pre-produced responses) */
   private readonly presigned = new Map<string, Presigned>();
 
   constructor(
-    private readonly ca: KeyPairIdentity,
+    ca: KeyPairIdentity,
     private readonly view: RevocationView,
     private readonly clock: Clock,
     private readonly opts: OcspResponderOptions,
   ) {
-    this.issuerHashes = new Map(
-      HASHES.map((h) => {
-        const id = certIdFor(ca.certificate.der, '01', h);
-        return [h, Buffer.concat([id.issuerNameHash, id.issuerKeyHash])];
-      }),
-    );
-    this.signer = opts.signer;
-    this.extraCerts = opts.delegated ? [opts.signer.certificate.der] : [];
+    this.addIssuer({ generation: opts.generation ?? 1, ca, signer: opts.signer, delegated: opts.delegated, renewSigner: opts.renewSigner });
   }
 
-  private isOurs(id: OcspCertId): boolean {
-    const expected = this.issuerHashes.get(id.hashAlgorithm)!;
-    const half = expected.length / 2;
-    return expected.subarray(0, half).equals(id.issuerNameHash) && expected.subarray(half).equals(id.issuerKeyHash);
+  /** Answers for another CA generation too (a rollover). */
+  addIssuer(i: OcspIssuer): void {
+    if (this.issuers.some((x) => x.generation === i.generation)) return;
+    const hashes = new Map(
+      HASHES.map((h) => {
+        const id = certIdFor(i.ca.certificate.der, '01', h);
+        return [h, Buffer.concat([id.issuerNameHash, id.issuerKeyHash])] as const;
+      }),
+    );
+    this.issuers = [...this.issuers, { ...i, hashes, extraCerts: i.delegated ? [i.signer.certificate.der] : [] }];
+  }
+
+  /** The current signer of generation `generation` (tests, `scepter ca show`). */
+  signerOf(generation: number): KeyPairIdentity | undefined {
+    return this.issuers.find((i) => i.generation === generation)?.signer;
+  }
+
+  private issuerOf(id: OcspCertId): IssuerState | undefined {
+    return this.issuers.find((i) => {
+      const expected = i.hashes.get(id.hashAlgorithm)!;
+      const half = expected.length / 2;
+      return expected.subarray(0, half).equals(id.issuerNameHash) && expected.subarray(half).equals(id.issuerKeyHash);
+    });
   }
 
   async respond(der: Uint8Array): Promise<OcspAnswer> {
@@ -96,9 +128,11 @@ export class OcspResponder {
         throw err;
       }
       const now = this.clock.now();
-      this.maybeRenewSigner(now);
-      const ours = request.requests.map((id) => this.isOurs(id));
-      if (!ours.includes(true)) return error('unauthorized');
+      const issuer = request.requests.map((id) => this.issuerOf(id)).find((i) => i !== undefined);
+      if (!issuer) return error('unauthorized');
+      this.maybeRenewSigner(issuer, now);
+      const ours = request.requests.map((id) => this.issuerOf(id) === issuer);
+      const signer = issuer.signer;
       const synced = this.view.lastSyncAt;
       if (!synced || now.getTime() - synced.getTime() > this.opts.maxStaleMs) return error('tryLater');
       // most relying parties send no nonce: the same question gets the same signed answer until a
@@ -106,22 +140,22 @@ export class OcspResponder {
       const revision = this.view.revisionSeen;
       const key = request.nonce || !this.opts.presignedMaxAgeMs ? undefined : Buffer.from(der).toString('base64');
       const hit = key ? this.presigned.get(key) : undefined;
-      if (hit && hit.revision === revision && hit.signer === this.signer && now.getTime() - hit.at < this.opts.presignedMaxAgeMs)
+      if (hit && hit.revision === revision && hit.signer === signer && now.getTime() - hit.at < this.opts.presignedMaxAgeMs)
         return { body: hit.body, status: 'successful' };
 
       const responses: OcspSingleResponse[] = await Promise.all(
         request.requests.map(async (certId, i) => {
           if (!ours[i]) return { certId, status: 'unknown' as const, thisUpdate: now };
-          const { status, asOf } = await this.view.status(certId.serialHex);
+          const { status, asOf } = await this.view.status(certId.serialHex, issuer.generation);
           // no nextUpdate: newer status is always available here (RFC 6960 2.4), so nobody caches a "good"
           return { certId, status, thisUpdate: asOf.getTime() > now.getTime() ? now : asOf };
         }),
       );
       const body = await buildOcspResponse({
-        responderCertDer: this.signer.certificate.der,
-        responderKey: this.signer.key,
-        issuerCertDer: this.ca.certificate.der,
-        extraCerts: this.extraCerts,
+        responderCertDer: signer.certificate.der,
+        responderKey: signer.key,
+        issuerCertDer: issuer.ca.certificate.der,
+        extraCerts: issuer.extraCerts,
         responses,
         nonce: request.nonce,
         producedAt: now,
@@ -130,7 +164,7 @@ export class OcspResponder {
       // "unknown" may turn into "good" without a revision change (a new certificate): never reused
       if (key && responses.every((r) => r.status !== 'unknown')) {
         if (this.presigned.size >= PRESIGNED_LIMIT) this.presigned.clear();
-        this.presigned.set(key, { body, revision, signer: this.signer, at: now.getTime() });
+        this.presigned.set(key, { body, revision, signer, at: now.getTime() });
       }
       return { body, status: 'successful' };
     } catch (err) {
@@ -139,22 +173,26 @@ export class OcspResponder {
     }
   }
 
-  /** A delegated signer is renewed in the background once two thirds of its validity have passed. */
-  private maybeRenewSigner(now: Date): void {
-    const renew = this.opts.renewSigner;
-    if (!renew || this.renewing) return;
-    const c = this.signer.certificate;
-    const renewAt = c.notBefore.getTime() + ((c.notAfter.getTime() - c.notBefore.getTime()) * 2) / 3;
-    if (now.getTime() < renewAt) return;
-    this.renewing = renew(now)
+  /**
+   * A delegated signer is renewed in the background once it is within its renewal margin (default:
+   * two thirds of its validity passed).
+   */
+  private maybeRenewSigner(issuer: IssuerState, now: Date): void {
+    const renew = issuer.renewSigner;
+    if (!renew || issuer.renewing) return;
+    const c = issuer.signer.certificate;
+    const margin = this.opts.renewBeforeMs ?? (c.notAfter.getTime() - c.notBefore.getTime()) / 3;
+    if (now.getTime() < c.notAfter.getTime() - margin) return;
+    issuer.renewing = renew(now)
       .then((s) => {
-        this.signer = s;
-        this.extraCerts = [s.certificate.der];
+        issuer.signer = s;
+        issuer.extraCerts = [s.certificate.der];
+        this.opts.onRenewed?.(issuer.generation, s);
       })
       .catch((err) => this.opts.onError(err))
       .finally(() => {
         // retried at most once a minute on failure
-        setTimeout(() => (this.renewing = undefined), 60_000).unref();
+        setTimeout(() => (issuer.renewing = undefined), 60_000).unref();
       });
   }
 }

@@ -23,6 +23,10 @@ export interface OcspSignerOptions {
   validityDays: number;
   /** RSA-2048 (default) or ECDSA P-256 */
   keyType?: 'rsa' | 'ec';
+  /** replace the certificate this many days before it expires (default: a third of validityDays) */
+  renewBeforeDays?: number;
+  /** file-name prefix of a later CA generation (see ca-generation.ts) */
+  prefix?: string;
 }
 
 /**
@@ -38,7 +42,7 @@ export interface OcspSignerIdentity extends KeyPairIdentity {
 }
 
 export async function loadOrCreateOcspSigner(ca: KeyPairIdentity, o: OcspSignerOptions, now: Date = new Date()): Promise<OcspSignerIdentity> {
-  const file = path.join(o.dir, OCSP_SIGNER_FILE);
+  const file = path.join(o.dir, `${o.prefix ?? ''}${OCSP_SIGNER_FILE}`);
   // a signer whose key, certificate or issuer is wrong stops the start (named), never replaced silently
   const existing = fs.existsSync(file) ? readSigner(file, ca, o.passphrase) : undefined;
   if (existing && usable(existing, ca, o, now)) return existing;
@@ -60,12 +64,21 @@ export async function loadOrCreateOcspSigner(ca: KeyPairIdentity, o: OcspSignerO
   return created;
 }
 
-/** True while the certificate is from this CA, has the configured key type and more than a third of its validity left. */
-export function usable(s: KeyPairIdentity, ca: KeyPairIdentity, o: Pick<OcspSignerOptions, 'validityDays' | 'keyType'>, now: Date): boolean {
+/** True while the certificate is from this CA, has the configured key type and more than its renewal margin left. */
+export function usable(
+  s: KeyPairIdentity,
+  ca: KeyPairIdentity,
+  o: Pick<OcspSignerOptions, 'validityDays' | 'keyType' | 'renewBeforeDays'>,
+  now: Date,
+): boolean {
   const c = s.certificate;
   if (s.key.type !== (o.keyType ?? 'rsa')) return false;
   const issuedByCa = new X509Certificate(c.der).verify(ca.key.publicKey);
-  return issuedByCa && c.notBefore.getTime() <= now.getTime() + 5 * 60_000 && c.notAfter.getTime() - now.getTime() > (o.validityDays * 86_400_000) / 3;
+  return (
+    issuedByCa &&
+    c.notBefore.getTime() <= now.getTime() + 5 * 60_000 &&
+    c.notAfter.getTime() - now.getTime() > (o.renewBeforeDays ?? o.validityDays / 3) * 86_400_000
+  );
 }
 
 /**

@@ -1,6 +1,6 @@
 import { Clock } from '../shared/clock';
 import { FollowUpRunner } from '../shared/follow-up-runner';
-import { ServiceUnavailableError } from '../shared/errors';
+import { NotFoundError, ServiceUnavailableError } from '../shared/errors';
 import type { OcspCertStatus } from '../pki/ocsp.codec';
 import type { CrlPublisher, PublishedCrl } from './crl-publisher';
 import type { IssuedStatus, RevocationStore, RevokedEntry } from './revocation.ports';
@@ -8,8 +8,10 @@ import type { IssuedStatus, RevocationStore, RevokedEntry } from './revocation.p
 export interface RevocationViewOptions {
   /** how often the database is polled for revocations made elsewhere (CLI, other instances) */
   pollMs: number;
-  /** certificates the CA issued outside the certificates table (RA pair, OCSP signer): always known */
-  extraIssuedSerials?: string[];
+  /** certificates the CA issued outside the certificates table (RA pair, OCSP signer), with the generation that issued each */
+  extraIssuedSerials?: Map<string, number>;
+  /** whether CA generation `generation` still publishes a CRL (default: always) */
+  publishes?(generation: number, now: Date): boolean;
   onError(err: unknown): void;
 }
 
@@ -30,8 +32,10 @@ export class RevocationView {
   private revoked = new Map<string, RevokedEntry>();
   private revision = -1;
   private fullLoadAt = 0;
-  private readonly issued = new Set<string>();
-  private readonly extraIssued: ReadonlySet<string>;
+  /** serials known to be issued, with the generation that issued them */
+  private readonly issued = new Map<string, number>();
+  private readonly extraIssued: Map<string, number>;
+  private publishers: CrlPublisher[];
   private syncedAt?: Date;
   private timer?: NodeJS.Timeout;
   private readonly syncs = new FollowUpRunner(() => this.syncOnce());
@@ -40,11 +44,33 @@ export class RevocationView {
 
   constructor(
     private readonly store: RevocationStore,
-    readonly publisher: CrlPublisher,
+    publishers: CrlPublisher | CrlPublisher[],
     private readonly clock: Clock,
     private readonly opts: RevocationViewOptions,
   ) {
-    this.extraIssued = new Set(opts.extraIssuedSerials ?? []);
+    this.publishers = Array.isArray(publishers) ? publishers : [publishers];
+    this.extraIssued = new Map(opts.extraIssuedSerials ?? []);
+  }
+
+  /** The first CA's publisher (generation 1). */
+  get publisher(): CrlPublisher {
+    return this.publisherOf(1)!;
+  }
+
+  publisherOf(generation: number): CrlPublisher | undefined {
+    return this.publishers.find((p) => p.generation === generation);
+  }
+
+  /** A CA generation added after start (a rollover), with the certificates it issued outside the table. */
+  addPublisher(p: CrlPublisher, extraIssued: string[] = []): void {
+    if (this.publisherOf(p.generation)) return;
+    this.publishers = [...this.publishers, p];
+    for (const s of extraIssued) this.extraIssued.set(s, p.generation);
+  }
+
+  /** A certificate issued outside the table later (a renewed RA or responder certificate). */
+  addIssued(serialHex: string, generation: number): void {
+    this.extraIssued.set(serialHex, generation);
   }
 
   /** First sync (publishes a CRL if none exists), then polls until stop(). */
@@ -73,7 +99,11 @@ export class RevocationView {
     const startedAt = this.clock.now();
     const state = await this.store.readState();
     if (state.revision !== this.revision) await this.catchUp(startedAt);
-    await this.publisher.sync(state, async () => ({ revision: this.revision, entries: [...this.revoked.values()] }));
+    const snapshot = async () => ({ revision: this.revision, entries: [...this.revoked.values()] });
+    for (const p of this.publishers) {
+      if (this.opts.publishes && !this.opts.publishes(p.generation, startedAt)) continue;
+      await p.sync(state.revision, state.crls.get(p.generation), snapshot);
+    }
     this.syncedAt = startedAt;
   }
 
@@ -111,19 +141,24 @@ export class RevocationView {
     return this.revision;
   }
 
-  /** OCSP status of a serial of this CA: the revoked map first, then issued serials (cached). */
-  async status(serialHex: string): Promise<{ status: OcspCertStatus; asOf: Date }> {
+  /**
+   * OCSP status of a serial: the revoked map first, then issued serials (cached). With `generation`,
+   * a serial another CA generation issued is "unknown" to this one.
+   */
+  async status(serialHex: string, generation?: number): Promise<{ status: OcspCertStatus; asOf: Date }> {
     const asOf = this.syncedAt ?? this.clock.now();
+    const other = (g: number) => generation !== undefined && g !== generation;
     const r = this.revoked.get(serialHex);
-    if (r) return { status: { revokedAt: r.revokedAt, reason: r.reason }, asOf };
-    if (this.issued.has(serialHex) || this.extraIssued.has(serialHex)) return { status: 'good', asOf };
+    if (r) return other(r.generation) ? { status: 'unknown', asOf } : { status: { revokedAt: r.revokedAt, reason: r.reason }, asOf };
+    const known = this.issued.get(serialHex) ?? this.extraIssued.get(serialHex);
+    if (known !== undefined) return { status: other(known) ? 'unknown' : 'good', asOf };
     const now = this.clock.now();
     const row = await this.lookup(serialHex);
-    if (!row) return { status: 'unknown', asOf: now };
+    if (!row || other(row.generation)) return { status: 'unknown', asOf: now };
     // revoked in the database but not yet in the map: the database is newer
     if (row.revokedAt) return { status: { revokedAt: row.revokedAt, reason: row.reason ?? 'unspecified' }, asOf: now };
     if (this.issued.size >= ISSUED_CACHE_LIMIT) this.issued.clear();
-    this.issued.add(serialHex);
+    this.issued.set(serialHex, row.generation);
     return { status: 'good', asOf: now };
   }
 
@@ -151,10 +186,12 @@ export class RevocationView {
     }
   }
 
-  /** The CRL being served; syncs first when none is loaded yet (e.g. in the CLI). */
-  async crl(): Promise<PublishedCrl> {
-    if (!this.publisher.current) await this.sync();
-    const crl = this.publisher.current;
+  /** The CRL of CA generation `generation` (default: the first CA); syncs first when none is loaded yet (e.g. in the CLI). */
+  async crl(generation = 1): Promise<PublishedCrl> {
+    const publisher = this.publisherOf(generation);
+    if (!publisher) throw new NotFoundError('no CRL for this CA');
+    if (!publisher.current) await this.sync();
+    const crl = publisher.current;
     if (!crl) throw new ServiceUnavailableError('the CRL is not available yet');
     return crl;
   }

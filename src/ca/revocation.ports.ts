@@ -8,13 +8,20 @@ export interface RevokedEntry {
   reason: RevocationReason;
   /** once past it, left off the CRL, still "revoked" over OCSP */
   notAfter: Date;
+  /** the CA generation that issued it: its CRL lists it */
+  generation: number;
 }
 
 export type SerialRevocation =
   { outcome: 'revoked' | 'already-revoked'; serial: string; revokedAt: Date; reason: RevocationReason } | { outcome: 'not-found'; serial: string };
 
+/** The revision counter, and the CRL state of each CA generation (crl_state row id = generation). */
 export interface RevocationStateRow {
   revision: number;
+  crls: Map<number, CrlStateFields>;
+}
+
+export interface CrlStateFields {
   crlNumber: bigint;
   crlRevision: number;
   issuerKeyId: string | null;
@@ -23,6 +30,7 @@ export interface RevocationStateRow {
 }
 
 export interface IssuedStatus {
+  generation: number;
   revokedAt: Date | null;
   reason: RevocationReason | null;
 }
@@ -57,9 +65,10 @@ export interface RevocationStore {
    * revision they are at least as new as.
    */
   loadRevoked(since?: number): Promise<{ revision: number; entries: RevokedEntry[] }>;
-  loadCrl(): Promise<StoredCrl | undefined>;
+  /** the CRL stored for CA generation `generation` */
+  loadCrl(generation: number): Promise<StoredCrl | undefined>;
   /** stores `crl` only if the stored CRL number is still `previousNumber` (false: another instance won) */
-  storeCrl(previousNumber: bigint, crl: StoredCrl, now: Date): Promise<boolean>;
+  storeCrl(generation: number, previousNumber: bigint, crl: StoredCrl, now: Date): Promise<boolean>;
   /** which of `serials` we issued (absent: never), with the revocation if the database already has one */
   findIssued(serials: string[]): Promise<Map<string, IssuedStatus>>;
 }

@@ -32,6 +32,11 @@ const schema = {
   SCEPTER_RENEWAL_WINDOW_DAYS: int(1, 3650).default(14),
   SCEPTER_STATIC_CHALLENGE: z.string().min(8, 'must be at least 8 characters').optional(),
   SCEPTER_RA: z.enum(['on', 'off']).default('off'),
+  // RA certificates renew themselves this many days before they expire; the old encryption pair keeps decrypting until it expires
+  SCEPTER_RA_VALIDITY_DAYS: int(2, 36500).default(365),
+  SCEPTER_RA_RENEW_BEFORE_DAYS: int(1, 36499).default(30),
+  // how often a running server looks for a CA generation made by `scepter ca rollover` (and RA pairs due)
+  SCEPTER_CA_POLL_SECONDS: int(1, 3600).default(30),
   SCEPTER_MAX_BODY_BYTES: int(1024, 1 << 24).default(64 * 1024),
   // slowloris cut-off; small values let tests see it happen
   SCEPTER_HEADERS_TIMEOUT_MS: int(500, 600_000).default(20_000),
@@ -69,6 +74,8 @@ const schema = {
   SCEPTER_OCSP_DELEGATED: z.enum(['on', 'off']).optional(),
   // the delegated responder's key: rsa (RSA-2048, what every client takes) or ec (P-256, ~10x cheaper signatures)
   SCEPTER_OCSP_KEY: z.enum(['rsa', 'ec']).default('rsa'),
+  // the delegated responder certificate (30 days) is replaced this many days before it expires
+  SCEPTER_OCSP_RENEW_BEFORE_DAYS: int(1, 29).default(10),
   // key for secrets at rest (WS1 password, API key); unset = generated certs/secret.key
   SCEPTER_SECRET_KEY: z
     .string()
@@ -139,7 +146,18 @@ export interface Config {
   certsDir: string;
   /** CA and RA keys in a PKCS#11 token; undefined: key files in certsDir */
   pkcs11?: Pkcs11Config;
-  ca: { keyBits: number; passphrase?: string; commonName: string; validityDays: number; ra: boolean };
+  ca: {
+    keyBits: number;
+    passphrase?: string;
+    commonName: string;
+    validityDays: number;
+    ra: boolean;
+    /** RA certificate validity, and how many days before expiry they are renewed */
+    raValidityDays: number;
+    raRenewBeforeDays: number;
+  };
+  /** seconds between looks for a new or rescheduled CA generation */
+  caPollSeconds: number;
   certValidityDays: number;
   /** default endpoint: a challenge-less renewal is accepted this many days before expiry at the earliest */
   renewalWindowDays: number;
@@ -159,6 +177,8 @@ export interface Config {
   /** OCSP answers signed by a delegated responder (id-kp-OCSPSigning, ocsp-nocheck) instead of the CA */
   ocspDelegated: boolean;
   ocspKeyType: 'rsa' | 'ec';
+  /** the delegated responder certificate is renewed this many days before it expires */
+  ocspRenewBeforeDays: number;
   /** 32-byte key for secrets at rest; undefined: use (or create) certs/secret.key */
   secretKey?: Buffer;
   /** nightly WS1 device sync at local time HH:MM (null = off) plus a random delay of up to spreadMinutes; deadline of each WS1 call */
@@ -186,6 +206,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = homeOf(en
   const db = e.SCEPTER_DATABASE;
   checkTrustedProxies(e.SCEPTER_TRUSTED_PROXIES, e.SCEPTER_TRUST_ANY_PROXY === 'on');
   checkWorkers(e.SCEPTER_WORKERS, db);
+  if (e.SCEPTER_RA_RENEW_BEFORE_DAYS >= e.SCEPTER_RA_VALIDITY_DAYS)
+    throw new ConfigError('SCEPTER_RA_RENEW_BEFORE_DAYS', `must be less than SCEPTER_RA_VALIDITY_DAYS (${e.SCEPTER_RA_VALIDITY_DAYS})`);
   return {
     home: cwd,
     logFormat: e.SCEPTER_LOG_FORMAT,
@@ -208,7 +230,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = homeOf(en
       commonName: e.SCEPTER_CA_COMMON_NAME,
       validityDays: e.SCEPTER_CA_VALIDITY_DAYS,
       ra: e.SCEPTER_RA === 'on',
+      raValidityDays: e.SCEPTER_RA_VALIDITY_DAYS,
+      raRenewBeforeDays: e.SCEPTER_RA_RENEW_BEFORE_DAYS,
     },
+    caPollSeconds: e.SCEPTER_CA_POLL_SECONDS,
     certValidityDays: e.SCEPTER_CERT_VALIDITY_DAYS,
     renewalWindowDays: e.SCEPTER_RENEWAL_WINDOW_DAYS,
     staticChallenge: e.SCEPTER_STATIC_CHALLENGE,
@@ -230,6 +255,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = homeOf(en
     workers: e.SCEPTER_WORKERS,
     ocspDelegated: (e.SCEPTER_OCSP_DELEGATED ?? (e.SCEPTER_CA_KEY === undefined ? 'on' : 'off')) === 'on',
     ocspKeyType: e.SCEPTER_OCSP_KEY,
+    ocspRenewBeforeDays: e.SCEPTER_OCSP_RENEW_BEFORE_DAYS,
     secretKey: e.SCEPTER_SECRET_KEY,
     ws1: {
       syncTime: e.SCEPTER_SYNC_SCHEDULE === 'off' ? null : e.SCEPTER_SYNC_SCHEDULE,

@@ -10,6 +10,7 @@ import { userEntity, userGroupEntity, userGroupMemberEntity } from './entities/u
 import { apiKeyEntity } from './entities/api-key.entity';
 import { auditEntryEntity } from './entities/audit-entry.entity';
 import { crlStateEntity } from './entities/crl-state.entity';
+import { caGenerationEntity } from './entities/ca-generation.entity';
 import { trustPolicyEntity } from './entities/trust-policy.entity';
 import { authLogEntity } from './entities/auth-log.entity';
 import { appConfigKeyEntity, ws1SettingsEntity } from './entities/ws1-settings.entity';
@@ -25,6 +26,7 @@ export function entitiesFor(dialect: Dialect): EntitySchema[] {
     scepTransactionEntity(t),
     ...integrationAdminEntities(t),
     crlStateEntity(t),
+    caGenerationEntity(t),
     trustPolicyEntity(t),
     authLogEntity(t),
     ...ws1Entities(t),

@@ -111,7 +111,7 @@ export class IssuanceBatcher {
       await sql(`UPDATE certificates SET status = ? WHERE status = ? AND (${w.where})`, ['superseded', 'valid', ...w.params]);
     }
     await sql(
-      `INSERT INTO certificates (serial, subject, fingerprint_sha256, public_key_hash, not_before, not_after, der, transaction_id, endpoint_id, integration_id, device_id, status, created_at) VALUES ${units.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+      `INSERT INTO certificates (serial, subject, fingerprint_sha256, public_key_hash, not_before, not_after, der, transaction_id, endpoint_id, integration_id, device_id, status, ca_generation, created_at) VALUES ${units.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
       units.flatMap((u) => {
         const c = u.r.certificate;
         return [
@@ -127,6 +127,7 @@ export class IssuanceBatcher {
           u.r.integrationId ?? null,
           u.r.deviceId ?? null,
           'valid',
+          u.r.caGeneration ?? 1,
           at(u),
         ];
       }),

@@ -146,19 +146,24 @@ export class RevocationRepository implements RevocationStore {
 
   readState(): Promise<RevocationStateRow> {
     return this.read(async (m) => {
-      const row = await m.getRepository<CrlStateRow>('CrlState').findOne({
-        where: { id: STATE_ID },
+      const rows = await m.getRepository<CrlStateRow>('CrlState').find({
         select: { id: true, revision: true, crlNumber: true, crlRevision: true, issuerKeyId: true, thisUpdate: true, nextUpdate: true },
       });
-      if (!row) throw new Error('crl_state row missing (migrations not run?)');
-      return {
-        revision: Number(row.revision),
-        crlNumber: BigInt(row.crlNumber),
-        crlRevision: Number(row.crlRevision),
-        issuerKeyId: row.issuerKeyId,
-        thisUpdate: row.thisUpdate,
-        nextUpdate: row.nextUpdate,
-      };
+      const first = rows.find((r) => r.id === STATE_ID);
+      if (!first) throw new Error('crl_state row missing (migrations not run?)');
+      const crls = new Map(
+        rows.map((row) => [
+          row.id,
+          {
+            crlNumber: BigInt(row.crlNumber),
+            crlRevision: Number(row.crlRevision),
+            issuerKeyId: row.issuerKeyId,
+            thisUpdate: row.thisUpdate,
+            nextUpdate: row.nextUpdate,
+          },
+        ]),
+      );
+      return { revision: Number(first.revision), crls };
     });
   }
 
@@ -177,12 +182,13 @@ export class RevocationRepository implements RevocationStore {
         .addSelect('c.revoked_at', 'revoked_at')
         .addSelect('c.revocation_reason', 'reason')
         .addSelect('c.not_after', 'not_after')
+        .addSelect('c.ca_generation', 'generation')
         .from('certificates', 'c');
       // a stamped row is revoked (the same UPDATE sets both); without the status condition the
       // planner uses the revision index instead of walking every revoked row by status
       if (since === undefined) qb.where("c.status = 'revoked'");
       else qb.where('c.revocation_revision > :since', { since });
-      const rows: { serial: string; revoked_at: unknown; reason: number | null; not_after: unknown }[] = await qb.getRawMany();
+      const rows: { serial: string; revoked_at: unknown; reason: number | null; not_after: unknown; generation: number | string }[] = await qb.getRawMany();
       let lastRaw: unknown;
       let lastDate = new Date(0);
       const entries = rows.map((r): RevokedEntry => {
@@ -190,15 +196,21 @@ export class RevocationRepository implements RevocationStore {
           lastRaw = r.revoked_at;
           lastDate = dbDate(r.revoked_at);
         }
-        return { serialHex: r.serial, revokedAt: lastDate, reason: reasonOf(r.reason === null ? null : Number(r.reason)), notAfter: dbDate(r.not_after) };
+        return {
+          serialHex: r.serial,
+          revokedAt: lastDate,
+          reason: reasonOf(r.reason === null ? null : Number(r.reason)),
+          notAfter: dbDate(r.not_after),
+          generation: Number(r.generation),
+        };
       });
       return { revision: Number(state?.revision ?? 0), entries };
     });
   }
 
-  loadCrl(): Promise<StoredCrl | undefined> {
+  loadCrl(generation: number): Promise<StoredCrl | undefined> {
     return this.read(async (m) => {
-      const row = await m.getRepository<CrlStateRow>('CrlState').findOne({ where: { id: STATE_ID } });
+      const row = await m.getRepository<CrlStateRow>('CrlState').findOne({ where: { id: generation } });
       if (!row?.der || !row.thisUpdate || !row.nextUpdate || !row.issuerKeyId) return undefined;
       return {
         der: Buffer.from(row.der),
@@ -211,7 +223,7 @@ export class RevocationRepository implements RevocationStore {
     });
   }
 
-  storeCrl(previousNumber: bigint, crl: StoredCrl, now: Date): Promise<boolean> {
+  storeCrl(generation: number, previousNumber: bigint, crl: StoredCrl, now: Date): Promise<boolean> {
     return this.db.transaction(async (m) => {
       const res = await m
         .createQueryBuilder()
@@ -226,7 +238,7 @@ export class RevocationRepository implements RevocationStore {
           updatedAt: now,
         })
         // compare-and-set: of two instances publishing at once, exactly one stores its CRL
-        .where('id = :id AND crl_number = :previous', { id: STATE_ID, previous: String(previousNumber) })
+        .where('id = :id AND crl_number = :previous', { id: generation, previous: String(previousNumber) })
         .execute();
       return Boolean(res.affected);
     });
@@ -238,10 +250,17 @@ export class RevocationRepository implements RevocationStore {
       for (let i = 0; i < serials.length; i += 500) {
         const rows = await m.getRepository<CertificateRow>('Certificate').find({
           where: { serial: In(serials.slice(i, i + 500)) },
-          select: { id: true, serial: true, status: true, revokedAt: true, revocationReason: true },
+          select: { id: true, serial: true, status: true, revokedAt: true, revocationReason: true, caGeneration: true },
         });
-        for (const r of rows)
-          found.set(r.serial, r.status === 'revoked' ? { revokedAt: r.revokedAt, reason: reasonOf(r.revocationReason) } : { revokedAt: null, reason: null });
+        for (const r of rows) {
+          const generation = Number(r.caGeneration);
+          found.set(
+            r.serial,
+            r.status === 'revoked'
+              ? { generation, revokedAt: r.revokedAt, reason: reasonOf(r.revocationReason) }
+              : { generation, revokedAt: null, reason: null },
+          );
+        }
       }
       return found;
     });

@@ -120,7 +120,7 @@ export class ScepStoreRepository implements ScepStore {
             .execute();
         }
         await sql(
-          'INSERT INTO certificates (serial, subject, fingerprint_sha256, public_key_hash, not_before, not_after, der, transaction_id, endpoint_id, integration_id, device_id, status, renewed_from, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          'INSERT INTO certificates (serial, subject, fingerprint_sha256, public_key_hash, not_before, not_after, der, transaction_id, endpoint_id, integration_id, device_id, status, renewed_from, ca_generation, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
           [
             cert.serialHex,
             cert.subject.slice(0, 1024),
@@ -135,6 +135,7 @@ export class ScepStoreRepository implements ScepStore {
             r.deviceId ?? null,
             'valid',
             r.renews ?? null,
+            r.caGeneration ?? 1,
             at,
           ],
         );

@@ -18,7 +18,8 @@ export interface ChallengeRouterDeps {
   limiter: AuthFailureLimiter;
   clientAddress: ClientAddressOf;
   /** SHA-1 of the CA certificate, uppercase hex, for the page's thumbprint line */
-  caThumbprint: string;
+  /** the SHA-1 thumbprint of the CA devices enroll with now */
+  caThumbprint: () => string;
   logger: Logger;
 }
 
@@ -76,7 +77,7 @@ async function serve(ctx: Context, deps: ChallengeRouterDeps, pathId: string | u
     if (json) ctx.body = { challenge: minted.challenge, expiresAt: minted.expiresAt.toISOString(), ...(deviceUid === undefined ? {} : { deviceUid }) };
     else {
       ctx.type = NDES_CONTENT_TYPE;
-      ctx.body = challengePage(minted.challenge, deps.caThumbprint, ttl);
+      ctx.body = challengePage(minted.challenge, deps.caThumbprint(), ttl);
     }
   } catch (err) {
     if (!(err instanceof ChallengeCacheFullError)) throw err;

@@ -3,18 +3,26 @@ import type { Context } from 'koa';
 import type { OcspAnswer, OcspResponder } from '../ca/ocsp-responder';
 import type { RevocationView } from '../ca/revocation-view';
 import type { Logger } from '../shared/logger';
+import { NotFoundError } from '../shared/errors';
 import { readBody } from './read-body';
 
 export interface RevocationRouterDeps {
   view: RevocationView;
   ocsp: OcspResponder;
   logger: Logger;
+  /** the CA generation issuing now: `/crl` serves its CRL */
+  currentGeneration?: () => number;
   /** OCSP request body limit; a request for 20 certificates is about 1.5 KB */
   maxOcspBodyBytes?: number;
 }
 
 /** Paths the CA puts in the certificates it issues (CRL Distribution Point, AIA OCSP). */
 export const CRL_PATH = '/crl/ca.crl';
+
+/** Each CA generation's CRL distribution point: the first CA's path never changes (its certificates carry it). */
+export function crlPathOf(generation: number): string {
+  return generation === 1 ? CRL_PATH : `/crl/ca-${generation}.crl`;
+}
 export const OCSP_PATH = '/ocsp';
 
 const OCSP_RESPONSE_TYPE = 'application/ocsp-response';
@@ -24,8 +32,11 @@ export function revocationRouter(deps: RevocationRouterDeps): Router {
   const router = new Router();
   const limit = deps.maxOcspBodyBytes ?? 16 * 1024;
 
-  router.get([CRL_PATH, '/crl'], async (ctx) => {
-    const crl = await deps.view.crl();
+  router.get([CRL_PATH, '/crl', '/crl/ca-:generation.crl'], async (ctx) => {
+    const param = ctx.params.generation;
+    if (param !== undefined && !/^[1-9][0-9]{0,5}$/.test(param)) throw new NotFoundError('no CRL for this CA');
+    const generation = param !== undefined ? Number(param) : ctx.path === '/crl' ? (deps.currentGeneration?.() ?? 1) : 1;
+    const crl = await deps.view.crl(generation);
     const now = Date.now();
     ctx.status = 200;
     ctx.type = 'application/pkix-crl';

@@ -67,6 +67,14 @@ async function serve(ctx: Context, endpoint: ScepEndpoint, deps: ScepRouterDeps)
       ctx.body = body;
       return;
     }
+    case 'GetNextCACert': {
+      const next = deps.scep.nextCaCert();
+      if (!next) throw new NotFoundError('no next CA certificate is scheduled');
+      const { contentType, body } = await next;
+      ctx.type = contentType;
+      ctx.body = body;
+      return;
+    }
     case 'PKIOperation': {
       const der = ctx.method === 'POST' ? await postMessage(ctx, deps.maxBodyBytes) : getMessage(ctx);
       const started = process.hrtime.bigint();

@@ -138,23 +138,18 @@ async function issueServerCertificate(ca: KeyPairIdentity, key: KeyObject, hosts
  * its in-memory set, not with the `crl` option, which OpenSSL would re-hash on every handshake.
  */
 export function createTlsServer(identity: TlsIdentity, caPem: string, handler: RequestListener): https.Server {
-  const server = https.createServer(
-    {
-      key: identity.keyPem,
-      cert: identity.certPem,
-      ca: caPem,
-      requestCert: true,
-      rejectUnauthorized: false,
-      minVersion: 'TLSv1.2',
-    },
-    handler,
-  );
+  const server = https.createServer({ ...secureContextOptions(identity, caPem), requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' }, handler);
   server.on('clientError', answerDespiteStaleVerificationError);
   server.headersTimeout = 20_000;
   server.requestTimeout = 60_000;
   server.keepAliveTimeout = 5_000;
   server.maxHeadersCount = 100;
   return server;
+}
+
+/** Key, certificate and acceptable client CAs (every CA generation): also what setSecureContext takes after a rollover. */
+export function secureContextOptions(identity: TlsIdentity, caPem: string): { key: string; cert: string; ca: string } {
+  return { key: identity.keyPem, cert: identity.certPem, ca: caPem };
 }
 
 /**

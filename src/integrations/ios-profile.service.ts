@@ -13,7 +13,8 @@ export interface IosProfileDeps {
   /** `deviceId`: the challenge issues only for that device */
   mintChallenge(integrationId: string, deviceId: string): Promise<MintedChallenge>;
   deviceIds: DeviceIdRule;
-  caFingerprintSha1: Buffer;
+  /** the CA devices enroll with now (it changes at a rollover's activation) */
+  caFingerprintSha1: () => Buffer;
   publicUrl: string;
   audit(actor: Actor, action: string, target: string, details: Record<string, unknown>): Promise<void>;
 }
@@ -47,7 +48,7 @@ export class IosProfileService {
       template,
       deviceUid: uid,
       challenge: minted.challenge,
-      caFingerprintSha1: this.deps.caFingerprintSha1,
+      caFingerprintSha1: this.deps.caFingerprintSha1(),
     });
     return { mobileconfig, deviceUid: uid, challengeExpiresAt: minted.expiresAt };
   }

@@ -20,8 +20,10 @@ export interface ReadinessDeps {
   /** writes something the database must accept (e.g. a row inserted and rolled back) */
   probeDatabaseWrite(): Promise<void>;
   /** the CA's private key and certificate */
-  caKey: PrivateKey;
-  caCertificateDer: Buffer;
+  caKey?: PrivateKey;
+  caCertificateDer?: Buffer;
+  /** instead of caKey and caCertificateDer: the CA issuing now (it changes at a rollover's activation) */
+  currentCa?: () => { key: PrivateKey; certificate: { der: Buffer } };
   /** the CRL this instance serves, if any */
   currentCrl(): { thisUpdate: Date; nextUpdate: Date } | undefined;
   /** true while SCEPTER_PUBLIC_URL is still the localhost default written into every certificate */
@@ -40,10 +42,12 @@ export interface ReadinessDeps {
  * is stuck), and the public URL written into certificates is a real one.
  */
 export class ReadinessService {
-  private readonly caPublicKey: KeyObject;
+  constructor(private readonly d: ReadinessDeps) {}
 
-  constructor(private readonly d: ReadinessDeps) {
-    this.caPublicKey = new X509Certificate(d.caCertificateDer).publicKey;
+  private ca(): { key: PrivateKey; publicKey: KeyObject } {
+    const current = this.d.currentCa?.();
+    const der = current?.certificate.der ?? this.d.caCertificateDer!;
+    return { key: current?.key ?? this.d.caKey!, publicKey: new X509Certificate(der).publicKey };
   }
 
   async check(): Promise<ReadinessReport> {
@@ -71,8 +75,9 @@ export class ReadinessService {
 
   private async caKeySigns(): Promise<string> {
     const data = randomBytes(32);
-    const signature = await this.d.caKey.sign('sha256', data);
-    if (!verify('sha256', data, this.caPublicKey, signature)) throw new Error('the CA key does not match the CA certificate');
+    const ca = this.ca();
+    const signature = await ca.key.sign('sha256', data);
+    if (!verify('sha256', data, ca.publicKey, signature)) throw new Error('the CA key does not match the CA certificate');
     return 'test signature verified';
   }
 

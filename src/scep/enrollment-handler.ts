@@ -22,7 +22,7 @@ export class EnrollmentHandler {
     private readonly store: ScepStore,
     private readonly clock: Clock,
   ) {
-    this.renewal = new RenewalPolicy(authority.caCertificate.subjectDer, store);
+    this.renewal = new RenewalPolicy((issuerDer) => Boolean(authority.byIssuer(issuerDer)), store);
   }
 
   /**
@@ -49,7 +49,7 @@ export class EnrollmentHandler {
       // a request signed by the very certificate this transaction produced is a renewal with the
       // same key (certmonger's resubmit), not a retry: it gets a new certificate
       const renewsOwnResult =
-        previous.certificateSerial === msg.signerCertificate.serialHex && msg.signerCertificate.issuerDer.equals(this.authority.caCertificate.subjectDer);
+        previous.certificateSerial === msg.signerCertificate.serialHex && Boolean(this.authority.byIssuer(msg.signerCertificate.issuerDer));
       if (!renewsOwnResult) return answered(await this.stored(previous.certificateSerial));
     }
     // a refusal is answered and logged, never stored: unauthenticated clients leave no rows behind,
@@ -75,8 +75,9 @@ export class EnrollmentHandler {
     const decision = endpoint.policy.evaluate(csr, renewing);
     if (boundDeviceId !== undefined && decision.deviceId !== boundDeviceId)
       throw new ScepFailure(FailInfo.badRequest, 'the challengePassword was issued for another device');
-    const cert = await this.authority.issue(csr, decision.profile);
-    parseBack(cert, this.authority.caCertificate.publicKey);
+    // after a rollover's activation time this is the new CA, renewals of the old CA's certificates included
+    const { certificate: cert, generation } = await this.authority.issue(csr, decision.profile);
+    parseBack(cert, this.authority.byNumber(generation)!.material.ca.certificate.publicKey);
     // the CertRep is signed while the issuance is written, and released only after it is recorded
     const answering = answered(cert);
     answering.catch(() => undefined); // a failed recording answers otherwise; this answer is dropped
@@ -92,6 +93,7 @@ export class EnrollmentHandler {
         challengeId,
         supersedes,
         renews: renewing?.serial,
+        caGeneration: generation,
       },
       this.clock.now(),
     );

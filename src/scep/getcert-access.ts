@@ -22,19 +22,19 @@ export class GetCertAccess {
   ) {}
 
   async certificateFor(endpoint: ScepEndpoint, requester: ParsedCertificate, wanted: { issuerDer: Buffer; serialHex: string }): Promise<ParsedCertificate> {
-    const ca = this.authority.caCertificate;
-    const own = requester.issuerDer.equals(ca.subjectDer) ? await this.store.findCertificate(requester.serialHex) : undefined;
+    const own = this.authority.byIssuer(requester.issuerDer) ? await this.store.findCertificate(requester.serialHex) : undefined;
     const endpointIntegration = endpoint.integrationId ?? null;
     if (!own || !own.der.equals(requester.der) || own.status !== 'valid' || own.notAfter <= this.clock.now() || own.integrationId !== endpointIntegration) {
       throw new ScepFailure(FailInfo.badRequest, 'GetCert must be signed by a valid certificate this endpoint issued');
     }
-    if (!wanted.issuerDer.equals(ca.subjectDer)) throw new ScepFailure(FailInfo.badCertId, 'issuer is not this CA');
+    const issuer = this.authority.byIssuer(wanted.issuerDer);
+    if (!issuer) throw new ScepFailure(FailInfo.badCertId, 'issuer is not this CA');
     const found = await this.store.findCertificate(wanted.serialHex);
     const cert = found && readable(found.der);
     if (!found || !cert || found.integrationId !== endpointIntegration || !sameHolder(own, requester, found, cert)) {
       throw new ScepFailure(FailInfo.badCertId, 'no certificate with this serial number for this requester');
     }
-    parseBack(cert, ca.publicKey);
+    parseBack(cert, issuer.material.ca.certificate.publicKey);
     return cert;
   }
 }

@@ -27,13 +27,14 @@ export function checkRenewalWindow(current: StoredCertificate, now: Date, days: 
  */
 export class RenewalPolicy {
   constructor(
-    private readonly caSubjectDer: Buffer,
+    /** true when a CA generation of ours has this subject (certificates of every generation renew) */
+    private readonly isOurCa: (issuerDer: Buffer) => boolean,
     private readonly store: ScepStore,
   ) {}
 
   /** The stored row of `signer` when it is a certificate this CA issued (same DER), else undefined. */
   async issuedByUs(signer: ParsedCertificate): Promise<StoredCertificate | undefined> {
-    if (!signer.issuerDer.equals(this.caSubjectDer)) return undefined;
+    if (!this.isOurCa(signer.issuerDer)) return undefined;
     const stored = await this.store.findCertificate(signer.serialHex);
     return stored && stored.der.equals(signer.der) ? stored : undefined;
   }

@@ -63,6 +63,8 @@ export interface IssuanceRecord {
    * checked and superseded in the same transaction (else 'already-renewed' and nothing is written)
    */
   renews?: string;
+  /** the CA generation that signed `certificate` (default 1, the first CA) */
+  caGeneration?: number;
 }
 
 export type IssuanceOutcome = 'issued' | 'duplicate-transaction' | 'challenge-used' | 'already-renewed';

@@ -36,18 +36,25 @@ export class ScepService {
     private readonly store: ScepStore,
     private readonly transport: RsaKeyTransport,
     private readonly clock: Clock,
-    private readonly crlSource?: () => Promise<Buffer>,
+    /** the CRL of the CA generation with this subject (GetCRL names the issuer) */
+    private readonly crlSource?: (issuerDer: Buffer) => Promise<Buffer>,
   ) {
     this.enrollment = new EnrollmentHandler(authority, store, clock);
     this.getCertAccess = new GetCertAccess(authority, store, clock);
   }
 
+  /** GetNextCACert is offered only while a next CA is scheduled (RFC 8894 3.5.2). */
   capabilities(): string {
-    return SCEP_CAPABILITIES.join('\n');
+    return (this.authority.next() ? [...SCEP_CAPABILITIES, 'GetNextCACert'] : SCEP_CAPABILITIES).join('\n');
   }
 
   caCert(): { contentType: string; body: Buffer } {
     return this.authority.caCertResponse;
+  }
+
+  /** The signed GetNextCACert answer, or undefined when no next CA is scheduled. */
+  nextCaCert(): Promise<{ contentType: string; body: Buffer }> | undefined {
+    return this.authority.nextCaCertResponse();
   }
 
   /**
@@ -96,9 +103,9 @@ export class ScepService {
         return this.success(msg, cipher, { certificates: [cert] }, cert.serialHex);
       }
       case MessageType.GetCRL: {
-        parseOrFail(() => decodeIssuerAndSerial(content));
+        const ias = parseOrFail(() => decodeIssuerAndSerial(content));
         if (!this.crlSource) throw new ScepFailure(FailInfo.badRequest, 'GetCRL is not available');
-        return this.success(msg, cipher, { crl: await this.crlSource() });
+        return this.success(msg, cipher, { crl: await this.crlSource(ias.issuerDer) });
       }
       default:
         throw new ScepFailure(FailInfo.badRequest, `unsupported messageType ${msg.messageType}`);

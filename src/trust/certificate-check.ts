@@ -9,25 +9,39 @@ export interface CheckedCertificate {
   serial: string;
   notBefore: number;
   notAfter: number;
-  /** signed by our CA key (and naming our CA as issuer) */
+  /** signed by the key of one of our CA generations (and naming that CA as issuer) */
   ours: boolean;
 }
 
 /**
- * Chains a client certificate to our CA: issuer name and key identifier (checkIssued), then the
- * signature with the CA public key. The answer is cached per certificate fingerprint, so a device
+ * Chains a client certificate to one of our CA generations (before and after a rollover both are
+ * ours): issuer name and key identifier (checkIssued), then the signature with that CA's public key. The answer is cached per certificate fingerprint, so a device
  * that logs in again costs a hash lookup, not a signature verification.
  */
 export class CertificateCheck {
   private readonly cache: LruCache<string, CheckedCertificate>;
-  private readonly caKey: KeyObject;
+  private cas: { der: Buffer; cert: X509Certificate; key: KeyObject }[] = [];
 
   constructor(
-    private readonly ca: X509Certificate,
+    /** the CA certificates (one X509Certificate, or every generation's DER, read on each miss) */
+    private readonly ca: X509Certificate | (() => Buffer[]),
     cacheSize = 100_000,
   ) {
-    this.caKey = ca.publicKey;
     this.cache = new LruCache(cacheSize);
+  }
+
+  private caList(): { cert: X509Certificate; key: KeyObject }[] {
+    if (this.ca instanceof X509Certificate) {
+      if (!this.cas.length) this.cas = [{ der: this.ca.raw, cert: this.ca, key: this.ca.publicKey }];
+      return this.cas;
+    }
+    const ders = this.ca();
+    if (ders.length !== this.cas.length || ders.some((d, i) => !d.equals(this.cas[i]!.der)))
+      this.cas = ders.map((der) => {
+        const cert = new X509Certificate(der);
+        return { der, cert, key: cert.publicKey };
+      });
+    return this.cas;
   }
 
   check(cert: X509Certificate): CheckedCertificate {
@@ -45,7 +59,7 @@ export class CertificateCheck {
       serial,
       notBefore: Date.parse(cert.validFrom),
       notAfter: Date.parse(cert.validTo),
-      ours: serial !== '' && cert.checkIssued(this.ca) && cert.verify(this.caKey),
+      ours: serial !== '' && this.caList().some((ca) => cert.checkIssued(ca.cert) && cert.verify(ca.key)),
     };
     this.cache.set(fingerprint, checked);
     return checked;

@@ -15,7 +15,7 @@ import { MessageType, PkiStatus } from '../../src/scep/scep.types';
 import { buildPkiMessage } from '../../src/scep/client/scep-client.codec';
 import { buildCsr } from '../../src/pki/csr.builder';
 import { buildEnvelopedData } from '../../src/pki/cms-enveloped-data';
-import { attribute, buildSignedData } from '../../src/pki/cms-signed-data';
+import { attribute, buildSignedData, parseSignedData } from '../../src/pki/cms-signed-data';
 import { derOctetString, tlv } from '../../src/pki/der-writer';
 import { selfSignedFor } from '../../src/scep/client/scep-client';
 import { toBer } from '../support/ber';
@@ -27,8 +27,8 @@ import { issue, Issued, ossl, scratch, TEST_ACTOR } from './revocation-support';
  * Everything the real server emits, captured over HTTP and checked with the strict DER validator
  * (test/support/strict-der.ts): CertRep SUCCESS and FAILURE with the enveloped degenerate
  * SignedData inside, GetCACert (CA only and the RA bundle), GetCRL, the CRL, OCSP answers of every
- * kind, and every certificate the CA made or issued. The server never answers PENDING and has no
- * GetNextCACert, so there is nothing of those kinds to capture.
+ * kind, GetNextCACert after a rollover, and every certificate the CA made or issued. The server
+ * never answers PENDING, so there is nothing of that kind to capture.
  */
 describe('DER output: every kind of message the server emits is strict DER', function () {
   this.timeout(180_000);
@@ -240,6 +240,25 @@ describe('DER output: every kind of message the server emits is strict DER', fun
           const pem = fs.readFileSync(`${dir}/${f}`, 'utf8');
           assertStrictDer(Buffer.from(pem.replace(/-----[A-Z ]+-----|\s/g, ''), 'base64'), f);
         }
+      });
+
+      it('GetNextCACert after a rollover: the signed answer, its certs-only content, each certificate and the link certificates', async () => {
+        const s = server.app.services;
+        const { generation } = await s.caGenerations.rollover([...s.authority.all], { activateAt: new Date(Date.now() + 3_600_000) });
+        s.authority.addGeneration(generation);
+        const res = await fetch(`${server.url}/scep?operation=GetNextCACert`);
+        expect(res.status).to.equal(200);
+        expect(res.headers.get('content-type')).to.equal('application/x-x509-next-ca-cert');
+        const body = Buffer.from(await res.arrayBuffer());
+        assertStrictDer(body, 'GetNextCACert');
+        for (const c of parseCertsOf(body)) assertStrictDer(c, 'GetNextCACert signer certificate');
+        const inner = parseSignedData(body, 'GetNextCACert').content;
+        expect(inner, 'GetNextCACert content').to.not.equal(undefined);
+        assertStrictDer(inner!, 'GetNextCACert certs-only content');
+        const nextCerts = parseCertsOf(inner!);
+        expect(nextCerts).to.have.length(ra ? 3 : 1);
+        for (const c of nextCerts) assertStrictDer(c, 'next CA certificate');
+        for (const c of [generation.newWithOld!, generation.oldWithNew!]) assertStrictDer(c.der, 'link certificate');
       });
     });
   }

@@ -48,6 +48,14 @@ export class Pkcs11KeyStore implements KeyStore {
     return new Pkcs11Key(this.token, named, this.token.publicKeyOf(handle, named));
   }
 
+  forPrefix(prefix: string): KeyStore {
+    if (prefix === '') return this;
+    throw new ConfigError(
+      this.uris.ca.variable,
+      `CA rollover (CA generations after the first) is not supported with the CA key in PKCS#11 token "${this.token.label}": a new generation keeps its keys in files in the certs directory`,
+    );
+  }
+
   /** Copies `key` (read from a key file) into the token as `role`'s key; refuses when the token has one already. */
   importKey(role: KeyRole, key: KeyObject): PrivateKey {
     const named = this.uris[role];

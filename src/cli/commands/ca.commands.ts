@@ -1,32 +1,54 @@
 import { Command } from 'commander';
 import { output, withServices } from '../cli-context';
-import { cliText } from '../../shared/terminal-text';
 import { loadHomeConfig } from '../../config/config-file';
 import { encryptKeyFiles } from '../../ca/key-encryption';
 import { importKeyFiles } from '../../ca/key-import';
 import { ConfigError } from '../../shared/errors';
 import { restrictUmask } from '../../shared/secure-file';
+import { caGenerationsView, generationsText } from './ca-show.presenter';
+import { cliActor } from './admin.commands';
 
 export function registerCaCommands(program: Command): void {
   const ca = program.command('ca').description('the certificate authority');
   ca.command('show')
-    .description('CA subject, validity and fingerprints')
+    .description('the CA issuing now and the next one (rollover): subjects, validity, fingerprints, activation time, link certificates')
     .action(async (_opts, cmd: Command) =>
-      withServices(cmd, async ({ authority }) => {
-        const c = authority.caCertificate;
-        const info = {
-          subject: c.subject,
-          serial: c.serialHex,
-          notBefore: c.notBefore.toISOString(),
-          notAfter: c.notAfter.toISOString(),
-          sha256: c.fingerprintSha256.toUpperCase(),
-          ra: Boolean(authority.material.raSigning),
-        };
-        output(
-          cmd,
-          info,
-          () =>
-            cliText`Subject:      ${info.subject}\nSerial:       ${info.serial}\nValid:        ${info.notBefore} .. ${info.notAfter}\nSHA-256:      ${info.sha256}\nRA pair:      ${info.ra ? 'yes' : 'no'}`,
+      withServices(cmd, async (s) => {
+        const view = caGenerationsView(s.authority, s.config);
+        output(cmd, view, () => generationsText(view));
+      }),
+    );
+  ca.command('rollover')
+    .description('create the next CA (new key and certificate, RA pair, link certificates); it starts issuing at --activate-at (default: now)')
+    .option('--activate-at <time>', 'ISO 8601 time (e.g. 2027-01-15T06:00:00Z) at which the new CA starts issuing; on a scheduled rollover, moves it')
+    .option('--common-name <cn>', 'subject CN of the new CA (default: the first CA\'s with " G<generation>")')
+    .action(async (opts: { activateAt?: string; commonName?: string }, cmd: Command) =>
+      withServices(cmd, async (s) => {
+        let activateAt: Date | undefined;
+        if (opts.activateAt !== undefined) {
+          activateAt = new Date(opts.activateAt);
+          if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/.test(opts.activateAt) || Number.isNaN(activateAt.getTime()))
+            throw new ConfigError('--activate-at', 'must be an ISO 8601 time with a time zone, e.g. 2027-01-15T06:00:00Z');
+        }
+        if (opts.commonName !== undefined && !/^[\x20-\x7e]{1,64}$/.test(opts.commonName))
+          throw new ConfigError('--common-name', 'must be 1 to 64 printable ASCII characters');
+        const { generation, created } = await s.caGenerations.rollover([...s.authority.all], { activateAt, commonName: opts.commonName });
+        if (created) s.authority.addGeneration(generation);
+        else s.authority.reschedule(generation.generation, generation.activateAt);
+        await s.audit.record(cliActor(), created ? 'ca.rollover' : 'ca.rollover.reschedule', `ca-generation:${generation.generation}`, {
+          activateAt: generation.activateAt.toISOString(),
+          sha256: generation.material.ca.certificate.fingerprintSha256,
+        });
+        const view = caGenerationsView(s.authority, s.config);
+        output(cmd, { created, generation: generation.generation, ...view }, () =>
+          [
+            created
+              ? `Created CA generation ${generation.generation}; it starts issuing at ${generation.activateAt.toISOString()}.`
+              : `CA generation ${generation.generation} now starts issuing at ${generation.activateAt.toISOString()}.`,
+            'Running servers pick it up within 30 seconds. Back up the certs directory and the database now.',
+            '',
+            generationsText(view),
+          ].join('\n'),
         );
       }),
     );

@@ -24,6 +24,8 @@ export interface CertificateRow {
   lastSeenAt: Date | null;
   /** serial of the certificate this one renewed (unique: a certificate renews once); null for an enrollment */
   renewedFrom: string | null;
+  /** the CA generation that issued it (1: the first CA) */
+  caGeneration: number;
   createdAt: Date;
 }
 
@@ -50,6 +52,7 @@ export const certificateEntity = (t: ColumnTypes) =>
       revocationRevision: { name: 'revocation_revision', type: t.bigint, nullable: true },
       lastSeenAt: { name: 'last_seen_at', type: t.timestamp, nullable: true },
       renewedFrom: { name: 'renewed_from', type: String, length: 64, nullable: true },
+      caGeneration: { name: 'ca_generation', type: Number, default: 1 },
       createdAt: { name: 'created_at', type: t.timestamp },
     },
   });
