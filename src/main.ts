@@ -6,7 +6,7 @@ import { createLogger, Logger } from './shared/logger';
 import { Clock, systemClock } from './shared/clock';
 import { Database } from './db/database';
 import { ScepStoreRepository } from './db/scep-store.repository';
-import { KeyPairIdentity, loadOrCreateCa } from './ca/ca-material';
+import { loadOrCreateCa } from './ca/ca-material';
 import { CertificateAuthority } from './ca/certificate-authority';
 import { RsaKeyTransport } from './pki/rsa-key-transport';
 import { openKeyStore, type KeyStore } from './ca/key-store';
@@ -60,7 +60,6 @@ import type { InventoryReader } from './mdm/workspace-one/ws1-integration.ports'
 import { Ws1SyncScheduler } from './jobs/ws1-sync.job';
 import { parseDailyTime } from './jobs/daily-slot';
 import https from 'node:https';
-import { X509Certificate } from 'node:crypto';
 import { TrustRepository } from './db/trust.repository';
 import { AuthLogRepository } from './db/auth-log.repository';
 import { TrustPolicyService } from './trust/policy.service';

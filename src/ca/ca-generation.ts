@@ -88,10 +88,7 @@ export async function createNextGeneration(o: GenerationOptions, previous: CaGen
   const prefix = generationPrefix(generation);
   const keys = o.keys.forPrefix(prefix);
   if (keys.has('ca'))
-    throw new ConfigError(
-      'SCEPTER_CERTS_DIR',
-      `${keys.where('ca')} exists but the database records no generation ${generation}: move it away first`,
-    );
+    throw new ConfigError('SCEPTER_CERTS_DIR', `${keys.where('ca')} exists but the database records no generation ${generation}: move it away first`);
   const material = await loadOrCreateCa({ ...o, prefix });
   const old = previous.material.ca;
   const fresh = material.ca;

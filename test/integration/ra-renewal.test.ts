@@ -32,8 +32,8 @@ describe('RA renewal with an overlap: old and new RA encryption certificates bot
       expect(fs.statSync(path.join(dir, 'certs', 'ra-encrypt.previous.key.pem')).mode & 0o777).to.equal(0o600);
       const [k1, k2] = await pooledKeys(2);
       for (const [cas, key, cn] of [
-        [old, k1!, 'to-old-ra'],
-        [fresh, k2!, 'to-new-ra'],
+        [old, k1, 'to-old-ra'],
+        [fresh, k2, 'to-new-ra'],
       ] as const) {
         const r = await client.enroll({ cas: { ...fresh, recipient: cas.recipient }, subject: [{ type: 'CN', value: cn }], challenge: TEST_CHALLENGE, key });
         expect(r.status, `${cn}: ${r.failText}`).to.equal(PkiStatus.SUCCESS);
