@@ -452,7 +452,7 @@ export function buildAdminRouter(services: Services, limiter: AuthFailureLimiter
 }
 
 /**
- * Issue 4: revocation service, the in-memory revocation view with one CRL publisher per CA
+ * Revocation service, the in-memory revocation view with one CRL publisher per CA
  * generation, and the OCSP responder answering for every generation.
  */
 async function buildRevocation(config: Config, db: Database, authority: CertificateAuthority, clock: Clock, logger: Logger) {
