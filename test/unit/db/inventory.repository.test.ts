@@ -1,12 +1,9 @@
 import { expect } from 'chai';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Database } from '../../../src/db/database';
 import { InventoryLeaseRepository } from '../../../src/db/inventory-lease.repository';
 import { InventoryRepository, SyncLeaseLostError } from '../../../src/db/inventory.repository';
 import type { ManagedDevice } from '../../../src/mdm/workspace-one/ws1.types';
-import { createTestDatabase, postgresAvailable } from '../../support/postgres';
+import { openTestDatabase } from '../../support/test-database';
 import { replaceInventory } from '../../../src/mdm/workspace-one/inventory-store.ports';
 
 const device = (i: number, extra: Partial<ManagedDevice> = {}): ManagedDevice => ({
@@ -33,23 +30,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     const later = (ms: number) => new Date(now.getTime() + ms);
 
     before(async function () {
-      if (dialect === 'postgres') {
-        const why = await postgresAvailable();
-        if (why) throw new Error(`PostgreSQL suite did not run: ${why}`);
-        const pg = await createTestDatabase();
-        db = await Database.open(pg.url);
-        cleanup = async () => {
-          await db.close();
-          await pg.drop();
-        };
-      } else {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'inventory-'));
-        db = await Database.open(path.join(dir, 'db.sqlite'));
-        cleanup = async () => {
-          await db.close();
-          fs.rmSync(dir, { recursive: true, force: true });
-        };
-      }
+      ({ db, cleanup } = await openTestDatabase(dialect, 'inventory-'));
       inventory = new InventoryRepository(db);
       leases = new InventoryLeaseRepository(db, inventory);
     });

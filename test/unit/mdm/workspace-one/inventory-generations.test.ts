@@ -1,7 +1,4 @@
 import { expect } from 'chai';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { Database } from '../../../../src/db/database';
 import { InventoryLeaseRepository } from '../../../../src/db/inventory-lease.repository';
 import { InventoryRepository, placeholders, SyncLeaseLostError } from '../../../../src/db/inventory.repository';
@@ -9,7 +6,7 @@ import { syncDevices } from '../../../../src/mdm/workspace-one/device-sync';
 import { replaceInventory } from '../../../../src/mdm/workspace-one/inventory-store.ports';
 import { Ws1ServerError } from '../../../../src/mdm/workspace-one/ws1.errors';
 import type { ManagedDevice, Ws1Device } from '../../../../src/mdm/workspace-one/ws1.types';
-import { createTestDatabase, postgresAvailable } from '../../../support/postgres';
+import { openTestDatabase } from '../../../support/test-database';
 import { pagedSource, ws1Device } from './inventory-source-support';
 
 const managed = (i: number, userName = `user${i}`): ManagedDevice => ({
@@ -31,23 +28,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     const at = (ms: number) => new Date(t0.getTime() + ms);
 
     before(async function () {
-      if (dialect === 'postgres') {
-        const why = await postgresAvailable();
-        if (why) throw new Error(`PostgreSQL suite did not run: ${why}`);
-        const pg = await createTestDatabase();
-        db = await Database.open(pg.url);
-        cleanup = async () => {
-          await db.close();
-          await pg.drop();
-        };
-      } else {
-        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'inventory-gen-'));
-        db = await Database.open(path.join(dir, 'db.sqlite'));
-        cleanup = async () => {
-          await db.close();
-          fs.rmSync(dir, { recursive: true, force: true });
-        };
-      }
+      ({ db, cleanup } = await openTestDatabase(dialect, 'inventory-gen-'));
       inventory = new InventoryRepository(db);
       leases = new InventoryLeaseRepository(db, inventory);
     });
