@@ -15,6 +15,7 @@ import { loadPreviousRa, renewRaIfDue } from './ra-renewal';
 /** A recorded generation, as the database holds it (implemented by db/ca-generation.repository). */
 export interface CaGenerationRecord {
   generation: number;
+  /** hex SHA-1 key identifier of the CA key (RFC 5280 4.2.1.2 method 1) */
   keyId: string;
   subject: string;
   fingerprintSha256: string;
@@ -22,7 +23,9 @@ export interface CaGenerationRecord {
   notAfter: Date;
   activateAt: Date;
   certificate: Buffer;
+  /** this CA's key certified by the previous CA ("NewWithOld"); null for the first CA */
   newWithOld: Buffer | null;
+  /** the previous CA's key certified by this CA ("OldWithNew"); null for the first CA */
   oldWithNew: Buffer | null;
 }
 

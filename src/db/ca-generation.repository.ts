@@ -1,8 +1,7 @@
 import { Database } from './database';
 import { dbDate } from './dialect';
+import type { CaGenerationRecord } from '../ca/ca-rollover.service';
 import { CaGenerationRow } from './entities/ca-generation.entity';
-
-export type CaGenerationRecord = Omit<CaGenerationRow, 'createdAt'>;
 
 /** The CA generations table, and the crl_state row each generation publishes its CRL through. */
 export class CaGenerationRepository {

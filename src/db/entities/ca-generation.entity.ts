@@ -1,21 +1,9 @@
 import { EntitySchema } from 'typeorm';
+import type { CaGenerationRecord } from '../../ca/ca-rollover.service';
 import { ColumnTypes } from '../dialect';
 
-/** One CA generation: its certificate, the rollover link certificates, and when it starts issuing. */
-export interface CaGenerationRow {
-  generation: number;
-  /** hex SHA-1 key identifier of the CA key (RFC 5280 4.2.1.2 method 1) */
-  keyId: string;
-  subject: string;
-  fingerprintSha256: string;
-  notBefore: Date;
-  notAfter: Date;
-  activateAt: Date;
-  certificate: Buffer;
-  /** this CA's key certified by the previous CA ("NewWithOld"); null for the first CA */
-  newWithOld: Buffer | null;
-  /** the previous CA's key certified by this CA ("OldWithNew"); null for the first CA */
-  oldWithNew: Buffer | null;
+/** One CA generation as stored: the domain record (certificate, link certificates, activation time) and when it was recorded. */
+export interface CaGenerationRow extends CaGenerationRecord {
   createdAt: Date;
 }
 
