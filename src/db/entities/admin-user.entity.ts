@@ -1,29 +1,13 @@
 import { EntitySchema } from 'typeorm';
+import type { StoredAdminUser, StoredSession } from '../../admin/admin-user.types';
 import { ColumnTypes } from '../dialect';
 
-export interface AdminUserRow {
-  id: string;
-  name: string;
-  email: string;
+/** A console user as stored: the role is text in the table (the repository reads it back as a Role). */
+export interface AdminUserRow extends Omit<StoredAdminUser, 'role'> {
   role: string;
-  passwordHash: string;
-  totpSecret: string | null;
-  totpLastStep: number | null;
-  createdBy: string;
-  createdAt: Date;
-  updatedAt: Date;
-  lastSignInAt: Date | null;
-  disabledAt: Date | null;
 }
 
-export interface AdminSessionRow {
-  tokenHash: string;
-  userId: string;
-  createdAt: Date;
-  lastSeenAt: Date;
-  expiresAt: Date;
-  source: string;
-}
+export type AdminSessionRow = StoredSession;
 
 /** People who sign in to the web console (password hash, sealed TOTP secret). */
 export const adminUserEntity = (t: ColumnTypes) =>
