@@ -76,6 +76,11 @@
         return r.json();
       })
       .then(function (j) {
+        if (j.error) {
+          out.textContent = 'Sync failed: ' + j.error;
+          button.disabled = false;
+          return;
+        }
         if (j.started === false) out.textContent = 'A sync is already running.';
         poll(id, out, button);
       })

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { loadConfig } from '../../src/config/config';
 import { dateParam } from '../../src/db/dialect';
 import { placeholders } from '../../src/db/inventory.repository';
-import { buildMigration, buildServices, Services } from '../../src/main';
+import { buildServices, Services } from '../../src/main';
 import { Ws1Client } from '../../src/mdm/workspace-one/ws1-client';
 import { SIM_DEFAULTS } from '../ws1-sim/ws1-simulator';
 
@@ -162,7 +162,7 @@ async function main(): Promise<void> {
     const reports = path.join(dir, 'reports');
     const plan = await cli(env, ['migrate', 'plan', legacy, '--ws1-from', ws1, '--report-dir', reports]);
     if (plan.code !== 0) throw new Error(`plan failed: ${plan.out}`);
-    const svc = buildMigration(s);
+    const svc = s.migration();
     await (await svc.apply(legacy, { actor: ACTOR })).execute();
     const verify = await timed(async () => (await svc.verify(legacy, { actor: ACTOR })).execute());
     await (await svc.cutover(legacy, { actor: ACTOR, minReady: 95 })).execute();

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 
 const CATEGORIES: [string, RegExp][] = [
   ['RSA private-key operations', /rsa_ossl_private|RSA_private|BN_mod_exp_mont_consttime|rsaz/],
-  ['certificate read-back (OpenSSL X509)', /X509Certificate|parseBack|readsBack/],
+  ['check of the issued certificate (DER walk; OpenSSL X509 read-back)', /X509Certificate|parseBack|readsBack|checkIssued|inDefiniteMinimalForm|isPlainDer/],
   ['public key import', /publicKeyFromSpki|createPublicKey|GetKeyObjectHandleFromJwk/],
   ['signature checks', /verifyInline|verifyOneShot|Verify/],
   ['logging', /pino|sonic|logOperation/],

@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { loadConfig } from '../../src/config/config';
 import { buildServices, Services } from '../../src/main';
-import { revokeAllForIntegration } from '../../src/ca/revocation.service';
+import { transactionOf } from '../../src/db/transaction';
 import { RevocationRepository } from '../../src/db/revocation.repository';
 import { buildCrl } from '../../src/pki/crl.builder';
 import { freePort } from '../../test/support/ports';
@@ -109,7 +109,9 @@ async function main(): Promise<void> {
     // 1. integration deletion: every certificate of one integration in one UPDATE
     const bulkSerials = Array.from({ length: BULK }, (_, i) => serialOf(0x41, i));
     await insertCertificates(s, bulkSerials, 'DI-BENCH-1');
-    const bulk = await timed(() => s.db.transaction((m) => revokeAllForIntegration(m, 'DI-BENCH-1', 'cessationOfOperation', new Date())));
+    const bulk = await timed(() =>
+      s.db.transaction((m) => s.revocation.revokeAllForIntegration(transactionOf(m), 'DI-BENCH-1', 'cessationOfOperation', new Date())),
+    );
     console.log(`\n1. revokeAllForIntegration, ${BULK.toLocaleString('en')} certificates in one transaction`);
     console.log(`   ${fmt(bulk.ms)}  (${bulk.value.toLocaleString('en')} revoked; target <= 10,000 ms)`);
 
@@ -119,7 +121,7 @@ async function main(): Promise<void> {
       Array.from({ length: CRL_ENTRIES - BULK }, (_, i) => serialOf(0x42, i)),
       'DI-BENCH-2',
     );
-    await s.db.transaction((m) => revokeAllForIntegration(m, 'DI-BENCH-2', 'keyCompromise', new Date()));
+    await s.db.transaction((m) => s.revocation.revokeAllForIntegration(transactionOf(m), 'DI-BENCH-2', 'keyCompromise', new Date()));
     const validSerials = Array.from({ length: VALID + 3 }, (_, i) => serialOf(0x43, i));
     await insertCertificates(s, validSerials, null);
     await s.revocationView.sync();

@@ -1,7 +1,8 @@
 import { Clock } from '../shared/clock';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../shared/errors';
 import type { SecretBox } from '../shared/secret-box';
-import { AdminUserStore, AdminUserView, StoredAdminUser } from './admin-user.types';
+import type { AdminUserRepository } from '../db/admin-user.repository';
+import { AdminUserView, StoredAdminUser } from './admin-user.types';
 import { Actor } from './audit.types';
 import { hashPassword, passwordMatches } from './password-hash';
 import { Role, requirePermission } from './roles';
@@ -24,6 +25,11 @@ export interface NewAdminUser {
   password?: string;
   /** enrol a second factor although the role does not need one */
   totp?: boolean;
+  /**
+   * make no secret now: the person enrols their own authenticator at the first sign-in (the
+   * console's way, so the secret is never seen by the person creating the account)
+   */
+  totpAtFirstSignIn?: boolean;
 }
 
 export interface CreatedAdminUser {
@@ -40,13 +46,13 @@ export type SignInRefusal = 'unknown-or-wrong-password' | 'disabled' | 'totp-mis
 /** The people who sign in to the web console: accounts, passwords, the second factor. */
 export class AdminUserService {
   constructor(
-    private readonly store: AdminUserStore,
+    private readonly store: AdminUserRepository,
     private readonly secretBox: () => SecretBox,
     private readonly clock: Clock,
   ) {}
 
   async create(input: NewAdminUser, actor: Actor, actorRole: Role | 'cli'): Promise<CreatedAdminUser> {
-    if (actorRole !== 'cli') requireMayManage(actorRole, input.role);
+    if (actorRole !== 'cli') requireOwner(actorRole);
     const name = validName(input.name);
     const email = validEmail(input.email);
     const generated = input.password === undefined ? randomSecret(15) : undefined;
@@ -55,7 +61,7 @@ export class AdminUserService {
     if (await this.store.findUserByEmail(email)) throw new ConflictError(`an admin user with email ${email} exists`);
     const now = this.clock.now();
     const id = randomId('AU', 14);
-    const totp = totpRequired(input.role) || input.totp ? newTotp(email) : undefined;
+    const totp = (totpRequired(input.role) || input.totp) && !input.totpAtFirstSignIn ? newTotp(email) : undefined;
     const row: StoredAdminUser = {
       id,
       name,
@@ -97,11 +103,99 @@ export class AdminUserService {
       if (step === undefined) return 'totp-wrong';
       if (!(await this.store.acceptTotpStep(u.id, step, now))) return 'totp-reused';
     } else {
-      // a role that needs a factor never signs in without one (e.g. promoted in the database by hand)
-      if (totpRequired(u.role)) return 'totp-missing';
+      // a role that needs a factor and has none (new, promoted, or reset) signs in to enrol one
+      // before anything else (the console's session middleware allows nothing but enrolment)
       await this.store.updateUser(u.id, { lastSignInAt: now }, undefined);
     }
     return u;
+  }
+
+  /** True while the person must enrol an authenticator before using the console. */
+  static mustEnrolTotp(u: Pick<StoredAdminUser, 'role' | 'totpSecret'>): boolean {
+    return totpRequired(u.role) && u.totpSecret === null;
+  }
+
+  /**
+   * First enrolment (after creation in the console, a promotion or a reset): the signed-in person
+   * has no authenticator yet; a code from the proposed secret saves it. A person who has one
+   * replaces it with `changeTotp`, which needs the current password.
+   */
+  async enrolTotp(userId: string, secret: string, code: string, actor: Actor): Promise<void> {
+    const u = await this.get(userId);
+    if (u.totpSecret !== null) throw new ConflictError('an authenticator is already enrolled; replace it under Account');
+    if (!isTotpSecret(secret)) throw new BadRequestError('the authenticator secret is malformed; start again');
+    const now = this.clock.now();
+    const step = totpStep(secret, code.trim(), now);
+    if (step === undefined) throw new BadRequestError('the code does not match the secret; check the authenticator app and the device clock');
+    await this.store.updateUser(
+      u.id,
+      { totpSecret: this.secretBox().encrypt(secret, totpContext(u.id)), totpLastStep: step, updatedAt: now },
+      { actor, action: 'admin-user.totp-enrol', target: u.id, at: now },
+    );
+  }
+
+  /** An owner gives another person a role; the last enabled owner keeps theirs. */
+  async changeRole(id: string, role: Role, actor: Actor, actorRole: Role | 'cli'): Promise<AdminUserView> {
+    if (actorRole !== 'cli') requireOwner(actorRole);
+    const u = await this.get(id);
+    if (u.role === role) return view(u);
+    const now = this.clock.now();
+    await this.store.updateUser(
+      u.id,
+      { role, updatedAt: now },
+      { actor, action: 'admin-user.role', target: u.id, details: { from: u.role, to: role }, at: now },
+      u.role === 'owner',
+    );
+    return view(await this.get(u.id));
+  }
+
+  /**
+   * An owner resets another person's password: the owner's choice, or a generated one returned
+   * once. The person is signed out everywhere.
+   */
+  async resetPassword(id: string, password: string | undefined, actor: Actor, actorRole: Role | 'cli', actorUserId?: string): Promise<{ password?: string }> {
+    if (actorRole !== 'cli') requireOwner(actorRole);
+    const u = await this.get(id);
+    if (actorUserId === u.id) throw new ConflictError('change your own password under Account');
+    const generated = password === undefined ? randomSecret(15) : undefined;
+    const next = password ?? generated!;
+    checkPassword(next);
+    const now = this.clock.now();
+    await this.store.updateUser(
+      u.id,
+      { passwordHash: await hashPassword(next), updatedAt: now },
+      { actor, action: 'admin-user.password-reset', target: u.id, at: now },
+    );
+    await this.store.deleteSessionsOf(u.id);
+    return generated ? { password: generated } : {};
+  }
+
+  /**
+   * An owner removes another person's authenticator (lost phone): the person is signed out
+   * everywhere, and an owner or administrator enrols a new one at the next sign-in.
+   */
+  async resetTotp(id: string, actor: Actor, actorRole: Role | 'cli', actorUserId?: string): Promise<AdminUserView> {
+    if (actorRole !== 'cli') requireOwner(actorRole);
+    const u = await this.get(id);
+    if (actorUserId === u.id) throw new ConflictError('replace your own authenticator under Account');
+    const now = this.clock.now();
+    await this.store.updateUser(
+      u.id,
+      { totpSecret: null, totpLastStep: null, updatedAt: now },
+      { actor, action: 'admin-user.totp-reset', target: u.id, at: now },
+    );
+    await this.store.deleteSessionsOf(u.id);
+    return view(await this.get(u.id));
+  }
+
+  /** An owner deletes another person's account (and sessions); the last enabled owner stays. */
+  async delete(id: string, actor: Actor, actorRole: Role | 'cli', actorUserId?: string): Promise<AdminUserView> {
+    if (actorRole !== 'cli') requireOwner(actorRole);
+    const u = await this.get(id);
+    if (actorUserId === u.id) throw new ConflictError('you cannot delete your own account');
+    const now = this.clock.now();
+    await this.store.deleteUser(u.id, { actor, action: 'admin-user.delete', target: u.id, details: { email: u.email, role: u.role }, at: now });
+    return view(u);
   }
 
   async get(id: string): Promise<StoredAdminUser> {
@@ -153,16 +247,17 @@ export class AdminUserService {
     await this.store.deleteSessionsOf(u.id, keepSession);
   }
 
-  /** Disabling signs the person out everywhere; an owner is disabled only by an owner, nobody disables themself. */
+  /** Disabling signs the person out everywhere; only an owner disables, nobody disables themself or the last owner. */
   async setDisabled(id: string, disabled: boolean, actor: Actor, actorRole: Role | 'cli', actorUserId?: string): Promise<AdminUserView> {
+    if (actorRole !== 'cli') requireOwner(actorRole);
     const u = await this.get(id);
-    if (actorRole !== 'cli') requireMayManage(actorRole, u.role);
     if (disabled && actorUserId === u.id) throw new ConflictError('you cannot disable your own account');
     const now = this.clock.now();
     await this.store.updateUser(
       u.id,
       { disabledAt: disabled ? now : null, updatedAt: now },
       { actor, action: disabled ? 'admin-user.disable' : 'admin-user.enable', target: u.id, at: now },
+      disabled && u.role === 'owner',
     );
     if (disabled) await this.store.deleteSessionsOf(u.id);
     return view(await this.get(u.id));
@@ -188,9 +283,18 @@ export function view(u: StoredAdminUser): AdminUserView {
   };
 }
 
-function requireMayManage(actorRole: Role, target: Role): void {
+/**
+ * Changes to admin users (create, role, password and authenticator resets, disable, delete) are
+ * for owners only: an administrator may see the list (users:manage) but could otherwise make
+ * themself or a friend an owner.
+ */
+export function mayChangeUsers(role: Role): boolean {
+  return role === 'owner';
+}
+
+function requireOwner(actorRole: Role): void {
   requirePermission(actorRole, 'users:manage');
-  if (target === 'owner' && actorRole !== 'owner') throw new ForbiddenError('only an owner may create or disable owners');
+  if (!mayChangeUsers(actorRole)) throw new ForbiddenError('only an owner may create, change, disable or delete admin users');
 }
 
 const totpContext = (id: string) => `admin-user:${id}:totp`;

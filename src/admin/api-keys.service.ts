@@ -1,6 +1,7 @@
 import { Clock } from '../shared/clock';
 import { BadRequestError, NotFoundError } from '../shared/errors';
-import { ApiKeyStore, StoredApiKey } from './admin.ports';
+import type { AdminRepository } from '../db/admin.repository';
+import { StoredApiKey } from './api-key.types';
 import { Actor } from './audit.types';
 import { Role } from './roles';
 import { hashSecret, randomId, randomSecret, secretMatches } from './secret-token';
@@ -41,7 +42,7 @@ export interface NewApiKey {
  */
 export class ApiKeyService {
   constructor(
-    private readonly store: ApiKeyStore,
+    private readonly store: AdminRepository,
     private readonly clock: Clock,
   ) {}
 

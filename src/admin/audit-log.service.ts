@@ -1,11 +1,11 @@
 import { Clock } from '../shared/clock';
-import { AuditQuery, AuditStore } from './admin.ports';
-import { Actor, AuditEntry } from './audit.types';
+import type { AdminRepository } from '../db/admin.repository';
+import { Actor, AuditEntry, AuditQuery } from './audit.types';
 
 /** Reads the audit log; writes happen inside the stores' change transactions. */
 export class AuditLogService {
   constructor(
-    private readonly store: AuditStore,
+    private readonly store: AdminRepository,
     private readonly clock: Clock,
   ) {}
 

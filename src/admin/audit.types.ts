@@ -23,3 +23,12 @@ export interface AuditEntry {
   target: string | null;
   details: Record<string, unknown> | null;
 }
+
+export interface AuditQuery {
+  limit: number;
+  /** only entries with a larger id (paging forward) */
+  afterId?: number;
+  /** only entries with a smaller id (the newest first, one page further back) */
+  beforeId?: number;
+  action?: string;
+}

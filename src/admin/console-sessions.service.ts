@@ -1,7 +1,8 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { secretsEqual, sha256Hex } from '../shared/bytes';
 import { Clock } from '../shared/clock';
-import type { AdminUserStore, StoredAdminUser } from './admin-user.types';
+import type { AdminUserRepository } from '../db/admin-user.repository';
+import type { StoredAdminUser } from './admin-user.types';
 
 /** signed out after this long without a request */
 export const SESSION_IDLE_MS = 30 * 60_000;
@@ -24,7 +25,7 @@ export interface ActiveSession {
  */
 export class ConsoleSessions {
   constructor(
-    private readonly store: AdminUserStore,
+    private readonly store: AdminUserRepository,
     private readonly clock: Clock,
   ) {}
 

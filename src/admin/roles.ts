@@ -23,7 +23,7 @@ export const PERMISSIONS = {
   'groups:write': 'create and delete groups, add and remove their members',
   'audit:read': "read the audit log, the authentication log and a device's logins",
   'api-keys:manage': 'create, list and revoke API keys (owner keys only by an owner)',
-  'users:manage': 'create, list, disable and re-enable the people who sign in to the web console (owners only by an owner)',
+  'users:manage': 'list the people who sign in to the web console; creating, changing, disabling and deleting them is for owners only',
 } as const;
 export type Permission = keyof typeof PERMISSIONS;
 

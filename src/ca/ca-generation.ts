@@ -23,6 +23,8 @@ export interface CaGeneration {
   newWithOld?: ParsedCertificate;
   /** the previous CA's key certified by this CA */
   oldWithNew?: ParsedCertificate;
+  /** the pkcs11: URI of the CA key when a token holds it (each generation has a key of its own there) */
+  keyUri?: string;
 }
 
 /** Generation n > 1 keeps its files beside the first CA's, named with this prefix. */
@@ -46,20 +48,22 @@ export type GenerationOptions = Omit<CaMaterialOptions, 'prefix' | 'commonName'>
  */
 export async function loadGeneration(
   o: GenerationOptions,
-  row: { generation: number; fingerprintSha256: string; subject: string; activateAt: Date },
+  row: { generation: number; fingerprintSha256: string; subject: string; activateAt: Date; keyUri?: string | null },
 ): Promise<CaGeneration> {
   const prefix = generationPrefix(row.generation);
   const caFile = path.join(o.dir, `${prefix}ca.cert.pem`);
-  if (!fs.existsSync(caFile) || !o.keys.forPrefix(prefix).has('ca'))
+  // a token key is found by the URI recorded with the generation, a key file by its prefixed name
+  const keys = o.keys.forPrefix(prefix, row.keyUri ?? undefined);
+  if (!fs.existsSync(caFile) || !keys.has('ca'))
     throw new ConfigError(
       'SCEPTER_CERTS_DIR',
-      `CA generation ${row.generation} is recorded in the database but ${caFile} or its key is missing (restore them from the backup)`,
+      `CA generation ${row.generation} is recorded in the database but ${caFile} or its key ${keys.where('ca')} is missing (restore them from the backup, or plug in the token)`,
     );
   const onDisk = readCertificate(caFile, fs.readFileSync(caFile, 'utf8'));
   if (onDisk.fingerprintSha256 !== row.fingerprintSha256)
     throw new ConfigError('SCEPTER_CERTS_DIR', `${caFile} is not the CA certificate the database records for generation ${row.generation}`);
   // loadOrCreateCa only loads here (the key exists); with RA on it adds a missing RA pair
-  const material = await loadOrCreateCa({ ...o, prefix, commonName: /CN=([^,]+)/.exec(onDisk.subject)?.[1] ?? onDisk.subject });
+  const material = await loadOrCreateCa({ ...o, keys, prefix, commonName: /CN=([^,]+)/.exec(onDisk.subject)?.[1] ?? onDisk.subject });
   const read = (f: string) => {
     const file = path.join(o.dir, `${prefix}${f}`);
     return fs.existsSync(file) ? readCertificate(file, fs.readFileSync(file, 'utf8')) : undefined;
@@ -71,6 +75,7 @@ export async function loadGeneration(
     keyId: keyIdentifier(material.ca.certificate.spkiDer),
     newWithOld: read(LINK_FILES.newWithOld),
     oldWithNew: read(LINK_FILES.oldWithNew),
+    keyUri: keys.kind === 'pkcs11' ? keys.where('ca') : undefined,
   };
 }
 
@@ -89,7 +94,8 @@ export async function createNextGeneration(o: GenerationOptions, previous: CaGen
   const keys = o.keys.forPrefix(prefix);
   if (keys.has('ca'))
     throw new ConfigError('SCEPTER_CERTS_DIR', `${keys.where('ca')} exists but the database records no generation ${generation}: move it away first`);
-  const material = await loadOrCreateCa({ ...o, prefix });
+  // in a token, the new key is generated there (sensitive, never extractable) under its own label and id
+  const material = await loadOrCreateCa({ ...o, keys, prefix });
   const old = previous.material.ca;
   const fresh = material.ca;
   if (fresh.certificate.subjectDer.equals(old.certificate.subjectDer))
@@ -98,7 +104,8 @@ export async function createNextGeneration(o: GenerationOptions, previous: CaGen
   const oldWithNew = await linkCertificate(old.certificate, fresh, now);
   fs.writeFileSync(path.join(o.dir, `${prefix}${LINK_FILES.newWithOld}`), pemEncode('CERTIFICATE', newWithOld.der), { mode: 0o644 });
   fs.writeFileSync(path.join(o.dir, `${prefix}${LINK_FILES.oldWithNew}`), pemEncode('CERTIFICATE', oldWithNew.der), { mode: 0o644 });
-  return { generation, material, activateAt, keyId: keyIdentifier(fresh.certificate.spkiDer), newWithOld, oldWithNew };
+  const keyUri = keys.kind === 'pkcs11' ? keys.where('ca') : undefined;
+  return { generation, material, activateAt, keyId: keyIdentifier(fresh.certificate.spkiDer), newWithOld, oldWithNew, keyUri };
 }
 
 /**

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { KeyObject, randomBytes } from 'node:crypto';
+import { KeyObject } from 'node:crypto';
 import { buildCertificate, keyIdentifier } from '../pki/certificate.builder';
 import { ParsedCertificate } from '../pki/certificate';
 import { buildName } from '../pki/names';
@@ -10,6 +10,8 @@ import { securePrivateDir } from '../shared/secure-file';
 import type { PrivateKey } from '../pki/private-key';
 import { checkIssuedByCa, checkKeyMatches, readCertificate, readText } from './ca-material-check';
 import type { KeyRole, KeyStore } from './key-store';
+import { Pkcs11KeyStore } from './pkcs11/pkcs11-key-store';
+import { pooledRandomBytes } from '../pki/random-pool';
 
 export interface KeyPairIdentity {
   certificate: ParsedCertificate;
@@ -54,7 +56,7 @@ export const FILES = {
 export async function loadOrCreateCa(o: CaMaterialOptions): Promise<CaMaterial> {
   securePrivateDir(o.dir);
   const p = (f: string) => path.join(o.dir, f === FILES.lock ? f : `${o.prefix ?? ''}${f}`);
-  // a later CA generation keeps its keys in files named with its prefix (a token refuses)
+  // a later CA generation's keys: files named with its prefix, or token objects labelled with its suffix
   const keys = o.keys.forPrefix(o.prefix ?? '');
   let created = false;
   await withCreationLock(p(FILES.lock), async () => {
@@ -77,6 +79,11 @@ export async function loadOrCreateCa(o: CaMaterialOptions): Promise<CaMaterial> 
   const material: CaMaterial = { ca, created };
   if (o.ra) {
     await withCreationLock(p(FILES.lock), async () => {
+      // an RA renewal in the token that stopped part-way is finished before the keys are loaded
+      if (keys instanceof Pkcs11KeyStore) {
+        const spki = (f: string) => (fs.existsSync(p(f)) ? readCertificate(p(f), readText(p(f))).spkiDer : undefined);
+        await keys.recoverRa({ raSign: spki(FILES.raSignCert), raEncrypt: spki(FILES.raEncCert) });
+      }
       for (const [role, certFile, usage] of [
         ['raSign', FILES.raSignCert, 'digitalSignature'],
         ['raEncrypt', FILES.raEncCert, 'keyEncipherment'],
@@ -106,7 +113,7 @@ export function loadIdentity(keys: KeyStore, role: KeyRole, certFile: string): K
 
 /** Serial numbers: 16 random bytes, positive, with the second-highest bit set so DER keeps all 16. */
 export function randomSerial(): Buffer {
-  const b = randomBytes(16);
+  const b = pooledRandomBytes(16);
   b[0] = (b[0]! & 0x7f) | 0x40;
   return b;
 }

@@ -27,6 +27,8 @@ export interface CaGenerationRecord {
   newWithOld: Buffer | null;
   /** the previous CA's key certified by this CA ("OldWithNew"); null for the first CA */
   oldWithNew: Buffer | null;
+  /** the pkcs11: URI of the CA key when it is in a token; null for a key file */
+  keyUri: string | null;
 }
 
 export interface CaGenerationStore {
@@ -161,5 +163,6 @@ export function recordOf(g: CaGeneration): CaGenerationRecord {
     certificate: c.der,
     newWithOld: g.newWithOld?.der ?? null,
     oldWithNew: g.oldWithNew?.der ?? null,
+    keyUri: g.keyUri ?? null,
   };
 }

@@ -2,7 +2,8 @@ import { buildCrl } from '../pki/crl.builder';
 import { readCertificateFields } from '../pki/certificate';
 import { Clock } from '../shared/clock';
 import type { KeyPairIdentity } from './ca-material';
-import type { CrlStateFields, RevocationStore, RevokedEntry, StoredCrl } from './revocation.ports';
+import type { RevocationRepository } from '../db/revocation.repository';
+import type { CrlStateFields, RevokedEntry, StoredCrl } from './revocation.types';
 
 export interface PublishedCrl extends StoredCrl {
   etag: string;
@@ -28,7 +29,7 @@ export class CrlPublisher {
   readonly issuerKeyId: string;
 
   constructor(
-    private readonly store: RevocationStore,
+    private readonly store: RevocationRepository,
     private readonly ca: KeyPairIdentity,
     private readonly clock: Clock,
     private readonly validityMs: number,

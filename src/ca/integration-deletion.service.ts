@@ -1,15 +1,9 @@
 import type { Actor } from '../admin/audit.types';
 import { Clock } from '../shared/clock';
 import { ConflictError } from '../shared/errors';
-import { revokeAllForIntegration, RevocationService } from './revocation.service';
+import type { IntegrationService } from '../integrations/integration.service';
+import { RevocationService } from './revocation.service';
 import { cliText } from '../shared/terminal-text';
-
-/** The slice of the integrations module deletion needs (IntegrationService satisfies it). */
-export interface DeletableIntegrations {
-  get(id: string): Promise<{ id: string; name: string; type: string; status: string; groupName: string | null }>;
-  /** soft delete in one transaction, running `inTransaction` inside it; its result joins the audit record */
-  markDeleted(id: string, actor: Actor, inTransaction: (tx: unknown) => Promise<Record<string, unknown>>): Promise<void>;
-}
 
 export interface DeletionPreview {
   id: string;
@@ -41,7 +35,7 @@ export interface DeletionResult {
  */
 export class IntegrationDeletion {
   constructor(
-    private readonly integrations: DeletableIntegrations,
+    private readonly integrations: IntegrationService,
     private readonly revocation: RevocationService,
     private readonly deviceTrustRequired: () => Promise<boolean>,
     private readonly republish: () => Promise<{ crlNumber: bigint } | undefined>,
@@ -75,7 +69,7 @@ export class IntegrationDeletion {
     if (p.refusal && !o.force) throw new ConflictError(p.refusal);
     let revoked = 0;
     await this.integrations.markDeleted(p.id, o.actor, async (tx) => {
-      revoked = await revokeAllForIntegration(tx, p.id, 'cessationOfOperation', this.clock.now());
+      revoked = await this.revocation.revokeAllForIntegration(tx, p.id, 'cessationOfOperation', this.clock.now());
       return { revoked, reason: 'cessationOfOperation', forced: Boolean(p.refusal && o.force) };
     });
     const crl = await this.republish();

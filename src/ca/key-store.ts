@@ -17,24 +17,29 @@ export interface KeyStore {
   /** the file or pkcs11: URI of `role`'s key, for messages */
   where(role: KeyRole): string;
   has(role: KeyRole): boolean;
-  /** a new RSA key for `role` (a token may refuse: keys are generated there only by the CLI) */
+  /**
+   * a new RSA key for `role` under its configured name (a token refuses outside the CLI: a wrong
+   * label must stop the server, not create a key; renewals use the token store's staged keys)
+   */
   create(role: KeyRole, bits: number): Promise<PrivateKey>;
   load(role: KeyRole): PrivateKey;
   /**
    * The same store for a later CA generation, whose keys are named with `prefix` (`g<n>-`); `''` is
-   * this store. A PKCS#11 store refuses any other prefix: CA rollover keeps its keys in files.
+   * this store. Key files get the prefix in their names; token keys get labels of their own (the
+   * configured label plus `-g<n>`), and `caUri`, the URI a generation's record holds, names its CA key.
    */
-  forPrefix(prefix: string): KeyStore;
+  forPrefix(prefix: string, caUri?: string): KeyStore;
   /** stops decryption threads, closes token sessions */
   close(): Promise<void>;
 }
 
 /**
  * The key store `config` names. `generate`: the CLI (`scepter init`, `scepter ca generate-keys`) may
- * create missing keys inside the token; the server never does, so a wrong token or label stops it.
+ * create missing keys inside the token; the server never does under a configured label, so a wrong
+ * token or label stops it (it generates only renewal keys under labels derived from the configured ones).
  */
-export function openKeyStore(config: Pick<Config, 'pkcs11' | 'certsDir' | 'ca'>, o: { generate?: boolean } = {}): KeyStore {
-  if (!config.pkcs11) return new FileKeyStore(config.certsDir, config.ca.passphrase, RsaWorkerPool.fromEnv());
+export function openKeyStore(config: Pick<Config, 'pkcs11' | 'certsDir' | 'ca' | 'rsaThreads'>, o: { generate?: boolean } = {}): KeyStore {
+  if (!config.pkcs11) return new FileKeyStore(config.certsDir, config.ca.passphrase, RsaWorkerPool.ofSize(config.rsaThreads));
   const token = Pkcs11Token.open(config.pkcs11, config.pkcs11.keys.ca);
   return new Pkcs11KeyStore(token, config.pkcs11.keys, Boolean(o.generate));
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { createPublicKey, generateKeyPair, X509Certificate } from 'node:crypto';
+import { createPublicKey, generateKeyPair, KeyObject, X509Certificate } from 'node:crypto';
 import { promisify } from 'node:util';
 import { buildCertificate, keyIdentifier } from '../pki/certificate.builder';
 import { ParsedCertificate } from '../pki/certificate';
@@ -102,7 +102,16 @@ function signerPem(s: OcspSignerIdentity, passphrase?: string): string {
 
 async function createSigner(ca: KeyPairIdentity, o: OcspSignerOptions, now: Date): Promise<OcspSignerIdentity> {
   const { privateKey } = o.keyType === 'ec' ? await generate('ec', { namedCurve: 'P-256' }) : await generate('rsa', { modulusLength: 2048 });
-  const spki = createPublicKey(privateKey).export({ type: 'spki', format: 'der' }) as Buffer;
+  return { key: new SoftwareKey(privateKey), certificate: await responderCertificate(ca, createPublicKey(privateKey), o, now) };
+}
+
+/** The responder certificate for `publicKey`: id-kp-OCSPSigning, id-pkix-ocsp-nocheck, `o.validityDays` (capped at the CA's end). */
+export async function responderCertificate(
+  ca: KeyPairIdentity,
+  publicKey: KeyObject,
+  o: Pick<OcspSignerOptions, 'commonName' | 'validityDays'>,
+  now: Date,
+): Promise<ParsedCertificate> {
   const der = await buildCertificate(
     {
       serial: randomSerial(),
@@ -111,7 +120,7 @@ async function createSigner(ca: KeyPairIdentity, o: OcspSignerOptions, now: Date
         { type: 'CN', value: `${o.commonName} OCSP Responder` },
       ]),
       issuer: ca.certificate.subjectDer,
-      subjectPublicKeyInfo: spki,
+      subjectPublicKeyInfo: publicKey.export({ type: 'spki', format: 'der' }),
       authorityKeyId: keyIdentifier(ca.certificate.spkiDer),
       notBefore: new Date(now.getTime() - 5 * 60_000),
       notAfter: new Date(Math.min(now.getTime() + o.validityDays * 86_400_000, ca.certificate.notAfter.getTime())),
@@ -121,5 +130,5 @@ async function createSigner(ca: KeyPairIdentity, o: OcspSignerOptions, now: Date
     },
     ca.key,
   );
-  return { key: new SoftwareKey(privateKey), certificate: ParsedCertificate.fromDer(der) };
+  return ParsedCertificate.fromDer(der);
 }

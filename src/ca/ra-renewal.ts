@@ -5,6 +5,8 @@ import { ConfigError } from '../shared/errors';
 import { CaMaterial, CaMaterialOptions, FILES, KeyPairIdentity, loadIdentity, raCertificate, withCreationLock } from './ca-material';
 import { checkIssuedByCa, checkKeyMatches, readCertificate, readText } from './ca-material-check';
 import { FileKeyStore } from './file-key-store';
+import { Pkcs11KeyStore } from './pkcs11/pkcs11-key-store';
+import type { PrivateKey, SoftwareKey } from '../pki/private-key';
 
 /** Where the RA encryption pair goes when a renewal replaces it: it still decrypts until it expires. */
 export const PREVIOUS_RA_FILES = { key: 'ra-encrypt.previous.key.pem', cert: 'ra-encrypt.previous.cert.pem' };
@@ -19,23 +21,71 @@ export type RaRenewalOptions = Pick<CaMaterialOptions, 'dir' | 'keys' | 'commonN
  * GetCACert encrypt to it for a while yet.
  */
 export function loadPreviousRa(o: Pick<CaMaterialOptions, 'dir' | 'keys' | 'prefix'>, now: Date): KeyPairIdentity[] {
-  const keys = fileKeys(o);
-  if (!keys) return [];
+  const keys = raKeys(o);
   const p = (f: string) => path.join(o.dir, `${o.prefix ?? ''}${f}`);
-  if (!fs.existsSync(p(PREVIOUS_RA_FILES.key)) || !fs.existsSync(p(PREVIOUS_RA_FILES.cert))) return [];
-  const key = keys.loadFile(PREVIOUS_RA_FILES.key);
+  if (!fs.existsSync(p(PREVIOUS_RA_FILES.cert))) return [];
+  const key = keys.previousEncryptionKey();
+  if (!key) return [];
   const certificate = readCertificate(p(PREVIOUS_RA_FILES.cert), readText(p(PREVIOUS_RA_FILES.cert)));
-  checkKeyMatches(certificate, key, p(PREVIOUS_RA_FILES.cert), p(PREVIOUS_RA_FILES.key));
+  checkKeyMatches(certificate, key, p(PREVIOUS_RA_FILES.cert), keys.previousWhere);
   return certificate.notAfter.getTime() > now.getTime() ? [{ key, certificate }] : [];
 }
 
+/** Where a renewal makes the new RA keys and keeps the replaced encryption key: key files, or the token. */
+interface RaKeys {
+  /** a new key for `role`, not yet the role's key */
+  generate(role: 'raSign' | 'raEncrypt', bits: number): Promise<PrivateKey>;
+  /**
+   * makes the new keys the roles' keys (the replaced encryption key becomes the previous one) and
+   * calls `writeCertificates`: after the key files are written, before the token keys are
+   * relabelled (a token renewal that stops between the two is finished by `recover`)
+   */
+  commit(signing: PrivateKey, encryption: PrivateKey, writeCertificates: () => void): Promise<void>;
+  /** finishes a token renewal that stopped part-way (nothing for key files) */
+  recover(): Promise<void>;
+  previousEncryptionKey(): PrivateKey | undefined;
+  previousWhere: string;
+}
+
 /**
- * The file key store of `o`'s generation; undefined for RA keys in a PKCS#11 token, which Scepter
- * does not renew itself (new RA keys in a token come from `scepter ca generate-keys`).
+ * The RA keys of `o`'s generation: key files (the new keys live in memory until committed; the
+ * replaced encryption key is copied to ra-encrypt.previous.key.pem), or token objects (generated
+ * under `<label>-next`, then relabelled; the replaced keys are kept as `<label>-previous`).
  */
-function fileKeys(o: Pick<CaMaterialOptions, 'keys' | 'prefix'>): FileKeyStore | undefined {
-  const keys = o.keys.kind === 'file' ? o.keys.forPrefix(o.prefix ?? '') : undefined;
-  return keys instanceof FileKeyStore ? keys : undefined;
+function raKeys(o: Pick<CaMaterialOptions, 'keys' | 'prefix' | 'dir'>): RaKeys {
+  const keys = o.keys.forPrefix(o.prefix ?? '');
+  if (keys instanceof Pkcs11KeyStore)
+    return {
+      generate: (role, bits) => keys.generateNextRa(role, bits),
+      commit: async (_s, _e, writeCertificates) => {
+        writeCertificates();
+        await keys.promoteRa();
+      },
+      recover: () => {
+        const spki = (f: string) => {
+          const file = path.join(o.dir, `${o.prefix ?? ''}${f}`);
+          return fs.existsSync(file) ? readCertificate(file, readText(file)).spkiDer : undefined;
+        };
+        return keys.recoverRa({ raSign: spki(FILES.raSignCert), raEncrypt: spki(FILES.raEncCert) });
+      },
+      previousEncryptionKey: () => keys.previousRaEncryption(),
+      previousWhere: `${keys.where('raEncrypt')} (relabelled -previous)`,
+    };
+  if (!(keys instanceof FileKeyStore)) throw new Error('unknown key store');
+  const p = (f: string) => keys.file(f);
+  return {
+    generate: (_role, bits) => keys.generate(bits),
+    commit: async (signing, encryption, writeCertificates) => {
+      fs.copyFileSync(p(FILES.raEncKey), `${p(PREVIOUS_RA_FILES.key)}.tmp`);
+      fs.renameSync(`${p(PREVIOUS_RA_FILES.key)}.tmp`, p(PREVIOUS_RA_FILES.key));
+      keys.store('raSign', signing as SoftwareKey);
+      keys.store('raEncrypt', encryption as SoftwareKey);
+      writeCertificates();
+    },
+    recover: async () => undefined,
+    previousEncryptionKey: () => (fs.existsSync(p(PREVIOUS_RA_FILES.key)) ? keys.loadFile(PREVIOUS_RA_FILES.key) : undefined),
+    previousWhere: p(PREVIOUS_RA_FILES.key),
+  };
 }
 
 /**
@@ -46,8 +96,8 @@ function fileKeys(o: Pick<CaMaterialOptions, 'keys' | 'prefix'>): FileKeyStore |
  */
 export async function renewRaIfDue(o: RaRenewalOptions, material: CaMaterial, now: Date): Promise<CaMaterial | undefined> {
   if (!material.raSigning || !material.raEncryption) return undefined;
-  const keys = fileKeys(o);
-  if (!keys) return undefined;
+  const keys = o.keys.forPrefix(o.prefix ?? '');
+  const renewal = raKeys(o);
   const p = (f: string) => path.join(o.dir, `${o.prefix ?? ''}${f}`);
   const margin = o.renewBeforeDays * 86_400_000;
   const due = (id: KeyPairIdentity) => id.certificate.notAfter.getTime() - now.getTime() <= margin;
@@ -68,12 +118,13 @@ export async function renewRaIfDue(o: RaRenewalOptions, material: CaMaterial, no
   )
     return undefined;
   return withCreationLock(path.join(o.dir, FILES.lock), async () => {
+    await renewal.recover();
     let signing = loadIdentity(keys, 'raSign', p(FILES.raSignCert));
     let encryption = loadIdentity(keys, 'raEncrypt', p(FILES.raEncCert));
     if (due(signing) || due(encryption)) {
       const raOptions = { commonName: o.commonName, validityDays: o.validityDays, raValidityDays: o.raValidityDays };
-      const sKey = await keys.generate(2048);
-      const eKey = await keys.generate(2048);
+      const sKey = await renewal.generate('raSign', 2048);
+      const eKey = await renewal.generate('raEncrypt', 2048);
       const sCert = await raCertificate(ca, sKey, 'digitalSignature', raOptions, now.getTime());
       const eCert = await raCertificate(ca, eKey, 'keyEncipherment', raOptions, now.getTime());
       if (due({ key: sKey, certificate: sCert }))
@@ -81,16 +132,16 @@ export async function renewRaIfDue(o: RaRenewalOptions, material: CaMaterial, no
           'SCEPTER_RA_RENEW_BEFORE_DAYS',
           'a new RA certificate would be due for renewal at once: the margin must be shorter than the RA validity',
         );
-      // the current encryption pair becomes the previous one before the new pair replaces it
-      fs.copyFileSync(p(FILES.raEncKey), `${p(PREVIOUS_RA_FILES.key)}.tmp`);
-      fs.renameSync(`${p(PREVIOUS_RA_FILES.key)}.tmp`, p(PREVIOUS_RA_FILES.key));
-      fs.writeFileSync(p(PREVIOUS_RA_FILES.cert), pemEncode('CERTIFICATE', encryption.certificate.der));
-      keys.store('raSign', sKey);
-      writeCert(p(FILES.raSignCert), sCert.der);
-      keys.store('raEncrypt', eKey);
-      writeCert(p(FILES.raEncCert), eCert.der);
-      signing = { key: sKey, certificate: sCert };
-      encryption = { key: eKey, certificate: eCert };
+      // the current encryption pair becomes the previous one as the new pair replaces it
+      const replaced = encryption.certificate.der;
+      await renewal.commit(sKey, eKey, () => {
+        fs.writeFileSync(p(PREVIOUS_RA_FILES.cert), pemEncode('CERTIFICATE', replaced));
+        writeCert(p(FILES.raSignCert), sCert.der);
+        writeCert(p(FILES.raEncCert), eCert.der);
+      });
+      // loaded again as stored: a token key is named by the role's label from now on
+      signing = loadIdentity(keys, 'raSign', p(FILES.raSignCert));
+      encryption = loadIdentity(keys, 'raEncrypt', p(FILES.raEncCert));
     }
     if (signing.certificate.der.equals(material.raSigning!.certificate.der) && encryption.certificate.der.equals(material.raEncryption!.certificate.der))
       return undefined;

@@ -3,7 +3,8 @@ import { FollowUpRunner } from '../shared/follow-up-runner';
 import { NotFoundError, ServiceUnavailableError } from '../shared/errors';
 import type { OcspCertStatus } from '../pki/ocsp.codec';
 import type { CrlPublisher, PublishedCrl } from './crl-publisher';
-import type { IssuedStatus, RevocationStore, RevokedEntry } from './revocation.ports';
+import type { RevocationRepository } from '../db/revocation.repository';
+import type { IssuedStatus, RevokedEntry } from './revocation.types';
 
 export interface RevocationViewOptions {
   /** how often the database is polled for revocations made elsewhere (CLI, other instances) */
@@ -43,7 +44,7 @@ export class RevocationView {
   private lookups = new Map<string, { resolve(r: IssuedStatus | undefined): void; reject(err: unknown): void }[]>();
 
   constructor(
-    private readonly store: RevocationStore,
+    private readonly store: RevocationRepository,
     publishers: CrlPublisher | CrlPublisher[],
     private readonly clock: Clock,
     private readonly opts: RevocationViewOptions,

@@ -1,40 +1,12 @@
-/**
- * Revocation: one certificate, one device, one integration (lists are in src/lists/).
- *
- * For code that deletes an integration inside its own database transaction:
- *
- *   revokeAllForIntegration(manager, integrationId, reason = 'cessationOfOperation', now = new Date()): Promise<number>
- *
- *   `manager` is the EntityManager your `db.transaction(async (m) => ...)` callback receives. Revokes,
- *   in that transaction, every unexpired certificate of the integration that is not revoked yet
- *   (superseded ones included) with one set-based UPDATE, and returns how many it revoked. Running
- *   servers republish the CRL and refresh OCSP within a second of your commit (they poll the revision
- *   this bumps); nothing else to call. Wired by main.ts (buildServices) to the db/ implementation.
- */
+/** Revocation: one certificate, one device, one integration (lists are in src/lists/). */
 import type { Actor } from '../admin/audit.types';
 import { normalizeSerialHex } from '../shared/bytes';
 import { Clock } from '../shared/clock';
 import { BadRequestError, NotFoundError } from '../shared/errors';
 import { parseRevocationReason, type RevocationReason } from '../pki/revocation-reason';
 import { PkiInputError } from '../pki/pki.errors';
-import type { BulkRevocation, RevocationStore } from './revocation.ports';
-
-let bulkRevocation: BulkRevocation | undefined;
-
-/** main.ts hands in the db/ implementation (a stateless function), keeping TypeORM out of ca/. */
-export function bindBulkRevocation(fn: BulkRevocation): void {
-  bulkRevocation = fn;
-}
-
-export function revokeAllForIntegration(
-  manager: unknown,
-  integrationId: string,
-  reason: RevocationReason = 'cessationOfOperation',
-  now: Date = new Date(),
-): Promise<number> {
-  if (!bulkRevocation) throw new Error('revokeAllForIntegration is not wired (buildServices binds it)');
-  return bulkRevocation(manager, integrationId, reason, now);
-}
+import type { Transaction } from '../db/transaction';
+import type { RevocationRepository } from '../db/revocation.repository';
 
 export interface RevokeResult {
   serial: string;
@@ -79,7 +51,7 @@ function checkId(what: string, value: string, max: number): string {
 export class RevocationService {
   /** `changed` runs after each committed revocation: republish the CRL and refresh OCSP now. */
   constructor(
-    private readonly store: RevocationStore,
+    private readonly store: RevocationRepository,
     private readonly clock: Clock,
     private readonly changed: () => Promise<void> = async () => undefined,
   ) {}
@@ -135,6 +107,17 @@ export class RevocationService {
     const n = await this.store.revokeIntegration(checkId('integration id', integrationId, 64), reason, now, audit);
     if (n) await this.changed();
     return n;
+  }
+
+  /**
+   * For code that deletes an integration inside its own database transaction `tx`: revokes, in that
+   * transaction, every unexpired certificate of the integration that is not revoked yet (superseded
+   * ones included) with one set-based UPDATE, and returns how many it revoked. Running servers
+   * republish the CRL and refresh OCSP within a second of the commit (they poll the revision this
+   * bumps); nothing else to call.
+   */
+  revokeAllForIntegration(tx: Transaction, integrationId: string, reason: RevocationReason, now: Date): Promise<number> {
+    return this.store.revokeIntegrationIn(tx, integrationId, reason, now);
   }
 
   countRevocable(integrationId: string): Promise<{ certificates: number; devices: number }> {

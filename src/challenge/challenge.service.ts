@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Clock } from '../shared/clock';
 import { ServiceUnavailableError } from '../shared/errors';
 import { sha256Hex } from '../shared/bytes';
-import { ChallengeStore } from './challenge.ports';
+import type { ChallengeRepository } from '../db/challenge.repository';
 
 export interface ChallengeSettings {
   ttlMinutes: number;
@@ -37,7 +37,7 @@ export function challengeHash(integrationId: string, challenge: string): string 
 /** Mints NDES-style one-time challenges (uppercase hex, valid `ttlMinutes`, capped per integration). */
 export class ChallengeService {
   constructor(
-    private readonly store: ChallengeStore,
+    private readonly store: ChallengeRepository,
     private readonly settings: ChallengeSettings,
     private readonly clock: Clock,
   ) {}

@@ -1,6 +1,6 @@
 import { ChallengeVerifier } from '../scep/scep.ports';
 import { Clock } from '../shared/clock';
-import { ChallengeStore } from './challenge.ports';
+import type { ChallengeRepository } from '../db/challenge.repository';
 import { challengeHash } from './challenge.service';
 
 /**
@@ -11,7 +11,7 @@ import { challengeHash } from './challenge.service';
 export class DynamicChallengeVerifier implements ChallengeVerifier {
   constructor(
     private readonly integrationId: string,
-    private readonly store: ChallengeStore,
+    private readonly store: ChallengeRepository,
     private readonly clock: Clock,
   ) {}
 

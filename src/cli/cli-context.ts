@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import type { Config } from '../config/config';
 import { loadHomeConfig } from '../config/config-file';
+import { CLI_LOG_LEVEL } from '../config/environment';
 import { requireSetUpHome } from './home-guard';
 import { buildServices, BuildOptions, Services } from '../main';
 import { restrictUmask } from '../shared/secure-file';
@@ -32,9 +33,6 @@ export async function withServices<T>(cmd: Command, fn: (s: Services) => Promise
     await services?.db.close();
   }
 }
-
-// taken before the home's scepter.env is read: a level set there is the server's, not the CLI's
-const CLI_LOG_LEVEL = process.env.SCEPTER_LOG_LEVEL || 'warn';
 
 /** CLI logs go to stderr and only when something is wrong (warn unless set in the environment), so stdout stays parseable. */
 export function cliLogger(config: Config) {

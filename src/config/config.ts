@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { ConfigError } from '../shared/errors';
 import { parseSecretKey } from '../shared/secret-box';
@@ -70,7 +71,7 @@ const schema = {
   SCEPTER_TRUST_POLL_MS: int(100, 60_000).default(500),
   SCEPTER_WORKERS: int(1, 64).default(1),
   // sign OCSP responses with a delegated responder certificate (created beside the CA) or the CA key
-  // default: on with key files; off with the CA key in a PKCS#11 token, so that every private-key operation stays in the token
+  // default on; with the CA key in a PKCS#11 token the responder's key is generated in that token too
   SCEPTER_OCSP_DELEGATED: z.enum(['on', 'off']).optional(),
   // the delegated responder's key: rsa (RSA-2048, what every client takes) or ec (P-256, ~10x cheaper signatures)
   SCEPTER_OCSP_KEY: z.enum(['rsa', 'ec']).default('rsa'),
@@ -111,7 +112,7 @@ const schema = {
   SCEPTER_RETENTION_INTERVAL_MINUTES: int(1, 7 * 24 * 60).default(60),
   // the web console's cookies: Secure (HTTPS only) on, off, or auto (on when SCEPTER_PUBLIC_URL is https)
   SCEPTER_CONSOLE_SECURE_COOKIES: z.enum(['on', 'off', 'auto']).default('auto'),
-  // how old the console's certificate counts may be before a page view starts a recount
+  // how often the console-stats job counts the certificates the console shows
   SCEPTER_CONSOLE_STATS_SECONDS: int(5, 86_400).default(60),
   // where migration steps run from the console write their reports
   SCEPTER_CONSOLE_REPORT_DIR: z.string().min(1).default('migration-reports'),
@@ -186,7 +187,11 @@ export interface Config {
   /** days kept (0 = forever) of the auth log, the audit log and finished SCEP transactions; minutes between runs */
   retention: { authLogDays: number; auditDays: number; scepTransactionDays: number; intervalMinutes: number };
   /** the web console: Secure cookies, the age of its certificate counts, its migration report folder */
-  console: { secureCookies: boolean; statsMaxAgeMs: number; reportDir: string };
+  console: { secureCookies: boolean; statsIntervalMs: number; reportDir: string };
+  /** SCEPTER_RSA_THREADS: worker threads doing the SCEP RSA decryption with key files; 0 = inline */
+  rsaThreads: number;
+  /** SCEPTER_MIGRATION_CRASH_AT (crash tests only): the `<step>:before-commit` label at which a migration kills its process */
+  migrationCrashAt?: string;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = homeOf(env)): Config {
@@ -253,7 +258,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = homeOf(en
     tls: { port: e.SCEPTER_TLS_PORT, ...tlsFiles(e.SCEPTER_TLS_CERT, e.SCEPTER_TLS_KEY, cwd) },
     trust: { trustedProxies: e.SCEPTER_TRUSTED_PROXIES, clientCertHeader: e.SCEPTER_CLIENT_CERT_HEADER.toLowerCase(), pollMs: e.SCEPTER_TRUST_POLL_MS },
     workers: e.SCEPTER_WORKERS,
-    ocspDelegated: (e.SCEPTER_OCSP_DELEGATED ?? (e.SCEPTER_CA_KEY === undefined ? 'on' : 'off')) === 'on',
+    ocspDelegated: (e.SCEPTER_OCSP_DELEGATED ?? 'on') === 'on',
     ocspKeyType: e.SCEPTER_OCSP_KEY,
     ocspRenewBeforeDays: e.SCEPTER_OCSP_RENEW_BEFORE_DAYS,
     secretKey: e.SCEPTER_SECRET_KEY,
@@ -271,10 +276,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = homeOf(en
     },
     console: {
       secureCookies: e.SCEPTER_CONSOLE_SECURE_COOKIES === 'auto' ? publicUrl.startsWith('https://') : e.SCEPTER_CONSOLE_SECURE_COOKIES === 'on',
-      statsMaxAgeMs: e.SCEPTER_CONSOLE_STATS_SECONDS * 1000,
+      statsIntervalMs: e.SCEPTER_CONSOLE_STATS_SECONDS * 1000,
       reportDir: path.resolve(cwd, e.SCEPTER_CONSOLE_REPORT_DIR),
     },
+    rsaThreads: rsaThreads(env.SCEPTER_RSA_THREADS),
+    migrationCrashAt: env.SCEPTER_MIGRATION_CRASH_AT || undefined,
   };
+}
+
+/** SCEPTER_RSA_THREADS, read outside the schema (see config-file.ts): unset, one less than the cores, at most 4. */
+function rsaThreads(raw: string | undefined): number {
+  const size = raw === undefined || raw === '' ? Math.min(4, availableParallelism() - 1) : Number(raw);
+  if (!Number.isInteger(size) || size < 0 || size > 64)
+    throw new ConfigError('SCEPTER_RSA_THREADS', `must be an integer from 0 to 64 (got ${JSON.stringify(raw)})`);
+  return size;
 }
 
 /** `a.b.c.d`, `a.b.c.d/n`, IPv6 and IPv6/n entries; undefined when one is malformed. */

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * RFC 7512 `pkcs11:` URIs naming a key in a token, e.g.
  * `pkcs11:token=scepter;object=scepter-ca;id=%01`. Only the path attributes that select a token
@@ -88,6 +90,28 @@ export function siblingUri(uri: Pkcs11Uri, object: string): Pkcs11Uri {
     ['object', object],
   ];
   const text = 'pkcs11:' + attrs.flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${percentEncode(v)}`])).join(';');
+  return parsePkcs11Uri(text);
+}
+
+/**
+ * The URI of a later CA generation's key beside `uri`'s: the label with `suffix` (`-g<n>`) appended
+ * (`scepter-ca` when `uri` names only an id), and a CKA_ID of its own, the first 8 bytes of the
+ * SHA-1 of that label, so two generations never share a label or an id.
+ */
+export function generationUri(uri: Pkcs11Uri, suffix: string): Pkcs11Uri {
+  const label = `${uri.object ?? 'scepter-ca'}${suffix}`;
+  const id = createHash('sha1').update(label).digest().subarray(0, 8);
+  const attrs: [string, string | undefined][] = [
+    ['token', uri.token],
+    ['manufacturer', uri.manufacturer],
+    ['model', uri.model],
+    ['serial', uri.serial],
+    ['object', label],
+  ];
+  const text =
+    'pkcs11:' +
+    attrs.flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${percentEncode(v)}`])).join(';') +
+    `;id=${[...id].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('')}`;
   return parsePkcs11Uri(text);
 }
 

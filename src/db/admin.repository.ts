@@ -1,6 +1,6 @@
 import { EntityManager } from 'typeorm';
-import { ApiKeyStore, AuditQuery, AuditStore, StoredApiKey } from '../admin/admin.ports';
-import { AuditEntry, AuditRecord } from '../admin/audit.types';
+import { StoredApiKey } from '../admin/api-key.types';
+import { AuditEntry, AuditQuery, AuditRecord } from '../admin/audit.types';
 import { Role } from '../admin/roles';
 import { Database } from './database';
 import { ApiKeyRow } from './entities/api-key.entity';
@@ -18,8 +18,8 @@ export async function insertAudit(m: EntityManager, r: AuditRecord): Promise<voi
   });
 }
 
-/** API keys and the audit log. */
-export class AdminRepository implements ApiKeyStore, AuditStore {
+/** API keys and the audit log; every change of a key writes its audit record in the same transaction. */
+export class AdminRepository {
   constructor(private readonly db: Database) {}
 
   async insertKey(key: StoredApiKey, audit: AuditRecord): Promise<void> {
@@ -38,10 +38,12 @@ export class AdminRepository implements ApiKeyStore, AuditStore {
     return (await this.db.manager.getRepository<ApiKeyRow>('ApiKey').find({ order: { createdAt: 'ASC' } })).map(toKey);
   }
 
+  /** records a successful use (no audit record: it is not a change) */
   async touchKey(id: string, at: Date): Promise<void> {
     await this.db.transaction((m) => m.getRepository<ApiKeyRow>('ApiKey').update({ id }, { lastUsedAt: at }));
   }
 
+  /** false when unknown or already revoked */
   async revokeKey(id: string, now: Date, audit: AuditRecord): Promise<boolean> {
     return this.db.transaction(async (m) => {
       const res = await m.createQueryBuilder().update('ApiKey').set({ revokedAt: now }).where('id = :id AND revoked_at IS NULL', { id }).execute();
@@ -51,6 +53,7 @@ export class AdminRepository implements ApiKeyStore, AuditStore {
     });
   }
 
+  /** for changes without a row of their own (e.g. minting a profile's challenge) */
   async append(record: AuditRecord): Promise<void> {
     await this.db.transaction((m) => insertAudit(m, record));
   }

@@ -1,4 +1,4 @@
-import { ChallengeStore, StoredChallenge } from '../challenge/challenge.ports';
+import { StoredChallenge } from '../challenge/challenge.types';
 import { Database } from './database';
 import { dateParam } from './dialect';
 import { ChallengeRow } from './entities/challenge.entity';
@@ -8,7 +8,12 @@ const KEEP_EXPIRED_MS = 24 * 3600_000;
 
 class CacheFull extends Error {}
 
-export class ChallengeRepository implements ChallengeStore {
+/**
+ * Dynamic challenges. Redemption is not here: the SCEP store's issuing transaction does it with a
+ * conditional UPDATE (used_at IS NULL AND expires_at > now), so a challenge is single-use even
+ * across processes sharing the database.
+ */
+export class ChallengeRepository {
   constructor(private readonly db: Database) {}
 
   /**
@@ -47,6 +52,7 @@ export class ChallengeRepository implements ChallengeStore {
     return row ?? undefined;
   }
 
+  /** unused, unexpired challenges of the integration */
   async countOutstanding(integrationId: string, now: Date): Promise<number> {
     const [{ n }] = await this.db.manager
       .createQueryBuilder()

@@ -10,8 +10,8 @@ type Row = Record<string, unknown>;
 const SQLITE_CHUNK_ROWS = 10_000;
 
 /**
- * The dashboard's certificate figures per integration. Read in the background by ConsoleStats,
- * never while a page waits. PostgreSQL runs it as one statement on a pooled connection beside
+ * The dashboard's certificate figures per integration, and the stored snapshot of them. Counted by
+ * the console-stats job, never while a page waits. PostgreSQL runs it as one statement on a pooled connection beside
  * the others. SQLite has one connection for everything (enrollments too), so there it is read in
  * slices of about 10,000 certificates by device id (an index range; the distinct devices of
  * disjoint device-id ranges add up), and other statements run between the slices.
@@ -74,5 +74,27 @@ export class ConsoleStatsRepository {
     }
     add(await this.q(this.sums('device_id IS NULL'), times));
     return out;
+  }
+
+  /** Stores a snapshot (insert or replace by name) for every instance's pages. */
+  async saveSnapshot(name: string, at: Date, durationMs: number, countsJson: string): Promise<void> {
+    const d = this.db.dialect;
+    await this.db.transaction((m) =>
+      rawQuery(
+        m,
+        d,
+        'INSERT INTO console_stats (name, computed_at, duration_ms, counts) VALUES (?, ?, ?, ?) ' +
+          'ON CONFLICT (name) DO UPDATE SET computed_at = excluded.computed_at, duration_ms = excluded.duration_ms, counts = excluded.counts',
+        [name, dateParam(d, at), Math.round(durationMs), countsJson],
+      ),
+    );
+  }
+
+  /** The stored snapshot (one small row), or undefined before the first count. */
+  async loadSnapshot(name: string): Promise<{ at: Date; durationMs: number; countsJson: string } | undefined> {
+    const [r] = await this.q('SELECT computed_at, duration_ms, counts FROM console_stats WHERE name = ?', [name]);
+    if (!r) return undefined;
+    const at = r.computed_at instanceof Date ? r.computed_at : new Date(`${String(r.computed_at).replace(' ', 'T')}Z`);
+    return { at, durationMs: Number(r.duration_ms), countsJson: String(r.counts) };
   }
 }

@@ -1,6 +1,6 @@
 import { EntityManager, In, IsNull } from 'typeorm';
 import { AuditRecord } from '../admin/audit.types';
-import { GroupStore, InTransaction, IntegrationStore, StatusChange, UserGroup } from '../integrations/integration.ports';
+import { InTransaction, IntegrationLookup, StatusChange, UserGroup } from '../integrations/integration.ports';
 import { Integration, IntegrationStatus, IntegrationType } from '../integrations/integration.types';
 import { ConflictError, NotFoundError } from '../shared/errors';
 import { insertAudit } from './admin.repository';
@@ -8,11 +8,12 @@ import { Database, isUniqueViolation } from './database';
 import { dateParam } from './dialect';
 import { IntegrationRow } from './entities/integration.entity';
 import { UserGroupMemberRow, UserGroupRow, UserRow } from './entities/user-group.entity';
+import { transactionOf } from './transaction';
 
 class NameTaken extends Error {}
 
 /** Integrations, users and groups; each change and its audit record in one transaction. */
-export class IntegrationRepository implements IntegrationStore, GroupStore {
+export class IntegrationRepository implements IntegrationLookup {
   constructor(private readonly db: Database) {}
 
   private integrations(m: EntityManager = this.db.manager) {
@@ -31,6 +32,7 @@ export class IntegrationRepository implements IntegrationStore, GroupStore {
     });
   }
 
+  /** deleted ones included: callers decide what a deleted integration answers */
   async findIntegration(id: string): Promise<Integration | undefined> {
     const row = await this.integrations().findOne({ where: { id } });
     return row ? (await this.withGroupNames([row]))[0] : undefined;
@@ -45,6 +47,7 @@ export class IntegrationRepository implements IntegrationStore, GroupStore {
     return this.withGroupNames(await this.integrations().find({ order: { createdAt: 'ASC', id: 'ASC' } }));
   }
 
+  /** throws NotFoundError for an unknown group */
   async setStatus(id: string, change: StatusChange, now: Date, audit: AuditRecord): Promise<void> {
     await this.db.transaction(async (m) => {
       let groupId: number | null = null;
@@ -65,6 +68,11 @@ export class IntegrationRepository implements IntegrationStore, GroupStore {
     });
   }
 
+  /**
+   * New challenge password hash; the old one stays valid until `previousUntil` (null: not at all).
+   * With `expireUnusedChallenges`, every unused challenge of the integration expires at `now`, in
+   * the same transaction. Resolves to the number of challenges expired.
+   */
   async rotateChallengePassword(
     id: string,
     change: { hash: string; previousUntil: Date | null; expireUnusedChallenges: boolean },
@@ -104,6 +112,7 @@ export class IntegrationRepository implements IntegrationStore, GroupStore {
     });
   }
 
+  /** throws NotFoundError for an unknown or deleted integration */
   async rename(id: string, name: string, now: Date, audit: AuditRecord): Promise<void> {
     await this.db.transaction(async (m) => {
       await this.updateLive(m, id, { name, updatedAt: now });
@@ -111,6 +120,11 @@ export class IntegrationRepository implements IntegrationStore, GroupStore {
     });
   }
 
+  /**
+   * Soft delete: SCEP and challenge URLs answer 404 afterwards; false if unknown or already
+   * deleted. `inTransaction` runs in the same database transaction (e.g. revoking the
+   * integration's certificates); what it returns is added to the audit details.
+   */
   async markDeleted(id: string, now: Date, audit: AuditRecord, inTransaction?: InTransaction): Promise<boolean> {
     return this.db.transaction(async (m) => {
       const res = await m
@@ -120,7 +134,7 @@ export class IntegrationRepository implements IntegrationStore, GroupStore {
         .where('id = :id AND deleted_at IS NULL', { id })
         .execute();
       if (!res.affected) return false;
-      const extra = (await inTransaction?.(m)) ?? undefined;
+      const extra = (await inTransaction?.(transactionOf(m))) ?? undefined;
       await insertAudit(m, extra ? { ...audit, details: { ...audit.details, ...extra } } : audit);
       return true;
     });
@@ -146,6 +160,7 @@ export class IntegrationRepository implements IntegrationStore, GroupStore {
 
   // --- users and groups
 
+  /** false when the name is taken */
   async insertGroup(name: string, now: Date, audit: AuditRecord): Promise<boolean> {
     try {
       await this.db.transaction(async (m) => {
@@ -160,6 +175,7 @@ export class IntegrationRepository implements IntegrationStore, GroupStore {
     }
   }
 
+  /** creates the user if needed; 'exists' when already a member; throws NotFoundError for an unknown group */
   async addMember(group: string, username: string, now: Date, audit: AuditRecord): Promise<'added' | 'exists'> {
     return this.db.transaction(async (m) => {
       const g = await this.groupRepo(m).findOne({ where: { name: group } });
@@ -199,6 +215,7 @@ export class IntegrationRepository implements IntegrationStore, GroupStore {
     return rows.length > 0;
   }
 
+  /** 'absent' when the user is not a member (nothing written); throws NotFoundError for an unknown group */
   async removeMember(group: string, username: string, audit: AuditRecord): Promise<'removed' | 'absent'> {
     return this.db.transaction(async (m) => {
       const g = await this.groupRepo(m).findOne({ where: { name: group } });
@@ -212,6 +229,10 @@ export class IntegrationRepository implements IntegrationStore, GroupStore {
     });
   }
 
+  /**
+   * Deletes the group and its memberships; throws NotFoundError for an unknown group and
+   * ConflictError while a live integration's test-group status names it.
+   */
   async deleteGroup(name: string, audit: AuditRecord): Promise<{ members: number }> {
     return this.db.transaction(async (m) => {
       const g = await this.groupRepo(m).findOne({ where: { name } });

@@ -1,5 +1,5 @@
 import { InventoryStore } from '../mdm/workspace-one/inventory-store.ports';
-import type { ScheduledSlot, SyncLeaseInfo, SyncLeaseStore } from '../mdm/workspace-one/ws1-integration.ports';
+import type { ScheduledSlot, SyncLeaseInfo } from '../mdm/workspace-one/ws1-integration.types';
 import { Database } from './database';
 import { dateParam } from './dialect';
 import { InventoryRepository } from './inventory.repository';
@@ -9,12 +9,13 @@ import { InventoryRepository } from './inventory.repository';
  * so exactly one process syncs an integration at a time whatever the number of instances. An
  * expired lease (a crashed holder) can be taken over; the swap itself is fenced on the owner.
  */
-export class InventoryLeaseRepository implements SyncLeaseStore {
+export class InventoryLeaseRepository {
   constructor(
     private readonly db: Database,
     private readonly inventory: InventoryRepository,
   ) {}
 
+  /** false when another owner holds an unexpired lease (or, with `slot`, when the slot was already served) */
   async tryAcquire(integrationId: string, owner: string, now: Date, expiresAt: Date, slot?: ScheduledSlot): Promise<boolean> {
     await this.inventory.ensureState(integrationId);
     const d = this.db.dialect;
@@ -22,7 +23,7 @@ export class InventoryLeaseRepository implements SyncLeaseStore {
       const qb = m
         .createQueryBuilder()
         .update('Ws1SyncState')
-        .set(slot ? { lockOwner: owner, lockExpiresAt: expiresAt, scheduledSlot: slot.key } : { lockOwner: owner, lockExpiresAt: expiresAt })
+        .set({ lockOwner: owner, lockExpiresAt: expiresAt, syncProgress: null, ...(slot ? { scheduledSlot: slot.key } : {}) })
         .where('integration_id = :integrationId AND (lock_owner IS NULL OR lock_expires_at < :now)', { integrationId, now: dateParam(d, now) });
       // a nightly slot runs once: not when another instance claimed it, nor after a sync that succeeded since it began
       if (slot) {
@@ -35,6 +36,7 @@ export class InventoryLeaseRepository implements SyncLeaseStore {
     });
   }
 
+  /** false when the lease was lost (expired and taken by someone else) */
   async renew(integrationId: string, owner: string, expiresAt: Date): Promise<boolean> {
     return this.db.transaction(async (m) => {
       const res = await m
@@ -58,6 +60,7 @@ export class InventoryLeaseRepository implements SyncLeaseStore {
     );
   }
 
+  /** an InventoryStore whose swap only commits while `owner` still holds the lease */
   fencedStore(owner: string): InventoryStore {
     return {
       beginGeneration: (integrationId, startedAt) => this.inventory.begin(integrationId, startedAt, owner),
@@ -66,8 +69,35 @@ export class InventoryLeaseRepository implements SyncLeaseStore {
   }
 
   async currentLease(integrationId: string, now: Date): Promise<SyncLeaseInfo | undefined> {
+    return (await this.runState(integrationId, now)).lease;
+  }
+
+  recordProgress(integrationId: string, owner: string, progressJson: string): Promise<void> {
+    return this.updateHeld(integrationId, owner, { syncProgress: progressJson.slice(0, 512) });
+  }
+
+  recordOutcome(integrationId: string, owner: string, outcomeJson: string): Promise<void> {
+    return this.updateHeld(integrationId, owner, { syncProgress: null, syncOutcome: outcomeJson.slice(0, 2048) });
+  }
+
+  async runState(integrationId: string, now: Date): Promise<{ lease?: SyncLeaseInfo; progressJson: string | null; outcomeJson: string | null }> {
     const s = await this.inventory.state(integrationId);
-    if (!s?.lockOwner || !s.lockExpiresAt || s.lockExpiresAt <= now) return undefined;
-    return { owner: s.lockOwner, expiresAt: s.lockExpiresAt };
+    const held = s?.lockOwner && s.lockExpiresAt && s.lockExpiresAt > now;
+    return {
+      ...(held ? { lease: { owner: s.lockOwner!, expiresAt: s.lockExpiresAt! } } : {}),
+      progressJson: held ? s.syncProgress : null,
+      outcomeJson: s?.syncOutcome ?? null,
+    };
+  }
+
+  private async updateHeld(integrationId: string, owner: string, values: { syncProgress?: string | null; syncOutcome?: string }): Promise<void> {
+    await this.db.transaction((m) =>
+      m
+        .createQueryBuilder()
+        .update('Ws1SyncState')
+        .set(values)
+        .where('integration_id = :integrationId AND lock_owner = :owner', { integrationId, owner })
+        .execute(),
+    );
   }
 }

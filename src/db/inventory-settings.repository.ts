@@ -1,11 +1,11 @@
 import { insertAudit } from './admin.repository';
 import type { AuditRecord } from '../admin/audit.types';
-import type { AppConfigKeyStore, StoredWs1Settings, Ws1SettingsStore } from '../mdm/workspace-one/ws1-integration.ports';
+import type { StoredWs1Settings } from '../mdm/workspace-one/ws1-integration.types';
 import { Database } from './database';
 import { AppConfigKeyRow, Ws1SettingsRow } from './entities/ws1-settings.entity';
 
 /** WS1 API settings (secrets arrive already encrypted) and App Config keys, per integration. */
-export class InventorySettingsRepository implements Ws1SettingsStore, AppConfigKeyStore {
+export class InventorySettingsRepository {
   constructor(private readonly db: Database) {}
 
   async find(integrationId: string): Promise<StoredWs1Settings | undefined> {
@@ -13,6 +13,7 @@ export class InventorySettingsRepository implements Ws1SettingsStore, AppConfigK
     return row ?? undefined;
   }
 
+  /** insert or replace, with its audit record, in one transaction */
   async save(row: StoredWs1Settings, audit: AuditRecord): Promise<void> {
     await this.db.transaction(async (m) => {
       const repo = m.getRepository<Ws1SettingsRow>('Ws1Settings');
@@ -23,11 +24,13 @@ export class InventorySettingsRepository implements Ws1SettingsStore, AppConfigK
     });
   }
 
+  /** integrations that have WS1 settings (the nightly sync's candidates) */
   async listIntegrationIds(): Promise<string[]> {
     const rows = await this.db.manager.getRepository<Ws1SettingsRow>('Ws1Settings').find({ select: { integrationId: true }, order: { integrationId: 'ASC' } });
     return rows.map((r) => r.integrationId);
   }
 
+  /** the integration's key, inserting `candidate` when it has none yet (first writer wins) */
   async getOrCreate(integrationId: string, candidate: string, now: Date): Promise<string> {
     const repo = () => this.db.manager.getRepository<AppConfigKeyRow>('AppConfigKey');
     const existing = await repo().findOne({ where: { integrationId } });

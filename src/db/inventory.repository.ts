@@ -1,6 +1,12 @@
 import { EntityManager } from 'typeorm';
-import { InventoryGeneration, InventoryStore, normalizeIdentifier, StoredManagedDevice, SyncStatus } from '../mdm/workspace-one/inventory-store.ports';
-import type { InventoryReader } from '../mdm/workspace-one/ws1-integration.ports';
+import {
+  InventoryGeneration,
+  InventoryLookup,
+  InventoryStore,
+  normalizeIdentifier,
+  StoredManagedDevice,
+  SyncStatus,
+} from '../mdm/workspace-one/inventory-store.ports';
 import type { ManagedDevice } from '../mdm/workspace-one/ws1.types';
 import { AppError } from '../shared/errors';
 import { Database } from './database';
@@ -44,7 +50,7 @@ export class SyncLeaseLostError extends AppError {
 }
 
 /**
- * Device inventories per integration (ports InventoryStore and InventoryReader).
+ * Device inventories per integration (ports InventoryStore and InventoryLookup).
  *
  * A sync takes a fresh generation number from `ws1_sync_state.next_generation`, writes its pages
  * into that generation in short transactions (an upsert on the primary key, so overlapping pages
@@ -56,7 +62,7 @@ export class SyncLeaseLostError extends AppError {
  * snapshot. Short transactions keep SQLite's single writer free for enrollments during a
  * 1,000,000-device sync.
  */
-export class InventoryRepository implements InventoryStore, InventoryReader {
+export class InventoryRepository implements InventoryStore, InventoryLookup {
   constructor(private readonly db: Database) {}
 
   beginGeneration(integrationId: string, startedAt: Date): Promise<InventoryGeneration> {

@@ -10,6 +10,7 @@ import type {
   DeviceTrust,
   InventoryFilter,
   InventoryListItem,
+  SortDirection,
 } from '../lists/list.types';
 import { Database } from './database';
 import { dateParam } from './dialect';
@@ -40,7 +41,17 @@ export class ListRepository {
     return this.db.betweenTransactions((m: EntityManager) => rawQuery<Row[]>(m, this.db.dialect, sql, params));
   }
 
-  async certificates(f: CertificateFilter, order: CertificateOrder, after: KeyPart[] | undefined, limit: number, now: Date): Promise<CertificateListItem[]> {
+  async certificates(
+    f: CertificateFilter,
+    order: CertificateOrder,
+    dir: SortDirection,
+    after: KeyPart[] | undefined,
+    limit: number,
+    now: Date,
+  ): Promise<CertificateListItem[]> {
+    const desc = dir === 'desc';
+    const gt = desc ? '<' : '>';
+    const by = (cols: string[]) => cols.map((c) => (desc ? `${c} DESC` : c)).join(', ');
     const where: string[] = [];
     const params: unknown[] = [];
     const add = (sql: string, ...p: unknown[]) => where.push(sql) + params.push(...p);
@@ -51,16 +62,16 @@ export class ListRepository {
     if (f.status === 'valid') add("status <> 'revoked' AND not_after > ?", this.dp(now));
     if (f.status === 'expired') add("status <> 'revoked' AND not_after <= ?", this.dp(now));
     if (f.expiringBefore) add('not_after < ?', this.dp(f.expiringBefore));
-    if (f.devicePrefix !== undefined) this.prefix(where, params, dev, f.devicePrefix, order === 'device' ? after?.[0] : undefined);
-    let orderBy = 'id';
+    if (f.devicePrefix !== undefined) this.prefix(where, params, dev, f.devicePrefix, order === 'device' ? after?.[0] : undefined, desc);
+    let orderBy = by(['id']);
     if (order === 'id') {
-      if (after) add('id > ?', after[0]);
+      if (after) add(`id ${gt} ?`, after[0]);
     } else if (order === 'notAfter') {
-      orderBy = 'not_after, id';
-      if (after) add('(not_after, id) > (?, ?)', this.dp(new Date(after[0] as string)), after[1]);
+      orderBy = by(['not_after', 'id']);
+      if (after) add(`(not_after, id) ${gt} (?, ?)`, this.dp(new Date(after[0] as string)), after[1]);
     } else {
-      orderBy = `${dev}, id`;
-      if (after) add(`(${dev}, id) > (?, ?)`, after[0], after[1]);
+      orderBy = by([dev, 'id']);
+      if (after) add(`(${dev}, id) ${gt} (?, ?)`, after[0], after[1]);
     }
     const rows = await this.q(
       'SELECT id, serial, subject, status, not_before, not_after, integration_id, device_id, revoked_at, revocation_reason, last_seen_at FROM certificates' +
@@ -94,16 +105,17 @@ export class ListRepository {
    * trust=revoked walks revoked certificates only (see revokedDevices); trust=trusted|expired is
    * a HAVING over the walk, so a rare status (expired devices) reads further per page.
    */
-  async devices(f: DeviceFilter, after: KeyPart[] | undefined, limit: number, now: Date): Promise<DeviceListItem[]> {
+  async devices(f: DeviceFilter, dir: SortDirection, after: KeyPart[] | undefined, limit: number, now: Date): Promise<DeviceListItem[]> {
     let rows: Row[];
     if (f.trust === 'revoked') {
-      const pairs = await this.revokedDevices(f, after, limit, now);
+      const pairs = await this.revokedDevices(f, dir, after, limit, now);
       if (!pairs.length) return [];
       const these = this.pairsIn(pairs);
-      rows = await this.deviceStats([these.sql], these.params, this.deviceWalk(f, undefined).groupBy, undefined, limit, now);
+      const w = this.deviceWalk(f, dir, undefined);
+      rows = await this.deviceStats([these.sql], these.params, w.groupBy, w.orderBy, undefined, limit, now);
     } else {
-      const w = this.deviceWalk(f, after);
-      rows = await this.deviceStats(w.where, w.params, w.groupBy, f.trust, limit, now);
+      const w = this.deviceWalk(f, dir, after);
+      rows = await this.deviceStats(w.where, w.params, w.groupBy, w.orderBy, f.trust, limit, now);
     }
     const latest = new Map<number, string>();
     if (rows.length) {
@@ -129,22 +141,24 @@ export class ListRepository {
   }
 
   /** The conditions and order of a walk over devices from `after` on (see devices). */
-  private deviceWalk(f: DeviceFilter, after: KeyPart[] | undefined, extra?: string) {
+  private deviceWalk(f: DeviceFilter, dir: SortDirection, after: KeyPart[] | undefined, extra?: string) {
     const dev = this.c('device_id');
+    const desc = dir === 'desc';
+    const gt = desc ? '<' : '>';
     const where = ['device_id IS NOT NULL', 'integration_id IS NOT NULL', ...(extra ? [extra] : [])];
     const params: unknown[] = [];
     const add = (sql: string, ...p: unknown[]) => where.push(sql) + params.push(...p);
-    let groupBy: string;
+    let cols: string[];
     if (f.integrationId !== undefined) {
       add('integration_id = ?', f.integrationId);
-      if (after) add(`${dev} > ?`, after[0]);
-      groupBy = `integration_id, ${dev}`;
+      if (after) add(`${dev} ${gt} ?`, after[0]);
+      cols = ['integration_id', dev];
     } else {
-      if (after) add(`(${dev}, integration_id) > (?, ?)`, after[0], after[1]);
-      groupBy = `${dev}, integration_id`;
+      if (after) add(`(${dev}, integration_id) ${gt} (?, ?)`, after[0], after[1]);
+      cols = [dev, 'integration_id'];
     }
-    if (f.devicePrefix !== undefined) this.prefix(where, params, dev, f.devicePrefix, after?.[0]);
-    return { where, params, groupBy };
+    if (f.devicePrefix !== undefined) this.prefix(where, params, dev, f.devicePrefix, after?.[0], desc);
+    return { where, params, groupBy: cols.join(', '), orderBy: cols.map((c) => (desc ? `${c} DESC` : c)).join(', ') };
   }
 
   /**
@@ -155,14 +169,14 @@ export class ListRepository {
    * candidates, each checked with one lookup of their valid certificates (~20 ms a page; the
    * same batches on SQLite, whose OR of 500 lookups is slow to plan, take 0.2 s).
    */
-  private async revokedDevices(f: DeviceFilter, after: KeyPart[] | undefined, limit: number, now: Date): Promise<[string, string][]> {
+  private async revokedDevices(f: DeviceFilter, dir: SortDirection, after: KeyPart[] | undefined, limit: number, now: Date): Promise<[string, string][]> {
     const dev = this.c('device_id');
     if (!this.pg) {
-      const w = this.deviceWalk(f, after, "status = 'revoked'");
+      const w = this.deviceWalk(f, dir, after, "status = 'revoked'");
       const rows = await this.q(
         `SELECT ${dev} AS device_id, integration_id FROM certificates r WHERE ${w.where.join(' AND ')}` +
           " AND NOT EXISTS (SELECT 1 FROM certificates v WHERE v.device_id = r.device_id AND v.integration_id = r.integration_id AND v.status <> 'revoked' AND v.not_after > ?)" +
-          ` GROUP BY ${w.groupBy} ORDER BY ${w.groupBy} LIMIT ?`,
+          ` GROUP BY ${w.groupBy} ORDER BY ${w.orderBy} LIMIT ?`,
         [...w.params, this.dp(now), limit],
       );
       return rows.map((r) => [String(r.device_id), String(r.integration_id)]);
@@ -170,9 +184,9 @@ export class ListRepository {
     const batch = Math.max(500, limit * 2);
     const out: [string, string][] = [];
     for (let from = after; ;) {
-      const w = this.deviceWalk(f, from, "status = 'revoked'");
+      const w = this.deviceWalk(f, dir, from, "status = 'revoked'");
       const found = await this.q(
-        `SELECT ${dev} AS device_id, integration_id FROM certificates WHERE ${w.where.join(' AND ')} GROUP BY ${w.groupBy} ORDER BY ${w.groupBy} LIMIT ?`,
+        `SELECT ${dev} AS device_id, integration_id FROM certificates WHERE ${w.where.join(' AND ')} GROUP BY ${w.groupBy} ORDER BY ${w.orderBy} LIMIT ?`,
         [...w.params, batch],
       );
       if (!found.length) return out;
@@ -203,7 +217,15 @@ export class ListRepository {
   }
 
   /** Per device: certificate counts, the latest certificate's id and the last time one was seen. */
-  private deviceStats(where: string[], params: unknown[], groupBy: string, trust: DeviceTrust | undefined, limit: number, now: Date): Promise<Row[]> {
+  private deviceStats(
+    where: string[],
+    params: unknown[],
+    groupBy: string,
+    orderBy: string,
+    trust: DeviceTrust | undefined,
+    limit: number,
+    now: Date,
+  ): Promise<Row[]> {
     const dev = this.c('device_id');
     const valid = "SUM(CASE WHEN status <> 'revoked' AND not_after > ? THEN 1 ELSE 0 END)";
     const revoked = "SUM(CASE WHEN status = 'revoked' THEN 1 ELSE 0 END)";
@@ -212,7 +234,7 @@ export class ListRepository {
       `SELECT ${dev} AS device_id, integration_id, COUNT(*) AS n, MAX(id) AS latest_id, ${valid} AS valid, ${revoked} AS revoked, MAX(last_seen_at) AS last_seen` +
         ` FROM certificates WHERE ${where.join(' AND ')} GROUP BY ${groupBy}` +
         (trust ? ` HAVING ${having[trust]}` : '') +
-        ` ORDER BY ${groupBy} LIMIT ?`,
+        ` ORDER BY ${orderBy} LIMIT ?`,
       [this.dp(now), ...params, ...(trust ? [this.dp(now)] : []), limit],
     );
   }
@@ -224,12 +246,13 @@ export class ListRepository {
    * generation and the snapshot's time are read in the same statement as the rows, so a sync that
    * switches generations meanwhile shows either snapshot, never a half-deleted one.
    */
-  async inventory(f: InventoryFilter, after: KeyPart[] | undefined, limit: number): Promise<InventoryListItem[]> {
+  async inventory(f: InventoryFilter, dir: SortDirection, after: KeyPart[] | undefined, limit: number): Promise<InventoryListItem[]> {
+    const desc = dir === 'desc';
     const states = await this.q(
       'SELECT integration_id FROM ws1_sync_state WHERE last_success_at IS NOT NULL AND integration_id NOT IN (SELECT id FROM integrations WHERE deleted_at IS NOT NULL)' +
         (f.integrationId !== undefined ? ' AND integration_id = ?' : '') +
-        (after ? ' AND integration_id >= ?' : '') +
-        ' ORDER BY integration_id',
+        (after ? ` AND integration_id ${desc ? '<=' : '>='} ?` : '') +
+        ` ORDER BY integration_id${desc ? ' DESC' : ''}`,
       [...(f.integrationId !== undefined ? [f.integrationId] : []), ...(after ? [after[0]] : [])],
     );
     const udid = this.c('udid_norm');
@@ -239,14 +262,14 @@ export class ListRepository {
       const where = ['integration_id = ?', 'generation = (SELECT generation FROM ws1_sync_state WHERE integration_id = ?)'];
       const params: unknown[] = [s.integration_id, s.integration_id];
       const add = (sql: string, ...p: unknown[]) => where.push(sql) + params.push(...p);
-      if (after && after[0] === s.integration_id) add(`${udid} > ?`, after[1]);
+      if (after && after[0] === s.integration_id) add(`${udid} ${desc ? '<' : '>'} ?`, after[1]);
       if (f.platform !== undefined) add('platform = ?', f.platform);
       if (f.enrollmentStatus !== undefined) add('enrollment_status = ?', f.enrollmentStatus);
       if (f.devicePrefix !== undefined)
-        this.prefix(where, params, udid, f.devicePrefix.toLowerCase(), after && after[0] === s.integration_id ? after[1] : undefined);
+        this.prefix(where, params, udid, f.devicePrefix.toLowerCase(), after && after[0] === s.integration_id ? after[1] : undefined, desc);
       const rows = await this.q(
         'SELECT integration_id, udid, udid_norm, serial_number, mac_address, imei, platform, enrollment_status, user_name, last_seen, ' +
-          `(SELECT last_success_at FROM ws1_sync_state WHERE integration_id = ?) AS snapshot_at FROM ws1_devices WHERE ${where.join(' AND ')} ORDER BY ${udid} LIMIT ?`,
+          `(SELECT last_success_at FROM ws1_sync_state WHERE integration_id = ?) AS snapshot_at FROM ws1_devices WHERE ${where.join(' AND ')} ORDER BY ${udid}${desc ? ' DESC' : ''} LIMIT ?`,
         [s.integration_id, ...params, limit - out.length],
       );
       for (const r of rows)
@@ -269,14 +292,21 @@ export class ListRepository {
 
   /**
    * `col` starts with `prefix`, as an index range: prefix <= col < prefix with its last code unit
-   * + 1. With a cursor the range starts at the cursor's value instead: SQLite takes one lower bound
-   * for the index search, and the prefix's would make a deep page scan from the prefix on.
+   * + 1. With a cursor the range starts at the cursor's value instead (ascending: the lower bound;
+   * descending: the upper one, inclusive, the row comparison excludes the cursor's row): SQLite
+   * takes one bound for the index search, and the prefix's would make a deep page scan from there.
    */
-  private prefix(where: string[], params: unknown[], col: string, prefix: string, from?: KeyPart): void {
+  private prefix(where: string[], params: unknown[], col: string, prefix: string, from?: KeyPart, desc = false): void {
     if (prefix === '') return;
     const last = prefix.charCodeAt(prefix.length - 1);
+    const end = prefix.slice(0, -1) + String.fromCharCode(last + 1);
+    if (desc && typeof from === 'string' && from >= prefix && from < end) {
+      where.push(`${col} >= ? AND ${col} <= ?`);
+      params.push(prefix, from);
+      return;
+    }
     where.push(`${col} >= ? AND ${col} < ?`);
-    params.push(typeof from === 'string' && from > prefix ? from : prefix, prefix.slice(0, -1) + String.fromCharCode(last + 1));
+    params.push(!desc && typeof from === 'string' && from > prefix ? from : prefix, end);
   }
 }
 

@@ -1,8 +1,7 @@
 import { EntityManager } from 'typeorm';
 import type { AuditRecord } from '../admin/audit.types';
-import { revokeAllForIntegration } from '../ca/revocation.service';
 import type { IntegrationStatus } from '../integrations/integration.types';
-import type { ApplyWrite, CutoverWrite, FinalizeWrite, MigrationStore, PlanWrite, RollbackWrite, StepWrite } from '../migration/migration.ports';
+import type { ApplyWrite, CutoverWrite, FinalizeWrite, PlanWrite, RollbackWrite, StepWrite } from '../migration/migration-writes.types';
 import type { CertificateCounts, LegacyCertificate, MigrationRecord, MigrationState, ReadinessReport, ReadinessSource } from '../migration/migration.types';
 import { ConflictError, NotFoundError } from '../shared/errors';
 import { insertAudit } from './admin.repository';
@@ -11,6 +10,7 @@ import { dateParam } from './dialect';
 import { MigrationStateRow } from './entities/migration-state.entity';
 import { placeholders } from './inventory.repository';
 import { dbDate } from './dialect';
+import { revokeIntegrationCertificates } from './revocation.repository';
 
 /** Someone else moved the migration (another run, or a concurrent admin change): nothing was changed. */
 export class MigrationConflictError extends ConflictError {}
@@ -20,9 +20,11 @@ const ENTITY = 'LegacyMigration';
 /**
  * Migrations. Every step is one transaction: a conditional UPDATE of the migration row
  * (only from the state the step was prepared in), the step's own changes, and its audit records.
+ * A step whose migration is no longer in `from` throws MigrationConflictError and changes nothing;
+ * `beforeCommit` runs inside the transaction after every write (crash tests).
  * Reads of other modules' tables are plain SQL on their documented columns.
  */
-export class MigrationRepository implements MigrationStore {
+export class MigrationRepository {
   constructor(private readonly db: Database) {}
 
   async find(legacyId: string): Promise<MigrationRecord | undefined> {
@@ -34,6 +36,7 @@ export class MigrationRepository implements MigrationStore {
     return (await this.db.manager.getRepository<MigrationStateRow>(ENTITY).find({ order: { createdAt: 'ASC' } })).map(toRecord);
   }
 
+  /** valid (unrevoked, unexpired) certificates of the integration that carry a device id */
   async validCertificates(integrationId: string, now: Date): Promise<LegacyCertificate[]> {
     const rows: { serial: string; device_id: string; not_after: unknown }[] = await this.query(
       "SELECT serial, device_id, not_after FROM certificates WHERE integration_id = ? AND status <> 'revoked' AND not_after > ? AND device_id IS NOT NULL",
@@ -54,6 +57,7 @@ export class MigrationRepository implements MigrationStore {
     return { valid: n('valid'), expiring: n('expiring'), revoked: n('revoked'), expired: n('expired'), devices: n('devices') };
   }
 
+  /** normalized UDIDs of the integration's current synced inventory */
   async syncedUdids(integrationId: string): Promise<Set<string>> {
     const rows: { udid_norm: string }[] = await this.query(
       'SELECT d.udid_norm FROM ws1_devices d JOIN ws1_sync_state s ON s.integration_id = d.integration_id AND s.generation = d.generation WHERE s.integration_id = ? AND d.integration_id = ?',
@@ -145,7 +149,7 @@ export class MigrationRepository implements MigrationStore {
         .execute();
       if (!deleted.affected) throw new MigrationConflictError(`${w.legacyId} was deleted by someone else meanwhile`);
       // the bulk revocation on this transaction: the deletion and the revocations commit together
-      revoked = await revokeAllForIntegration(m, w.legacyId, 'cessationOfOperation', w.now);
+      revoked = await revokeIntegrationCertificates(m, w.legacyId, 'cessationOfOperation', w.now);
       await this.advance(m, w, { state: 'finalized', revokedCount: revoked, finalizedAt: w.now, updatedAt: w.now });
       for (const a of w.audit(revoked)) await insertAudit(m, a);
     });
@@ -160,6 +164,7 @@ export class MigrationRepository implements MigrationStore {
     });
   }
 
+  /** a step that changed no state (plan after apply) is still in the audit log */
   async appendAudit(record: AuditRecord): Promise<void> {
     await this.db.transaction((m) => insertAudit(m, record));
   }

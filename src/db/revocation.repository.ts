@@ -5,16 +5,8 @@ import { CertificateRow } from './entities/certificate.entity';
 import { CrlStateRow } from './entities/crl-state.entity';
 import { revocationReasonCode, revocationReasonFromCode, type RevocationReason } from '../pki/revocation-reason';
 import { insertAudit } from './admin.repository';
-import type {
-  AuditFor,
-  BulkRevocation,
-  IssuedStatus,
-  RevocationStateRow,
-  RevocationStore,
-  RevokedEntry,
-  SerialRevocation,
-  StoredCrl,
-} from '../ca/revocation.ports';
+import { managerOf, type Transaction } from './transaction';
+import type { AuditFor, IssuedStatus, RevocationStateRow, RevokedEntry, SerialRevocation, StoredCrl } from '../ca/revocation.types';
 
 const STATE_ID = 1;
 
@@ -72,12 +64,11 @@ export function revokeIntegrationCertificates(m: EntityManager, integrationId: s
   );
 }
 
-/** revokeIntegrationCertificates as the ca/ port sees it: the transaction handle is our EntityManager. */
-export const bulkRevocation: BulkRevocation = (tx, integrationId, reason, now) =>
-  revokeIntegrationCertificates(tx as EntityManager, integrationId, reason, now);
-
-/** TypeORM implementation of the revocation port. */
-export class RevocationRepository implements RevocationStore {
+/**
+ * Persistence for revocation. Each revoking method is one database transaction that also bumps the
+ * revision, so a poll of readState() sees every change made by any process.
+ */
+export class RevocationRepository {
   constructor(private readonly db: Database) {}
 
   /**
@@ -107,6 +98,7 @@ export class RevocationRepository implements RevocationStore {
     });
   }
 
+  /** every unexpired, unrevoked certificate of one device; `matched` counts all its certificates */
   revokeDevice(integrationId: string, deviceId: string, reason: RevocationReason, now: Date, audit?: AuditFor): Promise<{ matched: number; revoked: number }> {
     return this.db.transaction(async (m) => {
       const matched = await m.getRepository<CertificateRow>('Certificate').count({ where: { integrationId, deviceId } });
@@ -123,6 +115,11 @@ export class RevocationRepository implements RevocationStore {
     });
   }
 
+  /** revokeIntegration inside the caller's open transaction `tx` (no audit record: the caller writes its own) */
+  revokeIntegrationIn(tx: Transaction, integrationId: string, reason: RevocationReason, now: Date): Promise<number> {
+    return revokeIntegrationCertificates(managerOf(tx), integrationId, reason, now);
+  }
+
   revokeIntegration(integrationId: string, reason: RevocationReason, now: Date, audit?: AuditFor): Promise<number> {
     return this.db.transaction(async (m) => {
       const n = await revokeIntegrationCertificates(m, integrationId, reason, now);
@@ -131,6 +128,7 @@ export class RevocationRepository implements RevocationStore {
     });
   }
 
+  /** what revokeIntegration would revoke now: unexpired, unrevoked certificates and their devices */
   async countRevocable(integrationId: string, now: Date): Promise<{ certificates: number; devices: number }> {
     const [row] = await this.read((m) =>
       m
@@ -168,8 +166,8 @@ export class RevocationRepository implements RevocationStore {
   }
 
   /**
-   * Revoked rows: all of them (100,000 in about half a second on SQLite), or only those revoked by
-   * transactions after revision `since`. Equal revocation times (bulk revocations) are parsed once:
+   * Revoked rows, expired ones too: all of them (100,000 in about half a second on SQLite), or only
+   * those revoked by transactions after revision `since`; and the revision they are at least as new as. Equal revocation times (bulk revocations) are parsed once:
    * parsing dates was a third of the cost.
    */
   loadRevoked(since?: number): Promise<{ revision: number; entries: RevokedEntry[] }> {
@@ -208,6 +206,7 @@ export class RevocationRepository implements RevocationStore {
     });
   }
 
+  /** the CRL stored for CA generation `generation` */
   loadCrl(generation: number): Promise<StoredCrl | undefined> {
     return this.read(async (m) => {
       const row = await m.getRepository<CrlStateRow>('CrlState').findOne({ where: { id: generation } });
@@ -223,6 +222,7 @@ export class RevocationRepository implements RevocationStore {
     });
   }
 
+  /** stores `crl` only if the stored CRL number is still `previousNumber` (false: another instance won) */
   storeCrl(generation: number, previousNumber: bigint, crl: StoredCrl, now: Date): Promise<boolean> {
     return this.db.transaction(async (m) => {
       const res = await m
@@ -244,6 +244,7 @@ export class RevocationRepository implements RevocationStore {
     });
   }
 
+  /** which of `serials` we issued (absent: never), with the revocation if the database already has one */
   findIssued(serials: string[]): Promise<Map<string, IssuedStatus>> {
     return this.read(async (m) => {
       const found = new Map<string, IssuedStatus>();

@@ -5,7 +5,7 @@ import { IssuanceBatcher } from './issuance-batch';
 import { TransactionLookupBatcher, TransactionRow } from './transaction-lookup-batch';
 import { CertificateRow } from './entities/certificate.entity';
 import { ScepTransactionRow } from './entities/scep-transaction.entity';
-import { IssuanceOutcome, IssuanceRecord, ScepStore, StoredCertificate, StoredTransaction } from '../scep/scep.ports';
+import { IssuanceOutcome, IssuanceRecord, StoredCertificate, StoredTransaction } from '../scep/scep.ports';
 import { PkiStatus } from '../scep/scep.types';
 
 /** Raised inside the issuing transaction to roll it back when the challenge is gone. */
@@ -14,7 +14,7 @@ class ChallengeGone extends Error {}
 class AlreadyRenewed extends Error {}
 
 /** TypeORM implementation of the SCEP service's persistence port. */
-export class ScepStoreRepository implements ScepStore {
+export class ScepStoreRepository {
   /** concurrent issuances are written together on SQLite (see IssuanceBatcher) */
   private readonly batcher: IssuanceBatcher;
   /** and the lookups that start every enrollment are read together (see TransactionLookupBatcher) */

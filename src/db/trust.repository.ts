@@ -1,6 +1,6 @@
 import { EntityManager } from 'typeorm';
 import type { AuditRecord } from '../admin/audit.types';
-import type { DeviceCertificate, IssuedCertificate, StoredPolicy, TrustCertificateStore, TrustPolicyStore } from '../trust/trust.ports';
+import type { DeviceCertificate, IssuedCertificate, StoredPolicy, TrustPolicyStore } from '../trust/trust.ports';
 import type { TrustPolicy } from '../trust/trust.types';
 import { insertAudit } from './admin.repository';
 import { Database } from './database';
@@ -10,7 +10,7 @@ import { TrustPolicyRow } from './entities/trust-policy.entity';
 const GLOBAL = '';
 
 /** Device-trust reads of the certificates table, last-seen updates, and the policies. */
-export class TrustRepository implements TrustCertificateStore, TrustPolicyStore {
+export class TrustRepository implements TrustPolicyStore {
   constructor(private readonly db: Database) {}
 
   /** SQLite shares one connection: a bare read could land inside another caller's open transaction. */
@@ -63,6 +63,7 @@ export class TrustRepository implements TrustCertificateStore, TrustPolicyStore 
     });
   }
 
+  /** last_seen_at for many certificates at once (a debounced batch) */
   async touchLastSeen(seen: ReadonlyMap<string, Date>): Promise<void> {
     if (!seen.size) return;
     await this.db.transaction(async (m) => {

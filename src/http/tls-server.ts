@@ -8,6 +8,7 @@ import type { RequestListener } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { KeyPairIdentity } from '../ca/ca-material';
+import type { ParsedCertificate } from '../pki/certificate';
 import { FILES, randomSerial, withCreationLock } from '../ca/ca-material';
 import { writeFileAtomic } from '../shared/secure-file';
 import { buildCertificate, keyIdentifier } from '../pki/certificate.builder';
@@ -39,6 +40,11 @@ export interface TlsIdentityOptions {
   /** host names and addresses the certificate names besides localhost and 127.0.0.1 */
   hosts: string[];
   now: Date;
+  /**
+   * the certificates of every CA generation: a listener certificate from one that no longer issues
+   * (after a rollover's activation) is replaced by one from `ca` instead of stopping the start
+   */
+  knownCas?: ParsedCertificate[];
 }
 
 /**
@@ -60,7 +66,7 @@ export async function loadOrCreateTlsIdentity(ca: KeyPairIdentity, o: TlsIdentit
   const certFile = path.join(o.certsDir, TLS_FILES.cert);
   // under the CA directory's creation lock: a concurrent start never reads a half-replaced pair
   return withCreationLock(path.join(o.certsDir, FILES.lock), async () => {
-    const existing = readIfUsable(keyFile, certFile, ca, o.now);
+    const existing = readIfUsable(keyFile, certFile, ca, o.now, o.knownCas ?? []);
     if (existing) return { ...existing, created: false, supplied: false };
     const { privateKey } = await generate('ec', { namedCurve: 'P-256' });
     const certPem = await issueServerCertificate(ca, privateKey, o.hosts, o.now);
@@ -76,7 +82,13 @@ export async function loadOrCreateTlsIdentity(ca: KeyPairIdentity, o: TlsIdentit
  * whose key does not match, whose certificate is unreadable or not from the current CA stops the
  * start with the file named: it was changed by someone, and replacing it would hide that.
  */
-function readIfUsable(keyFile: string, certFile: string, ca: KeyPairIdentity, now: Date): { keyPem: string; certPem: string } | undefined {
+function readIfUsable(
+  keyFile: string,
+  certFile: string,
+  ca: KeyPairIdentity,
+  now: Date,
+  knownCas: ParsedCertificate[],
+): { keyPem: string; certPem: string } | undefined {
   const haveKey = fs.existsSync(keyFile);
   const haveCert = fs.existsSync(certFile);
   if (!haveKey && !haveCert) return undefined;
@@ -89,6 +101,8 @@ function readIfUsable(keyFile: string, certFile: string, ca: KeyPairIdentity, no
   const keyPem = readFile(keyFile, 'SCEPTER_CERTS_DIR');
   const certificate = readCertificate(certFile, certPem);
   checkKeyMatches(certificate, readPrivateKey(keyFile, keyPem, undefined, 'SCEPTER_CERTS_DIR'), certFile, keyFile);
+  // issued by an earlier CA generation: replaced by one from the CA issuing now
+  if (knownCas.some((k) => !k.der.equals(ca.certificate.der) && issuedBy(certificate, k))) return undefined;
   checkIssuedByCa(
     certificate,
     ca.certificate,
@@ -97,6 +111,15 @@ function readIfUsable(keyFile: string, certFile: string, ca: KeyPairIdentity, no
   );
   const renewAt = certificate.notAfter.getTime() - RENEW_BEFORE_DAYS * 86_400_000;
   return now.getTime() >= renewAt ? undefined : { keyPem, certPem };
+}
+
+function issuedBy(certificate: ParsedCertificate, ca: ParsedCertificate): boolean {
+  try {
+    checkIssuedByCa(certificate, ca, '', '');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function readFile(file: string, variable: string): string {
@@ -120,7 +143,8 @@ async function issueServerCertificate(ca: KeyPairIdentity, key: KeyObject, hosts
       issuer: ca.certificate.subjectDer,
       subjectPublicKeyInfo: spki,
       authorityKeyId: keyIdentifier(ca.certificate.spkiDer),
-      notBefore: new Date(now.getTime() - 5 * 60_000),
+      // backdated up to a day (never before the CA): a client whose clock lags still accepts it
+      notBefore: new Date(Math.max(now.getTime() - 86_400_000, ca.certificate.notBefore.getTime())),
       notAfter: new Date(Math.min(now.getTime() + VALIDITY_DAYS * 86_400_000, ca.certificate.notAfter.getTime())),
       keyUsage: ['digitalSignature'],
       extendedKeyUsage: [OID.kpServerAuth],

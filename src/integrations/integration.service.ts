@@ -2,7 +2,8 @@ import { Actor } from '../admin/audit.types';
 import { hashSecret, randomId, randomSecret, secretMatches } from '../admin/secret-token';
 import { Clock } from '../shared/clock';
 import { BadRequestError, ConflictError, NotFoundError } from '../shared/errors';
-import { GroupStore, InTransaction, IntegrationStore } from './integration.ports';
+import type { IntegrationRepository } from '../db/integration.repository';
+import { InTransaction } from './integration.ports';
 import { defaultSubjectTemplate, Integration, IOS_CERTS_EOL_NOTICE, isIntegrationStatus, isIntegrationType } from './integration.types';
 import { integrationView, IntegrationView } from './integration.presenter';
 import { SubjectTemplate } from './subject-template';
@@ -24,8 +25,7 @@ export class LegacyIntegrationRefused extends BadRequestError {
 /** Integrations: lifecycle, status, and the ios-certs challenge credentials. */
 export class IntegrationService {
   constructor(
-    private readonly store: IntegrationStore,
-    private readonly groups: GroupStore,
+    private readonly store: IntegrationRepository,
     private readonly clock: Clock,
     private readonly publicUrl: string,
   ) {}
@@ -158,7 +158,7 @@ export class IntegrationService {
   /**
    * Soft delete: its SCEP and challenge URLs answer 404 from then on. Revoking its certificates is
    * the caller's job, atomically if it passes `inTransaction`, e.g.
-   * `(tx) => revokeAllForIntegration(tx, id).then((revoked) => ({ revoked }))`.
+   * `(tx) => revocation.revokeAllForIntegration(tx, id, reason, now).then((revoked) => ({ revoked }))`.
    */
   async markDeleted(id: string, actor: Actor, inTransaction?: InTransaction): Promise<void> {
     const now = this.clock.now();
@@ -191,7 +191,7 @@ export class IntegrationService {
   async isActiveFor(id: string, username: string): Promise<boolean> {
     const i = await this.get(id);
     if (i.status === 'all') return true;
-    if (i.status === 'test-group' && i.groupName) return this.groups.isMember(i.groupName, username);
+    if (i.status === 'test-group' && i.groupName) return this.store.isMember(i.groupName, username);
     return false;
   }
 

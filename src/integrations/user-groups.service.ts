@@ -1,7 +1,8 @@
 import { Actor } from '../admin/audit.types';
 import { Clock } from '../shared/clock';
 import { BadRequestError, ConflictError, NotFoundError } from '../shared/errors';
-import { GroupStore, UserGroup } from './integration.ports';
+import type { IntegrationRepository } from '../db/integration.repository';
+import { UserGroup } from './integration.ports';
 
 export interface GroupView {
   name: string;
@@ -12,7 +13,7 @@ export interface GroupView {
 /** Users and the named groups a `test-group` status limits an integration to. */
 export class UserGroupService {
   constructor(
-    private readonly store: GroupStore,
+    private readonly store: IntegrationRepository,
     private readonly clock: Clock,
   ) {}
 

@@ -1,7 +1,7 @@
 import { Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
 import type { SyncOutcome } from '../mdm/workspace-one/ws1-sync.service';
-import type { ScheduledSlot } from '../mdm/workspace-one/ws1-integration.ports';
+import type { ScheduledSlot } from '../mdm/workspace-one/ws1-integration.types';
 import { currentSlot, DailyTime } from './daily-slot';
 
 /** What the scheduler needs from the WS1 services (Ws1SyncService and Ws1SettingsService satisfy it). */

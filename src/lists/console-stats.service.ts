@@ -1,7 +1,8 @@
 import type { ConsoleStatsRepository } from '../db/console-stats.repository';
-import type { Clock } from '../shared/clock';
 
 export const EXPIRING_WITHIN_DAYS = 30;
+/** the name of the certificate-count snapshot in console_stats */
+export const CERTIFICATE_COUNTS = 'certificates';
 
 /** Certificates of one integration (or of all, keyed ''), and the devices holding a valid one. */
 export interface IntegrationCounts {
@@ -12,7 +13,10 @@ export interface IntegrationCounts {
 }
 
 export interface StatsSnapshot {
+  /** when the counts were computed */
   at: Date;
+  /** how long the count took */
+  durationMs: number;
   /** by integration id; '' = certificates of no integration (the static-challenge endpoint) */
   byIntegration: Map<string, IntegrationCounts>;
   total: IntegrationCounts;
@@ -21,57 +25,38 @@ export interface StatsSnapshot {
 const ZERO: IntegrationCounts = { valid: 0, expiring: 0, revoked: 0, devices: 0 };
 
 /**
- * Certificate counts for the console, counted in the background and served from memory: counting a
- * million certificates takes longer than a page may, so pages show the latest snapshot and its
- * time, and a page view older than `maxAgeMs` (or a change made in the console) starts a new count.
- * Nobody looking at the console costs nothing.
+ * The console's certificate counts as the console-stats job stored them (jobs/console-stats.job.ts):
+ * counting a million certificates takes longer than a page may, so no page view counts; pages read
+ * the latest stored snapshot (one small row, the same on every instance) and show its time.
  */
 export class ConsoleStats {
-  private snapshot: StatsSnapshot | undefined;
-  private running: Promise<void> | undefined;
-  private stale = true;
-
   constructor(
     private readonly repo: ConsoleStatsRepository,
-    private readonly clock: Clock,
-    private readonly maxAgeMs: number,
-    private readonly onError: (err: unknown) => void,
+    /** asks the job for a recount soon (after a change made in the console) */
+    private readonly recount: () => void,
   ) {}
 
-  /** The latest snapshot (undefined until the first count finishes); starts a recount when stale. */
-  current(): StatsSnapshot | undefined {
-    const age = this.snapshot ? this.clock.now().getTime() - this.snapshot.at.getTime() : Infinity;
-    if (this.stale || age > this.maxAgeMs) void this.refresh();
-    return this.snapshot;
+  /** The latest snapshot; undefined until the first count has finished. */
+  async current(): Promise<StatsSnapshot | undefined> {
+    const row = await this.repo.loadSnapshot(CERTIFICATE_COUNTS);
+    if (!row) return undefined;
+    const byIntegration = new Map(Object.entries(JSON.parse(row.countsJson) as Record<string, IntegrationCounts>));
+    return { at: row.at, durationMs: row.durationMs, byIntegration, total: totalOf(byIntegration) };
   }
 
-  counts(integrationId: string): IntegrationCounts | undefined {
-    const s = this.current();
+  async counts(integrationId: string): Promise<IntegrationCounts | undefined> {
+    const s = await this.current();
     return s && (s.byIntegration.get(integrationId) ?? ZERO);
   }
 
-  /** A change was made: the next page view counts again. */
+  /** A change was made: the job counts again soon, in the background. */
   invalidate(): void {
-    this.stale = true;
+    this.recount();
   }
+}
 
-  /** Counts now (one at a time); resolves when done. */
-  refresh(): Promise<void> {
-    this.running ??= (async () => {
-      try {
-        this.stale = false;
-        const now = this.clock.now();
-        const byIntegration = await this.repo.certificateCounts(now, new Date(now.getTime() + EXPIRING_WITHIN_DAYS * 86_400_000));
-        const total = { ...ZERO };
-        for (const c of byIntegration.values()) for (const k of Object.keys(total) as (keyof IntegrationCounts)[]) total[k] += c[k];
-        this.snapshot = { at: now, byIntegration, total };
-      } catch (err) {
-        this.stale = true;
-        this.onError(err);
-      } finally {
-        this.running = undefined;
-      }
-    })();
-    return this.running;
-  }
+export function totalOf(byIntegration: Map<string, IntegrationCounts>): IntegrationCounts {
+  const total = { ...ZERO };
+  for (const c of byIntegration.values()) for (const k of Object.keys(total) as (keyof IntegrationCounts)[]) total[k] += c[k];
+  return total;
 }

@@ -16,6 +16,8 @@ import {
   InventoryFilter,
   InventoryListItem,
   Page,
+  SORT_DIRECTIONS,
+  SortDirection,
 } from './list.types';
 
 /** Filters and paging as they arrive: query-string values or CLI options, all strings. */
@@ -38,7 +40,7 @@ export class ListService {
     private readonly clock: Clock,
   ) {}
 
-  async certificates(raw: RawListParams, pageSize?: number): Promise<Page<CertificateListItem> & { order: CertificateOrder }> {
+  async certificates(raw: RawListParams, pageSize?: number): Promise<Page<CertificateListItem> & { order: CertificateOrder; dir: SortDirection }> {
     const f: CertificateFilter = {
       integrationId: integration(raw.integration),
       status: oneOf(raw.status, CERTIFICATE_STATUSES, 'status') as CertificateListStatus | undefined,
@@ -49,49 +51,51 @@ export class ListService {
     const order: CertificateOrder =
       (oneOf(raw.sort, CERTIFICATE_ORDERS, 'sort') as CertificateOrder | undefined) ??
       (f.expiringBefore || f.status === 'expired' ? 'notAfter' : f.devicePrefix ? 'device' : 'id');
+    const dir = direction(raw.dir);
+    const name = cursorName(`certificates:${order}`, dir);
     const limit = pageSize ?? limitOf(raw.limit);
-    let after = decodeCursor(
-      raw.cursor,
-      `certificates:${order}`,
-      order === 'id' ? ['number'] : order === 'notAfter' ? ['string', 'number'] : ['string', 'number'],
-    );
+    let after = decodeCursor(raw.cursor, name, order === 'id' ? ['number'] : order === 'notAfter' ? ['string', 'number'] : ['string', 'number']);
     if (after && order === 'notAfter' && Number.isNaN(Date.parse(after[0] as string))) throw cursorError();
     if (raw.after !== undefined) {
-      if (order !== 'id' || after) throw new BadRequestError('after (a certificate id) pages only lists in id order without a cursor; use cursor');
+      if (order !== 'id' || dir !== 'asc' || after)
+        throw new BadRequestError('after (a certificate id) pages only lists in id order without a cursor; use cursor');
       after = [wholeNumber(raw.after, 'after')];
     }
-    const items = await this.repo.certificates(f, order, after, limit, this.clock.now());
+    const items = await this.repo.certificates(f, order, dir, after, limit, this.clock.now());
     const last = items.length === limit ? items[items.length - 1] : undefined;
     const key: KeyPart[] | undefined = last && (order === 'id' ? [last.id] : order === 'notAfter' ? [last.notAfter, last.id] : [last.deviceId ?? '', last.id]);
-    return { items, order, nextCursor: key ? encodeCursor(`certificates:${order}`, key) : null };
+    return { items, order, dir, nextCursor: key ? encodeCursor(name, key) : null };
   }
 
-  async devices(raw: RawListParams, pageSize?: number): Promise<Page<DeviceListItem>> {
+  async devices(raw: RawListParams, pageSize?: number): Promise<Page<DeviceListItem> & { dir: SortDirection }> {
     const f: DeviceFilter = {
       integrationId: integration(raw.integration),
       devicePrefix: text(raw.device, 'device', 256),
       trust: oneOf(raw.trust, DEVICE_TRUST, 'trust') as DeviceTrust | undefined,
     };
-    const order = f.integrationId !== undefined ? 'devices:integration' : 'devices';
+    const dir = direction(raw.dir);
+    const order = cursorName(f.integrationId !== undefined ? 'devices:integration' : 'devices', dir);
     const limit = pageSize ?? limitOf(raw.limit);
     const after = decodeCursor(raw.cursor, order, ['string', 'string']);
-    const items = await this.repo.devices(f, after, limit, this.clock.now());
+    const items = await this.repo.devices(f, dir, after, limit, this.clock.now());
     const last = items.length === limit ? items[items.length - 1] : undefined;
-    return { items, nextCursor: last ? encodeCursor(order, [last.deviceId, last.integrationId]) : null };
+    return { items, dir, nextCursor: last ? encodeCursor(order, [last.deviceId, last.integrationId]) : null };
   }
 
-  async inventory(raw: RawListParams, pageSize?: number): Promise<Page<InventoryListItem>> {
+  async inventory(raw: RawListParams, pageSize?: number): Promise<Page<InventoryListItem> & { dir: SortDirection }> {
     const f: InventoryFilter = {
       integrationId: integration(raw.integration),
       platform: text(raw.platform, 'platform', 64),
       enrollmentStatus: text(raw.enrollmentStatus, 'enrollmentStatus', 64),
       devicePrefix: text(raw.device, 'device', 256),
     };
+    const dir = direction(raw.dir);
+    const order = cursorName('inventory', dir);
     const limit = pageSize ?? limitOf(raw.limit);
-    const after = decodeCursor(raw.cursor, 'inventory', ['string', 'string']);
-    const items = await this.repo.inventory(f, after, limit);
+    const after = decodeCursor(raw.cursor, order, ['string', 'string']);
+    const items = await this.repo.inventory(f, dir, after, limit);
     const last = items.length === limit ? items[items.length - 1] : undefined;
-    return { items, nextCursor: last ? encodeCursor('inventory', [last.integrationId, last.udidNorm]) : null };
+    return { items, dir, nextCursor: last ? encodeCursor(order, [last.integrationId, last.udidNorm]) : null };
   }
 
   /**
@@ -113,6 +117,15 @@ export class ListService {
       }
     })();
   }
+}
+
+function direction(v: string | undefined): SortDirection {
+  return (oneOf(v, SORT_DIRECTIONS, 'dir') as SortDirection | undefined) ?? 'asc';
+}
+
+/** The cursor's order name: a descending walk's cursor does not fit the ascending one (and back). */
+function cursorName(order: string, dir: SortDirection): string {
+  return dir === 'desc' ? `${order}:desc` : order;
 }
 
 function limitOf(v: string | undefined): number {

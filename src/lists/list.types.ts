@@ -14,6 +14,10 @@ export type DeviceTrust = (typeof DEVICE_TRUST)[number];
 export const CERTIFICATE_ORDERS = ['id', 'notAfter', 'device'] as const;
 export type CertificateOrder = (typeof CERTIFICATE_ORDERS)[number];
 
+/** Sort direction of a list: every order walks its index either way. */
+export const SORT_DIRECTIONS = ['asc', 'desc'] as const;
+export type SortDirection = (typeof SORT_DIRECTIONS)[number];
+
 export interface CertificateFilter {
   integrationId?: string;
   /** valid includes superseded ones (still usable until they expire), as `cert revoke` counts them */

@@ -1,7 +1,9 @@
 import { normalizeIdentifier } from '../mdm/workspace-one/inventory-store.ports';
 import { Ws1Client, type Ws1ClientOptions, type Ws1ClientSettings } from '../mdm/workspace-one/ws1-client';
 import type { Ws1DeviceFacts } from './readiness';
-import type { LiveInventory } from './migration.ports';
+
+/** A live WS1 device search (platform Apple), for plan and for explaining at-risk devices. */
+export type LiveInventory = (settings: Ws1ClientSettings, onProgress?: (fetched: number, total: number) => void) => Promise<Map<string, Ws1DeviceFacts>>;
 
 /**
  * Every iOS device WS1 knows (platform `Apple`, enrolled or not), by normalized UDID: only the two

@@ -8,6 +8,7 @@ import { BackupError } from './backup-archive.codec';
  */
 function connection(url: string): { dbname: string; env: NodeJS.ProcessEnv } {
   const u = new URL(url);
+  // pg_dump and pg_restore get this process's whole environment (PATH, PG* variables, locale), not settings
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (u.password) env.PGPASSWORD = decodeURIComponent(u.password);
   u.password = '';

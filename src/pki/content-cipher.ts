@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { pooledRandomBytes } from './random-pool';
 import { OID } from './oids';
 import { PkiInputError } from './pki.errors';
 
@@ -44,8 +45,8 @@ export function decryptContent(cipher: ContentCipher, key: Uint8Array, iv: Uint8
 }
 
 export function encryptContent(cipher: ContentCipher, data: Uint8Array): { key: Buffer; iv: Buffer; ciphertext: Buffer } {
-  const key = randomBytes(cipher.keyLength);
-  const iv = randomBytes(cipher.ivLength);
+  const key = pooledRandomBytes(cipher.keyLength);
+  const iv = pooledRandomBytes(cipher.ivLength);
   const c = createCipheriv(cipher.openssl, opensslKey(cipher, key), iv);
   return { key, iv, ciphertext: Buffer.concat([c.update(data), c.final()]) };
 }

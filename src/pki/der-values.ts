@@ -161,6 +161,21 @@ export function definiteForm(el: DerElement, sortSets = false): Buffer {
 }
 
 /**
+ * Whether `der` is one value in definite form throughout: minimal length octets, no constructed
+ * strings, nothing after the value. The order of SET components is not checked: a CA certificate
+ * made elsewhere may name its issuer with a multi-valued RDN out of DER order, which readers accept.
+ */
+export function inDefiniteMinimalForm(der: Uint8Array): boolean {
+  const buf = Buffer.isBuffer(der) ? der : Buffer.from(der.buffer, der.byteOffset, der.byteLength);
+  try {
+    return readElement(buf, 0).end === buf.length && isPlainDer(buf, 0, buf.length, false);
+  } catch (err) {
+    if (err instanceof Asn1DecodeError) return false;
+    throw err;
+  }
+}
+
+/**
  * Whether buf[start, end) is a run of TLVs in definite form with minimal lengths and no constructed
  * strings (and, with `sortSets`, SETs in DER order): the common case, checked without allocating.
  * Anything unusual answers false and leaves the work (and the errors) to reencode().

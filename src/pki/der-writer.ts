@@ -19,14 +19,6 @@ export const TAG = {
   set: 0x31,
 } as const;
 
-function lengthOctets(n: number): Buffer {
-  if (n < 0x80) return Buffer.from([n]);
-  if (n < 0x100) return Buffer.from([0x81, n]);
-  if (n < 0x10000) return Buffer.from([0x82, n >> 8, n & 0xff]);
-  if (n < 0x1000000) return Buffer.from([0x83, n >> 16, (n >> 8) & 0xff, n & 0xff]);
-  return Buffer.from([0x84, (n >>> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]);
-}
-
 /** One TLV whose value is the concatenation of `parts`. */
 export function tlv(tag: number, ...parts: Uint8Array[]): Buffer {
   return tlvOf(tag, parts);
@@ -36,11 +28,16 @@ export function tlv(tag: number, ...parts: Uint8Array[]): Buffer {
 export function tlvOf(tag: number, parts: readonly Uint8Array[]): Buffer {
   let len = 0;
   for (const p of parts) len += p.length;
-  const header = lengthOctets(len);
-  const out = Buffer.allocUnsafe(1 + header.length + len);
+  // the length octets are written in place: a Buffer for them cost more than the copy of the value
+  const count = len < 0x80 ? 0 : len < 0x100 ? 1 : len < 0x10000 ? 2 : len < 0x1000000 ? 3 : 4;
+  const out = Buffer.allocUnsafe(2 + count + len);
   out[0] = tag;
-  header.copy(out, 1);
-  let off = 1 + header.length;
+  if (count === 0) out[1] = len;
+  else {
+    out[1] = 0x80 | count;
+    for (let i = count; i > 0; i--) out[1 + i] = (len >>> (8 * (count - i))) & 0xff;
+  }
+  let off = 2 + count;
   for (const p of parts) {
     out.set(p, off);
     off += p.length;

@@ -1,9 +1,7 @@
 import path from 'node:path';
-import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { KeyObject } from 'node:crypto';
 import type { RsaJob, RsaResult } from './rsa-worker';
-import { ConfigError } from '../shared/errors';
 
 /**
  * A few worker threads for the RSA private decryption of every SCEP request (the CMS key transport).
@@ -27,12 +25,8 @@ export class RsaWorkerPool {
 
   constructor(readonly size: number) {}
 
-  /** undefined when SCEPTER_RSA_THREADS is 0 */
-  static fromEnv(env: NodeJS.ProcessEnv = process.env): RsaWorkerPool | undefined {
-    const raw = env.SCEPTER_RSA_THREADS;
-    const size = raw === undefined || raw === '' ? Math.min(4, availableParallelism() - 1) : Number(raw);
-    if (!Number.isInteger(size) || size < 0 || size > 64)
-      throw new ConfigError('SCEPTER_RSA_THREADS', `must be an integer from 0 to 64 (got ${JSON.stringify(raw)})`);
+  /** undefined for 0 threads (SCEPTER_RSA_THREADS=0: decrypt inline) */
+  static ofSize(size: number): RsaWorkerPool | undefined {
     return size > 0 ? new RsaWorkerPool(size) : undefined;
   }
 

@@ -6,10 +6,11 @@ import { BadRequestError } from '../shared/errors';
 import { PkiInputError } from '../pki/pki.errors';
 import { FailInfo, ScepFailure } from './scep-failure';
 import { PkiMessage } from './pki-message.codec';
-import { ScepEndpoint, ScepStore, StoredCertificate } from './scep.ports';
+import type { ScepStoreRepository } from '../db/scep-store.repository';
+import { ScepEndpoint, StoredCertificate } from './scep.ports';
 import { MessageType, PkiStatus } from './scep.types';
 import { RenewalPolicy } from './renewal.policy';
-import { checkSubject, parseBack } from './subject-policy';
+import { checkIssued, checkSubject } from './subject-policy';
 
 const REQUIRED_KEY_BITS = 2048;
 
@@ -19,7 +20,7 @@ export class EnrollmentHandler {
 
   constructor(
     private readonly authority: CertificateAuthority,
-    private readonly store: ScepStore,
+    private readonly store: ScepStoreRepository,
     private readonly clock: Clock,
   ) {
     this.renewal = new RenewalPolicy((issuerDer) => Boolean(authority.byIssuer(issuerDer)), store);
@@ -77,7 +78,7 @@ export class EnrollmentHandler {
       throw new ScepFailure(FailInfo.badRequest, 'the challengePassword was issued for another device');
     // after a rollover's activation time this is the new CA, renewals of the old CA's certificates included
     const { certificate: cert, generation } = await this.authority.issue(csr, decision.profile);
-    parseBack(cert, this.authority.byNumber(generation)!.material.ca.certificate.publicKey);
+    checkIssued(cert, this.authority.byNumber(generation)!.material.ca.certificate.publicKey);
     // the CertRep is signed while the issuance is written, and released only after it is recorded
     const answering = answered(cert);
     answering.catch(() => undefined); // a failed recording answers otherwise; this answer is dropped

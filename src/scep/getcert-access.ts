@@ -2,7 +2,8 @@ import { CertificateAuthority } from '../ca/certificate-authority';
 import { ParsedCertificate } from '../pki/certificate';
 import { Clock } from '../shared/clock';
 import { FailInfo, ScepFailure } from './scep-failure';
-import { ScepEndpoint, ScepStore, StoredCertificate } from './scep.ports';
+import type { ScepStoreRepository } from '../db/scep-store.repository';
+import { ScepEndpoint, StoredCertificate } from './scep.ports';
 import { parseBack } from './subject-policy';
 
 /**
@@ -17,7 +18,7 @@ import { parseBack } from './subject-policy';
 export class GetCertAccess {
   constructor(
     private readonly authority: CertificateAuthority,
-    private readonly store: ScepStore,
+    private readonly store: ScepStoreRepository,
     private readonly clock: Clock,
   ) {}
 

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { OID } from '../pki/oids';
+import { pooledRandomBytes } from '../pki/random-pool';
 import { HashName } from '../pki/sign';
 import type { SigningKey } from '../pki/private-key';
 import { ParsedCertificate } from '../pki/certificate';
@@ -96,7 +96,7 @@ export async function encodeCertRep(input: CertRepInput): Promise<Buffer> {
     attribute(OID.scepTransactionId, printable(input.transactionId)),
     attribute(OID.scepMessageType, printable(String(MessageType.CertRep))),
     attribute(OID.scepPkiStatus, printable(String(input.status))),
-    attribute(OID.scepSenderNonce, octetString(randomBytes(16))),
+    attribute(OID.scepSenderNonce, octetString(pooledRandomBytes(16))),
     attribute(OID.scepRecipientNonce, octetString(input.recipientNonce)),
   ];
   let content: Buffer | undefined;

@@ -1,7 +1,8 @@
 import { ParsedCertificate } from '../pki/certificate';
 import { ParsedCsr } from '../pki/csr';
 import { FailInfo, ScepFailure } from './scep-failure';
-import { ScepEndpoint, ScepStore, StoredCertificate } from './scep.ports';
+import type { ScepStoreRepository } from '../db/scep-store.repository';
+import { ScepEndpoint, StoredCertificate } from './scep.ports';
 
 const DAY_MS = 86_400_000;
 
@@ -29,7 +30,7 @@ export class RenewalPolicy {
   constructor(
     /** true when a CA generation of ours has this subject (certificates of every generation renew) */
     private readonly isOurCa: (issuerDer: Buffer) => boolean,
-    private readonly store: ScepStore,
+    private readonly store: ScepStoreRepository,
   ) {}
 
   /** The stored row of `signer` when it is a certificate this CA issued (same DER), else undefined. */

@@ -38,10 +38,12 @@ export interface StoredTransaction {
   certificateSerial?: string;
 }
 
+export type CertificateStatus = 'valid' | 'revoked' | 'superseded';
+
 export interface StoredCertificate {
   serial: string;
   der: Buffer;
-  status: 'valid' | 'revoked' | 'superseded';
+  status: CertificateStatus;
   notAfter: Date;
   integrationId: string | null;
   deviceId: string | null;
@@ -68,12 +70,3 @@ export interface IssuanceRecord {
 }
 
 export type IssuanceOutcome = 'issued' | 'duplicate-transaction' | 'challenge-used' | 'already-renewed';
-
-/** Persistence the SCEP service needs; implemented in db/. */
-export interface ScepStore {
-  /** the transaction's committed outcome: a retry is never answered from an issuance that may roll back */
-  findTransaction(endpointId: string, transactionId: string): Promise<StoredTransaction | undefined>;
-  findCertificate(serialHex: string): Promise<StoredCertificate | undefined>;
-  /** one database transaction: redeem challenge, record transaction and certificate */
-  recordIssuance(record: IssuanceRecord, now: Date): Promise<IssuanceOutcome>;
-}

@@ -8,7 +8,8 @@ import { asStorageUnavailable, BadRequestError } from '../shared/errors';
 import { PkiInputError } from '../pki/pki.errors';
 import { FailInfo, ScepFailure } from './scep-failure';
 import { decodeIssuerAndSerial, decodeIssuerAndSubject, decodePkiMessage, CertRepInput, encodeCertRep, PkiMessage } from './pki-message.codec';
-import { ScepEndpoint, ScepStore } from './scep.ports';
+import type { ScepStoreRepository } from '../db/scep-store.repository';
+import { ScepEndpoint } from './scep.ports';
 import { MessageType, PkiStatus, SCEP_CAPABILITIES } from './scep.types';
 import { EnrollmentHandler } from './enrollment-handler';
 import { GetCertAccess } from './getcert-access';
@@ -33,7 +34,7 @@ export class ScepService {
 
   constructor(
     private readonly authority: CertificateAuthority,
-    private readonly store: ScepStore,
+    private readonly store: ScepStoreRepository,
     private readonly transport: RsaKeyTransport,
     private readonly clock: Clock,
     /** the CRL of the CA generation with this subject (GetCRL names the issuer) */

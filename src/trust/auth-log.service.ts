@@ -1,6 +1,7 @@
 import type { Clock } from '../shared/clock';
 import { BadRequestError } from '../shared/errors';
-import type { AuthLogStore, DeviceCertificate, TrustCertificateStore } from './trust.ports';
+import type { TrustRepository } from '../db/trust.repository';
+import type { AuthLogStore, DeviceCertificate } from './trust.ports';
 import type { AuthLogEntry } from './trust.types';
 
 export const MAX_AUTH_LOG_LIMIT = 10_000;
@@ -22,7 +23,7 @@ export interface DeviceView {
 export class AuthLogService {
   constructor(
     private readonly log: AuthLogStore,
-    private readonly certificates: TrustCertificateStore,
+    private readonly certificates: TrustRepository,
     private readonly clock: Clock,
   ) {}
 

@@ -1,6 +1,6 @@
 import { KeyObject, X509Certificate } from 'node:crypto';
 import { normalizeSerialHex } from '../shared/bytes';
-import { LruCache } from './lru-cache';
+import { LRUCache } from 'lru-cache';
 
 /** What one presented certificate is, independent of who presents it and when. */
 export interface CheckedCertificate {
@@ -19,7 +19,7 @@ export interface CheckedCertificate {
  * that logs in again costs a hash lookup, not a signature verification.
  */
 export class CertificateCheck {
-  private readonly cache: LruCache<string, CheckedCertificate>;
+  private readonly cache: LRUCache<string, CheckedCertificate>;
   private cas: { der: Buffer; cert: X509Certificate; key: KeyObject }[] = [];
 
   constructor(
@@ -27,7 +27,7 @@ export class CertificateCheck {
     private readonly ca: X509Certificate | (() => Buffer[]),
     cacheSize = 100_000,
   ) {
-    this.cache = new LruCache(cacheSize);
+    this.cache = new LRUCache({ max: cacheSize });
   }
 
   private caList(): { cert: X509Certificate; key: KeyObject }[] {

@@ -1,4 +1,4 @@
-import type { TrustCertificateStore } from './trust.ports';
+import type { TrustRepository } from '../db/trust.repository';
 
 /**
  * Remembers when each certificate was last presented and writes the latest times in one batch every
@@ -10,7 +10,7 @@ export class LastSeenTracker {
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly store: TrustCertificateStore,
+    private readonly store: TrustRepository,
     private readonly flushMs: number,
     private readonly onError: (err: unknown) => void,
   ) {}

@@ -2,9 +2,10 @@ import type { X509Certificate } from 'node:crypto';
 import type { IntegrationType } from '../integrations/integration.types';
 import type { InventoryLookup } from '../mdm/workspace-one/inventory-store.ports';
 import type { CertificateCheck } from './certificate-check';
-import { LruCache } from './lru-cache';
+import { LRUCache } from 'lru-cache';
 import type { TrustSnapshot } from './trust-snapshot';
-import type { IntegrationDirectory, IssuedCertificate, RevocationCheck, TrustCertificateStore } from './trust.ports';
+import type { TrustRepository } from '../db/trust.repository';
+import type { IntegrationDirectory, IssuedCertificate, RevocationCheck } from './trust.ports';
 import type { TrustIntegration, TrustReason, TrustVerdict } from './trust.types';
 
 export const IDENTIFIER_PLATFORMS = ['windows', 'macos', 'android', 'ios'] as const satisfies readonly IntegrationType[];
@@ -30,12 +31,12 @@ const IDENTIFIER_RANK: TrustReason[] = ['trusted', 'user-not-in-test-group', 'de
  * time and inventory lookups.
  */
 export class TrustEvaluator {
-  private readonly rows = new LruCache<string, IssuedCertificate>(100_000);
-  private readonly keys = new LruCache<string, { id: string | undefined; until: number }>(10_000);
+  private readonly rows = new LRUCache<string, IssuedCertificate>({ max: 100_000 });
+  private readonly keys = new LRUCache<string, { id: string | undefined; until: number }>({ max: 10_000 });
 
   constructor(
     private readonly check: CertificateCheck,
-    private readonly certificates: TrustCertificateStore,
+    private readonly certificates: TrustRepository,
     private readonly revocation: RevocationCheck,
     private readonly snapshot: TrustSnapshot,
     private readonly inventory: InventoryLookup,

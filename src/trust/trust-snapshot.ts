@@ -1,6 +1,6 @@
 import type { Clock } from '../shared/clock';
 import { FollowUpRunner } from '../shared/follow-up-runner';
-import { LruCache } from './lru-cache';
+import { LRUCache } from 'lru-cache';
 import type { IntegrationDirectory, TrustPolicyStore } from './trust.ports';
 import type { TrustIntegration, TrustPolicy } from './trust.types';
 
@@ -20,7 +20,7 @@ export class TrustSnapshot {
   private integrations = new Map<string, TrustIntegration>();
   private global: TrustPolicy = DEFAULT_POLICY;
   private perApplication = new Map<string, TrustPolicy>();
-  private readonly members = new LruCache<string, { member: boolean; until: number }>(50_000);
+  private readonly members = new LRUCache<string, { member: boolean; until: number }>({ max: 50_000 });
   private timer?: NodeJS.Timeout;
   private readonly reloads = new FollowUpRunner(() => this.load());
 

@@ -1,9 +1,11 @@
 import type { AuditRecord } from '../admin/audit.types';
+import type { CertificateStatus } from '../scep/scep.ports';
 import type { AuthLogEntry, AuthLogQuery, AuthLogRecord, TrustIntegration, TrustPolicy } from './trust.types';
 
 /**
- * Ports of the device-trust module. db/ implements the stores; main.ts adapts the integration and
- * revocation modules to the two read ports, so this module imports neither TypeORM nor their classes.
+ * Ports of the device-trust module: the stores with test doubles, implemented in db/, and the two read
+ * ports, which the trust module's build function adapts the integration and revocation modules to,
+ * so this module's checks use neither their classes nor TypeORM.
  */
 
 /** Integrations and test-group membership, as the trust check reads them. */
@@ -32,18 +34,11 @@ export interface IssuedCertificate {
 /** A device's certificate for `scepter device show`. */
 export interface DeviceCertificate extends IssuedCertificate {
   subject: string;
-  status: 'valid' | 'revoked' | 'superseded';
+  status: CertificateStatus;
   notBefore: Date;
   notAfter: Date;
   revokedAt: Date | null;
   lastSeenAt: Date | null;
-}
-
-export interface TrustCertificateStore {
-  findBySerial(serialHex: string): Promise<IssuedCertificate | undefined>;
-  listForDevice(deviceId: string): Promise<DeviceCertificate[]>;
-  /** last_seen_at for many certificates at once (a debounced batch) */
-  touchLastSeen(seen: ReadonlyMap<string, Date>): Promise<void>;
 }
 
 export interface StoredPolicy {
@@ -67,6 +62,3 @@ export interface AuthLogStore {
   list(q: AuthLogQuery): Promise<AuthLogEntry[]>;
   lastForDevice(deviceId: string): Promise<AuthLogEntry | undefined>;
 }
-
-/** Asked by integration deletion: true when the global or any application's policy is require-trusted. */
-export type DeviceTrustRequirement = () => Promise<boolean>;

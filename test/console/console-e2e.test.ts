@@ -214,6 +214,15 @@ describe('web console in headless chromium', function () {
     await checkPage(page, '20-app-config-synced');
     await go(`/console/integrations/${id}?identifier=udid-console-keep`);
     expect(await page.locator('table', { has: page.locator('caption', { hasText: 'Device' }) }).textContent()).to.contain('UDID-CONSOLE-KEEP');
+    // the whole synced inventory, across integrations
+    await go('/console/inventory');
+    expect(await page.textContent('tbody')).to.contain('UDID-CONSOLE-KEEP');
+    await checkPage(page, '27-synced-devices');
+    await page.click('th a:has-text("UDID")');
+    await page.waitForURL(/dir=desc/);
+    expect(await page.getAttribute('th[aria-sort]', 'aria-sort')).to.equal('descending');
+    await go('/console/inventory?device=no-such-udid');
+    expect(await page.textContent('tbody')).to.contain('Nothing to show');
     await go(`/console/integrations/${id}/delete`);
     await page.fill('#f-confirm', 'not-the-id');
     await page.click('button:has-text("Delete and revoke")');
@@ -238,17 +247,133 @@ describe('web console in headless chromium', function () {
     expect((await server.app.services.trustPolicy.show()).global).to.equal('require-trusted');
   });
 
+  it('the dashboard shows the counts the background job stored, and when they were computed', async () => {
+    let text = '';
+    for (let i = 0; i < 100; i++) {
+      await go('/console');
+      text = (await page.textContent('#counted-at'))!;
+      if (/Counted/.test(text)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(text).to.match(/Counted \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ; recounted every \d+ s by a background job/);
+    await checkPage(page, '28-dashboard-counted');
+  });
+
   it('shows API keys, admin users and the account page', async () => {
     for (const [path, name] of [
       ['/console/api-keys', '13-api-keys'],
       ['/console/users', '14-users'],
       ['/console/account', '15-account'],
+      ['/console/inventory', '15b-synced-devices'],
       [`/console/integrations/${legacy.id}/delete`, '16-delete'],
       ['/console/integrations', '17-integrations'],
     ] as const) {
       await go(path);
       await checkPage(page, name);
     }
+  });
+
+  it('admin users: an owner creates an administrator, who enrols an authenticator from a QR code at the first sign-in; role, resets, disable, delete', async () => {
+    await go('/console/users');
+    await page.fill('#f-name', 'Adam Admin');
+    await page.fill('#f-email', 'adam@example.com');
+    await page.selectOption('#f-role', 'administrator');
+    await page.click('button:has-text("Create admin user")');
+    const password = (await page.textContent('#new-password'))!;
+    expect(await page.textContent('main')).to.contain('enrols an authenticator app');
+    await checkPage(page, '21-user-created');
+
+    const other = await browser.newContext();
+    const adam = await other.newPage();
+    adam.on('dialog', (dlg) => void dlg.accept());
+    try {
+      await adam.goto(`${server.url}/console/sign-in`);
+      await adam.fill('#f-email', 'adam@example.com');
+      await adam.fill('#f-password', password);
+      await adam.click('button[type=submit]');
+      // nothing but enrolment until it is done
+      await adam.waitForURL(`${server.url}/console/enrol`);
+      await adam.goto(`${server.url}/console/devices`);
+      expect(new URL(adam.url()).pathname).to.equal('/console/enrol');
+      // the QR code is an image made on the server, shown under the console's CSP (img-src data:)
+      const qr = adam.locator('img[alt="QR code of the authenticator secret"]');
+      expect(await qr.getAttribute('src')).to.match(/^data:image\/svg\+xml;base64,/);
+      expect(await qr.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0)).to.equal(true);
+      const secret = (await adam.textContent('#totp-secret'))!;
+      expect(secret).to.match(/^[A-Z2-7]{32}$/);
+      await checkPage(adam, '22-enrol');
+      await adam.fill('#f-code', totpCode(secret, new Date()));
+      await adam.click('button:has-text("Save authenticator")');
+      await adam.waitForURL(`${server.url}/console`);
+      expect(await adam.textContent('.notice')).to.contain('Authenticator saved');
+      // an administrator sees the admin users but no change button
+      await adam.goto(`${server.url}/console/users`);
+      expect(await adam.locator('main form[method=post]').count()).to.equal(0);
+      expect(await adam.locator('text=Only an owner creates').count()).to.equal(1);
+      await checkPage(adam, '23-users-as-administrator');
+    } finally {
+      await other.close();
+    }
+
+    // the owner's buttons on Adam's row (each asks first; the dialog is accepted)
+    await go('/console/users');
+    const row = () => page.locator('tbody tr', { hasText: 'adam@example.com' });
+    expect(await row().textContent()).to.contain('TOTP');
+    await checkPage(page, '24-users-as-owner');
+    await row().locator('select[name=role]').selectOption('application-manager');
+    await row().locator('button:has-text("Change role")').click();
+    await page.waitForSelector('.notice');
+    expect(await page.textContent('.notice')).to.contain('adam@example.com is application-manager');
+    await row().locator('button:has-text("Reset password")').click();
+    await page.waitForSelector('#reset-password');
+    expect(await page.textContent('#reset-password')).to.have.length.greaterThan(11);
+    await go('/console/users');
+    await row().locator('button:has-text("Reset authenticator")').click();
+    await page.waitForSelector('.notice');
+    expect(await row().textContent()).to.contain('none');
+    await row().locator('button:has-text("Disable")').click();
+    await page.waitForSelector('.notice');
+    expect(await row().textContent()).to.contain('disabled');
+    await row().locator('button:has-text("Delete")').click();
+    await page.waitForSelector('.notice');
+    expect(await page.textContent('.notice')).to.contain('adam@example.com deleted');
+    expect(await row().count()).to.equal(0);
+    // the owner's own row has no buttons (the last owner is never demoted or deleted)
+    expect(await page.locator('tbody tr', { hasText: 'olivia@example.com' }).locator('form').count()).to.equal(0);
+    // each change is in the audit log under the owner's name
+    for (const action of [
+      'admin-user.create',
+      'admin-user.role',
+      'admin-user.password-reset',
+      'admin-user.totp-reset',
+      'admin-user.disable',
+      'admin-user.delete',
+    ]) {
+      await go(`/console/audit?action=${action}`);
+      expect(await page.textContent('tbody'), action).to.contain('Olivia Owner <olivia@example.com>');
+    }
+    await checkPage(page, '25-audit-admin-users');
+  });
+
+  it('sorts tables both ways from the column headers, on the server', async () => {
+    await go(`/console/certificates?integration=${legacy.id}`);
+    await page.click('th a:has-text("Expires")');
+    await page.waitForURL(/sort=notAfter/);
+    expect(await page.getAttribute('th[aria-sort]', 'aria-sort')).to.equal('ascending');
+    const expiries = async () => (await page.locator('tbody tr td:nth-child(5)').allTextContents()).map((t) => t.trim());
+    const up = await expiries();
+    await page.click('th a:has-text("Expires")');
+    await page.waitForURL(/dir=desc/);
+    expect(await page.getAttribute('th[aria-sort]', 'aria-sort')).to.equal('descending');
+    const down = await expiries();
+    expect(up.length).to.be.greaterThan(1);
+    expect(down).to.deep.equal([...up].reverse());
+    await checkPage(page, '26-certificates-by-expiry-descending');
+    await go(`/console/devices?integration=${legacy.id}`);
+    await page.click('th a:has-text("Device")');
+    await page.waitForURL(/dir=desc/);
+    const devices = (await page.locator('tbody tr td:first-child').allTextContents()).map((t) => t.trim());
+    expect(devices).to.deep.equal(['UDID-CONSOLE-REVOKE', 'UDID-CONSOLE-KEEP']);
   });
 
   it('a read-only admin sees no change buttons, and the server refuses the change anyway', async () => {

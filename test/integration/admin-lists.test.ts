@@ -181,6 +181,63 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(after.body.next).to.equal(ids[105]);
     });
 
+    it('descending order: every list and order walked backwards by cursor is the ascending walk reversed', async () => {
+      const lists = server.app.services.lists;
+      type Kind = 'certificates' | 'devices' | 'inventory';
+      const all = async (kind: Kind, raw: Record<string, string>, limit: number) => {
+        const items: any[] = [];
+        let cursor: string | undefined;
+        let pages = 0;
+        do {
+          const p = await lists[kind]({ ...raw, cursor }, limit);
+          expect(p.items.length).to.be.at.most(limit);
+          items.push(...p.items);
+          cursor = p.nextCursor ?? undefined;
+          if (++pages > 500) throw new Error('paging does not end');
+        } while (cursor);
+        return items;
+      };
+      const keyOf: Record<Kind, (i: any) => string> = {
+        certificates: (c) => c.serial,
+        devices: (v) => `${v.integrationId}/${v.deviceId}`,
+        inventory: (v) => `${v.integrationId}/${v.udid}`,
+      };
+      const cases: [Kind, Record<string, string>][] = [
+        ['certificates', {}],
+        ['certificates', { sort: 'notAfter' }],
+        ['certificates', { sort: 'device' }],
+        ['certificates', { sort: 'device', device: 'bulk-01' }],
+        ['certificates', { status: 'valid', integration: 'DI-BULK1' }],
+        ['certificates', { expiringBefore: new Date(Date.now() + 30 * DAY).toISOString() }],
+        ['devices', {}],
+        ['devices', { integration: 'DI-BULK2' }],
+        ['devices', { trust: 'revoked' }],
+        ['devices', { device: 'bulk-0' }],
+        ['devices', { trust: 'trusted', integration: 'DI-BULK0', device: 'bulk-02' }],
+        ['inventory', {}],
+        ['inventory', { device: 'aaudid-001' }],
+        ['inventory', { platform: 'Apple' }],
+      ];
+      for (const [kind, raw] of cases) {
+        const up = (await all(kind, raw, 7)).map(keyOf[kind]);
+        const down = (await all(kind, { ...raw, dir: 'desc' }, 7)).map(keyOf[kind]);
+        expect(up.length, `${kind} ${JSON.stringify(raw)}`).to.be.greaterThan(1);
+        expect(down, `${kind} ${JSON.stringify(raw)} descending`).to.deep.equal([...up].reverse());
+      }
+      // a cursor of one direction does not fit the other
+      const desc = await lists.certificates({ dir: 'desc' }, 5);
+      const refused = await lists.certificates({ cursor: desc.nextCursor! }, 5).then(
+        () => undefined,
+        (e: Error) => e.message,
+      );
+      expect(refused).to.match(/cursor is not a cursor of this list/);
+      const bad = await lists.devices({ dir: 'down' }).then(
+        () => undefined,
+        (e: Error) => e.message,
+      );
+      expect(bad).to.equal('dir must be one of asc, desc');
+    });
+
     it('filters: status (each), integration, device prefix, expiring before, combined', async () => {
       const now = Date.now();
       const expect_ = (pred: (r: Bulk) => boolean) =>

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import Ajv from 'ajv';
 import { AuthFailureLimiter } from '../../src/admin/auth-failure-limiter';
 import { can, ROLES, type Permission } from '../../src/admin/roles';
-import { buildAdminRouter } from '../../src/main';
+import { buildAdminRouter } from '../../src/http/http.module';
 import { openApiDocument } from '../../src/http/admin/openapi-document';
 import { createIosCerts, IntegrationServer, startIntegrationServer, TEST_ACTOR } from './integrations-support';
 

@@ -1,8 +1,10 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
+import tls from 'node:tls';
 import { createHash, KeyObject } from 'node:crypto';
 import { pemEncode } from '../../src/pki/der';
+import { loadOrCreateTlsIdentity } from '../../src/http/tls-server';
 import { ParsedCertificate } from '../../src/pki/certificate';
 import { PkiStatus } from '../../src/scep/scep.types';
 import { ScepClient } from '../../src/scep/client/scep-client';
@@ -47,7 +49,19 @@ for (const dialect of ['sqlite', 'postgres'] as const)
     const cli = (...args: string[]) => run(process.execPath, [BIN, ...args], { env: { ...process.env, ...server.env }, timeoutMs: 120_000 });
     const caps = async () => (await client.getCaCaps()).join(',');
     const writePem = (name: string, c: ParsedCertificate) => files.file(name, pemEncode('CERTIFICATE', c.der));
-    const check = (device?: { certPem: string; keyPem: string }) => mtlsCheck(server.app.tlsPort(), fs.readFileSync(ca1Pem, 'utf8'), 'user=alice', device);
+    // the listener's certificate is the first CA's before the switch, the new CA's after it: both anchor the check
+    const check = (device?: { certPem: string; keyPem: string }) =>
+      mtlsCheck(server.app.tlsPort(), [ca1Pem, ...(ca2Pem ? [ca2Pem] : [])].map((f) => fs.readFileSync(f, 'utf8')).join(''), 'user=alice', device);
+    /** the HTTPS listener's certificate, as a client sees it in the handshake */
+    const listenerCertificate = () =>
+      new Promise<ParsedCertificate>((resolve, reject) => {
+        const socket = tls.connect({ host: '127.0.0.1', port: server.app.tlsPort(), rejectUnauthorized: false }, () => {
+          const c = ParsedCertificate.fromDer(socket.getPeerCertificate().raw);
+          socket.destroy();
+          resolve(c);
+        });
+        socket.once('error', reject);
+      });
 
     async function enrollDefault(cn: string, key: KeyObject, cas = oldCas, signer?: { certificate: ParsedCertificate; key: KeyObject }) {
       const transactionId = `${cn}-${Date.now()}-${Math.random()}`;
@@ -202,6 +216,40 @@ for (const dialect of ['sqlite', 'postgres'] as const)
       expect(page).to.contain(sha1.toString('hex').toUpperCase());
 
       expect(server.app.services.authority.current().generation).to.equal(2);
+    });
+
+    it('the HTTPS listener gets a certificate from the new CA within a poll of the switch, without a restart', async () => {
+      const ca2 = ParsedCertificate.fromDer(pemDer(fs.readFileSync(ca2Pem, 'utf8')));
+      await within(10_000, 'listener certificate from the new CA', async () => (await listenerCertificate()).issuer === ca2.subject);
+      const served = await listenerCertificate();
+      const pem = writePem('listener.pem', served);
+      const at = String(Math.floor(server.clock.now().getTime() / 1000));
+      expect((await ossl(['verify', '-attime', at, '-purpose', 'sslserver', '-CAfile', ca2Pem, pem])).out).to.contain(': OK');
+      // the files hold it too: another instance (or a restart) serves the same pair
+      expect(fs.readFileSync(path.join(certsDir(), 'tls-server.cert.pem'), 'utf8')).to.equal(fs.readFileSync(pem, 'utf8'));
+      // a client that trusts only the new CA completes the check
+      expect((await mtlsCheck(server.app.tlsPort(), fs.readFileSync(ca2Pem, 'utf8'), 'user=alice', deviceBefore)).body).to.include({ trusted: true });
+    });
+
+    it('a start after the activation replaces a listener certificate of the old CA (the server was down at the switch); one of no known CA still stops it', async () => {
+      const [g1, g2] = server.app.services.authority.all;
+      const dir = path.join(files.dir, 'tls-start');
+      fs.mkdirSync(dir);
+      const o = { certsDir: dir, hosts: [], now: server.clock.now() };
+      const old = await loadOrCreateTlsIdentity(g1!.material.ca, o);
+      expect(ParsedCertificate.fromDer(pemDer(old.certPem)).issuer).to.equal(g1!.material.ca.certificate.subject);
+      const knownCas = [g1!.material.ca.certificate, g2!.material.ca.certificate];
+      const fresh = await loadOrCreateTlsIdentity(g2!.material.ca, { ...o, knownCas });
+      expect(fresh.created).to.equal(true);
+      expect(ParsedCertificate.fromDer(pemDer(fresh.certPem)).issuer).to.equal(g2!.material.ca.certificate.subject);
+      expect((await loadOrCreateTlsIdentity(g2!.material.ca, { ...o, knownCas })).certPem).to.equal(fresh.certPem);
+      // issued by a CA that is no generation of ours: changed by someone, the start stops
+      await loadOrCreateTlsIdentity(g1!.material.ca, { ...o, certsDir: (fs.mkdirSync(path.join(dir, 'other')), path.join(dir, 'other')) });
+      const refused = await loadOrCreateTlsIdentity(g2!.material.ca, { ...o, certsDir: path.join(dir, 'other'), knownCas: [g2!.material.ca.certificate] }).then(
+        () => 'started',
+        (e: Error) => e.message,
+      );
+      expect(refused).to.contain('was not issued by the CA');
     });
 
     it('a device renews across the switch with its first-CA certificate and gets one from the new CA; a client with the cached old GetCACert still gets through', async () => {

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PkiStatus } from '../../src/scep/scep.types';
 import { pooledKeys } from '../support/keys';
+import { checkpointWal } from '../support/sqlite-checkpoint';
 import {
   basic,
   createIosCerts,
@@ -56,7 +57,7 @@ describe('challenge URL (NDES mscep_admin, dynamic challenges)', function () {
     const seen = new Set<string>();
     for (let i = 0; i < 5; i++) seen.add(parseNdesChallenge((await getChallengePage(server, a.challengeUsername, a.challengePassword)).body));
     expect(seen.size).to.equal(5);
-    await server.app.services.db.manager.query('PRAGMA wal_checkpoint(FULL)');
+    await checkpointWal(server.app.services.db, 'FULL');
     const files = fs
       .readdirSync(server.dir)
       .filter((f) => f.startsWith('scepter.sqlite'))

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { KeyObject } from 'node:crypto';
 import { CaCertificates, ScepClient } from '../../src/scep/client/scep-client';
 import { FailInfo, MessageType, PkiStatus } from '../../src/scep/scep.types';
+import { managerOf } from '../../src/db/transaction';
 import { pooledKeys } from '../support/keys';
 import { createIosCerts, fetchChallenge, httpGet, IntegrationServer, startIntegrationServer, TEST_ACTOR } from './integrations-support';
 
@@ -77,7 +78,7 @@ describe('ios-certs enrollment policy (our SCEP client)', function () {
     expect(String(err)).to.contain('revocation failed');
     expect((await server.app.services.integrations.show(gone.id)).id).to.equal(gone.id);
     await server.app.services.integrations.markDeleted(gone.id, TEST_ACTOR, async (tx) => {
-      const rows = await (tx as { query(sql: string, p: unknown[]): Promise<unknown[]> }).query('SELECT deleted_at FROM integrations WHERE id = ?', [gone.id]);
+      const rows: unknown[] = await managerOf(tx).query('SELECT deleted_at FROM integrations WHERE id = ?', [gone.id]);
       return { revoked: 0, seenDeleted: (rows[0] as { deleted_at: unknown }).deleted_at !== null };
     });
     const [entry] = await server.app.services.audit.list({ action: 'integration.delete', limit: 1 });

@@ -3,7 +3,6 @@
 import { expect } from 'chai';
 import { startWs1Simulator, type Ws1Simulator } from '../../scripts/ws1-sim/ws1-simulator';
 import { MigrationConflictError } from '../../src/db/migration.repository';
-import { buildMigration } from '../../src/main';
 import type { MigrationService } from '../../src/migration/migration.service';
 import { createTestDatabase, postgresAvailable } from '../support/postgres';
 import { createIosCerts, IntegrationServer, startIntegrationServer, TEST_ACTOR } from './integrations-support';
@@ -35,7 +34,7 @@ describe('PostgreSQL: a migration through the service, and racing steps', functi
       )
     ).map((d) => d.udid);
     sim = await startWs1Simulator({ inventory: udids.slice(1).map((u) => appleDevice(u)) });
-    svc = buildMigration(server.app.services);
+    svc = server.app.services.migration();
   });
   after(async () => {
     await server?.destroy();

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { startTestServer, TestServer } from '../support/test-server';
-import { revokeAllForIntegration } from '../../src/ca/revocation.service';
+import { transactionOf } from '../../src/db/transaction';
 import { createCertIntegration, crlText, fetchCrl, issue, issueForDevice, Issued, ocspQuery, scratch, TEST_ACTOR, within } from './revocation-support';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -112,9 +112,9 @@ describe('revocation: CLI, admin API, devices and integrations', function () {
     });
 
     it('revokeAllForIntegration revokes inside the caller’s transaction; servers see it within a second of the commit', async () => {
-      const { db } = server.app.services;
+      const { db, revocation } = server.app.services;
       const n = await db.transaction(async (m) => {
-        const count = await revokeAllForIntegration(m, integrationId, 'cessationOfOperation', new Date());
+        const count = await revocation.revokeAllForIntegration(transactionOf(m), integrationId, 'cessationOfOperation', new Date());
         // not committed yet: the running server must not see it
         await new Promise((r) => setTimeout(r, 700));
         expect(await ocspSays(server, certs.b!, 'good')).to.equal(true);
@@ -133,14 +133,14 @@ describe('revocation: CLI, admin API, devices and integrations', function () {
         new RegExp(`${certs.c!.cert.serialHex}\\s+Revocation Date: [^\\n]+\\s+CRL entry extensions:\\s+X509v3 CRL Reason Code:\\s+Cessation Of Operation`),
       );
       expect(await ocspSays(server, certs.other!, 'good')).to.equal(true);
-      expect(await db.transaction((m) => revokeAllForIntegration(m, integrationId))).to.equal(0);
+      expect(await db.transaction((m) => revocation.revokeAllForIntegration(transactionOf(m), integrationId, 'cessationOfOperation', new Date()))).to.equal(0);
     });
 
     it('a transaction that rolls back revokes nothing', async () => {
-      const { db } = server.app.services;
+      const { db, revocation } = server.app.services;
       const err = await db
         .transaction(async (m) => {
-          expect(await revokeAllForIntegration(m, otherIntegration)).to.equal(1);
+          expect(await revocation.revokeAllForIntegration(transactionOf(m), otherIntegration, 'cessationOfOperation', new Date())).to.equal(1);
           throw new Error('rolled back');
         })
         .catch((e: unknown) => e);

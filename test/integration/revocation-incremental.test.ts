@@ -4,7 +4,6 @@ import { Database } from '../../src/db/database';
 import { dateParam } from '../../src/db/dialect';
 import { rawQuery } from '../../src/db/raw-sql';
 import { RevocationRepository } from '../../src/db/revocation.repository';
-import type { RevocationStore } from '../../src/ca/revocation.ports';
 import { createTestDatabase } from '../support/postgres';
 import { startTestServer, TestServer } from '../support/test-server';
 
@@ -62,7 +61,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     it('every concurrent revocation made elsewhere reaches OCSP and the CRL, loading only what changed', async () => {
       const view = server.app.services.revocationView;
       // watch what the view asks the database for (its store is the server's RevocationRepository)
-      const store = (view as unknown as { store: RevocationStore }).store;
+      const store = (view as unknown as { store: RevocationRepository }).store;
       const loads: { since?: number; rows: number }[] = [];
       const load = store.loadRevoked.bind(store);
       store.loadRevoked = async (since?: number) => {

@@ -2,10 +2,14 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startTestServer, TestServer } from '../support/test-server';
+import { freeTcpPort, startTestServer, TestServer } from '../support/test-server';
+import { ServerProcess, startServerProcess } from '../support/server-process';
 import { loadConfig } from '../../src/config/config';
 import { buildServices, Services } from '../../src/main';
 import { loadOrCreateOcspSigner, OCSP_SIGNER_FILE } from '../../src/ca/ocsp-signer-material';
+import { TestClock } from './integrations-support';
+import { ParsedCertificate } from '../../src/pki/certificate';
+import { pemDecode } from '../../src/pki/der';
 import { crlText, fetchCrl, issue, ocspQuery, ossl, scratch, TEST_ACTOR, within } from './revocation-support';
 
 const HOUR = 3_600_000;
@@ -15,13 +19,20 @@ describe('revocation: publication across instances and over time', function () {
 
   describe('two instances on one database', () => {
     let a: TestServer;
-    let b: TestServer;
+    let bProcess: ServerProcess | undefined;
+    let b: { url: string; caPemFile: string };
+    // b is its own process, as a second instance is in production: two instances in one process
+    // would share libuv's thread pool, where b's sqlite3 calls waiting out a's write lock can take
+    // every thread and leave a no thread to finish the transaction that holds the lock
     before(async () => {
       a = await startTestServer();
-      b = await startTestServer({}, a.dir); // same SQLite file and CA directory
+      const port = await freeTcpPort();
+      const url = `http://127.0.0.1:${port}`;
+      bProcess = await startServerProcess({ ...a.env, SCEPTER_HTTP_PORT: String(port), SCEPTER_PUBLIC_URL: url, SCEPTER_LOG_LEVEL: 'warn' });
+      b = { url, caPemFile: a.caPemFile }; // same SQLite file and CA directory
     });
     after(async () => {
-      await b.stop();
+      await bProcess?.kill();
       await a.destroy();
     });
 
@@ -74,6 +85,56 @@ describe('revocation: publication across instances and over time', function () {
     });
   });
 
+  describe('the delegated responder certificate renews itself at its margin (test clock)', () => {
+    let server: TestServer;
+    const clock = new TestClock();
+    const DAY = 24 * HOUR;
+    before(async () => {
+      // responder certificates last 30 days; renewed once 5 days or less are left
+      server = await startTestServer({ SCEPTER_OCSP_RENEW_BEFORE_DAYS: '5' }, undefined, { clock });
+    });
+    after(async () => server.destroy());
+
+    const signerFile = () => path.join(server.dir, 'certs', OCSP_SIGNER_FILE);
+    const signerOnDisk = () => ParsedCertificate.fromDer(pemDecode(fs.readFileSync(signerFile(), 'utf8'), 'CERTIFICATE'));
+    /** one OCSP answer (openssl, verified at the server's time); the responder certificate it carries */
+    async function answer(leaf: string, name: string): Promise<{ out: string; body: Buffer }> {
+      const resp = files.file(`${name}.resp`);
+      // the view's last poll is stamped with the clock: one at the moved time, or the responder answers tryLater
+      await server.app.services.revocationView.sync();
+      const at = String(Math.floor(clock.now().getTime() / 1000));
+      const r = await ocspQuery(server, [leaf], ['-respout', resp, '-attime', at, '-validity_period', String(40 * 86_400)]);
+      return { out: r.out, body: fs.readFileSync(resp) };
+    }
+
+    it('answers with the same responder certificate inside its validity, and with a new one once within the margin', async () => {
+      const leaf = await issue(server, files.dir, 'responder-renewal');
+      const first = signerOnDisk();
+      const a = await answer(leaf.pem, 'day0');
+      expect(a.out).to.contain('Response verify OK');
+      expect(a.body.includes(first.der)).to.equal(true);
+
+      clock.advance(24 * DAY); // 6 days left: outside the 5-day margin
+      const b = await answer(leaf.pem, 'day24');
+      expect(b.body.includes(first.der)).to.equal(true);
+      expect(signerOnDisk().serialHex).to.equal(first.serialHex);
+
+      clock.advance(2 * DAY); // 4 days left: the next answer starts the renewal, the answers after it carry the new certificate
+      await answer(leaf.pem, 'day26-trigger');
+      await within(10_000, 'a new responder certificate on disk', async () => signerOnDisk().serialHex !== first.serialHex);
+      const renewed = signerOnDisk();
+      expect(renewed.notAfter.getTime() - clock.now().getTime()).to.be.greaterThan(29 * DAY);
+      const c = await answer(leaf.pem, 'day26');
+      expect(c.out).to.contain('Response verify OK');
+      expect(c.out).to.contain(`${leaf.pem}: good`);
+      expect(c.body.includes(renewed.der)).to.equal(true);
+      expect(c.body.includes(first.der)).to.equal(false);
+      // the new responder certificate is one the CA knows it issued: OCSP about it answers "good", not "unknown"
+      const own = files.file('renewed-responder.pem', fs.readFileSync(signerFile(), 'utf8').replace(/[\s\S]*?(-----BEGIN CERTIFICATE-----)/, '$1'));
+      expect((await answer(own, 'responder-itself')).out).to.contain(`${own}: good`);
+    });
+  });
+
   describe('answers to requests without a nonce', () => {
     let server: TestServer;
     before(async () => {
@@ -118,7 +179,7 @@ describe('revocation: publication across instances and over time', function () {
       fs.rmSync(dir, { recursive: true, force: true });
     });
 
-    async function insertCertificate(serial: string, notAfter: Date, revoked: boolean): Promise<void> {
+    async function insertCertificate(serial: string, notAfter: Date, revoked: boolean, caGeneration = 1): Promise<void> {
       const repo = services.db.manager.getRepository('Certificate');
       await repo.insert({
         serial,
@@ -133,6 +194,7 @@ describe('revocation: publication across instances and over time', function () {
         integrationId: null,
         deviceId: null,
         status: 'valid',
+        caGeneration,
         createdAt: new Date(t),
       });
       if (revoked) await services.revocation.revoke(serial, { reason: 'keyCompromise', actor: TEST_ACTOR });
@@ -157,8 +219,7 @@ describe('revocation: publication across instances and over time', function () {
     it('leaves expired revoked certificates off the CRL, while OCSP still says revoked', async () => {
       await insertCertificate('7A01', new Date(t + 2 * HOUR), true);
       await insertCertificate('7A02', new Date(t + 100 * HOUR), true);
-      const listed = async () =>
-        crlText({ caPemFile: path.join(dir, 'certs', 'ca.cert.pem') } as TestServer, files.dir, (await services.revocationView.crl()).der);
+      const listed = async () => crlText({ caPemFile: path.join(dir, 'certs', 'ca.cert.pem') }, files.dir, (await services.revocationView.crl()).der);
       expect(await listed()).to.contain('7A01');
       t += 6 * HOUR; // 7A01 expired, and the CRL is due again
       await services.revocationView.sync();
@@ -177,6 +238,33 @@ describe('revocation: publication across instances and over time', function () {
       const renewed = await loadOrCreateOcspSigner(ca, o, new Date(t + 21 * 24 * HOUR));
       expect(renewed.certificate.serialHex).to.not.equal(current.certificate.serialHex);
       expect(renewed.certificate.notAfter.getTime()).to.be.greaterThan(current.certificate.notAfter.getTime());
+    });
+
+    it('an older CA republishes its CRL while a certificate it issued is unexpired, and stops once the last one has expired', async () => {
+      const view = services.revocationView;
+      t += 200 * HOUR; // every certificate the earlier tests recorded has expired
+      await view.sync();
+      // the last certificate of the first CA expires 8 hours from now
+      await insertCertificate('7B01', new Date(t + 8 * HOUR), false);
+      const { generation: g2 } = await services.caGenerations.rollover([...services.authority.all], { activateAt: new Date(t) });
+      services.authority.addGeneration(g2);
+      await services.publishGeneration(g2);
+      expect(services.authority.current(new Date(t)).generation).to.equal(2);
+      await view.sync();
+      await view.sync(); // the second pass sees the last-expiry times the first one asked for
+      const number = (generation: number) => view.publisherOf(generation)!.current!.crlNumber;
+      const first = { g1: number(1), g2: number(2) };
+      t += 5.5 * HOUR; // past half the CRL validity, the certificate still valid: both republish
+      await view.sync();
+      expect([number(1), number(2)]).to.deep.equal([first.g1 + 1n, first.g2 + 1n]);
+      t += 5.5 * HOUR; // the first CA's last certificate has expired: only the new CA republishes
+      await view.sync();
+      await view.sync();
+      expect([number(1), number(2)]).to.deep.equal([first.g1 + 1n, first.g2 + 2n]);
+      t += 20 * HOUR;
+      await view.sync();
+      expect(number(1)).to.equal(first.g1 + 1n);
+      expect(number(2)).to.equal(first.g2 + 3n);
     });
   });
 });

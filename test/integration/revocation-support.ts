@@ -83,14 +83,14 @@ export async function issueForDevice(server: TestServer, dir: string, integratio
   return { cert: r.certificate!, key: r.key, pem: writeCertPem(dir, `${integrationId}-${udid}-${r.certificate!.serialHex}`, r.certificate!.der) };
 }
 
-export async function fetchCrl(server: TestServer): Promise<Buffer> {
+export async function fetchCrl(server: Pick<TestServer, 'url'>): Promise<Buffer> {
   const res = await fetch(`${server.url}/crl/ca.crl`);
   expect(res.status).to.equal(200);
   return Buffer.from(await res.arrayBuffer());
 }
 
 /** `openssl crl -text`, with the signature checked against the CA. */
-export async function crlText(server: TestServer, dir: string, der: Buffer): Promise<string> {
+export async function crlText(server: Pick<TestServer, 'caPemFile'>, dir: string, der: Buffer): Promise<string> {
   const file = path.join(dir, `crl-${Date.now()}-${Math.random().toString(16).slice(2)}.der`);
   fs.writeFileSync(file, der);
   const r = await ossl(['crl', '-inform', 'DER', '-in', file, '-text', '-noout', '-CAfile', server.caPemFile]);
@@ -100,7 +100,11 @@ export async function crlText(server: TestServer, dir: string, der: Buffer): Pro
 }
 
 /** `openssl ocsp` against the server: `-issuer ca -cert leaf -url .../ocsp -CAfile ca` (with a nonce). */
-export async function ocspQuery(server: TestServer, certPems: string[], extra: string[] = []): Promise<{ code: number | null; out: string }> {
+export async function ocspQuery(
+  server: Pick<TestServer, 'url' | 'caPemFile'>,
+  certPems: string[],
+  extra: string[] = [],
+): Promise<{ code: number | null; out: string }> {
   const args = ['ocsp', '-issuer', server.caPemFile];
   for (const c of certPems) args.push('-cert', c);
   return ossl([...args, '-url', `${server.url}/ocsp`, '-CAfile', server.caPemFile, ...extra]);

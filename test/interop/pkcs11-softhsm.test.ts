@@ -21,6 +21,7 @@ import { openKeyStore, type KeyStore } from '../../src/ca/key-store';
 import type { PrivateKey } from '../../src/pki/private-key';
 import { RsaKeyTransport } from '../../src/pki/rsa-key-transport';
 import type { Pkcs11KeyStore } from '../../src/ca/pkcs11/pkcs11-key-store';
+import { loadOrCreateTokenOcspSigner, OCSP_SIGNER_CERT_FILE } from '../../src/ca/ocsp-signer-token';
 
 const KEY_FILES = ['ca.key.pem', 'ra-sign.key.pem', 'ra-encrypt.key.pem'];
 
@@ -66,7 +67,7 @@ describe('PKCS#11: CA and RA keys in a SoftHSM2 token', function () {
     expect(ocsp.out).to.match(/: revoked\s+This Update: [^\n]+\s+Reason: keyCompromise/);
   }
 
-  describe('CA mode, keys generated in the token by `scepter init`, OCSP signed by the CA key in the token (the default with a token)', () => {
+  describe('CA mode, keys generated in the token by `scepter init`, OCSP signed by the CA key in the token (SCEPTER_OCSP_DELEGATED=off)', () => {
     let hsm: SoftHsm;
     let server: TestServer;
     let home: string;
@@ -93,8 +94,8 @@ describe('PKCS#11: CA and RA keys in a SoftHSM2 token', function () {
         { env: { SOFTHSM2_CONF: hsm.conf } },
       );
       expect(init.code, init.stdout + init.stderr).to.equal(0);
-      // OCSP is signed by the CA key in the token: the default with a token
-      server = await startTestServer({ ...hsm.env() }, home);
+      // OCSP signed by the CA key in the token
+      server = await startTestServer({ ...hsm.env(), SCEPTER_OCSP_DELEGATED: 'off' }, home);
       expect(server.app.services.config.ocspDelegated).to.equal(false);
     });
     after(async () => {
@@ -159,8 +160,9 @@ describe('PKCS#11: CA and RA keys in a SoftHSM2 token', function () {
       expect(again.code).to.equal(2);
       expect(again.stderr).to.contain('holds pkcs11:token=scepter-ra;object=scepter-ca already: nothing was imported');
       for (const f of KEY_FILES) fs.renameSync(path.join(first.dir, 'certs', f), path.join(files.dir, `offline-${f}`));
-      // the delegated OCSP responder asked for: its key is a file, its certificate signed by the CA key in the token
-      server = await startTestServer({ SCEPTER_RA: 'on', SCEPTER_OCSP_DELEGATED: 'on', ...hsm.env() }, first.dir);
+      // the delegated OCSP responder (the default): its key generated in the token, its certificate signed by the CA key there
+      server = await startTestServer({ SCEPTER_RA: 'on', ...hsm.env() }, first.dir);
+      expect(server.app.services.config.ocspDelegated).to.equal(true);
     });
     after(async () => {
       await server?.destroy();
@@ -171,11 +173,48 @@ describe('PKCS#11: CA and RA keys in a SoftHSM2 token', function () {
       const listing = await hsm.tool(['--list-objects', '--type', 'privkey']);
       for (const label of ['scepter-ca', 'scepter-ra-sign', 'scepter-ra-encrypt']) expect(listing.out).to.contain(`label:      ${label}`);
       // sensitive and not extractable from the import on (not "always sensitive": they were files before)
-      expect([...listing.out.matchAll(/Access:\s+([^\n]*)/g)].map((m) => m[1]!.trim())).to.deep.equal(['sensitive', 'sensitive', 'sensitive']);
+      const access = new Map([...listing.out.matchAll(/label:\s+(\S+)\n[\s\S]*?Access:\s+([^\n]*)/g)].map((m) => [m[1], m[2]!.trim()]));
+      expect(['scepter-ca', 'scepter-ra-sign', 'scepter-ra-encrypt'].map((l) => access.get(l))).to.deep.equal(['sensitive', 'sensitive', 'sensitive']);
     });
 
     it('scepclient and certmonger enroll through the RA; openssl verifies the certificates, the CRL and the delegated OCSP answers', async () => {
       await enrollAndCheck(server, 'token-ra', true);
+    });
+
+    it('the delegated responder`s key is in the token (never extractable), renewed there at its margin', async () => {
+      const certs = path.join(server.dir, 'certs');
+      // (the ocsp-signer.pem this home had with key files stays unused)
+      const listing = (await hsm.tool(['--list-objects', '--type', 'privkey'])).out;
+      const ocspObject = listing.slice(listing.indexOf('label:      scepter-ca-ocsp\n'));
+      expect(ocspObject.slice(0, 400), ocspObject.slice(0, 400)).to.match(
+        /^label:\s+scepter-ca-ocsp\n[\s\S]*?Access:\s+sensitive, always sensitive, never extractable, local/,
+      );
+      const certFile = path.join(certs, OCSP_SIGNER_CERT_FILE);
+      const first = ParsedCertificate.fromDer(pemDecode(fs.readFileSync(certFile, 'utf8'), 'CERTIFICATE'));
+      // the OCSP answers carry that certificate
+      const leaf = await runScepclient({ url: server.scepUrl, challenge: TEST_CHALLENGE, cn: 'ocsp-token-responder', keySize: 2048 });
+      const leafPem = files.file('ocsp-token-leaf.pem', leaf.certPem);
+      const respFile = files.file('ocsp-token.resp');
+      const answer = await ocspQuery(server, [leafPem], ['-respout', respFile]);
+      expect(answer.out).to.contain('Response verify OK');
+      expect(fs.readFileSync(respFile).includes(first.der)).to.equal(true);
+
+      // 25 days on (5 left, inside the 10-day margin): a new key in the token, the replaced one kept as -previous
+      const keys = server.app.services.keys as Pkcs11KeyStore;
+      const ca = server.app.services.authority.ca;
+      const o = { dir: certs, commonName: 'Scepter Device CA', validityDays: 30, renewBeforeDays: 10 };
+      const later = new Date(Date.now() + 25 * 86_400_000);
+      const renewed = await loadOrCreateTokenOcspSigner(ca, keys, o, later);
+      expect(renewed.certificate.serialHex).to.not.equal(first.serialHex);
+      expect(renewed.certificate.spkiDer.equals(first.spkiDer)).to.equal(false);
+      const data = randomBytes(32);
+      expect(verify('sha256', data, renewed.certificate.publicKey, await renewed.key.sign('sha256', data))).to.equal(true);
+      const after = (await hsm.tool(['--list-objects', '--type', 'privkey'])).out;
+      expect(after).to.contain('label:      scepter-ca-ocsp\n');
+      expect(after).to.contain('label:      scepter-ca-ocsp-previous\n');
+      expect(after).to.not.contain('scepter-ca-ocsp-next');
+      // inside its validity it is reused
+      expect((await loadOrCreateTokenOcspSigner(ca, keys, o, later)).certificate.serialHex).to.equal(renewed.certificate.serialHex);
     });
   });
 

@@ -51,13 +51,16 @@ describe('crash safety: SIGKILL during enrollment load (SQLite)', function () {
     for (let round = 0; round < 6 && pending.size; round++) {
       const kill = round < 4; // four kills mid-load, then let it finish
       const queue = [...pending];
-      const killer = kill ? setTimeout(() => void server.kill('SIGKILL'), 300 + Math.random() * 700) : undefined;
+      // the kill comes after 20-60% of this round's answers, so it lands mid-load however fast the server is
+      const killAfter = kill ? Math.max(1, Math.floor(queue.length * (0.2 + Math.random() * 0.4))) : Infinity;
+      let answered = 0;
       await Promise.all(
         Array.from({ length: 16 }, async () => {
           while (queue.length) {
             const i = queue.shift()!;
             try {
               const r = await client.submit(requests[i]!);
+              if (++answered === killAfter) void server.kill('SIGKILL');
               if (r.status === PkiStatus.SUCCESS) {
                 const prev = received.get(requests[i]!.transactionId);
                 if (prev) expect(r.certificate!.serialHex, 'a retried transaction gets the same certificate').to.equal(prev);
@@ -71,7 +74,6 @@ describe('crash safety: SIGKILL during enrollment load (SQLite)', function () {
           }
         }),
       );
-      clearTimeout(killer);
       await server.kill('SIGKILL');
       server = await startServerProcess(env);
     }

@@ -9,6 +9,7 @@ import { CaCertificates } from '../../src/scep/client/scep-client';
 import { FailInfo, MessageType, PkiStatus } from '../../src/scep/scep.types';
 import { pooledKeys } from '../support/keys';
 import { createTestDatabase } from '../support/postgres';
+import { checkpointWal } from '../support/sqlite-checkpoint';
 import { startTestServer, TestServer, TEST_CHALLENGE } from '../support/test-server';
 import { createIosCerts, getChallengePage, IntegrationServer, TestClock, TEST_ACTOR } from '../integration/integrations-support';
 
@@ -76,7 +77,7 @@ describe('security: a full disk or a failed database write', function () {
 
     /** Empties the WAL (so the next write must grow a file), then fills every free block. */
     async function fillDisk(): Promise<void> {
-      await server.app.services.db.manager.query('PRAGMA wal_checkpoint(TRUNCATE)');
+      await checkpointWal(server.app.services.db, 'TRUNCATE');
       const fd = fs.openSync(filler(), 'w');
       try {
         for (const size of [1 << 20, 4096, 512, 1]) {

@@ -4,7 +4,9 @@ import { CaCertificates } from '../../src/scep/client/scep-client';
 import { FailInfo, PkiStatus } from '../../src/scep/scep.types';
 import { ParsedCertificate } from '../../src/pki/certificate';
 import { ScepFailure } from '../../src/scep/scep-failure';
-import { parseBack } from '../../src/scep/subject-policy';
+import { checkIssued, parseBack } from '../../src/scep/subject-policy';
+import { buildCertificate } from '../../src/pki/certificate.builder';
+import { randomSerial } from '../../src/ca/ca-material';
 import { pooledKeys } from '../support/keys';
 import { ATTR, atv, nameDer, RawReply, sendRawPkcsReq, TAG, tlv, utf8Name } from '../support/raw-scep';
 import { startTestServer, TestServer, TEST_CHALLENGE } from '../support/test-server';
@@ -139,6 +141,62 @@ describe('security: CSR subjects are validated before anything is signed', funct
     expect((refusal as ScepFailure).failInfo).to.equal(FailInfo.badRequest);
     // checked against another key than the CA's: refused
     expect(() => parseBack(good, createPublicKey(key))).to.throw(ScepFailure, /could not be read back/);
+  });
+
+  it('the check after signing refuses a certificate that is not DER or that the CA key did not sign', async () => {
+    const r = await send(utf8Name([ATTR.CN, 'checked-after-signing']));
+    const good = r.certificates[0]!;
+    const caKey = server.app.services.authority.caCertificate.publicKey;
+    expect(() => checkIssued(good, caKey)).to.not.throw();
+    const failure = (cert: ParsedCertificate, key: KeyObject) => {
+      try {
+        checkIssued(cert, key);
+      } catch (err) {
+        return err;
+      }
+    };
+    // the signature's last byte
+    const forged = Buffer.from(good.der);
+    flipBits(forged, forged.length - 1, 0xff);
+    const refusal = failure(ParsedCertificate.fromDer(forged), caKey);
+    expect(refusal).to.be.instanceOf(ScepFailure);
+    expect((refusal as ScepFailure).failInfo).to.equal(FailInfo.badRequest);
+    // checked against another key than the CA's
+    expect(failure(good, createPublicKey(key))).to.be.instanceOf(ScepFailure);
+    // the same bytes under a BER length (three length octets where two are minimal): read, signed, yet not DER
+    expect(good.der.subarray(0, 2)).to.deep.equal(Buffer.from([0x30, 0x82]));
+    const ber = Buffer.concat([Buffer.from([0x30, 0x83, 0x00]), good.der.subarray(2)]);
+    expect(failure(ParsedCertificate.fromDer(ber), caKey)).to.be.instanceOf(ScepFailure);
+    // a signature algorithm other than sha256WithRSAEncryption in the outer field
+    const otherAlg = Buffer.from(good.der);
+    const at = otherAlg.lastIndexOf(Buffer.from('2a864886f70d01010b', 'hex'));
+    otherAlg[at + 8] = 0x0d; // sha512WithRSAEncryption
+    expect(failure(ParsedCertificate.fromDer(otherAlg), caKey)).to.be.instanceOf(ScepFailure);
+  });
+
+  it('the check after signing accepts an issuer name with a multi-valued RDN out of DER order (a CA made elsewhere)', async () => {
+    const authority = server.app.services.authority;
+    const ca = authority.ca;
+    // O and CN in one RDN, the longer O first: not the DER order of the SET's components
+    const o = atv(ATTR.O, TAG.utf8, 'Acme Corporation Ltd');
+    const cn = atv(ATTR.CN, TAG.utf8, 'CA');
+    expect(Buffer.compare(o, cn)).to.equal(1);
+    const issuer = nameDer([o, cn]);
+    const der = await buildCertificate(
+      {
+        serial: randomSerial(),
+        subject: utf8Name([ATTR.CN, 'device']),
+        issuer,
+        subjectPublicKeyInfo: createPublicKey(key).export({ type: 'spki', format: 'der' }),
+        notBefore: new Date(Date.now() - 60_000),
+        notAfter: new Date(Date.now() + 86_400_000),
+        keyUsage: ['digitalSignature'],
+      },
+      ca.key,
+    );
+    const cert = ParsedCertificate.fromDer(der);
+    expect(() => new X509Certificate(der)).to.not.throw();
+    expect(() => checkIssued(cert, ca.certificate.publicKey)).to.not.throw();
   });
 
   describe('on an integration: exactly the template attributes', () => {

@@ -19,6 +19,13 @@ export interface AddCaOptions {
   identifier?: string; // -i (the GetCACert/GetCACaps message= value)
 }
 
+/** The files a CA was added with: certmonger reads them again on every submission. */
+export interface AddedCa {
+  caFile?: string; // the -N file
+  raFile?: string; // the -r file
+  otherFile?: string; // the -I file
+}
+
 export interface CertmongerRequestOptions {
   caName: string;
   id: string;
@@ -55,7 +62,7 @@ export interface Certmonger {
   daemon: Daemon;
   getcert(args: string[], timeoutMs?: number): Promise<RunResult>;
   fetchCaCerts(url: string): Promise<string>;
-  addCa(name: string, url: string, opts?: AddCaOptions): Promise<void>;
+  addCa(name: string, url: string, opts?: AddCaOptions): Promise<AddedCa>;
   request(opts: CertmongerRequestOptions): Promise<CertmongerRequestResult>;
   resubmit(id: string, args?: string[], timeoutSec?: number): Promise<CertmongerListing>;
   list(id: string): Promise<CertmongerListing>;
@@ -143,16 +150,18 @@ export async function startCertmonger(opts: CertmongerOptions = {}): Promise<Cer
     list,
     stop,
     fetchCaCerts,
-    async addCa(name: string, url: string, o: AddCaOptions = {}): Promise<void> {
+    async addCa(name: string, url: string, o: AddCaOptions = {}): Promise<AddedCa> {
       const a = ['add-scep-ca', '-c', name, '-u', url];
+      const added: AddedCa = {};
       // certmonger needs the CA with -N when GetCACert answers a single certificate
       const caPem = o.caCertPem ?? (o.raCertPem ? undefined : await fetchCaCerts(url));
-      if (caPem) a.push('-N', writeFile('ca.pem', caPem));
-      if (o.raCertPem) a.push('-r', writeFile('ra.pem', o.raCertPem));
-      if (o.otherCertsPem) a.push('-I', writeFile('other.pem', o.otherCertsPem));
+      if (caPem) a.push('-N', (added.caFile = writeFile('ca.pem', caPem)));
+      if (o.raCertPem) a.push('-r', (added.raFile = writeFile('ra.pem', o.raCertPem)));
+      if (o.otherCertsPem) a.push('-I', (added.otherFile = writeFile('other.pem', o.otherCertsPem)));
       if (o.identifier) a.push('-i', o.identifier);
       const r = await getcert(a);
       if (r.exitCode !== 0) throw new Error(`getcert add-scep-ca failed: ${r.stdout}${r.stderr}`);
+      return added;
     },
     async request(o: CertmongerRequestOptions): Promise<CertmongerRequestResult> {
       const keyFile = path.join(dir, 'files', `${o.id}.key.pem`);

@@ -23,6 +23,8 @@ export interface PgCluster {
   databaseUrl: string;
   /** upstream "127.0.0.1:PORT" of every proxied request so far, in order */
   upstreams(): string[];
+  /** nginx's error log so far (upstream failures, e.g. an instance killed mid-request) */
+  nginxErrors(): string;
   stop(): Promise<void>;
 }
 
@@ -79,6 +81,10 @@ export async function startPgCluster(count: number, extraEnv: Record<string, str
       databaseUrl: db.url,
       stop,
       upstreams: () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8').split('\n').filter(Boolean) : []),
+      nginxErrors: () => {
+        const errorLog = path.join(nginx!.dir, 'logs', 'error.log');
+        return fs.existsSync(errorLog) ? fs.readFileSync(errorLog, 'utf8') : '';
+      },
     };
   } catch (err) {
     await stop();

@@ -16,6 +16,7 @@ export interface ScepclientOptions {
   keySize?: number;
   caFingerprint?: string; // SHA-256 hex of the CA certificate
   keyPem?: string; // reuse a key (otherwise scepclient generates one)
+  certPem?: string; // the device's current certificate (with keyPem): scepclient signs the request with it, a renewal
   timeoutMs?: number;
   debug?: boolean;
   keepDir?: boolean; // keep the work directory (default: removed after reading it)
@@ -43,6 +44,7 @@ export async function runScepclient(opts: ScepclientOptions): Promise<Scepclient
     const keyFile = path.join(dir, 'device.key.pem');
     const certFile = path.join(dir, 'device.cert.pem');
     if (opts.keyPem) fs.writeFileSync(keyFile, opts.keyPem, { mode: 0o600 });
+    if (opts.certPem) fs.writeFileSync(certFile, opts.certPem);
     const args = ['-server-url', opts.url, '-challenge', opts.challenge, '-private-key', keyFile, '-certificate', certFile, '-cn', opts.cn];
     if (opts.ou !== undefined) args.push('-ou', opts.ou);
     args.push('-organization', opts.organization ?? '', '-country', opts.country ?? '');

@@ -1,8 +1,11 @@
 import type { KeyObject } from 'node:crypto';
 import { ConfigError } from '../../shared/errors';
 import type { NamedUri, Pkcs11Config } from '../../config/pkcs11-settings';
+import { generationUri, parsePkcs11Uri } from '../../config/pkcs11-uri';
 import type { PrivateKey } from '../../pki/private-key';
 import type { KeyRole, KeyStore } from '../key-store';
+
+type RaRole = Exclude<KeyRole, 'ca'>;
 import { Pkcs11Key } from './pkcs11-key';
 import type { KeyUsageFlags, Pkcs11Token } from './pkcs11-token';
 
@@ -24,6 +27,10 @@ export class Pkcs11KeyStore implements KeyStore {
     readonly token: Pkcs11Token,
     private readonly uris: Pkcs11Config['keys'],
     private readonly generate: boolean,
+    /** `g<n>-` for a later CA generation's keys, '' for the configured ones */
+    readonly prefix = '',
+    /** the store of the configured keys, for a later generation's store */
+    private readonly base?: Pkcs11KeyStore,
   ) {}
 
   where(role: KeyRole): string {
@@ -43,17 +50,128 @@ export class Pkcs11KeyStore implements KeyStore {
 
   load(role: KeyRole): PrivateKey {
     const named = this.uris[role];
+    // found afresh: another instance's RA renewal may have given the label to another key
+    this.token.forget(named.uri);
     const handle = this.token.findKey(named);
     if (!handle) throw this.missing(named);
     return new Pkcs11Key(this.token, named, this.token.publicKeyOf(handle, named));
   }
 
-  forPrefix(prefix: string): KeyStore {
-    if (prefix === '') return this;
-    throw new ConfigError(
-      this.uris.ca.variable,
-      `CA rollover (CA generations after the first) is not supported with the CA key in PKCS#11 token "${this.token.label}": a new generation keeps its keys in files in the certs directory`,
+  forPrefix(prefix: string, caUri?: string): Pkcs11KeyStore {
+    if (prefix === this.prefix && caUri === undefined) return this;
+    const base = this.base ?? this;
+    if (prefix === '') return base;
+    const suffix = generationSuffix(prefix);
+    const uris = base.uris;
+    const ca =
+      caUri !== undefined
+        ? { uri: parsePkcs11Uri(caUri), variable: uris.ca.variable }
+        : { uri: generationUri(uris.ca.uri, suffix), variable: uris.ca.variable };
+    return new Pkcs11KeyStore(
+      this.token,
+      {
+        ca,
+        raSign: { uri: generationUri(uris.raSign.uri, suffix), variable: uris.raSign.variable },
+        raEncrypt: { uri: generationUri(uris.raEncrypt.uri, suffix), variable: uris.raEncrypt.variable },
+      },
+      this.generate,
+      prefix,
+      base,
     );
+  }
+
+  /**
+   * A new key for RA role `role` under the staging label `<label>-next` (one left by an interrupted
+   * renewal is destroyed first); `promoteRa` makes it the role's key.
+   */
+  generateNextRa(role: RaRole, bits: number): Promise<PrivateKey> {
+    return this.generateStaged(this.uris[role], bits, USAGE[role]);
+  }
+
+  /**
+   * Makes the staged RA keys the current ones: the previous keys (`<label>-previous`) are destroyed,
+   * the current keys take that label (the encryption key keeps decrypting for clients that cached
+   * GetCACert; the signing key stays until the next renewal, so an instance that has not yet adopted
+   * this renewal keeps signing with it), and the staged keys take the configured label and id.
+   */
+  async promoteRa(): Promise<void> {
+    for (const role of ['raSign', 'raEncrypt'] as const) await this.promote(this.uris[role]);
+  }
+
+  /**
+   * Finishes an RA renewal that stopped part-way (the process ended between writing the new
+   * certificates, which come first, and relabelling the keys): where `<label>-next` is the key of
+   * the role's certificate, the relabelling is completed; a `-next` key that is not (a renewal that
+   * stopped before its certificates were written) is destroyed. `certificateSpki`: the public key of
+   * each role's certificate file, undefined when there is none.
+   */
+  async recoverRa(certificateSpki: Record<RaRole, Buffer | undefined>): Promise<void> {
+    for (const role of ['raSign', 'raEncrypt'] as const) {
+      const named = this.uris[role];
+      const next = this.find(staged(named, 'next'));
+      if (!next) continue;
+      const spki = certificateSpki[role];
+      if (!spki || !spkiOf(next).equals(spki)) {
+        await this.token.destroyKeys(staged(named, 'next').uri);
+        continue;
+      }
+      const current = this.find(named);
+      if (!current) {
+        // the replaced key is -previous already: only the new key's relabelling is left
+        await this.token.relabel(staged(named, 'next').uri, {
+          label: named.uri.object ?? staged(named, 'next').uri.object!.replace(/-next$/, ''),
+          id: named.uri.id,
+        });
+        this.token.forget(named.uri);
+      } else if (!spkiOf(current).equals(spki)) await this.promote(named);
+    }
+  }
+
+  /** The RA encryption key a renewal replaced (`<label>-previous`), if the token holds it. */
+  previousRaEncryption(): PrivateKey | undefined {
+    return this.find(staged(this.uris.raEncrypt, 'previous'));
+  }
+
+  /** The delegated OCSP responder's key: `<CA key label>-ocsp` beside this store's CA key (signing only). */
+  get ocspUri(): NamedUri {
+    const ca = this.uris.ca;
+    return { uri: generationUri({ ...ca.uri, object: ca.uri.object ?? 'scepter-ca' }, '-ocsp'), variable: ca.variable };
+  }
+
+  ocspKey(): PrivateKey | undefined {
+    return this.find(this.ocspUri);
+  }
+
+  /** A new responder key under `<label>-next`; `promoteOcsp` makes it the responder's key (the replaced one kept as `-previous`). */
+  generateNextOcsp(bits: number): Promise<PrivateKey> {
+    return this.generateStaged(this.ocspUri, bits, USAGE.raSign);
+  }
+
+  promoteOcsp(): Promise<void> {
+    return this.promote(this.ocspUri);
+  }
+
+  private async generateStaged(named: NamedUri, bits: number, usage: KeyUsageFlags): Promise<PrivateKey> {
+    const next = staged(named, 'next');
+    await this.token.destroyKeys(next.uri);
+    const handle = await this.token.generateRsa(next, bits, usage);
+    return new Pkcs11Key(this.token, next, this.token.publicKeyOf(handle, next));
+  }
+
+  private async promote(named: NamedUri): Promise<void> {
+    const current = named.uri;
+    const previous = staged(named, 'previous').uri;
+    const next = staged(named, 'next').uri;
+    await this.token.destroyKeys(previous);
+    await this.token.relabel(current, { label: previous.object!, id: previous.id });
+    await this.token.relabel(next, { label: current.object ?? next.object!.replace(/-next$/, ''), id: current.id });
+    this.token.forget(current);
+  }
+
+  private find(named: NamedUri): PrivateKey | undefined {
+    this.token.forget(named.uri);
+    const handle = this.token.findKey(named);
+    return handle ? new Pkcs11Key(this.token, named, this.token.publicKeyOf(handle, named)) : undefined;
   }
 
   /** Copies `key` (read from a key file) into the token as `role`'s key; refuses when the token has one already. */
@@ -64,8 +182,9 @@ export class Pkcs11KeyStore implements KeyStore {
     return new Pkcs11Key(this.token, named, this.token.publicKeyOf(handle, named));
   }
 
+  /** Closes the token (a later generation's store shares the token of the configured one). */
   async close(): Promise<void> {
-    this.token.close();
+    if (!this.base) this.token.close();
   }
 
   private missing(named: NamedUri): ConfigError {
@@ -74,4 +193,21 @@ export class Pkcs11KeyStore implements KeyStore {
       `no private key ${named.uri.text} in token "${this.token.label}": \`${GENERATE_KEYS_COMMAND}\` generates it in the token, \`${IMPORT_KEY_COMMAND}\` imports the key files`,
     );
   }
+}
+
+/** `g<n>-` (a generation's file prefix) -> `-g<n>` (the suffix of its token labels). */
+function generationSuffix(prefix: string): string {
+  const m = /^g(\d+)-$/.exec(prefix);
+  if (!m) throw new Error(`not a CA generation prefix: ${JSON.stringify(prefix)}`);
+  return `-g${m[1]}`;
+}
+
+/** `named`'s label with `-next` or `-previous`, and an id derived from that label (never the configured one). */
+function staged(named: NamedUri, stage: 'next' | 'previous'): NamedUri {
+  const label = named.uri.object ?? `scepter-key-${named.uri.id?.toString('hex') ?? ''}`;
+  return { uri: generationUri({ ...named.uri, object: label }, `-${stage}`), variable: named.variable };
+}
+
+function spkiOf(key: PrivateKey): Buffer {
+  return key.publicKey.export({ type: 'spki', format: 'der' });
 }

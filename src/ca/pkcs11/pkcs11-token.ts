@@ -135,6 +135,36 @@ export class Pkcs11Token {
     });
   }
 
+  /**
+   * Gives every object (private and public key) that `from` names the label `to.label` and, when set,
+   * the id `to.id`; returns how many objects changed. Cached handles stay valid (the objects are the same).
+   */
+  relabel(from: Pick<Pkcs11Uri, 'object' | 'id'>, to: { label: string; id?: Buffer }): Promise<number> {
+    const l = this.lib;
+    return this.withSession(async (s) => {
+      const objects = [...this.find(s, { class: l.CKO_PRIVATE_KEY, ...from }), ...this.find(s, { class: l.CKO_PUBLIC_KEY, ...from })];
+      for (const o of objects)
+        this.p11.C_SetAttributeValue(s, o, [{ type: l.CKA_LABEL, value: to.label }, ...(to.id ? [{ type: l.CKA_ID, value: to.id }] : [])]);
+      return objects.length;
+    });
+  }
+
+  /** Destroys every private and public key object `uri` names; returns how many. */
+  destroyKeys(uri: Pick<Pkcs11Uri, 'object' | 'id'>): Promise<number> {
+    const l = this.lib;
+    return this.withSession(async (s) => {
+      const objects = [...this.find(s, { class: l.CKO_PRIVATE_KEY, ...uri }), ...this.find(s, { class: l.CKO_PUBLIC_KEY, ...uri })];
+      for (const o of objects) this.p11.C_DestroyObject(s, o);
+      this.handles.clear();
+      return objects.length;
+    });
+  }
+
+  /** Drops the cached handle of `uri`: the next operation finds the object again (after a relabel elsewhere). */
+  forget(uri: Pkcs11Uri): void {
+    this.handles.delete(uri.text);
+  }
+
   /** Copies an RSA key from memory into the token (sensitive, not extractable from then on), with its public half. */
   importRsa(named: NamedUri, key: KeyObject, usage: KeyUsageFlags): Handle {
     const l = this.lib;

@@ -2,6 +2,7 @@ import os from 'node:os';
 import { Command, Option } from 'commander';
 import { Actor } from '../../admin/audit.types';
 import { ROLES, Role } from '../../admin/roles';
+import { userVariable } from '../../config/environment';
 import { InvalidArgumentError } from 'commander';
 import { output, withServices } from '../cli-context';
 import { cliText } from '../../shared/terminal-text';
@@ -12,7 +13,7 @@ export function cliActor(): Actor {
   try {
     user = os.userInfo().username;
   } catch {
-    user = process.env.USER ?? String(process.getuid?.() ?? 'unknown');
+    user = userVariable() ?? String(process.getuid?.() ?? 'unknown');
   }
   return { who: `cli:${user}`, from: 'cli' };
 }

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { loadHomeConfig } from '../../config/config-file';
+import { caKeyPassphraseVariable } from '../../config/environment';
 import { AppError, ConfigError } from '../../shared/errors';
 import { createBackup } from '../../ops/backup.service';
 import { restoreBackup } from '../../ops/restore.service';
@@ -83,7 +84,7 @@ export function registerBackupCommands(program: Command): void {
           passphrase,
           force: opts.force,
           database: opts.database,
-          keyPassphrase: process.env.SCEPTER_CA_KEY_PASSPHRASE || undefined,
+          keyPassphrase: caKeyPassphraseVariable(),
           onProgress: progress('restore'),
         });
         // the restored home has the default layout (data/scepter.sqlite, certs/), so SCEPTER_HOME is

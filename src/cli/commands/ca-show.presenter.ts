@@ -21,6 +21,8 @@ export interface GenerationView extends CertView {
   state: 'current' | 'next' | 'previous';
   activateAt: string;
   certificateFile: string;
+  /** the pkcs11: URI of this generation's CA key in a token; null: a key file beside the certificate */
+  keyUri: string | null;
   crlUrl: string;
   ra: { signing: CertView; encryption: CertView; previousEncryption: CertView[] } | null;
   links: { newWithOld: CertView & { file: string }; oldWithNew: CertView & { file: string } } | null;
@@ -55,6 +57,7 @@ export function caGenerationsView(authority: CertificateAuthority, config: Confi
       activateAt: g.activateAt.toISOString(),
       ...certView(m.ca.certificate),
       certificateFile: file('ca.cert.pem'),
+      keyUri: g.keyUri ?? (g.generation === 1 ? (config.pkcs11?.keys.ca.uri.text ?? null) : null),
       crlUrl: `${config.http.publicUrl}${crlPathOf(g.generation)}`,
       ra:
         m.raSigning && m.raEncryption
@@ -88,6 +91,7 @@ export function generationsText(v: CaGenerationsView): string {
         cliText`  SHA-256:      ${fp(g.sha256)}`,
         cliText`  Activation:   ${g.generation === 1 ? 'first CA' : g.activateAt}`,
         cliText`  Certificate:  ${g.certificateFile}`,
+        ...(g.keyUri ? [cliText`  Key:          ${g.keyUri}`] : []),
         cliText`  CRL:          ${g.crlUrl}`,
         cliText`  RA pair:      ${g.ra ? `signing ${g.ra.signing.serial} until ${g.ra.signing.notAfter}, encryption ${g.ra.encryption.serial} until ${g.ra.encryption.notAfter}` : 'no'}`,
       ];

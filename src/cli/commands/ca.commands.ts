@@ -23,34 +23,39 @@ export function registerCaCommands(program: Command): void {
     .option('--activate-at <time>', 'ISO 8601 time (e.g. 2027-01-15T06:00:00Z) at which the new CA starts issuing; on a scheduled rollover, moves it')
     .option('--common-name <cn>', 'subject CN of the new CA (default: the first CA\'s with " G<generation>")')
     .action(async (opts: { activateAt?: string; commonName?: string }, cmd: Command) =>
-      withServices(cmd, async (s) => {
-        let activateAt: Date | undefined;
-        if (opts.activateAt !== undefined) {
-          activateAt = new Date(opts.activateAt);
-          if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/.test(opts.activateAt) || Number.isNaN(activateAt.getTime()))
-            throw new ConfigError('--activate-at', 'must be an ISO 8601 time with a time zone, e.g. 2027-01-15T06:00:00Z');
-        }
-        if (opts.commonName !== undefined && !/^[\x20-\x7e]{1,64}$/.test(opts.commonName))
-          throw new ConfigError('--common-name', 'must be 1 to 64 printable ASCII characters');
-        const { generation, created } = await s.caGenerations.rollover([...s.authority.all], { activateAt, commonName: opts.commonName });
-        if (created) s.authority.addGeneration(generation);
-        else s.authority.reschedule(generation.generation, generation.activateAt);
-        await s.audit.record(cliActor(), created ? 'ca.rollover' : 'ca.rollover.reschedule', `ca-generation:${generation.generation}`, {
-          activateAt: generation.activateAt.toISOString(),
-          sha256: generation.material.ca.certificate.fingerprintSha256,
-        });
-        const view = caGenerationsView(s.authority, s.config);
-        output(cmd, { created, generation: generation.generation, ...view }, () =>
-          [
-            created
-              ? `Created CA generation ${generation.generation}; it starts issuing at ${generation.activateAt.toISOString()}.`
-              : `CA generation ${generation.generation} now starts issuing at ${generation.activateAt.toISOString()}.`,
-            'Running servers pick it up within 30 seconds. Back up the certs directory and the database now.',
-            '',
-            generationsText(view),
-          ].join('\n'),
-        );
-      }),
+      withServices(
+        cmd,
+        async (s) => {
+          let activateAt: Date | undefined;
+          if (opts.activateAt !== undefined) {
+            activateAt = new Date(opts.activateAt);
+            if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/.test(opts.activateAt) || Number.isNaN(activateAt.getTime()))
+              throw new ConfigError('--activate-at', 'must be an ISO 8601 time with a time zone, e.g. 2027-01-15T06:00:00Z');
+          }
+          if (opts.commonName !== undefined && !/^[\x20-\x7e]{1,64}$/.test(opts.commonName))
+            throw new ConfigError('--common-name', 'must be 1 to 64 printable ASCII characters');
+          const { generation, created } = await s.caGenerations.rollover([...s.authority.all], { activateAt, commonName: opts.commonName });
+          if (created) s.authority.addGeneration(generation);
+          else s.authority.reschedule(generation.generation, generation.activateAt);
+          await s.audit.record(cliActor(), created ? 'ca.rollover' : 'ca.rollover.reschedule', `ca-generation:${generation.generation}`, {
+            activateAt: generation.activateAt.toISOString(),
+            sha256: generation.material.ca.certificate.fingerprintSha256,
+          });
+          const view = caGenerationsView(s.authority, s.config);
+          output(cmd, { created, generation: generation.generation, ...view }, () =>
+            [
+              created
+                ? `Created CA generation ${generation.generation}; it starts issuing at ${generation.activateAt.toISOString()}.`
+                : `CA generation ${generation.generation} now starts issuing at ${generation.activateAt.toISOString()}.`,
+              'Running servers pick it up within 30 seconds. Back up the certs directory and the database now.',
+              '',
+              generationsText(view),
+            ].join('\n'),
+          );
+        },
+        // with the CA key in a PKCS#11 token, the next generation's keys are generated inside it
+        { generateTokenKeys: true },
+      ),
     );
   ca.command('generate-keys')
     .description('generate the CA and RA keys missing from the PKCS#11 token (SCEPTER_CA_KEY), non-extractable, and their certificates')

@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline/promises';
 import { Command, Option } from 'commander';
 import { loadConfig } from '../../config/config';
 import { CONFIG_FILE_NAME, defaultHome } from '../../config/home';
+import { environmentWith, homeVariable } from '../../config/environment';
 import { CA_CERT_FILE, CA_KEY_FILE } from '../../ca/ca-material';
 import { buildServices } from '../../main';
 import { AppError, ConfigError } from '../../shared/errors';
@@ -85,7 +86,7 @@ function writePrivate(file: string, text: string): void {
 
 async function init(o: InitOptions, cmd: Command): Promise<void> {
   const json = Boolean(cmd.optsWithGlobals().json);
-  const home = path.resolve(o.home ?? (process.env.SCEPTER_HOME?.trim() || defaultHome()));
+  const home = path.resolve(o.home ?? homeVariable() ?? defaultHome());
   const file = path.join(home, CONFIG_FILE_NAME);
   if (fs.existsSync(file) && !o.force) throw new ConfigError('SCEPTER_HOME', `${file} exists already (--force rewrites it; the CA and database are kept)`);
   if (o.interactive !== false && process.stdin.isTTY && !json) await ask(o);
@@ -94,7 +95,7 @@ async function init(o: InitOptions, cmd: Command): Promise<void> {
   if (o.pkcs11PinFile) o.pkcs11PinFile = path.resolve(o.pkcs11PinFile);
   const values = SETTINGS.flatMap(([key, name]) => (o[key] !== undefined ? [[name, String(o[key])] as [string, string]] : []));
   // validated like the server would, before anything is written; the flags win over the environment here
-  const env = { ...process.env, SCEPTER_HOME: home, ...Object.fromEntries(values) };
+  const env = environmentWith({ SCEPTER_HOME: home, ...Object.fromEntries(values) });
   const preview = loadConfig(env);
   // a CA whose key is in a token shows in the certs directory only as its certificate
   if (fs.existsSync(path.join(preview.certsDir, preview.pkcs11 ? CA_CERT_FILE : CA_KEY_FILE)) && !o.force) {

@@ -1,7 +1,6 @@
 import readline from 'node:readline/promises';
 import { Command, InvalidArgumentError } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
-import { buildMigration } from '../../main';
 import { migrateAll } from '../../migration/migrate-all';
 import { migrateAllText, stepText, statusText } from '../../migration/migration.presenter';
 import type { MigrationService } from '../../migration/migration.service';
@@ -46,7 +45,7 @@ export function registerMigrateCommands(program: Command): void {
     .description('every legacy integration: status, certificates, devices, migration state')
     .action(async (_opts, cmd: Command) =>
       withServices(cmd, async (s) => {
-        const v = await buildMigration(s).status();
+        const v = await s.migration().status();
         output(cmd, v, () => statusText(v));
       }),
     );
@@ -100,7 +99,7 @@ export function registerMigrateCommands(program: Command): void {
     .option('--grace <days>', 'with --finalize: days after cutover', daysArg, DEFAULT_GRACE_DAYS);
   common(all).action(async (o: CommonOpts & { minReady: number; finalize?: boolean; grace: number }, cmd: Command) =>
     withServices(cmd, async (s) => {
-      const svc = buildMigration(s);
+      const svc = s.migration();
       const ws1 = ws1Source(o);
       if (!o.dryRun)
         await confirm(
@@ -143,7 +142,7 @@ function step(cmd: Command, name: MigrationStep, description: string, prepare: P
       validReportId(legacyId); // before anything runs or is reported
       const json = Boolean(c.optsWithGlobals().json);
       const result = await reported(o.reportDir, name, legacyId, async (): Promise<StepResult> => {
-        const p = await prepare(buildMigration(s), legacyId, o);
+        const p = await prepare(s.migration(), legacyId, o);
         if (p.decision.kind !== 'run') return p.execute(progressSink(json)); // already done, or a report
         if (o.dryRun && name !== 'plan') return p.preview; // plan's dry run computes readiness but records nothing
         if (p.mutating) await confirm(o, stepText(p.preview, { confirming: true }));

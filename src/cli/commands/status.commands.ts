@@ -3,6 +3,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { Config, publicUrlIsDefault } from '../../config/config';
 import { configFilePath, loadHomeConfig } from '../../config/config-file';
+import { homeVariable } from '../../config/environment';
 import { CA_CERT_FILE, CA_KEY_FILE } from '../../ca/ca-material';
 import { inspectDatabase } from '../../db/database-state';
 import { pemDecode } from '../../pki/der';
@@ -47,7 +48,7 @@ export async function homeStatus(config: Config): Promise<HomeStatus> {
   }
   return {
     home: config.home,
-    homeFrom: process.env.SCEPTER_HOME?.trim() ? 'SCEPTER_HOME' : 'default (the checkout)',
+    homeFrom: homeVariable() ? 'SCEPTER_HOME' : 'default (the checkout)',
     configFile: config.configFile ?? null,
     database,
     ca,

@@ -1,16 +1,10 @@
 import { EntitySchema } from 'typeorm';
+import type { StoredApiKey } from '../../admin/api-key.types';
 import { ColumnTypes } from '../dialect';
 
-export interface ApiKeyRow {
-  id: string;
-  name: string | null;
+/** An API key as stored: the role is text in the table (the repository reads it back as a Role). */
+export interface ApiKeyRow extends Omit<StoredApiKey, 'role'> {
   role: string;
-  secretHash: string;
-  createdBy: string;
-  createdAt: Date;
-  expiresAt: Date | null;
-  lastUsedAt: Date | null;
-  revokedAt: Date | null;
 }
 
 /** Admin API keys: only the secret's SHA-256 is kept. */

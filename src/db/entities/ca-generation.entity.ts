@@ -22,6 +22,7 @@ export const caGenerationEntity = (t: ColumnTypes) =>
       certificate: { type: t.binary },
       newWithOld: { name: 'new_with_old', type: t.binary, nullable: true },
       oldWithNew: { name: 'old_with_new', type: t.binary, nullable: true },
+      keyUri: { name: 'key_uri', type: String, length: 1024, nullable: true },
       createdAt: { name: 'created_at', type: t.timestamp },
     },
   });

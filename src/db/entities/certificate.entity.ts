@@ -1,27 +1,20 @@
 import { EntitySchema } from 'typeorm';
+import type { StoredCertificate } from '../../scep/scep.ports';
+import type { DeviceCertificate } from '../../trust/trust.ports';
 import { ColumnTypes } from '../dialect';
 
-export type CertificateStatus = 'valid' | 'revoked' | 'superseded';
-
-export interface CertificateRow {
+/**
+ * An issued certificate as stored: what SCEP and the trust check read of it, and how it was issued
+ * and revoked. `serial` is uppercase hex, as `openssl x509 -serial` prints it.
+ */
+export interface CertificateRow extends StoredCertificate, DeviceCertificate {
   id: number;
-  serial: string; // uppercase hex, as `openssl x509 -serial`
-  subject: string;
-  fingerprintSha256: string;
   publicKeyHash: string;
-  notBefore: Date;
-  notAfter: Date;
-  der: Buffer;
   transactionId: string | null;
   endpointId: string;
-  integrationId: string | null;
-  deviceId: string | null;
-  status: CertificateStatus;
-  revokedAt: Date | null;
   revocationReason: number | null;
   /** crl_state revision of the revoking transaction (null before that migration, or not revoked) */
   revocationRevision: number | string | null;
-  lastSeenAt: Date | null;
   /** serial of the certificate this one renewed (unique: a certificate renews once); null for an enrollment */
   renewedFrom: string | null;
   /** the CA generation that issued it (1: the first CA) */

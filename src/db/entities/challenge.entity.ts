@@ -1,16 +1,8 @@
 import { EntitySchema } from 'typeorm';
+import type { StoredChallenge } from '../../challenge/challenge.types';
 import { ColumnTypes } from '../dialect';
 
-export interface ChallengeRow {
-  id: string;
-  integrationId: string;
-  challengeHash: string;
-  createdAt: Date;
-  expiresAt: Date;
-  usedAt: Date | null;
-  /** the device it was minted for (it issues for no other); null: any device of the integration */
-  deviceId?: string | null;
-}
+export type ChallengeRow = StoredChallenge;
 
 /** Dynamic one-time challenges, hashed; `used_at` is set by the issuing transaction. */
 export const challengeEntity = (t: ColumnTypes) =>

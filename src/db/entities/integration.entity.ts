@@ -1,21 +1,12 @@
 import { EntitySchema } from 'typeorm';
+import type { Integration } from '../../integrations/integration.types';
 import { ColumnTypes } from '../dialect';
 
-export interface IntegrationRow {
-  id: string;
-  name: string;
+/** An integration as stored: type and status are text, and its test group is a group id (the repository adds the name). */
+export interface IntegrationRow extends Omit<Integration, 'type' | 'status' | 'groupName'> {
   type: string;
   status: string;
   groupId: number | null;
-  subjectTemplate: string | null;
-  challengeUsername: string | null;
-  challengePasswordHash: string | null;
-  /** after a rotation with a grace period: the old password, accepted until previousChallengePasswordUntil */
-  previousChallengePasswordHash?: string | null;
-  previousChallengePasswordUntil?: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
-  deletedAt: Date | null;
 }
 
 export const integrationEntity = (t: ColumnTypes) =>

@@ -1,28 +1,18 @@
 import { EntitySchema } from 'typeorm';
+import type { MigrationRecord } from '../../migration/migration.types';
 import { ColumnTypes } from '../dialect';
 
-/** One row per legacy (ios-certs) integration being migrated to App Config. */
-export interface MigrationStateRow {
+/**
+ * One row per legacy (ios-certs) integration being migrated to App Config: the migration record,
+ * with the integration ids named as columns and the enumerations stored as text.
+ */
+export interface MigrationStateRow extends Omit<MigrationRecord, 'legacyId' | 'state' | 'appConfigId' | 'ws1SourceId' | 'previousStatus' | 'readinessSource'> {
   legacyIntegrationId: string;
   state: string;
-  attempt: number;
   appConfigIntegrationId: string | null;
   ws1SourceIntegrationId: string | null;
   previousStatus: string | null;
-  previousGroup: string | null;
-  devicesTotal: number | null;
-  devicesReady: number | null;
   readinessSource: string | null;
-  readinessAt: Date | null;
-  revokedCount: number | null;
-  plannedAt: Date | null;
-  appliedAt: Date | null;
-  verifiedAt: Date | null;
-  cutoverAt: Date | null;
-  finalizedAt: Date | null;
-  rolledBackAt: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
 }
 
 // table legacy_migrations: `migrations` is TypeORM's own

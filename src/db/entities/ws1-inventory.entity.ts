@@ -40,6 +40,10 @@ export interface Ws1SyncStateRow {
   scheduledSlot: string | null;
   lockOwner: string | null;
   lockExpiresAt: Date | null;
+  /** JSON of the running sync's progress, written by the lease holder (read by every instance) */
+  syncProgress: string | null;
+  /** JSON of the last finished sync's outcome */
+  syncOutcome: string | null;
 }
 
 export const ws1DeviceEntity = (t: ColumnTypes) =>
@@ -80,5 +84,7 @@ export const ws1SyncStateEntity = (t: ColumnTypes) =>
       scheduledSlot: { name: 'scheduled_slot', type: String, length: 16, nullable: true },
       lockOwner: { name: 'lock_owner', type: String, length: 128, nullable: true },
       lockExpiresAt: { name: 'lock_expires_at', type: t.timestamp, nullable: true },
+      syncProgress: { name: 'sync_progress', type: String, length: 512, nullable: true },
+      syncOutcome: { name: 'sync_outcome', type: String, length: 2048, nullable: true },
     },
   });

@@ -1,18 +1,9 @@
 import { EntitySchema } from 'typeorm';
+import type { StoredWs1Settings } from '../../mdm/workspace-one/ws1-integration.types';
 import { ColumnTypes } from '../dialect';
 
 /** WS1 REST API settings of one integration. Password and API key: SecretBox ciphertext only. */
-export interface Ws1SettingsRow {
-  integrationId: string;
-  baseUrl: string;
-  username: string;
-  passwordEnc: string;
-  apiKeyEnc: string;
-  /** extra trust anchor (PEM) for an on-premises WS1 with a private CA */
-  caPem: string | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
+export type Ws1SettingsRow = StoredWs1Settings;
 
 /** The Trusted Endpoints Configuration Key of an App Config integration (ios, android). */
 export interface AppConfigKeyRow {

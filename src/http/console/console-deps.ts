@@ -15,7 +15,6 @@ import type { MigrationService } from '../../migration/migration.service';
 import type { Logger } from '../../shared/logger';
 import type { AuthLogService } from '../../trust/auth-log.service';
 import type { TrustPolicyService } from '../../trust/policy.service';
-import type { SyncProgressBoard } from './sync-progress';
 
 /** The services the console pages call (the same ones the admin API and the CLI call). */
 export interface ConsolePageDeps {
@@ -35,7 +34,8 @@ export interface ConsolePageDeps {
   adminUsers: AdminUserService;
   migration: () => MigrationService;
   stats: ConsoleStats;
-  syncProgress: SyncProgressBoard;
+  /** how often the console-stats job counts (shown on the dashboard) */
+  statsIntervalSeconds: number;
   /** where the console writes migration step reports (downloadable from the migration page) */
   reportDir: string;
   logger: Logger;

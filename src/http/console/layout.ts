@@ -14,12 +14,15 @@ export interface PageContext {
   legacyRemains?: boolean;
   /** a notice after a change (from the redirect) */
   notice?: string;
+  /** signed in but enrolling an authenticator: no navigation, nothing else is allowed yet */
+  enrolling?: boolean;
 }
 
 const NAV: [string, string, Permission][] = [
   ['/console', 'Dashboard', 'integrations:read'],
   ['/console/integrations', 'Integrations', 'integrations:read'],
   ['/console/devices', 'Devices', 'integrations:read'],
+  ['/console/inventory', 'Synced devices', 'integrations:read'],
   ['/console/certificates', 'Certificates', 'integrations:read'],
   ['/console/migrations', 'Migration', 'integrations:read'],
   ['/console/policy', 'Policy', 'integrations:read'],
@@ -52,7 +55,7 @@ export function page(pc: PageContext, title: string, body: Html | Html[]): Html 
             u
               ? html`<nav aria-label="Main">
                     <ul>
-                      ${NAV.filter(([, , p]) => can(u.role, p)).map(([href, label]) => html`<li><a href="${href}">${label}</a></li>`)}
+                      ${NAV.filter(([, , p]) => !pc.enrolling && can(u.role, p)).map(([href, label]) => html`<li><a href="${href}">${label}</a></li>`)}
                     </ul>
                   </nav>
                   <div class="who">
@@ -95,7 +98,14 @@ export function copyable(label: string, value: string, id: string): Html {
   </div>`;
 }
 
-export function table(headers: string[], rows: Html[], caption?: string): Html {
+/** A column header that sorts the list: a link toggling the direction, and aria-sort on the sorted one. */
+export interface SortHeader {
+  label: string;
+  href: string;
+  sorted?: 'ascending' | 'descending';
+}
+
+export function table(headers: (string | SortHeader)[], rows: Html[], caption?: string): Html {
   return html`<table>
     ${
       caption
@@ -106,7 +116,16 @@ export function table(headers: string[], rows: Html[], caption?: string): Html {
     }
     <thead>
       <tr>
-        ${headers.map((h) => html`<th scope="col">${h}</th>`)}
+        ${headers.map((h) =>
+          typeof h === 'string'
+            ? html`<th scope="col">${h}</th>`
+            : html`<th scope="col" ${h.sorted ? html` aria-sort="${h.sorted}"` : ''}>
+                <a class="sort" href="${h.href}"
+                  >${h.label}<span aria-hidden="true">${h.sorted === 'ascending' ? ' ▲' : h.sorted === 'descending' ? ' ▼' : ''}</span
+                  ><span class="sr-only">, sort ${h.sorted === 'ascending' ? 'descending' : 'ascending'}</span></a
+                >
+              </th>`,
+        )}
       </tr>
     </thead>
     <tbody>
@@ -146,8 +165,8 @@ export function field(
   </p>`;
 }
 
-export function select(label: string, name: string, options: [string, string][], selected?: string): Html {
-  const id = `f-${name}`;
+export function select(label: string, name: string, options: [string, string][], selected?: string, idSuffix?: string): Html {
+  const id = `f-${idSuffix ?? name}`;
   return html`<p class="field">
     <label for="${id}">${label}</label
     ><select id="${id}" name="${name}">

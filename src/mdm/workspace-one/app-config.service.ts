@@ -2,8 +2,8 @@ import { Clock } from '../../shared/clock';
 import { NotFoundError } from '../../shared/errors';
 import { CONFIG_KEY_PATTERN, generateConfigKey, isAppConfigType } from './app-config';
 import { appConfigView, AppConfigView } from './app-config.presenter';
-import type { AppConfigKeyStore } from './ws1-integration.ports';
-import type { IntegrationFinder } from './ws1-settings.service';
+import type { InventorySettingsRepository } from '../../db/inventory-settings.repository';
+import type { IntegrationLookup } from '../../integrations/integration.ports';
 
 /**
  * The Trusted Endpoints Configuration Key of each App Config integration: made on first need (the
@@ -11,8 +11,8 @@ import type { IntegrationFinder } from './ws1-settings.service';
  */
 export class AppConfigService {
   constructor(
-    private readonly integrations: IntegrationFinder,
-    private readonly keys: AppConfigKeyStore,
+    private readonly integrations: IntegrationLookup,
+    private readonly keys: InventorySettingsRepository,
     private readonly clock: Clock,
   ) {}
 

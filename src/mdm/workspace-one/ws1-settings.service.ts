@@ -1,21 +1,18 @@
 import { X509Certificate } from 'node:crypto';
 import type { Actor } from '../../admin/audit.types';
+import type { IntegrationLookup } from '../../integrations/integration.ports';
 import { Clock } from '../../shared/clock';
 import { AppError, BadRequestError, ConflictError, NotFoundError } from '../../shared/errors';
 import { SecretBoxError, type SecretBox } from '../../shared/secret-box';
 import { testConfiguration, TestConfigurationResult } from './test-configuration';
 import type { Ws1ClientSettings } from './ws1-client';
-import type { StoredWs1Settings, Ws1SettingsStore } from './ws1-integration.ports';
+import type { InventorySettingsRepository } from '../../db/inventory-settings.repository';
+import type { StoredWs1Settings } from './ws1-integration.types';
 import { normalizeBaseUrl } from './ws1-settings';
 import type { Ws1Platform } from './ws1.types';
 
 /** The integration types whose trust comes from the WS1 inventory, and the WS1 platform each syncs. */
 export const WS1_PLATFORM_BY_TYPE: Readonly<Record<string, Ws1Platform>> = { windows: 'WinRT', macos: 'AppleOsX', android: 'Android', ios: 'Apple' };
-
-/** The little we need to know about an integration (the IntegrationStore satisfies it). */
-export interface IntegrationFinder {
-  findIntegration(id: string): Promise<{ id: string; type: string; deletedAt: Date | null } | undefined>;
-}
 
 export interface Ws1Integration {
   id: string;
@@ -60,8 +57,8 @@ export class Ws1NotConfiguredError extends AppError {
  */
 export class Ws1SettingsService {
   constructor(
-    private readonly integrations: IntegrationFinder,
-    private readonly store: Ws1SettingsStore,
+    private readonly integrations: IntegrationLookup,
+    private readonly store: InventorySettingsRepository,
     /** lazy: the key file is created on first use, not by every CLI command */
     private readonly secretBox: () => SecretBox,
     private readonly clock: Clock,

@@ -7,7 +7,9 @@ import type { Logger } from '../../shared/logger';
 import { syncDevices, SyncProgress, SyncResult } from './device-sync';
 import type { SyncStatus } from './inventory-store.ports';
 import { Ws1Client, Ws1ClientOptions } from './ws1-client';
-import type { InventoryReader, ScheduledSlot, SyncLeaseInfo, SyncLeaseStore } from './ws1-integration.ports';
+import type { InventoryLeaseRepository } from '../../db/inventory-lease.repository';
+import type { InventoryRepository } from '../../db/inventory.repository';
+import type { ScheduledSlot, SyncLeaseInfo } from './ws1-integration.types';
 import { Ws1SettingsService } from './ws1-settings.service';
 import type { Ws1Platform } from './ws1.types';
 
@@ -24,6 +26,15 @@ export class Ws1SyncBusyError extends AppError {
 export type SyncOutcome =
   | { ok: true; integrationId: string; platform: string; pages: number; fetched: number; managed: number; syncedAt: string; durationMs: number }
   | { ok: false; integrationId: string; platform: string; pages: number; fetched: number; message: string; durationMs: number };
+
+/** A sync as every instance sees it (the console's "Sync now" progress): from the database, not one process's memory. */
+export interface SyncRunView {
+  running: boolean;
+  /** the running sync's latest stored progress (written at most every PROGRESS_WRITE_MS) */
+  progress: SyncProgress | null;
+  /** the last finished sync's outcome */
+  outcome: SyncOutcome | null;
+}
 
 export interface SyncStatusView {
   integrationId: string;
@@ -56,8 +67,8 @@ export interface DeviceSearchResult {
 
 export interface Ws1SyncDeps {
   settings: Ws1SettingsService;
-  leases: SyncLeaseStore;
-  inventory: InventoryReader;
+  leases: InventoryLeaseRepository;
+  inventory: InventoryRepository;
   clock: Clock;
   logger: Logger;
   /** retry/pacing policy of the sync's WS1 client (tests shorten it) */
@@ -71,6 +82,8 @@ export interface Ws1SyncDeps {
 }
 
 const DEFAULT_LEASE_MS = 2 * 60_000;
+/** how often a running sync stores its progress for other instances to show */
+const PROGRESS_WRITE_MS = 500;
 
 /**
  * Runs WS1 device syncs under the integration's lease, and answers status and device searches.
@@ -92,7 +105,10 @@ export class Ws1SyncService {
    * Syncs now. Throws Ws1SyncBusyError when another sync holds the lease; with `slot` (the nightly
    * run) answers undefined instead, and also when the slot was already served.
    */
-  async sync(id: string, opts: { onProgress?: (p: SyncProgress) => void; slot?: ScheduledSlot; actor?: Actor } = {}): Promise<SyncOutcome | undefined> {
+  async sync(
+    id: string,
+    opts: { onProgress?: (p: SyncProgress) => void; onStarted?: () => void; slot?: ScheduledSlot; actor?: Actor } = {},
+  ): Promise<SyncOutcome | undefined> {
     const { settings, leases, clock, logger } = this.deps;
     const integration = await settings.ws1Integration(id);
     const clientSettings = await settings.clientSettings(id);
@@ -117,16 +133,37 @@ export class Ws1SyncService {
       onEvent: (e) => logger.info({ integrationId: id, ...e }, e.type === 'retry' ? 'ws1 retry' : 'ws1 quota exhausted, waiting for reset'),
     });
     logger.info({ integrationId: id, platform: integration.platform, scheduled: Boolean(opts.slot) }, 'ws1 sync started');
+    // progress goes to the sync-state row (any instance's console shows it), at most every PROGRESS_WRITE_MS
+    let lastWrite = 0;
+    let writing: Promise<void> | undefined;
+    const onProgress = (p: SyncProgress) => {
+      opts.onProgress?.(p);
+      const t = Date.now();
+      if (writing || t - lastWrite < PROGRESS_WRITE_MS) return;
+      lastWrite = t;
+      writing = leases
+        .recordProgress(id, owner, JSON.stringify(p))
+        .catch((err) => logger.warn({ integrationId: id, err }, 'ws1 sync progress not stored'))
+        .finally(() => (writing = undefined));
+    };
+    let recorded = false;
+    const record = async (o: SyncOutcome) => {
+      await writing;
+      recorded = true;
+      await leases.recordOutcome(id, owner, JSON.stringify(o)).catch((err) => logger.warn({ integrationId: id, err }, 'ws1 sync outcome not stored'));
+    };
+    opts.onStarted?.();
     try {
       const r = await syncDevices({
         client,
         platform: integration.platform,
         store: leases.fencedStore(owner),
         integrationId: id,
-        onProgress: opts.onProgress,
+        onProgress,
         clock,
       });
       const outcome = toOutcome(r);
+      await record(outcome);
       if (outcome.ok) logger.info({ ...outcome }, 'ws1 sync finished');
       else logger.warn({ ...outcome }, 'ws1 sync failed; previous inventory kept');
       this.deps.onOutcome?.(outcome);
@@ -138,11 +175,30 @@ export class Ws1SyncService {
         .audit?.(actor, 'integration.ws1.sync', id, details)
         .catch((err) => logger.warn({ integrationId: id, err }, 'audit record of a ws1 sync failed'));
       return outcome;
+    } catch (err) {
+      if (!recorded)
+        await record({
+          ok: false,
+          integrationId: id,
+          platform: integration.platform,
+          pages: 0,
+          fetched: 0,
+          message: 'the sync failed; see the server log',
+          durationMs: clock.now().getTime() - now.getTime(),
+        });
+      throw err;
     } finally {
       clearInterval(heartbeat);
       client.close();
       await leases.release(id, owner).catch((err) => logger.warn({ integrationId: id, err }, 'ws1 sync lease release failed'));
     }
+  }
+
+  /** The integration's sync as stored: running (lease held), its progress, the last outcome. */
+  async run(id: string): Promise<SyncRunView> {
+    await this.deps.settings.ws1Integration(id);
+    const s = await this.deps.leases.runState(id, this.deps.clock.now());
+    return { running: Boolean(s.lease), progress: parseJson<SyncProgress>(s.progressJson), outcome: parseJson<SyncOutcome>(s.outcomeJson) };
   }
 
   async status(id: string): Promise<SyncStatusView> {
@@ -196,6 +252,15 @@ export class Ws1SyncService {
 
 /** a deleted integration stops answering searches within this time */
 const CHECK_TTL_MS = 5_000;
+
+function parseJson<T>(v: string | null): T | null {
+  if (!v) return null;
+  try {
+    return JSON.parse(v) as T;
+  } catch {
+    return null;
+  }
+}
 
 function toOutcome(r: SyncResult): SyncOutcome {
   const base = { integrationId: r.integrationId, platform: r.platform, pages: r.pages, fetched: r.fetched, durationMs: r.durationMs };

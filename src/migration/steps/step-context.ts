@@ -1,27 +1,25 @@
 import type { Actor, AuditRecord } from '../../admin/audit.types';
+import type { IntegrationLookup } from '../../integrations/integration.ports';
 import type { Integration } from '../../integrations/integration.types';
 import type { AppConfigView } from '../../mdm/workspace-one/app-config.presenter';
 import type { TestConfigurationResult } from '../../mdm/workspace-one/test-configuration';
 import type { Ws1ClientSettings } from '../../mdm/workspace-one/ws1-client';
-import type { StoredWs1Settings } from '../../mdm/workspace-one/ws1-integration.ports';
+import type { StoredWs1Settings } from '../../mdm/workspace-one/ws1-integration.types';
 import type { SyncOutcome } from '../../mdm/workspace-one/ws1-sync.service';
 import type { SyncProgress } from '../../mdm/workspace-one/device-sync';
 import type { Clock } from '../../shared/clock';
 import { BadRequestError, NotFoundError } from '../../shared/errors';
-import type { LiveInventory, MigrationStore } from '../migration.ports';
+import type { MigrationRepository } from '../../db/migration.repository';
+import type { LiveInventory } from '../ws1-live-inventory';
 import type { MigrationRecord, MigrationState, MigrationStep, ReadinessReport } from '../migration.types';
 import { decide, type StepDecision } from '../state-machine';
 import { count } from '../../shared/plural';
 
-/** What the steps need from the rest of the service (main.ts adapts the concrete classes). */
+/** What the steps need from the rest of the service (migration.module.ts wires the concrete classes). */
 export interface MigrationDeps {
-  store: MigrationStore;
+  store: MigrationRepository;
   clock: Clock;
-  integrations: {
-    /** deleted ones included */
-    findIntegration(id: string): Promise<Integration | undefined>;
-    listIntegrations(): Promise<Integration[]>;
-  };
+  integrations: IntegrationLookup;
   ws1: {
     /** decrypted settings of a WS1 integration; throws when it has none */
     clientSettings(integrationId: string): Promise<Ws1ClientSettings>;

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { expect } from 'chai';
-import { parsePkcs11Uri, siblingUri } from '../../../src/config/pkcs11-uri';
+import { generationUri, parsePkcs11Uri, siblingUri } from '../../../src/config/pkcs11-uri';
 import { loadConfig } from '../../../src/config/config';
 import { ConfigError } from '../../../src/shared/errors';
 
@@ -10,6 +11,18 @@ describe('pkcs11: URIs (RFC 7512) and the PKCS#11 settings', () => {
     expect(u.object).to.equal('scepter-ca');
     expect(u.id!.toString('hex')).to.equal('01a2');
     expect(siblingUri(u, 'scepter-ra-sign').text).to.equal('pkcs11:token=My%20Token;object=scepter-ra-sign');
+  });
+
+  it('names a later CA generation`s key: the label with the suffix, an id derived from that label, the same token', () => {
+    const u = parsePkcs11Uri('pkcs11:token=My%20Token;object=scepter-ca;id=%01');
+    const g2 = generationUri(u, '-g2');
+    expect(g2.token).to.equal('My Token');
+    expect(g2.object).to.equal('scepter-ca-g2');
+    expect(g2.id!.equals(createHash('sha1').update('scepter-ca-g2').digest().subarray(0, 8))).to.equal(true);
+    expect(parsePkcs11Uri(g2.text).id!.equals(g2.id!)).to.equal(true);
+    expect(generationUri(u, '-g3').id!.equals(g2.id!)).to.equal(false);
+    // a URI with only an id: the default label
+    expect(generationUri(parsePkcs11Uri('pkcs11:token=t;id=%05'), '-g2').object).to.equal('scepter-ca-g2');
   });
 
   it('refuses a PIN or module in the URI, unknown attributes, and URIs naming no key or no token', () => {

@@ -9,7 +9,7 @@ export function registerDashboardPages(r: Router, d: ConsolePageDeps): void {
   r.get('/', async (ctx) => {
     const s = need(ctx, 'integrations:read');
     const integrations = await d.integrations.list();
-    const snapshot = d.stats.current();
+    const snapshot = await d.stats.current();
     const rows = await Promise.all(
       integrations.map(async (i) => {
         const certs = snapshot?.byIntegration.get(i.id);
@@ -36,7 +36,13 @@ export function registerDashboardPages(r: Router, d: ConsolePageDeps): void {
             <li><span class="big">${t ? t.expiring : '…'}</span> expiring within 30 days</li>
             <li><span class="big">${t ? t.revoked : '…'}</span> revoked</li>
           </ul>
-          <p class="muted">${snapshot ? `Counted ${when(snapshot.at)}; recounted in the background.` : 'Counting in the background; reload in a moment.'}</p>
+          <p class="muted" id="counted-at">
+            ${
+              snapshot
+                ? `Counted ${when(snapshot.at)}; recounted every ${d.statsIntervalSeconds} s by a background job (the count took ${(snapshot.durationMs / 1000).toFixed(1)} s).`
+                : 'Counting in the background; reload in a moment.'
+            }
+          </p>
         </section>
         <section aria-labelledby="int-h">
           <h2 id="int-h">Integrations</h2>

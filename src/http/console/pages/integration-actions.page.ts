@@ -1,5 +1,6 @@
 import type Router from '@koa/router';
 import { AppError, BadRequestError } from '../../../shared/errors';
+import { Ws1SyncBusyError } from '../../../mdm/workspace-one/ws1-sync.service';
 import { formText, need, redirectWithNotice } from '../console-state';
 import { html } from '../html';
 import { field, page, postForm } from '../layout';
@@ -62,16 +63,42 @@ export function registerIntegrationActions(r: Router, d: ConsolePageDeps): void 
     redirectWithNotice(ctx, back(ctx.params.id!), `Test Configuration: ${t.ok ? 'OK' : 'failed'}: ${t.message}`);
   });
 
-  // starts in the background; console.js polls /sync-progress (without JavaScript: the page says it runs)
+  // answers once the sync holds its lease and runs on in the background; console.js polls
+  // /sync-progress, which reads the database, so any instance shows it (without JavaScript: the page says it runs)
   r.post('/integrations/:id/sync', async (ctx) => {
     const s = need(ctx, 'integrations:write');
     const id = (await d.integrations.get(ctx.params.id!)).id;
-    const started = d.syncProgress.start(
-      id,
-      (onProgress) => d.ws1Sync.sync(id, { onProgress, actor: s.actor }),
-      (err) => (err instanceof AppError && err.expose ? err.message : 'the sync failed; see the server log'),
-    );
-    if (ctx.get('X-Requested-With') === 'console') {
+    const xhr = ctx.get('X-Requested-With') === 'console';
+    const starting = new Promise<boolean>((resolve, reject) => {
+      let running = false;
+      d.ws1Sync
+        .sync(id, {
+          actor: s.actor,
+          onStarted: () => {
+            running = true;
+            resolve(true);
+          },
+        })
+        .then(
+          () => resolve(running),
+          (err: unknown) => {
+            if (running) d.logger.warn({ integrationId: id, err }, 'console sync failed');
+            else if (err instanceof Ws1SyncBusyError) resolve(false);
+            else reject(err instanceof Error ? err : new Error(String(err)));
+          },
+        );
+    });
+    let started: boolean;
+    try {
+      started = await starting;
+    } catch (err) {
+      // e.g. no WS1 settings: console.js shows the reason; a plain form gets the error page
+      if (!xhr || !(err instanceof AppError && err.expose)) throw err;
+      ctx.status = err.status;
+      ctx.body = { started: false, error: err.message };
+      return;
+    }
+    if (xhr) {
       ctx.body = { started };
       return;
     }
@@ -81,15 +108,14 @@ export function registerIntegrationActions(r: Router, d: ConsolePageDeps): void 
   r.get('/integrations/:id/sync-progress', async (ctx) => {
     need(ctx, 'integrations:read');
     const id = (await d.integrations.get(ctx.params.id!)).id;
-    const run = d.syncProgress.get(id);
-    ctx.body = run ?? { running: false, progress: null, outcome: null, error: null };
+    ctx.body = { ...(await d.ws1Sync.run(id)), error: null };
   });
 
   r.get('/integrations/:id/delete', async (ctx) => {
     const s = need(ctx, 'integrations:delete');
     const i = await d.integrations.get(ctx.params.id!);
     // the counts come from the background count (a million certificates are not counted while the page waits)
-    const counts = d.stats.counts(i.id);
+    const counts = await d.stats.counts(i.id);
     ctx.body = page(
       s.pc,
       `Delete ${i.name}`,

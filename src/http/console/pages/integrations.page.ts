@@ -147,7 +147,7 @@ async function integrationBody(ctx: Context, d: ConsolePageDeps, pc: PageContext
   const groups = write ? await d.groups.list() : [];
   const search = queryText(ctx, 'identifier');
   const found = search && !legacy ? await d.ws1Sync.search(v.id, search) : undefined;
-  const counts = d.stats.counts(v.id);
+  const counts = await d.stats.counts(v.id);
   const statusForm = write
     ? postForm(
         pc,

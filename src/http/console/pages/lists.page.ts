@@ -6,14 +6,17 @@ import type { RawListParams } from '../../../lists/list.service';
 import { CERTIFICATE_STATUSES, DEVICE_TRUST } from '../../../lists/list.types';
 import { formText, may, need, queryText, redirectWithNotice } from '../console-state';
 import { html, Html, query } from '../html';
-import { page, PageContext, postForm, table, when } from '../layout';
+import { page, PageContext, postForm, SortHeader, table, when } from '../layout';
 import type { ConsolePageDeps } from '../console-deps';
 
 const PAGE_SIZE = 50;
 
-const FILTERS: Record<'certificates' | 'devices', string[]> = {
-  certificates: ['integration', 'status', 'device', 'expiringBefore', 'sort'],
-  devices: ['integration', 'device', 'trust'],
+type ConsoleListKind = 'certificates' | 'devices' | 'inventory';
+
+const FILTERS: Record<ConsoleListKind, string[]> = {
+  certificates: ['integration', 'status', 'device', 'expiringBefore', 'sort', 'dir'],
+  devices: ['integration', 'device', 'trust', 'dir'],
+  inventory: ['integration', 'platform', 'enrollmentStatus', 'device', 'dir'],
 };
 
 /**
@@ -22,7 +25,7 @@ const FILTERS: Record<'certificates' | 'devices', string[]> = {
  * whole filtered list (streamed page by page).
  */
 export function registerListPages(r: Router, d: ConsolePageDeps): void {
-  for (const kind of ['certificates', 'devices'] as const) {
+  for (const kind of ['certificates', 'devices', 'inventory'] as const) {
     r.get(`/${kind}.csv`, async (ctx) => {
       need(ctx, 'integrations:read');
       const raw = filters(ctx, kind);
@@ -60,7 +63,19 @@ export function registerListPages(r: Router, d: ConsolePageDeps): void {
         textFilter('Expiring before (YYYY-MM-DD)', 'expiringBefore', raw),
         choice('Sort by', 'sort', ['', 'id', 'notAfter', 'device'], raw, { '': 'filter default', id: 'issue order', notAfter: 'expiry', device: 'device id' }),
       ])}
-      ${table(['Serial', 'Device', 'Integration', 'Status', 'Expires', 'Last seen', ''], rows)} ${pager('/console/certificates', raw, p.nextCursor)}`,
+      ${table(
+        [
+          sortHeader('Serial (issue order)', '/console/certificates', raw, 'id', p.order, p.dir),
+          sortHeader('Device', '/console/certificates', raw, 'device', p.order, p.dir),
+          'Integration',
+          'Status',
+          sortHeader('Expires', '/console/certificates', raw, 'notAfter', p.order, p.dir),
+          'Last seen',
+          '',
+        ],
+        rows,
+      )}
+      ${pager('/console/certificates', raw, p.nextCursor)}`,
     ).text;
   });
 
@@ -90,7 +105,53 @@ export function registerListPages(r: Router, d: ConsolePageDeps): void {
         textFilter('Device id starts with', 'device', raw),
         choice('Trust', 'trust', ['', ...DEVICE_TRUST], raw),
       ])}
-      ${table(['Device', 'Integration', 'Trust', 'Valid/all certificates', 'Last seen', ''], rows)} ${pager('/console/devices', raw, p.nextCursor)}`,
+      ${table([sortHeader('Device', '/console/devices', raw, 'device', 'device', p.dir), 'Integration', 'Trust', 'Valid/all certificates', 'Last seen', ''], rows)}
+      ${pager('/console/devices', raw, p.nextCursor)}`,
+    ).text;
+  });
+
+  // the synced WS1 inventory of every integration (current generations), one keyset page at a time
+  r.get('/inventory', async (ctx) => {
+    const s = need(ctx, 'integrations:read');
+    const raw = filters(ctx, 'inventory');
+    const p = await d.lists.inventory({ ...raw, cursor: queryText(ctx, 'cursor') }, PAGE_SIZE);
+    const rows = p.items.map(
+      (v) =>
+        html`<tr>
+          <td><a href="/console/integrations/${v.integrationId}">${v.integrationId}</a></td>
+          <td><code>${v.udid}</code></td>
+          <td>${v.platform}</td>
+          <td>${v.enrollmentStatus}</td>
+          <td>${v.serialNumber ?? '—'}</td>
+          <td>${v.userName ?? '—'}</td>
+          <td>${when(v.lastSeen)}</td>
+          <td>${when(v.syncedAt)}</td>
+        </tr>`,
+    );
+    ctx.body = page(
+      s.pc,
+      'Synced devices',
+      html`<p class="muted">Every integration's devices as of its last successful WS1 sync, ordered by integration, then UDID.</p>
+        ${filterForm('/console/inventory', raw, [
+          textFilter('Integration id', 'integration', raw),
+          textFilter('Platform', 'platform', raw),
+          textFilter('Enrollment status', 'enrollmentStatus', raw),
+          textFilter('UDID starts with', 'device', raw),
+        ])}
+        ${table(
+          [
+            'Integration',
+            sortHeader('UDID', '/console/inventory', raw, 'udid', 'udid', p.dir),
+            'Platform',
+            'Enrollment',
+            'Serial number',
+            'User',
+            'Last seen',
+            'Synced',
+          ],
+          rows,
+        )}
+        ${pager('/console/inventory', raw, p.nextCursor)}`,
     ).text;
   });
 
@@ -115,7 +176,7 @@ function backTo(ctx: Context, fallback: string): string {
   return b && /^\/console\/(certificates|devices)(\?[^\s]*)?$/.test(b) ? b : fallback;
 }
 
-function filters(ctx: Context, kind: 'certificates' | 'devices'): RawListParams {
+function filters(ctx: Context, kind: ConsoleListKind): RawListParams {
   const raw: RawListParams = {};
   for (const k of FILTERS[kind]) raw[k] = queryText(ctx, k);
   return raw;
@@ -149,8 +210,20 @@ function choice(label: string, name: string, values: string[], raw: RawListParam
 
 function filterForm(action: string, raw: RawListParams, fields: Html[]): Html {
   return html`<form method="get" action="${action}" class="row filters" role="search">
-    ${fields}<button type="submit">Filter</button> <a class="button" href="${action}.csv${query(raw)}">Export CSV</a>
+    ${fields}${raw.dir ? html`<input type="hidden" name="dir" value="${raw.dir}" />` : ''}<button type="submit">Filter</button>
+    <a class="button" href="${action}.csv${query(raw)}">Export CSV</a>
   </form>`;
+}
+
+/**
+ * A sortable column header: a link to the first page in this column's order, ascending unless the
+ * list is already sorted by it ascending (then descending). Filters stay; the cursor does not.
+ */
+function sortHeader(label: string, action: string, raw: RawListParams, sort: string, current: string, dir: 'asc' | 'desc'): SortHeader {
+  const active = current === sort;
+  const next = active && dir === 'asc' ? 'desc' : 'asc';
+  const params = { ...raw, dir: next === 'asc' ? undefined : next, ...('sort' in raw ? { sort } : {}) };
+  return { label, href: `${action}${query(params)}`, sorted: active ? (dir === 'asc' ? 'ascending' : 'descending') : undefined };
 }
 
 function pager(action: string, raw: RawListParams, next: string | null): Html {

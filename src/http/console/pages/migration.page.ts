@@ -26,10 +26,11 @@ export function registerMigrationPages(r: Router, d: ConsolePageDeps): void {
   r.get('/migrations', async (ctx) => {
     const s = need(ctx, 'integrations:read');
     const legacy = (await d.integrations.list()).filter((i) => i.type === 'ios-certs');
+    const snapshot = await d.stats.current();
     const rows = await Promise.all(
       legacy.map(async (i) => {
         const m = await d.migration().find(i.id);
-        const c = d.stats.counts(i.id);
+        const c = snapshot && (snapshot.byIntegration.get(i.id) ?? { devices: 0 });
         return html`<tr>
           <td><a href="/console/migrations/${i.id}">${i.name}</a></td>
           <td><code>${i.id}</code></td>

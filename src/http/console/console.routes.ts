@@ -118,6 +118,12 @@ export function consoleRouter(d: ConsoleRouterDeps): Router {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD' && !ConsoleSessions.csrfMatches(session.token, form.get('_csrf') ?? ctx.get('X-CSRF-Token')))
       throw new ForbiddenError('missing or wrong CSRF token; reload the page and try again');
     const u = session.user;
+    // an owner or administrator without an authenticator (new, promoted or reset) enrols one first
+    const enrolling = AdminUserService.mustEnrolTotp(u);
+    if (enrolling && ctx.path !== `${CONSOLE_PREFIX}/enrol` && ctx.path !== `${CONSOLE_PREFIX}/sign-out`) {
+      if (ctx.method === 'GET' || ctx.method === 'HEAD') return ctx.redirect(`${CONSOLE_PREFIX}/enrol`);
+      throw new ForbiddenError('enrol an authenticator first');
+    }
     const flash = readCookie(ctx, NOTICE_COOKIE);
     if (flash) setCookie(ctx, NOTICE_COOKIE, '', { maxAgeSeconds: 0 });
     const state: ConsoleState = {
@@ -129,6 +135,7 @@ export function consoleRouter(d: ConsoleRouterDeps): Router {
       pc: {
         user: { name: u.name, email: u.email, role: u.role },
         csrf,
+        enrolling,
         legacyRemains: (await d.integrations.list()).some((i) => i.type === 'ios-certs'),
         notice: flash ? decodeNotice(flash) : undefined,
       },
