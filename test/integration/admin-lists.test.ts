@@ -4,7 +4,7 @@ import path from 'node:path';
 import { dateParam } from '../../src/db/dialect';
 import { InventoryRepository } from '../../src/db/inventory.repository';
 import { rawQuery } from '../../src/db/raw-sql';
-import { createTestDatabase, postgresAvailable } from '../support/postgres';
+import { databaseEnv } from '../support/postgres';
 import { startTestServer, TestServer } from '../support/test-server';
 import { createCertIntegration, issueForDevice, scratch, TEST_ACTOR } from './revocation-support';
 import { byString } from '../support/items';
@@ -91,14 +91,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     };
 
     before(async function () {
-      let env: Record<string, string> = {};
-      if (dialect === 'postgres') {
-        const why = await postgresAvailable();
-        if (why) throw new Error(`PostgreSQL suite did not run: ${why}`);
-        const db = await createTestDatabase();
-        drop = db.drop;
-        env = { SCEPTER_DATABASE: db.url };
-      }
+      const { env, drop: dropDatabase } = await databaseEnv(dialect);
+      drop = dropDatabase;
       server = await startTestServer(env);
       key = (await server.app.services.apiKeys.create('read-only', TEST_ACTOR)).key;
       // real enrollments: UDID-1 twice (the first is superseded), UDID-2 then revoked, UDID-3 in another integration

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { totpCode } from '../../src/admin/totp';
 import { Visitor } from '../support/console-visitor';
-import { createTestDatabase, postgresAvailable } from '../support/postgres';
+import { databaseEnv } from '../support/postgres';
 import { startTestServer, TestServer } from '../support/test-server';
 
 const CLI = { who: 'cli:test', from: 'cli' };
@@ -24,14 +24,8 @@ for (const dialect of ['sqlite', 'postgres'] as const)
     const audited = async (action: string) => (await server.app.services.audit.list({ action, limit: 100 })).map((e) => ({ who: e.who, target: e.target }));
 
     before(async () => {
-      let env: Record<string, string> = {};
-      if (dialect === 'postgres') {
-        const why = await postgresAvailable();
-        if (why) throw new Error(`PostgreSQL suite did not run: ${why}`);
-        const db = await createTestDatabase();
-        drop = db.drop;
-        env = { SCEPTER_DATABASE: db.url };
-      }
+      const { env, drop: dropDatabase } = await databaseEnv(dialect);
+      drop = dropDatabase;
       server = await startTestServer(env);
       const o = await svc().create({ name: 'Olivia Owner', email: 'olivia@example.com', role: 'owner' }, CLI, 'cli');
       ownerId = o.user.id;

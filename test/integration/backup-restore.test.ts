@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { freeTcpPort, startTestServer, TEST_CHALLENGE } from '../support/test-server';
-import { createTestDatabase, postgresAvailable } from '../support/postgres';
+import { createTestDatabase } from '../support/postgres';
 import { startServerProcess, ServerProcess } from '../support/server-process';
 import { pooledKeys } from '../support/keys';
 import { ScepClient } from '../../src/scep/client/scep-client';
@@ -216,8 +216,6 @@ describe('backup on PostgreSQL: pg_dump inside the encrypted file, pg_restore in
   });
 
   it('restores a home whose server answers OCSP good for the certificates issued before; never into a database with tables', async () => {
-    const why = await postgresAvailable();
-    if (why) throw new Error(`PostgreSQL suite did not run: ${why}`);
     const source = await createTestDatabase();
     drops.push(source.drop);
     const server = await startTestServer({ SCEPTER_DATABASE: source.url });

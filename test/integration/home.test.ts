@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { Client } from 'pg';
 import { run, waitFor } from '../support/proc';
 import { freeTcpPort } from '../support/test-server';
-import { createTestDatabase, postgresAvailable } from '../support/postgres';
+import { createTestDatabase } from '../support/postgres';
 import { initHome, scepter, scratchDir, startHomeServer } from './ops-support';
 
 /** The CA fingerprint as openssl prints it (AA:BB:...). */
@@ -76,8 +76,6 @@ describe('one home: SCEPTER_HOME, scepter.env, scepter init and status', functio
   });
 
   it('PostgreSQL: the CLI refuses a database without Scepter tables and creates none; init sets it up', async () => {
-    const why = await postgresAvailable();
-    if (why) throw new Error(`PostgreSQL is needed for this test: ${why}`);
     const pg = await createTestDatabase();
     try {
       const home = path.join(scratchDir('pg'), 'home');

@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { startWs1Simulator, type Ws1Simulator } from '../../scripts/ws1-sim/ws1-simulator';
 import { MigrationConflictError } from '../../src/db/migration.repository';
 import type { MigrationService } from '../../src/migration/migration.service';
-import { createTestDatabase, postgresAvailable } from '../support/postgres';
+import { createTestDatabase } from '../support/postgres';
 import { createIosCerts, IntegrationServer, startIntegrationServer, TEST_ACTOR } from './integrations-support';
 import { appleDevice, enrollMany, snapshot, udid } from './migration-support';
 
@@ -18,8 +18,6 @@ describe('PostgreSQL: a migration through the service, and racing steps', functi
   const opts = () => ({ actor: TEST_ACTOR });
 
   before(async function () {
-    const why = await postgresAvailable();
-    if (why) throw new Error(`PostgreSQL suite did not run: ${why}`);
     const db = await createTestDatabase();
     drop = db.drop;
     server = await startIntegrationServer({ SCEPTER_DATABASE: db.url, SCEPTER_SYNC_SCHEDULE: 'off' });

@@ -4,7 +4,7 @@ import { syncDevices } from '../../src/mdm/workspace-one/device-sync';
 import { replaceInventory } from '../../src/mdm/workspace-one/inventory-store.ports';
 import { pemEncode } from '../../src/pki/der';
 import { pagedSource, ws1Device } from '../unit/mdm/workspace-one/inventory-source-support';
-import { createTestDatabase, postgresAvailable } from '../support/postgres';
+import { databaseEnv } from '../support/postgres';
 import { IntegrationServer, startIntegrationServer, TEST_ACTOR } from './integrations-support';
 import { mtlsCheck } from './trust-support';
 
@@ -25,14 +25,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
     };
 
     before(async function () {
-      let env: Record<string, string> = {};
-      if (dialect === 'postgres') {
-        const why = await postgresAvailable();
-        if (why) throw new Error(`PostgreSQL suite did not run: ${why}`);
-        const db = await createTestDatabase();
-        drop = db.drop;
-        env = { SCEPTER_DATABASE: db.url };
-      }
+      const { env, drop: dropDatabase } = await databaseEnv(dialect);
+      drop = dropDatabase;
       server = await startIntegrationServer(env);
       caPem = pemEncode('CERTIFICATE', services().authority.caCertificate.der);
       integrationId = (await services().integrations.create({ type: 'windows', name: 'Windows fleet' }, TEST_ACTOR)).id;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { pemEncode } from '../../src/pki/der';
 import { pooledKeys } from '../support/keys';
 import { freePort } from '../support/ports';
-import { createTestDatabase, postgresAvailable } from '../support/postgres';
+import { createTestDatabase } from '../support/postgres';
 import { run, spawnDaemon, waitFor, type Daemon } from '../support/proc';
 import { createIosCerts, IntegrationServer, startIntegrationServer, TEST_ACTOR } from './integrations-support';
 import { Device, enrollDevice, mtlsCheck } from './trust-support';
@@ -22,8 +22,6 @@ describe('device trust with SCEPTER_WORKERS=2 (node:cluster)', function () {
   let database: { url: string; drop: () => Promise<void> } | undefined;
 
   before(async () => {
-    const unavailable = await postgresAvailable();
-    if (unavailable) throw new Error(unavailable);
     database = await createTestDatabase();
     seed = await startIntegrationServer({ SCEPTER_DATABASE: database.url });
     const integ = await createIosCerts(seed);

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { startWs1Simulator, type Ws1Simulator } from '../../scripts/ws1-sim/ws1-simulator';
-import { createTestDatabase, postgresAvailable } from '../support/postgres';
+import { databaseEnv } from '../support/postgres';
 import { startTestServer, type TestServer } from '../support/test-server';
 
 const ACTOR = { who: 'test', from: 'test' };
@@ -34,15 +34,9 @@ for (const dialect of ['sqlite', 'postgres'] as const)
 
     before(async () => {
       sim = await startWs1Simulator({ devicesPerPlatform: { Android: 1100, Apple: 5 }, seed: 5 });
-      const env: Record<string, string> = { SCEPTER_SYNC_SCHEDULE: 'off' };
-      if (dialect === 'postgres') {
-        const why = await postgresAvailable();
-        if (why) throw new Error(`PostgreSQL suite did not run: ${why}`);
-        const pg = await createTestDatabase();
-        env.SCEPTER_DATABASE = pg.url;
-        dropDb = pg.drop;
-      }
-      server = await startTestServer(env);
+      const db = await databaseEnv(dialect);
+      dropDb = db.drop;
+      server = await startTestServer({ ...db.env, SCEPTER_SYNC_SCHEDULE: 'off' });
       const s = server.app.services;
       manager = (await s.apiKeys.create('application-manager', ACTOR)).key;
       admin = (await s.apiKeys.create('administrator', ACTOR)).key;

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { startIntegrationServer, TEST_ACTOR, type IntegrationServer } from '../integration/integrations-support';
 import { cli, json } from '../integration/migration-support';
-import { createTestDatabase, postgresAvailable } from '../support/postgres';
+import { databaseEnv } from '../support/postgres';
 import { adminApi } from './security-support';
 
 const DAY = 86_400_000;
@@ -20,14 +20,8 @@ for (const dialect of ['sqlite', 'postgres'] as const)
     const api = (method: string, p: string, key: string, body?: unknown) => adminApi(server.url, method, p, key, body);
 
     before(async () => {
-      const env: Record<string, string> = {};
-      if (dialect === 'postgres') {
-        const why = await postgresAvailable();
-        if (why) throw new Error(`PostgreSQL suite did not run: ${why}`);
-        const pg = await createTestDatabase();
-        env.SCEPTER_DATABASE = pg.url;
-        dropDb = pg.drop;
-      }
+      const { env, drop } = await databaseEnv(dialect);
+      dropDb = drop;
       server = await startIntegrationServer(env);
       owner = await server.app.services.apiKeys.create('owner', TEST_ACTOR, { name: 'break-glass' });
       admin = await server.app.services.apiKeys.create('administrator', TEST_ACTOR);

@@ -8,7 +8,7 @@ import { CaCertificates } from '../../src/scep/client/scep-client';
 import { FailInfo, PkiStatus } from '../../src/scep/scep.types';
 import { SubjectTemplate } from '../../src/integrations/subject-template';
 import { pooledKeys } from '../support/keys';
-import { createTestDatabase, postgresAvailable } from '../support/postgres';
+import { createTestDatabase } from '../support/postgres';
 import { run } from '../support/proc';
 import { ATTR, sendRawPkcsReq, utf8Name } from '../support/raw-scep';
 import {
@@ -246,8 +246,6 @@ describe('security: a challenge minted for a device issues only for that device'
 
   describe('on PostgreSQL (the migration adds challenges.device_id)', () => {
     it('binds and refuses the same way', async function () {
-      const why = await postgresAvailable();
-      if (why) throw new Error(why);
       const db = await createTestDatabase();
       const pg = await startIntegrationServer({ SCEPTER_DATABASE: db.url });
       try {

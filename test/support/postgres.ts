@@ -16,8 +16,13 @@ export async function postgresAvailable(): Promise<string | undefined> {
   }
 }
 
-/** A fresh database for one test; returns its URL and a function that drops it. */
+/**
+ * A fresh database for one test; returns its URL and a function that drops it. Without a reachable
+ * PostgreSQL it throws, saying why: a PostgreSQL suite fails rather than being skipped silently.
+ */
 export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const why = await postgresAvailable();
+  if (why) throw new Error(`PostgreSQL suite did not run: ${why}`);
   const name = `scepter_t_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
   const admin = new Client({ connectionString: PG_ADMIN_URL });
   await admin.connect();
@@ -34,4 +39,14 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
       await c.end();
     },
   };
+}
+
+/**
+ * The server settings of a suite run on `dialect`: none for SQLite (the server's own file), a fresh
+ * PostgreSQL database otherwise, with the function that drops it.
+ */
+export async function databaseEnv(dialect: 'sqlite' | 'postgres'): Promise<{ env: Record<string, string>; drop?: () => Promise<void> }> {
+  if (dialect === 'sqlite') return { env: {} };
+  const db = await createTestDatabase();
+  return { env: { SCEPTER_DATABASE: db.url }, drop: db.drop };
 }

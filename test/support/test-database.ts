@@ -2,13 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Database } from '../../src/db/database';
-import { createTestDatabase, postgresAvailable } from './postgres';
+import { createTestDatabase } from './postgres';
 
 /** A migrated database of the given dialect for one suite (a temp SQLite file, or a fresh PostgreSQL database), and how to remove it. */
 export async function openTestDatabase(dialect: 'sqlite' | 'postgres', prefix: string): Promise<{ db: Database; cleanup: () => Promise<void> }> {
   if (dialect === 'postgres') {
-    const why = await postgresAvailable();
-    if (why) throw new Error(`PostgreSQL suite did not run: ${why}`);
     const pg = await createTestDatabase();
     const db = await Database.open(pg.url);
     return {
