@@ -123,15 +123,7 @@ export class AdminUserService {
   async enrolTotp(userId: string, secret: string, code: string, actor: Actor): Promise<void> {
     const u = await this.get(userId);
     if (u.totpSecret !== null) throw new ConflictError('an authenticator is already enrolled; replace it under Account');
-    if (!isTotpSecret(secret)) throw new BadRequestError('the authenticator secret is malformed; start again');
-    const now = this.clock.now();
-    const step = totpStep(secret, code.trim(), now);
-    if (step === undefined) throw new BadRequestError('the code does not match the secret; check the authenticator app and the device clock');
-    await this.store.updateUser(
-      u.id,
-      { totpSecret: this.secretBox().encrypt(secret, totpContext(u.id)), totpLastStep: step, updatedAt: now },
-      { actor, action: 'admin-user.totp-enrol', target: u.id, at: now },
-    );
+    await this.saveTotp(u.id, secret, code, '', { actor, action: 'admin-user.totp-enrol' });
   }
 
   /** An owner gives another person a role; the last enabled owner keeps theirs. */
@@ -235,16 +227,24 @@ export class AdminUserService {
   async changeTotp(userId: string, current: string, secret: string, code: string, actor: Actor, keepSession: string): Promise<void> {
     const u = await this.get(userId);
     if (!(await passwordMatches(current.slice(0, MAX_PASSWORD_LENGTH), u.passwordHash))) throw new BadRequestError('the current password is wrong');
-    if (!isTotpSecret(secret)) throw new BadRequestError('the new authenticator secret is malformed; start again');
+    await this.saveTotp(u.id, secret, code, 'new ', { actor, action: 'admin-user.totp' });
+    await this.store.deleteSessionsOf(u.id, keepSession);
+  }
+
+  /**
+   * Saves `secret` (sealed) as the person's second factor once `code` proves the authenticator holds
+   * it; the code's time step counts as used. `which` names the secret in the errors ('' or 'new ').
+   */
+  private async saveTotp(userId: string, secret: string, code: string, which: '' | 'new ', audit: { actor: Actor; action: string }): Promise<void> {
+    if (!isTotpSecret(secret)) throw new BadRequestError(`the ${which}authenticator secret is malformed; start again`);
     const now = this.clock.now();
     const step = totpStep(secret, code.trim(), now);
-    if (step === undefined) throw new BadRequestError('the code does not match the new secret; check the authenticator app and the device clock');
+    if (step === undefined) throw new BadRequestError(`the code does not match the ${which}secret; check the authenticator app and the device clock`);
     await this.store.updateUser(
-      u.id,
-      { totpSecret: this.secretBox().encrypt(secret, totpContext(u.id)), totpLastStep: step, updatedAt: now },
-      { actor, action: 'admin-user.totp', target: u.id, at: now },
+      userId,
+      { totpSecret: this.secretBox().encrypt(secret, totpContext(userId)), totpLastStep: step, updatedAt: now },
+      { ...audit, target: userId, at: now },
     );
-    await this.store.deleteSessionsOf(u.id, keepSession);
   }
 
   /** Disabling signs the person out everywhere; only an owner disables, nobody disables themself or the last owner. */
