@@ -1,6 +1,6 @@
 import { CaGenerationRepository } from '../db/ca-generation.repository';
 import { RevocationRepository } from '../db/revocation.repository';
-import { crlPathOf, OCSP_PATH } from '../http/revocation.routes';
+import { crlPathOf, OCSP_PATH } from './publication-paths';
 import type { Clock } from '../shared/clock';
 import type { Logger } from '../shared/logger';
 import { loadOrCreateCa } from './ca-material';

@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { OcspAnswer, OcspResponder } from '../ca/ocsp-responder';
 import type { RevocationView } from '../ca/revocation-view';
+import { CRL_PATH, OCSP_PATH } from '../ca/publication-paths';
 import type { Logger } from '../shared/logger';
 import { NotFoundError } from '../shared/errors';
 import { readBody } from './read-body';
@@ -15,15 +16,6 @@ export interface RevocationRouterDeps {
   /** OCSP request body limit; a request for 20 certificates is about 1.5 KB */
   maxOcspBodyBytes?: number;
 }
-
-/** Paths the CA puts in the certificates it issues (CRL Distribution Point, AIA OCSP). */
-export const CRL_PATH = '/crl/ca.crl';
-
-/** Each CA generation's CRL distribution point: the first CA's path never changes (its certificates carry it). */
-export function crlPathOf(generation: number): string {
-  return generation === 1 ? CRL_PATH : `/crl/ca-${generation}.crl`;
-}
-export const OCSP_PATH = '/ocsp';
 
 const OCSP_RESPONSE_TYPE = 'application/ocsp-response';
 

@@ -3,7 +3,7 @@ import type { CertificateAuthority } from '../../ca/certificate-authority';
 import { generationPrefix, LINK_FILES, type CaGeneration } from '../../ca/ca-generation';
 import type { ParsedCertificate } from '../../pki/certificate';
 import type { Config } from '../../config/config';
-import { crlPathOf } from '../../http/revocation.routes';
+import { crlPathOf } from '../../ca/publication-paths';
 import { cliText } from '../../shared/terminal-text';
 
 interface CertView {
