@@ -105,12 +105,12 @@ export async function buildHttpModule(services: Services, trust: LoginCheck, ops
   await trust.start();
   // nightly WS1 device sync (server only, not the CLI) and retention pruning
   services.startJobs();
-  // Node checks header/request timeouts only every connectionsCheckingInterval (30 s default)
   // Koa's callback settles its own promise (errors go to its error handler), so listeners drop it
   const koaCallback = koa.callback();
   const appHandler = (req: http.IncomingMessage, res: http.ServerResponse): void => void koaCallback(req, res);
   // with a separate admin listener, the public listeners answer 404 under /admin
   const publicHandler = config.admin ? withoutAdminPaths(appHandler) : appHandler;
+  // Node checks header/request timeouts only every connectionsCheckingInterval (30 s default)
   const server = http.createServer({ connectionsCheckingInterval: Math.min(30_000, config.http.headersTimeoutMs) }, publicHandler);
   // slow clients and header floods are cut off by Node's own limits
   server.headersTimeout = config.http.headersTimeoutMs;
