@@ -52,6 +52,15 @@ export const FILES = {
   lock: '.create.lock',
 };
 
+/** The public keys (SPKI) of the RA certificates on disk: what finishes a token RA renewal that stopped part-way. */
+export function raCertificateKeys(dir: string, prefix = ''): Record<'raSign' | 'raEncrypt', Buffer | undefined> {
+  const spki = (f: string) => {
+    const file = path.join(dir, `${prefix}${f}`);
+    return fs.existsSync(file) ? readCertificate(file, readText(file)).spkiDer : undefined;
+  };
+  return { raSign: spki(FILES.raSignCert), raEncrypt: spki(FILES.raEncCert) };
+}
+
 /** Loads the CA (and RA pair) from `dir`, creating what is missing on first start. */
 export async function loadOrCreateCa(o: CaMaterialOptions): Promise<CaMaterial> {
   securePrivateDir(o.dir);
@@ -80,10 +89,7 @@ export async function loadOrCreateCa(o: CaMaterialOptions): Promise<CaMaterial> 
   if (o.ra) {
     await withCreationLock(p(FILES.lock), async () => {
       // an RA renewal in the token that stopped part-way is finished before the keys are loaded
-      if (keys instanceof Pkcs11KeyStore) {
-        const spki = (f: string) => (fs.existsSync(p(f)) ? readCertificate(p(f), readText(p(f))).spkiDer : undefined);
-        await keys.recoverRa({ raSign: spki(FILES.raSignCert), raEncrypt: spki(FILES.raEncCert) });
-      }
+      if (keys instanceof Pkcs11KeyStore) await keys.recoverRa(raCertificateKeys(o.dir, o.prefix));
       for (const [role, certFile, usage] of [
         ['raSign', FILES.raSignCert, 'digitalSignature'],
         ['raEncrypt', FILES.raEncCert, 'keyEncipherment'],

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pemEncode } from '../pki/der';
 import { ConfigError } from '../shared/errors';
-import { CaMaterial, CaMaterialOptions, FILES, KeyPairIdentity, loadIdentity, raCertificate, withCreationLock } from './ca-material';
+import { CaMaterial, CaMaterialOptions, FILES, KeyPairIdentity, loadIdentity, raCertificate, raCertificateKeys, withCreationLock } from './ca-material';
 import { checkIssuedByCa, checkKeyMatches, readCertificate, readText } from './ca-material-check';
 import { FileKeyStore } from './file-key-store';
 import { Pkcs11KeyStore } from './pkcs11/pkcs11-key-store';
@@ -61,13 +61,7 @@ function raKeys(o: Pick<CaMaterialOptions, 'keys' | 'prefix' | 'dir'>): RaKeys {
         writeCertificates();
         await keys.promoteRa();
       },
-      recover: () => {
-        const spki = (f: string) => {
-          const file = path.join(o.dir, `${o.prefix ?? ''}${f}`);
-          return fs.existsSync(file) ? readCertificate(file, readText(file)).spkiDer : undefined;
-        };
-        return keys.recoverRa({ raSign: spki(FILES.raSignCert), raEncrypt: spki(FILES.raEncCert) });
-      },
+      recover: () => keys.recoverRa(raCertificateKeys(o.dir, o.prefix)),
       previousEncryptionKey: () => keys.previousRaEncryption(),
       previousWhere: `${keys.where('raEncrypt')} (relabelled -previous)`,
     };
