@@ -9,8 +9,7 @@ import { ConfigError } from '../shared/errors';
 import { securePrivateDir } from '../shared/secure-file';
 import type { PrivateKey } from '../pki/private-key';
 import { checkIssuedByCa, checkKeyMatches, readCertificate, readText } from './ca-material-check';
-import type { KeyRole, KeyStore } from './key-store';
-import { Pkcs11KeyStore } from './pkcs11/pkcs11-key-store';
+import type { KeyRole, KeyStore, RaCertificateKeys } from './key-store';
 import { pooledRandomBytes } from '../pki/random-pool';
 
 export interface KeyPairIdentity {
@@ -52,8 +51,11 @@ export const FILES = {
   lock: '.create.lock',
 };
 
+/** Where the RA encryption pair goes when a renewal replaces it: it still decrypts until it expires. */
+export const PREVIOUS_RA_FILES = { key: 'ra-encrypt.previous.key.pem', cert: 'ra-encrypt.previous.cert.pem' };
+
 /** The public keys (SPKI) of the RA certificates on disk: what finishes a token RA renewal that stopped part-way. */
-export function raCertificateKeys(dir: string, prefix = ''): Record<'raSign' | 'raEncrypt', Buffer | undefined> {
+export function raCertificateKeys(dir: string, prefix = ''): RaCertificateKeys {
   const spki = (f: string) => {
     const file = path.join(dir, `${prefix}${f}`);
     return fs.existsSync(file) ? readCertificate(file, readText(file)).spkiDer : undefined;
@@ -89,7 +91,7 @@ export async function loadOrCreateCa(o: CaMaterialOptions): Promise<CaMaterial> 
   if (o.ra) {
     await withCreationLock(p(FILES.lock), async () => {
       // an RA renewal in the token that stopped part-way is finished before the keys are loaded
-      if (keys instanceof Pkcs11KeyStore) await keys.recoverRa(raCertificateKeys(o.dir, o.prefix));
+      await keys.recoverRa(raCertificateKeys(o.dir, o.prefix));
       for (const [role, certFile, usage] of [
         ['raSign', FILES.raSignCert, 'digitalSignature'],
         ['raEncrypt', FILES.raEncCert, 'keyEncipherment'],

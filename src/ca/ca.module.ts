@@ -11,7 +11,6 @@ import { CrlPublisher } from './crl-publisher';
 import { openKeyStore } from './key-store';
 import { LastExpiry } from './last-expiry';
 import { OcspResponder } from './ocsp-responder';
-import { ocspSignerLoader } from './ocsp-signer-token';
 import type { KeyStore } from './key-store';
 import { RevocationService } from './revocation.service';
 import { RevocationView } from './revocation-view';
@@ -83,7 +82,7 @@ async function buildRevocation(
       renewBeforeDays: config.ocspRenewBeforeDays,
     };
     // the responder's key: in the token beside a token CA key, else a key file
-    const loadSigner = ocspSignerLoader(keys, ca, signerOptions, g.keyUri);
+    const loadSigner = keys.ocspSigner(ca, signerOptions, g.keyUri);
     const signer = config.ocspDelegated ? await loadSigner(clock.now()) : ca;
     const extra = [g.material.raSigning, g.material.raEncryption, ...(g.material.previousRaEncryption ?? []), ...(config.ocspDelegated ? [signer] : [])];
     revocationView.addPublisher(

@@ -5,8 +5,9 @@ import { promisify } from 'node:util';
 import { SoftwareKey, type PrivateKey } from '../pki/private-key';
 import type { RsaWorkerPool } from '../pki/rsa-worker-pool';
 import { readPrivateKey } from './ca-material-check';
-import { FILES } from './ca-material';
-import type { KeyRole, KeyStore } from './key-store';
+import { FILES, PREVIOUS_RA_FILES, type KeyPairIdentity } from './ca-material';
+import type { KeyRole, KeyStore, RaRole } from './key-store';
+import { loadOrCreateOcspSigner, type OcspSignerOptions } from './ocsp-signer-material';
 
 const generateRsa = promisify(generateKeyPair);
 
@@ -31,30 +32,43 @@ export class FileKeyStore implements KeyStore {
     return this.file(KEY_FILES[role]);
   }
 
-  /** `name` (a key file name without the generation prefix) in the certs directory, prefixed */
-  file(name: string): string {
-    return path.join(this.dir, `${this.prefix}${name}`);
-  }
-
   forPrefix(prefix: string): FileKeyStore {
     return prefix === this.prefix ? this : new FileKeyStore(this.dir, this.passphrase, this.decryptThreads, prefix);
   }
 
-  /** A new RSA key in memory only (`store` writes it). */
-  async generate(bits: number): Promise<SoftwareKey> {
+  /** Key files hold no half-done renewal: the new keys stay in memory until promoteRa writes them. */
+  async recoverRa(): Promise<void> {}
+
+  /** A new RSA key in memory only. */
+  async generateNextRa(_role: RaRole, bits: number): Promise<PrivateKey> {
     const { privateKey } = await generateRsa('rsa', { modulusLength: bits });
     return new SoftwareKey(privateKey, this.decryptThreads);
   }
 
-  /** Writes `key` as `role`'s key file (atomically, mode 0600, encrypted under the passphrase). */
-  store(role: KeyRole, key: SoftwareKey): void {
-    writeKey(this.where(role), key.keyObject, this.passphrase);
+  /**
+   * Copies the current encryption key to ra-encrypt.previous.key.pem, writes the new keys over the
+   * roles' key files (each atomically), then the certificates.
+   */
+  async promoteRa(next: Record<RaRole, PrivateKey>, writeCertificates: () => void): Promise<void> {
+    const previous = this.file(PREVIOUS_RA_FILES.key);
+    fs.copyFileSync(this.where('raEncrypt'), `${previous}.tmp`);
+    fs.renameSync(`${previous}.tmp`, previous);
+    for (const role of ['raSign', 'raEncrypt'] as const) writeKey(this.where(role), softwareKeyObject(next[role]), this.passphrase);
+    writeCertificates();
   }
 
-  /** A key file other than the three roles' (e.g. the RA encryption key a renewal kept), by name. */
-  loadFile(name: string): SoftwareKey {
-    const file = this.file(name);
-    return new SoftwareKey(readPrivateKey(file, fs.readFileSync(file, 'utf8'), this.passphrase), this.decryptThreads);
+  previousRaEncryption(): PrivateKey | undefined {
+    const file = this.previousRaWhere();
+    return fs.existsSync(file) ? new SoftwareKey(readPrivateKey(file, fs.readFileSync(file, 'utf8'), this.passphrase), this.decryptThreads) : undefined;
+  }
+
+  previousRaWhere(): string {
+    return this.file(PREVIOUS_RA_FILES.key);
+  }
+
+  /** The responder's key is the file ocsp-signer.pem beside the CA certificate (RSA or EC, as configured). */
+  ocspSigner(ca: KeyPairIdentity, o: OcspSignerOptions): (now: Date) => Promise<KeyPairIdentity> {
+    return (now) => loadOrCreateOcspSigner(ca, o, now);
   }
 
   has(role: KeyRole): boolean {
@@ -80,6 +94,17 @@ export class FileKeyStore implements KeyStore {
   async close(): Promise<void> {
     await this.decryptThreads?.close();
   }
+
+  /** `name` (a key file name without the generation prefix) in the certs directory, prefixed */
+  private file(name: string): string {
+    return path.join(this.dir, `${this.prefix}${name}`);
+  }
+}
+
+/** The key object of a key from generateNextRa (always in memory here). */
+function softwareKeyObject(key: PrivateKey): KeyObject {
+  if (!(key instanceof SoftwareKey)) throw new TypeError('a key file can only hold a key generated in memory');
+  return key.keyObject;
 }
 
 function writeKey(file: string, key: KeyObject, passphrase?: string): void {

@@ -3,10 +3,9 @@ import path from 'node:path';
 import { createPrivateKey } from 'node:crypto';
 import { ConfigError } from '../shared/errors';
 import { writeFileAtomic } from '../shared/secure-file';
-import { FILES } from './ca-material';
+import { FILES, PREVIOUS_RA_FILES } from './ca-material';
 import { isEncryptedPem } from './ca-material-check';
 import { OCSP_SIGNER_FILE } from './ocsp-signer-material';
-import { PREVIOUS_RA_FILES } from './ra-renewal';
 
 export interface KeyEncryptionResult {
   encrypted: string[];

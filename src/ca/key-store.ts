@@ -1,5 +1,7 @@
 import type { Config } from '../config/config';
 import type { PrivateKey } from '../pki/private-key';
+import type { KeyPairIdentity } from './ca-material';
+import type { OcspSignerOptions } from './ocsp-signer-material';
 import { RsaWorkerPool } from '../pki/rsa-worker-pool';
 import { FileKeyStore } from './file-key-store';
 import { Pkcs11KeyStore } from './pkcs11/pkcs11-key-store';
@@ -7,6 +9,10 @@ import { Pkcs11Token } from './pkcs11/pkcs11-token';
 
 /** The authority's own keys: the CA key and the split RA pair. */
 export type KeyRole = 'ca' | 'raSign' | 'raEncrypt';
+export type RaRole = Exclude<KeyRole, 'ca'>;
+
+/** The public key (SPKI) of each RA certificate on disk, undefined where there is none. */
+export type RaCertificateKeys = Record<RaRole, Buffer | undefined>;
 
 /**
  * Where the CA and RA private keys live: key files in the certs directory (FileKeyStore) or a
@@ -29,6 +35,31 @@ export interface KeyStore {
    * configured label plus `-g<n>`), and `caUri`, the URI a generation's record holds, names its CA key.
    */
   forPrefix(prefix: string, caUri?: string): KeyStore;
+
+  // An RA renewal, in the order it runs: recoverRa, generateNextRa for each role, promoteRa.
+  /**
+   * Finishes a renewal that stopped part-way, before anything loads the RA keys. `certificateKeys`:
+   * the RA certificates on disk, which a renewal writes before the new keys take the roles' names.
+   */
+  recoverRa(certificateKeys: RaCertificateKeys): Promise<void>;
+  /** a new key for `role` that is not yet the role's key */
+  generateNextRa(role: RaRole, bits: number): Promise<PrivateKey>;
+  /**
+   * Makes `next` (from generateNextRa) the roles' keys, the replaced encryption key becoming the
+   * previous one, and calls `writeCertificates` where a stop leaves a state recoverRa finishes.
+   */
+  promoteRa(next: Record<RaRole, PrivateKey>, writeCertificates: () => void): Promise<void>;
+  /** the RA encryption key a renewal replaced (it still decrypts for clients that cached GetCACert), if held */
+  previousRaEncryption(): PrivateKey | undefined;
+  /** where that key is, for messages */
+  previousRaWhere(): string;
+
+  /**
+   * The delegated OCSP responder of `ca` (this store's generation `o.prefix`, whose CA key a token
+   * names by `caKeyUri`): the loader the responder calls at start and again at its renewal margin.
+   */
+  ocspSigner(ca: KeyPairIdentity, o: OcspSignerOptions, caKeyUri?: string): (now: Date) => Promise<KeyPairIdentity>;
+
   /** stops decryption threads, closes token sessions */
   close(): Promise<void>;
 }

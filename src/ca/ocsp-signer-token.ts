@@ -2,27 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pemEncode } from '../pki/der';
 import { writeFileAtomic } from '../shared/secure-file';
-import type { KeyStore } from './key-store';
 import { FILES, withCreationLock, type KeyPairIdentity } from './ca-material';
 import { readCertificate } from './ca-material-check';
-import { loadOrCreateOcspSigner, responderCertificate, usable, type OcspSignerOptions } from './ocsp-signer-material';
-import { Pkcs11KeyStore } from './pkcs11/pkcs11-key-store';
+import { responderCertificate, usable, type OcspSignerOptions } from './ocsp-signer-material';
+import type { Pkcs11KeyStore } from './pkcs11/pkcs11-key-store';
 import { X509Certificate } from 'node:crypto';
 
 /** The responder certificate beside a responder key kept in a PKCS#11 token. */
 export const OCSP_SIGNER_CERT_FILE = 'ocsp-signer.cert.pem';
-
-/**
- * The delegated OCSP responder of one CA generation: with the CA key in a PKCS#11 token, a 2048-bit
- * RSA key in the same token (`<CA key label>-ocsp`, signing only, never extractable) and its
- * certificate in `ocsp-signer.cert.pem`; otherwise the key file `ocsp-signer.pem`. Returns the
- * loader the responder calls at start and again at its renewal margin.
- */
-export function ocspSignerLoader(keys: KeyStore, ca: KeyPairIdentity, o: OcspSignerOptions, caKeyUri?: string): (now: Date) => Promise<KeyPairIdentity> {
-  if (!(keys instanceof Pkcs11KeyStore)) return (now) => loadOrCreateOcspSigner(ca, o, now);
-  const store = keys.forPrefix(o.prefix ?? '', caKeyUri);
-  return (now) => loadOrCreateTokenOcspSigner(ca, store, o, now);
-}
 
 /**
  * The token-held responder: reused while its certificate is from this CA and outside its renewal

@@ -2,14 +2,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pemEncode } from '../pki/der';
 import { ConfigError } from '../shared/errors';
-import { CaMaterial, CaMaterialOptions, FILES, KeyPairIdentity, loadIdentity, raCertificate, raCertificateKeys, withCreationLock } from './ca-material';
+import {
+  CaMaterial,
+  CaMaterialOptions,
+  FILES,
+  KeyPairIdentity,
+  loadIdentity,
+  PREVIOUS_RA_FILES,
+  raCertificate,
+  raCertificateKeys,
+  withCreationLock,
+} from './ca-material';
 import { checkIssuedByCa, checkKeyMatches, readCertificate, readText } from './ca-material-check';
-import { FileKeyStore } from './file-key-store';
-import { Pkcs11KeyStore } from './pkcs11/pkcs11-key-store';
-import type { PrivateKey, SoftwareKey } from '../pki/private-key';
-
-/** Where the RA encryption pair goes when a renewal replaces it: it still decrypts until it expires. */
-export const PREVIOUS_RA_FILES = { key: 'ra-encrypt.previous.key.pem', cert: 'ra-encrypt.previous.cert.pem' };
 
 export type RaRenewalOptions = Pick<CaMaterialOptions, 'dir' | 'keys' | 'commonName' | 'validityDays' | 'raValidityDays' | 'prefix'> & {
   /** renew the RA pair once either certificate expires within this many days */
@@ -21,65 +25,14 @@ export type RaRenewalOptions = Pick<CaMaterialOptions, 'dir' | 'keys' | 'commonN
  * GetCACert encrypt to it for a while yet.
  */
 export function loadPreviousRa(o: Pick<CaMaterialOptions, 'dir' | 'keys' | 'prefix'>, now: Date): KeyPairIdentity[] {
-  const keys = raKeys(o);
+  const keys = o.keys.forPrefix(o.prefix ?? '');
   const p = (f: string) => path.join(o.dir, `${o.prefix ?? ''}${f}`);
   if (!fs.existsSync(p(PREVIOUS_RA_FILES.cert))) return [];
-  const key = keys.previousEncryptionKey();
+  const key = keys.previousRaEncryption();
   if (!key) return [];
   const certificate = readCertificate(p(PREVIOUS_RA_FILES.cert), readText(p(PREVIOUS_RA_FILES.cert)));
-  checkKeyMatches(certificate, key, p(PREVIOUS_RA_FILES.cert), keys.previousWhere);
+  checkKeyMatches(certificate, key, p(PREVIOUS_RA_FILES.cert), keys.previousRaWhere());
   return certificate.notAfter.getTime() > now.getTime() ? [{ key, certificate }] : [];
-}
-
-/** Where a renewal makes the new RA keys and keeps the replaced encryption key: key files, or the token. */
-interface RaKeys {
-  /** a new key for `role`, not yet the role's key */
-  generate(role: 'raSign' | 'raEncrypt', bits: number): Promise<PrivateKey>;
-  /**
-   * makes the new keys the roles' keys (the replaced encryption key becomes the previous one) and
-   * calls `writeCertificates`: after the key files are written, before the token keys are
-   * relabelled (a token renewal that stops between the two is finished by `recover`)
-   */
-  commit(signing: PrivateKey, encryption: PrivateKey, writeCertificates: () => void): Promise<void>;
-  /** finishes a token renewal that stopped part-way (nothing for key files) */
-  recover(): Promise<void>;
-  previousEncryptionKey(): PrivateKey | undefined;
-  previousWhere: string;
-}
-
-/**
- * The RA keys of `o`'s generation: key files (the new keys live in memory until committed; the
- * replaced encryption key is copied to ra-encrypt.previous.key.pem), or token objects (generated
- * under `<label>-next`, then relabelled; the replaced keys are kept as `<label>-previous`).
- */
-function raKeys(o: Pick<CaMaterialOptions, 'keys' | 'prefix' | 'dir'>): RaKeys {
-  const keys = o.keys.forPrefix(o.prefix ?? '');
-  if (keys instanceof Pkcs11KeyStore)
-    return {
-      generate: (role, bits) => keys.generateNextRa(role, bits),
-      commit: async (_s, _e, writeCertificates) => {
-        writeCertificates();
-        await keys.promoteRa();
-      },
-      recover: () => keys.recoverRa(raCertificateKeys(o.dir, o.prefix)),
-      previousEncryptionKey: () => keys.previousRaEncryption(),
-      previousWhere: `${keys.where('raEncrypt')} (relabelled -previous)`,
-    };
-  if (!(keys instanceof FileKeyStore)) throw new Error('unknown key store');
-  const p = (f: string) => keys.file(f);
-  return {
-    generate: (_role, bits) => keys.generate(bits),
-    commit: async (signing, encryption, writeCertificates) => {
-      fs.copyFileSync(p(FILES.raEncKey), `${p(PREVIOUS_RA_FILES.key)}.tmp`);
-      fs.renameSync(`${p(PREVIOUS_RA_FILES.key)}.tmp`, p(PREVIOUS_RA_FILES.key));
-      keys.store('raSign', signing as SoftwareKey);
-      keys.store('raEncrypt', encryption as SoftwareKey);
-      writeCertificates();
-    },
-    recover: async () => undefined,
-    previousEncryptionKey: () => (fs.existsSync(p(PREVIOUS_RA_FILES.key)) ? keys.loadFile(PREVIOUS_RA_FILES.key) : undefined),
-    previousWhere: p(PREVIOUS_RA_FILES.key),
-  };
 }
 
 /**
@@ -91,7 +44,6 @@ function raKeys(o: Pick<CaMaterialOptions, 'keys' | 'prefix' | 'dir'>): RaKeys {
 export async function renewRaIfDue(o: RaRenewalOptions, material: CaMaterial, now: Date): Promise<CaMaterial | undefined> {
   if (!material.raSigning || !material.raEncryption) return undefined;
   const keys = o.keys.forPrefix(o.prefix ?? '');
-  const renewal = raKeys(o);
   const p = (f: string) => path.join(o.dir, `${o.prefix ?? ''}${f}`);
   const margin = o.renewBeforeDays * 86_400_000;
   const due = (id: KeyPairIdentity) => id.certificate.notAfter.getTime() - now.getTime() <= margin;
@@ -112,13 +64,13 @@ export async function renewRaIfDue(o: RaRenewalOptions, material: CaMaterial, no
   )
     return undefined;
   return withCreationLock(path.join(o.dir, FILES.lock), async () => {
-    await renewal.recover();
+    await keys.recoverRa(raCertificateKeys(o.dir, o.prefix));
     let signing = loadIdentity(keys, 'raSign', p(FILES.raSignCert));
     let encryption = loadIdentity(keys, 'raEncrypt', p(FILES.raEncCert));
     if (due(signing) || due(encryption)) {
       const raOptions = { commonName: o.commonName, validityDays: o.validityDays, raValidityDays: o.raValidityDays };
-      const sKey = await renewal.generate('raSign', 2048);
-      const eKey = await renewal.generate('raEncrypt', 2048);
+      const sKey = await keys.generateNextRa('raSign', 2048);
+      const eKey = await keys.generateNextRa('raEncrypt', 2048);
       const sCert = await raCertificate(ca, sKey, 'digitalSignature', raOptions, now.getTime());
       const eCert = await raCertificate(ca, eKey, 'keyEncipherment', raOptions, now.getTime());
       if (due({ key: sKey, certificate: sCert }))
@@ -128,7 +80,7 @@ export async function renewRaIfDue(o: RaRenewalOptions, material: CaMaterial, no
         );
       // the current encryption pair becomes the previous one as the new pair replaces it
       const replaced = encryption.certificate.der;
-      await renewal.commit(sKey, eKey, () => {
+      await keys.promoteRa({ raSign: sKey, raEncrypt: eKey }, () => {
         fs.writeFileSync(p(PREVIOUS_RA_FILES.cert), pemEncode('CERTIFICATE', replaced));
         writeCert(p(FILES.raSignCert), sCert.der);
         writeCert(p(FILES.raEncCert), eCert.der);

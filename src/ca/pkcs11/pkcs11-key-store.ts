@@ -3,9 +3,10 @@ import { ConfigError } from '../../shared/errors';
 import type { NamedUri, Pkcs11Config } from '../../config/pkcs11-settings';
 import { generationUri, parsePkcs11Uri } from '../../config/pkcs11-uri';
 import type { PrivateKey } from '../../pki/private-key';
-import type { KeyRole, KeyStore } from '../key-store';
-
-type RaRole = Exclude<KeyRole, 'ca'>;
+import type { KeyPairIdentity } from '../ca-material';
+import type { KeyRole, KeyStore, RaCertificateKeys, RaRole } from '../key-store';
+import type { OcspSignerOptions } from '../ocsp-signer-material';
+import { loadOrCreateTokenOcspSigner } from '../ocsp-signer-token';
 import { Pkcs11Key } from './pkcs11-key';
 import type { KeyUsageFlags, Pkcs11Token } from './pkcs11-token';
 
@@ -89,12 +90,14 @@ export class Pkcs11KeyStore implements KeyStore {
   }
 
   /**
-   * Makes the staged RA keys the current ones: the previous keys (`<label>-previous`) are destroyed,
-   * the current keys take that label (the encryption key keeps decrypting for clients that cached
-   * GetCACert; the signing key stays until the next renewal, so an instance that has not yet adopted
-   * this renewal keeps signing with it), and the staged keys take the configured label and id.
+   * Writes the certificates, then makes the staged RA keys (`next`, under `-next`) the current ones:
+   * the previous keys (`<label>-previous`) are destroyed, the current keys take that label (the
+   * encryption key keeps decrypting for clients that cached GetCACert; the signing key stays until
+   * the next renewal, so an instance that has not yet adopted this renewal keeps signing with it),
+   * and the staged keys take the configured label and id.
    */
-  async promoteRa(): Promise<void> {
+  async promoteRa(_next: Record<RaRole, PrivateKey>, writeCertificates: () => void): Promise<void> {
+    writeCertificates();
     for (const role of ['raSign', 'raEncrypt'] as const) await this.promote(this.uris[role]);
   }
 
@@ -105,7 +108,7 @@ export class Pkcs11KeyStore implements KeyStore {
    * stopped before its certificates were written) is destroyed. `certificateSpki`: the public key of
    * each role's certificate file, undefined when there is none.
    */
-  async recoverRa(certificateSpki: Record<RaRole, Buffer | undefined>): Promise<void> {
+  async recoverRa(certificateSpki: RaCertificateKeys): Promise<void> {
     for (const role of ['raSign', 'raEncrypt'] as const) {
       const named = this.uris[role];
       const next = this.find(staged(named, 'next'));
@@ -130,6 +133,16 @@ export class Pkcs11KeyStore implements KeyStore {
   /** The RA encryption key a renewal replaced (`<label>-previous`), if the token holds it. */
   previousRaEncryption(): PrivateKey | undefined {
     return this.find(staged(this.uris.raEncrypt, 'previous'));
+  }
+
+  previousRaWhere(): string {
+    return staged(this.uris.raEncrypt, 'previous').uri.text;
+  }
+
+  /** The responder's key is an RSA key in this token beside the generation's CA key (`ocspUri`). */
+  ocspSigner(ca: KeyPairIdentity, o: OcspSignerOptions, caKeyUri?: string): (now: Date) => Promise<KeyPairIdentity> {
+    const store = this.forPrefix(o.prefix ?? '', caKeyUri);
+    return (now) => loadOrCreateTokenOcspSigner(ca, store, o, now);
   }
 
   /** The delegated OCSP responder's key: `<CA key label>-ocsp` beside this store's CA key (signing only). */
