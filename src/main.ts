@@ -71,12 +71,14 @@ export async function buildServices(config: Config, opts: BuildOptions = {}): Pr
 /** The server: the services, the device-trust login check, readiness, and the HTTP listeners. */
 export async function buildApp(config: Config, opts: BuildOptions = {}): Promise<App> {
   const services = await buildServices(config, opts);
-  // e.g. an unusable SCEPTER_TLS_CERT: fail without leaving the database open
-  const loginCheck = await services.loginCheck({ ...services, ca: services }).catch(async (err) => {
+  try {
+    const loginCheck = await services.loginCheck({ ...services, ca: services });
+    const ops = buildOpsModule({ ...services, ca: services });
+    return await buildHttpModule(services, loginCheck, ops);
+  } catch (err) {
+    // e.g. an unusable SCEPTER_TLS_CERT: fail without leaving the database open
     await services.keys.close();
     await services.db.close();
     throw err;
-  });
-  const ops = buildOpsModule({ ...services, ca: services });
-  return buildHttpModule(services, loginCheck, ops);
+  }
 }

@@ -25,7 +25,7 @@ import { metricsMiddleware } from './metrics.middleware';
 import { opsRouter } from './ops.routes';
 import { revocationRouter } from './revocation.routes';
 import { scepRouter } from './scep.routes';
-import { createTlsServer, secureContextOptions } from './tls-server';
+import { createTlsServer, loadOrCreateTlsIdentity, secureContextOptions } from './tls-server';
 import { TlsIdentityFollower } from './tls-identity-follower';
 import { trustRouter } from './trust.routes';
 
@@ -58,6 +58,19 @@ export interface App {
  */
 export async function buildHttpModule(services: Services, trust: LoginCheck, ops: { readiness: ReadinessService }): Promise<App> {
   const { config, logger, scep, metrics } = services;
+  // the HTTPS listener's certificate comes from the CA issuing now (reissued after a rollover's
+  // activation); loaded first, so an unusable SCEPTER_TLS_CERT stops the start before anything runs
+  const publicHost = new URL(config.http.publicUrl).hostname.replace(/^\[|\]$/g, '');
+  const tlsIdentityAt = (now: Date) =>
+    loadOrCreateTlsIdentity(services.authority.current(now).material.ca, {
+      certsDir: config.certsDir,
+      certFile: config.tls.certFile,
+      keyFile: config.tls.keyFile,
+      hosts: [publicHost],
+      now,
+      knownCas: services.authority.all.map((g) => g.material.ca.certificate),
+    });
+  const startIdentity = await tlsIdentityAt(services.clock.now());
   // in-memory cool-downs for failed Basic (challenge URL) and Bearer (admin API) attempts, one per
   // entry point, keyed by the real client address (through the trusted proxies) and by credential
   const proxies = new TrustedProxies(config.trust.trustedProxies);
@@ -119,10 +132,10 @@ export async function buildHttpModule(services: Services, trust: LoginCheck, ops
   server.maxHeadersCount = 100;
   // client certificates of every CA generation are accepted (the one in use and the ones before it)
   const trustedCas = () => services.authority.all.map((g) => pemEncode('CERTIFICATE', g.material.ca.certificate.der)).join('');
-  const tlsServer = createTlsServer(trust.identity, trustedCas(), publicHandler);
+  const tlsServer = createTlsServer(startIdentity, trustedCas(), publicHandler);
   // CA rollover: a new generation adds an acceptable client CA; its activation reissues the listener's certificate
   const setTlsContext = () => tlsServer.setSecureContext(secureContextOptions(tlsIdentity.identity, trustedCas()));
-  const tlsIdentity = new TlsIdentityFollower(trust.identity, services.authority.current().generation, trust.tlsIdentityAt, setTlsContext);
+  const tlsIdentity = new TlsIdentityFollower(startIdentity, services.authority.current().generation, tlsIdentityAt, setTlsContext);
   const generationWatch = services.watchGenerations(setTlsContext, async (now) => {
     if (await tlsIdentity.follow(services.authority.current(now).generation, now)) logger.info('tls: listener certificate reissued by the CA issuing now');
   });

@@ -2,7 +2,6 @@ import type { CaModule } from '../ca/ca.module';
 import { AuthLogRepository } from '../db/auth-log.repository';
 import type { IntegrationRepository } from '../db/integration.repository';
 import { TrustRepository } from '../db/trust.repository';
-import { loadOrCreateTlsIdentity } from '../http/tls-server';
 import type { AppConfigService } from '../mdm/workspace-one/app-config.service';
 import type { InventoryLookup } from '../mdm/workspace-one/inventory-store.ports';
 import { AuthLogService } from './auth-log.service';
@@ -26,7 +25,7 @@ export interface LoginCheckDeps extends BuildContext {
 
 /**
  * Device trust: the policy and the authentication log (server and CLI), and `loginCheck`, which
- * builds the server's login-time check: HTTPS identity, in-memory state, batched writers.
+ * builds the server's login-time check: in-memory state and batched writers.
  */
 export function buildTrustModule({ db, clock }: BuildContext) {
   const repo = new TrustRepository(db);
@@ -75,21 +74,7 @@ export function buildTrustModule({ db, clock }: BuildContext) {
       });
       const lastSeen = new LastSeenTracker(repo, 1000, logError('certificate last seen'));
       const service = new DeviceTrustService(evaluator, snapshot, authLog, lastSeen, clock);
-      const publicHost = new URL(config.http.publicUrl).hostname.replace(/^\[|\]$/g, '');
-      // the listener's certificate comes from the CA issuing now (reissued after a rollover's activation)
-      const tlsIdentityAt = (now: Date) =>
-        loadOrCreateTlsIdentity(ca.authority.current(now).material.ca, {
-          certsDir: config.certsDir,
-          certFile: config.tls.certFile,
-          keyFile: config.tls.keyFile,
-          hosts: [publicHost],
-          now,
-          knownCas: ca.authority.all.map((g) => g.material.ca.certificate),
-        });
-      const identity = await tlsIdentityAt(clock.now());
       return {
-        identity,
-        tlsIdentityAt,
         service,
         start: () => snapshot.start(),
         flush: () => Promise.all([authLog.flush(), lastSeen.flush()]),
