@@ -1,4 +1,5 @@
-import { constants, createHmac, privateDecrypt, publicEncrypt, KeyObject } from 'node:crypto';
+import { constants, createHmac, createPublicKey, privateDecrypt, publicEncrypt, KeyObject } from 'node:crypto';
+import { PkiInputError } from './pki.errors';
 import type { PrivateKey } from './private-key';
 
 /**
@@ -16,6 +17,7 @@ export class RsaKeyTransport {
 
   /** With a key in memory, inline (the SCEP client and tests). */
   decrypt(key: KeyObject, encryptedKey: Uint8Array, expectedLength: number): Buffer {
+    checkCiphertextRange(key, encryptedKey);
     return this.unpad(privateDecrypt({ key, padding: constants.RSA_NO_PADDING }, encryptedKey), encryptedKey, expectedLength);
   }
 
@@ -52,6 +54,7 @@ export class RsaKeyTransport {
    * in memory, the token for a PKCS#11 key); the unpadding is the same for both.
    */
   async decryptAsync(key: PrivateKey, encryptedKey: Uint8Array, expectedLength: number): Promise<Buffer> {
+    checkCiphertextRange(key.publicKey, encryptedKey);
     const em = await key.decryptRaw(encryptedKey);
     return this.unpad(em, encryptedKey, expectedLength);
   }
@@ -63,6 +66,25 @@ export class RsaKeyTransport {
     }
     return Buffer.concat(parts).subarray(0, length);
   }
+}
+
+const moduli = new WeakMap<KeyObject, Buffer>();
+
+/**
+ * RFC 8017 7.2.2 step 1 and 5.1.2: a ciphertext longer than the modulus, or not below it as a number,
+ * is no RSA ciphertext of this key, and the raw private operation would fail on it. It is refused
+ * before that operation, as a bad request. Both facts depend only on the public modulus, so the
+ * refusal is no padding oracle. Shorter ciphertexts stay accepted, as OpenSSL accepts them.
+ */
+function checkCiphertextRange(key: KeyObject, c: Uint8Array): void {
+  let n = moduli.get(key);
+  if (n === undefined) {
+    const jwk = (key.type === 'private' ? createPublicKey(key) : key).export({ format: 'jwk' });
+    n = Buffer.from(jwk.n ?? '', 'base64url'); // big-endian, without leading zeros
+    moduli.set(key, n);
+  }
+  if (c.length > n.length || (c.length === n.length && Buffer.compare(c, n) >= 0))
+    throw new PkiInputError('cannot decrypt the request (not encrypted to this CA?)');
 }
 
 /** PKCS#1 v1.5 public encryption is still allowed by Node 20; clients decrypt only this scheme. */

@@ -3,7 +3,12 @@ import { startTestServer, TestServer, TEST_CHALLENGE } from '../support/test-ser
 import { pooledKeys } from '../support/keys';
 import { ScepClient, newRsaKey, selfSignedFor } from '../../src/scep/client/scep-client';
 import { buildName } from '../../src/pki/names';
-import { PkiStatus } from '../../src/scep/scep.types';
+import { MessageType, PkiStatus } from '../../src/scep/scep.types';
+import { randomBytes } from 'node:crypto';
+import { attribute, buildSignedData, contentInfo } from '../../src/pki/cms-signed-data';
+import { DER_NULL, derOctetString, derOid, derSequence, tlv } from '../../src/pki/der-writer';
+import { OID } from '../../src/pki/oids';
+import { selfSigned } from '../support/raw-scep';
 
 describe('SCEP bad input: a short 400, never a stack trace, and the server keeps serving', function () {
   let server: TestServer;
@@ -57,6 +62,42 @@ describe('SCEP bad input: a short 400, never a stack trace, and the server keeps
       key,
     });
     await expect400(await post(req.der), /not encrypted to this CA/);
+  });
+
+  it('a key transport that is no RSA ciphertext of the CA key: not below its modulus, or longer', async () => {
+    const cas = await server.client.getCaCertificates();
+    const [key] = await pooledKeys(1);
+    const signer = await selfSigned(key);
+    const modulus = Buffer.from(cas.recipient.publicKey.export({ format: 'jwk' }).n!, 'base64url');
+    const version = Buffer.from([0x02, 0x01, 0x00]);
+    for (const encryptedKey of [Buffer.alloc(modulus.length, 0xff), modulus, Buffer.alloc(modulus.length + 1, 0x01), Buffer.alloc(20_000, 0x7f)]) {
+      const recipientInfo = derSequence(
+        version,
+        derSequence(cas.recipient.issuerDer, cas.recipient.serialDer),
+        derSequence(derOid(OID.rsaEncryption), DER_NULL),
+        derOctetString(encryptedKey),
+      );
+      const content = derSequence(derOid(OID.data), derSequence(derOid(OID.aes256Cbc), derOctetString(randomBytes(16))), tlv(0x80, randomBytes(32)));
+      const der = await buildSignedData({
+        content: contentInfo(OID.envelopedData, derSequence(version, tlv(0x31, recipientInfo), content)),
+        signerCert: signer.certificate,
+        signerKey: key,
+        digest: 'sha256',
+        certificates: [signer.certificate],
+        attributes: [
+          attribute(OID.scepTransactionId, tlv(0x13, Buffer.from(randomBytes(8).toString('hex'), 'latin1'))),
+          attribute(OID.scepMessageType, tlv(0x13, Buffer.from(String(MessageType.PKCSReq), 'latin1'))),
+          attribute(OID.scepSenderNonce, derOctetString(randomBytes(16))),
+        ],
+      });
+      await expect400(await post(der), /not encrypted to this CA/);
+      // (the 20,000-byte one makes a URL over the header limit: 431, tested elsewhere)
+      if (encryptedKey.length <= modulus.length + 1)
+        await expect400(
+          await fetch(`${server.scepUrl}?operation=PKIOperation&message=${encodeURIComponent(der.toString('base64'))}`),
+          /not encrypted to this CA/,
+        );
+    }
   });
 
   it('still enrolls after all of that', async () => {

@@ -3,6 +3,8 @@ import { constants, generateKeyPairSync, publicEncrypt, randomBytes } from 'node
 import { encryptKeyPkcs1, RsaKeyTransport } from '../../../src/pki/rsa-key-transport';
 import { contentCipherByOid, decryptContent, encryptContent } from '../../../src/pki/content-cipher';
 import { OID } from '../../../src/pki/oids';
+import { PkiInputError } from '../../../src/pki/pki.errors';
+import { SoftwareKey } from '../../../src/pki/private-key';
 
 describe('pki/rsa-key-transport: PKCS#1 v1.5 without Node’s refused private decryption', () => {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -26,6 +28,22 @@ describe('pki/rsa-key-transport: PKCS#1 v1.5 without Node’s refused private de
     expect(() => transport.decrypt(privateKey, raw, 16)).to.not.throw();
     // another secret gives another synthetic key, so it reveals nothing stable to an attacker
     expect(new RsaKeyTransport(randomBytes(32)).decrypt(privateKey, ct, 32).equals(a)).to.equal(false);
+  });
+
+  it('refuses, as a bad request, a ciphertext not below the modulus or longer than it, before the private operation', async () => {
+    const n = Buffer.from(publicKey.export({ format: 'jwk' }).n!, 'base64url');
+    const nMinus1 = Buffer.from(n);
+    nMinus1[n.length - 1]! -= 1;
+    const soft = new SoftwareKey(privateKey);
+    for (const c of [n, Buffer.alloc(n.length, 0xff), Buffer.concat([Buffer.alloc(1), n]), Buffer.alloc(n.length + 1, 0x01)]) {
+      expect(() => transport.decrypt(privateKey, c, 16)).to.throw(PkiInputError, /not encrypted to this CA/);
+      let refused: unknown;
+      await transport.decryptAsync(soft, c, 16).catch((err: unknown) => (refused = err));
+      expect(refused).to.be.instanceOf(PkiInputError);
+    }
+    // the largest valid value, and a shorter ciphertext, still go through (implicit rejection, no error)
+    expect(transport.decrypt(privateKey, nMinus1, 16)).to.have.length(16);
+    expect(await transport.decryptAsync(soft, Buffer.from([1, 2, 3]), 16)).to.have.length(16);
   });
 });
 
