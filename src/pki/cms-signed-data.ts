@@ -8,6 +8,20 @@ import { asPrivateKey, type SigningKey } from './private-key';
 import { ParsedCertificate } from './certificate';
 import { Asn1DecodeError, PkiInputError } from './pki.errors';
 
+/** Signed attributes with exactly one value: CMS's own (RFC 5652 11) and SCEP's (RFC 8894 3.2.1). */
+const SINGLE_VALUED = new Set<string>([
+  OID.contentType,
+  OID.messageDigest,
+  OID.signingTime,
+  OID.scepMessageType,
+  OID.scepPkiStatus,
+  OID.scepFailInfo,
+  OID.scepSenderNonce,
+  OID.scepRecipientNonce,
+  OID.scepTransactionId,
+  OID.scepFailInfoText,
+]);
+
 /** A signed attribute's first value, as the SCEP codec reads it: text or octets. */
 export interface AttributeValue {
   /** set when the value is a string type */
@@ -106,10 +120,18 @@ function readSignedData(der: Uint8Array, what: string): ParsedSignedData {
   if (!digest) throw new PkiInputError(`${what}: unsupported digest algorithm ${digestOid}`);
 
   const attributes = new Map<string, AttributeValue>();
+  const seen = new Set<string>();
   for (const a of readChildren(signedAttrs.value)) {
     const [type, values] = childrenOf(a, 0x30, 'Attribute');
-    const first = childrenOf(values, 0x31, 'attribute values')[0];
-    if (first) attributes.set(oidOf(type, 'attribute type'), { text: stringValue(first), octets: octetsValue(first) });
+    const oid = oidOf(type, 'attribute type');
+    // RFC 5652 5.3: no attribute twice; the ones read here are single-valued (RFC 5652, RFC 8894),
+    // so a second value could only make two readers disagree about the message
+    if (seen.has(oid)) throw new PkiInputError(`${what}: signed attribute ${oid} appears more than once`);
+    seen.add(oid);
+    const all = childrenOf(values, 0x31, 'attribute values');
+    if (all.length > 1 && SINGLE_VALUED.has(oid)) throw new PkiInputError(`${what}: signed attribute ${oid} has more than one value`);
+    const first = all[0];
+    if (first) attributes.set(oid, { text: stringValue(first), octets: octetsValue(first) });
   }
   // the signature covers the DER of the signed attributes, re-tagged as SET OF (0x31), in the signer's order
   const signedAttrsDer = Buffer.from(definiteForm(signedAttrs));

@@ -35,10 +35,17 @@ export class ParsedCsr {
     expectTag(subject, 0x30, 'subject');
     expectTag(spki, 0x30, 'subjectPublicKeyInfo');
     if (more || (attrs && attrs.tag !== 0xa0)) throw new Asn1DecodeError('CertificationRequestInfo: unexpected field');
+    // one instance of each attribute, and one challengePassword (PKCS#9: SINGLE VALUE): which one a
+    // reader takes must never depend on which of two it happens to look at
+    const seen = new Set<string>();
     this.attributes = (attrs ? readChildren(attrs.value) : []).map((a) => {
       const [type, values] = childrenOf(a, 0x30, 'Attribute');
-      oidOf(type, 'attribute type');
-      return [type!, expectTag(values, 0x31, 'attribute values')];
+      const oid = oidOf(type, 'attribute type');
+      if (seen.has(oid)) throw new PkiInputError(`CSR: attribute ${oid} appears more than once`);
+      seen.add(oid);
+      const set = expectTag(values, 0x31, 'attribute values');
+      if (oid === OID.challengePassword && readChildren(set.value).length !== 1) throw new PkiInputError('CSR: challengePassword must have exactly one value');
+      return [type!, set];
     });
     const tbsDer = definiteForm(info!);
     const allDer = tbsDer === info!.raw;

@@ -43,7 +43,9 @@ export function decodePkiMessage(der: Uint8Array): PkiMessage {
   const typeText = stringValue(attrs.get(OID.scepMessageType));
   const transactionId = stringValue(attrs.get(OID.scepTransactionId));
   const senderNonce = octetValue(attrs.get(OID.scepSenderNonce));
-  if (!typeText || !/^\d+$/.test(typeText)) throw new BadRequestError('pkiMessage: messageType missing');
+  // a decimal number (RFC 8894 3.2.1.2): every defined type has at most two digits
+  if (!typeText) throw new BadRequestError('pkiMessage: messageType missing');
+  if (!/^(0|[1-9]\d{0,2})$/.test(typeText)) throw new BadRequestError('pkiMessage: messageType is not a decimal number');
   if (!transactionId || transactionId.length > 128) throw new BadRequestError('pkiMessage: transactionID missing or too long');
   const status = stringValue(attrs.get(OID.scepPkiStatus));
   const fail = stringValue(attrs.get(OID.scepFailInfo));

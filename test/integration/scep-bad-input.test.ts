@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { attribute, buildSignedData, contentInfo } from '../../src/pki/cms-signed-data';
 import { DER_NULL, derOctetString, derOid, derSequence, tlv } from '../../src/pki/der-writer';
 import { OID } from '../../src/pki/oids';
-import { selfSigned } from '../support/raw-scep';
+import { challengeAttribute, rawCsrWithAttributes, selfSigned, sendPkiMessage, utf8Name } from '../support/raw-scep';
+import { FailInfo } from '../../src/scep/scep.types';
 
 describe('SCEP bad input: a short 400, never a stack trace, and the server keeps serving', function () {
   let server: TestServer;
@@ -97,6 +98,30 @@ describe('SCEP bad input: a short 400, never a stack trace, and the server keeps
           await fetch(`${server.scepUrl}?operation=PKIOperation&message=${encodeURIComponent(der.toString('base64'))}`),
           /not encrypted to this CA/,
         );
+    }
+  });
+
+  it('a CSR with the challenge twice, or two values in it, one of them right: a signed badRequest, nothing issued', async () => {
+    const cas = await server.client.getCaCertificates();
+    const [key] = await pooledKeys(1);
+    const subject = utf8Name(['2.5.4.3', 'two-challenges']);
+    for (const [attrs, reason] of [
+      [[challengeAttribute(TEST_CHALLENGE, 'wrong')], /exactly one value/],
+      [[challengeAttribute('wrong', TEST_CHALLENGE)], /exactly one value/],
+      [[challengeAttribute(TEST_CHALLENGE), challengeAttribute('wrong')], /appears more than once/],
+    ] as const) {
+      const r = await sendPkiMessage(
+        server.scepUrl,
+        cas,
+        MessageType.PKCSReq,
+        rawCsrWithAttributes(subject, key, [...attrs]),
+        await selfSigned(key),
+        `two-${randomBytes(4).toString('hex')}`,
+      );
+      expect(r.status).to.equal(PkiStatus.FAILURE);
+      expect(r.failInfo).to.equal(FailInfo.badRequest);
+      expect(r.failText).to.match(reason);
+      expect(r.certificates).to.have.length(0);
     }
   });
 

@@ -70,8 +70,17 @@ export const utf8Name = (...pairs: [string, string][]): Buffer => nameDer(...pai
 
 /** A PKCS#10 request over any subject bytes, signed (sha256WithRSA) by `key`. */
 export function rawCsr(subjectDer: Buffer, key: KeyObject, challenge?: string): Buffer {
+  return rawCsrWithAttributes(subjectDer, key, challenge === undefined ? [] : [challengeAttribute(challenge)]);
+}
+
+/** A challengePassword attribute with each of `values` (UTF8String). */
+export function challengeAttribute(...values: string[]): Buffer {
+  return tlv(TAG.sequence, oid(OID.challengePassword), tlv(TAG.set, ...values.map((v) => tlv(TAG.utf8, Buffer.from(v)))));
+}
+
+/** A PKCS#10 request with exactly `attrs` (DER Attributes) in its attribute set. */
+export function rawCsrWithAttributes(subjectDer: Buffer, key: KeyObject, attrs: Buffer[]): Buffer {
   const spki = createPublicKey(key).export({ type: 'spki', format: 'der' });
-  const attrs = challenge === undefined ? [] : [tlv(TAG.sequence, oid(OID.challengePassword), tlv(TAG.set, tlv(TAG.utf8, Buffer.from(challenge))))];
   const info = tlv(TAG.sequence, tlv(TAG.integer, Buffer.from([0])), subjectDer, spki, tlv(0xa0, ...attrs));
   const alg = tlv(TAG.sequence, oid(OID.sha256WithRSAEncryption), Buffer.from([0x05, 0x00]));
   const sig = sign('sha256', info, key);

@@ -12,6 +12,8 @@ import { contentCipherByOid } from '../../../src/pki/content-cipher';
 import { openCertRep } from '../../../src/scep/client/scep-client.codec';
 import { FailInfo, MessageType, PkiStatus } from '../../../src/scep/scep.types';
 import { Asn1DecodeError, PkiInputError } from '../../../src/pki/pki.errors';
+import { attribute, buildSignedData } from '../../../src/pki/cms-signed-data';
+import { derOctetString, derOid, derSequence, tlv } from '../../../src/pki/der-writer';
 
 const cert = (f: string) => ParsedCertificate.fromDer(pemDecode(readFixtureText(f), 'CERTIFICATE'));
 const key = (f: string) => createPrivateKey(readFixtureText(f));
@@ -67,6 +69,41 @@ describe('scep/pki-message codec on requests captured from real clients', () => 
     const der = readFixture('scepclient-pkcsreq-des.der');
     for (let cut = 0; cut < der.length; cut += 97) expect(() => decodePkiMessage(der.subarray(0, cut))).to.throw(Asn1DecodeError, /malformed pkiMessage/);
     expect(() => decodePkiMessage(randomBytes(500))).to.throw(Asn1DecodeError);
+  });
+
+  describe('signed attributes a reader could take two ways', () => {
+    const signer = { certificate: ca.certificate, key: ca.key };
+    const printable = (s: string) => tlv(0x13, Buffer.from(s, 'latin1'));
+    const message = (attributes: Buffer[]) =>
+      buildSignedData({
+        content: Buffer.from('x'),
+        signerCert: signer.certificate,
+        signerKey: signer.key,
+        digest: 'sha256',
+        certificates: [signer.certificate],
+        attributes,
+      });
+    const transactionId = attribute(OID.scepTransactionId, printable('t-1'));
+    const nonce = attribute(OID.scepSenderNonce, derOctetString(randomBytes(16)));
+
+    it('reads an ordinary message', async () => {
+      const msg = decodePkiMessage(await message([transactionId, attribute(OID.scepMessageType, printable('19')), nonce]));
+      expect(msg.messageType).to.equal(MessageType.PKCSReq);
+    });
+
+    it('refuses a messageType twice, or with two values', async () => {
+      const twice = await message([transactionId, attribute(OID.scepMessageType, printable('19')), attribute(OID.scepMessageType, printable('21')), nonce]);
+      expect(() => decodePkiMessage(twice)).to.throw(PkiInputError, /2\.16\.840\.1\.113733\.1\.9\.2 appears more than once/);
+      const twoValues = await message([transactionId, derSequence(derOid(OID.scepMessageType), tlv(0x31, printable('19'), printable('21'))), nonce]);
+      expect(() => decodePkiMessage(twoValues)).to.throw(PkiInputError, /has more than one value/);
+    });
+
+    it('refuses a messageType that is not a short decimal number', async () => {
+      for (const text of ['019', '1'.repeat(500), '19 ', '+19', '1e1']) {
+        const der = await message([transactionId, attribute(OID.scepMessageType, printable(text)), nonce]);
+        expect(() => decodePkiMessage(der), text).to.throw(/messageType is not a decimal number/);
+      }
+    });
   });
 
   describe('CertRep round trips', () => {
