@@ -2,7 +2,7 @@ import { createHash, KeyObject } from 'node:crypto';
 import { asBuffer, childrenOf, DerElement, oidOf, readChildren, readSingle } from './der-reader';
 import { bitStringBytes, definiteForm, expectTag, stringValue } from './der-values';
 import { OID, hashFromOid } from './oids';
-import { verifyInline } from './sign';
+import { verifyInline, type HashName } from './sign';
 import { ParsedCertificate } from './certificate';
 import { formatName, nameAttributes, NameAttribute } from './names';
 import { Asn1DecodeError, PkiInputError } from './pki.errors';
@@ -92,6 +92,20 @@ export class ParsedCsr {
     return this.publicKey.asymmetricKeyDetails?.modulusLength ?? 0;
   }
 
+  /** the RSA public exponent; undefined for other keys */
+  get publicExponent(): bigint | undefined {
+    return this.publicKey.asymmetricKeyDetails?.publicExponent;
+  }
+
+  get signatureAlgorithmOid(): string {
+    return this.signatureAlgorithm;
+  }
+
+  /** the hash of the CSR's signature algorithm; undefined for one we do not verify (MD5, PSS, ECDSA, ...) */
+  get signatureHash(): HashName | undefined {
+    return hashFromOid(this.signatureAlgorithm);
+  }
+
   get publicKeyHash(): string {
     return createHash('sha256').update(this.spkiDer).digest('hex');
   }
@@ -108,7 +122,7 @@ export class ParsedCsr {
    * the CertificationRequestInfo; a BER sender may have signed the bytes it sent, so both count.
    */
   async verifySignature(): Promise<boolean> {
-    const hash = hashFromOid(this.signatureAlgorithm);
+    const hash = this.signatureHash;
     if (!hash) return false;
     try {
       return this.tbs.some((tbs) => verifyInline(hash, tbs, this.publicKey, this.signature));

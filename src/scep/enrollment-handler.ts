@@ -13,6 +13,7 @@ import { RenewalPolicy } from './renewal.policy';
 import { checkIssued, checkSubject } from './subject-policy';
 
 const REQUIRED_KEY_BITS = 2048;
+const MIN_PUBLIC_EXPONENT = 65537n;
 
 /** PKCSReq and RenewalReq: the checks of RFC 8894 section 3.3.1 plus our policy, then issuance. */
 export class EnrollmentHandler {
@@ -65,10 +66,16 @@ export class EnrollmentHandler {
     keyHash: string,
     answered: (cert: ParsedCertificate) => Promise<{ cert: ParsedCertificate; body: Buffer }>,
   ): Promise<{ cert: ParsedCertificate; body: Buffer }> {
-    if (!(await csr.verifySignature())) throw new ScepFailure(FailInfo.badMessageCheck, 'CSR signature does not verify');
+    // what the key and the signature algorithm are is read before the signature is checked, so a
+    // key or algorithm we never accept is named as such (badAlg), not as a bad signature
     if (csr.keyType !== 'rsa' || csr.keyBits !== REQUIRED_KEY_BITS) {
       throw new ScepFailure(FailInfo.badAlg, `an RSA key of exactly ${REQUIRED_KEY_BITS} bits is required (got ${csr.keyType} ${csr.keyBits})`);
     }
+    // small exponents (e = 3) invite the low-exponent attacks on RSA; every real client uses 65537
+    if ((csr.publicExponent ?? 0n) < MIN_PUBLIC_EXPONENT)
+      throw new ScepFailure(FailInfo.badAlg, `an RSA public exponent of at least ${MIN_PUBLIC_EXPONENT} is required`);
+    if (!csr.signatureHash) throw new ScepFailure(FailInfo.badAlg, `unsupported CSR signature algorithm ${csr.signatureAlgorithmOid}`);
+    if (!(await csr.verifySignature())) throw new ScepFailure(FailInfo.badMessageCheck, 'CSR signature does not verify');
 
     checkSubject(csr.subjectDer, endpoint.subjectRules);
 

@@ -11,6 +11,8 @@ import { contentCipherByOid } from '../../src/pki/content-cipher';
 import { buildCsr } from '../../src/pki/csr.builder';
 import { buildName } from '../../src/pki/names';
 import { derSequence, derUnsignedInteger } from '../../src/pki/der-writer';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { challengeAttribute, rawCsr, rawCsrWithAttributes, selfSigned, sendPkiMessage, utf8Name } from '../support/raw-scep';
 
 describe('SCEP enrollment over HTTP (real server, real SQLite)', function () {
   let server: TestServer;
@@ -190,6 +192,33 @@ describe('SCEP enrollment over HTTP (real server, real SQLite)', function () {
         const r = await server.client.enroll({ cas, subject: subject(`k${bits}`), challenge: TEST_CHALLENGE, key: await newRsaKey(bits) });
         expect([r.status, r.failInfo]).to.deep.equal([PkiStatus.FAILURE, FailInfo.badAlg]);
         expect(r.failText).to.contain('2048');
+      }
+    });
+    it('an EC key, an RSA exponent below 65537, or a signature algorithm we do not verify: badAlg naming which', async () => {
+      const [rsa] = await pooledKeys(1);
+      const signer = await selfSigned(rsa);
+      const name = utf8Name(['2.5.4.3', 'alg']);
+      const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+      const e3 = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 3 }).privateKey;
+      const cases = [
+        [
+          rawCsrWithAttributes(name, ec, [challengeAttribute(TEST_CHALLENGE)], '1.2.840.10045.4.3.2'),
+          signer,
+          /RSA key of exactly 2048 bits is required \(got ec 0\)/,
+        ],
+        [rawCsr(name, e3, TEST_CHALLENGE), await selfSigned(e3), /public exponent of at least 65537/],
+        [
+          rawCsrWithAttributes(name, rsa, [challengeAttribute(TEST_CHALLENGE)], '1.2.840.113549.1.1.4'),
+          signer,
+          /unsupported CSR signature algorithm 1\.2\.840\.113549\.1\.1\.4/,
+        ],
+        [rawCsrWithAttributes(name, rsa, [challengeAttribute(TEST_CHALLENGE)], '1.2.840.113549.1.1.10'), signer, /unsupported CSR signature algorithm/],
+      ] as const;
+      for (const [csr, by, reason] of cases) {
+        const r = await sendPkiMessage(server.scepUrl, cas, MessageType.PKCSReq, csr, by, `alg-${randomBytes(4).toString('hex')}`);
+        expect([r.status, r.failInfo], r.failText).to.deep.equal([PkiStatus.FAILURE, FailInfo.badAlg]);
+        expect(r.failText).to.match(reason);
+        expect(r.certificates).to.have.length(0);
       }
     });
     it('signer certificate without the CSR key: badMessageCheck', async () => {

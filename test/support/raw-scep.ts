@@ -78,11 +78,14 @@ export function challengeAttribute(...values: string[]): Buffer {
   return tlv(TAG.sequence, oid(OID.challengePassword), tlv(TAG.set, ...values.map((v) => tlv(TAG.utf8, Buffer.from(v)))));
 }
 
-/** A PKCS#10 request with exactly `attrs` (DER Attributes) in its attribute set. */
-export function rawCsrWithAttributes(subjectDer: Buffer, key: KeyObject, attrs: Buffer[]): Buffer {
+/**
+ * A PKCS#10 request with exactly `attrs` (DER Attributes) in its attribute set, naming
+ * `signatureOid` as its signature algorithm (the signature itself is always SHA-256 with `key`).
+ */
+export function rawCsrWithAttributes(subjectDer: Buffer, key: KeyObject, attrs: Buffer[], signatureOid: string = OID.sha256WithRSAEncryption): Buffer {
   const spki = createPublicKey(key).export({ type: 'spki', format: 'der' });
   const info = tlv(TAG.sequence, tlv(TAG.integer, Buffer.from([0])), subjectDer, spki, tlv(0xa0, ...attrs));
-  const alg = tlv(TAG.sequence, oid(OID.sha256WithRSAEncryption), Buffer.from([0x05, 0x00]));
+  const alg = tlv(TAG.sequence, oid(signatureOid), ...(key.asymmetricKeyType === 'rsa' ? [Buffer.from([0x05, 0x00])] : []));
   const sig = sign('sha256', info, key);
   return tlv(TAG.sequence, info, alg, tlv(0x03, Buffer.from([0]), sig));
 }
