@@ -19,7 +19,7 @@ export class DynamicChallengeVerifier implements ChallengeVerifier {
     if (password === undefined || password === '') return { ok: false as const, reason: 'challengePassword missing' };
     const found = await this.store.findByHash(this.integrationId, challengeHash(this.integrationId, password));
     // unknown, or minted for another integration: the hash differs
-    if (!found) return { ok: false as const, reason: 'challengePassword not accepted' };
+    if (!found) return { ok: false as const, reason: 'challengePassword not accepted', guess: true };
     if (found.usedAt) return { ok: false as const, reason: 'challengePassword already used' };
     if (found.expiresAt <= this.clock.now()) return { ok: false as const, reason: 'challengePassword expired' };
     return { ok: true as const, challengeId: found.id, ...(found.deviceId ? { deviceId: found.deviceId } : {}) };

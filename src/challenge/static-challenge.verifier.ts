@@ -7,6 +7,6 @@ export class StaticChallengeVerifier implements ChallengeVerifier {
 
   async precheck(password: string | undefined) {
     if (password === undefined || password === '') return { ok: false as const, reason: 'challengePassword missing' };
-    return secretsEqual(password, this.secret) ? { ok: true as const } : { ok: false as const, reason: 'challengePassword not accepted' };
+    return secretsEqual(password, this.secret) ? { ok: true as const } : { ok: false as const, reason: 'challengePassword not accepted', guess: true };
   }
 }

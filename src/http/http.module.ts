@@ -95,7 +95,14 @@ export async function buildHttpModule(services: Services, trust: LoginCheck, ops
     [
       // first: the login-time check is the hottest path, and each router ahead of it costs a match
       trustRouter({ trust: trust.service, proxies, certificateHeader: config.trust.clientCertHeader, logger }),
-      scepRouter({ scep, logger, maxBodyBytes: config.http.maxBodyBytes, ...services.scepEndpoints }),
+      scepRouter({
+        scep,
+        logger,
+        maxBodyBytes: config.http.maxBodyBytes,
+        limiter: new AuthFailureLimiter(config.auth, services.clock),
+        clientAddress,
+        ...services.scepEndpoints,
+      }),
       challengeRouter({
         integrations: services.integrations,
         challenges: services.challenges,

@@ -41,7 +41,7 @@ export function metricsMiddleware(metrics: Metrics) {
       const code = String(ctx.status);
       metrics.httpRequests.inc({ area, code });
       metrics.httpDuration.observe({ area }, seconds);
-      if (ctx.status === 429 && (area === 'challenge' || area === 'admin')) metrics.limiterRefusals.inc({ area });
+      if (ctx.status === 429 && (area === 'challenge' || area === 'admin' || area === 'scep')) metrics.limiterRefusals.inc({ area });
       countArea(metrics, ctx, area, seconds);
     }
   };

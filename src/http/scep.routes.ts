@@ -3,7 +3,9 @@ import type { Context } from 'koa';
 import { ScepService, ScepOutcome } from '../scep/scep.service';
 import { ScepEndpoint } from '../scep/scep.ports';
 import { CONTENT_TYPES, messageTypeName, PkiStatus } from '../scep/scep.types';
-import { BadRequestError, NotFoundError } from '../shared/errors';
+import { BadRequestError, NotFoundError, TooManyRequestsError } from '../shared/errors';
+import type { AuthFailureLimiter } from '../admin/auth-failure-limiter';
+import type { ClientAddressOf } from './client-address';
 import { FailInfo } from '../scep/scep-failure';
 import type { Logger } from '../shared/logger';
 import { readBody } from './read-body';
@@ -12,6 +14,9 @@ export interface ScepRouterDeps {
   scep: ScepService;
   logger: Logger;
   maxBodyBytes: number;
+  /** counts challengePasswords that match no challenge, per client address (its own, not the challenge URL's) */
+  limiter: AuthFailureLimiter;
+  clientAddress: ClientAddressOf;
   /** the endpoint for `/scep` and the NDES alias, when enabled */
   defaultEndpoint?: ScepEndpoint;
   /** resolves `/scep/:id` (per-integration endpoints); undefined when unknown or deleted */
@@ -76,12 +81,21 @@ async function serve(ctx: Context, endpoint: ScepEndpoint, deps: ScepRouterDeps)
       return;
     }
     case 'PKIOperation': {
+      // a client that kept sending challenges that match nothing waits, before anything is decrypted
+      // for it again: a shared static challenge cannot be guessed at the server's RSA speed
+      const address = deps.clientAddress(ctx);
+      const wait = deps.limiter.retryAfter(address);
+      if (wait > 0) throw new TooManyRequestsError('too many wrong challengePasswords; try again later', wait);
       const der = ctx.method === 'POST' ? await postMessage(ctx, deps.maxBodyBytes) : getMessage(ctx);
       const started = process.hrtime.bigint();
       let outcome: ScepOutcome | undefined;
       try {
         outcome = await deps.scep.pkiOperation(endpoint, der);
         ctx.state.scepOutcome = outcome; // counted by the metrics middleware
+        if (outcome.challengeGuess) {
+          deps.limiter.failed(address);
+          deps.logger.warn({ address, endpoint: endpoint.id }, 'scep: challengePassword matches no challenge');
+        }
       } finally {
         logOperation(deps.logger, endpoint, outcome, started);
       }

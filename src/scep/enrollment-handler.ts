@@ -139,7 +139,7 @@ export class EnrollmentHandler {
         throw new ScepFailure(FailInfo.badCertId, 'RenewalReq must be signed by a valid certificate issued by this CA');
       if (signer.publicKeyHash !== keyHash) throw new ScepFailure(FailInfo.badMessageCheck, 'signer certificate does not hold the CSR key');
       const verdict = await endpoint.verifier.precheck(csr.challengePassword);
-      if (!verdict.ok) throw new ScepFailure(FailInfo.badRequest, verdict.reason);
+      if (!verdict.ok) throw new ScepFailure(FailInfo.badRequest, verdict.reason, verdict.guess === true);
       return { challengeId: verdict.challengeId, boundDeviceId: verdict.deviceId };
     }
     if (msg.messageType === MessageType.PKCSReq && csr.challengePassword) {

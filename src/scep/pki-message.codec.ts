@@ -43,9 +43,9 @@ export function decodePkiMessage(der: Uint8Array): PkiMessage {
   const typeText = stringValue(attrs.get(OID.scepMessageType));
   const transactionId = stringValue(attrs.get(OID.scepTransactionId));
   const senderNonce = octetValue(attrs.get(OID.scepSenderNonce));
-  // a decimal number (RFC 8894 3.2.1.2): every defined type has at most two digits
+  // a decimal number (RFC 8894 3.2.1.2) without leading zeros; nine digits keep any made-up one a safe integer
   if (!typeText) throw new BadRequestError('pkiMessage: messageType missing');
-  if (!/^(0|[1-9]\d{0,2})$/.test(typeText)) throw new BadRequestError('pkiMessage: messageType is not a decimal number');
+  if (!/^(0|[1-9]\d{0,8})$/.test(typeText)) throw new BadRequestError('pkiMessage: messageType is not a decimal number');
   if (!transactionId || transactionId.length > 128) throw new BadRequestError('pkiMessage: transactionID missing or too long');
   const status = stringValue(attrs.get(OID.scepPkiStatus));
   const fail = stringValue(attrs.get(OID.scepFailInfo));

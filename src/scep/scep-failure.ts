@@ -17,6 +17,8 @@ export class ScepFailure extends AppError {
   constructor(
     readonly failInfo: FailInfo,
     message: string,
+    /** a challengePassword that matches no challenge (see ChallengeVerifier) */
+    readonly challengeGuess = false,
   ) {
     super(message, { status: 200, code: `scep_${FailInfo[failInfo]}` });
   }

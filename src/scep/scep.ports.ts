@@ -6,10 +6,12 @@ import type { SubjectRules } from './subject-policy';
 
 /**
  * Checks a challengePassword without using it up; the issuing transaction redeems `challengeId`.
- * `deviceId`: the challenge was minted for that device and issues for no other.
+ * `deviceId`: the challenge was minted for that device and issues for no other. `guess`: the
+ * password matches no challenge at all (not a used or expired one): what guessing looks like, so
+ * the SCEP listener counts it against the client's address.
  */
 export interface ChallengeVerifier {
-  precheck(password: string | undefined): Promise<{ ok: true; challengeId?: string; deviceId?: string } | { ok: false; reason: string }>;
+  precheck(password: string | undefined): Promise<{ ok: true; challengeId?: string; deviceId?: string } | { ok: false; reason: string; guess?: boolean }>;
 }
 
 /** What an endpoint issues for a CSR; throws ScepFailure to refuse. */

@@ -25,6 +25,8 @@ export interface ScepOutcome {
   serial?: string;
   /** the internal fault behind a FAILURE (a database that could not be written), for the log only */
   cause?: unknown;
+  /** refused for a challengePassword that matches no challenge: the listener counts it against the client */
+  challengeGuess?: boolean;
 }
 
 /** Answers GetCACaps, GetCACert and PKIOperation (RFC 8894) for any endpoint. */
@@ -72,7 +74,7 @@ export class ScepService {
     try {
       return await this.dispatch(endpoint, msg, content, cipher);
     } catch (err) {
-      if (err instanceof ScepFailure) return this.failure(msg, err.failInfo, err.message);
+      if (err instanceof ScepFailure) return { ...(await this.failure(msg, err.failInfo, err.message)), challengeGuess: err.challengeGuess };
       // nothing was recorded, so nothing is returned but a refusal the client may retry
       const storage = asStorageUnavailable(err);
       if (storage) return { ...(await this.failure(msg, FailInfo.badRequest, storage.message)), cause: err };

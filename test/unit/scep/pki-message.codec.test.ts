@@ -99,7 +99,7 @@ describe('scep/pki-message codec on requests captured from real clients', () => 
     });
 
     it('refuses a messageType that is not a short decimal number', async () => {
-      for (const text of ['019', '1'.repeat(500), '19 ', '+19', '1e1']) {
+      for (const text of ['019', '1'.repeat(10), '1'.repeat(500), '19 ', '+19', '1e1']) {
         const der = await message([transactionId, attribute(OID.scepMessageType, printable(text)), nonce]);
         expect(() => decodePkiMessage(der), text).to.throw(/messageType is not a decimal number/);
       }
