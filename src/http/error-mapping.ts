@@ -1,5 +1,13 @@
 import type { Context, Next } from 'koa';
-import { AppError, asStorageUnavailable, BadRequestError, StorageUnavailableError, TooManyRequestsError, UnauthorizedError } from '../shared/errors';
+import {
+  AppError,
+  asStorageUnavailable,
+  BadRequestError,
+  MethodNotAllowedError,
+  StorageUnavailableError,
+  TooManyRequestsError,
+  UnauthorizedError,
+} from '../shared/errors';
 import { PkiInputError } from '../pki/pki.errors';
 import type { Logger } from '../shared/logger';
 import { consoleErrorPage } from './console/error.page';
@@ -26,6 +34,7 @@ export function errorMapping(logger: Logger) {
       else logger.debug({ path: ctx.path, status, code: app?.code, reason: app?.message }, 'request refused');
       if (err instanceof UnauthorizedError && err.challenge) ctx.set('WWW-Authenticate', err.challenge);
       if (app instanceof TooManyRequestsError || app instanceof StorageUnavailableError) ctx.set('Retry-After', String(app.retryAfterSeconds));
+      if (app instanceof MethodNotAllowedError) ctx.set('Allow', app.allow.join(', '));
       ctx.status = status;
       if (wantsJson(ctx)) ctx.body = { error: app?.code ?? 'internal', message };
       else if (ctx.path === '/console' || ctx.path.startsWith('/console/')) {

@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
-import { BadRequestError } from '../shared/errors';
+import { BadRequestError, PayloadTooLargeError } from '../shared/errors';
 
 /** Reads the request body with a hard size limit (raw-body stops reading past it). */
 export async function readBody(ctx: Context, limit: number): Promise<Buffer> {
@@ -8,7 +8,7 @@ export async function readBody(ctx: Context, limit: number): Promise<Buffer> {
     return await getRawBody(ctx.req, { limit, length: ctx.get('Content-Length') || undefined });
   } catch (err) {
     const type = (err as { type?: string }).type;
-    if (type === 'entity.too.large') throw new BadRequestError(`request body too large (limit ${limit} bytes)`);
+    if (type === 'entity.too.large') throw new PayloadTooLargeError(`request body too large (limit ${limit} bytes)`);
     throw new BadRequestError('cannot read request body');
   }
 }

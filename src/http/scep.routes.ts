@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import { ScepService, ScepOutcome } from '../scep/scep.service';
 import { ScepEndpoint } from '../scep/scep.ports';
 import { CONTENT_TYPES, messageTypeName, PkiStatus } from '../scep/scep.types';
-import { BadRequestError, NotFoundError, TooManyRequestsError } from '../shared/errors';
+import { BadRequestError, MethodNotAllowedError, NotFoundError, TooManyRequestsError } from '../shared/errors';
 import type { AuthFailureLimiter } from '../admin/auth-failure-limiter';
 import type { ClientAddressOf } from './client-address';
 import { FailInfo } from '../scep/scep-failure';
@@ -56,10 +56,7 @@ export function scepRouter(deps: ScepRouterDeps): Router {
 }
 
 async function serve(ctx: Context, endpoint: ScepEndpoint, deps: ScepRouterDeps): Promise<void> {
-  if (ctx.method !== 'GET' && ctx.method !== 'POST') {
-    ctx.set('Allow', 'GET, POST');
-    throw new BadRequestError('SCEP takes GET or POST');
-  }
+  if (ctx.method !== 'GET' && ctx.method !== 'POST') throw new MethodNotAllowedError('SCEP takes GET or POST', ['GET', 'POST']);
   const operation = ctx.query.operation;
   switch (operation) {
     case 'GetCACaps':

@@ -40,6 +40,15 @@ export class NotFoundError extends AppError {
     super(message, { status: 404, code: 'not_found' });
   }
 }
+export class MethodNotAllowedError extends AppError {
+  constructor(
+    message: string,
+    /** the methods the resource takes (the Allow header) */
+    readonly allow: string[],
+  ) {
+    super(message, { status: 405, code: 'method_not_allowed' });
+  }
+}
 export class ConflictError extends AppError {
   constructor(message: string) {
     super(message, { status: 409, code: 'conflict' });

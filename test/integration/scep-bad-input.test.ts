@@ -18,9 +18,9 @@ describe('SCEP bad input: a short 400, never a stack trace, and the server keeps
   });
   after(async () => server.destroy());
 
-  async function expect400(res: Response, reason: RegExp) {
+  async function expect400(res: Response, reason: RegExp, status = 400) {
     const text = await res.text();
-    expect(res.status, text).to.equal(400);
+    expect(res.status, text).to.equal(status);
     expect(res.headers.get('content-type')).to.match(/^text\/plain/);
     expect(text).to.match(reason);
     expect(text).to.not.match(/\bat \S+ \(|Error:|node_modules/);
@@ -41,7 +41,14 @@ describe('SCEP bad input: a short 400, never a stack trace, and the server keeps
     await expect400(await fetch(`${server.scepUrl}?operation=PKIOperation`), /missing message/);
     await expect400(await fetch(`${server.scepUrl}?operation=PKIOperation&message=%%%`), /percent|base64/);
   });
-  it('a body over 64 KiB', async () => expect400(await post(new Uint8Array(64 * 1024 + 1).fill(0x30)), /too large/));
+  it('a body over 64 KiB: 413', async () => expect400(await post(new Uint8Array(64 * 1024 + 1).fill(0x30)), /too large/, 413));
+  it('a method other than GET or POST: 405 with Allow', async () => {
+    for (const method of ['PUT', 'DELETE', 'PATCH']) {
+      const res = await fetch(`${server.scepUrl}?operation=GetCACaps`, { method });
+      expect(res.headers.get('allow')).to.equal('GET, POST');
+      await expect400(res, /SCEP takes GET or POST/, 405);
+    }
+  });
 
   it('every truncation of a valid request', async () => {
     const cas = await server.client.getCaCertificates();
