@@ -59,11 +59,14 @@ function presentedCertificate(ctx: Context, d: TrustRouterDeps): Pick<TrustCheck
   const socket = ctx.req.socket as TLSSocket;
   const peer = socket.remoteAddress;
   const sourceAddress = d.proxies.clientAddress(peer, ctx.get('X-Forwarded-For') || undefined);
-  const header = ctx.req.headers[d.certificateHeader];
+  // each header line apart: Node joins repeated ones with ", ", which would hide a second certificate
+  const lines = ctx.req.headersDistinct[d.certificateHeader];
   let note: string | undefined;
-  if (header !== undefined) {
+  if (lines !== undefined) {
     if (d.proxies.contains(peer)) {
-      const value = Array.isArray(header) ? header[0]! : header;
+      // two values (the client's own line passed on beside the proxy's) are ambiguous: never pick one
+      if (lines.length !== 1) return { certificateMalformed: true, sourceAddress, note: 'repeated-certificate-header' };
+      const value = lines[0]!;
       // nginx sends an empty value when the client presented no certificate
       if (!value.trim()) return { sourceAddress };
       const certificate = fromHeader(value);
@@ -100,7 +103,7 @@ function fromHeader(value: string): X509Certificate | undefined {
     const der = Buffer.from(text.replace(/\s+/g, ''), 'base64');
     return der.length ? parseCertificate(der) : undefined;
   }
-  // PEM lines may arrive joined with spaces (header folding by some proxies)
-  const m = /-----BEGIN CERTIFICATE-----([\s\S]+?)-----END CERTIFICATE-----/.exec(text);
+  // exactly one PEM block; its lines may arrive joined with spaces (header folding by some proxies)
+  const m = /^\s*-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----\s*$/.exec(text);
   return m ? parseCertificate(Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64')) : undefined;
 }

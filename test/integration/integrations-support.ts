@@ -95,7 +95,8 @@ export interface RawResponse {
 }
 
 /** GET with node:http so the test can pick the source address (127.0.0.2 is loopback too). */
-export function httpGet(url: string, headers: Record<string, string> = {}, localAddress?: string): Promise<RawResponse> {
+/** A GET from `localAddress`; a header given as an array is sent as that many header lines. */
+export function httpGet(url: string, headers: Record<string, string | string[]> = {}, localAddress?: string): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const req = http.get(url, { headers, localAddress, agent: false }, (res) => {
       const chunks: Buffer[] = [];

@@ -136,6 +136,22 @@ describe('device trust: identifiers, proxy header, authentication log, CLI and a
       expect(JSON.parse(junk.body.toString())).to.include({ reason: 'malformed-certificate' });
     });
 
+    it('refuses, as malformed, a header sent twice or holding anything besides one certificate', async () => {
+      const other = `-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n`;
+      for (const value of [
+        ['garbage', encodeURIComponent(device.certPem)],
+        [encodeURIComponent(device.certPem), encodeURIComponent(device.certPem)],
+        [encodeURIComponent(`junk ${device.certPem}`)],
+        [encodeURIComponent(`${device.certPem}${other}`)],
+      ]) {
+        const r = await get('127.0.0.2', { 'X-SSL-Client-Cert': value });
+        expect(r.status, value.join(' | ').slice(0, 80)).to.equal(403);
+        expect(JSON.parse(r.body.toString())).to.include({ trusted: false, reason: 'malformed-certificate' });
+      }
+      // the same certificate alone is trusted
+      expect(JSON.parse((await get('127.0.0.2', header(device.certPem))).body.toString())).to.include({ trusted: true });
+    });
+
     it('ignores the header from any other address and logs it as spoofing', async () => {
       const r = await get('127.0.0.1', header(device.certPem));
       expect(r.status).to.equal(403);
@@ -244,6 +260,88 @@ describe('device trust: identifiers, proxy header, authentication log, CLI and a
       expect(dev.body.certificates[0].serial).to.equal(device.serial);
       expect((await admin(reader, 'GET', '/devices/NOPE')).status).to.equal(404);
       expect((await fetch(`${server.url}/admin/v1/auth-log`)).status).to.equal(401);
+    });
+
+    it('GET /auth-log: bad paging, a repeated or an unknown parameter is a 400', async () => {
+      const reader = (await services().apiKeys.create('read-only', TEST_ACTOR)).key;
+      for (const [query, message] of [
+        ['limit=0', 'limit must be from 1 to 10000'],
+        ['limit=10001', 'limit must be from 1 to 10000'],
+        ['limit=-5', 'limit must be a whole number'],
+        ['limit=abc', 'limit must be a whole number'],
+        ['limit=1.5', 'limit must be a whole number'],
+        ['limit=1e2', 'limit must be a whole number'],
+        ['limit=', 'limit must be a whole number'],
+        ['limit=99999999999999999999999', 'limit must be a whole number'],
+        ['limit=1&limit=2', 'limit may be given once'],
+        ['usr=gina', 'unknown parameter usr'],
+      ]) {
+        const r = await admin(reader, 'GET', `/auth-log?${query}`);
+        expect(r.status, query).to.equal(400);
+        expect(r.body.message, query).to.contain(message);
+      }
+      expect((await admin(reader, 'GET', '/auth-log?limit=2')).body.entries).to.have.length(2);
+    });
+  });
+
+  describe('PUT /trust/policy: which policy a request names', () => {
+    let owner: string;
+    const policySets = async () => (await services().audit.list({ action: 'trust.policy.set', limit: 1000 })).length;
+    before(async () => {
+      owner = (await services().apiKeys.create('owner', TEST_ACTOR)).key;
+    });
+
+    it('refuses an application that is not a usable name with 400, and changes nothing', async () => {
+      const before = (await admin(owner, 'GET', '/trust/policy')).body;
+      const sets = await policySets();
+      const cases: [unknown, string][] = [
+        [[], 'application must be a string; leave application out (or null) for the global policy'],
+        [{ a: 1 }, 'application must be a string'],
+        [0, 'application must be a string'],
+        [false, 'application must be a string'],
+        [true, 'application must be a string'],
+        ['', 'application is empty or blank; leave application out (or null) for the global policy'],
+        [' ', 'application is empty or blank'],
+        ['\t\n', 'application is empty or blank'],
+        ['x'.repeat(201), 'application is longer than 200 characters'],
+        [' crm', 'application starts or ends with whitespace'],
+        ['crm ', 'application starts or ends with whitespace'],
+        ['crm\u202Eevil', 'application contains control or invisible formatting characters'],
+        ['c\u200Brm', 'application contains control or invisible formatting characters'],
+        ['crm\u0000', 'application contains control or invisible formatting characters'],
+      ];
+      for (const [application, message] of cases) {
+        const r = await admin(owner, 'PUT', '/trust/policy', { policy: 'not-configured', application });
+        expect(r.status, JSON.stringify(application)).to.equal(400);
+        expect(r.body.message, JSON.stringify(application)).to.contain(message);
+      }
+      expect((await admin(owner, 'PUT', '/trust/policy', { policy: 17, application: 'crm' })).body.message).to.contain('policy must be one of');
+      expect((await admin(owner, 'GET', '/trust/policy')).body).to.deep.equal(before);
+      expect(await policySets()).to.equal(sets);
+    });
+
+    it('absent or null is the global policy; any printable name, in any script, is an override', async () => {
+      const global = (await admin(owner, 'GET', '/trust/policy')).body.global;
+      const other = global === 'allow-all' ? 'not-configured' : 'allow-all';
+      expect((await admin(owner, 'PUT', '/trust/policy', { policy: other, application: null })).body.global).to.equal(other);
+      expect((await admin(owner, 'PUT', '/trust/policy', { policy: global })).body.global).to.equal(global);
+      for (const name of ['Zoë CRM', '東京 payroll', 'می\u200cخواهم', 'x'.repeat(200)]) {
+        const r = await admin(owner, 'PUT', '/trust/policy', { policy: 'allow-all', application: name });
+        expect(r.status, name).to.equal(200);
+        expect(r.body.global).to.equal(global);
+        expect(r.body.applications.map((a: { application: string }) => a.application)).to.include(name);
+        expect((await admin(owner, 'DELETE', `/trust/policy/applications/${encodeURIComponent(name)}`)).status).to.equal(200);
+      }
+    });
+
+    it('the CLI applies the same rule: --application "" or blank is refused, not the global policy', async () => {
+      const before = await services().trustPolicy.show();
+      for (const application of ['', '  ', 'app\u202Ex']) {
+        const r = await cli('policy', 'set', 'not-configured', '--application', application);
+        expect(r.exitCode, JSON.stringify(application)).to.equal(1);
+        expect(r.stderr).to.match(/application (is empty or blank|contains control or invisible formatting characters)/);
+      }
+      expect(await services().trustPolicy.show()).to.deep.equal(before);
     });
   });
 
