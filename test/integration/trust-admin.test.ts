@@ -123,7 +123,7 @@ describe('device trust: identifiers, proxy header, authentication log, CLI and a
 
   describe('behind a TLS-terminating proxy (plain HTTP port)', () => {
     const header = (pem: string) => ({ 'X-SSL-Client-Cert': encodeURIComponent(pem) });
-    const get = (localAddress: string, headers: Record<string, string>) =>
+    const get = (localAddress: string, headers: Record<string, string | string[]>) =>
       httpGet(`${server.url}/v1/device-trust?user=alice&application=proxy-test`, headers, localAddress);
 
     it('honours the certificate header from a trusted proxy address', async () => {
