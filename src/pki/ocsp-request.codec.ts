@@ -21,7 +21,9 @@ export const OCSP_HASH_OIDS: Record<OcspHashAlgorithm, string> = {
 };
 export const OCSP_HASH_LENGTHS: Record<OcspHashAlgorithm, number> = { sha1: 20, sha256: 32, sha384: 48, sha512: 64 };
 
-/** id-pkix-ocsp-nonce (RFC 6960 4.4.1, RFC 8954). */
+const MAX_NONCE_BYTES = 128;
+
+/** id-pkix-ocsp-nonce (RFC 6960 4.4.1, RFC 9654). */
 export const OCSP_NONCE_OID = '1.3.6.1.5.5.7.48.1.2';
 
 /** CertID (RFC 6960 4.1.1). */
@@ -84,6 +86,23 @@ function parseCertId(el: DerElement | undefined): OcspCertId {
   };
 }
 
+/**
+ * RFC 9654: Nonce ::= OCTET STRING (SIZE(1..128)), inside the extension's extnValue. A value that is
+ * not such an OCTET STRING (as some old clients send the bytes bare) is held to the same bounds.
+ */
+function checkNonceLength(extnValue: Buffer): void {
+  let value = extnValue;
+  if (extnValue[0] === OCTET_STRING) {
+    try {
+      const inner = readSingle(extnValue);
+      if (inner.tag === OCTET_STRING) value = Buffer.from(inner.value);
+    } catch {
+      // bare bytes that happen to start with 0x04
+    }
+  }
+  if (value.length < 1 || value.length > MAX_NONCE_BYTES) fail(`nonce of ${value.length} bytes (RFC 9654: 1 to ${MAX_NONCE_BYTES})`);
+}
+
 function findNonce(extensions: DerElement): Buffer | undefined {
   let nonce: Buffer | undefined;
   for (const ext of childrenOf(extensions, SEQUENCE, 'requestExtensions')) {
@@ -91,7 +110,7 @@ function findNonce(extensions: DerElement): Buffer | undefined {
     if (decodeOid(primitiveOf(parts[0], 0x06, 'extnID')) !== OCSP_NONCE_OID) continue;
     if (nonce) fail('duplicate nonce extension');
     nonce = Buffer.from(primitiveOf(parts[parts.length - 1], OCTET_STRING, 'nonce extnValue'));
-    if (nonce.length === 0) fail('empty nonce');
+    checkNonceLength(nonce);
   }
   return nonce;
 }

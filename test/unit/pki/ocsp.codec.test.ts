@@ -190,6 +190,19 @@ describe('pki/ocsp.codec', function () {
       expect(parseOcspRequest(v1).requests).to.have.length(1);
     });
 
+    it('takes nonces of 1 to 128 bytes (RFC 9654) and refuses an empty or longer one', () => {
+      const withNonce = (extnValue: Buffer): Buffer =>
+        derSequence(
+          derSequence(derSequence(derSequence(certId())), derExplicit(2, derSequence(derSequence(derOid('1.3.6.1.5.5.7.48.1.2'), derOctetString(extnValue))))),
+        );
+      for (const n of [1, 16, 32, 128]) expect(parseOcspRequest(withNonce(derOctetString(randomBytes(n)))).nonce).to.have.length(n + (n < 128 ? 2 : 3));
+      expect(parseOcspRequest(withNonce(randomBytes(20).fill(1, 0, 1))).nonce).to.have.length(20); // bare bytes, as some old clients send them
+      expectMalformed(withNonce(derOctetString(Buffer.alloc(0))), /nonce of 0 bytes/);
+      expectMalformed(withNonce(derOctetString(randomBytes(129))), /nonce of 129 bytes/);
+      expectMalformed(withNonce(Buffer.alloc(0)), /nonce of 0 bytes/);
+      expectMalformed(withNonce(Buffer.alloc(200, 1)), /nonce of 200 bytes/);
+    });
+
     it('limits the number of CertIDs in one request', () => {
       const many = derSequence(derSequence(derSequence(...Array.from({ length: 101 }, () => derSequence(certId())))));
       expectMalformed(many, /more than 100/);
