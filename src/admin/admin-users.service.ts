@@ -1,5 +1,6 @@
 import { Clock } from '../shared/clock';
 import { BadRequestError, ConflictError, ForbiddenError, NotFoundError } from '../shared/errors';
+import { hasUnprintable } from '../shared/printable-text';
 import type { SecretBox } from '../shared/secret-box';
 import type { AdminUserRepository } from '../db/admin-user.repository';
 import { AdminUserView, StoredAdminUser } from './admin-user.types';
@@ -301,8 +302,8 @@ const totpContext = (id: string) => `admin-user:${id}:totp`;
 
 function validName(v: unknown): string {
   const s = typeof v === 'string' ? v.trim() : '';
-  if (!s || s.length > 200 || /[\u0000-\u001f\u007f-\u009f<>\u2028\u2029]/.test(s))
-    throw new BadRequestError('name must be 1 to 200 printable characters, without < and >');
+  if (!s || s.length > 200 || /[<>]/.test(s)) throw new BadRequestError('name must be 1 to 200 characters, without < and >');
+  if (hasUnprintable(s)) throw new BadRequestError('name contains control or invisible formatting characters');
   return s;
 }
 

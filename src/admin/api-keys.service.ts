@@ -1,5 +1,6 @@
 import { Clock } from '../shared/clock';
 import { BadRequestError, NotFoundError } from '../shared/errors';
+import { hasUnprintable } from '../shared/printable-text';
 import type { AdminRepository } from '../db/admin.repository';
 import { StoredApiKey } from './api-key.types';
 import { Actor } from './audit.types';
@@ -116,7 +117,7 @@ function checkedName(name: string): string {
   const n = name.trim();
   if (!n) throw new BadRequestError('the key name is empty');
   if (n.length > MAX_KEY_NAME) throw new BadRequestError(`the key name is longer than ${MAX_KEY_NAME} characters`);
-  if (/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(n)) throw new BadRequestError('the key name contains a control character');
+  if (hasUnprintable(n)) throw new BadRequestError('the key name contains control or invisible formatting characters');
   return n;
 }
 

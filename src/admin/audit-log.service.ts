@@ -2,6 +2,9 @@ import { Clock } from '../shared/clock';
 import type { AdminRepository } from '../db/admin.repository';
 import { Actor, AuditEntry, AuditQuery } from './audit.types';
 
+/** The most entries one read of the audit log answers, and how many when no limit is given. */
+export const AUDIT_PAGE = { max: 1000, fallback: 100 } as const;
+
 /** Reads the audit log; writes happen inside the stores' change transactions. */
 export class AuditLogService {
   constructor(
@@ -10,7 +13,12 @@ export class AuditLogService {
   ) {}
 
   list(q: Partial<AuditQuery> = {}): Promise<AuditEntry[]> {
-    return this.store.list({ limit: Math.min(Math.max(q.limit ?? 100, 1), 1000), afterId: q.afterId, beforeId: q.beforeId, action: q.action });
+    return this.store.list({
+      limit: Math.min(Math.max(q.limit ?? AUDIT_PAGE.fallback, 1), AUDIT_PAGE.max),
+      afterId: q.afterId,
+      beforeId: q.beforeId,
+      action: q.action,
+    });
   }
 
   record(actor: Actor, action: string, target?: string, details?: Record<string, unknown>): Promise<void> {

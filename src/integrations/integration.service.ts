@@ -2,6 +2,7 @@ import { Actor } from '../admin/audit.types';
 import { hashSecret, randomId, randomSecret, secretMatches } from '../admin/secret-token';
 import { Clock } from '../shared/clock';
 import { BadRequestError, ConflictError, NotFoundError } from '../shared/errors';
+import { hasUnprintable } from '../shared/printable-text';
 import type { IntegrationRepository } from '../db/integration.repository';
 import { InTransaction } from './integration.ports';
 import { defaultSubjectTemplate, Integration, IOS_CERTS_EOL_NOTICE, isIntegrationStatus, isIntegrationType } from './integration.types';
@@ -83,7 +84,8 @@ export class IntegrationService {
 
   async setStatus(id: string, status: unknown, group: unknown, actor: Actor): Promise<IntegrationView> {
     if (!isIntegrationStatus(status)) throw new BadRequestError('status must be one of disabled, test-group, all');
-    const groupName = group === undefined || group === null || group === '' ? null : String(group);
+    if (group !== undefined && group !== null && typeof group !== 'string') throw new BadRequestError('group must be a group name (a string)');
+    const groupName = group || null;
     if (status === 'test-group' && !groupName) throw new BadRequestError('status test-group needs a group (--group NAME)');
     if (status !== 'test-group' && groupName) throw new BadRequestError('a group goes only with status test-group');
     await this.get(id);
@@ -205,6 +207,7 @@ export class IntegrationService {
 
 function validName(name: unknown): string {
   const s = typeof name === 'string' ? name.trim() : '';
-  if (!s || s.length > 200 || /[\u0000-\u001f\u007f]/.test(s)) throw new BadRequestError('name must be 1 to 200 printable characters');
+  if (!s || s.length > 200) throw new BadRequestError('name must be 1 to 200 characters');
+  if (hasUnprintable(s)) throw new BadRequestError('name contains control or invisible formatting characters');
   return s;
 }

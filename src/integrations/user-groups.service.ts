@@ -1,6 +1,7 @@
 import { Actor } from '../admin/audit.types';
 import { Clock } from '../shared/clock';
 import { BadRequestError, ConflictError, NotFoundError } from '../shared/errors';
+import { hasUnprintable } from '../shared/printable-text';
 import type { IntegrationRepository } from '../db/integration.repository';
 import { UserGroup } from './integration.ports';
 
@@ -66,6 +67,7 @@ function view(g: UserGroup): GroupView {
 
 function validName(v: unknown, what: string): string {
   const s = typeof v === 'string' ? v.trim() : '';
-  if (!s || s.length > 200 || /[\u0000-\u001f\u007f]/.test(s)) throw new BadRequestError(`${what} must be 1 to 200 printable characters`);
+  if (!s || s.length > 200) throw new BadRequestError(`${what} must be 1 to 200 characters`);
+  if (hasUnprintable(s)) throw new BadRequestError(`${what} contains control or invisible formatting characters`);
   return s;
 }

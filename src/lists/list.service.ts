@@ -1,6 +1,8 @@
 import type { ListRepository } from '../db/list.repository';
 import type { Clock } from '../shared/clock';
 import { BadRequestError } from '../shared/errors';
+import { pageLimit, wholeNumber } from '../shared/paging';
+import { hasUnprintable } from '../shared/printable-text';
 import { cursorError, decodeCursor, encodeCursor, KeyPart } from './list-cursor';
 import {
   CERTIFICATE_ORDERS,
@@ -129,15 +131,7 @@ function cursorName(order: string, dir: SortDirection): string {
 }
 
 function limitOf(v: string | undefined): number {
-  if (v === undefined) return DEFAULT_PAGE_SIZE;
-  const n = wholeNumber(v, 'limit');
-  if (n < 1 || n > MAX_PAGE_SIZE) throw new BadRequestError(`limit must be from 1 to ${MAX_PAGE_SIZE}`);
-  return n;
-}
-
-function wholeNumber(v: string, what: string): number {
-  if (!/^\d{1,9}$/.test(v)) throw new BadRequestError(`${what} must be a whole number`);
-  return Number(v);
+  return pageLimit(v, MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE);
 }
 
 function integration(v: string | undefined): string | undefined {
@@ -154,7 +148,8 @@ function oneOf(v: string | undefined, allowed: readonly string[], what: string):
 
 function text(v: string | undefined, what: string, max: number): string | undefined {
   if (v === undefined) return undefined;
-  if (v.length < 1 || v.length > max || /[\u0000-\u001f\u007f]/.test(v)) throw new BadRequestError(`${what} must be 1 to ${max} printable characters`);
+  if (v.length < 1 || v.length > max) throw new BadRequestError(`${what} must be 1 to ${max} characters`);
+  if (hasUnprintable(v)) throw new BadRequestError(`${what} contains control or invisible formatting characters`);
   return v;
 }
 

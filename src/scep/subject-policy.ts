@@ -4,6 +4,7 @@ import { bitStringBytes, inDefiniteMinimalForm } from '../pki/der-values';
 import { readNameAttributes, type RawNameAttribute } from '../pki/name-der';
 import { ParsedCertificate } from '../pki/certificate';
 import { FailInfo, ScepFailure } from './scep-failure';
+import { hasUnprintable } from '../shared/printable-text';
 
 const UTF8 = 0x0c;
 const PRINTABLE = 0x13;
@@ -144,8 +145,8 @@ function attributeText(spec: AttributeSpec, attr: RawNameAttribute): string {
     text = attr.value.toString('latin1');
     if (attr.tag === IA5 && /[^\x00-\x7f]/.test(text)) refuse(`${spec.name} holds characters outside IA5String`);
   }
-  // C0 controls (NUL, CR, LF...), DEL and C1 controls: they forge lines and truncate C strings
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(text)) refuse(`${spec.name} contains control characters`);
+  // controls forge lines and truncate C strings; bidi and invisible characters make a subject read as another
+  if (hasUnprintable(text)) refuse(`${spec.name} contains control or invisible formatting characters`);
   if (attr.tag === PRINTABLE && !/^[A-Za-z0-9 '()+,\-./:=?]*$/.test(text)) refuse(`${spec.name} holds characters outside PrintableString`);
   const length = Array.from(text).length; // characters (code points), not UTF-16 units
   if (length === 0) refuse(`${spec.name} is empty`);

@@ -4,7 +4,8 @@ import type { TrustRepository } from '../db/trust.repository';
 import type { AuthLogStore, DeviceCertificate } from './trust.ports';
 import type { AuthLogEntry } from './trust.types';
 
-export const MAX_AUTH_LOG_LIMIT = 10_000;
+/** The most entries one read of the authentication log answers, and how many when no limit is given. */
+export const AUTH_LOG_PAGE = { max: 10_000, fallback: 100 } as const;
 
 export interface DeviceView {
   device: string;
@@ -27,9 +28,10 @@ export class AuthLogService {
     private readonly clock: Clock,
   ) {}
 
-  list(q: { user?: unknown; device?: unknown; since?: unknown; limit?: unknown }): Promise<AuthLogEntry[]> {
-    const limit = q.limit === undefined ? 100 : Number(q.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_AUTH_LOG_LIMIT) throw new BadRequestError(`limit must be 1 to ${MAX_AUTH_LOG_LIMIT}`);
+  /** `limit` as parsed by pageLimit (src/shared/paging.ts) where it arrives as text. */
+  list(q: { user?: unknown; device?: unknown; since?: unknown; limit?: number }): Promise<AuthLogEntry[]> {
+    const limit = q.limit ?? AUTH_LOG_PAGE.fallback;
+    if (!Number.isInteger(limit) || limit < 1 || limit > AUTH_LOG_PAGE.max) throw new BadRequestError(`limit must be from 1 to ${AUTH_LOG_PAGE.max}`);
     const user = q.user === undefined || q.user === '' ? undefined : String(q.user);
     const since = q.since === undefined || q.since === '' ? undefined : parseSince(String(q.since), this.clock.now());
     const device = q.device === undefined || q.device === '' ? undefined : String(q.device).slice(0, 256);

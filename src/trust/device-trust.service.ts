@@ -1,6 +1,7 @@
 import type { X509Certificate } from 'node:crypto';
 import type { Clock } from '../shared/clock';
 import { BadRequestError } from '../shared/errors';
+import { hasUnprintable } from '../shared/printable-text';
 import type { AuthLogWriter } from './auth-log-writer';
 import type { LastSeenTracker } from './last-seen-tracker';
 import { IDENTIFIER_PLATFORMS, IdentifierEvidence, IdentifierPlatform, TrustEvaluator } from './trust-evaluator';
@@ -79,8 +80,8 @@ function text(v: unknown, name: string, max: number, required: boolean): string 
     if (required) throw new BadRequestError(`${name} is required`);
     return undefined;
   }
-  if (typeof v !== 'string' || v.length > max || /[\u0000-\u001f\u007f]/.test(v))
-    throw new BadRequestError(`${name} must be a string of at most ${max} printable characters`);
+  if (typeof v !== 'string' || v.length > max) throw new BadRequestError(`${name} must be a string of at most ${max} characters`);
+  if (hasUnprintable(v)) throw new BadRequestError(`${name} contains control or invisible formatting characters`);
   return v;
 }
 

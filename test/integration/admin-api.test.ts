@@ -193,4 +193,60 @@ describe('admin API /admin/v1 (API keys, roles, audit log)', function () {
     const filtered = await api('GET', '/audit?action=group.create', { key: keys.owner.key });
     expect(filtered.body.entries.map((e: { action: string }) => e.action)).to.deep.equal(['group.create']);
   });
+
+  it('refuses names with bidi or invisible formatting characters (400, nothing created), and a test group that is not a string', async () => {
+    const key = keys.administrator.key;
+    const names = async () => JSON.stringify([(await api('GET', '/integrations', { key })).body, (await api('GET', '/groups', { key })).body]);
+    const before = await names();
+    for (const name of ['Payroll\u202Egnp.exe', 'pay\u200Broll', '\u2066Payroll\u2069', 'Payroll\uFFFF']) {
+      for (const [path, body] of [
+        ['/integrations', { type: 'ios', name }],
+        ['/groups', { name }],
+      ] as const) {
+        const r = await api('POST', path, { key, body });
+        expect(r.status, `${path} ${JSON.stringify(name)}`).to.equal(400);
+        expect(r.body.message).to.match(/^(group )?name contains control or invisible formatting characters$/);
+      }
+    }
+    expect(await names()).to.equal(before);
+    const ios = (await api('POST', '/integrations', { key, body: { type: 'ios', name: 'Zoë می\u200cخواهم 東京' } })).body;
+    expect(ios.name).to.equal('Zoë می\u200cخواهم 東京');
+    expect((await api('PUT', `/integrations/${ios.id}/name`, { key, body: { name: 'x\u202Ey' } })).status).to.equal(400);
+    const member = await api('POST', '/groups/pilots/members', { key, body: { user: 'alice\u200B@example.com' } });
+    expect([member.status, member.body.message]).to.deep.equal([400, 'user name contains control or invisible formatting characters']);
+    for (const group of [{ name: 'pilots' }, ['pilots'], 0, false]) {
+      const r = await api('PUT', `/integrations/${ios.id}/status`, { key, body: { status: 'test-group', group } });
+      expect([r.status, r.body.message], JSON.stringify(group)).to.deep.equal([400, 'group must be a group name (a string)']);
+    }
+    expect((await api('GET', `/integrations/${ios.id}`, { key })).body.status).to.equal(ios.status);
+  });
+
+  it('GET /audit: bad paging, a repeated or an unknown parameter is a 400 with the same words as the other lists', async () => {
+    const key = keys['read-only'].key;
+    for (const [query, message] of [
+      ['limit=0', 'limit must be from 1 to 1000'],
+      ['limit=1001', 'limit must be from 1 to 1000'],
+      ['limit=-5', 'limit must be a whole number'],
+      ['limit=abc', 'limit must be a whole number'],
+      ['limit=1.5', 'limit must be a whole number'],
+      ['limit=', 'limit must be a whole number'],
+      ['afterId=abc', 'afterId must be a whole number'],
+      ['afterId=-1', 'afterId must be a whole number'],
+      ['afterId=99999999999999999999999', 'afterId must be a whole number of at most 15 digits'],
+      ['limit=5&limit=6', 'limit may be given once'],
+      ['afterid=3', 'unknown parameter afterid'],
+    ]) {
+      const r = await api('GET', `/audit?${query}`, { key });
+      expect(r.status, query).to.equal(400);
+      expect(r.body.message, query).to.contain(message);
+    }
+    // the same words as the certificate list
+    expect((await api('GET', '/audit?limit=0', { key })).body.message).to.equal((await api('GET', '/certificates?limit=0', { key })).body.message);
+    const all = (await api('GET', '/audit?limit=1000', { key })).body.entries as { id: number }[];
+    expect(all.length).to.be.at.least(3);
+    expect((await api('GET', '/audit?limit=2', { key })).body.entries).to.have.length(2);
+    const after = (await api('GET', `/audit?afterId=${all[0]!.id}&limit=1000`, { key })).body.entries as { id: number }[];
+    expect(after.map((e) => e.id)).to.deep.equal(all.slice(1).map((e) => e.id));
+    expect((await api('GET', '/audit?afterId=999999999999999', { key })).body.entries).to.deep.equal([]);
+  });
 });

@@ -59,7 +59,7 @@ for (const dialect of ['sqlite', 'postgres'] as const)
       expect(past.stderr).to.contain('in the future');
       const name = await cli(server, ['admin', 'create-key', '--role', 'read-only', '--name', 'two\nlines']);
       expect(name.code).to.equal(1);
-      expect(name.stderr).to.contain('control character');
+      expect(name.stderr).to.contain('contains control or invisible formatting characters');
       expect(json(await cli(server, ['admin', 'list-keys', '--json'])).keys.length).to.equal(before);
     });
 

@@ -78,6 +78,10 @@ describe('security: web console sign-in, sessions, CSRF and roles', function () 
     const ok = await a.post('/console/policy', { policy: 'require-trusted', _csrf: await a.csrf() });
     expect(ok.res.status).to.equal(302);
     expect((await server.app.services.trustPolicy.show()).global).to.equal('require-trusted');
+    // the per-application form left blank is refused, not taken for the global policy
+    const blank = await a.post('/console/policy', { policy: 'allow-all', application: '   ', _csrf: await a.csrf() });
+    expect(blank.res.status).to.equal(400);
+    expect((await server.app.services.trustPolicy.show()).global).to.equal('require-trusted');
     // the sign-in form has its own token (a cookie and a field): without them, 403
     const res = await fetch(`${server.url}/console/sign-in`, {
       method: 'POST',

@@ -184,6 +184,32 @@ describe('security: a challenge minted for a device issues only for that device'
     });
   });
 
+  describe('invisible characters in a device id', () => {
+    it('are refused at the challenge URL (400, nothing minted) even when the pattern would take them', async () => {
+      const loose = await startIntegrationServer({ SCEPTER_DEVICE_ID_PATTERN: '[^&]{1,64}' });
+      try {
+        const i = await createIosCerts(loose, 'loose ids');
+        const ask = (id: string) =>
+          getChallengePage(loose, i.challengeUsername, i.challengePassword, { path: `/certsrv/mscep_admin/?deviceUid=${encodeURIComponent(id)}`, json: true });
+        for (const bad of ['laptop\u200b7', 'laptop\u202e7', '\ufefflaptop7']) {
+          const r = await ask(bad);
+          expect(r.status, JSON.stringify(bad)).to.equal(400);
+          expect(JSON.parse(r.body.toString()).message).to.equal(
+            'deviceUid must match [^&]{1,64} (SCEPTER_DEVICE_ID_PATTERN) without control or invisible formatting characters',
+          );
+        }
+        const minted = async () => Number((await loose.app.services.db.transaction((m) => m.query('SELECT COUNT(*) AS n FROM challenges')))[0].n);
+        expect(await minted()).to.equal(0);
+        const ok = await ask('Zoë\u200d-laptop-7');
+        expect(ok.status).to.equal(200);
+        expect(JSON.parse(ok.body.toString()).deviceUid).to.equal('Zoë\u200d-laptop-7');
+        expect(await minted()).to.equal(1);
+      } finally {
+        await loose.destroy();
+      }
+    });
+  });
+
   describe('subject-template matching is linear, with length caps first', () => {
     // with regular expressions this template plus a long CN backtracked for seconds
     const crafted = (id: string) => `CN={DeviceUid}a{EnrollmentUser}a{EnrollmentUser}a{EnrollmentUser}a{EnrollmentUser}!,OU=${id}`;

@@ -51,13 +51,25 @@ describe('security: CSR subjects are validated before anything is signed', funct
     return new X509Certificate(r.certificates[0]!.der);
   };
 
-  it('refuses a NUL byte in the CN', () => refused(utf8Name([ATTR.CN, 'good.example\u0000evil']), /CN contains control characters/));
+  it('refuses a NUL byte in the CN', () => refused(utf8Name([ATTR.CN, 'good.example\u0000evil']), /CN contains control or invisible formatting characters/));
   it('refuses CR and LF in the CN', async () => {
-    await refused(utf8Name([ATTR.CN, 'dev\r\nCN=admin']), /control characters/);
-    await refused(utf8Name([ATTR.CN, 'dev\nx']), /control characters/);
+    await refused(utf8Name([ATTR.CN, 'dev\r\nCN=admin']), /contains control or invisible formatting characters/);
+    await refused(utf8Name([ATTR.CN, 'dev\nx']), /contains control or invisible formatting characters/);
   });
   it('refuses other C0 controls, DEL and C1 controls', async () => {
-    for (const ch of ['\u0001', '\u001b', '\u007f', '\u0085', '\u009b']) await refused(utf8Name([ATTR.CN, `dev${ch}x`]), /control characters/);
+    for (const ch of ['\u0001', '\u001b', '\u007f', '\u0085', '\u009b'])
+      await refused(utf8Name([ATTR.CN, `dev${ch}x`]), /contains control or invisible formatting characters/);
+  });
+  it('refuses bidi controls, invisible formatting and noncharacters in the CN: the subject would read as another', async () => {
+    for (const ch of ['\u202e', '\u2066', '\u200b', '\u00ad', '\ufeff', '\u2028', '\uffff', '\u{10ffff}'])
+      await refused(utf8Name([ATTR.CN, `dev${ch}x`]), /CN contains control or invisible formatting characters/);
+    await refused(utf8Name([ATTR.O, 'Acme\u202eCorp'], [ATTR.CN, 'dev']), /O contains control or invisible formatting characters/);
+  });
+  it('issues a CN with ZWNJ/ZWJ and other scripts', async () => {
+    const subject = utf8Name([ATTR.CN, 'می\u200cخواهم Zoë 東京 👩\u200d💻']);
+    const r = await send(subject);
+    expect([r.httpStatus, r.status], r.failText).to.deep.equal([200, PkiStatus.SUCCESS]);
+    expect(r.certificates[0]!.subjectDer.equals(subject)).to.equal(true);
   });
   it('refuses an empty subject', () => refused(nameDer(), /subject is empty/));
   it('refuses an empty RDN and an empty value', async () => {
@@ -229,7 +241,7 @@ describe('security: CSR subjects are validated before anything is signed', funct
       ]);
       const nul = await enroll(utf8Name([ATTR.OU, target.id], [ATTR.CN, `${udid}\u0000x`]));
       expect([nul.status, nul.failInfo]).to.deep.equal([PkiStatus.FAILURE, FailInfo.badRequest]);
-      expect(nul.failText).to.match(/control characters/);
+      expect(nul.failText).to.match(/contains control or invisible formatting characters/);
     });
     it('issues exactly the template subject', async () => {
       const r = await enroll(utf8Name([ATTR.OU, target.id], [ATTR.CN, udid]));

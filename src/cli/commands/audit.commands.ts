@@ -1,22 +1,18 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { output, withServices } from '../cli-context';
+import { AUDIT_PAGE } from '../../admin/audit-log.service';
+import { pageLimit } from '../../shared/paging';
 import { escapeText } from '../../shared/terminal-text';
-
-function positive(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new InvalidArgumentError('a number from 1 to 1000');
-  return n;
-}
 
 export function registerAuditCommands(program: Command): void {
   program
     .command('audit')
     .description('the audit log of admin changes (who, what, when, from where), oldest first')
-    .option('--limit <n>', 'the latest N entries', positive, 100)
+    .option('--limit <n>', `the latest N entries, 1 to ${AUDIT_PAGE.max}`, String(AUDIT_PAGE.fallback))
     .option('--action <action>', 'only this action, e.g. integration.create')
-    .action(async (opts: { limit: number; action?: string }, cmd: Command) =>
+    .action(async (opts: { limit: string; action?: string }, cmd: Command) =>
       withServices(cmd, async ({ audit }) => {
-        const entries = await audit.list({ limit: opts.limit, action: opts.action });
+        const entries = await audit.list({ limit: pageLimit(opts.limit, AUDIT_PAGE.max, AUDIT_PAGE.fallback), action: opts.action });
         const json = entries.map((e) => ({ ...e, at: e.at.toISOString() }));
         output(cmd, { entries: json }, () =>
           entries.length

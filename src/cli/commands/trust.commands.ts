@@ -1,16 +1,11 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { output, withServices } from '../cli-context';
 import { commandGroup } from './cert.commands';
 import { NotFoundError } from '../../shared/errors';
 import type { AuthLogEntry } from '../../trust/trust.types';
-import type { DeviceView } from '../../trust/auth-log.service';
+import { AUTH_LOG_PAGE, type DeviceView } from '../../trust/auth-log.service';
+import { pageLimit } from '../../shared/paging';
 import { cliText, escapeText } from '../../shared/terminal-text';
-
-function limit(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new InvalidArgumentError('a number from 1 to 10000');
-  return n;
-}
 
 const entryJson = (e: AuthLogEntry) => ({ ...e, at: e.at.toISOString() });
 
@@ -57,10 +52,10 @@ export function registerTrustCommands(program: Command): void {
     .description('the authentication log: every device-trust check, oldest first')
     .option('--user <user>', 'only this user')
     .option('--since <time>', 'ISO 8601 time or a duration back from now (15m, 2h, 7d)')
-    .option('--limit <n>', 'the latest N entries', limit, 100)
-    .action(async (opts: { user?: string; since?: string; limit: number }, cmd: Command) =>
+    .option('--limit <n>', `the latest N entries, 1 to ${AUTH_LOG_PAGE.max}`, String(AUTH_LOG_PAGE.fallback))
+    .action(async (opts: { user?: string; since?: string; limit: string }, cmd: Command) =>
       withServices(cmd, async ({ authLog }) => {
-        const entries = await authLog.list(opts);
+        const entries = await authLog.list({ ...opts, limit: pageLimit(opts.limit, AUTH_LOG_PAGE.max, AUTH_LOG_PAGE.fallback) });
         output(cmd, { entries: entries.map(entryJson) }, () => (entries.length ? entries.map(entryLine).join('\n') : 'no matching checks'));
       }),
     );

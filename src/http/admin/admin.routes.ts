@@ -1,15 +1,17 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { ApiKeyService } from '../../admin/api-keys.service';
-import { AuditLogService } from '../../admin/audit-log.service';
+import { AUDIT_PAGE, AuditLogService } from '../../admin/audit-log.service';
 import { AuthFailureLimiter } from '../../admin/auth-failure-limiter';
 import { isRole, requireMayGrant } from '../../admin/roles';
 import { IntegrationService } from '../../integrations/integration.service';
 import { IosProfileService } from '../../integrations/ios-profile.service';
 import { UserGroupService } from '../../integrations/user-groups.service';
 import { BadRequestError, NotFoundError } from '../../shared/errors';
+import { pageLimit, wholeNumber } from '../../shared/paging';
 import { readJsonObject } from '../read-body';
 import { adminAuth, adminState, allow } from './admin-auth';
+import { queryParams } from './query-params';
 import type { ClientAddressOf } from '../client-address';
 import { registerWs1Routes, Ws1RouteDeps } from './ws1.routes';
 import { ws1ShowExtras } from '../../mdm/workspace-one/ws1-show.presenter';
@@ -95,9 +97,9 @@ export function adminRouter(d: AdminRouterDeps): Router {
   });
 
   r.get('/audit', allow('audit:read'), async (ctx) => {
-    const num = (v: unknown) => (typeof v === 'string' && /^\d{1,9}$/.test(v) ? Number(v) : undefined);
-    const action = typeof ctx.query.action === 'string' ? ctx.query.action : undefined;
-    const entries = await d.audit.list({ limit: num(ctx.query.limit), afterId: num(ctx.query.afterId), action });
+    const q = queryParams(ctx, ['limit', 'afterId', 'action']);
+    const afterId = q.afterId === undefined ? undefined : wholeNumber(q.afterId, 'afterId');
+    const entries = await d.audit.list({ limit: pageLimit(q.limit, AUDIT_PAGE.max, AUDIT_PAGE.fallback), afterId, action: q.action });
     ctx.body = { entries: entries.map((e) => ({ ...e, at: e.at.toISOString() })) };
   });
 

@@ -7,6 +7,7 @@ import type { ListKind, ListService, RawListParams } from '../../lists/list.serv
 import { BadRequestError } from '../../shared/errors';
 import type { Logger } from '../../shared/logger';
 import { allow } from './admin-auth';
+import { queryParams } from './query-params';
 
 /** Listing is reading integrations' data: the least role that may read an integration may list. */
 export const LIST_PERMISSION: Permission = 'integrations:read';
@@ -56,12 +57,7 @@ function format(ctx: Context): 'json' | 'csv' {
 }
 
 function params(ctx: Context, kind: ListKind): RawListParams {
-  const raw: RawListParams = {};
-  for (const [k, v] of Object.entries(ctx.query)) {
-    if (k === 'format') continue;
-    if (!PARAMS[kind].includes(k)) throw new BadRequestError(`unknown parameter ${k.slice(0, 40)}; ${kind} takes ${PARAMS[kind].join(', ')}, format`);
-    if (typeof v !== 'string') throw new BadRequestError(`${k} may be given once`);
-    raw[k] = v;
-  }
+  const raw = queryParams(ctx, [...PARAMS[kind], 'format']);
+  delete raw.format; // read by format()
   return raw;
 }

@@ -1,10 +1,12 @@
 import type Router from '@koa/router';
-import type { AuthLogService } from '../../trust/auth-log.service';
+import { AUTH_LOG_PAGE, type AuthLogService } from '../../trust/auth-log.service';
 import type { TrustPolicyService } from '../../trust/policy.service';
 import type { AuthLogEntry } from '../../trust/trust.types';
 import { NotFoundError } from '../../shared/errors';
+import { pageLimit } from '../../shared/paging';
 import { readJsonObject } from '../read-body';
 import { adminState, allow } from './admin-auth';
+import { queryParams } from './query-params';
 
 export interface TrustAdminDeps {
   trustPolicy: TrustPolicyService;
@@ -27,9 +29,8 @@ export function addTrustAdminRoutes(r: Router, d: TrustAdminDeps): Router {
     ctx.body = await d.trustPolicy.set(b.policy, b.application, adminState(ctx).actor);
   });
   r.get('/auth-log', allow('audit:read'), async (ctx) => {
-    const q = ctx.query;
-    const one = (k: string) => (typeof q[k] === 'string' ? q[k] : undefined);
-    const entries = await d.authLog.list({ user: one('user'), since: one('since'), limit: one('limit') });
+    const q = queryParams(ctx, ['user', 'since', 'limit']);
+    const entries = await d.authLog.list({ user: q.user, since: q.since, limit: pageLimit(q.limit, AUTH_LOG_PAGE.max, AUTH_LOG_PAGE.fallback) });
     ctx.body = { entries: entries.map(entryJson) };
   });
   r.get('/devices/:udid', allow('audit:read'), async (ctx) => {

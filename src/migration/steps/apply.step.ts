@@ -2,6 +2,7 @@ import { randomId } from '../../admin/secret-token';
 import type { Integration } from '../../integrations/integration.types';
 import { generateConfigKey } from '../../mdm/workspace-one/app-config';
 import { BadRequestError } from '../../shared/errors';
+import { hasUnprintable } from '../../shared/printable-text';
 import { resolveWs1 } from './ws1-source';
 import { alreadyDone, auditRecord, baseResult, loadForStep, MigrationDeps, PreparedStep, StepOptions } from './step-context';
 
@@ -110,6 +111,7 @@ export async function prepareApply(deps: MigrationDeps, legacyId: string, opts: 
 
 function checkName(name: string): string {
   const s = name.trim();
-  if (!s || s.length > 200 || /[\u0000-\u001f\u007f]/.test(s)) throw new BadRequestError('--name must be 1 to 200 printable characters');
+  if (!s || s.length > 200) throw new BadRequestError('--name must be 1 to 200 characters');
+  if (hasUnprintable(s)) throw new BadRequestError('--name contains control or invisible formatting characters');
   return s;
 }

@@ -30,4 +30,14 @@ describe('challenge/device-id-rule', () => {
     expect(any.check('laptop-7')).to.equal('laptop-7');
     for (const bad of ['a\nb', 'a\u0000b', 'a\u001b[2Jb', 'a\u0085b', 'x'.repeat(257)]) expect(() => any.check(bad)).to.throw(BadRequestError);
   });
+
+  it('refuses bidi and invisible formatting characters whatever the pattern, saying so', () => {
+    const any = new DeviceIdRule('.*');
+    for (const bad of ['dev\u200bx', 'dev\u202ex', '\ufeffdev', 'dev\u2028x', 'dev\uffff', 'dev\ud800'])
+      expect(() => any.check(bad, 'deviceUid')).to.throw(
+        BadRequestError,
+        'deviceUid must match .* (SCEPTER_DEVICE_ID_PATTERN) without control or invisible formatting characters',
+      );
+    expect(any.check('dev\u200dx')).to.equal('dev\u200dx');
+  });
 });

@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import { TRUST_POLICIES } from '../../../trust/trust.types';
-import { BadRequestError } from '../../../shared/errors';
+import { wholeNumber } from '../../../shared/paging';
 import { formText, may, need, queryText, redirectWithNotice } from '../console-state';
 import { html, query } from '../html';
 import { field, page, postForm, select, table, when } from '../layout';
@@ -58,7 +58,8 @@ export function registerPolicyAndLogPages(r: Router, d: ConsolePageDeps): void {
   });
   r.post('/policy', async (ctx) => {
     const s = need(ctx, 'integrations:write');
-    const app = formText(ctx, 'application', { max: 200 });
+    // the global form has no application field; the per-application form's may not be left blank
+    const app = s.form.has('application') ? formText(ctx, 'application', { required: true, max: 200 }) : undefined;
     await d.trustPolicy.set(formText(ctx, 'policy', { required: true }), app, s.actor);
     redirectWithNotice(ctx, '/console/policy', `Policy saved${app ? ` for ${app}` : ''}.`);
   });
@@ -108,8 +109,8 @@ export function registerPolicyAndLogPages(r: Router, d: ConsolePageDeps): void {
     const s = need(ctx, 'audit:read');
     const action = queryText(ctx, 'action');
     const before = queryText(ctx, 'before');
-    if (before !== undefined && !/^\d{1,12}$/.test(before)) throw new BadRequestError('before must be an entry id');
-    const entries = await d.audit.list({ limit: LOG_PAGE, beforeId: before === undefined ? undefined : Number(before), action: action?.slice(0, 64) });
+    const beforeId = before === undefined ? undefined : wholeNumber(before, 'before');
+    const entries = await d.audit.list({ limit: LOG_PAGE, beforeId, action: action?.slice(0, 64) });
     const newestFirst = [...entries].reverse();
     const oldest = newestFirst[newestFirst.length - 1];
     ctx.body = page(
