@@ -13,8 +13,16 @@ export async function readBody(ctx: Context, limit: number): Promise<Buffer> {
   }
 }
 
-/** A JSON object body (anything else is a 400), read with the same hard size limit. */
-export async function readJsonObject(ctx: Context, limit: number, opts: { optional?: boolean } = {}): Promise<Record<string, unknown>> {
+/**
+ * A JSON object body (anything else is a 400), read with the same hard size limit. `fields`: the
+ * names the request takes; any other is a 400, so a misspelt field never quietly means "absent"
+ * (`{"applicaton": "vpn"}` would otherwise set the global policy).
+ */
+export async function readJsonObject(
+  ctx: Context,
+  limit: number,
+  opts: { optional?: boolean; fields?: readonly string[] } = {},
+): Promise<Record<string, unknown>> {
   const raw = await readBody(ctx, limit);
   if (raw.length === 0 && opts.optional) return {};
   let value: unknown;
@@ -24,5 +32,8 @@ export async function readJsonObject(ctx: Context, limit: number, opts: { option
     throw new BadRequestError('the body must be a JSON object');
   }
   if (!value || typeof value !== 'object' || Array.isArray(value)) throw new BadRequestError('the body must be a JSON object');
+  const unknown = opts.fields && Object.keys(value).find((k) => !opts.fields!.includes(k));
+  if (unknown !== undefined)
+    throw new BadRequestError(`unknown field ${JSON.stringify(unknown.slice(0, 40))}; this request takes ${opts.fields!.join(', ') || 'no fields'}`);
   return value as Record<string, unknown>;
 }

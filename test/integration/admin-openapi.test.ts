@@ -135,6 +135,28 @@ describe('admin API: the OpenAPI document against the routes and their answers; 
     conforms('post', '/migrations/{legacyId}/cutover', await call('POST', `/migrations/${integ.id}/cutover`, owner, { dryRun: true }));
   });
 
+  it('every request body takes exactly the fields the document lists: another is a 400 naming them, nothing changes', async () => {
+    const auditBefore = (await call('GET', '/audit?limit=1')).body.entries[0]?.id;
+    let bodies = 0;
+    for (const [template, ops] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
+      for (const [method, op] of Object.entries(ops)) {
+        const schema = op.requestBody?.content?.['application/json']?.schema;
+        if (!schema) continue;
+        bodies++;
+        const path = template.replace(/\{\w+\}/g, 'NOSUCH0000');
+        const documented = Object.keys(schema.properties).sort();
+        expect(schema.additionalProperties, `${method} ${template}`).to.equal(false);
+        const res = await call(method.toUpperCase(), path, owner, { zzUnknownField: true });
+        expect(res.status, `${method} ${template}: ${res.text}`).to.equal(400);
+        const m = /^unknown field "zzUnknownField"; this request takes (.+)$/.exec(res.body.message);
+        expect(m, `${method} ${template}: ${res.body.message}`).to.not.equal(null);
+        expect(m![1]!.split(', ').sort(), `${method} ${template}: the route's fields against the document's`).to.deep.equal(documented);
+      }
+    }
+    expect(bodies).to.be.greaterThan(15);
+    expect((await call('GET', '/audit?limit=1')).body.entries[0]?.id, 'no change was audited').to.equal(auditBefore);
+  });
+
   it('x-permission of every operation is the permission its route declares with allow(...)', () => {
     const declared = server.app.adminRoutes.map((r) => `${r.method} ${r.path.replace(/^\/admin\/v1/, '').replace(/:(\w+)/g, '{$1}')} ${r.permission}`).sort();
     const documented = Object.entries(doc.paths as Record<string, Record<string, any>>)

@@ -21,7 +21,7 @@ export function registerAdminEditRoutes(r: Router, d: { groups: UserGroupService
     ctx.body = await d.groups.delete(ctx.params.name!, adminState(ctx).actor);
   });
   r.put('/integrations/:id/name', allow('integrations:write'), async (ctx) => {
-    const b = await readJsonObject(ctx, 16 * 1024);
+    const b = await readJsonObject(ctx, 16 * 1024, { fields: ['name'] });
     if (typeof b.name !== 'string') throw new BadRequestError('name (string) is required');
     ctx.body = await d.integrations.rename(ctx.params.id!, b.name, adminState(ctx).actor);
   });

@@ -46,7 +46,7 @@ export function adminRouter(d: AdminRouterDeps): Router {
     ctx.body = { integrations: await d.integrations.list() };
   });
   r.post('/integrations', allow('integrations:write'), async (ctx) => {
-    const b = await jsonBody(ctx);
+    const b = await jsonBody(ctx, ['type', 'name', 'allowLegacy']);
     ctx.status = 201;
     ctx.body = await d.integrations.create({ type: b.type, name: b.name, allowLegacy: b.allowLegacy === true }, adminState(ctx).actor);
   });
@@ -55,24 +55,24 @@ export function adminRouter(d: AdminRouterDeps): Router {
     ctx.body = { ...v, ...(await ws1ShowExtras(d, v.id, v.type)) }; // WS1 API settings, sync state, App Config key
   });
   r.put('/integrations/:id/status', allow('integrations:write'), async (ctx) => {
-    const b = await jsonBody(ctx);
+    const b = await jsonBody(ctx, ['status', 'group']);
     ctx.body = await d.integrations.setStatus(ctx.params.id!, b.status, b.group, adminState(ctx).actor);
   });
   r.post('/integrations/:id/rotate-challenge-credentials', allow('integrations:write'), async (ctx) => {
-    const b = await jsonBody(ctx, true); // optional: {"grace": "24h", "expireUnusedChallenges": true}
+    const b = await jsonBody(ctx, ['grace', 'expireUnusedChallenges'], true); // optional: {"grace": "24h", "expireUnusedChallenges": true}
     ctx.body = await d.integrations.rotateChallengeCredentials(ctx.params.id!, adminState(ctx).actor, {
       grace: b.grace,
       expireUnusedChallenges: b.expireUnusedChallenges,
     });
   });
   r.put('/integrations/:id/subject-template', allow('integrations:write'), async (ctx) => {
-    const b = await jsonBody(ctx);
+    const b = await jsonBody(ctx, ['subjectName']);
     if (typeof b.subjectName !== 'string') throw new BadRequestError('subjectName (string) is required');
     ctx.body = await d.integrations.setSubjectTemplate(ctx.params.id!, b.subjectName, adminState(ctx).actor);
   });
   // POST: it mints a one-time challenge
   r.post('/integrations/:id/profile', allow('integrations:write'), async (ctx) => {
-    const b = await jsonBody(ctx, true);
+    const b = await jsonBody(ctx, ['deviceUid'], true);
     const p = await d.profiles.build(ctx.params.id!, typeof b.deviceUid === 'string' ? b.deviceUid : undefined, adminState(ctx).actor);
     ctx.type = 'application/x-apple-aspen-config';
     ctx.set('Content-Disposition', `attachment; filename="${ctx.params.id}.mobileconfig"`);
@@ -84,7 +84,7 @@ export function adminRouter(d: AdminRouterDeps): Router {
     ctx.body = { groups: await d.groups.list() };
   });
   r.post('/groups', allow('groups:write'), async (ctx) => {
-    const b = await jsonBody(ctx);
+    const b = await jsonBody(ctx, ['name']);
     ctx.status = 201;
     ctx.body = await d.groups.create(b.name, adminState(ctx).actor);
   });
@@ -92,7 +92,7 @@ export function adminRouter(d: AdminRouterDeps): Router {
     ctx.body = await d.groups.show(ctx.params.name!);
   });
   r.post('/groups/:name/members', allow('groups:write'), async (ctx) => {
-    const b = await jsonBody(ctx);
+    const b = await jsonBody(ctx, ['user']);
     ctx.body = await d.groups.addMember(ctx.params.name!, b.user, adminState(ctx).actor);
   });
 
@@ -107,7 +107,7 @@ export function adminRouter(d: AdminRouterDeps): Router {
     ctx.body = { keys: await d.apiKeys.list() };
   });
   r.post('/api-keys', allow('api-keys:manage'), async (ctx) => {
-    const b = await jsonBody(ctx);
+    const b = await jsonBody(ctx, ['role', 'name', 'expiresAt']);
     if (!isRole(b.role)) throw new BadRequestError('role must be one of owner, administrator, application-manager, read-only');
     if (b.name !== undefined && typeof b.name !== 'string') throw new BadRequestError('name must be a string');
     requireMayGrant(adminState(ctx).principal.role, b.role);
@@ -133,6 +133,6 @@ function expiryOf(v: unknown): Date | undefined {
   return d;
 }
 
-function jsonBody(ctx: Context, optional = false): Promise<Record<string, unknown>> {
-  return readJsonObject(ctx, MAX_JSON_BYTES, { optional });
+function jsonBody(ctx: Context, fields: readonly string[], optional = false): Promise<Record<string, unknown>> {
+  return readJsonObject(ctx, MAX_JSON_BYTES, { optional, fields });
 }

@@ -5,7 +5,7 @@ import { revokeResultJson } from '../../ca/revocation.presenter';
 import type { RevocationService } from '../../ca/revocation.service';
 import type { IntegrationDeletion } from '../../ca/integration-deletion.service';
 import { BadRequestError } from '../../shared/errors';
-import { readBody } from '../read-body';
+import { readJsonObject } from '../read-body';
 import { adminState, allow } from './admin-auth';
 
 /** Listing is reading an integration; one certificate or one device's are revoked singly, a deletion revokes in bulk. */
@@ -49,16 +49,7 @@ function one(v: string | string[] | undefined): string | undefined {
 }
 
 async function reasonBody(ctx: Context): Promise<{ reason?: string }> {
-  const raw = await readBody(ctx, 4096);
-  if (raw.length === 0) return {};
-  let body: unknown;
-  try {
-    body = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new BadRequestError('the body must be a JSON object');
-  }
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new BadRequestError('the body must be a JSON object');
-  const reason = (body as { reason?: unknown }).reason;
+  const reason = (await readJsonObject(ctx, 4096, { optional: true, fields: ['reason'] })).reason;
   if (reason !== undefined && typeof reason !== 'string') throw new BadRequestError('reason must be a string');
   return { reason };
 }

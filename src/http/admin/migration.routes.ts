@@ -11,14 +11,23 @@ import { adminState, allow } from './admin-auth';
 type Body = Record<string, unknown>;
 type Prepare = (svc: MigrationService, legacyId: string, b: Body, actor: Actor) => Promise<PreparedStep>;
 
-/** The steps of `scepter migrate <step>`, on the same service; what each takes from the JSON body. */
-const STEPS: Record<Exclude<MigrationStep, never>, Prepare> = {
-  plan: (svc, id, b, actor) => svc.plan(id, { actor, ws1: ws1Source(b.ws1), persist: b.dryRun !== true }),
-  apply: (svc, id, b, actor) => svc.apply(id, { actor, ws1: ws1Source(b.ws1), name: optional(b, 'name', 'string') as string | undefined }),
-  verify: (svc, id, _b, actor) => svc.verify(id, { actor }),
-  cutover: (svc, id, b, actor) => svc.cutover(id, { actor, minReady: optional(b, 'minReady', 'number') as number | undefined, force: b.force === true }),
-  finalize: (svc, id, b, actor) => svc.finalize(id, { actor, graceDays: optional(b, 'graceDays', 'number') as number | undefined, force: b.force === true }),
-  rollback: (svc, id, _b, actor) => svc.rollback(id, { actor }),
+/** The steps of `scepter migrate <step>`, on the same service: the JSON fields each takes (dryRun for all), and how. */
+const STEPS: Record<MigrationStep, { fields: string[]; prepare: Prepare }> = {
+  plan: { fields: ['ws1'], prepare: (svc, id, b, actor) => svc.plan(id, { actor, ws1: ws1Source(b.ws1), persist: b.dryRun !== true }) },
+  apply: {
+    fields: ['ws1', 'name'],
+    prepare: (svc, id, b, actor) => svc.apply(id, { actor, ws1: ws1Source(b.ws1), name: optional(b, 'name', 'string') as string | undefined }),
+  },
+  verify: { fields: [], prepare: (svc, id, _b, actor) => svc.verify(id, { actor }) },
+  cutover: {
+    fields: ['minReady', 'force'],
+    prepare: (svc, id, b, actor) => svc.cutover(id, { actor, minReady: optional(b, 'minReady', 'number') as number | undefined, force: b.force === true }),
+  },
+  finalize: {
+    fields: ['graceDays', 'force'],
+    prepare: (svc, id, b, actor) => svc.finalize(id, { actor, graceDays: optional(b, 'graceDays', 'number') as number | undefined, force: b.force === true }),
+  },
+  rollback: { fields: [], prepare: (svc, id, _b, actor) => svc.rollback(id, { actor }) },
 };
 
 /**
@@ -36,9 +45,9 @@ export function registerMigrationRoutes(r: Router, d: { migration: () => Migrati
   r.get('/migrations', allow('integrations:read'), async (ctx) => {
     ctx.body = await d.migration().status();
   });
-  for (const [step, prepare] of Object.entries(STEPS) as [MigrationStep, Prepare][]) {
+  for (const [step, { fields, prepare }] of Object.entries(STEPS) as [MigrationStep, (typeof STEPS)[MigrationStep]][]) {
     r.post(`/migrations/:legacyId/${step}`, allow('migrations:run'), async (ctx: Context) => {
-      const b = await readJsonObject(ctx, 64 * 1024, { optional: true });
+      const b = await readJsonObject(ctx, 64 * 1024, { optional: true, fields: ['dryRun', ...fields] });
       if (b.dryRun !== undefined && typeof b.dryRun !== 'boolean') throw new BadRequestError('dryRun must be true or false');
       const p = await prepare(d.migration(), ctx.params.legacyId, b, adminState(ctx).actor);
       // as the CLI: a dry run of a step that would run answers its preview; plan's dry run computes readiness

@@ -14,6 +14,11 @@ const time: Schema = { type: 'string', format: 'date-time' };
 const nullable = (s: Schema): Schema => ({ anyOf: [s, { type: 'null' }] });
 const obj = (properties: Record<string, Schema>, required = Object.keys(properties)): Schema => ({ type: 'object', properties, required });
 const arrayOf = (s: Schema): Schema => ({ type: 'array', items: s });
+/** a request body: the route refuses any field not listed (400 "unknown field") */
+const input = (properties: Record<string, Schema>, required = Object.keys(properties)): Schema => ({
+  ...obj(properties, required),
+  additionalProperties: false,
+});
 
 const schemas: Record<string, Schema> = {
   Error: obj({ error: str, message: str }),
@@ -99,7 +104,16 @@ const listQuery = {
   cursor: 'nextCursor of the previous page (same filters)',
   format: 'json (default) or csv: every page from the cursor on, streamed',
 };
-const stepBody = obj({ dryRun: { type: 'boolean' } }, []);
+const bool: Schema = { type: 'boolean' };
+const ws1Source: Schema = { type: 'object', description: '{"fromIntegration": id} or {"url", "username", "password", "apiKey", "caPem"?}' };
+const STEP_BODIES: Record<string, Schema> = {
+  plan: input({ dryRun: bool, ws1: ws1Source }, []),
+  apply: input({ dryRun: bool, ws1: ws1Source, name: str }, []),
+  verify: input({ dryRun: bool }, []),
+  cutover: input({ dryRun: bool, minReady: { type: 'number' }, force: bool }, []),
+  finalize: input({ dryRun: bool, graceDays: { type: 'number' }, force: bool }, []),
+  rollback: input({ dryRun: bool }, []),
+};
 const R: Permission = 'integrations:read';
 const W: Permission = 'integrations:write';
 const S: Permission = 'session:read';
@@ -113,7 +127,7 @@ const OPS: Record<string, Record<string, Op>> = {
     post: {
       summary: 'create an integration (disabled)',
       permission: W,
-      body: obj({ type: str, name: str, allowLegacy: { type: 'boolean' } }, ['type', 'name']),
+      body: input({ type: str, name: str, allowLegacy: { type: 'boolean' } }, ['type', 'name']),
       ok: ref('Integration'),
       status: 201,
     },
@@ -127,18 +141,25 @@ const OPS: Record<string, Record<string, Op>> = {
     },
   },
   '/integrations/{id}/status': {
-    put: { summary: 'set the status', permission: W, body: obj({ status: str, group: nullable(str) }, ['status']), ok: ref('Integration') },
+    put: { summary: 'set the status', permission: W, body: input({ status: str, group: nullable(str) }, ['status']), ok: ref('Integration') },
   },
-  '/integrations/{id}/name': { put: { summary: 'rename (id, URLs and certificates stay)', permission: W, body: obj({ name: str }), ok: ref('Integration') } },
-  '/integrations/{id}/rotate-challenge-credentials': { post: { summary: 'new challenge password (shown once)', permission: W, ok: ref('Integration') } },
+  '/integrations/{id}/name': { put: { summary: 'rename (id, URLs and certificates stay)', permission: W, body: input({ name: str }), ok: ref('Integration') } },
+  '/integrations/{id}/rotate-challenge-credentials': {
+    post: {
+      summary: 'new challenge password (shown once); the old one stays valid for `grace` (default 24h)',
+      permission: W,
+      body: input({ grace: str, expireUnusedChallenges: { type: 'boolean' } }, []),
+      ok: ref('Integration'),
+    },
+  },
   '/integrations/{id}/subject-template': {
-    put: { summary: 'certificate subject template (ios-certs)', permission: W, body: obj({ subjectName: str }), ok: ref('Integration') },
+    put: { summary: 'certificate subject template (ios-certs)', permission: W, body: input({ subjectName: str }), ok: ref('Integration') },
   },
   '/integrations/{id}/profile': {
     post: {
       summary: 'an iOS configuration profile with a fresh challenge (application/x-apple-aspen-config)',
       permission: W,
-      body: obj({ deviceUid: str }, []),
+      body: input({ deviceUid: str }, []),
     },
   },
   '/integrations/{id}/ws1': {
@@ -150,7 +171,7 @@ const OPS: Record<string, Record<string, Op>> = {
     put: {
       summary: 'WS1 API settings (secrets never echoed)',
       permission: 'ws1:configure',
-      body: obj({ url: str, username: str, password: str, apiKey: str, caPem: nullable(str) }, []),
+      body: input({ url: str, username: str, password: str, apiKey: str, caPem: nullable(str) }, []),
     },
   },
   '/integrations/{id}/ws1/test': { post: { summary: 'Test Configuration', permission: W, ok: obj({ ok: { type: 'boolean' }, message: str }) } },
@@ -164,11 +185,11 @@ const OPS: Record<string, Record<string, Op>> = {
     },
   },
   '/integrations/{id}/app-config': { get: { summary: 'the App Config key and values to paste into WS1', permission: R } },
-  '/integrations/{id}/devices/{udid}/revoke': { post: { summary: "revoke a device's certificates", permission: REVOKE, body: obj({ reason: str }, []) } },
+  '/integrations/{id}/devices/{udid}/revoke': { post: { summary: "revoke a device's certificates", permission: REVOKE, body: input({ reason: str }, []) } },
   '/integrations/{id}/deletion': { get: { summary: 'what deleting it would revoke, and whether it needs force', permission: R } },
   '/groups': {
     get: { summary: 'user groups and their members', permission: 'groups:read', ok: obj({ groups: arrayOf(ref('Group')) }) },
-    post: { summary: 'create a group', permission: 'groups:write', body: obj({ name: str }), ok: ref('Group'), status: 201 },
+    post: { summary: 'create a group', permission: 'groups:write', body: input({ name: str }), ok: ref('Group'), status: 201 },
   },
   '/groups/{name}': {
     get: { summary: 'one group', permission: 'groups:read', ok: ref('Group') },
@@ -179,7 +200,7 @@ const OPS: Record<string, Record<string, Op>> = {
     },
   },
   '/groups/{name}/members': {
-    post: { summary: 'add a member (the user is created if new)', permission: 'groups:write', body: obj({ user: str }), ok: ref('Group') },
+    post: { summary: 'add a member (the user is created if new)', permission: 'groups:write', body: input({ user: str }), ok: ref('Group') },
   },
   '/groups/{name}/members/{user}': {
     delete: { summary: 'remove a member', permission: 'groups:write', ok: { allOf: [ref('Group'), obj({ removed: { type: 'boolean' } })] } },
@@ -194,7 +215,12 @@ const OPS: Record<string, Record<string, Op>> = {
   },
   '/api-keys': {
     get: { summary: 'API keys (never the secret)', permission: 'api-keys:manage', ok: obj({ keys: arrayOf(ref('ApiKey')) }) },
-    post: { summary: 'create a key (the secret is shown once)', permission: 'api-keys:manage', body: obj({ role: { enum: [...ROLES] } }), status: 201 },
+    post: {
+      summary: 'create a key (the secret is shown once)',
+      permission: 'api-keys:manage',
+      body: input({ role: { enum: [...ROLES] }, name: str, expiresAt: time }, ['role']),
+      status: 201,
+    },
   },
   '/api-keys/{id}': { delete: { summary: 'revoke a key', permission: 'api-keys:manage', status: 204 } },
   '/trust/policy': {
@@ -202,7 +228,7 @@ const OPS: Record<string, Record<string, Op>> = {
     put: {
       summary: 'set the global policy, or an application override',
       permission: W,
-      body: obj({ policy: str, application: str }, ['policy']),
+      body: input({ policy: str, application: str }, ['policy']),
       ok: ref('Policy'),
     },
   },
@@ -231,7 +257,7 @@ const OPS: Record<string, Record<string, Op>> = {
       csv: true,
     },
   },
-  '/certificates/{serial}/revoke': { post: { summary: 'revoke one certificate', permission: REVOKE, body: obj({ reason: str }, []) } },
+  '/certificates/{serial}/revoke': { post: { summary: 'revoke one certificate', permission: REVOKE, body: input({ reason: str }, []) } },
   '/devices': {
     get: {
       summary: 'devices with certificates, by device id',
@@ -258,7 +284,7 @@ const OPS: Record<string, Record<string, Op>> = {
         post: {
           summary: `migration step ${step} (as scepter migrate ${step}); {"dryRun": true} changes nothing`,
           permission: 'migrations:run',
-          body: stepBody,
+          body: STEP_BODIES[step],
           ok: ref('MigrationStep'),
         },
       },

@@ -25,7 +25,7 @@ export function addTrustAdminRoutes(r: Router, d: TrustAdminDeps): Router {
   });
   // body {"policy": "require-trusted", "application": "optional"}
   r.put('/trust/policy', allow('integrations:write'), async (ctx) => {
-    const b = await readJsonObject(ctx, 16 * 1024);
+    const b = await readJsonObject(ctx, 16 * 1024, { fields: ['policy', 'application'] });
     ctx.body = await d.trustPolicy.set(b.policy, b.application, adminState(ctx).actor);
   });
   r.get('/auth-log', allow('audit:read'), async (ctx) => {

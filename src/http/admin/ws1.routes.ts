@@ -24,7 +24,7 @@ export interface Ws1RouteDeps {
 export function registerWs1Routes(r: Router, d: Ws1RouteDeps): void {
   // the destination of the stored secrets: not for application managers
   r.put('/integrations/:id/ws1', allow('ws1:configure'), async (ctx) => {
-    const b = await readJsonObject(ctx, 64 * 1024);
+    const b = await readJsonObject(ctx, 64 * 1024, { fields: ['url', 'username', 'password', 'apiKey', 'caPem'] });
     const input: Ws1SettingsInput = {
       baseUrl: optionalString(b, 'url'),
       username: optionalString(b, 'username'),
