@@ -6,8 +6,9 @@ describe('challenge/static-challenge.verifier', () => {
 
   it('accepts the configured challenge only', async () => {
     expect(await verifier.precheck('the-shared-secret')).to.deep.equal({ ok: true });
-    expect(await verifier.precheck('the-shared-secreT')).to.deep.equal({ ok: false, reason: 'challengePassword not accepted' });
-    expect(await verifier.precheck('the-shared-secret-and-more')).to.deep.equal({ ok: false, reason: 'challengePassword not accepted' });
+    // a wrong one is a guess, which the SCEP listener counts against the client
+    expect(await verifier.precheck('the-shared-secreT')).to.deep.equal({ ok: false, reason: 'challengePassword not accepted', guess: true });
+    expect(await verifier.precheck('the-shared-secret-and-more')).to.deep.equal({ ok: false, reason: 'challengePassword not accepted', guess: true });
   });
 
   it('says when the request carries no challenge', async () => {
