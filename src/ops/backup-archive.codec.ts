@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import { AppError } from '../shared/errors';
+import { writeAllSync } from '../shared/secure-file';
 
 /**
  * The encrypted backup container (documented in docs/backup.md):
@@ -97,7 +98,7 @@ export class EncryptingWriter {
     const len = Buffer.alloc(4);
     len.writeUInt32BE(json.length);
     this.aad = Buffer.concat([MAGIC, Buffer.from([VERSION]), len, json]);
-    fs.writeSync(fd, this.aad);
+    writeAllSync(fd, this.aad);
   }
 
   write(data: Buffer): void {
@@ -127,8 +128,8 @@ export class EncryptingWriter {
     const body = Buffer.concat([c.update(plain), c.final(), c.getAuthTag()]);
     const len = Buffer.alloc(4);
     len.writeUInt32BE(body.length);
-    fs.writeSync(this.fd, len);
-    fs.writeSync(this.fd, body);
+    writeAllSync(this.fd, len);
+    writeAllSync(this.fd, body);
   }
 }
 

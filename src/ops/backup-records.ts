@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import type { DecryptingReader, EncryptingWriter } from './backup-archive.codec';
 import { BackupError } from './backup-archive.codec';
+import { writeAllSync } from '../shared/secure-file';
 
 /**
  * The plaintext inside the container: a sequence of records, then an end record.
@@ -76,7 +77,7 @@ export function readRecordToFile(r: DecryptingReader, size: number, file: string
     let left = size;
     while (left > 0) {
       const piece = r.readSome(Math.min(PIECE, left));
-      fs.writeSync(fd, piece);
+      writeAllSync(fd, piece);
       left -= piece.length;
       onBytes?.(piece.length);
     }

@@ -84,3 +84,17 @@ function syncDirectory(dir: string): void {
     if (fd !== undefined) fs.closeSync(fd);
   }
 }
+
+/**
+ * Writes all of `data` at the descriptor's position. `fs.writeSync` may write fewer bytes than asked
+ * (a nearly full disk, some file systems) and says so only in its return value; this writes the
+ * rest, and a write that makes no progress throws ENOSPC rather than leaving a short file behind.
+ */
+export function writeAllSync(fd: number, data: Uint8Array): void {
+  let at = 0;
+  while (at < data.length) {
+    const n = fs.writeSync(fd, data, at, data.length - at);
+    if (n <= 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    at += n;
+  }
+}
