@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { KeyObject } from 'node:crypto';
 import { buildCertificate, keyIdentifier } from '../pki/certificate.builder';
@@ -6,7 +7,7 @@ import { ParsedCertificate } from '../pki/certificate';
 import { buildName } from '../pki/names';
 import { pemEncode } from '../pki/der';
 import { ConfigError } from '../shared/errors';
-import { securePrivateDir } from '../shared/secure-file';
+import { securePrivateDir, writeAllSync } from '../shared/secure-file';
 import type { PrivateKey } from '../pki/private-key';
 import { checkIssuedByCa, checkKeyMatches, readCertificate, readText } from './ca-material-check';
 import type { KeyRole, KeyStore, RaCertificateKeys } from './key-store';
@@ -181,23 +182,67 @@ export async function raCertificate(
   return ParsedCertificate.fromDer(der);
 }
 
-/** Creation is guarded by an exclusive lock file so two instances starting together make one CA. */
+/**
+ * Creation is guarded by an exclusive lock file so two instances starting together make one CA. The
+ * file names its holder (`<host> <pid>`). A lock whose holder on this host is no longer running (a
+ * process killed mid-creation), or that never got its holder written (a full disk) and is older than
+ * a few seconds, is taken over; a live holder, or one on another host sharing the directory, is
+ * waited for up to a minute.
+ */
 export async function withCreationLock<T>(lockFile: string, fn: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      fs.writeFileSync(lockFile, String(process.pid), { flag: 'wx', mode: 0o600 });
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      if (Date.now() > deadline) throw new ConfigError('SCEPTER_CERTS_DIR', `stale lock ${lockFile}: remove it if no other instance is starting`);
-      await new Promise((r) => setTimeout(r, 100));
+  while (!takeLock(lockFile)) {
+    if (staleLock(lockFile)) {
+      fs.rmSync(lockFile, { force: true });
+      continue;
     }
+    if (Date.now() > deadline) throw new ConfigError('SCEPTER_CERTS_DIR', `stale lock ${lockFile}: remove it if no other instance is starting`);
+    await new Promise((r) => setTimeout(r, 100));
   }
   try {
     return await fn();
   } finally {
     fs.rmSync(lockFile, { force: true });
+  }
+}
+
+/** Creates the lock with this process as holder; false when it exists. A lock left half-written is removed. */
+function takeLock(lockFile: string): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(lockFile, 'wx', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+  try {
+    writeAllSync(fd, Buffer.from(`${os.hostname()} ${process.pid}`));
+  } catch (err) {
+    fs.closeSync(fd);
+    fs.rmSync(lockFile, { force: true });
+    throw err;
+  }
+  fs.closeSync(fd);
+  return true;
+}
+
+function staleLock(lockFile: string): boolean {
+  let text: string;
+  let age: number;
+  try {
+    text = fs.readFileSync(lockFile, 'utf8');
+    age = Date.now() - fs.statSync(lockFile).mtimeMs;
+  } catch {
+    return false; // released meanwhile: take it on the next try
+  }
+  const m = /^(\S+) (\d+)$/.exec(text);
+  if (!m) return age > 5_000;
+  if (m[1] !== os.hostname()) return false;
+  try {
+    process.kill(Number(m[2]), 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
 
