@@ -24,7 +24,7 @@ describe('ca/ca-material withCreationLock: a lock left behind never blocks every
     await new Promise((r) => setTimeout(r, ms));
     return { ran: () => ran, done };
   };
-  const deadPid = (): number => spawnSync('true').pid!;
+  const deadPid = (): number => spawnSync('true').pid;
 
   it('names its holder while held and removes the lock after', async () => {
     await withCreationLock(lock, async () => {
