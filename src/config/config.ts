@@ -1,4 +1,4 @@
-import fs from 'node:fs';
+import { MAX_SECRET_FILE_BYTES, readBoundedText } from '../shared/bounded-file';
 import path from 'node:path';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
@@ -340,9 +340,13 @@ function passphraseFile(file: string | undefined, home: string): string | undefi
   const at = path.resolve(home, file);
   let text: string;
   try {
-    text = fs.readFileSync(at, 'utf8').replace(/\r?\n$/, '');
+    text = readBoundedText(at, MAX_SECRET_FILE_BYTES).replace(/\r?\n$/, '');
   } catch (err) {
-    throw new ConfigError('SCEPTER_CA_KEY_PASSPHRASE_FILE', `cannot read ${at} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(
+      'SCEPTER_CA_KEY_PASSPHRASE_FILE',
+      `cannot read ${at} (${code === 'EFBIG' ? `larger than ${MAX_SECRET_FILE_BYTES} bytes` : (code ?? 'error')})`,
+    );
   }
   if (text.length < 8) throw new ConfigError('SCEPTER_CA_KEY_PASSPHRASE_FILE', `${at} must hold at least 8 characters`);
   checkSecretsPrivate(at, ['the CA key passphrase'], 'SCEPTER_CA_KEY_PASSPHRASE_FILE');

@@ -1,4 +1,4 @@
-import fs from 'node:fs';
+import { MAX_SECRET_FILE_BYTES, readBoundedText } from '../shared/bounded-file';
 import readline from 'node:readline';
 import { Writable } from 'node:stream';
 import { BackupError } from './backup-archive.codec';
@@ -13,9 +13,12 @@ export async function readPassphrase(opts: { file?: string; confirm: boolean }):
   let pass: string;
   if (opts.file) {
     try {
-      pass = fs.readFileSync(opts.file, 'utf8').split(/\r?\n/)[0] ?? '';
+      pass = readBoundedText(opts.file, MAX_SECRET_FILE_BYTES).split(/\r?\n/)[0] ?? '';
     } catch (err) {
-      throw new BackupError(`cannot read the passphrase file ${opts.file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new BackupError(
+        `cannot read the passphrase file ${opts.file}: ${code === 'EFBIG' ? `larger than ${MAX_SECRET_FILE_BYTES} bytes` : (code ?? 'error')}`,
+      );
     }
   } else {
     if (!process.stdin.isTTY) throw new BackupError('no passphrase: give --passphrase-file FILE (there is no terminal to ask on)');

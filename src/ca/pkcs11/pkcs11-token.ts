@@ -1,3 +1,4 @@
+import { MAX_SECRET_FILE_BYTES, readBoundedText } from '../../shared/bounded-file';
 import fs from 'node:fs';
 import { createHash, createPublicKey, KeyObject } from 'node:crypto';
 import type * as Pkcs11Types from 'pkcs11js';
@@ -425,9 +426,13 @@ function findSlot(lib: Pkcs11Module, p11: Pkcs11Types.PKCS11, named: NamedUri): 
 function readPin(file: string): string {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readBoundedText(file, MAX_SECRET_FILE_BYTES);
   } catch (err) {
-    throw new ConfigError('SCEPTER_PKCS11_PIN_FILE', `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(
+      'SCEPTER_PKCS11_PIN_FILE',
+      `cannot read ${file} (${code === 'EFBIG' ? `larger than ${MAX_SECRET_FILE_BYTES} bytes` : (code ?? 'error')})`,
+    );
   }
   checkSecretsPrivate(file, ['the token PIN'], 'SCEPTER_PKCS11_PIN_FILE');
   const pin = text.replace(/\r?\n$/, '');

@@ -1,4 +1,4 @@
-import fs from 'node:fs';
+import { readBoundedText } from '../../shared/bounded-file';
 import { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import type { Ws1SettingsInput } from '../../mdm/workspace-one/ws1-settings.service';
@@ -133,8 +133,12 @@ export function readSecret(option: string, file: string): string {
 
 export function readText(option: string, file: string): string {
   try {
-    return fs.readFileSync(file === '-' ? 0 : file, 'utf8');
+    // a CA bundle or a secret: a megabyte is far more than either
+    return readBoundedText(file, 1024 * 1024);
   } catch (err) {
-    throw new BadRequestError(`cannot read ${option} ${file === '-' ? '(standard input)' : file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new BadRequestError(
+      `cannot read ${option} ${file === '-' ? '(standard input)' : file}: ${code === 'EFBIG' ? 'larger than 1 MiB' : (code ?? 'error')}`,
+    );
   }
 }
