@@ -46,6 +46,22 @@ export function writeReport(dir: string, r: Reportable): ReportFiles {
   return files;
 }
 
+/**
+ * Makes sure reports can be written to `dir` before a step runs: a step that changed the database and
+ * then could not report would tell the admin it failed. Creates the directory (0700) when missing,
+ * and writes and removes a probe file in it; a BadRequestError names the directory and why otherwise.
+ */
+export function checkReportDir(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+    const probe = path.join(dir, `.scepter-report-probe-${process.pid}`);
+    fs.writeFileSync(probe, '', { mode: 0o600 });
+    fs.rmSync(probe);
+  } catch (err) {
+    throw new BadRequestError(`cannot write reports to ${dir} (--report-dir): ${(err as NodeJS.ErrnoException).code ?? 'error'}; nothing was changed`);
+  }
+}
+
 /** Integration ids as the service makes them (letters, digits, _ and -); nothing that could name a path. */
 const REPORT_PART = /^[A-Za-z0-9_-]{1,64}$/;
 

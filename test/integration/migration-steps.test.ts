@@ -4,6 +4,7 @@
 // first integration that is not ready.
 import { expect } from 'chai';
 import path from 'node:path';
+import fs from 'node:fs';
 import { startWs1Simulator, type Ws1Simulator } from '../../scripts/ws1-sim/ws1-simulator';
 import { makeTempDir, waitFor } from '../support/proc';
 import { createIosCerts, IntegrationServer, startIntegrationServer, TEST_ACTOR } from './integrations-support';
@@ -80,6 +81,21 @@ describe('migration steps: refusals, crashes and reruns, migrate-all', function 
     refused(await cli(server, ['migrate', 'plan', a, '--ws1-url', sim.url]), /missing WS1 settings/);
     refused(await cli(server, ['migrate', 'plan', a, '--ws1-from', 'DINOSUCHINTEGRATION']), /no integration DINOSUCHINTEGRATION \(--ws1-from\)/);
     refused(await cli(server, ['migrate', 'cutover', a, '--yes']), /no migration of .* yet: run scepter migrate plan/);
+    // a report directory that cannot be written is refused before the step runs, not after it committed
+    const notADir = path.join(server.dir, 'a-file');
+    fs.writeFileSync(notADir, '');
+    for (const [stepName, extra] of [
+      ['plan', ['--ws1-from', windows]],
+      ['apply', ['--yes']],
+    ] as const)
+      refused(
+        await cli(server, ['migrate', stepName, a, ...extra, '--report-dir', notADir]),
+        /cannot write reports to .*a-file \(--report-dir\): (EEXIST|ENOTDIR); nothing was changed/,
+      );
+    refused(
+      await cli(server, ['migrate-all', '--ws1-from', windows, '--yes', '--report-dir', path.join(notADir, 'sub')]),
+      /cannot write reports to .* nothing was changed/,
+    );
     const j = await cli(server, ['migrate', 'finalize', a, '--json']);
     expect(j.code).to.equal(1);
     expect(JSON.parse(j.stdout).error).to.match(/no migration/);

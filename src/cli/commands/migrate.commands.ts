@@ -5,7 +5,7 @@ import { migrateAll } from '../../migration/migrate-all';
 import { migrateAllText, stepText, statusText } from '../../migration/migration.presenter';
 import type { MigrationService } from '../../migration/migration.service';
 import { DEFAULT_GRACE_DAYS, DEFAULT_MIN_READY_PERCENT, type MigrationStep } from '../../migration/migration.types';
-import { validReportId, writeReport } from '../../migration/report-writer';
+import { checkReportDir, validReportId, writeReport } from '../../migration/report-writer';
 import type { PreparedStep, ProgressSink, StepResult, Ws1Source } from '../../migration/steps/step-context';
 import { MISSING_WS1 } from '../../migration/steps/ws1-source';
 import { AppError, BadRequestError } from '../../shared/errors';
@@ -99,6 +99,7 @@ export function registerMigrateCommands(program: Command): void {
     .option('--grace <days>', 'with --finalize: days after cutover', daysArg, DEFAULT_GRACE_DAYS);
   common(all).action(async (o: CommonOpts & { minReady: number; finalize?: boolean; grace: number }, cmd: Command) =>
     withServices(cmd, async (s) => {
+      checkReportDir(o.reportDir); // before anything runs
       const svc = s.migration();
       const ws1 = ws1Source(o);
       if (!o.dryRun)
@@ -140,6 +141,7 @@ function step(cmd: Command, name: MigrationStep, description: string, prepare: P
   common(cmd.description(description)).action(async (legacyId: string, o: CommonOpts & Record<string, unknown>, c: Command) =>
     withServices(c, async (s) => {
       validReportId(legacyId); // before anything runs or is reported
+      checkReportDir(o.reportDir);
       const json = Boolean(c.optsWithGlobals().json);
       const result = await reported(o.reportDir, name, legacyId, async (): Promise<StepResult> => {
         const p = await prepare(s.migration(), legacyId, o);
