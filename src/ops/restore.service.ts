@@ -3,6 +3,7 @@ import path from 'node:path';
 import { createPrivateKey, createPublicKey, randomBytes, X509Certificate } from 'node:crypto';
 import { Database } from '../db/database';
 import { parseSecretKey } from '../shared/secret-box';
+import { processesUsing } from './open-files';
 import { BackupError, DecryptingReader } from './backup-archive.codec';
 import { readRecordHead, readRecordToFile } from './backup-records';
 import { BackupManifest, MANIFEST_ENTRY, Progress } from './backup.service';
@@ -53,6 +54,11 @@ export async function restoreBackup(o: RestoreOptions): Promise<RestoreSummary> 
   if (fs.existsSync(to)) {
     if (!fs.statSync(to).isDirectory()) throw new BackupError(`${to} exists and is not a directory`);
     if (!isEmptyDir(to) && !o.force) throw new BackupError(`${to} is not empty; restore into a new directory, or pass --force to replace its contents`);
+    const users = processesUsing(to);
+    if (users.length)
+      throw new BackupError(
+        `${to} is in use by process ${users.join(', ')} (a running Scepter?): stop it first; replacing its files under it would lose what it writes`,
+      );
   }
   if (!fs.existsSync(path.dirname(to))) throw new BackupError(`the directory ${path.dirname(to)} does not exist`);
   let fd: number;

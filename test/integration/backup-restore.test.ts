@@ -190,6 +190,10 @@ describe('backup during enrollment load, restore into a new home', function () {
     // a server on the restored home, started as restore says, knows every certificate issued before the backup started
     const port2 = await freeTcpPort();
     servers.push(await startServerProcess({ ...homeEnv(target, port2), ...restored.env }));
+    // not over a home a server is running on: it would go on with deleted files
+    const live = await cli(['restore', backupFile, '--to', target, '--passphrase-file', passFile, '--force'], {});
+    expect(live.code).to.equal(1);
+    expect(live.stderr).to.match(new RegExp(`is in use by process ${servers[servers.length - 1]!.child.pid}\\b.*stop it first`));
     const caPem = path.join(target, 'certs', 'ca.cert.pem');
     expect(fs.readFileSync(caPem)).to.deep.equal(fs.readFileSync(path.join(home, 'certs', 'ca.cert.pem')));
     const statuses = await ocspStatuses(
