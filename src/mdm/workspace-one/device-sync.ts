@@ -1,6 +1,7 @@
 import { AppError } from '../../shared/errors';
 import { Clock, systemClock } from '../../shared/clock';
 import type { InventoryGeneration, InventoryStore } from './inventory-store.ports';
+import { displayText, hasStorableIdentifiers } from './managed-device-fields';
 import { ENROLLED, type ManagedDevice, type Ws1Device, type Ws1DevicePage } from './ws1.types';
 
 /** What the sync needs from a WS1 client (Ws1Client satisfies it; tests may fake it). */
@@ -26,7 +27,18 @@ export interface SyncDevicesInput {
 }
 
 export type SyncResult =
-  | { ok: true; integrationId: string; platform: string; pages: number; fetched: number; managed: number; syncedAt: Date; durationMs: number }
+  | {
+      ok: true;
+      integrationId: string;
+      platform: string;
+      pages: number;
+      fetched: number;
+      managed: number;
+      /** enrolled devices left out because an identifier was unprintable or too long (see hasStorableIdentifiers) */
+      skipped: number;
+      syncedAt: Date;
+      durationMs: number;
+    }
   | { ok: false; integrationId: string; platform: string; pages: number; fetched: number; error: unknown; message: string; durationMs: number };
 
 /**
@@ -45,6 +57,7 @@ export async function syncDevices(input: SyncDevicesInput): Promise<SyncResult> 
   let pages = 0;
   let fetched = 0;
   let added = 0;
+  let skipped = 0;
   let generation: InventoryGeneration | undefined;
   let writing: Promise<void> | undefined;
   try {
@@ -55,7 +68,9 @@ export async function syncDevices(input: SyncDevicesInput): Promise<SyncResult> 
       const managed: ManagedDevice[] = [];
       for (const d of page.devices) {
         const m = toManaged(d, platform);
-        if (m) managed.push(m);
+        if (!m) continue;
+        if (hasStorableIdentifiers(m)) managed.push(m);
+        else skipped++;
       }
       await writing; // at most one page in flight: memory stays bounded when the database is slower than WS1
       writing = generation.add(managed);
@@ -65,7 +80,7 @@ export async function syncDevices(input: SyncDevicesInput): Promise<SyncResult> 
     await writing;
     const syncedAt = clock.now();
     const managed = await generation.commit(syncedAt);
-    return { ok: true, integrationId, platform, pages, fetched, managed, syncedAt, durationMs: Date.now() - started };
+    return { ok: true, integrationId, platform, pages, fetched, managed, skipped, syncedAt, durationMs: Date.now() - started };
   } catch (error) {
     await writing?.catch(() => undefined); // the walk's own error is the one reported
     await generation?.abort().catch(() => undefined); // a leftover generation is invisible and removed by the next sync
@@ -79,11 +94,16 @@ export async function syncDevices(input: SyncDevicesInput): Promise<SyncResult> 
 export function toManaged(d: Ws1Device, fallbackPlatform: string): ManagedDevice | undefined {
   if (d.enrollmentStatus !== ENROLLED || !d.udid) return undefined;
   // Optional fields only when WS1 gave a value: the rows written stay small.
-  const m: ManagedDevice = { udid: d.udid, serialNumber: d.serialNumber ?? '', platform: d.platform ?? fallbackPlatform, enrollmentStatus: ENROLLED };
+  const m: ManagedDevice = {
+    udid: d.udid,
+    serialNumber: d.serialNumber ?? '',
+    platform: displayText(d.platform ?? fallbackPlatform),
+    enrollmentStatus: ENROLLED,
+  };
   if (d.macAddress) m.macAddress = d.macAddress;
   if (d.imei) m.imei = d.imei;
   if (d.lastSeen) m.lastSeen = d.lastSeen;
-  if (d.userName) m.userName = d.userName;
+  if (d.userName) m.userName = displayText(d.userName);
   return m;
 }
 

@@ -41,8 +41,27 @@ export type Ws1ClientEvent = { type: 'retry'; attempt: number; delayMs: number; 
 
 export type Ws1SearchBy = 'Udid' | 'Serialnumber' | 'Macaddress' | 'ImeiNumber' | 'DeviceId';
 
-const MAX_PAGES = 20_000; // 10 M devices: a guard against a server that never reaches Total
+const MAX_PAGES = 20_000; // 10 M devices, whatever the first Total claims
 const MAX_RATE_LIMIT_WAITS = 20;
+// Bodies are parsed in memory, so each call may only receive what it can legitimately return: a
+// WS1 search record is 1 to 3 KB, a device page is at most the page size asked for, the other
+// answers (system info, one device, error bodies) are a few KB.
+const DEVICE_PAGE_BYTES_PER_DEVICE = 8 * 1024;
+const DEVICE_PAGE_ENVELOPE_BYTES = 64 * 1024;
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Most bytes a device page of `maxDevices` may take (4 MB for 500). */
+export function devicePageByteLimit(maxDevices: number): number {
+  return DEVICE_PAGE_ENVELOPE_BYTES + maxDevices * DEVICE_PAGE_BYTES_PER_DEVICE;
+}
+
+/**
+ * Pages a walk may take: what the first page's Total needs, plus 10% and 2 pages for devices
+ * enrolled during the walk. A server that keeps announcing more is refused before it fills the disk.
+ */
+export function pageBudget(firstTotal: number, pageSize: number): number {
+  return Math.min(MAX_PAGES, Math.ceil((Math.max(0, firstTotal) * 1.1) / pageSize) + 2);
+}
 
 export class Ws1Client {
   readonly baseUrl: URL;
@@ -78,40 +97,60 @@ export class Ws1Client {
 
   /** `GET /API/system/info`. Checks the credentials but, as in WS1, not the API key. */
   async getSystemInfo(): Promise<Record<string, unknown>> {
-    const res = await this.call('/API/system/info');
+    const res = await this.call('/API/system/info', MAX_BODY_BYTES);
     if (res.status !== 200) throw errorFor(res);
     return parseJson(res) as Record<string, unknown>;
   }
 
-  /** One page of `GET /API/mdm/devices/search`; a 204 is an empty page with total 0. */
+  /**
+   * One page of `GET /API/mdm/devices/search`. WS1 answers 204 when there are no (more) devices: an
+   * empty page with total 0. A 200 must carry a device list of at most `pageSize` objects; an empty
+   * or malformed 200 is a protocol error, never "no devices", as it would empty the inventory.
+   */
   async searchPage(platform: string, page: number, pageSize: number, seenSince?: Date): Promise<Ws1DevicePage> {
     const q = new URLSearchParams({ platform, page: String(page), pagesize: String(pageSize) });
     if (seenSince) q.set('seensince', formatWs1Date(seenSince));
-    const res = await this.call(`/API/mdm/devices/search?${q}`);
-    if (res.status === 204 || (res.status === 200 && res.body.length === 0)) return { page, pageSize, total: 0, devices: [] };
+    const maxDevices = Math.min(WS1_MAX_PAGE_SIZE, Math.max(1, pageSize)); // WS1 caps larger page sizes
+    const res = await this.call(`/API/mdm/devices/search?${q}`, devicePageByteLimit(maxDevices));
+    if (res.status === 204) return { page, pageSize, total: 0, devices: [] };
     if (res.status !== 200) throw errorFor(res);
-    return parseSearchEnvelope(parseJson(res));
+    if (res.body.length === 0) {
+      throw new Ws1ProtocolError('Workspace ONE answered a device search with HTTP 200 and no body (it answers 204 when there are no devices)', {
+        upstreamStatus: 200,
+      });
+    }
+    return parseSearchEnvelope(parseJson(res), maxDevices);
   }
 
-  /** All devices of a platform, page by page (0-based) until `Total` is reached. */
+  /** All devices of a platform, page by page (0-based) until `Total` is reached, within `pageBudget`. */
   async *searchDevices(platform: string, opts: { seenSince?: Date; pageSize?: number } = {}): AsyncGenerator<Ws1DevicePage> {
-    const pageSize = Math.min(WS1_MAX_PAGE_SIZE, opts.pageSize ?? this.#opts.pageSize);
+    const pageSize = Math.min(WS1_MAX_PAGE_SIZE, Math.max(1, opts.pageSize ?? this.#opts.pageSize));
     let fetched = 0;
-    for (let page = 0; page < MAX_PAGES; page++) {
+    let firstTotal = 0;
+    let budget = MAX_PAGES;
+    for (let page = 0; ; page++) {
       const p = await this.searchPage(platform, page, pageSize, opts.seenSince);
       if (p.devices.length === 0) return;
+      if (page === 0) {
+        firstTotal = p.total;
+        budget = pageBudget(firstTotal, pageSize);
+      }
       yield p;
       fetched += p.devices.length;
       // A short page also ends the walk: devices removed mid-walk can leave Total unreachable.
       if (fetched >= p.total || p.devices.length < Math.min(pageSize, p.pageSize)) return;
+      if (page + 1 >= budget) {
+        throw new Ws1ProtocolError(
+          `device search did not end: Workspace ONE first reported ${firstTotal} devices, but after ${budget} pages of ${pageSize} it still reports ${p.total}`,
+        );
+      }
     }
-    throw new Ws1ProtocolError(`device search did not end after ${MAX_PAGES} pages`);
   }
 
   /** `GET /API/mdm/devices?searchby=&id=`; undefined when WS1 answers 404 (errorCode 5061). */
   async findDevice(searchBy: Ws1SearchBy, id: string): Promise<Ws1Device | undefined> {
     const q = new URLSearchParams({ searchby: searchBy, id });
-    const res = await this.call(`/API/mdm/devices?${q}`);
+    const res = await this.call(`/API/mdm/devices?${q}`, MAX_BODY_BYTES);
     if (res.status === 404 && errorBody(res).errorCode === 5061) return undefined;
     if (res.status !== 200) throw errorFor(res);
     return parseDevice(parseJson(res));
@@ -122,7 +161,7 @@ export class Ws1Client {
   }
 
   /** One logical call: quota pacing, bounded retries with backoff, 429 waits. Returns any non-5xx/429 answer. */
-  private async call(pathAndQuery: string): Promise<Ws1RawResponse> {
+  private async call(pathAndQuery: string, maxBodyBytes: number): Promise<Ws1RawResponse> {
     let attempt = 0;
     let rateWaits = 0;
     for (;;) {
@@ -130,7 +169,7 @@ export class Ws1Client {
       attempt++;
       let res: Ws1RawResponse;
       try {
-        res = await this.transport.get(pathAndQuery, this.#headers);
+        res = await this.transport.get(pathAndQuery, this.#headers, maxBodyBytes);
       } catch (err) {
         const e = err as Ws1Error;
         const retryable = (e instanceof Ws1NetworkError && e.retryable) || (e instanceof Ws1TimeoutError && this.#opts.retryTimeouts);

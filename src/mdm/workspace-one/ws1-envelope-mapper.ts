@@ -5,39 +5,33 @@ import type { Ws1Device, Ws1DevicePage } from './ws1.types';
  * Turns a device-search body of any API version into a `Ws1DevicePage`. v1/v2 use PascalCase
  * (`{Devices, Page, PageSize, Total}`, `Id: {Value}`), v3 snake_case (`{devices, page, page_size,
  * total}`); we detect by shape, not by the version we asked for, because tenants behind proxies
- * have been seen to ignore the Accept version.
+ * have been seen to ignore the Accept version. A page must hold at most `maxDevices` devices (the
+ * page size asked for), each a JSON object: the count is checked before anything is mapped, so an
+ * oversized list costs no more than its parse, and a list of non-objects cannot pass for a page of
+ * devices without identifiers (which would empty the inventory).
  */
-export function parseSearchEnvelope(body: unknown): Ws1DevicePage {
-  if (body === null || typeof body !== 'object') throw new Ws1ProtocolError('device search answered a non-object body');
-  const o = body as Record<string, unknown>;
-  if (Array.isArray(o.Devices)) {
-    return {
-      page: num(o.Page, 0),
-      pageSize: num(o.PageSize, o.Devices.length),
-      total: num(o.Total, o.Devices.length),
-      devices: o.Devices.map(mapPascalDevice),
-    };
+export function parseSearchEnvelope(body: unknown, maxDevices: number): Ws1DevicePage {
+  if (!isObject(body)) throw new Ws1ProtocolError('device search answered a body that is not a JSON object');
+  const pascal = 'Devices' in body;
+  const list = pascal ? body.Devices : body.devices;
+  if (list === undefined) throw new Ws1ProtocolError('device search body has neither Devices nor devices');
+  if (!Array.isArray(list)) throw new Ws1ProtocolError('device search body has a device list that is not an array');
+  if (list.length > maxDevices) {
+    throw new Ws1ProtocolError(`device search answered ${list.length} devices on one page, more than the ${maxDevices} asked for`);
   }
-  if (Array.isArray(o.devices)) {
-    return {
-      page: num(o.page, 0),
-      pageSize: num(o.page_size, o.devices.length),
-      total: num(o.total, o.devices.length),
-      devices: o.devices.map(mapSnakeDevice),
-    };
-  }
-  throw new Ws1ProtocolError('device search body has neither Devices nor devices');
+  if (!list.every(isObject)) throw new Ws1ProtocolError('device search body has a device list with entries that are not objects');
+  return pascal
+    ? { page: num(body.Page, 0), pageSize: num(body.PageSize, list.length), total: num(body.Total, list.length), devices: list.map(mapPascalDevice) }
+    : { page: num(body.page, 0), pageSize: num(body.page_size, list.length), total: num(body.total, list.length), devices: list.map(mapSnakeDevice) };
 }
 
 /** One device of either casing (used by the single-device lookup too). */
 export function parseDevice(body: unknown): Ws1Device {
-  if (body === null || typeof body !== 'object') throw new Ws1ProtocolError('device lookup answered a non-object body');
-  const o = body as Record<string, unknown>;
-  return 'Udid' in o || 'SerialNumber' in o || 'Id' in o ? mapPascalDevice(o) : mapSnakeDevice(o);
+  if (!isObject(body)) throw new Ws1ProtocolError('device lookup answered a body that is not a JSON object');
+  return 'Udid' in body || 'SerialNumber' in body || 'Id' in body ? mapPascalDevice(body) : mapSnakeDevice(body);
 }
 
-function mapPascalDevice(raw: unknown): Ws1Device {
-  const d = (raw ?? {}) as Record<string, unknown>;
+function mapPascalDevice(d: Record<string, unknown>): Ws1Device {
   const id = d.Id as { Value?: unknown } | undefined;
   return {
     id: typeof id?.Value === 'number' ? id.Value : undefined,
@@ -56,8 +50,7 @@ function mapPascalDevice(raw: unknown): Ws1Device {
   };
 }
 
-function mapSnakeDevice(raw: unknown): Ws1Device {
-  const d = (raw ?? {}) as Record<string, unknown>;
+function mapSnakeDevice(d: Record<string, unknown>): Ws1Device {
   return {
     id: typeof d.id === 'number' ? d.id : undefined,
     udid: str(d.udid),
@@ -87,6 +80,10 @@ export function parseWs1Date(value: unknown): Date | undefined {
 /** The inverse: ISO 8601 in UTC without the `Z`, as WS1 writes it. */
 export function formatWs1Date(date: Date): string {
   return date.toISOString().slice(0, -1);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function str(v: unknown): string | undefined {

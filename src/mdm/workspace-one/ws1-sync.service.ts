@@ -24,7 +24,18 @@ export class Ws1SyncBusyError extends AppError {
 }
 
 export type SyncOutcome =
-  | { ok: true; integrationId: string; platform: string; pages: number; fetched: number; managed: number; syncedAt: string; durationMs: number }
+  | {
+      ok: true;
+      integrationId: string;
+      platform: string;
+      pages: number;
+      fetched: number;
+      managed: number;
+      /** enrolled devices left out for an unprintable or over-long identifier */
+      skipped: number;
+      syncedAt: string;
+      durationMs: number;
+    }
   | { ok: false; integrationId: string; platform: string; pages: number; fetched: number; message: string; durationMs: number };
 
 /** A sync as every instance sees it (the console's "Sync now" progress): from the database, not one process's memory. */
@@ -154,6 +165,7 @@ export class Ws1SyncService {
     };
     opts.onStarted?.();
     try {
+      const previous = (await this.deps.inventory.getSyncStatus(id)).deviceCount;
       const r = await syncDevices({
         client,
         platform: integration.platform,
@@ -166,6 +178,7 @@ export class Ws1SyncService {
       await record(outcome);
       if (outcome.ok) logger.info({ ...outcome }, 'ws1 sync finished');
       else logger.warn({ ...outcome }, 'ws1 sync failed; previous inventory kept');
+      if (outcome.ok) warnOfSuspectInventory(logger, id, previous, outcome);
       this.deps.onOutcome?.(outcome);
       const actor = opts.actor ?? { who: opts.slot ? 'scheduler' : 'system', from: this.instance };
       const details = outcome.ok
@@ -264,5 +277,17 @@ function parseJson<T>(v: string | null): T | null {
 
 function toOutcome(r: SyncResult): SyncOutcome {
   const base = { integrationId: r.integrationId, platform: r.platform, pages: r.pages, fetched: r.fetched, durationMs: r.durationMs };
-  return r.ok ? { ok: true, ...base, managed: r.managed, syncedAt: r.syncedAt.toISOString() } : { ok: false, ...base, message: r.message };
+  return r.ok ? { ok: true, ...base, managed: r.managed, skipped: r.skipped, syncedAt: r.syncedAt.toISOString() } : { ok: false, ...base, message: r.message };
+}
+
+/**
+ * A successful sync is applied as WS1 reported it, but two things an admin should look at are
+ * logged: skipped devices (counted only: their identifiers are what made them unsafe to print),
+ * and an inventory that shrank by more than 90%, as a WS1 answering wrongly could cause it.
+ */
+function warnOfSuspectInventory(logger: Logger, integrationId: string, previous: number, o: { managed: number; skipped: number }): void {
+  if (o.skipped > 0) logger.warn({ integrationId, skipped: o.skipped }, 'ws1 sync skipped devices whose identifiers are unprintable or too long');
+  if (previous > 0 && o.managed * 10 < previous) {
+    logger.warn({ integrationId, previous, managed: o.managed }, 'ws1 sync shrank the inventory by more than 90%; check Workspace ONE if this is unexpected');
+  }
 }

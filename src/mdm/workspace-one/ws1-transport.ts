@@ -13,8 +13,6 @@ export interface Ws1TransportOptions {
   /** Extra trust anchor(s) (PEM) added to the system roots; verification is never turned off. */
   ca?: Buffer | string;
   timeoutMs: number;
-  /** A page of 500 devices is ~400 KB; anything near this is not a WS1 answer. */
-  maxBodyBytes?: number;
 }
 
 /**
@@ -39,10 +37,13 @@ export class Ws1Transport {
     }
   }
 
-  /** One GET with an overall deadline (connect + headers + body). Throws a classified Ws1Error. */
-  get(pathAndQuery: string, headers: http.OutgoingHttpHeaders): Promise<Ws1RawResponse> {
+  /**
+   * One GET with an overall deadline (connect + headers + body). Throws a classified Ws1Error. A
+   * body longer than `maxBodyBytes` is refused while it arrives: the caller sizes the cap to what
+   * the request can legitimately return, because the body is parsed in memory afterwards.
+   */
+  get(pathAndQuery: string, headers: http.OutgoingHttpHeaders, maxBodyBytes: number): Promise<Ws1RawResponse> {
     const url = new URL(this.baseUrl.pathname.replace(/\/$/, '') + pathAndQuery, this.baseUrl);
-    const maxBody = this.options.maxBodyBytes ?? 64 * 1024 * 1024;
     return new Promise<Ws1RawResponse>((resolve, reject) => {
       let settled = false;
       const fail = (err: unknown) => {
@@ -56,8 +57,8 @@ export class Ws1Transport {
         let size = 0;
         res.on('data', (chunk: Buffer) => {
           size += chunk.length;
-          if (size <= maxBody) return void chunks.push(chunk);
-          fail(new Ws1ProtocolError(`answer larger than ${maxBody} bytes`));
+          if (size <= maxBodyBytes) return void chunks.push(chunk);
+          fail(new Ws1ProtocolError(`Workspace ONE answered with a body larger than ${maxBodyBytes} bytes, the most this request can legitimately return`));
           req.destroy();
         });
         res.on('end', () => {
