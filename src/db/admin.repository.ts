@@ -58,13 +58,22 @@ export class AdminRepository {
     await this.db.transaction((m) => insertAudit(m, record));
   }
 
+  /**
+   * Oldest first. With `afterId` the `limit` entries that follow it (a reader following the log gets
+   * every entry, page after page); otherwise the newest `limit` (before `beforeId`, when given).
+   */
   async list(q: AuditQuery): Promise<AuditEntry[]> {
-    const qb = this.db.manager.getRepository<AuditEntryRow>('AuditEntry').createQueryBuilder('a').orderBy('a.id', 'DESC').limit(q.limit);
+    const following = q.afterId !== undefined;
+    const qb = this.db.manager
+      .getRepository<AuditEntryRow>('AuditEntry')
+      .createQueryBuilder('a')
+      .orderBy('a.id', following ? 'ASC' : 'DESC')
+      .limit(q.limit);
     if (q.afterId !== undefined) qb.andWhere('a.id > :after', { after: q.afterId });
     if (q.beforeId !== undefined) qb.andWhere('a.id < :before', { before: q.beforeId });
     if (q.action) qb.andWhere('a.action = :action', { action: q.action });
     const rows = await qb.getMany();
-    return rows.reverse().map((r) => ({
+    return (following ? rows : rows.reverse()).map((r) => ({
       id: r.id,
       at: r.at,
       who: r.actor,

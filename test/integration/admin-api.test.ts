@@ -248,5 +248,14 @@ describe('admin API /admin/v1 (API keys, roles, audit log)', function () {
     const after = (await api('GET', `/audit?afterId=${all[0]!.id}&limit=1000`, { key })).body.entries as { id: number }[];
     expect(after.map((e) => e.id)).to.deep.equal(all.slice(1).map((e) => e.id));
     expect((await api('GET', '/audit?afterId=999999999999999', { key })).body.entries).to.deep.equal([]);
+    // following the log: each page is the entries right after the last one read, none skipped
+    const followed: number[] = [];
+    for (let last = all[0]!.id; ;) {
+      const page = (await api('GET', `/audit?afterId=${last}&limit=2`, { key })).body.entries as { id: number }[];
+      if (page.length === 0) break;
+      followed.push(...page.map((e) => e.id));
+      last = page[page.length - 1]!.id;
+    }
+    expect(followed).to.deep.equal(all.slice(1).map((e) => e.id));
   });
 });

@@ -209,7 +209,7 @@ const OPS: Record<string, Record<string, Op>> = {
     get: {
       summary: 'the audit log, oldest first',
       permission: 'audit:read',
-      query: { limit: 'at most this many', afterId: 'entries after this id', action: 'only this action' },
+      query: { limit: 'at most this many', afterId: 'the entries that follow this id, oldest first (without it: the newest)', action: 'only this action' },
       ok: obj({ entries: arrayOf(ref('AuditEntry')) }),
     },
   },
