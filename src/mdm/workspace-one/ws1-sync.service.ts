@@ -23,20 +23,8 @@ export class Ws1SyncBusyError extends AppError {
   }
 }
 
-export type SyncOutcome =
-  | {
-      ok: true;
-      integrationId: string;
-      platform: string;
-      pages: number;
-      fetched: number;
-      managed: number;
-      /** enrolled devices left out for an unprintable or over-long identifier */
-      skipped: number;
-      syncedAt: string;
-      durationMs: number;
-    }
-  | { ok: false; integrationId: string; platform: string; pages: number; fetched: number; message: string; durationMs: number };
+/** A SyncResult as stored and shown: the time as ISO text, the failure by its message only. */
+export type SyncOutcome = (Omit<Extract<SyncResult, { ok: true }>, 'syncedAt'> & { syncedAt: string }) | Omit<Extract<SyncResult, { ok: false }>, 'error'>;
 
 /** A sync as every instance sees it (the console's "Sync now" progress): from the database, not one process's memory. */
 export interface SyncRunView {
